@@ -1,0 +1,7 @@
+"""``python -m fsartifacts``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

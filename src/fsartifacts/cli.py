@@ -1,0 +1,288 @@
+"""The command line: argv in, results and an exit code out.
+
+No logic lives here beyond parsing, rendering and the one place that maps
+errors to exit codes (:func:`main`). Heavy modules are imported by the
+commands that need them, so ``fsartifacts --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FsArtifactsError
+
+if TYPE_CHECKING:
+    from .engine import Result
+    from .project import Project
+
+log = logging.getLogger("fsartifacts")
+
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "config": None,
+    "env": None,
+    "project_version": None,
+    "jobs": None,
+    "json": False,
+    "verbose": 0,
+    "quiet": False,
+    "no_progress": False,
+}
+
+
+def _global_options() -> argparse.ArgumentParser:
+    # SUPPRESS defaults let the same options stand before or after the command
+    # without the subcommand's defaults overwriting what was given before it.
+    g = argparse.ArgumentParser(add_help=False)
+    s = argparse.SUPPRESS
+    g.add_argument("--config", metavar="FILE", default=s, help="the config file to use")
+    g.add_argument("-e", "--env", metavar="ENV", default=s, help="overlay fsartifacts-ENV.yaml")
+    g.add_argument("--project-version", metavar="V", default=s, help="the project version")
+    g.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        default=s,
+        help="artifacts transferred at once",
+    )
+    g.add_argument("--json", action="store_true", default=s, help="print one JSON document")
+    g.add_argument("-v", "--verbose", action="count", default=s, help="say more (twice: debug)")
+    g.add_argument("-q", "--quiet", action="store_true", default=s, help="only errors")
+    g.add_argument("--no-progress", action="store_true", default=s, help="no progress bars")
+    return g
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _credential_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-u", "--user", help="Artifactory user name")
+    p.add_argument("-t", "--token", help="Artifactory token or password (prefer --token-stdin)")
+    p.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="fsartifacts",
+        description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    push = commands.add_parser("push", parents=[common], help="upload artifacts as this version")
+    push.add_argument("artifact", metavar="ARTIFACT|ALL")
+    push.add_argument("-f", "--force", action="store_true", help="replace an existing copy")
+    push.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    push.add_argument("--dry-run", action="store_true", help="show what would happen")
+    _credential_options(push)
+    push.set_defaults(handler=_push)
+
+    pull = commands.add_parser("pull", parents=[common], help="download a version or LATEST")
+    pull.add_argument("artifact", metavar="ARTIFACT|ALL")
+    pull.add_argument("version", metavar="VERSION|LATEST")
+    pull.add_argument(
+        "-o",
+        "--override",
+        action="store_true",
+        help="write to the artifact's file path, replacing it",
+    )
+    pull.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    pull.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    pull.add_argument("--dry-run", action="store_true", help="show what would happen")
+    _credential_options(pull)
+    pull.set_defaults(handler=_pull)
+
+    ls = commands.add_parser("list", parents=[common], help="the remote versions of artifacts")
+    ls.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
+    ls.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    ls.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    _credential_options(ls)
+    ls.set_defaults(handler=_list)
+
+    validate = commands.add_parser(
+        "validate", parents=[common], help="check the config and show it, without the network"
+    )
+    validate.set_defaults(handler=_validate)
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="push ALL then pull ALL LATEST on a local folder store"
+    )
+    demo.add_argument("directory", nargs="?", help="where to build the demo (default: a temp dir)")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; the one place where errors become exit codes."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 on a usage error, 0 for --help
+        return int(exc.code or 0)
+    for key, value in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
+    _configure_logging(args)
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except FsArtifactsError as exc:
+        _print_error(args, str(exc), exc.exit_code)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("fsartifacts: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _print_error(args: argparse.Namespace, message: str, code: int) -> None:
+    if args.json:
+        print(json.dumps({"ok": False, "error": message, "exit_code": code}, indent=2))
+    print(f"fsartifacts: error: {message}", file=sys.stderr)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = (
+        logging.ERROR
+        if args.quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fsartifacts: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _load(args: argparse.Namespace) -> Project:
+    from .project import Project
+
+    project = Project.load(
+        args.config,
+        env=args.env,
+        project_version=args.project_version,
+        jobs=args.jobs,
+        user=getattr(args, "user", None),
+        token=getattr(args, "token", None),
+        token_stdin=getattr(args, "token_stdin", False),
+    )
+    for warning in project.config.warnings:
+        log.warning("%s", warning)
+    return project
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def _push(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.push(
+        args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run
+    )
+    return _report(args, "push", results)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.pull(
+        args.artifact,
+        args.version,
+        override=args.override,
+        prefix=args.prefix,
+        pre=args.pre,
+        dry_run=args.dry_run,
+    )
+    return _report(args, "pull", results)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .render import render_listing
+
+    project = _load(args)
+    listing = []
+    for artifact in project.artifacts(args.artifact):
+        copies = project.engine.copies(artifact, _prefix(args.prefix))
+        try:
+            latest = project.find(artifact.name, "LATEST", prefix=args.prefix, pre=args.pre)
+        except FsArtifactsError:
+            latest = None
+        listing.append((artifact, project.artifact_version(artifact), copies, latest))
+    if args.json:
+        print(json.dumps(render_listing(project, listing, as_json=True), indent=2, default=str))
+    else:
+        print(render_listing(project, listing, as_json=False))
+    return EXIT_OK
+
+
+def _prefix(prefix: str) -> str:
+    from .naming import validate_prefix
+
+    return validate_prefix(prefix)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .render import render_config
+
+    project = _load(args)
+    shown = render_config(project)
+    print(json.dumps(shown, indent=2, default=str) if args.json else _as_yaml(shown))
+    return EXIT_OK
+
+
+def _as_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.directory, as_json=args.json)
+
+
+# -- results --------------------------------------------------------------------
+
+
+def _report(args: argparse.Namespace, command: str, results: list[Result]) -> int:
+    from .render import render_results, summary
+
+    failed = [r for r in results if r.action == "failed"]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "command": command,
+                    "ok": not failed,
+                    "summary": summary(results),
+                    "results": [r.to_dict() for r in results],
+                },
+                indent=2,
+            )
+        )
+    else:
+        text = render_results(results, show_summary=len(results) > 1)
+        if text:
+            print(text)
+    for result in failed:
+        print(f"fsartifacts: error: {result.error}", file=sys.stderr)
+    if not failed:
+        return EXIT_OK
+    if all(r.exit_code == EXIT_USAGE for r in failed):
+        return EXIT_USAGE
+    return EXIT_FAILED

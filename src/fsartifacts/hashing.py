@@ -1,0 +1,114 @@
+"""Streaming hashes, and the cache of local file hashes.
+
+The cache maps (path, size, mtime, inode) to a sha256, so that checking an
+up-to-date project does not re-read its files. Any change to the file changes
+at least one of those, and the entry is simply not found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+CHUNK = 1024 * 1024
+
+
+def hash_file(
+    path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
+) -> dict[str, str]:
+    """Hex digests of ``path`` for each algorithm, reading it once."""
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            for h in hashers.values():
+                h.update(chunk)
+    return {name: h.hexdigest() for name, h in hashers.items()}
+
+
+class HashingWriter:
+    """A writable that hashes and counts what passes through it on its way to ``out``."""
+
+    def __init__(self, out: IO[bytes], algorithms: Iterable[str] = ("sha256",)) -> None:
+        self.out = out
+        self.hashers = {name: hashlib.new(name) for name in algorithms}
+        self.bytes = 0
+
+    def write(self, data: bytes) -> int:
+        for h in self.hashers.values():
+            h.update(data)
+        self.bytes += len(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def digests(self) -> dict[str, str]:
+        return {name: h.hexdigest() for name, h in self.hashers.items()}
+
+
+def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("FSARTIFACTS_CACHE_DIR"):
+        return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes.json"
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fsartifacts" / "hashes.json"
+
+
+class HashCache:
+    """sha256 of local files, remembered by (path, size, mtime, inode).
+
+    Thread-safe. ``save()`` writes the cache atomically; a cache that cannot be
+    read or written is ignored (it only ever saves time, never decides).
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        self.hits = 0
+        self.misses = 0
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_text())
+                if isinstance(loaded, dict):
+                    self._entries = loaded
+
+    @staticmethod
+    def _key(stat: os.stat_result) -> dict[str, Any]:
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+    def sha256(self, path: str | os.PathLike[str]) -> str:
+        real = os.path.realpath(path)
+        key = self._key(os.stat(real))
+        with self._lock:
+            cached = self._entries.get(real)
+            if cached and all(cached.get(k) == v for k, v in key.items()):
+                self.hits += 1
+                return str(cached["sha256"])
+        digest = hash_file(real)["sha256"]
+        # Stat again: a file that changed while being read must not be cached.
+        if self._key(os.stat(real)) == key:
+            with self._lock:
+                self._entries[real] = {**key, "sha256": digest}
+                self._dirty = True
+                self.misses += 1
+        return digest
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        with self._lock:
+            data = json.dumps(self._entries, sort_keys=True)
+            self._dirty = False
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(data)
+            os.replace(tmp, self.path)

@@ -1,0 +1,78 @@
+"""The manifest of a folder artifact: every file with its size and sha256.
+
+Written last on push, so its presence marks the folder version complete; read
+first on pull, so every file is verified against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import IntegrityError
+
+FORMAT = "fsartifacts-manifest/1"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str  # relative POSIX path inside the folder
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    artifact: str
+    version: str | None
+    files: tuple[ManifestEntry, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def digest(self) -> str:
+        """One sha256 for the whole tree: of the sorted (path, size, sha256) lines."""
+        lines = "".join(f"{f.sha256}  {f.size}  {f.path}\n" for f in sorted(self.files, key=_path))
+        return hashlib.sha256(lines.encode()).hexdigest()
+
+    def same_content(self, other: Manifest) -> bool:
+        return sorted(self.files, key=_path) == sorted(other.files, key=_path)
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "format": FORMAT,
+            "artifact": self.artifact,
+            "version": self.version,
+            "size": self.size,
+            "sha256": self.digest,
+            "files": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256}
+                for f in sorted(self.files, key=_path)
+            ],
+        }
+        return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str) -> Manifest:
+        try:
+            doc: Any = json.loads(data)
+            if doc.get("format") != FORMAT:
+                raise ValueError(f"unknown format {doc.get('format')!r}")
+            files = tuple(
+                ManifestEntry(str(f["path"]), int(f["size"]), str(f["sha256"]).lower())
+                for f in doc["files"]
+            )
+            return cls(str(doc["artifact"]), doc.get("version"), files)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IntegrityError(
+                f"{where}: the folder manifest is unreadable ({exc}); push that version again "
+                "with --force, or remove it with `fsartifacts rm`."
+            ) from exc
+
+
+def _path(entry: ManifestEntry) -> str:
+    return entry.path

@@ -1,0 +1,233 @@
+"""The public Python API: a project, its artifacts and its store.
+
+```python
+from fsartifacts import Project
+project = Project.load()
+results = project.pull("ALL", "LATEST")
+```
+
+The CLI is a thin layer over this class.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import semver
+
+from . import naming
+from .config import Artifact, Config, load_config
+from .engine import Engine, Result
+from .errors import AuthError, ConfigError, NotFoundError
+from .hashing import HashCache, default_cache_path
+from .naming import RemoteCopy
+from .stores import Store, open_store
+from .version import artifact_version, resolve_project_version
+
+if TYPE_CHECKING:
+    from .auth import Credentials
+
+ALL = "ALL"
+
+
+class Project:
+    """A loaded configuration, its project version, and (lazily) its store."""
+
+    def __init__(
+        self,
+        config: Config,
+        version: semver.Version,
+        *,
+        credentials: Credentials | None = None,
+        store: Store | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.version = version
+        self.credentials = credentials
+        self._store = store
+        self._engine: Engine | None = None
+        self._environ = dict(os.environ if environ is None else environ)
+        self._credential_options: dict[str, Any] = {}
+        self.version_source = "given"
+
+    @classmethod
+    def load(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        *,
+        env: str | None = None,
+        project_version: str | None = None,
+        jobs: int | None = None,
+        start: str | os.PathLike[str] | None = None,
+        user: str | None = None,
+        token: str | None = None,
+        token_stdin: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> Project:
+        """Find and load the configuration as the CLI does (SPEC 2 and 3)."""
+        environ = dict(os.environ if environ is None else environ)
+        loaded = load_config(
+            explicit=str(config) if config is not None else None,
+            start=Path(start) if start is not None else Path.cwd(),
+            env_name=env,
+            environ=environ,
+            jobs=jobs,
+        )
+        version, source = resolve_project_version(
+            loaded, cli_version=project_version, environ=environ
+        )
+        project = cls(loaded, version, environ=environ)
+        project.version_source = source
+        project._credential_options = {"user": user, "token": token, "token_stdin": token_stdin}
+        return project
+
+    # -- pieces -----------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            if self.config.repository.kind == "artifactory" and self.credentials is None:
+                self.credentials = self._resolve_credentials()
+            self._store = open_store(self.config, self.credentials)
+        return self._store
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(
+                self.store,
+                self.root,
+                jobs=self.config.transfer.jobs,
+                hash_cache=HashCache(default_cache_path(self._environ)),
+                auth_error=self._auth_error,
+            )
+        return self._engine
+
+    def artifacts(self, which: str = ALL) -> list[Artifact]:
+        """The artifacts ``which`` names: one by name, or every one for ALL."""
+        configured = list(self.config.repository.artifacts)
+        if which == ALL:
+            return configured
+        found = self.config.repository.artifact(which)
+        if found is None:
+            names = ", ".join(a.name for a in configured) or "none"
+            raise NotFoundError(
+                f"no artifact named {which!r} in {self.config.path}; configured: {names} (or ALL)."
+            )
+        return [found]
+
+    def artifact_version(self, artifact: Artifact) -> semver.Version:
+        """The version an artifact is pushed as and resolved against (its pin wins)."""
+        return artifact_version(artifact, self.version)
+
+    # -- operations -------------------------------------------------------------
+
+    def push(
+        self, which: str = ALL, *, force: bool = False, prefix: str = "", dry_run: bool = False
+    ) -> list[Result]:
+        prefix = naming.validate_prefix(prefix)
+        engine = self.engine
+        try:
+            return engine.run(
+                lambda a: engine.push(
+                    a, self.artifact_version(a), prefix=prefix, force=force, dry_run=dry_run
+                ),
+                self.artifacts(which),
+            )
+        finally:
+            engine.hashes.save()
+
+    def pull(
+        self,
+        which: str = ALL,
+        version: str = "LATEST",
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+    ) -> list[Result]:
+        prefix = naming.validate_prefix(prefix)
+        engine = self.engine
+        return engine.run(
+            lambda a: engine.pull(
+                a,
+                version,
+                self.artifact_version(a),
+                prefix=prefix,
+                override=override,
+                pre=pre,
+                dry_run=dry_run,
+            ),
+            self.artifacts(which),
+        )
+
+    def versions(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
+        """The remote copies of one artifact, newest version first."""
+        (artifact,) = self.artifacts(name)
+        return self.engine.copies(artifact, naming.validate_prefix(prefix))
+
+    def resolve(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> semver.Version | None:
+        """The version ``version`` (exact or LATEST) means now; None for singular artifacts."""
+        return self.find(name, version, prefix=prefix, pre=pre).version
+
+    def find(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> RemoteCopy:
+        (artifact,) = self.artifacts(name)
+        return self.engine.find(
+            artifact,
+            version,
+            self.artifact_version(artifact),
+            prefix=naming.validate_prefix(prefix),
+            pre=pre,
+        )
+
+    def open(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> IO[bytes]:
+        """A binary file object reading a remote file artifact, without writing to disk."""
+        copy = self.find(name, version, prefix=prefix, pre=pre)
+        if copy.kind != "file":
+            raise ConfigError(
+                f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
+            )
+        handle: IO[bytes] = self.store.fs.open(copy.path, "rb")
+        return handle
+
+    # -- credentials ------------------------------------------------------------
+
+    def _resolve_credentials(self) -> Credentials:
+        from urllib.parse import urlsplit
+
+        from .auth import resolve_credentials
+
+        settings = self.config.repository.artifactory or {}
+        url = str(settings.get("url", ""))
+        host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+        return resolve_credentials(
+            settings.get("auth"), host, environ=self._environ, **self._credential_options
+        )
+
+    def _auth_error(self, exc: PermissionError) -> AuthError:
+        if self.config.repository.kind != "artifactory":
+            return AuthError(f"the store refused access: {exc}")
+        from .auth import bad_credentials_error, missing_credentials_error
+
+        url = self.store.display
+        if self.credentials is None or self.credentials.anonymous:
+            if "401" in str(exc) or "uthenticat" in str(exc):
+                return missing_credentials_error(url)
+            return AuthError(f"{url}: access denied for anonymous requests: {exc}")
+        error = bad_credentials_error(url, self.credentials)
+        return AuthError(f"{error} ({exc})", missing_credentials=False)

@@ -1,0 +1,109 @@
+"""Turning results, listings and the config into text or JSON for the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import semver
+
+if TYPE_CHECKING:
+    from .config import Artifact
+    from .engine import Result
+    from .naming import RemoteCopy
+    from .project import Project
+
+Listing = list[tuple["Artifact", semver.Version, list["RemoteCopy"], "RemoteCopy | None"]]
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    counts = Counter(r.action for r in results)
+    up_to_date = sum(1 for r in results if r.detail == "up to date")
+    return {**dict(sorted(counts.items())), "up_to_date": up_to_date, "total": len(results)}
+
+
+def render_results(results: list[Result], *, show_summary: bool) -> str:
+    lines = []
+    for r in results:
+        version = r.version or "(singular)"
+        if r.action == "failed":
+            lines.append(f"failed   {r.artifact}: {r.error}")
+            continue
+        arrow = "<-" if r.action == "pulled" or "download" in (r.detail or "") else "->"
+        where = f"{r.local or ''} {arrow} {r.remote or ''}"
+        label = r.detail if r.action in ("skipped", "planned") and r.detail else r.action
+        lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
+    if show_summary:
+        counts = summary(results)
+        parts = [
+            f"{counts.get(k, 0)} {k}"
+            for k in ("pushed", "pulled", "planned", "deleted", "failed")
+            if counts.get(k)
+        ]
+        if counts["up_to_date"]:
+            parts.append(f"{counts['up_to_date']} up to date")
+        lines.append(f"{len(results)} artifacts: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
+    store = project.store
+    if as_json:
+        return {
+            "remote": store.display,
+            "artifacts": [
+                {
+                    "artifact": artifact.name,
+                    "pinned": artifact.version,
+                    "resolves_against": str(base),
+                    "latest": str(latest.version) if latest and latest.version else None,
+                    "versions": [
+                        {
+                            "version": str(c.version) if c.version else None,
+                            "kind": c.kind,
+                            "remote": store.url(c.name),
+                            "size": c.size,
+                            "modified": c.modified.isoformat() if c.modified else None,
+                        }
+                        for c in copies
+                    ],
+                }
+                for artifact, base, copies, latest in listing
+            ],
+        }
+    lines = [f"remote: {store.display}"]
+    for artifact, base, copies, latest in listing:
+        pin = f", pinned to {artifact.version}" if artifact.version else ""
+        lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin})")
+        if not copies:
+            lines.append("  no versions")
+        for c in copies:
+            mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
+            when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
+            label = str(c.version) if c.version else "(singular)"
+            kind = "/" if c.kind == "folder" else ""
+            lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.name}{kind}{mark}")
+    return "\n".join(lines)
+
+
+def render_config(project: Project) -> dict[str, Any]:
+    from .config import config_as_dict
+
+    shown = config_as_dict(project.config)
+    shown["project_version"] = str(project.version)
+    shown["project_version_source"] = project.version_source
+    shown["artifact_versions"] = {
+        a.name: str(project.artifact_version(a)) for a in project.config.repository.artifacts
+    }
+    return shown
