@@ -1,0 +1,60 @@
+"""Running the installed ``fsartifacts`` command, and building projects for it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "fsartifacts"
+
+
+def fsartifacts(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; the test environment must have installed the package."""
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: install the package first (pip install -e .), as tox does")
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FSARTIFACTS_", "ARTIFACTORY_"))
+    }
+    full_env["FSARTIFACTS_CACHE_DIR"] = str(cwd.parent / f".hash-cache-{cwd.name}")
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(BIN), *args],
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file below ``folder`` (hidden ones included)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def write_project(
+    root: Path, config: str, version: str = "1.0.0", name: str = "fsartifacts.yaml"
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(config)
+    if version:
+        (root / "VERSION").write_text(version + "\n")
+    return root

@@ -1,0 +1,316 @@
+"""End to end: the installed command on a local folder store (issue: core)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .cli_helpers import BIN, fsartifacts, tree_digest, write_project
+
+CONFIG = """\
+repository:
+  url: file://./../store
+  artifacts:
+    - name: model
+      file: models/model.pkl
+    - name: features
+      file: data/features.csv
+    - name: embeddings
+      file: data/embeddings
+    - name: labels
+      file: labels.json
+      singular: true
+"""
+
+
+def build(root: Path, seed: str, version: str = "1.0.0") -> Path:
+    write_project(root, CONFIG, version)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "model.pkl").write_bytes(f"model {seed}\n".encode() * 5000)
+    (root / "data" / "embeddings" / "deep").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "features.csv").write_text(f"id,value\n1,{seed}\n")
+    (root / "data" / "embeddings" / "a.bin").write_bytes(seed.encode() * 300)
+    (root / "data" / "embeddings" / "deep" / "b.bin").write_bytes(b"b" + seed.encode())
+    (root / "labels.json").write_text('["cat", "dog"]')
+    return root
+
+
+def test_the_whole_job_end_to_end(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    store = tmp_path / "store"
+
+    first = fsartifacts("push", "ALL", cwd=producer)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in store.iterdir() if not p.name.endswith(".sha256")) == [
+        "embeddings_v1.0.0",
+        "embeddings_v1.0.0.manifest.json",
+        "features_v1.0.0.csv",
+        "labels.json",
+        "model_v1.0.0.pkl",
+    ]
+    assert "4 artifacts: 4 pushed" in first.stdout
+
+    # A second push of changed content is refused and the remote copy stays.
+    remote_before = tree_digest(store)
+    (producer / "models" / "model.pkl").write_bytes(b"model two\n" * 5000)
+    refused = fsartifacts("push", "ALL", cwd=producer)
+    assert refused.returncode == 1
+    assert "model_v1.0.0.pkl already exists with different content" in refused.stderr
+    assert "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert "3 up to date" in refused.stdout
+    assert tree_digest(store) == remote_before
+
+    forced = fsartifacts("push", "model", "-f", cwd=producer)
+    assert forced.returncode == 0, forced.stderr
+    assert (store / "model_v1.0.0.pkl").read_bytes() == b"model two\n" * 5000
+
+    # Newer builds: 1.2.0 and 2.0.0 (another major).
+    build(producer, "twelve", version="1.2.0")
+    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    build(producer, "two", version="2.0.0")
+    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    build(producer, "twelve", version="1.2.0")  # the tree as it was at 1.2.0, to compare
+
+    # A consumer at 1.5.0: LATEST is 1.2.0, never 2.0.0.
+    consumer = write_project(tmp_path / "consumer", CONFIG, "1.5.0")
+    pulled = fsartifacts("pull", "ALL", "latest", "--json", cwd=consumer)
+    assert pulled.returncode == 0, pulled.stderr
+    doc = json.loads(pulled.stdout)
+    assert doc["ok"] is True
+    assert {r["artifact"]: r["version"] for r in doc["results"]} == {
+        "model": "1.2.0",
+        "features": "1.2.0",
+        "embeddings": "1.2.0",
+        "labels": None,
+    }
+    assert all(r["action"] == "pulled" and r["sha256"] for r in doc["results"])
+    assert (consumer / "model_v1.2.0.pkl").read_bytes() == (
+        producer / "models/model.pkl"
+    ).read_bytes()
+    assert tree_digest(consumer / "embeddings_v1.2.0") == tree_digest(producer / "data/embeddings")
+
+    # -o replaces the working file and mirrors the working folder.
+    build(consumer, "stale", version="1.5.0")
+    (consumer / "data" / "embeddings" / "only-local.txt").write_text("goes away")
+    override = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=consumer)
+    assert override.returncode == 0, override.stderr
+    assert (consumer / "models/model.pkl").read_bytes() == (
+        producer / "models/model.pkl"
+    ).read_bytes()
+    assert tree_digest(consumer / "data/embeddings") == tree_digest(producer / "data/embeddings")
+
+    # A version that does not exist: exit 1, listing the versions that do.
+    missing = fsartifacts("pull", "model", "1.1.0", cwd=consumer)
+    assert missing.returncode == 1
+    assert "Versions there: 2.0.0, 1.2.0, 1.0.0" in missing.stderr
+
+    # --dry-run changes nothing on either side.
+    local_before, remote_before = tree_digest(consumer), tree_digest(store)
+    for args in (["push", "ALL", "-f"], ["pull", "ALL", "LATEST", "-o"], ["pull", "ALL", "1.0.0"]):
+        dry = fsartifacts(*args, "--dry-run", "--json", cwd=consumer)
+        assert dry.returncode == 0, dry.stderr
+        assert {r["action"] for r in json.loads(dry.stdout)["results"]} <= {"planned", "skipped"}
+    assert tree_digest(consumer) == local_before
+    assert tree_digest(store) == remote_before
+
+
+def test_global_options_before_or_after_the_command(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    before = fsartifacts("--json", "--project-version", "3.1.0", "push", "model", cwd=producer)
+    after = fsartifacts("push", "features", "--json", "--project-version", "3.1.0", cwd=producer)
+    for run in (before, after):
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["results"][0]["version"] == "3.1.0"
+
+
+def test_list_marks_latest(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    for version in ("1.0.0", "1.3.0", "2.0.0"):
+        assert (
+            fsartifacts("push", "model", "--project-version", version, cwd=producer).returncode == 0
+        )
+    listed = fsartifacts("list", "model", "--project-version", "1.9.0", cwd=producer)
+    assert listed.returncode == 0, listed.stderr
+    lines = [line for line in listed.stdout.splitlines() if "model_v" in line]
+    assert [line.split()[0] for line in lines] == ["2.0.0", "1.3.0", "1.0.0"]
+    assert lines[1].endswith("<- LATEST")
+    doc = json.loads(
+        fsartifacts("list", "--json", "--project-version", "1.9.0", cwd=producer).stdout
+    )
+    assert doc["artifacts"][0]["latest"] == "1.3.0"
+
+
+def test_skelebot_A8_prefixed_artifacts_can_be_pulled(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    assert fsartifacts("push", "model", "-p", "retrain_", cwd=producer).returncode == 0
+    plain = fsartifacts("pull", "model", "LATEST", cwd=producer)
+    assert plain.returncode == 1
+    prefixed = fsartifacts("pull", "model", "LATEST", "--prefix", "retrain_", cwd=producer)
+    assert prefixed.returncode == 0, prefixed.stderr
+    assert (producer / "retrain_model_v1.0.0.pkl").exists()
+    bad = fsartifacts("pull", "model", "LATEST", "-p", "../x", cwd=producer)
+    assert bad.returncode == 2 and "--prefix" in bad.stderr
+
+
+def test_skelebot_A7_latest_in_any_case(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    assert fsartifacts("push", "model", cwd=producer).returncode == 0
+    for word in ("latest", "Latest", "LATEST"):
+        run = fsartifacts("pull", "model", word, cwd=producer)
+        assert run.returncode == 0, run.stderr
+
+
+def test_unknown_artifact_names_the_configured_ones(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    run = fsartifacts("push", "nope", cwd=producer)
+    assert run.returncode == 1
+    assert "model, features, embeddings, labels" in run.stderr
+
+
+def test_validate_shows_the_resolved_config_without_secrets(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    (producer / "fsartifacts.yaml").write_text(
+        CONFIG.replace(
+            "  url: file://./../store\n",
+            "  url: file://./../store\n  options: {token: s3cr3t-value}\n",
+        )
+    )
+    run = fsartifacts("validate", "--json", cwd=producer)
+    assert run.returncode == 0, run.stderr
+    assert "s3cr3t-value" not in run.stdout + run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["project_version"] == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("repository: [unclosed\n", "line"),
+        ("repository:\n  url: 5\n  artifacts: []\n", "repository.url"),
+        (
+            "repository:\n  url: file://x\n  artifacts:\n    - name: m\n",
+            "repository.artifacts[0].file",
+        ),
+        (
+            "repository:\n  s3: {bucket: b}\n  artifactory: {url: h, repo: r}\n  artifacts: []\n",
+            "repository",
+        ),
+        (
+            "repository:\n  artifactory: {url: h, repo: r, auth: {authType: kerberos}}\n"
+            "  artifacts: []\n",
+            "authType",
+        ),
+        ("repository:\n  url: file://x\n  artifacts:\n    - {name: m, file: ../m.pkl}\n", "file"),
+        (
+            "repository:\n  url: file://x\n  artifacts:\n"
+            "    - {name: m, file: a}\n    - {name: m, file: b}\n",
+            "m",
+        ),
+        ("version: one\nrepository:\n  url: file://x\n  artifacts: []\n", "version"),
+        ("repository:\n  url: file://x\n  bogus: 1\n  artifacts: []\n", "repository.bogus"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_line(
+    tmp_path: Path, config: str, expected: str
+) -> None:
+    write_project(tmp_path, config)
+    run = fsartifacts("push", "ALL", cwd=tmp_path)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_project_version_and_bad_prefix_exit_2(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    bad_version = fsartifacts("push", "ALL", "--project-version", "1.2", cwd=producer)
+    assert bad_version.returncode == 2 and "1.2" in bad_version.stderr
+    bad_prefix = fsartifacts("push", "ALL", "-p", "a/b", cwd=producer)
+    assert bad_prefix.returncode == 2 and "--prefix" in bad_prefix.stderr
+    usage = fsartifacts("push", cwd=producer)
+    assert usage.returncode == 2
+
+
+def test_a_skelebot_project_works_unchanged(tmp_path: Path) -> None:
+    root = tmp_path / "skel"
+    write_project(
+        root,
+        """\
+name: test-project
+description: a skelebot project
+maintainer: Data Science <ds@example.com>
+version: 0.0.1
+language: Python
+primaryExe: CMD
+dependencies:
+  - pyyaml
+ports:
+  - "8888:8888"
+components:
+  jupyter:
+    port: 8888
+    folder: notebooks
+  repository:
+    url: file://./remote
+    artifacts:
+      name: model
+      file: model.pkl
+jobs:
+  - name: train
+    source: jobs/train.py
+""",
+        version="1.1.0",
+        name="skelebot.yaml",
+    )
+    (root / "model.pkl").write_bytes(b"m")
+    run = fsartifacts("push", "ALL", cwd=root)
+    assert run.returncode == 0, run.stderr
+    assert (root / "remote" / "model_v1.1.0.pkl").read_bytes() == b"m"
+
+
+def test_a_pull_killed_mid_transfer_leaves_the_destination_as_it_was(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    big = producer / "models" / "model.pkl"
+    with open(big, "wb") as f:
+        for _ in range(384):
+            f.write(os.urandom(1024 * 1024))
+    assert fsartifacts("push", "model", cwd=producer).returncode == 0
+    original = b"the working copy, to be kept intact\n" * 100
+    big.write_bytes(original)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
+    proc = subprocess.Popen(
+        [str(BIN), "pull", "model", "LATEST", "-o"],
+        cwd=producer,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    partial = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = [
+            p for p in big.parent.glob(".model.pkl.fsartifacts-*.part") if p.stat().st_size > 0
+        ]
+        if partial:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    proc.wait()
+    assert partial, "the pull finished before the test could interrupt it"
+    assert proc.returncode == -signal.SIGKILL
+    assert big.read_bytes() == original
+    assert list(big.parent.glob(".model.pkl.fsartifacts-*.part")), "the killed pull left its temp"
+
+    rerun = fsartifacts("pull", "model", "LATEST", "-o", cwd=producer)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not list(big.parent.glob(".*.part"))
+    assert big.stat().st_size == 384 * 1024 * 1024
