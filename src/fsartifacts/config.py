@@ -132,18 +132,6 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def check_prefix(prefix: str | None) -> str:
-    """The ``-p/--prefix`` string, checked by the naming rules (SPEC section 4); "" for none."""
-    if not prefix:
-        return ""
-    if not _SAFE_CHARS.fullmatch(prefix) or ".." in prefix:
-        raise ConfigError(
-            f"-p/--prefix: {prefix!r} may hold only letters, digits, '.', '_' and '-' "
-            "(no '/', no '..'); choose a prefix such as retrain_"
-        )
-    return prefix
-
-
 # --------------------------------------------------------------------------- finding the file
 
 
@@ -627,6 +615,7 @@ def _explain(message: str, path: KeyPath, document: Any, schema: dict[str, Any])
         known = _known_keys(schema, path[:-1])
         return f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key"
     if message.startswith("must be of ") and message.endswith(" type"):
+        message = message.replace("of dict type", "a mapping (key: value)")
         return f"{message} (got {_kind(_value_at(document, path))})"
     if message == "null value not allowed":
         return "no value given; give one or remove the key"
