@@ -117,7 +117,7 @@ def test_folder_without_manifest_is_invisible(store: Store, project: Path) -> No
     e = engine(store, project)
     e.push(DATA, V("1.0.0"))
     store.fs.rm(store.path("data_v1.0.0.manifest.json"))
-    e._changed()
+    e.changed()
     with pytest.raises(NotFoundError, match="Versions there: none"):
         e.pull(DATA, "LATEST", V("1.0.0"))
     # and a new push of that version replaces the unfinished one
@@ -158,7 +158,7 @@ def test_skelebot_B2_corrupted_pull_leaves_the_destination_untouched(
     data = bytearray(store.fs.cat_file(rpath))
     data[10] ^= 0xFF
     store.fs.pipe_file(rpath, bytes(data))
-    e._changed()
+    e.changed()
     target = project / "models" / "model.pkl"
     before = target.read_bytes()
     with pytest.raises(IntegrityError, match="sha256"):
@@ -228,7 +228,7 @@ def test_remote_names_never_escape_the_project(store: Store, project: Path) -> N
     manifest_path = store.path("data_v1.0.0.manifest.json")
     bad = store.fs.cat_file(manifest_path).replace(b'"a.csv"', b'"../../evil.csv"')
     store.fs.pipe_file(manifest_path, bad)
-    e._changed()
+    e.changed()
     with pytest.raises(IntegrityError, match="outside"):
         e.pull(DATA, "1.0.0", V("1.0.0"))
     assert not (project.parent.parent / "evil.csv").exists()

@@ -20,7 +20,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .engine import Result
     from .errors import (
         AuthError,
         ConfigError,
@@ -31,10 +30,11 @@ if TYPE_CHECKING:
         TransferError,
     )
     from .project import Project
+    from .results import Result
 
 _LAZY = {
     "Project": "fsartifacts.project",
-    "Result": "fsartifacts.engine",
+    "Result": "fsartifacts.results",
     "AuthError": "fsartifacts.errors",
     "ConfigError": "fsartifacts.errors",
     "ConflictError": "fsartifacts.errors",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,8 @@ from . import __version__
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FsArtifactsError
 
 if TYPE_CHECKING:
-    from .engine import Result
     from .project import Project
+    from .results import Result
 
 log = logging.getLogger("fsartifacts")
 
@@ -105,8 +106,67 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
     pull.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
     pull.add_argument("--dry-run", action="store_true", help="show what would happen")
+    pull.add_argument(
+        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
+    )
     _credential_options(pull)
     pull.set_defaults(handler=_pull)
+
+    sync = commands.add_parser("sync", parents=[common], help="push or pull only what changed")
+    sync_commands = sync.add_subparsers(dest="direction", metavar="push|pull")
+    sync_commands.required = True
+    sync_push = sync_commands.add_parser(
+        "push", parents=[common], help="upload what is missing; safe to repeat"
+    )
+    sync_push.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
+    sync_push.add_argument("-f", "--force", action="store_true", help="replace a different copy")
+    sync_push.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    sync_push.add_argument("--dry-run", action="store_true", help="show the plan")
+    _credential_options(sync_push)
+    sync_push.set_defaults(handler=_sync_push)
+    sync_pull = sync_commands.add_parser(
+        "pull", parents=[common], help="download what differs locally; skip the rest"
+    )
+    sync_pull.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
+    sync_pull.add_argument("version", nargs="?", default="LATEST", metavar="VERSION|LATEST")
+    sync_pull.add_argument(
+        "-o",
+        "--override",
+        action="store_true",
+        help="write to the artifact's file path, replacing it",
+    )
+    sync_pull.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    sync_pull.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    sync_pull.add_argument("--dry-run", action="store_true", help="show the plan")
+    sync_pull.add_argument(
+        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
+    )
+    _credential_options(sync_pull)
+    sync_pull.set_defaults(handler=_sync_pull)
+
+    rm = commands.add_parser("rm", parents=[common], help="delete one remote version")
+    rm.add_argument("artifact", metavar="ARTIFACT")
+    rm.add_argument("version", metavar="VERSION")
+    rm.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    rm.add_argument("--dry-run", action="store_true", help="show what would be deleted")
+    _credential_options(rm)
+    rm.set_defaults(handler=_rm)
+
+    prune = commands.add_parser(
+        "prune", parents=[common], help="keep the newest N versions of each major, delete the rest"
+    )
+    prune.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
+    prune.add_argument(
+        "--keep",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="versions to keep per major version",
+    )
+    prune.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    prune.add_argument("--dry-run", action="store_true", help="show what would be deleted")
+    _credential_options(prune)
+    prune.set_defaults(handler=_prune)
 
     ls = commands.add_parser("list", parents=[common], help="the remote versions of artifacts")
     ls.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
@@ -148,6 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fsartifacts: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): nothing more to say to it.
+        # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 def _print_error(args: argparse.Namespace, message: str, code: int) -> None:
@@ -206,8 +271,56 @@ def _pull(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         pre=args.pre,
         dry_run=args.dry_run,
+        locked=args.locked,
     )
     return _report(args, "pull", results)
+
+
+def _sync_push(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.sync_push(
+        args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run
+    )
+    return _report(args, "sync push", results)
+
+
+def _sync_pull(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.sync_pull(
+        args.artifact,
+        args.version,
+        override=args.override,
+        prefix=args.prefix,
+        pre=args.pre,
+        dry_run=args.dry_run,
+        locked=args.locked,
+    )
+    return _report(args, "sync pull", results)
+
+
+def _rm(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.rm(args.artifact, args.version, prefix=args.prefix, dry_run=args.dry_run)
+    return _report(args, "rm", results)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from .render import render_plan
+
+    project = _load(args)
+    doomed = project.prune_plan(args.artifact, keep=args.keep, prefix=args.prefix)
+    if not args.json:
+        # What goes is listed before it goes.
+        print(render_plan(project, doomed, keep=args.keep))
+    if args.dry_run or not doomed:
+        return _report(
+            args,
+            "prune",
+            project.prune(args.artifact, keep=args.keep, prefix=args.prefix, dry_run=True),
+            quiet=not args.json,
+        )
+    results = project.prune(args.artifact, keep=args.keep, prefix=args.prefix)
+    return _report(args, "prune", results)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -259,7 +372,9 @@ def _demo(args: argparse.Namespace) -> int:
 # -- results --------------------------------------------------------------------
 
 
-def _report(args: argparse.Namespace, command: str, results: list[Result]) -> int:
+def _report(
+    args: argparse.Namespace, command: str, results: list[Result], *, quiet: bool = False
+) -> int:
     from .render import render_results, summary
 
     failed = [r for r in results if r.action == "failed"]
@@ -275,7 +390,7 @@ def _report(args: argparse.Namespace, command: str, results: list[Result]) -> in
                 indent=2,
             )
         )
-    else:
+    elif not quiet:
         text = render_results(results, show_summary=len(results) > 1)
         if text:
             print(text)

@@ -12,10 +12,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from .engine import Result
 from .errors import EXIT_FAILED, EXIT_OK
 from .hashing import hash_file
 from .render import render_results
+from .results import Result
 
 CONFIG = """\
 # A demo project: its store is the folder ../store.

@@ -20,12 +20,14 @@ import semver
 
 from . import naming
 from .config import Artifact, Config, load_config
-from .engine import Engine, Result
+from .engine import Engine
 from .errors import AuthError, ConfigError, NotFoundError
 from .hashing import HashCache, default_cache_path
+from .lockfile import LockFile
 from .naming import RemoteCopy
+from .results import Result
 from .stores import Store, open_store
-from .version import artifact_version, resolve_project_version
+from .version import artifact_version, is_latest_keyword, resolve_project_version
 
 if TYPE_CHECKING:
     from .auth import Credentials
@@ -154,21 +156,107 @@ class Project:
         prefix: str = "",
         pre: bool = False,
         dry_run: bool = False,
+        locked: bool = False,
+        skip_current: bool = False,
     ) -> list[Result]:
+        """Download artifacts and record what was resolved in ``fsartifacts.lock``.
+
+        ``locked`` installs exactly what the lock file says instead of resolving;
+        ``skip_current`` (sync pull) leaves destinations that already match alone.
+        """
         prefix = naming.validate_prefix(prefix)
         engine = self.engine
-        return engine.run(
-            lambda a: engine.pull(
-                a,
-                version,
-                self.artifact_version(a),
-                prefix=prefix,
-                override=override,
-                pre=pre,
-                dry_run=dry_run,
-            ),
-            self.artifacts(which),
-        )
+        lock = LockFile.read(self.root)
+        artifacts = self.artifacts(which)
+        if locked:
+            unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
+            if unlocked:
+                raise NotFoundError(
+                    f"{', '.join(unlocked)}: not in {lock.path}; pull without --locked first "
+                    "to record what to lock."
+                )
+        try:
+            results = engine.run(
+                lambda a: engine.pull(
+                    a,
+                    version,
+                    self.artifact_version(a),
+                    prefix=prefix,
+                    override=override,
+                    pre=pre,
+                    dry_run=dry_run,
+                    locked=lock.entry(a.name) if locked else None,
+                    skip_current=skip_current,
+                ),
+                artifacts,
+            )
+        finally:
+            engine.hashes.save()
+        recorded = [r for r in results if r.lock is not None and r.action != "planned"]
+        if recorded and not dry_run:
+            lock.store = self.store.display
+            for r in recorded:
+                assert r.lock is not None
+                lock.record(r.artifact, r.lock)
+            lock.write()
+        return results
+
+    def sync_push(
+        self, which: str = ALL, *, force: bool = False, prefix: str = "", dry_run: bool = False
+    ) -> list[Result]:
+        """Push that is safe to repeat: what is already there is reported up to date."""
+        return self.push(which, force=force, prefix=prefix, dry_run=dry_run)
+
+    def sync_pull(
+        self,
+        which: str = ALL,
+        version: str = "LATEST",
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+        locked: bool = False,
+    ) -> list[Result]:
+        """Pull that skips every artifact whose local copy already matches."""
+        return self.pull(
+            which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
+            locked=locked, skip_current=True,
+        )  # fmt: skip
+
+    def rm(
+        self, name: str, version: str, *, prefix: str = "", dry_run: bool = False
+    ) -> list[Result]:
+        """Delete one remote version of one artifact (exact version; singular: its copy)."""
+        (artifact,) = self.artifacts(name)
+        engine = self.engine
+        if artifact.singular or not is_latest_keyword(version):
+            copy = engine.find(
+                artifact, version, self.artifact_version(artifact),
+                prefix=naming.validate_prefix(prefix), pre=True,
+            )  # fmt: skip
+        else:
+            raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
+        return [engine.remove(copy, dry_run=dry_run)]
+
+    def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
+        """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
+        if keep < 1:
+            raise ConfigError(f"--keep {keep}: keep at least 1 version of each major.")
+        prefix = naming.validate_prefix(prefix)
+        return [
+            copy
+            for artifact in self.artifacts(which)
+            for copy in self.engine.prune_plan(artifact, keep, prefix)
+        ]
+
+    def prune(
+        self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
+    ) -> list[Result]:
+        """Delete all but the newest ``keep`` versions of each major, per artifact."""
+        engine = self.engine
+        doomed = self.prune_plan(which, keep=keep, prefix=prefix)
+        return engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
 
     def versions(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
         """The remote copies of one artifact, newest version first."""

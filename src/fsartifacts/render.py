@@ -9,9 +9,9 @@ import semver
 
 if TYPE_CHECKING:
     from .config import Artifact
-    from .engine import Result
     from .naming import RemoteCopy
     from .project import Project
+    from .results import Result
 
 Listing = list[tuple["Artifact", semver.Version, list["RemoteCopy"], "RemoteCopy | None"]]
 
@@ -41,7 +41,7 @@ def render_results(results: list[Result], *, show_summary: bool) -> str:
             lines.append(f"failed   {r.artifact}: {r.error}")
             continue
         arrow = "<-" if r.action == "pulled" or "download" in (r.detail or "") else "->"
-        where = f"{r.local or ''} {arrow} {r.remote or ''}"
+        where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
         label = r.detail if r.action in ("skipped", "planned") and r.detail else r.action
         lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
     if show_summary:
@@ -54,6 +54,14 @@ def render_results(results: list[Result], *, show_summary: bool) -> str:
         if counts["up_to_date"]:
             parts.append(f"{counts['up_to_date']} up to date")
         lines.append(f"{len(results)} artifacts: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str:
+    if not doomed:
+        return f"nothing to prune: no artifact has more than {keep} versions in a major"
+    lines = [f"to delete ({len(doomed)}), keeping the newest {keep} of each major:"]
+    lines += [f"  {project.store.url(c.name)}{'/' if c.kind == 'folder' else ''}" for c in doomed]
     return "\n".join(lines)
 
 

@@ -1,0 +1,87 @@
+"""``fsartifacts.lock``: what each pull resolved, so that ``--locked`` gets it again.
+
+Plain YAML, keys sorted, one block per artifact, so that it reads well in a
+diff and merges without surprises. Written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+LOCK_NAME = "fsartifacts.lock"
+FORMAT = 1
+HEADER = (
+    "# fsartifacts.lock: what `fsartifacts pull` resolved, per artifact.\n"
+    "# `fsartifacts pull --locked` installs exactly these copies. Commit this file.\n"
+)
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    version: str | None  # None for singular artifacts
+    remote: str  # the name on the store, relative to its root
+    kind: str  # "file" or "folder"
+    sha256: str  # of the file, or the manifest digest of a folder
+    size: int
+
+
+@dataclass
+class LockFile:
+    path: Path
+    store: str = ""
+    artifacts: dict[str, LockEntry] | None = None
+
+    @classmethod
+    def read(cls, root: Path) -> LockFile:
+        path = root / LOCK_NAME
+        lock = cls(path, artifacts={})
+        if not path.exists():
+            return lock
+        import yaml
+
+        try:
+            doc: Any = yaml.safe_load(path.read_text()) or {}
+            lock.store = str(doc.get("store", ""))
+            for name, entry in (doc.get("artifacts") or {}).items():
+                assert lock.artifacts is not None
+                lock.artifacts[str(name)] = LockEntry(
+                    version=None if entry.get("version") is None else str(entry["version"]),
+                    remote=str(entry["remote"]),
+                    kind=str(entry.get("kind", "file")),
+                    sha256=str(entry["sha256"]).lower(),
+                    size=int(entry.get("size", 0)),
+                )
+        except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{path}: not a lock file fsartifacts can read ({exc}); restore it from version "
+                "control, or delete it and pull without --locked to write a new one."
+            ) from exc
+        return lock
+
+    def entry(self, artifact: str) -> LockEntry | None:
+        return (self.artifacts or {}).get(artifact)
+
+    def record(self, artifact: str, entry: LockEntry) -> None:
+        if self.artifacts is None:
+            self.artifacts = {}
+        self.artifacts[artifact] = entry
+
+    def write(self) -> None:
+        import yaml
+
+        doc = {
+            "format": FORMAT,
+            "store": self.store,
+            "artifacts": {
+                name: asdict(entry) for name, entry in sorted((self.artifacts or {}).items())
+            },
+        }
+        text = HEADER + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.path)

@@ -1,0 +1,211 @@
+"""Pull: download a resolved copy, verify it, and install it atomically.
+
+Bytes stream into a hidden temporary beside the destination while they are
+hashed; only when size and checksum agree with what the store (or the lock
+file) says is the temporary renamed over the destination.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import semver
+
+from .config import Artifact
+from .errors import IntegrityError, NotFoundError
+from .hashing import HashingWriter
+from .install import contained, staged_file, staging_dir, swap_dir, sweep_stale
+from .lockfile import LockEntry
+from .manifest import Manifest
+from .naming import RemoteCopy
+from .push import local_manifest, remote_file_matches
+from .results import Result, entry_size, planned, up_to_date, version_text
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("fsartifacts")
+
+
+def pull_artifact(
+    engine: Engine,
+    artifact: Artifact,
+    requested: str,
+    base: semver.Version,
+    *,
+    prefix: str = "",
+    override: bool = False,
+    pre: bool = False,
+    dry_run: bool = False,
+    locked: LockEntry | None = None,
+    skip_current: bool = False,
+) -> Result:
+    """Download the copy ``requested`` (or the lock entry) names and install it.
+
+    ``skip_current`` (sync pull) leaves a destination that already holds the
+    same content alone.
+    """
+    if locked is not None:
+        copy = locked_copy(engine, artifact, locked)
+    else:
+        copy = engine.find(artifact, requested, base, prefix=prefix, pre=pre)
+    dest = override_or_named(engine.root, artifact, copy, override)
+    url = engine.store.url(copy.name) + ("/" if copy.kind == "folder" else "")
+    result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
+    result.bytes = copy.size or 0
+    expected = locked.sha256 if locked else None
+    if copy.kind == "folder":
+        manifest = Manifest.from_bytes(engine.ops.read_bytes(copy.manifest_path), url)
+        _check_lock(url, manifest.digest, expected)
+        result.bytes, result.sha256 = manifest.size, manifest.digest
+        if skip_current and _folder_is_current(engine, artifact, dest, manifest):
+            return _recorded(up_to_date(result), copy)
+        if dry_run:
+            return planned(result, "would download")
+        sweep_stale(dest)
+        _pull_folder(engine, copy, manifest, dest, url)
+        return _recorded(result, copy)
+    recorded = engine.ops.recorded_sha256(copy.path, copy.entry)
+    if recorded:
+        _check_lock(url, recorded, expected)
+    if skip_current and dest.is_file():
+        sha256 = engine.hashes.sha256(dest)
+        same = (
+            sha256 == expected
+            if expected and not recorded
+            else remote_file_matches(
+                engine, copy.path, copy.entry, dest.stat().st_size, sha256, dest
+            )
+        )
+        if same:
+            result.sha256 = sha256
+            return _recorded(up_to_date(result), copy)
+    if dry_run:
+        return planned(result, "would download")
+    sweep_stale(dest)
+    _pull_file(engine, copy, dest, result, recorded, expected)
+    return _recorded(result, copy)
+
+
+def override_or_named(root: Path, artifact: Artifact, copy: RemoteCopy, override: bool) -> Path:
+    """Where a pulled copy lands: the artifact's own path, or its remote name in the root."""
+    return root / artifact.file if override else contained(root, copy.name)
+
+
+def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
+    """The remote copy a lock entry names, read from the store's listing."""
+    entry = engine.entry(locked.remote)
+    want_dir = locked.kind == "folder"
+    manifest = engine.entry(locked.remote + ".manifest.json") if want_dir else True
+    if entry is None or (entry.get("type") == "directory") != want_dir or manifest is None:
+        raise NotFoundError(
+            f"{artifact.name}: the locked copy {engine.store.url(locked.remote)} is gone from the "
+            "store. Pull without --locked to resolve again (and update fsartifacts.lock)."
+        )
+    return RemoteCopy(
+        artifact=artifact.name,
+        version=semver.Version.parse(locked.version) if locked.version else None,
+        name=locked.remote,
+        path=engine.store.path(locked.remote),
+        kind=locked.kind,  # type: ignore[arg-type]
+        size=None if want_dir else entry_size(entry),
+        entry=entry,
+    )
+
+
+def _check_lock(url: str, actual: str, expected: str | None) -> None:
+    if expected and actual.lower() != expected.lower():
+        raise IntegrityError(
+            f"{url} differs from what fsartifacts.lock recorded (sha256 {expected[:16]}..., the "
+            f"store has {actual[:16]}...): it was replaced since. Pull without --locked to take "
+            "the new copy, or restore the locked one."
+        )
+
+
+def _recorded(result: Result, copy: RemoteCopy) -> Result:
+    if result.sha256:
+        result.lock = LockEntry(
+            version=result.version, remote=copy.name, kind=copy.kind,
+            sha256=result.sha256, size=result.bytes,
+        )  # fmt: skip
+    return result
+
+
+def _pull_file(
+    engine: Engine,
+    copy: RemoteCopy,
+    dest: Path,
+    result: Result,
+    recorded: str | None,
+    expected: str | None,
+) -> None:
+    native = None if recorded else engine.ops.native_checksum(copy.entry)
+    algorithms = {"sha256"} | ({native[0]} if native else set())
+    with staged_file(dest) as out:
+        writer = HashingWriter(out, algorithms)
+        engine.ops.download(copy.path, writer)
+        digests = writer.digests()
+        verify(result.remote or copy.path, dest, writer.bytes, digests, copy.size, recorded, native)
+        _check_lock(result.remote or copy.path, digests["sha256"], expected)
+    result.bytes, result.sha256 = writer.bytes, digests["sha256"]
+
+
+def verify(
+    url: str,
+    dest: Path,
+    received: int,
+    digests: dict[str, str],
+    size: int | None,
+    recorded: str | None,
+    native: tuple[str, str] | None,
+) -> None:
+    """Check received bytes against the size and the strongest checksum the store offers."""
+    kept = f"{dest} was left as it was; try again"
+    if size is not None and received != size:
+        raise IntegrityError(
+            f"{url}: received {received} bytes but the store lists {size}: the transfer "
+            f"was cut short or the copy changed during it. {kept}."
+        )
+    if recorded and digests["sha256"] != recorded:
+        raise IntegrityError(
+            f"{url}: the sha256 of the received bytes ({digests['sha256'][:16]}...) is not "
+            f"the one recorded at push ({recorded[:16]}...): corrupted in transit or on the "
+            f"store. {kept}."
+        )
+    if native and digests[native[0]] != native[1].lower():
+        raise IntegrityError(
+            f"{url}: the {native[0]} of the received bytes is not the store's ({native[1]}): "
+            f"corrupted in transit or on the store. {kept}."
+        )
+    if not recorded and not native:
+        log.info("%s: the store offers no checksum for it; verified by size only", url)
+
+
+def _folder_is_current(engine: Engine, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
+    if not dest.is_dir():
+        return False
+    return local_manifest(engine, artifact, remote.version, dest).same_content(remote)
+
+
+def _pull_folder(
+    engine: Engine, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str
+) -> None:
+    staging = staging_dir(dest)
+    try:
+        for entry in manifest.files:
+            target = contained(staging, entry.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                writer = HashingWriter(out)
+                engine.ops.download(f"{copy.path}/{entry.path}", writer)
+            verify(
+                f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
+                entry.sha256, None,
+            )  # fmt: skip
+        swap_dir(staging, dest)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,205 @@
+"""Push: upload one artifact's file or folder as a version, never overwriting by surprise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import semver
+
+from . import naming
+from .config import Artifact
+from .errors import ConflictError, NotFoundError
+from .hashing import hash_file
+from .manifest import Manifest, ManifestEntry
+from .results import Result, entry_size, planned, up_to_date, version_text
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("fsartifacts")
+
+
+def push_artifact(
+    engine: Engine,
+    artifact: Artifact,
+    version: semver.Version,
+    *,
+    prefix: str = "",
+    force: bool = False,
+    dry_run: bool = False,
+) -> Result:
+    """Upload the artifact's local file or folder as ``version``."""
+    local = engine.root / artifact.file
+    if not local.exists():
+        raise NotFoundError(
+            f"{artifact.name}: {artifact.file} does not exist in {engine.root}; "
+            "build it first, or fix its `file:` in the config."
+        )
+    pinned = None if artifact.singular else version
+    if local.is_dir():
+        return _push_folder(engine, artifact, pinned, local, prefix, force, dry_run)
+    return _push_file(engine, artifact, pinned, local, prefix, force, dry_run)
+
+
+def _push_file(
+    engine: Engine,
+    artifact: Artifact,
+    version: semver.Version | None,
+    local: Path,
+    prefix: str,
+    force: bool,
+    dry_run: bool,
+) -> Result:
+    store, ops = engine.store, engine.ops
+    name = naming.file_name(artifact, version, prefix)
+    rpath, url = store.path(name), store.url(name)
+    size = local.stat().st_size
+    sha256 = engine.hashes.sha256(local)
+    result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
+    entry = engine.entry(name)
+    if entry is not None:
+        if entry.get("type") == "directory":
+            raise ConflictError(
+                f"{artifact.name}: {url} is a folder on the store and {artifact.file} "
+                "is a file; push it as another version, or remove that folder first."
+            )
+        same = remote_file_matches(engine, rpath, entry, size, sha256, local)
+        if same:
+            return up_to_date(result)
+        if not force:
+            raise _conflict(artifact, version, url, same)
+    if dry_run:
+        return planned(result, "would replace" if entry else "would upload")
+    if not force and not ops.atomic_create:
+        log.info("%s: this store cannot create atomically; checked that it is absent first", url)
+    try:
+        ops.upload(str(local), rpath, sha256=sha256, exclusive=not force)
+    except FileExistsError:
+        # Another push won the race between our listing and our write.
+        engine.changed()
+        same = remote_file_matches(engine, rpath, engine.entry(name) or {}, size, sha256, local)
+        if same:
+            return up_to_date(result)
+        raise _conflict(artifact, version, url, same) from None
+    finally:
+        engine.changed()
+    return result
+
+
+def remote_file_matches(
+    engine: Engine, rpath: str, entry: dict[str, Any], size: int, sha256: str, local: Path
+) -> bool | None:
+    """Whether the remote file holds the same bytes; None when the store cannot tell."""
+    remote_size = entry_size(entry)
+    if remote_size is not None and remote_size != size:
+        return False
+    recorded = engine.ops.recorded_sha256(rpath, entry)
+    if recorded:
+        return recorded == sha256
+    native = engine.ops.native_checksum(entry)
+    if native:
+        algorithm, value = native
+        return hash_file(local, [algorithm])[algorithm] == value.lower()
+    return None
+
+
+def _conflict(
+    artifact: Artifact, version: semver.Version | None, url: str, same: bool | None
+) -> ConflictError:
+    what = "different content" if same is False else "content fsartifacts cannot compare"
+    way = f"bump the project version (now {version})" if version is not None else "remove it first"
+    return ConflictError(
+        f"{artifact.name}: {url} already exists with {what}; not overwritten. "
+        f"To publish this build, {way} or push with --force to replace it."
+    )
+
+
+def local_manifest(
+    engine: Engine, artifact: Artifact, version: str | None, local: Path
+) -> Manifest:
+    """The manifest of a local folder, hashing through the engine's cache."""
+    files = sorted(_walk_files(local))
+    return Manifest(
+        artifact.name,
+        version,
+        tuple(
+            ManifestEntry(rel, (local / rel).stat().st_size, engine.hashes.sha256(local / rel))
+            for rel in files
+        ),
+    )
+
+
+def _push_folder(
+    engine: Engine,
+    artifact: Artifact,
+    version: semver.Version | None,
+    local: Path,
+    prefix: str,
+    force: bool,
+    dry_run: bool,
+) -> Result:
+    store, ops = engine.store, engine.ops
+    name = naming.folder_name(artifact, version, prefix)
+    rpath, url = store.path(name), store.url(name) + "/"
+    manifest_path = store.path(naming.manifest_name(name))
+    manifest = local_manifest(engine, artifact, version_text(version), local)
+    if not manifest.files:
+        raise NotFoundError(
+            f"{artifact.name}: the folder {artifact.file} holds no files; nothing to push."
+        )
+    result = Result(
+        artifact.name, "pushed", version_text(version), url, str(local),
+        manifest.size, manifest.digest,
+    )  # fmt: skip
+    entry = engine.entry(naming.manifest_name(name))
+    folder_entry = engine.entry(name)
+    if entry is not None:
+        if Manifest.from_bytes(ops.read_bytes(manifest_path), url).same_content(manifest):
+            return up_to_date(result)
+        if not force:
+            raise _conflict(artifact, version, url, False)
+    if folder_entry is not None and folder_entry.get("type") != "directory":
+        raise ConflictError(
+            f"{artifact.name}: {url} is a file on the store and {artifact.file} is a folder; "
+            "push it as another version, or remove that file first."
+        )
+    if dry_run:
+        return planned(result, "would replace" if entry else "would upload")
+    try:
+        if entry is not None:
+            # Manifest first: the old version stops being visible before it is torn down.
+            ops.remove(manifest_path)
+        if folder_entry is not None:
+            ops.remove(rpath, recursive=True)  # an unfinished earlier push, or replaced
+        ops.upload_folder([(str(local / f.path), f.path, f.sha256) for f in manifest.files], rpath)
+        ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
+    except FileExistsError:
+        # Another push of this version got there first.
+        engine.changed()
+        try:
+            remote = Manifest.from_bytes(ops.read_bytes(manifest_path), url)
+        except FileNotFoundError:
+            raise ConflictError(
+                f"{artifact.name}: another push of {url} is under way (or was interrupted); "
+                "run this push again once it is done, or push with --force."
+            ) from None
+        if remote.same_content(manifest):
+            return up_to_date(result)
+        raise _conflict(artifact, version, url, False) from None
+    finally:
+        engine.changed()
+    return result
+
+
+def _walk_files(folder: Path) -> Iterable[str]:
+    """Relative POSIX paths of the regular files below ``folder``."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for filename in filenames:
+            full = Path(dirpath) / filename
+            if full.is_file():
+                yield full.relative_to(folder).as_posix()
