@@ -43,7 +43,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def engine(store: Store, root: Path) -> Engine:
-    return Engine(store, root, jobs=2)
+    return Engine(store, root, jobs=2, transfer=TransferSettings(attempts=2, timeout=0.2))
 
 
 def test_store_kinds(store: Store) -> None:

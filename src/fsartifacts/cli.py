@@ -248,6 +248,10 @@ def _load(args: argparse.Namespace) -> Project:
     )
     for warning in project.config.warnings:
         log.warning("%s", warning)
+    from .progress import bars, wanted
+
+    if wanted(disabled=args.no_progress or args.quiet or args.json):
+        project.progress = bars
     return project
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import semver
 
 from . import naming
-from .config import Artifact
+from .config import Artifact, TransferSettings
 from .errors import (
     AuthError,
     ConflictError,
@@ -30,6 +30,7 @@ from .errors import (
 )
 from .hashing import HashCache
 from .naming import RemoteCopy
+from .progress import ProgressFactory, no_progress
 from .pull import pull_artifact
 from .push import push_artifact
 from .results import Result, planned, version_text
@@ -49,14 +50,18 @@ class Engine:
         store: Store,
         root: Path,
         *,
-        jobs: int = 4,
+        jobs: int | None = None,
+        transfer: TransferSettings | None = None,
         hash_cache: HashCache | None = None,
         auth_error: Callable[[PermissionError], AuthError] | None = None,
+        progress: ProgressFactory = no_progress,
     ) -> None:
         self.store = store
         self.ops = store.ops
         self.root = root
-        self.jobs = max(1, jobs)
+        self.transfer = transfer or TransferSettings()
+        self.jobs = max(1, jobs or self.transfer.jobs)
+        self.progress = progress
         self.hashes = hash_cache or HashCache()
         self._auth_error = auth_error
         self._listing: list[dict[str, Any]] | None = None

@@ -34,7 +34,15 @@ class ConflictError(FsArtifactsError):
 
 
 class IntegrityError(FsArtifactsError):
-    """Bytes received do not match the size or checksum the store recorded."""
+    """Bytes received do not match the size or checksum the store recorded.
+
+    ``transient`` says whether another try may help (bytes corrupted in transit)
+    or not (the remote copy is not the one the lock file recorded).
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class AuthError(FsArtifactsError):

@@ -25,6 +25,7 @@ from .errors import AuthError, ConfigError, NotFoundError
 from .hashing import HashCache, default_cache_path
 from .lockfile import LockFile
 from .naming import RemoteCopy
+from .progress import ProgressFactory, no_progress
 from .results import Result
 from .stores import Store, open_store
 from .version import artifact_version, is_latest_keyword, resolve_project_version
@@ -55,6 +56,7 @@ class Project:
         self._environ = dict(os.environ if environ is None else environ)
         self._credential_options: dict[str, Any] = {}
         self.version_source = "given"
+        self.progress: ProgressFactory = no_progress
 
     @classmethod
     def load(
@@ -107,9 +109,10 @@ class Project:
             self._engine = Engine(
                 self.store,
                 self.root,
-                jobs=self.config.transfer.jobs,
+                transfer=self.config.transfer,
                 hash_cache=HashCache(default_cache_path(self._environ)),
                 auth_error=self._auth_error,
+                progress=self.progress,
             )
         return self._engine
 

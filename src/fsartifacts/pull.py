@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import semver
 
@@ -19,15 +21,18 @@ from .errors import IntegrityError, NotFoundError
 from .hashing import HashingWriter
 from .install import contained, staged_file, staging_dir, swap_dir, sweep_stale
 from .lockfile import LockEntry
-from .manifest import Manifest
+from .manifest import Manifest, ManifestEntry
 from .naming import RemoteCopy
 from .push import local_manifest, remote_file_matches
 from .results import Result, entry_size, planned, up_to_date, version_text
+from .retry import with_retries
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 log = logging.getLogger("fsartifacts")
+
+T = TypeVar("T")
 
 
 def pull_artifact(
@@ -121,7 +126,8 @@ def _check_lock(url: str, actual: str, expected: str | None) -> None:
         raise IntegrityError(
             f"{url} differs from what fsartifacts.lock recorded (sha256 {expected[:16]}..., the "
             f"store has {actual[:16]}...): it was replaced since. Pull without --locked to take "
-            "the new copy, or restore the locked one."
+            "the new copy, or restore the locked one.",
+            transient=False,
         )
 
 
@@ -144,13 +150,26 @@ def _pull_file(
 ) -> None:
     native = None if recorded else engine.ops.native_checksum(copy.entry)
     algorithms = {"sha256"} | ({native[0]} if native else set())
-    with staged_file(dest) as out:
-        writer = HashingWriter(out, algorithms)
-        engine.ops.download(copy.path, writer)
-        digests = writer.digests()
-        verify(result.remote or copy.path, dest, writer.bytes, digests, copy.size, recorded, native)
-        _check_lock(result.remote or copy.path, digests["sha256"], expected)
-    result.bytes, result.sha256 = writer.bytes, digests["sha256"]
+    url = result.remote or copy.path
+
+    def attempt() -> tuple[int, str]:
+        callback = engine.progress(copy.name, copy.size)
+        try:
+            with staged_file(dest) as out:
+                writer = HashingWriter(out, algorithms)
+                engine.ops.download(copy.path, writer, callback=callback)
+                digests = writer.digests()
+                verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
+                _check_lock(url, digests["sha256"], expected)
+        finally:
+            callback.close()
+        return writer.bytes, digests["sha256"]
+
+    result.bytes, result.sha256 = _retrying(engine, f"download of {url}", attempt)
+
+
+def _retrying(engine: Engine, what: str, action: Callable[[], T]) -> T:
+    return with_retries(what, engine.transfer.attempts, engine.transfer.timeout, action)
 
 
 def verify(
@@ -194,17 +213,23 @@ def _pull_folder(
     engine: Engine, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str
 ) -> None:
     staging = staging_dir(dest)
+
+    def fetch(entry: ManifestEntry, target: Path) -> None:
+        callback = engine.progress(f"{copy.name}/{entry.path}", entry.size)
+        try:
+            with open(target, "wb") as out:
+                writer = HashingWriter(out)
+                engine.ops.download(f"{copy.path}/{entry.path}", writer, callback=callback)
+        finally:
+            callback.close()
+        verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
+               entry.sha256, None)  # fmt: skip
+
     try:
         for entry in manifest.files:
             target = contained(staging, entry.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
-                writer = HashingWriter(out)
-                engine.ops.download(f"{copy.path}/{entry.path}", writer)
-            verify(
-                f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
-                entry.sha256, None,
-            )  # fmt: skip
+            _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry, target))
         swap_dir(staging, dest)
     finally:
         if staging.exists():

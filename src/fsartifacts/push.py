@@ -76,8 +76,9 @@ def _push_file(
         return planned(result, "would replace" if entry else "would upload")
     if not force and not ops.atomic_create:
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
+    callback = engine.progress(name, size)
     try:
-        ops.upload(str(local), rpath, sha256=sha256, exclusive=not force)
+        ops.upload(str(local), rpath, sha256=sha256, exclusive=not force, callback=callback)
     except FileExistsError:
         # Another push won the race between our listing and our write.
         engine.changed()
@@ -86,6 +87,7 @@ def _push_file(
             return up_to_date(result)
         raise _conflict(artifact, version, url, same) from None
     finally:
+        callback.close()
         engine.changed()
     return result
 
