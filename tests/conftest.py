@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = ["tests.fixtures_moto"]
+pytest_plugins: list[str] = [
+    "tests.fixtures_moto",
+    "tests.fixtures_artifactory",
+    "tests.fixtures_remotes",
+]

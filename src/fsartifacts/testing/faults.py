@@ -1,0 +1,172 @@
+"""Fault switches of the local Artifactory server, settable at run time from any thread.
+
+Each ``*_next``/``drop_after`` call arms a rule that fires on the next ``count`` matching
+requests (FIFO when several rules match), then disarms itself:
+
+* ``fail_next(n, status=500, retry_after=None, message=None)``: answer the next ``n``
+  requests with ``status`` and the usual JSON error body (plus ``Retry-After`` when
+  given; a fractional value is sent as is, e.g. ``0.05``, so tests need not sleep
+  whole seconds). It fires before authentication and before any work is done, and the
+  request body is read and discarded, so nothing is stored.
+* ``drop_after(nbytes)``: reset the TCP connection (abortive close, RST) after
+  ``nbytes`` of artifact content went out (GET) or came in (PUT; nothing is stored and
+  no response is sent). Bytes still in flight may be lost, so a client receives at
+  most ``nbytes``.
+* ``truncate_next(nbytes)``: announce the full ``Content-Length``, send exactly
+  ``nbytes`` of artifact content, then close the connection in an orderly way (FIN):
+  the client sees a premature end of body.
+* ``corrupt_next(offset=0)``: flip one byte (XOR 0xFF) of artifact content, at
+  ``offset`` within the body (clamped to its last byte; empty bodies do not consume
+  the rule). On GET the served bytes are corrupted, the stored file is not. On PUT
+  the bytes are corrupted "in transit": the server hashes and stores the corrupted
+  bytes, so a client that sent ``X-Checksum-*`` headers gets 409 and nothing is
+  stored, and one that did not gets back checksums that differ from its own.
+* ``latency``: seconds slept before handling each request.
+
+``drop_after``, ``truncate_next`` and ``corrupt_next`` act on artifact content only (GET
+of a file under ``/artifactory/<repo>/``, PUT of a file), never on REST API JSON, so a
+client's metadata calls do not use them up. ``methods`` (default ``("GET",)`` for
+those three, every method for ``fail_next``; ``None`` means any) and
+``path_contains`` (a substring of the request target, raw or percent-decoded) narrow
+which requests a rule matches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+FAIL = "fail"
+DROP = "drop"
+TRUNCATE = "truncate"
+CORRUPT = "corrupt"
+
+
+@dataclass
+class FaultRule:
+    """One armed fault; ``remaining`` counts the requests it still applies to."""
+
+    kind: str
+    remaining: int
+    methods: frozenset[str] | None
+    path_contains: str | None
+    status: int = 500
+    retry_after: float | None = None
+    message: str | None = None
+    nbytes: int = 0
+    offset: int = 0
+
+    def matches(self, method: str, target: str) -> bool:
+        if self.methods is not None and method.upper() not in self.methods:
+            return False
+        if self.path_contains is None:
+            return True
+        return self.path_contains in target or self.path_contains in unquote(target)
+
+
+class Faults:
+    """The fault switches of one server (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._latency = 0.0
+
+    @property
+    def latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency must be >= 0 seconds")
+        with self._lock:
+            self._latency = float(seconds)
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        retry_after: float | None = None,
+        methods: Iterable[str] | None = None,
+        path_contains: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError(f"fail_next needs an error status (400-599), not {status}")
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retry_after must be >= 0 seconds")
+        self._arm(
+            FaultRule(FAIL, n, _methods(methods), path_contains, status, retry_after, message)
+        )
+
+    def drop_after(
+        self,
+        nbytes: int,
+        count: int = 1,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(DROP, count, _methods(methods), path_contains, nbytes=_size(nbytes)))
+
+    def truncate_next(
+        self,
+        nbytes: int,
+        count: int = 1,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        rule = FaultRule(TRUNCATE, count, _methods(methods), path_contains, nbytes=_size(nbytes))
+        self._arm(rule)
+
+    def corrupt_next(
+        self,
+        count: int = 1,
+        offset: int = 0,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(CORRUPT, count, _methods(methods), path_contains, offset=_size(offset)))
+
+    def reset(self) -> None:
+        """Disarm every rule and set latency back to 0."""
+        with self._lock:
+            self._rules.clear()
+            self._latency = 0.0
+
+    def pending(self) -> int:
+        """How many fault applications are still armed (0 once all have fired)."""
+        with self._lock:
+            return sum(rule.remaining for rule in self._rules)
+
+    def take(self, kind: str, method: str, target: str) -> FaultRule | None:
+        """Use up one application of the first armed rule of ``kind`` matching a request."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind == kind and rule.matches(method, target):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                    return rule
+        return None
+
+    def _arm(self, rule: FaultRule) -> None:
+        if rule.remaining < 1:
+            raise ValueError("a fault must apply to at least 1 request")
+        with self._lock:
+            self._rules.append(rule)
+
+
+def _methods(methods: Iterable[str] | None) -> frozenset[str] | None:
+    if isinstance(methods, str):
+        methods = (methods,)
+    return None if methods is None else frozenset(m.upper() for m in methods)
+
+
+def _size(value: int) -> int:
+    if value < 0:
+        raise ValueError("byte counts and offsets must be >= 0")
+    return int(value)

@@ -1,0 +1,680 @@
+"""On-disk storage of the local Artifactory server.
+
+Layout under the root folder:
+
+* ``<root>/<repo>/<path>``: the artifacts themselves, as plain files and folders, so a
+  demo can look at them (or drop files in: they are picked up and hashed on first use).
+* ``<root>/.fsartifacts-artifactory/index.sqlite3``: one row of metadata per item
+  (checksums, client checksums, timestamps, users, properties). A small index rather
+  than sidecar files, so that no user file name can collide with a metadata name and
+  so that checksum deploy can find content by sha256/sha1.
+* ``<root>/.fsartifacts-artifactory/tmp/``: uploads in progress. A file reaches its
+  final path only by an atomic rename after its checksums were verified, so a failed,
+  aborted or rejected upload stores nothing.
+
+The data files are the truth for what exists; a metadata row whose file changed on
+disk (other size or mtime) is refreshed by hashing the file again.
+
+All metadata changes and renames happen under one lock; streaming bytes does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fsartifacts.testing.model import (
+    SYSTEM_USER,
+    ArtifactoryError,
+    Checksums,
+    Item,
+    PendingUpload,
+    ancestors,
+    hash_file,
+    join_path,
+    now_ms,
+    parent_of,
+    valid_repo_key,
+)
+
+INTERNAL_DIR = ".fsartifacts-artifactory"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    repo TEXT NOT NULL,
+    path TEXT NOT NULL,
+    folder INTEGER NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    sha1 TEXT, md5 TEXT, sha256 TEXT,
+    originals TEXT NOT NULL DEFAULT '{}',
+    created INTEGER NOT NULL, created_by TEXT NOT NULL,
+    modified INTEGER NOT NULL, modified_by TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    properties TEXT NOT NULL DEFAULT '{}',
+    properties_modified INTEGER,
+    disk_mtime_ns INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (repo, path)
+);
+CREATE INDEX IF NOT EXISTS items_sha256 ON items (sha256);
+CREATE INDEX IF NOT EXISTS items_sha1 ON items (sha1);
+"""
+_COLUMNS = (
+    "repo, path, folder, size, sha1, md5, sha256, originals, created, created_by, modified,"
+    " modified_by, updated, properties, properties_modified, disk_mtime_ns"
+)
+
+
+def _row_to_item(row: tuple[Any, ...]) -> Item:
+    (repo, path, folder, size, sha1, md5, sha256, originals, created, created_by, modified,
+     modified_by, updated, properties, properties_modified, disk_mtime_ns) = row  # fmt: skip
+    return Item(
+        repo=repo,
+        path=path,
+        folder=bool(folder),
+        size=size,
+        checksums=None if folder else Checksums(sha1=sha1, md5=md5, sha256=sha256),
+        originals=json.loads(originals),
+        created=created,
+        created_by=created_by,
+        modified=modified,
+        modified_by=modified_by,
+        updated=updated,
+        properties=json.loads(properties),
+        properties_modified=properties_modified,
+        disk_mtime_ns=disk_mtime_ns,
+    )
+
+
+def _item_to_row(item: Item) -> tuple[Any, ...]:
+    sums = item.checksums
+    return (
+        item.repo,
+        item.path,
+        int(item.folder),
+        item.size,
+        sums.sha1 if sums else None,
+        sums.md5 if sums else None,
+        sums.sha256 if sums else None,
+        json.dumps(item.originals),
+        item.created,
+        item.created_by,
+        item.modified,
+        item.modified_by,
+        item.updated,
+        json.dumps(item.properties),
+        item.properties_modified,
+        item.disk_mtime_ns,
+    )
+
+
+def overwrite_message(repo: str, path: str, user: str) -> str:
+    return (
+        f"Not enough permissions to delete/overwrite artifact '{repo}:{path}' "
+        f"(user: '{user}' needs DELETE permission)."
+    )
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    files: int
+    folders: int
+    target_repo: str
+    target_path: str
+
+
+class Storage:
+    """The repositories of one server: files on disk plus their metadata index."""
+
+    def __init__(self, root: str | os.PathLike[str], repos: Iterable[str]) -> None:
+        self.root = Path(root).resolve()
+        internal = self.root / INTERNAL_DIR
+        self.tmp_dir = internal / "tmp"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.tmp_dir.iterdir():  # uploads cut short by a previous crash
+            leftover.unlink(missing_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(internal / "index.sqlite3"), check_same_thread=False, isolation_level=None
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._repos: list[str] = []
+        for repo in repos:
+            self.add_repo(repo)
+
+    # -- repositories -----------------------------------------------------------------
+
+    @property
+    def repos(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._repos)
+
+    def has_repo(self, repo: str) -> bool:
+        with self._lock:
+            return repo in self._repos
+
+    def add_repo(self, repo: str) -> None:
+        """Create (or adopt the existing folder of) a local repository."""
+        if not valid_repo_key(repo):
+            raise ValueError(
+                f"invalid repository key {repo!r}: use letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (and not 'api')"
+            )
+        with self._lock:
+            if repo in self._repos:
+                return
+            self._data_path(repo, "").mkdir(parents=True, exist_ok=True)
+            if self._row(repo, "") is None:
+                stamp = now_ms()
+                root = Item(repo, "", True, stamp, SYSTEM_USER, stamp, SYSTEM_USER, stamp)
+                self._write_rows([root])
+            self._repos.append(repo)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def stat(self, repo: str, path: str) -> Item | None:
+        """The item at ``path``, or None. Files changed on disk behind our back are rehashed."""
+        for _ in range(5):
+            with self._lock:
+                if repo not in self._repos:
+                    return None
+                data = self._data_path(repo, path)
+                try:
+                    st = os.stat(data)
+                except (FileNotFoundError, NotADirectoryError):
+                    return None
+                row = self._row(repo, path)
+                if os.path.isdir(data):
+                    if row is not None and row.folder:
+                        return row
+                    return self._discovered_folder(repo, path, st.st_mtime_ns)
+                if not os.path.isfile(data):
+                    return None
+                if (
+                    row is not None
+                    and not row.folder
+                    and row.size == st.st_size
+                    and row.disk_mtime_ns == st.st_mtime_ns
+                ):
+                    return row
+            # Unknown or changed on disk: hash it outside the lock, then record it
+            # unless it changed again meanwhile.
+            item = self._rehash(repo, path, row)
+            if item is not None:
+                return item
+        raise ArtifactoryError(500, f"The file '{repo}:{path}' keeps changing on disk.")
+
+    def open_file(self, repo: str, path: str) -> tuple[Item, BinaryIO] | None:
+        """The metadata and an open handle of a file whose content matches that metadata.
+
+        The handle stays valid (and its content unchanged) even if the file is
+        overwritten or deleted meanwhile, because writes replace files by renaming.
+        """
+        for _ in range(5):
+            item = self.stat(repo, path)
+            if item is None or item.folder:
+                return None
+            with self._lock:
+                handle = open(self._data_path(repo, path), "rb")  # noqa: SIM115 (returned)
+                st = os.fstat(handle.fileno())
+                current = self._row(repo, path)
+                if (
+                    current is not None
+                    and current.size == st.st_size
+                    and current.disk_mtime_ns == st.st_mtime_ns
+                ):
+                    return current, handle
+                handle.close()
+        raise ArtifactoryError(500, f"The file '{repo}:{path}' keeps changing on disk.")
+
+    def children(self, repo: str, path: str) -> list[tuple[str, bool]]:
+        """(name, is_folder) of the immediate children of a folder, sorted by name."""
+        entries = []
+        with os.scandir(self._data_path(repo, path)) as scan:
+            for entry in scan:
+                if entry.is_dir(follow_symlinks=False):
+                    entries.append((entry.name, True))
+                elif entry.is_file(follow_symlinks=False):
+                    entries.append((entry.name, False))
+        return sorted(entries)
+
+    def walk(self, repo: str, path: str, max_depth: int | None) -> Iterator[Item]:
+        """Items under folder ``path`` (depth first, sorted), down to ``max_depth`` levels."""
+
+        def visit(folder: str, depth: int) -> Iterator[Item]:
+            for name, _is_folder in self.children(repo, folder):
+                child = join_path(folder, name)
+                item = self.stat(repo, child)
+                if item is None:  # deleted while we walk
+                    continue
+                yield item
+                if item.folder and (max_depth is None or depth < max_depth):
+                    yield from visit(child, depth + 1)
+
+        return visit(path, 1)
+
+    def find_by_checksum(self, algorithm: str, value: str) -> Item | None:
+        """A stored file with this sha256 or sha1, verified against the disk."""
+        column = {"sha256": "sha256", "sha1": "sha1"}[algorithm]
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT repo, path FROM items WHERE folder = 0 AND {column} = ?", (value,)
+            ).fetchall()
+        for repo, path in rows:
+            item = self.stat(repo, path)
+            if item is not None and item.checksums and item.checksums.get(algorithm) == value:
+                return item
+        return None
+
+    def newest_under(self, repo: str, path: str) -> Item | None:
+        """The most recently modified file at or under ``path`` (the folder if it has none)."""
+        start = self.stat(repo, path)
+        if start is None or not start.folder:
+            return start
+        files = [item for item in self.walk(repo, path, None) if not item.folder]
+        return max(files, key=lambda item: item.modified, default=start)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def new_upload(self) -> PendingUpload:
+        return PendingUpload(self.tmp_dir)
+
+    def commit_file(
+        self,
+        repo: str,
+        path: str,
+        upload: Path,
+        size: int,
+        checksums: Checksums,
+        *,
+        user: str,
+        originals: Mapping[str, str],
+        last_modified: int | None,
+        properties: Mapping[str, list[str]],
+        deny_overwrite: bool,
+        declared: Mapping[str, str],
+    ) -> Item:
+        """Move a verified upload to its path and record its metadata.
+
+        ``deny_overwrite`` refuses to replace an existing file unless the client declared
+        its current sha1 or sha256 (Artifactory does not count that as an overwrite).
+        """
+        with self._lock:
+            existing = self._file_target(repo, path)
+            if existing is not None and deny_overwrite and not same_content(existing, declared):
+                raise ArtifactoryError(403, overwrite_message(repo, path, user))
+            self._make_parents(repo, path, user)
+            data = self._data_path(repo, path)
+            os.replace(upload, data)
+            stamp = now_ms()
+            modified = stamp if last_modified is None else last_modified
+            os.utime(data, ns=(modified * 1_000_000, modified * 1_000_000))
+            item = Item(
+                repo=repo,
+                path=path,
+                folder=False,
+                size=size,
+                checksums=checksums,
+                originals=dict(originals),
+                created=existing.created if existing else stamp,
+                created_by=existing.created_by if existing else user,
+                modified=modified,
+                modified_by=user,
+                updated=stamp,
+                properties={k: list(v) for k, v in properties.items()},
+                properties_modified=stamp if properties else None,
+                disk_mtime_ns=os.stat(data).st_mtime_ns,
+            )
+            self._write_rows([item])
+            return item
+
+    def touch_identical(
+        self,
+        repo: str,
+        path: str,
+        *,
+        user: str,
+        last_modified: int | None,
+        properties: Mapping[str, list[str]],
+    ) -> Item:
+        """A checksum deploy of the content a file already has: update metadata only."""
+        with self._lock:
+            existing = self._file_target(repo, path)
+            if existing is None:
+                raise ArtifactoryError(500, f"Expected a file at '{repo}:{path}'.")
+            stamp = now_ms()
+            modified = stamp if last_modified is None else last_modified
+            data = self._data_path(repo, path)
+            os.utime(data, ns=(modified * 1_000_000, modified * 1_000_000))
+            item = replace(
+                existing,
+                modified=modified,
+                modified_by=user,
+                updated=stamp,
+                disk_mtime_ns=os.stat(data).st_mtime_ns,
+            )
+            if properties:
+                item.properties = {**existing.properties, **properties}
+                item.properties_modified = stamp
+            self._write_rows([item])
+            return item
+
+    def file_at(self, repo: str, path: str) -> Item | None:
+        """The file at ``path`` (None if missing); a folder or a file above it is a conflict."""
+        with self._lock:
+            return self._file_target(repo, path)
+
+    def mkdirs(
+        self, repo: str, path: str, *, user: str, properties: Mapping[str, list[str]]
+    ) -> Item:
+        """Create a folder and its parents (idempotent); a file in the way is a conflict."""
+        with self._lock:
+            for folder in [*ancestors(path), path] if path else []:
+                if os.path.isfile(self._data_path(repo, folder)):
+                    raise ArtifactoryError(409, _folder_expected(repo, folder))
+            self._make_folders(repo, path, user)
+            item = self.stat(repo, path)
+            assert item is not None and item.folder
+            if properties:
+                item.properties = {**item.properties, **properties}
+                item.properties_modified = now_ms()
+                self._write_rows([item])
+            return item
+
+    def delete(self, repo: str, path: str) -> None:
+        """Delete a file or a folder recursively (the root: all its content)."""
+        with self._lock:
+            data = self._data_path(repo, path)
+            if path == "":
+                for name, is_folder in self.children(repo, ""):
+                    _remove(data / name, is_folder)
+                self._db.execute("DELETE FROM items WHERE repo = ? AND path != ''", (repo,))
+                return
+            if os.path.isdir(data):
+                _remove(data, True)
+            elif os.path.isfile(data):
+                _remove(data, False)
+            else:
+                raise FileNotFoundError(path)
+            self._delete_rows(repo, path)
+
+    def update_properties(
+        self,
+        repo: str,
+        path: str,
+        changes: Mapping[str, list[str] | None],
+        *,
+        recursive: bool,
+    ) -> None:
+        """Set (list of values) or remove (None) properties on an item, maybe recursively."""
+        with self._lock:
+            start = self.stat(repo, path)
+            if start is None:
+                raise ArtifactoryError(404, "Unable to find item")
+            targets = [start]
+            if recursive and start.folder:
+                targets.extend(self.walk(repo, path, None))
+            stamp = now_ms()
+            for item in targets:
+                props = dict(item.properties)
+                for key, values in changes.items():
+                    if values is None:
+                        props.pop(key, None)
+                    else:
+                        props[key] = list(values)
+                item.properties = props
+                item.properties_modified = stamp
+            self._write_rows(targets)
+
+    def copy_or_move(
+        self,
+        src_repo: str,
+        src_path: str,
+        dst_repo: str,
+        dst_path: str,
+        *,
+        move: bool,
+        dry: bool,
+        user: str,
+        deny_overwrite: bool,
+    ) -> CopyResult:
+        """Copy or move an item; an existing folder as target means "put it inside"."""
+        verb = "move" if move else "copy"
+        with self._lock:
+            source = self.stat(src_repo, src_path)
+            if source is None:
+                raise ArtifactoryError(404, f"Could not find source item '{src_repo}:{src_path}'.")
+            if move and deny_overwrite:
+                raise ArtifactoryError(403, overwrite_message(src_repo, src_path, user))
+            target = self.stat(dst_repo, dst_path)
+            final = dst_path
+            if target is not None and target.folder and src_path:
+                final = join_path(dst_path, source.name)
+            elif not src_path and target is not None and not target.folder:
+                raise ArtifactoryError(409, _folder_expected(dst_repo, dst_path))
+            inside = not src_path or final == src_path or final.startswith(src_path + "/")
+            if src_repo == dst_repo and inside:
+                raise ArtifactoryError(
+                    400,
+                    f"Cannot {verb} '{src_repo}:{src_path}' onto or into itself "
+                    f"(target '{dst_repo}:{final}').",
+                )
+            for folder in ancestors(final):
+                if os.path.isfile(self._data_path(dst_repo, folder)):
+                    raise ArtifactoryError(409, _folder_expected(dst_repo, folder))
+            plan = self._copy_plan(source, dst_repo, final, user, deny_overwrite)
+            files = sum(1 for src, _ in plan if not src.folder)
+            folders = sum(1 for src, _ in plan if src.folder) - (1 if source.folder else 0)
+            if not dry:
+                self._execute_copy(plan, dst_repo, user)
+                if move:
+                    self.delete(src_repo, src_path)
+            return CopyResult(files, max(folders, 0), dst_repo, final)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _copy_plan(
+        self, source: Item, dst_repo: str, final: str, user: str, deny_overwrite: bool
+    ) -> list[tuple[Item, str]]:
+        """(source item, target path) pairs, parents first; refuses file/folder clashes."""
+        items = [source]
+        if source.folder:
+            items.extend(self.walk(source.repo, source.path, None))
+        plan = []
+        for item in items:
+            rel = item.path[len(source.path) :].lstrip("/") if source.path else item.path
+            target_path = join_path(final, rel) if rel else final
+            existing = self.stat(dst_repo, target_path)
+            if existing is not None and existing.folder != item.folder:
+                if item.folder:
+                    raise ArtifactoryError(409, _folder_expected(dst_repo, target_path))
+                raise ArtifactoryError(409, _file_expected(dst_repo, target_path))
+            if existing is not None and not item.folder and deny_overwrite:
+                raise ArtifactoryError(403, overwrite_message(dst_repo, target_path, user))
+            plan.append((item, target_path))
+        return plan
+
+    def _execute_copy(self, plan: list[tuple[Item, str]], dst_repo: str, user: str) -> None:
+        stamp = now_ms()
+        rows = []
+        for item, target_path in plan:
+            target = self._data_path(dst_repo, target_path)
+            if item.folder:
+                target.mkdir(parents=True, exist_ok=True)
+                existing = self._row(dst_repo, target_path)
+                if existing is not None and existing.folder:
+                    continue
+                copied = replace(item, repo=dst_repo, path=target_path)
+                copied.created, copied.created_by = stamp, user
+                rows.append(copied)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="copy-", suffix=".part")
+            os.close(fd)
+            try:
+                shutil.copyfile(self._data_path(item.repo, item.path), tmp)
+                os.utime(tmp, ns=(item.modified * 1_000_000, item.modified * 1_000_000))
+                os.replace(tmp, target)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            copied = replace(
+                item, repo=dst_repo, path=target_path, properties=dict(item.properties)
+            )
+            copied.created, copied.created_by, copied.updated = stamp, user, stamp
+            copied.disk_mtime_ns = os.stat(target).st_mtime_ns
+            rows.append(copied)
+        self._write_rows(rows)
+
+    def _file_target(self, repo: str, path: str) -> Item | None:
+        """Check that ``path`` can hold a file; return the file already there, if any."""
+        for folder in ancestors(path):
+            if os.path.isfile(self._data_path(repo, folder)):
+                raise ArtifactoryError(409, _folder_expected(repo, folder))
+        data = self._data_path(repo, path)
+        if os.path.isdir(data):
+            raise ArtifactoryError(409, _file_expected(repo, path))
+        if os.path.isfile(data):
+            return self.stat(repo, path)
+        return None
+
+    def _make_parents(self, repo: str, path: str, user: str) -> None:
+        self._make_folders(repo, parent_of(path), user)
+
+    def _make_folders(self, repo: str, path: str, user: str) -> None:
+        """Create folder ``path`` and its missing parents, with metadata rows."""
+        new_rows = []
+        stamp = now_ms()
+        for folder in [*ancestors(path), path] if path else []:
+            data = self._data_path(repo, folder)
+            if not os.path.isdir(data):
+                data.mkdir()
+                new_rows.append(Item(repo, folder, True, stamp, user, stamp, user, stamp))
+        self._write_rows(new_rows)
+
+    def _rehash(self, repo: str, path: str, row: Item | None) -> Item | None:
+        data = self._data_path(repo, path)
+        try:
+            with open(data, "rb") as handle:
+                before = os.fstat(handle.fileno())
+                checksums, size = hash_file(handle)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        with self._lock:
+            try:
+                after = os.stat(data)
+            except FileNotFoundError:
+                return None
+            if (after.st_ino, after.st_size, after.st_mtime_ns) != (
+                before.st_ino,
+                size,
+                before.st_mtime_ns,
+            ):
+                return None  # changed while hashing: try again
+            current = self._row(repo, path)
+            if (
+                current is not None
+                and not current.folder
+                and current.size == size
+                and current.disk_mtime_ns == after.st_mtime_ns
+            ):
+                return current  # someone else recorded it meanwhile
+            mtime_ms = after.st_mtime_ns // 1_000_000
+            base = row if row is not None and not row.folder else None
+            item = Item(
+                repo=repo,
+                path=path,
+                folder=False,
+                size=size,
+                checksums=checksums,
+                created=base.created if base else mtime_ms,
+                created_by=base.created_by if base else SYSTEM_USER,
+                modified=mtime_ms,
+                modified_by=SYSTEM_USER,
+                updated=now_ms(),
+                properties=base.properties if base else {},
+                properties_modified=base.properties_modified if base else None,
+                disk_mtime_ns=after.st_mtime_ns,
+            )
+            self._write_rows([item])
+            return item
+
+    def _discovered_folder(self, repo: str, path: str, mtime_ns: int) -> Item:
+        stamp = mtime_ns // 1_000_000
+        return Item(repo, path, True, stamp, SYSTEM_USER, stamp, SYSTEM_USER, stamp)
+
+    def _data_path(self, repo: str, path: str) -> Path:
+        # Paths reach here already split into validated segments (no "", ".", ".."),
+        # so they cannot leave the repository folder.
+        return self.root / repo / path if path else self.root / repo
+
+    def _row(self, repo: str, path: str) -> Item | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE repo = ? AND path = ?", (repo, path)
+        ).fetchone()
+        return _row_to_item(row) if row else None
+
+    def _write_rows(self, items: list[Item]) -> None:
+        if not items:
+            return
+        with self._transaction():
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES ({','.join('?' * 16)})",
+                [_item_to_row(item) for item in items],
+            )
+
+    def _delete_rows(self, repo: str, path: str) -> None:
+        # Descendants of "a/b" are exactly the paths in ["a/b/", "a/b0"): "0" follows "/".
+        with self._transaction():
+            self._db.execute(
+                "DELETE FROM items WHERE repo = ? AND (path = ? OR (path >= ? AND path < ?))",
+                (repo, path, path + "/", path + "0"),
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+def same_content(existing: Item, declared: Mapping[str, str]) -> bool:
+    """Whether the client declared the existing file's sha1 or sha256 (not an overwrite)."""
+    sums = existing.checksums
+    if sums is None:
+        return False
+    return declared.get("sha1") == sums.sha1 or declared.get("sha256") == sums.sha256
+
+
+def _remove(path: Path, is_folder: bool) -> None:
+    if is_folder:
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _folder_expected(repo: str, path: str) -> str:
+    return f"Expected a folder but found a file, at: {repo}:{path}"
+
+
+def _file_expected(repo: str, path: str) -> str:
+    return f"Expected a file but found a folder, at: {repo}:{path}"
