@@ -1,0 +1,97 @@
+"""What the engine may ask of Artifactory beyond plain fsspec.
+
+- A deploy is stored whole or not at all, so uploads go straight to their
+  final name (``atomic_writes``).
+- Artifactory computes and keeps the sha1 and sha256 of every file, and our
+  uploads send both: a corrupted upload is refused (409) and nothing is
+  stored, so no ``.sha256`` sidecar is needed (``records_sha256``).
+- There is no conditional deploy: an exclusive write is a check on the server
+  then a PUT, and two pushes racing between the two can both succeed
+  (``atomic_create`` is False, which the engine reports at ``-v``).
+- A download is one streamed GET, checked against the size and checksum the
+  server sends with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fsspec.callbacks import Callback, NoOpCallback
+
+from .artifactory import (
+    ArtifactoryConflictError,
+    ArtifactoryFileSystem,
+    ArtifactoryIntegrityError,
+)
+from .config import TransferSettings
+from .errors import IntegrityError
+from .storeops import StoreOps, Writable
+
+
+class ArtifactoryOps(StoreOps):
+    """StoreOps for :class:`~fsartifacts.artifactory.ArtifactoryFileSystem`.
+
+    ``atomic_create`` is False: Artifactory has no create-if-absent deploy, so
+    ``exclusive=True`` means "checked absent on the server, then written".
+    """
+
+    atomic_create = False
+    atomic_writes = True
+    records_sha256 = True
+
+    fs: ArtifactoryFileSystem
+
+    def __init__(self, fs: ArtifactoryFileSystem, transfer: TransferSettings | None = None) -> None:
+        super().__init__(fs, transfer)
+
+    def upload(
+        self,
+        lpath: str,
+        rpath: str,
+        *,
+        sha256: str,
+        exclusive: bool,
+        record: bool = True,
+        callback: Callback | None = None,
+    ) -> None:
+        """One deploy with the file's checksums (a checksum deploy when the server has it)."""
+        try:
+            self.fs.put_file(
+                lpath,
+                rpath,
+                callback=callback or NoOpCallback(),
+                mode="create" if exclusive else "overwrite",
+                sha256=sha256,
+            )
+        except (ArtifactoryConflictError, ArtifactoryIntegrityError) as exc:
+            raise IntegrityError(
+                f"{exc}. Nothing was stored; push again (and check the network or proxy "
+                "if it keeps happening)."
+            ) from exc
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+        try:
+            self.fs.pipe_file(rpath, data, mode="create" if exclusive else "overwrite")
+        except ArtifactoryConflictError as exc:
+            raise IntegrityError(f"{exc}. Nothing was stored; push again.") from exc
+
+    def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
+        """One streamed GET (not ranged reads), checked against the server's checksum."""
+        try:
+            self.fs.download(rpath, out, callback=callback or NoOpCallback())
+        except ArtifactoryIntegrityError as exc:
+            raise IntegrityError(f"{exc}. Pull again.") from exc
+
+    def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
+        """The sha256 Artifactory keeps: from the listing entry, else from the storage API."""
+        digest = (entry or {}).get("sha256")
+        if not digest:
+            try:
+                digest = self.fs.info(rpath, refresh=True).get("sha256")
+            except FileNotFoundError:
+                return None
+        return str(digest).lower() if digest else None
+
+    def native_checksum(self, entry: dict[str, Any]) -> tuple[str, str] | None:
+        sha1 = entry.get("sha1")
+        return ("sha1", str(sha1).lower()) if sha1 else None
