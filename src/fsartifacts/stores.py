@@ -55,6 +55,7 @@ def open_url_store(
     url: str, options: dict[str, Any], project_root: Path, transfer: TransferSettings
 ) -> Store:
     """Any fsspec URL; a relative local path (``file://./x``, ``./x``) is from the project root."""
+    import fsspec
     import fsspec.core
 
     local = _relative_local_path(url)
@@ -62,7 +63,15 @@ def open_url_store(
         target = (project_root / local).resolve()
         url = target.as_uri()
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
+        if "url" in options:
+            # url_to_fs's own first parameter is named `url`, so a storage option of
+            # that name (the Artifactory base URL) must go to the class directly.
+            protocol = fsspec.core.split_protocol(url)[0] or "file"
+            cls = fsspec.get_filesystem_class(protocol)
+            fs = cls(**{**cls._get_kwargs_from_urls(url), **options})
+            root = cls._strip_protocol(url)
+        else:
+            fs, root = fsspec.core.url_to_fs(url, **options)
     except (ValueError, ImportError, TypeError) as exc:
         raise ConfigError(
             f"repository.url: cannot open {url!r}: {exc}. "
