@@ -314,3 +314,38 @@ def test_a_pull_killed_mid_transfer_leaves_the_destination_as_it_was(tmp_path: P
     assert rerun.returncode == 0, rerun.stderr
     assert not list(big.parent.glob(".*.part"))
     assert big.stat().st_size == 384 * 1024 * 1024
+
+
+def test_an_interrupted_pull_exits_130_and_cleans_up(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    big = producer / "models" / "model.pkl"
+    with open(big, "wb") as f:
+        for _ in range(384):
+            f.write(os.urandom(1024 * 1024))
+    assert fsartifacts("push", "model", cwd=producer).returncode == 0
+    original = b"the working copy\n" * 100
+    big.write_bytes(original)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
+    proc = subprocess.Popen(
+        [str(BIN), "pull", "model", "LATEST", "-o"],
+        cwd=producer,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.stat().st_size > 0 for p in big.parent.glob(".model.pkl.fsartifacts-*.part")):
+            proc.send_signal(signal.SIGINT)
+            seen = True
+            break
+        time.sleep(0.002)
+    _, stderr = proc.communicate(timeout=60)
+    assert seen, "the pull finished before the test could interrupt it"
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert big.read_bytes() == original
+    assert not list(big.parent.glob(".*.part"))

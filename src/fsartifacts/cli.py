@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(args, str(exc), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("fsartifacts: interrupted", file=sys.stderr)
+        print("fsartifacts: interrupted; nothing half-written was installed", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of stdout went away (`| head`): nothing more to say to it.
@@ -405,3 +405,15 @@ def _report(
     if all(r.exit_code == EXIT_USAGE for r in failed):
         return EXIT_USAGE
     return EXIT_FAILED
+
+
+def run() -> None:
+    """The console script: ``main``, then exit without waiting on interrupted transfers."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        # Transfers still running in worker threads would hold the exit until they
+        # end; their temporaries are swept by the next run.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

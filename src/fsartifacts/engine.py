@@ -87,8 +87,15 @@ class Engine:
 
         if len(items) <= 1 or self.jobs == 1:
             return [attempt(a) for a in items]
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(items))) as pool:
-            return list(pool.map(attempt, items))
+        pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(items)))
+        try:
+            results = list(pool.map(attempt, items))
+        except KeyboardInterrupt:
+            # Do not start what is queued; the CLI exits without waiting for the rest.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
 
     def translate(self, exc: BaseException, what: str) -> FsArtifactsError:
         """The typed error a failure of ``what`` means to the user."""

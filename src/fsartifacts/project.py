@@ -261,8 +261,12 @@ class Project:
         doomed = self.prune_plan(which, keep=keep, prefix=prefix)
         return engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
 
-    def versions(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
-        """The remote copies of one artifact, newest version first."""
+    def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
+        """The remote versions of one artifact, newest first (empty for singular ones)."""
+        return [c.version for c in self.copies(name, prefix=prefix) if c.version is not None]
+
+    def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
+        """The remote copies of one artifact with their names, sizes and dates, newest first."""
         (artifact,) = self.artifacts(name)
         return self.engine.copies(artifact, naming.validate_prefix(prefix))
 
