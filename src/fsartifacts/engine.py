@@ -118,7 +118,11 @@ class Engine:
         """The entries of the store's root: listed once per run, again after a write."""
         with self._listing_lock:
             if self._listing is None:
-                self._listing = self.ops.listing(self.store.root)
+                try:
+                    self._listing = self.ops.listing(self.store.root)
+                except OSError as exc:
+                    # Callers outside run() (list, rm, prune, find) get a typed error too.
+                    raise self.translate(exc, f"listing {self.store.display}") from exc
             return self._listing
 
     def changed(self) -> None:

@@ -38,13 +38,14 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     CredentialRetrievalError,
-    EndpointConnectionError,
     FlexibleChecksumError,
     IncompleteReadError,
     NoCredentialsError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
@@ -683,15 +684,22 @@ class S3Ops(StoreOps):
                 f"S3 refused to let these credentials {doing} {url} ({exc}); check the "
                 "profile or keys in use and their permissions on the bucket"
             ) from exc
-        except OSError as exc:
-            if _error_code(exc) in _AUTH_CODES:
-                raise AuthError(f"S3 refused the credentials to {doing} {url} ({exc})") from exc
-            raise
-        except EndpointConnectionError as exc:
+        # Before OSError: botocore's timeouts, TLS and proxy errors are OSErrors too.
+        except BotoConnectionError as exc:
             raise TransferError(
                 f"cannot reach the S3 endpoint to {doing} {url} ({exc}); check the network, "
                 "region and endpoint_url"
             ) from exc
+        except ReadTimeoutError as exc:
+            raise TransferError(
+                f"the S3 endpoint did not answer in time to {doing} {url} ({exc}); check the "
+                "network and endpoint_url, or allow more time (transfer.timeout, "
+                "FSARTIFACTS_TIMEOUT)"
+            ) from exc
+        except OSError as exc:
+            if _error_code(exc) in _AUTH_CODES:
+                raise AuthError(f"S3 refused the credentials to {doing} {url} ({exc})") from exc
+            raise
         except FlexibleChecksumError as exc:
             raise IntegrityError(
                 f"the bytes received for {url} do not match the checksum S3 sent ({exc}); try again"
