@@ -320,9 +320,20 @@ class Project:
         from .auth import bad_credentials_error, missing_credentials_error
 
         url = self.store.display
+        status = getattr(exc, "status", None)  # ArtifactoryFileSystem's errors carry it
+        if not isinstance(status, int) or not status:  # another PermissionError: read its text
+            status = 401 if "401" in str(exc) or "uthenticat" in str(exc) else None
         if self.credentials is None or self.credentials.anonymous:
-            if "401" in str(exc) or "uthenticat" in str(exc):
+            if status == 401:
                 return missing_credentials_error(url)
             return AuthError(f"{url}: access denied for anonymous requests: {exc}")
+        if status == 403 and self.credentials.auth_type != "api_key":
+            # Artifactory took the credentials (bad ones are a 401) but this user may not do
+            # this; only a bad API key is a 403 too.
+            return AuthError(
+                f"{url}: the {self.credentials.describe()} was accepted, but that user lacks "
+                f"the permission for this: {str(exc).rstrip('.')}. Ask an Artifactory "
+                "administrator for it, or use credentials that have it."
+            )
         error = bad_credentials_error(url, self.credentials)
         return AuthError(f"{error} ({exc})", missing_credentials=False)
