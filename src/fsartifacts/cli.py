@@ -398,8 +398,10 @@ def _report(
         text = render_results(results, show_summary=len(results) > 1)
         if text:
             print(text)
-    for result in failed:
-        print(f"fsartifacts: error: {result.error}", file=sys.stderr)
+    # One line per distinct problem: ALL against a store that refuses us fails the same way
+    # for every artifact.
+    for error in dict.fromkeys(r.error for r in failed):
+        print(f"fsartifacts: error: {error}", file=sys.stderr)
     if not failed:
         return EXIT_OK
     if all(r.exit_code == EXIT_USAGE for r in failed):

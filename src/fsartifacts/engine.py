@@ -65,6 +65,7 @@ class Engine:
         self.hashes = hash_cache or HashCache()
         self._auth_error = auth_error
         self._listing: list[dict[str, Any]] | None = None
+        self._listing_error: FsArtifactsError | None = None
         self._listing_lock = threading.Lock()
 
     # -- running many -----------------------------------------------------------
@@ -117,17 +118,22 @@ class Engine:
     def listing(self) -> list[dict[str, Any]]:
         """The entries of the store's root: listed once per run, again after a write."""
         with self._listing_lock:
+            if self._listing_error is not None:
+                # One refused or failed listing is enough: ALL does not ask again per artifact.
+                raise self._listing_error
             if self._listing is None:
                 try:
                     self._listing = self.ops.listing(self.store.root)
-                except OSError as exc:
+                except (OSError, FsArtifactsError) as exc:
                     # Callers outside run() (list, rm, prune, find) get a typed error too.
-                    raise self.translate(exc, f"listing {self.store.display}") from exc
+                    self._listing_error = self.translate(exc, f"listing {self.store.display}")
+                    raise self._listing_error from exc
             return self._listing
 
     def changed(self) -> None:
         with self._listing_lock:
             self._listing = None
+            self._listing_error = None
 
     def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
         """Every copy of ``artifact`` on the store, newest version first."""
