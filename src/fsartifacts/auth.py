@@ -33,24 +33,31 @@ in skelebot. botocore honours ``$AWS_ENDPOINT_URL_SECRETS_MANAGER`` and
 ``$AWS_ENDPOINT_URL`` by itself.
 
 No secret is ever part of a message, ``repr`` or log line: errors name the
-source instead, and :func:`install_secret_filter` scrubs log records.
+source instead, and :func:`install_secret_filter` scrubs log records (it and the
+other log redaction helpers live in :mod:`fsartifacts.redaction`; they are
+importable from here too).
 """
 
 from __future__ import annotations
 
-import base64
 import getpass
 import json
 import logging
 import netrc
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from fsartifacts.errors import AuthError, ConfigError
+from fsartifacts.redaction import REDACTED as REDACTED
+from fsartifacts.redaction import SecretFilter as SecretFilter
+from fsartifacts.redaction import install_secret_filter as install_secret_filter
+from fsartifacts.redaction import redact as redact
+from fsartifacts.redaction import secret_forms as secret_forms
+from fsartifacts.redaction import uninstall_secret_filter as uninstall_secret_filter
 
 AuthType = Literal["user_pass", "token", "api_key", "none"]
 
@@ -58,7 +65,6 @@ ENV_USER = "ARTIFACTORY_USER"
 ENV_TOKEN = "ARTIFACTORY_TOKEN"
 DEFAULT_AWS_SECRET = "Artifactory"
 DEFAULT_AWS_REGION = "us-east-1"
-REDACTED = "***"
 
 _AUTH_KEY = "repository.artifactory.auth"
 _AUTH_TYPES: dict[str, AuthType] = {
@@ -546,123 +552,3 @@ def bad_credentials_error(url: str, credentials: Credentials) -> AuthError:
         f"{_without_userinfo(url)} refused the {credentials.describe()}: check it, or give "
         f"others ({_WAYS_TO_GIVE_CREDENTIALS}).{hint}"
     )
-
-
-# -------------------------------------------------------------------------------- redaction
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """text with every occurrence of each non-empty secret replaced by ``***``."""
-    # Longest first, so a secret containing another is hidden whole.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def secret_forms(credentials: Credentials) -> set[str]:
-    """Every spelling of the secret that could reach a log line."""
-    secret = credentials.secret
-    if credentials.anonymous or not secret:
-        return set()
-    forms = {secret, quote(secret, safe="")}
-    if credentials.auth_type == "user_pass" and credentials.user:
-        basic = f"{credentials.user}:{secret}".encode()
-        forms.add(base64.b64encode(basic).decode("ascii"))
-    return forms
-
-
-class SecretFilter(logging.Filter):
-    """Rewrites log records so that no known secret survives in them.
-
-    It never drops a record. Usable on any handler or logger; the process-wide
-    one is managed by :func:`install_secret_filter`.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets: frozenset[str] = frozenset(s for s in secrets if s)
-
-    @property
-    def secrets(self) -> frozenset[str]:
-        return self._secrets
-
-    def add(self, secrets: Iterable[str]) -> None:
-        # Swap in a new set rather than mutate: other threads may be logging.
-        self._secrets = self._secrets | {s for s in secrets if s}
-
-    def clear(self) -> None:
-        self._secrets = frozenset()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        self.scrub(record)
-        return True
-
-    def scrub(self, record: logging.LogRecord) -> None:
-        secrets = self._secrets
-        if not secrets:
-            return
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: keep what logging would print, scrubbed
-            message = f"{record.msg} {record.args!r}"
-        cleaned = redact(message, secrets)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            text = _FORMATTER.formatException(record.exc_info)
-            if redact(text, secrets) != text:
-                record.exc_text = text  # formatters use exc_text when it is set
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, secrets)
-
-
-_FORMATTER = logging.Formatter()
-_PROCESS_FILTER = SecretFilter()
-_factory_before_ours: Callable[..., logging.LogRecord] | None = None
-
-
-def _scrubbing_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    assert _factory_before_ours is not None
-    record = _factory_before_ours(*args, **kwargs)
-    _PROCESS_FILTER.scrub(record)
-    return record
-
-
-def _secret_bearing_loggers() -> list[logging.Logger]:
-    return [logging.getLogger(), logging.getLogger("fsartifacts")]
-
-
-def install_secret_filter(credentials: Credentials) -> SecretFilter:
-    """Keep credentials' secret out of every log line of this process, at any level.
-
-    Records are scrubbed when they are made (a record factory: covers every
-    logger, urllib3's and botocore's included, and handlers added later) and
-    again by the handlers of the root and ``fsartifacts`` loggers (covers a
-    record factory someone installs after ours). Idempotent; secrets add up.
-    """
-    global _factory_before_ours
-    _PROCESS_FILTER.add(secret_forms(credentials))
-    for logger in _secret_bearing_loggers():
-        for handler in logger.handlers:
-            if _PROCESS_FILTER not in handler.filters:
-                handler.addFilter(_PROCESS_FILTER)
-    if _factory_before_ours is None:
-        _factory_before_ours = logging.getLogRecordFactory()
-        logging.setLogRecordFactory(_scrubbing_record_factory)
-    return _PROCESS_FILTER
-
-
-def uninstall_secret_filter() -> None:
-    """Undo :func:`install_secret_filter` (for tests and long-lived library users)."""
-    global _factory_before_ours
-    for logger in _secret_bearing_loggers():
-        for handler in logger.handlers:
-            handler.removeFilter(_PROCESS_FILTER)
-    # If someone wrapped our factory since, it stays in their chain, scrubbing nothing.
-    if logging.getLogRecordFactory() is _scrubbing_record_factory:
-        assert _factory_before_ours is not None
-        logging.setLogRecordFactory(_factory_before_ours)
-        _factory_before_ours = None
-    _PROCESS_FILTER.clear()

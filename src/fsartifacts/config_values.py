@@ -1,0 +1,187 @@
+"""Single values of the configuration: ``${VAR}`` expansion, parsing, and their rules.
+
+Each ``*_problem`` function says why a value is unusable, or None when it is
+fine; each ``parse_*`` function turns text or a number into the value, or
+raises ValueError with the reason. The schema (:mod:`fsartifacts.config_schema`)
+and the model builder (:mod:`fsartifacts.config_build`) share them.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .config_model import RESERVED_NAMES, STORE_KINDS, StoreKind
+
+SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an artifact name in fsartifacts.yaml, or None when it can."""
+    if not SAFE_CHARS.fullmatch(name):
+        return f"{name!r} may hold only letters, digits, '.', '_' and '-'"
+    if name in (".", ".."):
+        return f"{name!r} is not a usable name"
+    if name.upper() in RESERVED_NAMES:
+        return f"{name!r} is reserved (ALL and LATEST are command keywords, in any case)"
+    return None
+
+
+# --------------------------------------------------------------------------- ${VAR} expansion
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+
+
+def expand_variables(value: Any, path: str, environ: Mapping[str, str], errors: list[str]) -> Any:
+    """``${VAR}`` and ``${VAR:-default}`` in every string value (keys are left alone)."""
+    if isinstance(value, str):
+        return _expand_text(value, path, environ, errors)
+    if isinstance(value, dict):
+        return {
+            k: expand_variables(v, join_key(path, k), environ, errors) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            expand_variables(v, join_key(path, i), environ, errors) for i, v in enumerate(value)
+        ]
+    return value
+
+
+def _expand_text(text: str, path: str, environ: Mapping[str, str], errors: list[str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":  # an escaped, literal "${"
+            return "${"
+        inner = match.group(1)
+        parsed = _VARIABLE.fullmatch(inner)
+        if parsed is None:
+            errors.append(
+                f"{path}: malformed reference ${{{inner}}}; write ${{NAME}} or ${{NAME:-default}}"
+            )
+            return match.group(0)
+        name, default = parsed.group(1), parsed.group(2)
+        value = environ.get(name)
+        if default is not None and not value:  # the shell's ":-": unset or empty
+            return default
+        if value is None:
+            errors.append(
+                f"{path}: environment variable {name} is not set; set it, "
+                f"or give a default as ${{{name}:-default}}"
+            )
+            return match.group(0)
+        return value
+
+    return _REFERENCE.sub(substitute, text)
+
+
+def join_key(path: str, key: object) -> str:
+    """The key path of ``key`` inside ``path``: ``a.b``, or ``a[0]`` for a list index."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+# --------------------------------------------------------------------------- value rules
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)", re.IGNORECASE)
+_POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
+
+
+def parse_size(value: object) -> int:
+    """Bytes from ``8388608``, ``"8MiB"``, ``"16MB"`` (decimal) or ``"8M"`` (binary, as rclone)."""
+    problem = f"must be a size such as 8MiB, 16MB or 8388608 (got {value!r})"
+    if isinstance(value, bool):
+        raise ValueError(problem)
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, str) and (match := _SIZE.fullmatch(value.strip())):
+        number, unit, binary, byte = match.groups()
+        power = _POWERS[unit.upper()]
+        decimal = bool(unit) and bool(byte) and not binary  # "MB" is 10**6, "M" and "MiB" 2**20
+        if binary and not unit:
+            raise ValueError(problem)
+        size = int(float(number) * (1000 if decimal else 1024) ** power)
+    else:
+        raise ValueError(problem)
+    if size < 1:
+        raise ValueError(f"must be at least 1 byte (got {value!r})")
+    return size
+
+
+def parse_count(value: object) -> int:
+    problem = f"must be a whole number of at least 1 (got {value!r})"
+    if isinstance(value, bool):
+        raise ValueError(problem)
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        count = int(value.strip())
+    else:
+        raise ValueError(problem)
+    if count < 1:
+        raise ValueError(problem)
+    return count
+
+
+def parse_seconds(value: object) -> float:
+    problem = f"must be a number of seconds above 0, such as 60 or 0.5 (got {value!r})"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(problem)
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(problem) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(problem)
+    return seconds
+
+
+def path_problem(file: str) -> str | None:
+    """Why an artifact ``file`` leaves the project root, or None when it stays inside."""
+    if file.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:[\\/]", file):
+        return f"{file!r} is absolute; give a path relative to the project root"
+    normal = posixpath.normpath(file.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return f"{file!r} leaves the project root; keep artifacts inside the project"
+    if normal == ".":
+        return f"{file!r} is the project root itself; name a file or folder inside it"
+    return None
+
+
+def ext_problem(ext: str) -> str | None:
+    if not ext.startswith(".") or len(ext) < 2 or not SAFE_CHARS.fullmatch(ext):
+        return (
+            f"{ext!r} must start with '.' and hold only letters, digits, '.', '_' and '-' "
+            "(like .pkl or .tar.gz)"
+        )
+    return None
+
+
+def as_text(value: Any) -> Any:
+    """YAML reads ``version: 2`` as a number; versions are text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def kind_of(value: object) -> str:
+    """The YAML name of a value's type, for messages: string, mapping, list, ..."""
+    names = {str: "string", bool: "boolean", int: "integer", float: "number"}
+    names.update({list: "list", dict: "mapping", type(None): "null"})
+    return names.get(type(value), type(value).__name__)
+
+
+def strip_bucket(bucket: str) -> str:
+    """``s3://my-bucket/prefix/`` as ``my-bucket/prefix``."""
+    bucket = bucket.strip()
+    if bucket.lower().startswith("s3://"):
+        bucket = bucket[5:]
+    return bucket.strip("/")
+
+
+def stores_in(repository: Mapping[str, Any]) -> list[StoreKind]:
+    """The store kinds a repository mapping sets, in the order s3, artifactory, url."""
+    return [kind for kind in STORE_KINDS if repository.get(kind) is not None]
