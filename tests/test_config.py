@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fsartifacts.config import (
     Config,
@@ -1199,3 +1200,24 @@ def test_config_as_dict_is_plain_redacted_data(tmp_path: Path) -> None:
     assert shown["root"] == str(tmp_path.resolve())
     assert shown["version"] == "2.0.0"
     assert shown["transfer"]["part_size"] == 8 * MiB
+
+
+@pytest.mark.parametrize("field", ["name", "file"])
+@pytest.mark.parametrize("flavour", ["fsartifacts", "skelebot"])
+def test_an_empty_artifact_field_is_a_config_error(
+    tmp_path: Path, field: str, flavour: str
+) -> None:
+    entry = {"name": "model", "file": "model.pkl"}
+    entry[field] = None
+    repository = {"url": "file://./store", "artifacts": [entry]}
+    doc = (
+        {"repository": repository}
+        if flavour == "fsartifacts"
+        else {"components": {"repository": repository}}
+    )
+    path = tmp_path / f"{flavour}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+    assert f"artifacts[0].{field}" in str(raised.value)
+    assert "\n" not in str(raised.value)

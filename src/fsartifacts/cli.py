@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except FsArtifactsError as exc:
-        _print_error(args, str(exc), exc.exit_code)
+        _print_error(args, _redact(str(exc)), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fsartifacts: interrupted; nothing half-written was installed", file=sys.stderr)
@@ -234,6 +234,16 @@ def _configure_logging(args: argparse.Namespace) -> None:
     log.propagate = False
 
 
+_redactors: list[Callable[[str], str]] = []
+
+
+def _redact(text: str) -> str:
+    """Belt and braces: no message printed here may carry the run's secret."""
+    for redactor in _redactors:
+        text = redactor(text)
+    return text
+
+
 def _load(args: argparse.Namespace) -> Project:
     from .project import Project
 
@@ -246,6 +256,7 @@ def _load(args: argparse.Namespace) -> Project:
         token=getattr(args, "token", None),
         token_stdin=getattr(args, "token_stdin", False),
     )
+    _redactors.append(project.redact)
     for warning in project.config.warnings:
         log.warning("%s", warning)
     from .progress import bars, wanted
@@ -381,6 +392,9 @@ def _report(
 ) -> int:
     from .render import render_results, summary
 
+    for result in results:
+        if result.error:
+            result.error = _redact(result.error)
     failed = [r for r in results if r.action == "failed"]
     if args.json:
         print(

@@ -112,6 +112,8 @@ def _validator_class() -> type:
 
     def rule(check: Any) -> Any:
         def method(self: Any, field: str, value: Any) -> None:
+            if value is None:
+                return  # cerberus itself says "null value not allowed" / "no value given"
             problem = check(value)
             if problem:
                 self._error(field, problem)

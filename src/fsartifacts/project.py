@@ -100,6 +100,10 @@ class Project:
         if self._store is None:
             if self.config.repository.kind == "artifactory" and self.credentials is None:
                 self.credentials = self._resolve_credentials()
+                if not self.credentials.anonymous:
+                    from .redaction import install_secret_filter
+
+                    install_secret_filter(self.credentials)
             self._store = open_store(self.config, self.credentials)
         return self._store
 
@@ -301,6 +305,14 @@ class Project:
         return handle
 
     # -- credentials ------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` with this run's secret (in every form it travels in) replaced by ***."""
+        if self.credentials is None or self.credentials.anonymous:
+            return text
+        from .redaction import redact, secret_forms
+
+        return redact(text, secret_forms(self.credentials))
 
     def _resolve_credentials(self) -> Credentials:
         from urllib.parse import urlsplit

@@ -1,0 +1,77 @@
+"""The Python API of SPEC 7, on a folder store."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+import semver
+
+from fsartifacts import ConfigError, NotFoundError, Project
+from fsartifacts.auth import Credentials
+
+from .cli_helpers import write_project
+
+CONFIG = """\
+repository:
+  url: file://./store
+  artifacts:
+    - {name: model, file: model.pkl}
+    - {name: data, file: data}
+"""
+
+
+@pytest.fixture
+def project_root(tmp_path: Path) -> Path:
+    root = write_project(tmp_path / "p", CONFIG, "1.4.0")
+    (root / "model.pkl").write_bytes(b"weights")
+    (root / "data").mkdir()
+    (root / "data" / "x.csv").write_text("a\n")
+    return root
+
+
+def test_load_push_pull_versions_resolve_open(project_root: Path) -> None:
+    project = Project.load(start=project_root, environ={})
+    assert project.version == semver.Version.parse("1.4.0")
+    assert [r.action for r in project.push("ALL")] == ["pushed", "pushed"]
+    Project.load(start=project_root, project_version="1.2.0", environ={}).push("model")
+    Project.load(start=project_root, project_version="2.0.0", environ={}).push("model")
+
+    assert [str(v) for v in project.versions("model")] == ["2.0.0", "1.4.0", "1.2.0"]
+    assert str(project.resolve("model", "LATEST")) == "1.4.0"
+    assert str(project.resolve("model", "1.2.0")) == "1.2.0"
+    with project.open("model", "LATEST") as f:
+        assert f.read() == b"weights"
+    with pytest.raises(ConfigError, match="folder artifact"):
+        project.open("data")
+
+    results = project.pull("ALL", "LATEST")
+    assert [(r.artifact, r.action, r.version) for r in results] == [
+        ("model", "pulled", "1.4.0"),
+        ("data", "pulled", "1.4.0"),
+    ]
+    assert (project_root / "model_v1.4.0.pkl").read_bytes() == b"weights"
+    assert results[0].to_dict()["sha256"] == results[0].sha256
+
+
+def test_push_with_force_and_errors_are_typed(project_root: Path) -> None:
+    project = Project.load(start=project_root, environ={})
+    project.push("model")
+    (project_root / "model.pkl").write_bytes(b"retrained")
+    refused = project.push("model")
+    assert refused[0].action == "failed" and "--force" in (refused[0].error or "")
+    assert project.push("model", force=True)[0].action == "pushed"
+    with pytest.raises(NotFoundError, match="model, data"):
+        project.push("nope")
+    with pytest.raises(NotFoundError, match=r"Versions there: 1\.4\.0"):
+        project.resolve("model", "9.9.9")
+
+
+def test_redact_hides_every_form_of_the_secret(project_root: Path) -> None:
+    project = Project.load(start=project_root, environ={})
+    project.credentials = Credentials("user_pass", "alice", "s3cr3t!pw", source="--token")
+    basic = base64.b64encode(b"alice:s3cr3t!pw").decode()
+    text = f"failed with s3cr3t!pw and Basic {basic} and s3cr3t%21pw"
+    shown = project.redact(text)
+    assert "s3cr3t" not in shown and basic not in shown
