@@ -10,7 +10,6 @@ connection dropped on the way) come from a small HTTP proxy in front of it.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import logging
 import os
@@ -21,10 +20,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fsspec.callbacks import Callback
@@ -48,6 +45,8 @@ from fsartifacts.s3 import (
 )
 from fsartifacts.storeops import ops_for
 from fsartifacts.stores import Store
+
+from .fault_proxy import FaultProxy
 
 PART = MIN_PART_SIZE  # the smallest part S3 takes keeps multipart tests small
 TRANSFER = TransferSettings(jobs=3, attempts=3, timeout=20.0, part_size=PART)
@@ -106,139 +105,9 @@ class Recording(Callback):
         self.seen.append((self.size, self.value))
 
 
-class FaultyProxy:
-    """An HTTP proxy on loopback in front of moto that misbehaves on demand.
-
-    ``faults`` may hold "no_conditional_writes" (501 NotImplemented for any
-    If-None-Match, as AWS answered before it had conditional writes),
-    "conflict_once" (409 ConditionalRequestConflict for the first one, as S3
-    answers while another write of the key is in progress), "corrupt_puts"
-    (one byte of each PutObject body flipped), "drop_first_get" (the first
-    object GET is cut off half way; ``on_drop`` then runs) and "deny" (403
-    AccessDenied for everything).
-    """
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream).netloc  # host:port of moto
-        self.faults: set[str] = set()
-        self.dropped = 0
-        self.seen_if_none_match = 0
-        self.on_drop: Any = None
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_any(self) -> None:
-                proxy.forward(self)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def forward(self, handler: BaseHTTPRequestHandler) -> None:
-        method = handler.command
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        is_object = urlsplit(handler.path).path.count("/") >= 2  # /bucket/key
-        if "deny" in self.faults:
-            self.reply(handler, 403, error_xml("AccessDenied", "Access Denied"), XML)
-            return
-        if handler.headers.get("If-None-Match"):
-            self.seen_if_none_match += 1
-            if "no_conditional_writes" in self.faults:
-                self.reply(handler, 501, NOT_IMPLEMENTED, XML)
-                return
-            if "conflict_once" in self.faults:
-                self.faults.discard("conflict_once")
-                conflict = error_xml("ConditionalRequestConflict", "A conflicting operation")
-                self.reply(handler, 409, conflict, XML)
-                return
-        single_put = "uploadId" not in handler.path and "x-amz-copy-source" not in handler.headers
-        if "corrupt_puts" in self.faults and method == "PUT" and is_object and body and single_put:
-            middle = len(body) // 2
-            body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP}
-        upstream = http.client.HTTPConnection(self.upstream)
-        try:
-            upstream.request(method, handler.path, body=body, headers=headers)
-            response = upstream.getresponse()
-            data = response.read()
-            out = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
-        finally:
-            upstream.close()
-        cut = (
-            "drop_first_get" in self.faults
-            and method == "GET"
-            and is_object
-            and response.status == 200
-            and self.dropped == 0
-            and len(data) > 1024
-        )
-        if cut:
-            self.dropped += 1
-            handler.send_response(response.status)
-            for k, v in out.items():
-                handler.send_header(k, v)
-            handler.send_header("Content-Length", str(len(data)))  # promise it all...
-            handler.end_headers()
-            handler.wfile.write(data[: len(data) // 2])  # ...and send half
-            handler.wfile.flush()
-            handler.close_connection = True
-            handler.connection.shutdown(socket.SHUT_RDWR)
-            if self.on_drop:
-                self.on_drop()
-            return
-        if method != "HEAD":
-            out["Content-Length"] = str(len(data))
-        self.reply(handler, response.status, data, out)
-
-    @staticmethod
-    def reply(
-        handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]
-    ) -> None:
-        handler.send_response(status)
-        for k, v in headers.items():
-            handler.send_header(k, v)
-        if "Content-Length" not in headers:
-            handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if handler.command != "HEAD":
-            handler.wfile.write(data)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def error_xml(code: str, message: str, extra: str = "") -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-        f"<Message>{message}</Message>{extra}</Error>"
-    ).encode()
-
-
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
-XML = {"Content-Type": "application/xml"}
-NOT_IMPLEMENTED = error_xml(
-    "NotImplemented",
-    "A header you provided implies functionality that is not implemented",
-    "<Header>If-None-Match</Header>",
-)
-
-
 @pytest.fixture
-def proxy(moto_server: str) -> Iterator[FaultyProxy]:
-    faulty = FaultyProxy(moto_server)
+def proxy(moto_server: str) -> Iterator[FaultProxy]:
+    faulty = FaultProxy(moto_server)
     yield faulty
     faulty.close()
 
@@ -424,7 +293,7 @@ def test_unreachable_endpoint_is_a_transfer_error() -> None:
         store.ops.listing(store.root)
 
 
-def test_access_denied_is_an_auth_error(bucket: str, proxy: FaultyProxy, tmp_path: Path) -> None:
+def test_access_denied_is_an_auth_error(bucket: str, proxy: FaultProxy, tmp_path: Path) -> None:
     proxy.faults.add("deny")
     store = s3_store(proxy.url, bucket)
     with pytest.raises(AuthError, match="refused") as caught:
@@ -516,7 +385,7 @@ def test_two_concurrent_exclusive_uploads_exactly_one_wins(
 
 
 def test_skelebot_B4_exclusive_create_is_atomic_and_exact(
-    store: Store, bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultyProxy
+    store: Store, bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultProxy
 ) -> None:
     """skelebot's no-overwrite check was a prefix listing: model.pkl.bak blocked model.pkl."""
     s3_client.put_object(Bucket=bucket, Key="models/model.pkl.bak", Body=b"old")
@@ -628,7 +497,7 @@ def test_checksums_when_required_reaches_botocore(
 
 
 def test_single_part_etag_is_an_md5_and_is_checked(
-    moto_server: str, bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultyProxy
+    moto_server: str, bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultProxy
 ) -> None:
     data = b"weights" * 1000
     local, sha = write(tmp_path / "m.pkl", data)
@@ -686,7 +555,7 @@ def test_conditional_write_fallback_when_endpoint_has_none(
     bucket: str,
     s3_client: Any,
     tmp_path: Path,
-    proxy: FaultyProxy,
+    proxy: FaultProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     proxy.faults.add("no_conditional_writes")
@@ -712,7 +581,7 @@ def test_conditional_write_fallback_when_endpoint_has_none(
 
 
 def test_conditional_write_conflict_is_retried(
-    bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultyProxy
+    bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultProxy
 ) -> None:
     """S3 answers 409 while another write of the key is under way, and asks for a retry."""
     proxy.faults.add("conflict_once")
@@ -806,7 +675,7 @@ def test_download_streams_and_reports_progress(store: Store, s3_client: Any, buc
 
 
 def test_download_resumes_after_a_dropped_connection(
-    bucket: str, s3_client: Any, proxy: FaultyProxy
+    bucket: str, s3_client: Any, proxy: FaultProxy
 ) -> None:
     data = os.urandom(2 * MiB + 5)
     s3_client.put_object(Bucket=bucket, Key="m.bin", Body=data)
@@ -819,7 +688,7 @@ def test_download_resumes_after_a_dropped_connection(
 
 
 def test_download_never_mixes_two_versions_of_an_object(
-    bucket: str, s3_client: Any, proxy: FaultyProxy
+    bucket: str, s3_client: Any, proxy: FaultProxy
 ) -> None:
     s3_client.put_object(Bucket=bucket, Key="m.bin", Body=os.urandom(2 * MiB))
     proxy.faults.add("drop_first_get")

@@ -259,6 +259,16 @@ def _transport_error(exc: requests.RequestException, action: str) -> Artifactory
     return error
 
 
+def _after_tries(error: ArtifactoryError, tries: int) -> ArtifactoryError:
+    """``error`` saying how often the request was tried, marked as retried already.
+
+    The mark keeps the engine from trying the whole request ``attempts`` times more.
+    """
+    again = type(error)(f"{error} (after {tries} tries)", status=error.status)
+    again.retries_exhausted = True
+    return again
+
+
 # -- HTTP plumbing ------------------------------------------------------------
 
 
@@ -585,7 +595,8 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         try:
             return self._session().request(method, url, **kwargs)
         except requests.RequestException as exc:
-            raise _transport_error(exc, action) from None
+            error = _transport_error(exc, action)
+            raise _after_tries(error, self.attempts) if error.retries_exhausted else error from None
 
     def _call(
         self, method: str, url: str, action: str, ok: tuple[int, ...] = (200,), **kwargs: Any
@@ -593,6 +604,11 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         response = self._send(method, url, action, **kwargs)
         if response.status_code not in ok:
             error = _error_from_response(response, action)
+            if method in IDEMPOTENT_METHODS and response.status_code in RETRY_STATUSES:
+                # urllib3 retried this answer already, as often as allowed.
+                retries = getattr(response.raw, "retries", None)
+                tries = len(retries.history) + 1 if retries is not None else self.attempts
+                error = _after_tries(error, tries)
             response.close()
             raise error
         return response
@@ -1209,8 +1225,10 @@ class ArtifactoryFileSystem(AbstractFileSystem):
                 response = self._send("PUT", url, action, data=body, headers=headers)
             except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
                 # Not after a failed connect: urllib3 retried that already.
-                if attempt == self.attempts or exc.retries_exhausted:
-                    raise
+                if exc.retries_exhausted:
+                    raise  # a failed connect: urllib3 retried it, and said so
+                if attempt == self.attempts:
+                    raise _after_tries(exc, attempt) from None
             finally:
                 if body is not None:
                     body.close()
@@ -1221,7 +1239,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
                 if response.status_code not in RETRY_STATUSES or attempt == self.attempts:
                     error = _error_from_response(response, action)
                     response.close()
-                    raise error
+                    raise _after_tries(error, attempt) if attempt > 1 else error
             wait = _retry_after(response)
             if response is not None:
                 response.close()

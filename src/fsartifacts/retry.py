@@ -31,6 +31,10 @@ def is_transient(exc: BaseException) -> bool:
     """Whether trying the whole transfer again may succeed."""
     if isinstance(exc, IntegrityError):
         return exc.transient  # bytes corrupted or cut short in transit
+    if getattr(exc, "retries_exhausted", False):
+        # urllib3 or botocore already spent the whole budget on this request:
+        # trying again here would multiply ``attempts``, not honour it.
+        return False
     if isinstance(exc, _PERMANENT):
         return False
     if isinstance(exc, OSError):  # requests' and s3fs' network errors are OSErrors

@@ -685,20 +685,30 @@ class S3Ops(StoreOps):
                 "profile or keys in use and their permissions on the bucket"
             ) from exc
         # Before OSError: botocore's timeouts, TLS and proxy errors are OSErrors too.
+        # botocore has retried them (transfer.attempts tries in all), so they are
+        # TransferErrors, which the engine does not try again.
         except BotoConnectionError as exc:
             raise TransferError(
-                f"cannot reach the S3 endpoint to {doing} {url} ({exc}); check the network, "
-                "region and endpoint_url"
+                f"cannot reach the S3 endpoint to {doing} {url} after "
+                f"{self.transfer.attempts} tries ({exc}); check the network, region and "
+                "endpoint_url"
             ) from exc
         except ReadTimeoutError as exc:
             raise TransferError(
-                f"the S3 endpoint did not answer in time to {doing} {url} ({exc}); check the "
-                "network and endpoint_url, or allow more time (transfer.timeout, "
-                "FSARTIFACTS_TIMEOUT)"
+                f"the S3 endpoint did not answer in time to {doing} {url} after "
+                f"{self.transfer.attempts} tries ({exc}); check the network and endpoint_url, "
+                "or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)"
             ) from exc
         except OSError as exc:
             if _error_code(exc) in _AUTH_CODES:
                 raise AuthError(f"S3 refused the credentials to {doing} {url} ({exc})") from exc
+            answered = _server_failure(exc)
+            if answered:
+                status, tries = answered
+                raise TransferError(
+                    f"S3 answered HTTP {status} ({_error_code(exc)}) to {doing} {url} after "
+                    f"{tries} tries: {exc}; try again later"
+                ) from exc
             raise
         except FlexibleChecksumError as exc:
             raise IntegrityError(
@@ -732,6 +742,18 @@ def _error_code(exc: BaseException) -> str | None:
     if isinstance(cause, ClientError):
         return str(cause.response.get("Error", {}).get("Code", "")) or None
     return None
+
+
+def _server_failure(exc: BaseException) -> tuple[int, int] | None:
+    """(HTTP status, tries) when S3 answered 429 or 5xx: botocore retried those it could."""
+    cause = exc if isinstance(exc, ClientError) else exc.__cause__
+    if not isinstance(cause, ClientError):
+        return None
+    metadata = cause.response.get("ResponseMetadata", {})
+    status = int(metadata.get("HTTPStatusCode") or 0)
+    if status != 429 and status < 500:
+        return None
+    return status, int(metadata.get("RetryAttempts") or 0) + 1
 
 
 def _conditional_write_unsupported(exc: BaseException) -> bool:
