@@ -1,0 +1,138 @@
+"""Running one command as a child process and measuring it: wall time, peak RSS, CPU.
+
+Every measured side (fsartifacts and each baseline) runs as its own process,
+started and waited for (``os.wait4``) by the small launcher ``spawn.py``, so
+its peak RSS (``ru_maxrss``) is its own: never the servers', which run in the
+driver process, and never the driver's (see spawn.py for why a launcher).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SPAWN = Path(__file__).resolve().parent / "spawn.py"
+KiB = 1024
+MiB = 1024 * KiB
+
+
+class CommandFailed(RuntimeError):
+    """A measured command exited non-zero: its figures mean nothing."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run of one command."""
+
+    wall: float  # seconds, from spawn to reaped
+    peak_rss: int  # bytes, the child's own maximum resident set size
+    cpu: float  # seconds of user + system CPU of the child
+    stdout: str
+
+
+def run_measured(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 1800,
+) -> Sample:
+    """Run ``argv`` to its end through :mod:`spawn`; raise :class:`CommandFailed` unless
+    it exits 0."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        result = Path(scratch) / "result"
+        launcher = [sys.executable, "-I", "-S", str(SPAWN), str(result), *argv]
+        child = subprocess.Popen(
+            launcher, cwd=cwd, env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+        )  # fmt: skip
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # the launcher and the command under it
+            child.wait()
+            raise CommandFailed(f"{' '.join(argv)} did not finish in {timeout:.0f} s") from None
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+        if child.returncode != 0 or not result.exists():
+            raise CommandFailed(f"the launcher failed on {' '.join(argv)}:\n{stderr[-2000:]}")
+        wall, maxrss_kib, cpu, code = result.read_text().split()
+    if int(code) != 0:
+        raise CommandFailed(f"{' '.join(argv)} exited {code}:\n{stderr.strip()[-2000:]}")
+    return Sample(float(wall), int(maxrss_kib) * 1024, float(cpu), stdout)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The median of several runs of one command (each figure's own median)."""
+
+    wall: float
+    peak_rss: int
+    cpu: float
+    runs: int
+
+    @classmethod
+    def of(cls, samples: Sequence[Sample]) -> Summary:
+        return cls(
+            wall=statistics.median(s.wall for s in samples),
+            peak_rss=int(statistics.median(s.peak_rss for s in samples)),
+            cpu=statistics.median(s.cpu for s in samples),
+            runs=len(samples),
+        )
+
+
+def repeat(
+    runs: int,
+    measure: Callable[[], Sample],
+    *,
+    before: Callable[[], None] | None = None,
+    after: Callable[[], None] | None = None,
+) -> Summary:
+    """``measure`` ``runs`` times, with untimed ``before``/``after`` steps around each."""
+    samples = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        samples.append(measure())
+        if after is not None:
+            after()
+    return Summary.of(samples)
+
+
+def write_random_file(path: Path, size: int) -> None:
+    """``size`` random bytes (incompressible, so no layer can cheat), written in 4 MiB blocks."""
+    block = 4 * MiB
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            f.write(os.urandom(min(block, left)))
+            left -= block
+
+
+def drop_file(path: Path) -> None:
+    """Remove ``path`` if it is there."""
+    path.unlink(missing_ok=True)
+
+
+def expect_actions(sample: Sample, action: str) -> None:
+    """Check from a ``--json`` run that every artifact ended in ``action`` (else the
+    figure measured something else: a download where none was due, a failure...)."""
+    import json
+
+    results = json.loads(sample.stdout)["results"]
+    wrong = [r for r in results if r["action"] != action]
+    if wrong or not results:
+        raise CommandFailed(f"expected every artifact {action}, got: {wrong or 'no results'}")

@@ -1,0 +1,106 @@
+"""Benchmarks of fsartifacts against plain tools, measured in one run on this machine.
+
+    python benchmarks/run.py                 # every case, full sizes (6-7 minutes here)
+    python benchmarks/run.py --quick         # small sizes, one run each: a smoke run
+    python benchmarks/run.py --only startup  # one case (repeatable: --only many --only sync)
+    python benchmarks/run.py --runs 5        # runs per command (median); default 3
+
+Prints one table: for each case fsartifacts' figure, the baseline's figure
+measured in the same run on the same servers, their ratio, and PASS/MISS per
+target. See benchmarks/README.md for what each case and baseline is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from bench import Bench
+from cases_many import many
+from cases_startup import startup
+from cases_transfer import large, noop_sync
+from measure import MiB, run_measured
+from table import Row, render
+
+CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
+    "large": (large, "a large artifact, push and pull (folder, Artifactory, moto)"),
+    "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
+    "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
+    "startup": (startup, "fsartifacts --help and validate against python -c pass"),
+}
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number, 1 or more")
+    return int(text)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/run.py",
+        description="Benchmark fsartifacts against plain tools; print one table.",
+        epilog="cases: " + "; ".join(f"{name}: {what}" for name, (_, what) in CASES.items()),
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 run: a smoke run")
+    parser.add_argument(
+        "--only", action="append", choices=list(CASES), metavar="CASE",
+        help=f"run only this case (repeatable): {', '.join(CASES)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--runs",
+        type=_positive,
+        metavar="N",
+        help="runs of each command, median reported (default 3)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    chosen = [name for name in CASES if not args.only or name in args.only]
+    bench = Bench(quick=args.quick, runs=runs)
+    rows: list[Row] = []
+    failed: list[str] = []
+    try:
+        for name in chosen:
+            try:
+                rows += CASES[name][0](bench)
+            except Exception as exc:  # one broken case must not hide the others' figures
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
+                bench.note(f"case {name} failed: {exc}")
+    finally:
+        bench.close()
+    print(
+        f"fsartifacts benchmarks ({'quick' if args.quick else 'full'}; median of {runs} run(s) "
+        f"per command, startup: median of {3 if args.quick else max(10, runs)}; "
+        f"{os.cpu_count()} cores, shared machine)"
+    )
+    if args.quick:
+        print("quick run: sizes and counts are too small for the targets; PASS/MISS only "
+              "shows that each case runs.")  # fmt: skip
+    print()
+    print(render(rows))
+    print()
+    print("ratio: how many times better fsartifacts is (throughput: fsartifacts/baseline; "
+          "time, requests: baseline/fsartifacts).")  # fmt: skip
+    floor = run_measured(["true"]).peak_rss / MiB
+    print(f"peak RSS: each command's own, from wait4 in a small launcher; {floor:.0f} MiB is the "
+          "launcher's floor (a figure at the floor means the command used less).")  # fmt: skip
+    if bench.details:
+        print("\nDetails (medians):")
+        for line in bench.details:
+            print(f"- {line}")
+    if failed:
+        print("\nFailed cases:")
+        for line in failed:
+            print(f"- {line}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
