@@ -232,3 +232,19 @@ def test_remote_names_never_escape_the_project(store: Store, project: Path) -> N
     with pytest.raises(IntegrityError, match="outside"):
         e.pull(DATA, "1.0.0", V("1.0.0"))
     assert not (project.parent.parent / "evil.csv").exists()
+
+
+def test_folder_store_copy_falls_back_when_the_kernel_cannot_copy(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    store = open_url_store("file://./store", {}, tmp_path, TransferSettings())
+    engine(store, project).push(MODEL, V("1.0.0"))
+    assert (tmp_path / "store" / "model_v1.0.0.pkl").read_bytes() == (
+        project / "models" / "model.pkl"
+    ).read_bytes()

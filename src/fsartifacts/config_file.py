@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from . import yamlio
 from .config_model import CONFIG_FILE, ENV_CONFIG, ENV_ENV, SKELEBOT_FILE, ConfigFlavour
 from .config_problems import ConfigValidationError
 from .config_values import SAFE_CHARS, kind_of
@@ -104,7 +105,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -101,6 +101,13 @@ class HashCache:
                 self.misses += 1
         return digest
 
+    def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
+        """Record the sha256 of a file just written and verified, so no one hashes it again."""
+        real = os.path.realpath(path)
+        with self._lock:
+            self._entries[real] = {**self._key(os.stat(real)), "sha256": sha256}
+            self._dirty = True
+
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return

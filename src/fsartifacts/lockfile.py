@@ -44,8 +44,10 @@ class LockFile:
             return lock
         import yaml
 
+        from . import yamlio
+
         try:
-            doc: Any = yaml.safe_load(path.read_text()) or {}
+            doc: Any = yamlio.load(path.read_text()) or {}
             lock.store = str(doc.get("store", ""))
             for name, entry in (doc.get("artifacts") or {}).items():
                 assert lock.artifacts is not None
@@ -72,7 +74,7 @@ class LockFile:
         self.artifacts[artifact] = entry
 
     def write(self) -> None:
-        import yaml
+        from . import yamlio
 
         doc = {
             "format": FORMAT,
@@ -81,7 +83,7 @@ class LockFile:
                 name: asdict(entry) for name, entry in sorted((self.artifacts or {}).items())
             },
         }
-        text = HEADER + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
+        text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, self.path)

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from fsspec.callbacks import Callback, NoOpCallback
+if TYPE_CHECKING:
+    from fsspec.callbacks import Callback
 
-ProgressFactory = Callable[[str, "int | None"], Callback]
+ProgressFactory = Callable[[str, "int | None"], "Callback"]
 
 
 def no_progress(label: str, size: int | None) -> Callback:
+    from fsspec.callbacks import NoOpCallback
+
     return NoOpCallback()
 
 

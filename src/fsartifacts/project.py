@@ -20,18 +20,18 @@ import semver
 
 from . import naming
 from .config import Artifact, Config, load_config
-from .engine import Engine
 from .errors import AuthError, ConfigError, NotFoundError
-from .hashing import HashCache, default_cache_path
 from .lockfile import LockFile
-from .naming import RemoteCopy
 from .progress import ProgressFactory, no_progress
-from .results import Result
-from .stores import Store, open_store
 from .version import artifact_version, is_latest_keyword, resolve_project_version
 
 if TYPE_CHECKING:
+    # The engine and the stores bring fsspec; `validate` and `--help` need neither.
     from .auth import Credentials
+    from .engine import Engine
+    from .naming import RemoteCopy
+    from .results import Result
+    from .stores import Store
 
 ALL = "ALL"
 
@@ -104,12 +104,17 @@ class Project:
                     from .redaction import install_secret_filter
 
                     install_secret_filter(self.credentials)
+            from .stores import open_store
+
             self._store = open_store(self.config, self.credentials)
         return self._store
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from .engine import Engine
+            from .hashing import HashCache, default_cache_path
+
             self._engine = Engine(
                 self.store,
                 self.root,

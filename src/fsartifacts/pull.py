@@ -165,7 +165,9 @@ def _pull_file(
             callback.close()
         return writer.bytes, digests["sha256"]
 
-    result.bytes, result.sha256 = _retrying(engine, f"download of {url}", attempt)
+    result.bytes, sha256 = _retrying(engine, f"download of {url}", attempt)
+    result.sha256 = sha256
+    engine.hashes.remember(dest, sha256)
 
 
 def _retrying(engine: Engine, what: str, action: Callable[[], T]) -> T:
@@ -231,6 +233,8 @@ def _pull_folder(
             target.parent.mkdir(parents=True, exist_ok=True)
             _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry, target))
         swap_dir(staging, dest)
+        for entry in manifest.files:
+            engine.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

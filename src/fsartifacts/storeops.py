@@ -14,7 +14,7 @@ import importlib
 import os
 import shutil
 import uuid
-from typing import Any, ClassVar, Protocol
+from typing import IO, Any, ClassVar, Protocol
 
 from fsspec.callbacks import Callback, NoOpCallback
 from fsspec.spec import AbstractFileSystem
@@ -207,11 +207,9 @@ class LocalOps(StoreOps):
         staging = os.path.join(parent, temp_name(base))
         try:
             with open(lpath, "rb") as src, open(staging, "wb") as dst:
-                callback.set_size(os.fstat(src.fileno()).st_size)
-                while chunk := src.read(COPY_CHUNK):
-                    dst.write(chunk)
-                    callback.relative_update(len(chunk))
-                dst.flush()
+                size = os.fstat(src.fileno()).st_size
+                callback.set_size(size)
+                _copy_between_files(src, dst, size, callback)
                 os.fsync(dst.fileno())
             shutil.copymode(lpath, staging)
             self._install(staging, rpath, exclusive=exclusive)
@@ -286,6 +284,31 @@ class LocalOps(StoreOps):
             while chunk := src.read(COPY_CHUNK):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
+
+
+KERNEL_COPY_STEP = 64 * 1024 * 1024
+
+
+def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:
+    """Copy ``size`` bytes inside the kernel where it can (copy_file_range), else by chunks."""
+    copied = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while copied < size:
+                step = os.copy_file_range(src.fileno(), dst.fileno(), KERNEL_COPY_STEP)
+                if step == 0:
+                    break
+                copied += step
+                callback.relative_update(step)
+        except OSError:
+            # Not supported between these filesystems: go on with the portable loop.
+            src.seek(copied)
+            dst.seek(copied)
+            dst.truncate()
+    while chunk := src.read(COPY_CHUNK):
+        dst.write(chunk)
+        callback.relative_update(len(chunk))
+    dst.flush()
 
 
 def _strip(path: str) -> str:
