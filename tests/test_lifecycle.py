@@ -30,6 +30,12 @@ def project(root: Path, remote: Remote, version: str, seed: str | None = None) -
     return root
 
 
+def push_in_process(root: Path, which: str = "ALL", *, force: bool = False) -> None:
+    """The producer's side, in-process: the consumer's CLI is what these tests are about."""
+    results = Project.load(start=root, environ={}).push(which, force=force)
+    assert {r.action for r in results} == {"pushed"}, results
+
+
 def run_ok(*args: str, cwd: Path) -> dict:
     run = fsartifacts(*args, "--json", cwd=cwd)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -47,7 +53,7 @@ def test_lock_file_and_locked_pull(remote: Remote, tmp_path: Path) -> None:
 
     # A newer compatible version appears; the locked clone still gets 1.0.0.
     project(producer, remote, "1.5.0", seed="five")
-    run_ok("push", "ALL", cwd=producer)
+    push_in_process(producer)
     clone = tmp_path / "clone"
     clone.mkdir()
     for name in ("fsartifacts.yaml", "VERSION", "fsartifacts.lock"):
@@ -63,13 +69,13 @@ def test_lock_file_and_locked_pull(remote: Remote, tmp_path: Path) -> None:
 
     # A locked copy that was replaced, or removed, fails with exit 1.
     project(producer, remote, "1.0.0", seed="replaced")
-    run_ok("push", "model", "--force", cwd=producer)
+    push_in_process(producer, "model", force=True)
     changed = fsartifacts("pull", "model", "LATEST", "--locked", cwd=clone)
     assert (
         changed.returncode == 1 and "differs from what fsartifacts.lock recorded" in changed.stderr
     )
     assert tree_digest(clone) == first
-    run_ok("rm", "data", "1.0.0", cwd=producer)
+    Project.load(start=producer, environ={}).rm("data", "1.0.0")
     gone = fsartifacts("pull", "data", "LATEST", "--locked", cwd=clone)
     assert gone.returncode == 1 and "gone from the store" in gone.stderr
 
