@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fsspec.callbacks import Callback
+import semver
+from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.artifactory import (
     ArtifactoryConflictError,
@@ -38,8 +39,11 @@ from fsartifacts.artifactory import (
 from fsartifacts.artifactory_ops import ArtifactoryOps
 from fsartifacts.artifactory_store import open_artifactory_store
 from fsartifacts.auth import Credentials
-from fsartifacts.config import TransferSettings
+from fsartifacts.config import Artifact, TransferSettings
+from fsartifacts.engine import Engine
 from fsartifacts.errors import ConfigError, IntegrityError
+from fsartifacts.hashing import HashCache
+from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.testing.artifactory import ArtifactoryServer, RequestRecord
 from tests.fixtures_artifactory import (
     ARTIFACTORY_API_KEY,
@@ -50,6 +54,8 @@ from tests.fixtures_artifactory import (
 )
 
 BIG = 10 * 1024  # the size from which a checksum deploy is tried first
+MODEL = Artifact("model", "models/model.pkl")
+V1 = semver.Version.parse("1.0.0")
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +92,10 @@ def header(record: RequestRecord, name: str) -> str | None:
 
 def requests_to(server: ArtifactoryServer, method: str, contains: str) -> list[RequestRecord]:
     return [r for r in server.requests if r.method == method and contains in r.path]
+
+
+def digests_of(data: bytes) -> dict[str, str]:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest()}
 
 
 def closed_port() -> int:
@@ -557,13 +567,53 @@ def test_a_corrupted_upload_is_refused_and_nothing_is_stored(
 
 
 def test_put_file_refuses_a_file_changed_since_it_was_hashed(
-    fs: ArtifactoryFileSystem, repo: str, tmp_path: Path
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
     local = tmp_path / "f.bin"
     local.write_bytes(b"now")
     with pytest.raises(ArtifactoryIntegrityError, match="changed"):
         fs.put_file(local, f"{repo}/f.bin", sha256=hashlib.sha256(b"before").hexdigest())
     assert not fs.exists(f"{repo}/f.bin")
+
+    # With both digests the file is not read again: its stat when hashed tells.
+    data = os.urandom(3 * BIG)
+    local.write_bytes(data)
+    hashed = os.stat(local)
+    local.write_bytes(os.urandom(3 * BIG))  # same size; a later mtime, set so it differs
+    os.utime(local, ns=(hashed.st_atime_ns, hashed.st_mtime_ns + 1_000_000))
+    server.clear_requests()
+    with pytest.raises(ArtifactoryIntegrityError, match="changed since it was hashed"):
+        fs.put_file(local, f"{repo}/f.bin", **digests_of(data), hashed_stat=hashed)
+    assert requests_to(server, "PUT", "f.bin") == []  # refused before sending anything
+    assert not fs.exists(f"{repo}/f.bin")
+
+
+def test_put_file_with_both_digests_sends_them_and_the_server_checks_the_bytes(
+    fs: ArtifactoryFileSystem, repo: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "f.bin"
+    data = os.urandom(3 * BIG)
+    local.write_bytes(data)
+    fs.put_file(local, f"{repo}/f.bin", **digests_of(data), hashed_stat=os.stat(local))
+    assert fs.cat_file(f"{repo}/f.bin") == data
+    assert fs.info(f"{repo}/f.bin")["sha1"] == hashlib.sha1(data).hexdigest()
+
+    class RewriteWhileSending(Callback):
+        """Rewrites the file in place (same size) once its first bytes are sent."""
+
+        def relative_update(self, inc: int = 1) -> None:
+            if not self.value:
+                local.write_bytes(os.urandom(3 * BIG))
+            super().relative_update(inc)
+
+    local.write_bytes(os.urandom(3 * BIG))  # content the server has not seen: a full PUT
+    with pytest.raises(ArtifactoryConflictError) as caught:
+        fs.put_file(
+            local, f"{repo}/g.bin", **digests_of(local.read_bytes()),
+            hashed_stat=os.stat(local), callback=RewriteWhileSending(),
+        )  # fmt: skip
+    assert caught.value.status == 409  # the server checked the bytes against the digests
+    assert not fs.exists(f"{repo}/g.bin")
 
 
 def test_exclusive_writes(fs: ArtifactoryFileSystem, repo: str, tmp_path: Path) -> None:
@@ -924,7 +974,7 @@ def test_ops_flags_and_upload(
     assert not fs.exists(f"{repo}/m/other.pkl")
 
 
-def test_ops_download_is_one_streamed_get(
+def test_ops_download_is_one_streamed_get_checked_for_size_only(
     fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
 ) -> None:
     data = os.urandom(3_000_000)
@@ -937,9 +987,109 @@ def test_ops_download_is_one_streamed_get(
     (get,) = server.requests
     assert get.method == "GET" and header(get, "Range") is None
     assert sum(callback.updates) == len(data)
-    server.faults.corrupt_next()
-    with pytest.raises(IntegrityError):
+    # The checksum is the engine's to check (it hashes every byte it receives):
+    # the ops hand corrupted bytes on, the filesystem's own download refuses them.
+    server.faults.corrupt_next(offset=1234)
+    corrupted = io.BytesIO()
+    _ops(fs).download(f"{repo}/d.bin", corrupted)
+    assert len(corrupted.getvalue()) == len(data) and corrupted.getvalue() != data
+    server.faults.corrupt_next(offset=1234)
+    with pytest.raises(ArtifactoryIntegrityError, match="sha256"):
+        fs.download(f"{repo}/d.bin", io.BytesIO())
+    server.faults.truncate_next(10_000, count=2)  # a short body is still refused
+    with pytest.raises(ArtifactoryConnectionError):
         _ops(fs).download(f"{repo}/d.bin", io.BytesIO())
+
+
+def artifactory_engine(
+    artifactory_repo: ArtifactoryRepo, root: Path, progress: ProgressFactory = no_progress
+) -> tuple[Engine, HashCache]:
+    """An engine on a folder of the test's repository, with a hash cache to look into."""
+    transfer = TransferSettings(attempts=1, timeout=10)
+    cfg = {"url": artifactory_repo.url, "repo": artifactory_repo.name, "path": "team"}
+    store = open_artifactory_store(cfg, None, transfer)
+    cache = HashCache()
+    engine = Engine(
+        store, root, jobs=1, transfer=transfer, hash_cache=cache, progress=progress
+    )  # fmt: skip
+    return engine, cache
+
+
+def test_a_pull_is_verified_by_the_engine(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    engine, _ = artifactory_engine(artifactory_repo, tmp_path)
+    data = os.urandom(200_000)
+    engine.store.fs.pipe_file(engine.store.path("model_v1.0.0.pkl"), data)
+    server.faults.corrupt_next(offset=1234, path_contains="model_v1.0.0.pkl")
+    with pytest.raises(IntegrityError, match="sha256 of the received bytes"):
+        engine.pull(MODEL, "1.0.0", V1)
+    assert list(tmp_path.iterdir()) == []  # nothing installed, no temporary left
+    assert engine.pull(MODEL, "1.0.0", V1).action == "pulled"
+    assert (tmp_path / "model_v1.0.0.pkl").read_bytes() == data
+
+
+def write_model(root: Path, data: bytes) -> Path:
+    local = root / MODEL.file
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(data)
+    return local
+
+
+def test_a_push_reads_the_file_once_for_both_digests(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    data = os.urandom(3 * BIG)
+    local = write_model(tmp_path, data)
+    engine, cache = artifactory_engine(artifactory_repo, tmp_path)
+    result = engine.push(MODEL, V1)
+    assert result.action == "pushed" and result.sha256 == hashlib.sha256(data).hexdigest()
+    assert (cache.misses, cache.hits) == (1, 0)  # one read, for the sha256 and the sha1
+    (put,) = [r for r in requests_to(server, "PUT", "model_v1.0.0.pkl") if r.bytes_in]
+    assert header(put, "X-Checksum-Sha1") == hashlib.sha1(data).hexdigest()
+    assert header(put, "X-Checksum-Sha256") == result.sha256
+    assert cache.digests(local, ["sha1"]) == digests_of(data)  # both kept, no second read
+    assert (cache.misses, cache.hits) == (1, 1)
+
+
+def test_a_push_sends_the_digests_it_hashed_and_the_server_checks_them(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """The file is not read again before sending: a rewrite that keeps its size,
+    mtime and inode goes out with the old digests, and the server refuses it."""
+    data = os.urandom(3 * BIG)
+    local = write_model(tmp_path, data)
+
+    def rewrite_keeping_the_stat(label: str, size: int | None) -> Callback:
+        hashed = local.stat()  # the engine asks for a progress bar after hashing
+        with open(local, "r+b") as f:
+            f.write(os.urandom(len(data)))
+        os.utime(local, ns=(hashed.st_atime_ns, hashed.st_mtime_ns))
+        return NoOpCallback()
+
+    engine, _ = artifactory_engine(artifactory_repo, tmp_path, rewrite_keeping_the_stat)
+    with pytest.raises(IntegrityError, match=r"HTTP 409.*Checksum.*Nothing was stored"):
+        engine.push(MODEL, V1)
+    (put,) = [r for r in requests_to(server, "PUT", "model_v1.0.0.pkl") if r.bytes_in]
+    assert (put.status, put.bytes_in) == (409, len(data))
+    assert not engine.store.fs.exists(engine.store.path("model_v1.0.0.pkl"))
+
+
+def test_a_file_changed_between_hashing_and_upload_is_not_pushed(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = write_model(tmp_path, os.urandom(3 * BIG))
+
+    def append(label: str, size: int | None) -> Callback:
+        with open(local, "ab") as f:  # after hashing, before the upload
+            f.write(b"more")
+        return NoOpCallback()
+
+    engine, _ = artifactory_engine(artifactory_repo, tmp_path, append)
+    with pytest.raises(IntegrityError, match=r"changed since it was hashed.*nothing was uploaded"):
+        engine.push(MODEL, V1)
+    assert requests_to(server, "PUT", "model_v1.0.0.pkl") == []
+    assert not engine.store.fs.exists(engine.store.path("model_v1.0.0.pkl"))
 
 
 def test_ops_write_bytes_exclusive(fs: ArtifactoryFileSystem, repo: str) -> None:

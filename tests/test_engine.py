@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -13,7 +14,7 @@ import semver
 from fsartifacts.config import Artifact, TransferSettings
 from fsartifacts.engine import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
-from fsartifacts.hashing import hash_file
+from fsartifacts.hashing import HashCache, hash_file
 from fsartifacts.storeops import LocalOps, StoreOps
 from fsartifacts.stores import Store, open_url_store
 
@@ -64,6 +65,21 @@ def test_push_then_pull_file(store: Store, project: Path, tmp_path: Path) -> Non
         project / "models/model.pkl"
     ).read_bytes()
     assert pulled.sha256 == result.sha256
+
+
+def test_a_push_reads_the_file_once_for_the_digests_the_store_wants(
+    store: Store, project: Path, tmp_path: Path
+) -> None:
+    cache = HashCache(tmp_path / "hashes.json")
+    pusher = Engine(store, project, jobs=1, hash_cache=cache)
+    assert pusher.push(MODEL, V("1.0.0")).action == "pushed"
+    assert (cache.misses, cache.hits) == (1, 0)
+    cache.save()
+    (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
+    # These stores want the sha256 alone: no other digest is computed for them.
+    assert sorted(entry) == ["inode", "mtime_ns", "sha256", "size"]
+    assert pusher.push(MODEL, V("1.0.0")).detail == "up to date"
+    assert (cache.misses, cache.hits) == (1, 1)
 
 
 def test_identical_push_is_up_to_date_and_different_is_refused(store: Store, project: Path) -> None:

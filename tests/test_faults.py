@@ -30,8 +30,9 @@ artifactory pull 5xx    pulled (2 GET)    urllib3 retries the GET
 artifactory pull 429    pulled (2 GET)    urllib3 retries after the Retry-After
 artifactory pull drop   pulled (2 GET)    the engine downloads the whole file again
 artifactory pull trunc  pulled (2 GET)    the engine downloads the whole file again
-artifactory pull bad    pulled (2 GET)    X-Checksum-Sha256 mismatch: IntegrityError,
-                                          the engine downloads it again
+artifactory pull bad    pulled (2 GET)    the engine's sha256 of the received bytes is
+                                          not the recorded one: IntegrityError, the
+                                          engine downloads it again
 artifactory pull slow   failed (3 GET)    urllib3 tries 3 times; the engine adds none
                         TransferError
 s3 push 5xx             pushed (2 PUT)    botocore retries the PutObject

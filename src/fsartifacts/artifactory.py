@@ -415,6 +415,11 @@ class _UploadBody:
         self._raw.close()
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """What changes when a file is written or replaced: size, mtime and inode."""
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 def _digests(stream: _Reader) -> tuple[int, str, str]:
     """(size, sha1, sha256) of a stream, read to its end."""
     sha1 = hashlib.sha1(usedforsecurity=False)
@@ -1029,18 +1034,21 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         *,
         callback: Callback = DEFAULT_CALLBACK,
         restartable: bool = False,
+        verify: bool = True,
     ) -> None:
         """Stream ``rpath`` into ``out`` with one GET, checking size and checksum.
 
         A broken connection is retried (within ``attempts``) when ``restartable``
-        says ``out`` may be rewound and truncated.
+        says ``out`` may be rewound and truncated. ``verify=False`` skips the
+        checksum (the size is still checked), for a caller that hashes what it
+        receives and checks it itself: hashing twice costs a core's time.
         """
         rpath = self._strip_protocol(rpath)
         progress = _Progress(callback)
         action = f"download {rpath}"
         for attempt in range(1, self.attempts + 1):
             try:
-                self._download_once(rpath, out, progress, action)
+                self._download_once(rpath, out, progress, action, verify=verify)
                 return
             except _InterruptedTransfer as broken:
                 if not restartable or attempt == self.attempts:
@@ -1050,7 +1058,9 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             rewound.truncate()
             time.sleep(_backoff(attempt))
 
-    def _download_once(self, rpath: str, out: _Writer, progress: _Progress, action: str) -> None:
+    def _download_once(
+        self, rpath: str, out: _Writer, progress: _Progress, action: str, *, verify: bool
+    ) -> None:
         response = self._call(
             "GET",
             self._file_url(rpath),
@@ -1060,7 +1070,9 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         )
         with response:
             self._refuse_folder(response, rpath)
-            algorithm, expected = self._announced_checksum(response, rpath)
+            algorithm, expected = (
+                self._announced_checksum(response, rpath) if verify else (None, None)
+            )
             length = response.headers.get("Content-Length")
             expected_size = int(length) if length and length.isdigit() else None
             if expected_size is not None:
@@ -1143,14 +1155,23 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         callback: Callback = DEFAULT_CALLBACK,
         mode: str = "overwrite",
         sha256: str | None = None,
+        sha1: str | None = None,
+        hashed_stat: os.stat_result | None = None,
         **kwargs: Any,
     ) -> None:
         """Deploy a local file with its sha1 and sha256, so a corrupted upload is refused.
 
         Files of 10 KiB or more are first offered by checksum alone: when the
-        server already holds the content, no byte is sent. ``sha256``, when
-        given, is what the caller hashed earlier: a file changed since then is
-        not uploaded (:class:`ArtifactoryIntegrityError`).
+        server already holds the content, no byte is sent.
+
+        ``sha256`` (and ``sha1``), when given, are what the caller hashed
+        earlier; a file changed since then is not uploaded
+        (:class:`ArtifactoryIntegrityError`). With ``sha256`` alone the file
+        is read once first, for its sha1 and to check its sha256. With both,
+        it is not read before sending: the server checks every byte against
+        them (409 on a mismatch, nothing stored), and ``hashed_stat``, the
+        file's ``os.stat`` when it was hashed, refuses before any byte is sent
+        a file whose size, mtime or inode changed since.
         """
         rpath = self._strip_protocol(rpath)
         lpath = os.fspath(lpath)
@@ -1159,13 +1180,22 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        with open(lpath, "rb") as f:
-            size, sha1, actual_sha256 = _digests(f)
-        if sha256 is not None and sha256.lower() != actual_sha256:
-            raise ArtifactoryIntegrityError(
-                f"upload {rpath}: {lpath} changed since it was hashed "
-                f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
-            )
+        if sha256 is not None and sha1 is not None:
+            now = os.stat(lpath)
+            if hashed_stat is not None and _identity(now) != _identity(hashed_stat):
+                raise ArtifactoryIntegrityError(
+                    f"upload {rpath}: {lpath} changed since it was hashed (its size, "
+                    "modification time or inode differ); nothing was uploaded"
+                )
+            size, sha1, actual_sha256 = now.st_size, sha1.lower(), sha256.lower()
+        else:
+            with open(lpath, "rb") as f:
+                size, sha1, actual_sha256 = _digests(f)
+            if sha256 is not None and sha256.lower() != actual_sha256:
+                raise ArtifactoryIntegrityError(
+                    f"upload {rpath}: {lpath} changed since it was hashed "
+                    f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
+                )
 
         def reopen() -> _Reader:
             return open(lpath, "rb")  # closed by _put_with_retries

@@ -4,16 +4,20 @@
   final name (``atomic_writes``).
 - Artifactory computes and keeps the sha1 and sha256 of every file, and our
   uploads send both: a corrupted upload is refused (409) and nothing is
-  stored, so no ``.sha256`` sidecar is needed (``records_sha256``).
+  stored, so no ``.sha256`` sidecar is needed (``records_sha256``). The
+  engine computes the two in the one read that hashes the file for it
+  (``upload_digests``), so a push reads the file once before sending it.
 - There is no conditional deploy: an exclusive write is a check on the server
   then a PUT, and two pushes racing between the two can both succeed
   (``atomic_create`` is False, which the engine reports at ``-v``).
-- A download is one streamed GET, checked against the size and checksum the
-  server sends with it.
+- A download is one streamed GET, checked against the size the server
+  sends with it. Its checksum is left to the engine, which hashes every
+  byte it receives anyway and checks it against the recorded sha256.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -25,6 +29,7 @@ from .artifactory import (
 )
 from .config import TransferSettings
 from .errors import IntegrityError
+from .hashing import FileDigests
 from .storeops import StoreOps, Writable
 
 
@@ -38,6 +43,7 @@ class ArtifactoryOps(StoreOps):
     atomic_create = False
     atomic_writes = True
     records_sha256 = True
+    upload_digests = ("sha256", "sha1")
 
     fs: ArtifactoryFileSystem
 
@@ -53,8 +59,14 @@ class ArtifactoryOps(StoreOps):
         exclusive: bool,
         record: bool = True,
         callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> None:
-        """One deploy with the file's checksums (a checksum deploy when the server has it)."""
+        """One deploy with the file's checksums (a checksum deploy when the server has it).
+
+        With the sha1 in ``digests`` the file is not read again before it is
+        sent; a :class:`FileDigests` also refuses a file changed since hashing.
+        """
+        given = digests or {}
         try:
             self.fs.put_file(
                 lpath,
@@ -62,6 +74,8 @@ class ArtifactoryOps(StoreOps):
                 callback=callback or NoOpCallback(),
                 mode="create" if exclusive else "overwrite",
                 sha256=sha256,
+                sha1=given.get("sha1"),
+                hashed_stat=digests.stat if isinstance(digests, FileDigests) else None,
             )
         except (ArtifactoryConflictError, ArtifactoryIntegrityError) as exc:
             raise IntegrityError(
@@ -76,11 +90,12 @@ class ArtifactoryOps(StoreOps):
             raise IntegrityError(f"{exc}. Nothing was stored; push again.") from exc
 
     def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
-        """One streamed GET (not ranged reads), checked against the server's checksum."""
-        try:
-            self.fs.download(rpath, out, callback=callback or NoOpCallback())
-        except ArtifactoryIntegrityError as exc:
-            raise IntegrityError(f"{exc}. Pull again.") from exc
+        """One streamed GET (not ranged reads), checked for size.
+
+        Not for checksum: the engine hashes what it receives and checks it
+        against the recorded sha256 (or the folder's manifest).
+        """
+        self.fs.download(rpath, out, callback=callback or NoOpCallback(), verify=False)
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The sha256 Artifactory keeps: from the listing entry, else from the storage API."""

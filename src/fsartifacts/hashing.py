@@ -1,8 +1,14 @@
 """Streaming hashes, and the cache of local file hashes.
 
-The cache maps (path, size, mtime, inode) to a sha256, so that checking an
-up-to-date project does not re-read its files. Any change to the file changes
-at least one of those, and the entry is simply not found.
+The cache maps (path, size, mtime, inode) to the file's digests (always its
+sha256; also the sha1 a store such as Artifactory wants with an upload), so
+that checking an up-to-date project does not re-read its files and a push
+reads a file once. Any change to the file changes at least one of those, and
+the entry is simply not found.
+
+The cache file is JSON: {real path: {"size", "mtime_ns", "inode", "sha256",
+and any other digest by its hashlib name}}. Every entry keeps a sha256, so
+versions that know only that field read the file unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +58,30 @@ class HashingWriter:
         return {name: h.hexdigest() for name, h in self.hashers.items()}
 
 
+class FileDigests(Mapping[str, str]):
+    """Hex digests of a local file by hashlib name, and the file's ``os.stat`` when hashed.
+
+    The stat lets a later step check, without reading the file again, that it
+    still has the size, mtime and inode it had when it was hashed.
+    """
+
+    def __init__(self, hexdigests: Mapping[str, str], stat: os.stat_result) -> None:
+        self._hexdigests = dict(hexdigests)
+        self.stat = stat
+
+    def __getitem__(self, name: str) -> str:
+        return self._hexdigests[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hexdigests)
+
+    def __len__(self) -> int:
+        return len(self._hexdigests)
+
+    def __repr__(self) -> str:
+        return f"FileDigests({self._hexdigests!r}, size={self.stat.st_size})"
+
+
 def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("FSARTIFACTS_CACHE_DIR"):
@@ -61,7 +91,7 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 class HashCache:
-    """sha256 of local files, remembered by (path, size, mtime, inode).
+    """Digests of local files (always the sha256), remembered by (path, size, mtime, inode).
 
     Thread-safe. ``save()`` writes the cache atomically; a cache that cannot be
     read or written is ignored (it only ever saves time, never decides).
@@ -85,21 +115,46 @@ class HashCache:
         return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
+        return self.digests(path)["sha256"]
+
+    def digests(
+        self, path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
+    ) -> FileDigests:
+        """The sha256 of ``path`` and its digest for each of ``algorithms``.
+
+        What the cache lacks is computed in a single read of the file (a miss);
+        a hit reads nothing. The result carries the stat the digests belong to.
+        """
         real = os.path.realpath(path)
-        key = self._key(os.stat(real))
+        stat = os.stat(real)
+        key = self._key(stat)
+        wanted = list(dict.fromkeys(("sha256", *algorithms)))
         with self._lock:
-            cached = self._entries.get(real)
-            if cached and all(cached.get(k) == v for k, v in key.items()):
+            known = self._known(self._entries.get(real), key, wanted)
+            if len(known) == len(wanted):
                 self.hits += 1
-                return str(cached["sha256"])
-        digest = hash_file(real)["sha256"]
+                return FileDigests(known, stat)
+            self.misses += 1
+        computed = hash_file(real, [name for name in wanted if name not in known])
+        digests = {name: known.get(name) or computed[name] for name in wanted}
         # Stat again: a file that changed while being read must not be cached.
         if self._key(os.stat(real)) == key:
             with self._lock:
-                self._entries[real] = {**key, "sha256": digest}
+                kept = self._known(self._entries.get(real), key, None)
+                self._entries[real] = {**key, **kept, **digests}
                 self._dirty = True
-                self.misses += 1
-        return digest
+        return FileDigests(digests, stat)
+
+    @staticmethod
+    def _known(entry: Any, key: dict[str, Any], wanted: list[str] | None) -> dict[str, str]:
+        """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
+        if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in key.items()):
+            return {}
+        return {
+            name: value
+            for name, value in entry.items()
+            if name not in key and isinstance(value, str) and (wanted is None or name in wanted)
+        }
 
     def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
         """Record the sha256 of a file just written and verified, so no one hashes it again."""

@@ -58,7 +58,9 @@ def _push_file(
     name = naming.file_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name)
     size = local.stat().st_size
-    sha256 = engine.hashes.sha256(local)
+    # Every digest the store wants with the upload, in one read of the file.
+    hashed = engine.hashes.digests(local, ops.upload_digests)
+    sha256 = hashed["sha256"]
     result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = engine.entry(name)
     if entry is not None:
@@ -78,7 +80,9 @@ def _push_file(
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
     callback = engine.progress(name, size)
     try:
-        ops.upload(str(local), rpath, sha256=sha256, exclusive=not force, callback=callback)
+        ops.upload(
+            str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force, callback=callback
+        )
     except FileExistsError:
         # Another push won the race between our listing and our write.
         engine.changed()

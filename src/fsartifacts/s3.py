@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -308,6 +308,7 @@ class S3Ops(StoreOps):
         exclusive: bool,
         record: bool = True,
         callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> None:
         callback = callback or NoOpCallback()
         bucket, key = self._split(rpath)
@@ -319,6 +320,10 @@ class S3Ops(StoreOps):
             if size < 2 * part:  # s3fs's own rule for one PutObject
                 with open(lpath, "rb") as f:
                     data = f.read()
+                # Hash the very bytes about to be sent (in memory, under two parts:
+                # no second read of the file). S3 never checks the sha256 we put
+                # in the metadata, and a size + mtime check would miss a rewrite
+                # of the same size within one mtime tick.
                 if hashlib.sha256(data).hexdigest() != sha256.lower():
                     raise IntegrityError(
                         f"{lpath} changed while it was being pushed (its sha256 is no longer "

@@ -14,6 +14,7 @@ import importlib
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from typing import IO, Any, ClassVar, Protocol
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -55,11 +56,15 @@ class StoreOps:
       are renamed.
     - ``records_sha256``: the store keeps the sha256 with the object, so no
       ``.sha256`` sidecar is written.
+    - ``upload_digests``: the digests (hashlib names) ``upload`` can use, which
+      the engine computes in the same read of the file as its sha256 and
+      passes as ``digests``.
     """
 
     atomic_create: ClassVar[bool] = False
     atomic_writes: ClassVar[bool] = False
     records_sha256: ClassVar[bool] = False
+    upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
 
     def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
         self.fs = fs
@@ -99,11 +104,15 @@ class StoreOps:
         exclusive: bool,
         record: bool = True,
         callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> None:
         """Upload ``lpath`` to ``rpath`` so no reader sees it half written.
 
         Raises ``FileExistsError`` when ``exclusive`` and ``rpath`` exists.
-        ``record`` writes the sha256 where the store keeps it.
+        ``record`` writes the sha256 where the store keeps it. ``digests``: the
+        file's digests the caller computed (those of ``upload_digests``; a
+        :class:`~fsartifacts.hashing.FileDigests` also carries the file's stat
+        then), for stores that send them with the upload.
         """
         callback = callback or NoOpCallback()
         if exclusive and self.fs.exists(rpath):
@@ -200,6 +209,7 @@ class LocalOps(StoreOps):
         exclusive: bool,
         record: bool = True,
         callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> None:
         callback = callback or NoOpCallback()
         parent, base = os.path.split(rpath)

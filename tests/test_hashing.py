@@ -1,0 +1,98 @@
+"""The hash cache: every digest a store wants from one read, kept by (path, size, mtime, inode)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from fsartifacts.hashing import FileDigests, HashCache
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+WEIGHTS = {"sha256": sha256(b"weights"), "sha1": sha1(b"weights")}
+
+
+def test_digests_come_from_one_read_and_carry_the_stat(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    local = tmp_path / "model.pkl"
+    local.write_bytes(data)
+    cache = HashCache()
+    digests = cache.digests(local, ("sha1",))
+    assert isinstance(digests, FileDigests)
+    assert dict(digests) == {"sha256": sha256(data), "sha1": sha1(data)}
+    assert (digests.stat.st_size, digests.stat.st_mtime_ns, digests.stat.st_ino) == (
+        local.stat().st_size, local.stat().st_mtime_ns, local.stat().st_ino,
+    )  # fmt: skip
+    assert (cache.misses, cache.hits) == (1, 0)
+    assert cache.sha256(local) == sha256(data)  # a hit: the sha256 came with the sha1
+    assert cache.digests(local, ["sha1", "sha256"]) == digests
+    assert (cache.misses, cache.hits) == (1, 2)
+
+
+def test_a_digest_the_cache_lacks_costs_one_read_and_is_kept(tmp_path: Path) -> None:
+    local = tmp_path / "model.pkl"
+    local.write_bytes(b"weights")
+    cache = HashCache(tmp_path / "hashes.json")
+    assert cache.sha256(local) == sha256(b"weights")
+    assert cache.digests(local, ["sha1"]) == WEIGHTS
+    assert cache.digests(local, ["sha1"])["sha1"] == sha1(b"weights")
+    assert (cache.misses, cache.hits) == (2, 1)
+
+    local.write_bytes(b"weights, retrained")  # another size: nothing cached applies
+    assert cache.digests(local, ["sha1"])["sha1"] == sha1(b"weights, retrained")
+    assert (cache.misses, cache.hits) == (3, 1)
+
+
+def test_the_cache_file_keeps_a_sha256_in_every_entry(tmp_path: Path) -> None:
+    """Older versions read only ``sha256`` from an entry: it is always there."""
+    local = tmp_path / "model.pkl"
+    local.write_bytes(b"weights")
+    cache = HashCache(tmp_path / "hashes.json")
+    cache.digests(local, ["sha1"])
+    cache.save()
+    (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
+    stat = local.stat()
+    assert entry == {
+        "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+        "sha256": sha256(b"weights"), "sha1": sha1(b"weights"),
+    }  # fmt: skip
+    again = HashCache(tmp_path / "hashes.json")
+    assert again.digests(local, ["sha1"]) == WEIGHTS
+    assert (again.misses, again.hits) == (0, 1)
+
+
+def test_an_entry_written_by_an_older_version_is_used(tmp_path: Path) -> None:
+    local = tmp_path / "model.pkl"
+    local.write_bytes(b"weights")
+    stat = local.stat()
+    recorded = "ab" * 32  # not the real sha256: proves it came from the cache file
+    old = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+           "sha256": recorded}  # fmt: skip
+    (tmp_path / "hashes.json").write_text(json.dumps({os.path.realpath(local): old}))
+    cache = HashCache(tmp_path / "hashes.json")
+    assert cache.sha256(local) == recorded
+    assert cache.digests(local, ["sha1"]) == {"sha256": recorded, "sha1": sha1(b"weights")}
+    assert (cache.misses, cache.hits) == (1, 1)  # only the sha1 was read for
+
+
+def test_a_damaged_cache_file_or_entry_is_ignored(tmp_path: Path) -> None:
+    local = tmp_path / "model.pkl"
+    local.write_bytes(b"weights")
+    (tmp_path / "hashes.json").write_text("{not json")
+    assert HashCache(tmp_path / "hashes.json").sha256(local) == sha256(b"weights")
+    stat = local.stat()
+    bad = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+           "sha256": 12345}  # fmt: skip
+    (tmp_path / "hashes.json").write_text(json.dumps({os.path.realpath(local): bad}))
+    cache = HashCache(tmp_path / "hashes.json")
+    assert cache.sha256(local) == sha256(b"weights")
+    assert (cache.misses, cache.hits) == (1, 0)
