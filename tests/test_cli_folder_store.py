@@ -276,55 +276,22 @@ jobs:
     assert (root / "remote" / "model_v1.1.0.pkl").read_bytes() == b"m"
 
 
-def test_a_pull_killed_mid_transfer_leaves_the_destination_as_it_was(tmp_path: Path) -> None:
+ORIGINAL = b"the working copy, to be kept intact\n" * 100
+BIG = 384 * 1024 * 1024
+
+
+def pull_interrupted_by(sig: signal.Signals, tmp_path: Path) -> tuple[int, str, Path, Path]:
+    """Push a large model, then signal a `pull -o` of it once its temporary has bytes.
+
+    Returns the pull's exit status, its stderr, the project and the working file.
+    """
     producer = build(tmp_path / "producer", "one")
     big = producer / "models" / "model.pkl"
     with open(big, "wb") as f:
-        for _ in range(384):
+        for _ in range(BIG // (1024 * 1024)):
             f.write(os.urandom(1024 * 1024))
     assert fsartifacts("push", "model", cwd=producer).returncode == 0
-    original = b"the working copy, to be kept intact\n" * 100
-    big.write_bytes(original)
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
-    proc = subprocess.Popen(
-        [str(BIN), "pull", "model", "LATEST", "-o"],
-        cwd=producer,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    partial = []
-    while time.monotonic() < deadline and proc.poll() is None:
-        partial = [
-            p for p in big.parent.glob(".model.pkl.fsartifacts-*.part") if p.stat().st_size > 0
-        ]
-        if partial:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.002)
-    proc.wait()
-    assert partial, "the pull finished before the test could interrupt it"
-    assert proc.returncode == -signal.SIGKILL
-    assert big.read_bytes() == original
-    assert list(big.parent.glob(".model.pkl.fsartifacts-*.part")), "the killed pull left its temp"
-
-    rerun = fsartifacts("pull", "model", "LATEST", "-o", cwd=producer)
-    assert rerun.returncode == 0, rerun.stderr
-    assert not list(big.parent.glob(".*.part"))
-    assert big.stat().st_size == 384 * 1024 * 1024
-
-
-def test_an_interrupted_pull_exits_130_and_cleans_up(tmp_path: Path) -> None:
-    producer = build(tmp_path / "producer", "one")
-    big = producer / "models" / "model.pkl"
-    with open(big, "wb") as f:
-        for _ in range(384):
-            f.write(os.urandom(1024 * 1024))
-    assert fsartifacts("push", "model", cwd=producer).returncode == 0
-    original = b"the working copy\n" * 100
-    big.write_bytes(original)
+    big.write_bytes(ORIGINAL)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
     proc = subprocess.Popen(
@@ -339,13 +306,30 @@ def test_an_interrupted_pull_exits_130_and_cleans_up(tmp_path: Path) -> None:
     seen = False
     while time.monotonic() < deadline and proc.poll() is None:
         if any(p.stat().st_size > 0 for p in big.parent.glob(".model.pkl.fsartifacts-*.part")):
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             seen = True
             break
         time.sleep(0.002)
     _, stderr = proc.communicate(timeout=60)
     assert seen, "the pull finished before the test could interrupt it"
-    assert proc.returncode == 130, stderr
+    return proc.returncode, stderr, producer, big
+
+
+def test_a_pull_killed_mid_transfer_leaves_the_destination_as_it_was(tmp_path: Path) -> None:
+    status, _, producer, big = pull_interrupted_by(signal.SIGKILL, tmp_path)
+    assert status == -signal.SIGKILL
+    assert big.read_bytes() == ORIGINAL
+    assert list(big.parent.glob(".model.pkl.fsartifacts-*.part")), "the killed pull left its temp"
+
+    rerun = fsartifacts("pull", "model", "LATEST", "-o", cwd=producer)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not list(big.parent.glob(".*.part"))
+    assert big.stat().st_size == BIG
+
+
+def test_an_interrupted_pull_exits_130_and_cleans_up(tmp_path: Path) -> None:
+    status, stderr, _, big = pull_interrupted_by(signal.SIGINT, tmp_path)
+    assert status == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert big.read_bytes() == original
+    assert big.read_bytes() == ORIGINAL
     assert not list(big.parent.glob(".*.part"))

@@ -75,6 +75,27 @@ def _credential_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
 
 
+def _push_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="replace a different copy")
+    p.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    _credential_options(p)
+
+
+def _pull_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--override", action="store_true",
+        help="write to the artifact's file path, replacing it",
+    )  # fmt: skip
+    p.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
+    p.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    p.add_argument(
+        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
+    )
+    _credential_options(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _global_options()
     parser = argparse.ArgumentParser(
@@ -88,29 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     push = commands.add_parser("push", parents=[common], help="upload artifacts as this version")
     push.add_argument("artifact", metavar="ARTIFACT|ALL")
-    push.add_argument("-f", "--force", action="store_true", help="replace an existing copy")
-    push.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    push.add_argument("--dry-run", action="store_true", help="show what would happen")
-    _credential_options(push)
-    push.set_defaults(handler=_push)
+    _push_options(push)
+    push.set_defaults(handler=_push, command_name="push")
 
     pull = commands.add_parser("pull", parents=[common], help="download a version or LATEST")
     pull.add_argument("artifact", metavar="ARTIFACT|ALL")
     pull.add_argument("version", metavar="VERSION|LATEST")
-    pull.add_argument(
-        "-o",
-        "--override",
-        action="store_true",
-        help="write to the artifact's file path, replacing it",
-    )
-    pull.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    pull.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
-    pull.add_argument("--dry-run", action="store_true", help="show what would happen")
-    pull.add_argument(
-        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
-    )
-    _credential_options(pull)
-    pull.set_defaults(handler=_pull)
+    _pull_options(pull)
+    pull.set_defaults(handler=_pull, command_name="pull", skip_current=False)
 
     sync = commands.add_parser("sync", parents=[common], help="push or pull only what changed")
     sync_commands = sync.add_subparsers(dest="direction", metavar="push|pull")
@@ -119,30 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
         "push", parents=[common], help="upload what is missing; safe to repeat"
     )
     sync_push.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
-    sync_push.add_argument("-f", "--force", action="store_true", help="replace a different copy")
-    sync_push.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    sync_push.add_argument("--dry-run", action="store_true", help="show the plan")
-    _credential_options(sync_push)
-    sync_push.set_defaults(handler=_sync_push)
+    _push_options(sync_push)
+    sync_push.set_defaults(handler=_push, command_name="sync push")
     sync_pull = sync_commands.add_parser(
         "pull", parents=[common], help="download what differs locally; skip the rest"
     )
     sync_pull.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
     sync_pull.add_argument("version", nargs="?", default="LATEST", metavar="VERSION|LATEST")
-    sync_pull.add_argument(
-        "-o",
-        "--override",
-        action="store_true",
-        help="write to the artifact's file path, replacing it",
-    )
-    sync_pull.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    sync_pull.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
-    sync_pull.add_argument("--dry-run", action="store_true", help="show the plan")
-    sync_pull.add_argument(
-        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
-    )
-    _credential_options(sync_pull)
-    sync_pull.set_defaults(handler=_sync_pull)
+    _pull_options(sync_pull)
+    sync_pull.set_defaults(handler=_pull, command_name="sync pull", skip_current=True)
 
     rm = commands.add_parser("rm", parents=[common], help="delete one remote version")
     rm.add_argument("artifact", metavar="ARTIFACT")
@@ -270,14 +261,16 @@ def _load(args: argparse.Namespace) -> Project:
 
 
 def _push(args: argparse.Namespace) -> int:
+    """push, and sync push: the same safe-to-repeat push (identical copies are up to date)."""
     project = _load(args)
     results = project.push(
         args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run
     )
-    return _report(args, "push", results)
+    return _report(args, args.command_name, results)
 
 
 def _pull(args: argparse.Namespace) -> int:
+    """pull, and sync pull (which leaves destinations that already match alone)."""
     project = _load(args)
     results = project.pull(
         args.artifact,
@@ -287,30 +280,9 @@ def _pull(args: argparse.Namespace) -> int:
         pre=args.pre,
         dry_run=args.dry_run,
         locked=args.locked,
+        skip_current=args.skip_current,
     )
-    return _report(args, "pull", results)
-
-
-def _sync_push(args: argparse.Namespace) -> int:
-    project = _load(args)
-    results = project.sync_push(
-        args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run
-    )
-    return _report(args, "sync push", results)
-
-
-def _sync_pull(args: argparse.Namespace) -> int:
-    project = _load(args)
-    results = project.sync_pull(
-        args.artifact,
-        args.version,
-        override=args.override,
-        prefix=args.prefix,
-        pre=args.pre,
-        dry_run=args.dry_run,
-        locked=args.locked,
-    )
-    return _report(args, "sync pull", results)
+    return _report(args, args.command_name, results)
 
 
 def _rm(args: argparse.Namespace) -> int:
