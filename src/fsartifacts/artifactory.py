@@ -26,23 +26,9 @@ on 429/500/502/503/504 and connection errors, honouring ``Retry-After``;
 uploads are retried here by re-reading their source, within the same
 ``attempts`` (total tries of one request).
 
-How server answers become exceptions (one place, :func:`_error_from_response`):
-
-=====================  =========================================================
-HTTP status            exception (all are :class:`OSError` subclasses)
-=====================  =========================================================
-404                    :class:`ArtifactoryNotFoundError` (``FileNotFoundError``)
-401, 403               :class:`ArtifactoryPermissionError` (``PermissionError``)
-409                    :class:`ArtifactoryConflictError`: the server refused the
-                       content; with our checksum headers this is a checksum
-                       mismatch, and nothing was stored
-other 4xx/5xx          :class:`ArtifactoryError` with ``status`` and the message
-                       of the server's ``{"errors": [...]}`` body
-no connection          :class:`ArtifactoryConnectionError` (``ConnectionError``)
-timeout                :class:`ArtifactoryTimeoutError` (``TimeoutError``)
-bad download           :class:`ArtifactoryIntegrityError`: size or checksum of
-                       the received bytes differ from the server's headers
-=====================  =========================================================
+Errors are :class:`OSError` subclasses (404 a ``FileNotFoundError``, 401 and
+403 a ``PermissionError``, ...): the table of which answer becomes which is in
+:mod:`fsartifacts.artifactory_errors`.
 
 Exclusive writes (``open(..., "xb")``, ``mode="create"``) are a check then a
 PUT: Artifactory has no conditional deploy, so two writers racing between
@@ -58,33 +44,45 @@ Times are timezone-aware ``datetime`` objects.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import errno
-import hashlib
-import http.cookiejar
 import io
 import os
-import random
 import re
-import shutil
-import tempfile
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote
 
 import requests
-import requests.auth
-import urllib3.exceptions
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike, tokenize
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from . import artifactory_download as downloads
+from . import artifactory_listing as listings
+from . import artifactory_upload as uploads
+from .artifactory_errors import (
+    ArtifactoryConflictError,
+    ArtifactoryConnectionError,
+    ArtifactoryError,
+    ArtifactoryIntegrityError,
+    ArtifactoryNotFoundError,
+    ArtifactoryPermissionError,
+    ArtifactoryTimeoutError,
+    _after_tries,
+    _error_from_response,
+    _transport_error,
+)
+from .artifactory_file import ArtifactoryFile
+from .artifactory_http import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    _normalise_url,
+    build_auth,
+    new_session,
+)
+from .artifactory_upload import _digests, _Reader
 
 __all__ = [
     "ArtifactoryConflictError",
@@ -98,341 +96,7 @@ __all__ = [
     "ArtifactoryTimeoutError",
 ]
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-# Every header that can carry a credential; none may follow a redirect to another host.
-CREDENTIAL_HEADERS = ("Authorization", "X-JFrog-Art-Api", "X-Api-Key", "Cookie")
-CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
-DOWNLOAD_CHUNK = 1024 * 1024
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
-BACKOFF_FACTOR = 0.5
-BACKOFF_MAX = 30.0
-RETRY_AFTER_MAX = 120
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_QUERY = re.compile(r"\?[^\s'\")]*")
-
-
-class _Reader(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-class _Writer(Protocol):
-    """Where a download goes (a restartable one must also seek and truncate)."""
-
-    def write(self, data: bytes, /) -> int: ...
-
-
-# -- errors -------------------------------------------------------------------
-
-
-class ArtifactoryError(OSError):
-    """An error from the server or the transport; ``status`` is the HTTP status (0 if none)."""
-
-    default_errno: ClassVar[int] = errno.EIO
-    retries_exhausted = False  # urllib3 already retried this request as often as allowed
-
-    def __init__(self, message: str, *, status: int = 0) -> None:
-        super().__init__(message)
-        self.errno = self.default_errno
-        self.strerror = message
-        self.status = status
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-    def __reduce__(self) -> Any:
-        return _rebuild_error, (type(self), str(self), self.status)
-
-
-def _rebuild_error(cls: type[ArtifactoryError], message: str, status: int) -> ArtifactoryError:
-    return cls(message, status=status)
-
-
-class ArtifactoryNotFoundError(ArtifactoryError, FileNotFoundError):
-    """404: the item (or the repository) does not exist."""
-
-    default_errno = errno.ENOENT
-
-
-class ArtifactoryPermissionError(ArtifactoryError, PermissionError):
-    """401 or 403: credentials missing, refused, or not allowed to do this."""
-
-    default_errno = errno.EACCES
-
-
-class ArtifactoryConflictError(ArtifactoryError):
-    """409: the server refused the content (a checksum mismatch); nothing was stored."""
-
-
-class ArtifactoryIntegrityError(ArtifactoryError):
-    """Downloaded bytes do not match the size or checksum the server announced."""
-
-
-class ArtifactoryConnectionError(ArtifactoryError, ConnectionError):
-    """The server could not be reached, or the connection broke."""
-
-    default_errno = errno.ECONNREFUSED
-
-
-class ArtifactoryTimeoutError(ArtifactoryError, TimeoutError):
-    """The server did not answer within ``timeout`` seconds."""
-
-    default_errno = errno.ETIMEDOUT
-
-
-class _InterruptedTransfer(Exception):
-    """The response started, then its body broke off (``error``): worth another GET.
-
-    A request that never got an answer is not one: urllib3 already retried it.
-    """
-
-    def __init__(self, error: ArtifactoryError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _server_message(response: requests.Response) -> str:
-    """The message of Artifactory's ``{"errors": [...]}`` body, or a short plain text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, list):
-            messages = [str(e.get("message", "")) for e in errors if isinstance(e, dict)]
-            if any(messages):
-                return "; ".join(m for m in messages if m)
-        messages_list = body.get("messages")
-        if isinstance(messages_list, list):
-            return "; ".join(
-                str(m.get("message", "")) for m in messages_list if isinstance(m, dict)
-            )
-    content_type = response.headers.get("Content-Type", "")
-    if "html" in content_type:
-        return response.reason or ""
-    text = (response.text or "").strip()
-    return text[:300] if text else (response.reason or "")
-
-
-def _error_from_response(response: requests.Response, action: str) -> ArtifactoryError:
-    """Turn an error status into the exception the table in the module docstring names."""
-    status = response.status_code
-    message = f"{action}: HTTP {status}"
-    detail = _server_message(response)
-    if detail:
-        message += f": {detail}"
-    if status == 404:
-        return ArtifactoryNotFoundError(message, status=status)
-    if status in (401, 403):
-        return ArtifactoryPermissionError(message, status=status)
-    if status == 409:
-        return ArtifactoryConflictError(message, status=status)
-    return ArtifactoryError(message, status=status)
-
-
-def _reasons(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps (requests -> urllib3 MaxRetryError -> the cause)."""
-    chain = [exc]
-    while True:
-        last: Any = chain[-1]
-        inner = getattr(last, "reason", None) or (last.args[0] if last.args else None)
-        if not isinstance(inner, BaseException) or inner in chain:
-            return chain
-        chain.append(inner)
-
-
-def _transport_error(exc: requests.RequestException, action: str) -> ArtifactoryError:
-    chain = _reasons(exc)
-    # Without query strings: a presigned redirect target carries a signature in it.
-    reason = _QUERY.sub("", str(chain[-1]) or type(chain[-1]).__name__)
-    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-    refused = urllib3.exceptions.NewConnectionError  # a ConnectTimeoutError subclass, oddly
-    error: ArtifactoryError
-    if any(isinstance(e, timeouts) and not isinstance(e, refused) for e in chain):
-        error = ArtifactoryTimeoutError(f"{action}: timed out ({reason})")
-    else:
-        error = ArtifactoryConnectionError(f"{action}: connection failed ({reason})")
-    error.retries_exhausted = any(isinstance(e, urllib3.exceptions.MaxRetryError) for e in chain)
-    return error
-
-
-def _after_tries(error: ArtifactoryError, tries: int) -> ArtifactoryError:
-    """``error`` saying how often the request was tried, marked as retried already.
-
-    The mark keeps the engine from trying the whole request ``attempts`` times more.
-    """
-    again = type(error)(f"{error} (after {tries} tries)", status=error.status)
-    again.retries_exhausted = True
-    return again
-
-
-# -- HTTP plumbing ------------------------------------------------------------
-
-
-class _HeaderAuth(requests.auth.AuthBase):
-    """Adds fixed credential headers; anonymous is an instance with none.
-
-    Always giving requests an auth object also stops it from reading
-    ``~/.netrc`` on its own: credentials come from one documented place.
-    """
-
-    def __init__(self, headers: dict[str, str], kind: str) -> None:
-        self._headers = headers
-        self.kind = kind
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers.update(self._headers)
-        return request
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.kind}>"
-
-
-class _Session(requests.Session):
-    """A Session that strips every credential header when a redirect leaves the host.
-
-    requests itself strips only ``Authorization``; ``X-JFrog-Art-Api`` would
-    follow a download redirect to a CDN or a presigned S3 URL.
-    """
-
-    def rebuild_auth(
-        self, prepared_request: requests.PreparedRequest, response: requests.Response
-    ) -> None:
-        original = response.request.url or ""
-        if self.should_strip_auth(original, prepared_request.url or ""):
-            for name in CREDENTIAL_HEADERS:
-                prepared_request.headers.pop(name, None)
-        # Deliberately no netrc lookup for the new host (requests' default).
-
-
-class _Retry(Retry):
-    """urllib3's Retry, lenient about ``Retry-After``: a fractional number of seconds is
-    honoured and an unreadable value means "back off as usual" (urllib3 would fail the
-    request with InvalidHeader)."""
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        try:
-            seconds = float(retry_after)
-        except ValueError:
-            try:
-                return super().parse_retry_after(retry_after)
-            except urllib3.exceptions.InvalidHeader:
-                return 0.0
-        return max(0.0, seconds) if seconds == seconds else 0.0  # NaN: no delay
-
-
-def _backoff(retry_number: int) -> float:
-    """Seconds before retry ``retry_number`` (1-based): 0, then exponential with jitter."""
-    if retry_number <= 1:
-        return 0.0
-    value = BACKOFF_FACTOR * 2 ** (retry_number - 1) + random.random() * BACKOFF_FACTOR
-    return min(BACKOFF_MAX, value)
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return min(float(RETRY_AFTER_MAX), _Retry().parse_retry_after(value))
-    except ValueError:
-        return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """Artifactory's ISO 8601 timestamps (milliseconds, offset or Z) as aware datetimes."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _normalise_url(url: str) -> tuple[str, str | None, str | None]:
-    """(base URL without trailing slash or userinfo, user, password from the URL)."""
-    url = url.strip()
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
-    user = parts.username
-    password = parts.password
-    netloc = parts.hostname or ""
-    if ":" in netloc:  # IPv6 literal
-        netloc = f"[{netloc}]"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return clean, user, password
-
-
-class _Progress:
-    """Reports bytes to a callback, never twice: a retried transfer resumes the count."""
-
-    def __init__(self, callback: Callback) -> None:
-        self.callback = callback
-        self.reported = 0
-
-    def advance_to(self, total: int) -> None:
-        if total > self.reported:
-            self.callback.relative_update(total - self.reported)
-            self.reported = total
-
-
-class _UploadBody:
-    """A file-like request body with a known length, so requests sends Content-Length."""
-
-    def __init__(self, raw: _Reader, size: int, progress: _Progress) -> None:
-        self._raw = raw
-        self._size = size
-        self._sent = 0
-        self._progress = progress
-
-    def read(self, amount: int = -1) -> bytes:
-        data = self._raw.read(amount)
-        self._sent += len(data)
-        self._progress.advance_to(self._sent)
-        return data
-
-    def __len__(self) -> int:
-        return self._size
-
-    def tell(self) -> int:
-        return self._sent
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """Rewind, for urllib3's retry of a connection that never opened."""
-        raw: Any = self._raw
-        self._sent = raw.seek(offset, whence)
-        return self._sent
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-def _identity(stat: os.stat_result) -> tuple[int, int, int]:
-    """What changes when a file is written or replaced: size, mtime and inode."""
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
-
-
-def _digests(stream: _Reader) -> tuple[int, str, str]:
-    """(size, sha1, sha256) of a stream, read to its end."""
-    sha1 = hashlib.sha1(usedforsecurity=False)
-    sha256 = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(DOWNLOAD_CHUNK):
-        sha1.update(chunk)
-        sha256.update(chunk)
-        size += len(chunk)
-    return size, sha1.hexdigest(), sha256.hexdigest()
-
-
-# -- the filesystem -----------------------------------------------------------
 
 
 class ArtifactoryFileSystem(AbstractFileSystem):
@@ -475,7 +139,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         self.cert = tuple(cert) if isinstance(cert, list) else cert
         self.timeout = float(timeout)
         self.attempts = int(attempts)
-        self._auth = self._build_auth(
+        self._auth = build_auth(
             user=user or url_user,
             password=password if password is not None else url_password,
             token=token,
@@ -488,38 +152,6 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         self._copy_api = True  # the Pro copy/move API; False once refused
 
     # -- credentials ------------------------------------------------------------
-
-    @staticmethod
-    def _build_auth(
-        *,
-        user: str | None,
-        password: str | None,
-        token: str | None,
-        api_key: str | None,
-        anon: bool,
-    ) -> _HeaderAuth:
-        secrets = [s for s in (password, token, api_key) if s]
-        if len(secrets) > 1:
-            raise ValueError("give only one of password, token and api_key")
-        source = "given"
-        if anon:
-            return _HeaderAuth({}, "anonymous")
-        if not secrets and not user:
-            # Nothing explicit: the environment, read here so it never enters a pickle.
-            user = os.environ.get("ARTIFACTORY_USER") or None
-            token = os.environ.get("ARTIFACTORY_TOKEN") or None
-            source = "from $ARTIFACTORY_TOKEN"
-            if not token:
-                return _HeaderAuth({}, "anonymous")
-        elif user and not secrets:
-            raise ValueError(f"user {user!r} given without a password or token")
-        if api_key:
-            return _HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
-        secret = password or token or ""
-        if user:
-            pair = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-            return _HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
-        return _HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
 
     @property
     def auth_description(self) -> str:
@@ -563,32 +195,9 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         local = self._local
         session: requests.Session | None = getattr(local, "session", None)
         if session is None or local.pid != os.getpid():
-            session = self._new_session()
+            session = new_session(self._auth, self.attempts)
             local.session = session
             local.pid = os.getpid()
-        return session
-
-    def _new_session(self) -> requests.Session:
-        session = _Session()
-        session.auth = self._auth
-        # No cookies: they would follow redirects to other ports of the same host.
-        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        retry = _Retry(
-            total=self.attempts - 1,
-            redirect=False,
-            backoff_factor=BACKOFF_FACTOR,
-            backoff_jitter=BACKOFF_FACTOR,
-            backoff_max=BACKOFF_MAX,
-            status_forcelist=sorted(RETRY_STATUSES),
-            allowed_methods=IDEMPOTENT_METHODS,
-            respect_retry_after_header=True,
-            retry_after_max=RETRY_AFTER_MAX,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()
         return session
 
     def _send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
@@ -644,7 +253,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             if cached is not None:
                 return cached
         response = self._call("GET", self._storage_url(path), f"info {path}")
-        return self._info_from_storage(path, response.json())
+        return listings.info_from_storage(path, response.json())
 
     def _cached_info(self, path: str) -> dict[str, Any] | None:
         with self._cache_lock:
@@ -656,27 +265,6 @@ class ArtifactoryFileSystem(AbstractFileSystem):
                 return dict(entry)
         # ``path`` is itself a cached listing's key: a directory.
         return {"name": path, "size": 0, "type": "directory"}
-
-    @staticmethod
-    def _info_from_storage(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        entry: dict[str, Any] = {"name": path}
-        if "children" in body or "size" not in body:
-            entry.update(size=0, type="directory")
-        else:
-            checksums = body.get("checksums") or {}
-            entry.update(size=int(body["size"]), type="file")
-            for key in ("sha1", "sha256", "md5"):
-                if checksums.get(key):
-                    entry[key] = str(checksums[key]).lower()
-            if body.get("mimeType"):
-                entry["mimetype"] = body["mimeType"]
-        created = _parse_time(body.get("created"))
-        modified = _parse_time(body.get("lastModified"))
-        if created:
-            entry["created"] = created
-        if modified:
-            entry["mtime"] = modified
-        return entry
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         """Only a 404 means False: connection and auth errors raise."""
@@ -748,7 +336,11 @@ class ArtifactoryFileSystem(AbstractFileSystem):
                 # The exact key only: _ls_from_cache would answer a directory with itself.
                 entries = self.dircache.get(path)
         if entries is None:
-            listed = self._list_repositories() if not path else self._list_folder(path, detail)
+            listed = (
+                listings.list_repositories(self)
+                if not path
+                else listings.list_folder(self, path, detail)
+            )
             if isinstance(listed, dict):  # a file
                 return [listed] if detail else [path]
             entries = listed
@@ -761,104 +353,6 @@ class ArtifactoryFileSystem(AbstractFileSystem):
     def _remember_listing(self, path: str, entries: list[dict[str, Any]]) -> None:
         with self._cache_lock:
             self.dircache[path] = entries
-
-    def _list_repositories(self) -> list[dict[str, Any]]:
-        action = "list repositories"
-        response = self._send("GET", f"{self.url}/api/repositories", action)
-        body = response.json() if response.status_code == 200 else None
-        if response.status_code in (401, 403) or (body is None and response.status_code >= 500):
-            raise _error_from_response(response, action)
-        if not isinstance(body, list):
-            raise ArtifactoryError(
-                f"{action}: this server does not list its repositories "
-                f"(HTTP {response.status_code}); name one: artifactory://<repo>/<path>",
-                status=response.status_code,
-            )
-        entries = [
-            {
-                "name": repo["key"],
-                "size": 0,
-                "type": "directory",
-                "repo_type": repo.get("type"),
-                "package_type": repo.get("packageType"),
-            }
-            for repo in body
-            if isinstance(repo, dict) and repo.get("key")
-        ]
-        return sorted(entries, key=lambda e: e["name"])
-
-    def _list_folder(self, path: str, detail: bool = True) -> list[dict[str, Any]] | dict[str, Any]:
-        """Entries directly under folder ``path``, or the info of ``path`` if it is a file.
-
-        The File List API (Pro) gives sizes and checksums of every child in one
-        request. Without it (OSS; anonymous callers; ``path`` is a file) the
-        Folder Info API names the children, and each file costs one more
-        request when ``detail`` is wanted (else its size is None).
-        """
-        entries = self._file_list(path, deep=False)
-        if entries is not None:
-            return entries
-        response = self._call("GET", self._storage_url(path), f"list {path}")
-        body = response.json()
-        if "children" not in body and "size" in body:
-            return self._info_from_storage(path, body)
-        entries = []
-        for child in body.get("children") or []:
-            name = f"{path}/{str(child.get('uri', '')).strip('/')}"
-            if child.get("folder") in (True, "true"):
-                entries.append({"name": name, "size": 0, "type": "directory"})
-            elif detail:
-                entries.append(self.info(name, refresh=True))
-            else:
-                entries.append({"name": name, "size": None, "type": "file"})
-        return sorted(entries, key=lambda e: e["name"])
-
-    def _file_list(self, path: str, *, deep: bool) -> list[dict[str, Any]] | None:
-        """``GET /api/storage/path?list``: the entries, or None where it cannot answer.
-
-        None means: the server lacks the API (400 "only in Artifactory Pro",
-        remembered), the caller may not use it (401/403: anonymous), or
-        ``path`` is a file (400 "Expected a folder"). A 404 raises.
-        """
-        if not self._file_list_api:
-            return None
-        query = f"?list&deep={int(deep)}&listFolders=1&includeRootPath=0"
-        action = f"list {path}"
-        response = self._send("GET", self._storage_url(path) + query, action)
-        with response:
-            if response.status_code == 200:
-                return self._entries_from_file_list(path, response.json())
-            if response.status_code == 400:
-                if "artifactory pro" in _server_message(response).lower():
-                    self._file_list_api = False
-                return None
-            if response.status_code in (401, 403):
-                return None
-            raise _error_from_response(response, action)
-
-    def _entries_from_file_list(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-        entries = []
-        for item in body.get("files") or []:
-            uri = str(item.get("uri", "")).strip("/")
-            if not uri:
-                continue  # the folder itself (includeRootPath)
-            folder = item.get("folder") in (True, "true")
-            entry: dict[str, Any] = {
-                "name": f"{path}/{uri}",
-                "size": 0 if folder else int(item.get("size", 0)),
-                "type": "directory" if folder else "file",
-            }
-            if not folder:
-                if item.get("sha1"):
-                    entry["sha1"] = str(item["sha1"]).lower()
-                sha256 = item.get("sha2") or item.get("sha256")
-                if sha256:
-                    entry["sha256"] = str(sha256).lower()
-            modified = _parse_time(item.get("lastModified"))
-            if modified:
-                entry["mtime"] = modified
-            entries.append(entry)
-        return sorted(entries, key=lambda e: e["name"])
 
     def find(
         self,
@@ -873,7 +367,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         if maxdepth is not None or not path or not self._file_list_api:
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
         try:
-            entries = self._file_list(path, deep=True)
+            entries = listings.file_list(self, path, deep=True)
             if entries is None:
                 info = self.info(path, refresh=True)
         except FileNotFoundError:
@@ -884,7 +378,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         if entries is None:
             out[path] = info
         else:
-            self._cache_tree(path, entries)
+            listings.cache_tree(self, path, entries)
             if withdirs:
                 out[path] = {"name": path, "size": 0, "type": "directory"}
             for entry in entries:
@@ -892,20 +386,6 @@ class ArtifactoryFileSystem(AbstractFileSystem):
                     out[entry["name"]] = dict(entry)
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
-
-    def _cache_tree(self, root: str, entries: list[dict[str, Any]]) -> None:
-        """A deep listing holds every folder's full listing: cache each of them."""
-        folders: dict[str, list[dict[str, Any]]] = {root: []}
-        for entry in entries:
-            if entry["type"] == "directory":
-                folders.setdefault(entry["name"], [])
-        for entry in entries:
-            parent = self._parent(entry["name"])
-            if parent in folders:
-                folders[parent].append(entry)
-        with self._cache_lock:
-            for folder, children in folders.items():
-                self.dircache[folder] = children
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget ``path``, everything below it and every ancestor (a deploy makes parents)."""
@@ -929,60 +409,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
         """The bytes of ``path`` in ``[start, end)``, with one ranged GET."""
-        path = self._strip_protocol(path)
-        if (start is not None and start < 0) or (end is not None and end < 0):
-            size = self.info(path)["size"]
-            start = max(0, size + start) if start is not None and start < 0 else start
-            end = max(0, size + end) if end is not None and end < 0 else end
-        start = start or 0
-        if end is not None and end <= start:
-            return b""
-        headers = {"Accept-Encoding": "identity"}
-        if start or end is not None:
-            # Explicit first-last only: 6.x reads a suffix range "-N" as "0-N".
-            last = "" if end is None else str(end - 1)
-            headers["Range"] = f"bytes={start}-{last}"
-        action = f"read {path}"
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return self._read_once(path, headers, start, end, action)
-            except _InterruptedTransfer as broken:
-                if attempt == self.attempts:
-                    raise broken.error from None
-            time.sleep(_backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _read_once(
-        self, path: str, headers: dict[str, str], start: int, end: int | None, action: str
-    ) -> bytes:
-        response = self._send("GET", self._file_url(path), action, headers=headers, stream=True)
-        with response:
-            if response.status_code == 416:
-                return b""  # start at or past the end (every range of an empty file is)
-            if response.status_code not in (200, 206):
-                raise _error_from_response(response, action)
-            self._refuse_folder(response, path)
-            try:
-                data = response.content
-            except requests.RequestException as exc:
-                raise _InterruptedTransfer(_transport_error(exc, action)) from None
-        if response.status_code == 200 and "Range" in headers:
-            return data[start:end]  # the server ignored the range
-        if response.status_code == 206:
-            first = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-            if first and int(first.group(1)) != start:
-                raise ArtifactoryError(
-                    f"{action}: asked for bytes from {start}, the server sent them from "
-                    f"{first.group(1)}"
-                )
-        return data
-
-    @staticmethod
-    def _refuse_folder(response: requests.Response, path: str) -> None:
-        """A GET on a folder is redirected to ``folder/`` and answered with an HTML page."""
-        if response.history and urlsplit(response.url).path.endswith("/"):
-            response.close()
-            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
+        return downloads.read_range(self, self._strip_protocol(path), start, end)
 
     def get_file(
         self,
@@ -1003,34 +430,12 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         if outfile is not None:
             self.download(rpath, outfile, callback=callback)
             return
-        lpath = os.fspath(lpath)
-        with contextlib.suppress(FileNotFoundError):
-            cached = self._cached_info(rpath)
-            if cached is not None and cached["type"] == "directory":
-                os.makedirs(lpath, exist_ok=True)
-                return
-        parent = os.path.dirname(os.path.abspath(lpath))
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(
-            parent, f".{os.path.basename(lpath)}.fsartifacts-{uuid.uuid4().hex[:12]}.part"
-        )
-        try:
-            with open(staging, "wb") as out:
-                try:
-                    self.download(rpath, out, callback=callback, restartable=True)
-                except IsADirectoryError:
-                    out.close()
-                    os.makedirs(lpath, exist_ok=True)
-                    return
-            os.replace(staging, lpath)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
+        downloads.download_to_path(self, rpath, os.fspath(lpath), callback)
 
     def download(
         self,
         rpath: str,
-        out: _Writer,
+        out: downloads._Writer,
         *,
         callback: Callback = DEFAULT_CALLBACK,
         restartable: bool = False,
@@ -1043,77 +448,14 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         checksum (the size is still checked), for a caller that hashes what it
         receives and checks it itself: hashing twice costs a core's time.
         """
-        rpath = self._strip_protocol(rpath)
-        progress = _Progress(callback)
-        action = f"download {rpath}"
-        for attempt in range(1, self.attempts + 1):
-            try:
-                self._download_once(rpath, out, progress, action, verify=verify)
-                return
-            except _InterruptedTransfer as broken:
-                if not restartable or attempt == self.attempts:
-                    raise broken.error from None
-            rewound: Any = out
-            rewound.seek(0)
-            rewound.truncate()
-            time.sleep(_backoff(attempt))
-
-    def _download_once(
-        self, rpath: str, out: _Writer, progress: _Progress, action: str, *, verify: bool
-    ) -> None:
-        response = self._call(
-            "GET",
-            self._file_url(rpath),
-            action,
-            stream=True,
-            headers={"Accept-Encoding": "identity"},
+        downloads.download(
+            self,
+            self._strip_protocol(rpath),
+            out,
+            callback=callback,
+            restartable=restartable,
+            verify=verify,
         )
-        with response:
-            self._refuse_folder(response, rpath)
-            algorithm, expected = (
-                self._announced_checksum(response, rpath) if verify else (None, None)
-            )
-            length = response.headers.get("Content-Length")
-            expected_size = int(length) if length and length.isdigit() else None
-            if expected_size is not None:
-                progress.callback.set_size(expected_size)
-            hasher = hashlib.new(algorithm) if algorithm else None
-            received = 0
-            try:
-                for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                    out.write(chunk)
-                    if hasher:
-                        hasher.update(chunk)
-                    received += len(chunk)
-                    progress.advance_to(received)
-            except requests.RequestException as exc:
-                raise _InterruptedTransfer(_transport_error(exc, action)) from None
-        if expected_size is not None and received != expected_size:
-            raise _InterruptedTransfer(
-                ArtifactoryConnectionError(
-                    f"{action}: the connection ended after {received} of {expected_size} bytes"
-                )
-            )
-        if hasher and hasher.hexdigest() != expected:
-            raise ArtifactoryIntegrityError(
-                f"{action}: the received bytes have {algorithm} {hasher.hexdigest()}, "
-                f"the server announced {expected}; the download was discarded"
-            )
-
-    def _announced_checksum(
-        self, response: requests.Response, rpath: str
-    ) -> tuple[str | None, str | None]:
-        for algorithm in ("sha256", "sha1"):
-            value = response.headers.get(f"X-Checksum-{algorithm.capitalize()}")
-            if value:
-                return algorithm, value.strip().lower()
-        if response.history:
-            # Redirected to a CDN or presigned URL, which sends no checksum: ask Artifactory.
-            info = self.info(rpath, refresh=True)
-            for algorithm in ("sha256", "sha1"):
-                if info.get(algorithm):
-                    return algorithm, info[algorithm]
-        return None, None
 
     def _open(
         self,
@@ -1180,27 +522,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        if sha256 is not None and sha1 is not None:
-            now = os.stat(lpath)
-            if hashed_stat is not None and _identity(now) != _identity(hashed_stat):
-                raise ArtifactoryIntegrityError(
-                    f"upload {rpath}: {lpath} changed since it was hashed (its size, "
-                    "modification time or inode differ); nothing was uploaded"
-                )
-            size, sha1, actual_sha256 = now.st_size, sha1.lower(), sha256.lower()
-        else:
-            with open(lpath, "rb") as f:
-                size, sha1, actual_sha256 = _digests(f)
-            if sha256 is not None and sha256.lower() != actual_sha256:
-                raise ArtifactoryIntegrityError(
-                    f"upload {rpath}: {lpath} changed since it was hashed "
-                    f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
-                )
-
-        def reopen() -> _Reader:
-            return open(lpath, "rb")  # closed by _put_with_retries
-
-        self._deploy(rpath, reopen, size, sha1, actual_sha256, callback=callback)
+        uploads.deploy_file(self, rpath, lpath, sha256, sha1, hashed_stat, callback)
 
     def _deploy(
         self,
@@ -1212,69 +534,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         callback: Callback = DEFAULT_CALLBACK,
     ) -> None:
         """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
-        if "/" not in path:
-            raise ArtifactoryError(f"cannot write {path!r}: a file needs a repository and a name")
-        callback.set_size(size)
-        progress = _Progress(callback)
-        headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
-        url = self._file_url(path)
-        action = f"upload {path}"
-        try:
-            if size >= CHECKSUM_DEPLOY_MIN:
-                deployed = self._put_with_retries(
-                    url,
-                    action,
-                    lambda: None,
-                    {**headers, "X-Checksum-Deploy": "true"},
-                    ok=(200, 201, 404),
-                )
-                if deployed:
-                    progress.advance_to(size)
-                    return
-
-            def body() -> _UploadBody:
-                return _UploadBody(open_body(), size, progress)
-
-            self._put_with_retries(url, action, body, headers)
-        finally:
-            self.invalidate_cache(path)
-
-    def _put_with_retries(
-        self,
-        url: str,
-        action: str,
-        make_body: Callable[[], _UploadBody | None],
-        headers: dict[str, str],
-        ok: tuple[int, ...] = (200, 201),
-    ) -> bool:
-        """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok."""
-        for attempt in range(1, self.attempts + 1):
-            body = make_body()
-            response: requests.Response | None = None
-            try:
-                response = self._send("PUT", url, action, data=body, headers=headers)
-            except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
-                # Not after a failed connect: urllib3 retried that already.
-                if exc.retries_exhausted:
-                    raise  # a failed connect: urllib3 retried it, and said so
-                if attempt == self.attempts:
-                    raise _after_tries(exc, attempt) from None
-            finally:
-                if body is not None:
-                    body.close()
-            if response is not None:
-                if response.status_code in ok:
-                    response.close()
-                    return response.status_code in (200, 201)
-                if response.status_code not in RETRY_STATUSES or attempt == self.attempts:
-                    error = _error_from_response(response, action)
-                    response.close()
-                    raise _after_tries(error, attempt) if attempt > 1 else error
-            wait = _retry_after(response)
-            if response is not None:
-                response.close()
-            time.sleep(wait if wait is not None else _backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        uploads.deploy(self, path, open_body, size, sha1, sha256, callback)
 
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         """``PUT path/``; FileExistsError if it exists (parents are made by the server)."""
@@ -1369,63 +629,15 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             self.makedirs(path2, exist_ok=True)
             return
         try:
-            if self._copy_api and self._server_side("copy", path1, path2):
+            if self._copy_api and uploads.server_side(self, "copy", path1, path2):
                 return
             if not source.get("sha256") or not source.get("sha1"):
                 source = self.info(path1, refresh=True)
-            if source.get("sha256") and source.get("sha1"):
-                headers = {
-                    "X-Checksum-Sha1": source["sha1"],
-                    "X-Checksum-Sha256": source["sha256"],
-                    "X-Checksum-Deploy": "true",
-                }
-                if self._put_with_retries(
-                    self._file_url(path2),
-                    f"copy to {path2}",
-                    lambda: None,
-                    headers,
-                    ok=(200, 201, 404),
-                ):
-                    return
-            self._copy_by_streaming(path1, path2)
+            if uploads.deploy_by_checksum(self, path2, source):
+                return
+            uploads.copy_by_streaming(self, path1, path2)
         finally:
             self.invalidate_cache(path2)
-
-    def _copy_by_streaming(self, path1: str, path2: str) -> None:
-        with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
-            self.download(path1, spool, restartable=True)
-            spool.seek(0)
-            size, sha1, sha256 = _digests(spool)
-            self._deploy(path2, lambda: _Reopened(spool), size, sha1, sha256)
-
-    def _server_side(self, operation: str, path1: str, path2: str) -> bool:
-        """POST /api/copy|move with the exact target; False when the server refuses the API."""
-        url = (
-            f"{self.url}/api/{operation}/{quote(path1, safe='/')}"
-            f"?to=/{quote(path2, safe='/')}&suppressLayouts=1&failFast=1"
-        )
-        action = f"{operation} {path1} to {path2}"
-        response = self._send("POST", url, action)
-        with response:
-            if response.status_code in (400, 403, 404, 405, 501):
-                # OSS ("available only in Artifactory Pro"), or not allowed: do it by hand.
-                if response.status_code in (400, 405, 501):
-                    self._copy_api = False
-                return False
-            if response.status_code != 200:
-                raise _error_from_response(response, action)
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-        failures = [
-            str(m.get("message", ""))
-            for m in (body.get("messages") or [])
-            if isinstance(m, dict) and str(m.get("level", "")).lower() == "error"
-        ]
-        if failures:
-            raise ArtifactoryError(f"{action}: {'; '.join(failures)}", status=200)
-        return True
 
     def mv(
         self,
@@ -1453,99 +665,9 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             free = "/" in dst and not self._exists_on_server(dst)
             if (kind == "file" or recursive) and "/" in src and free:
                 try:
-                    if self._server_side("move", src, dst):
+                    if uploads.server_side(self, "move", src, dst):
                         return
                 finally:
                     self.invalidate_cache(src)
                     self.invalidate_cache(dst)
         super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
-
-
-class _Reopened(io.RawIOBase):
-    """A view of a seekable file from its start whose close() leaves the file open."""
-
-    def __init__(self, raw: Any) -> None:
-        raw.seek(0)
-        self._raw = raw
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._raw.read(size)
-
-    def close(self) -> None:
-        pass
-
-
-class ArtifactoryFile(AbstractBufferedFile):
-    """Ranged reads; writes spooled locally and deployed as ONE PUT on commit.
-
-    ``ab`` starts the spool with the current content (Artifactory cannot append).
-    A ``with`` block left by an exception discards the file: a half-written
-    file is never deployed. (A handle never closed is still deployed when it
-    is garbage-collected, as fsspec does: ``open(..., compression=...)``
-    relies on that.)
-    """
-
-    fs: ArtifactoryFileSystem
-    _spool: Any = None
-
-    def _initiate_upload(self) -> None:
-        self._spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
-        self._size = 0
-        if self.mode == "ab":
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.download(self.path, _HashingWriter(self), restartable=False)
-
-    def _upload_chunk(self, final: bool = False) -> bool:
-        self.buffer.seek(0)
-        writer = _HashingWriter(self)
-        shutil.copyfileobj(self.buffer, writer)
-        if final and self.autocommit:
-            self.commit()
-        return True
-
-    def commit(self) -> None:
-        spool = self._spool
-        if spool is None:
-            return
-        try:
-            self.fs._deploy(
-                self.path,
-                lambda: _Reopened(spool),
-                self._size,
-                self._sha1.hexdigest(),
-                self._sha256.hexdigest(),
-            )
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        spool, self._spool = self._spool, None
-        if spool is not None:
-            spool.close()
-
-    def __exit__(self, exc_type: Any, *args: Any) -> None:
-        if exc_type is not None and self.writable():
-            self.discard()
-            self.closed = True
-            return
-        self.close()
-
-
-class _HashingWriter:
-    """Writes into a file's spool while hashing and counting."""
-
-    def __init__(self, target: ArtifactoryFile) -> None:
-        self._target = target
-
-    def write(self, data: bytes) -> int:
-        target = self._target
-        target._spool.write(data)
-        target._sha1.update(data)
-        target._sha256.update(data)
-        target._size += len(data)
-        return len(data)

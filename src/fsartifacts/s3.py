@@ -1,7 +1,9 @@
 """S3 as a store: the ``repository.s3`` config to an s3fs filesystem, and what S3 does better.
 
 Imported only when S3 is configured (or an ``s3://`` URL is used), so that
-s3fs and botocore load only then.
+s3fs and botocore load only then. The config checks are in
+:mod:`fsartifacts.s3_store`, the meaning of S3's failures in
+:mod:`fsartifacts.s3_errors`.
 
 What :class:`S3Ops` adds over the generic way:
 
@@ -19,68 +21,52 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import hashlib
 import logging
-import math
 import mimetypes
 import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import s3fs
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    CredentialRetrievalError,
-    FlexibleChecksumError,
-    IncompleteReadError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ReadTimeoutError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import IncompleteReadError
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
 from .config import MiB, TransferSettings
-from .errors import (
-    AuthError,
-    ConfigError,
-    FsArtifactsError,
-    IntegrityError,
-    NotFoundError,
-    TransferError,
+from .errors import IntegrityError, TransferError
+from .s3_errors import _conditional_write_unsupported, _error_code, typed_errors
+from .s3_store import (
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    PARTS_IN_FLIGHT,
+    filesystem_for,
+    parse_bucket,
+    part_size_for,
 )
 from .storeops import StoreOps, Writable
 from .stores import Store
 
+__all__ = [
+    "MAX_PARTS",
+    "MIN_PART_SIZE",
+    "PARTS_IN_FLIGHT",
+    "S3Ops",
+    "open_s3_store",
+    "parse_bucket",
+    "part_size_for",
+]
+
 log = logging.getLogger(__name__)
 
-MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
-MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
-PARTS_IN_FLIGHT = 4  # per file: upload memory is about part size x this x jobs
 DOWNLOAD_BLOCK = MiB  # bytes handed from the event loop to the caller per read
-CHECKSUM_MODES = ("when_supported", "when_required")
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
-# Error codes meaning "your credentials are the problem", not "this object".
-_AUTH_CODES = {
-    "AccessDenied",
-    "AllAccessDisabled",
-    "ExpiredToken",
-    "InvalidAccessKeyId",
-    "InvalidToken",
-    "SignatureDoesNotMatch",
-    "TokenRefreshRequired",
-    "403",
-}
 _OPAQUE_ETAG_SSE = {"aws:kms", "aws:kms:dsse"}  # their ETags are not the MD5 of the content
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -91,169 +77,10 @@ _STREAM_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# -- configuration ------------------------------------------------------------
-
-
 def open_s3_store(cfg: dict[str, Any], transfer: TransferSettings) -> Store:
     """The store ``repository.s3`` names: a fresh S3FileSystem and ``bucket[/prefix]``."""
-    bucket, prefix = parse_bucket(cfg.get("bucket"))
-    region = _optional_str(cfg, "region")
-    profile = _optional_str(cfg, "profile")
-    endpoint_url = _optional_str(cfg, "endpoint_url")
-    if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"repository.s3.endpoint_url: {endpoint_url!r} is not a URL; "
-            "give it with its scheme, e.g. http://127.0.0.1:9000"
-        )
-    checksums = cfg.get("checksums") or "when_supported"
-    if checksums not in CHECKSUM_MODES:
-        raise ConfigError(
-            f"repository.s3.checksums: {checksums!r} is not one of "
-            f"{', '.join(CHECKSUM_MODES)} (when_required is for S3-compatible stores "
-            "that reject botocore's default checksum headers)"
-        )
-    if profile:
-        _check_profile(profile)
-    extra_args = validate_extra_args(cfg.get("extra_args") or {})
-    fs = make_filesystem(
-        transfer,
-        region=region,
-        profile=profile,
-        endpoint_url=endpoint_url,
-        checksums=checksums,
-        extra_args=extra_args,
-    )
-    root = f"{bucket}/{prefix}" if prefix else bucket
+    fs, root = filesystem_for(cfg, transfer)
     return Store(fs=fs, root=root, ops=S3Ops(fs, transfer), display=f"s3://{root}")
-
-
-def parse_bucket(spec: Any) -> tuple[str, str]:
-    """``my-bucket/optional/key/prefix`` (or an ``s3://`` URL) to (bucket, prefix).
-
-    Empty segments go, so ``bkt/`` is the bucket ``bkt`` and keys never start
-    with ``/`` (skelebot wrote ``/model_v2.0.0.pkl`` for ``bkt-c/``).
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError("repository.s3.bucket: required, e.g. my-bucket or my-bucket/models")
-    text = spec.strip()
-    for scheme in ("s3://", "s3a://"):
-        if text.lower().startswith(scheme):
-            text = text[len(scheme) :]
-    parts = [part for part in text.split("/") if part]
-    if not parts:
-        raise ConfigError(f"repository.s3.bucket: {spec!r} names no bucket")
-    return parts[0], "/".join(parts[1:])
-
-
-def validate_extra_args(extra_args: Any) -> dict[str, Any]:
-    """``s3.extra_args`` as botocore will take them for PutObject and CreateMultipartUpload.
-
-    s3fs silently drops arguments an operation does not know, so a misspelt
-    ``ServerSideEncrypton`` would otherwise leave objects unencrypted.
-    """
-    if not isinstance(extra_args, dict):
-        raise ConfigError("repository.s3.extra_args: must be a mapping of PutObject arguments")
-    from botocore.validate import ParamValidator
-
-    put_shape, allowed = _upload_arguments()
-    unknown = sorted(set(extra_args) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"repository.s3.extra_args: unknown argument(s) {', '.join(unknown)}; "
-            "give arguments of S3 PutObject that also apply to multipart uploads, such as "
-            "ServerSideEncryption, SSEKMSKeyId, ACL, StorageClass, Metadata, Tagging"
-        )
-    report = ParamValidator().validate({"Bucket": "b", "Key": "k", **extra_args}, put_shape)
-    if report.has_errors():
-        raise ConfigError(f"repository.s3.extra_args: {report.generate_report()}")
-    return dict(extra_args)
-
-
-@functools.cache
-def _upload_arguments() -> tuple[Any, frozenset[str]]:
-    """PutObject's input shape, and the arguments CreateMultipartUpload takes too."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("s3")
-    put_shape = model.operation_model("PutObject").input_shape
-    mpu_shape = model.operation_model("CreateMultipartUpload").input_shape
-    # Checksums are the `checksums` key's business: an algorithm set here
-    # would need part checksums s3fs does not send when completing uploads.
-    common = set(put_shape.members) & set(mpu_shape.members)
-    return put_shape, frozenset(common - {"Bucket", "Key", "ChecksumAlgorithm"})
-
-
-def part_size_for(size: int, part_size: int) -> int:
-    """The multipart part size for a file of ``size`` bytes.
-
-    At least S3's 5 MiB minimum, and large enough that the file fits in
-    10,000 parts (s3fs grows the part size only when none is given).
-    """
-    return max(part_size, MIN_PART_SIZE, math.ceil(size / MAX_PARTS))
-
-
-def make_filesystem(
-    transfer: TransferSettings,
-    *,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    checksums: str = "when_supported",
-    extra_args: dict[str, Any] | None = None,
-) -> s3fs.S3FileSystem:
-    """An S3FileSystem of its own (not from fsspec's instance cache), tuned by ``transfer``.
-
-    One instance is shared by all transfer threads: s3fs runs every request
-    on fsspec's event-loop thread, and its session set-up is locked.
-    """
-    config_kwargs: dict[str, Any] = {
-        # botocore retries each request; s3fs's own loop is set to one try
-        # below so that attempts are not multiplied.
-        "retries": {"total_max_attempts": transfer.attempts, "mode": "standard"},
-        "connect_timeout": transfer.timeout,
-        "read_timeout": transfer.timeout,
-        "max_pool_connections": max(10, transfer.jobs * (PARTS_IN_FLIGHT + 1)),
-        "request_checksum_calculation": checksums,
-        "response_checksum_validation": checksums,
-    }
-    options: dict[str, Any] = {}
-    if profile:
-        options["profile"] = profile  # passed on to the botocore session
-    fs = s3fs.S3FileSystem(
-        endpoint_url=endpoint_url,
-        client_kwargs={"region_name": region} if region else {},
-        config_kwargs=config_kwargs,
-        # Merged into every call and filtered per operation by s3fs: reaches
-        # PutObject and CreateMultipartUpload, and SSE-C keys reach reads too.
-        s3_additional_kwargs=dict(extra_args or {}),
-        max_concurrency=PARTS_IN_FLIGHT,
-        default_block_size=max(transfer.part_size, MIN_PART_SIZE),
-        skip_instance_cache=True,
-        **options,
-    )
-    fs.retries = 1
-    return fs
-
-
-def _optional_str(cfg: dict[str, Any], key: str) -> str | None:
-    value = cfg.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"repository.s3.{key}: must be a string, not {value!r}")
-    return value
-
-
-def _check_profile(profile: str) -> None:
-    import botocore.session
-
-    try:
-        botocore.session.Session(profile=profile).get_scoped_config()
-    except ProfileNotFound as exc:
-        raise ConfigError(
-            f"repository.s3.profile: the AWS profile {profile!r} is not in the AWS config "
-            "or credentials files; create it (aws configure --profile NAME) or remove the key"
-        ) from exc
 
 
 # -- operations -----------------------------------------------------------------
@@ -658,69 +485,14 @@ class S3Ops(StoreOps):
     def _url(rpath: str) -> str:
         return f"s3://{rpath.removeprefix('s3://')}"
 
-    @contextlib.contextmanager
-    def _errors(self, rpath: str, doing: str) -> Iterator[None]:
-        """Turn credential, permission and connection failures into typed errors.
-
-        FileExistsError and FileNotFoundError pass: the engine acts on them.
-        """
-        url = self._url(rpath)
-        try:
-            yield
-        except (FsArtifactsError, FileExistsError, IsADirectoryError):
-            raise
-        except FileNotFoundError as exc:
-            if _error_code(exc) != "NoSuchBucket":
-                raise
-            bucket = self._split(rpath)[0]
-            raise NotFoundError(
-                f"the S3 bucket {bucket!r} does not exist (or is in another account or "
-                "endpoint); check repository.s3.bucket, region and endpoint_url"
-            ) from exc
-        except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError) as exc:
-            raise AuthError(
-                f"no usable AWS credentials to {doing} {url} ({exc}); set AWS_ACCESS_KEY_ID "
-                "and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or repository.s3.profile, "
-                "or log in (aws sso login)",
-                missing_credentials=True,
-            ) from exc
-        except PermissionError as exc:
-            raise AuthError(
-                f"S3 refused to let these credentials {doing} {url} ({exc}); check the "
-                "profile or keys in use and their permissions on the bucket"
-            ) from exc
-        # Before OSError: botocore's timeouts, TLS and proxy errors are OSErrors too.
-        # botocore has retried them (transfer.attempts tries in all), so they are
-        # TransferErrors, which the engine does not try again.
-        except BotoConnectionError as exc:
-            raise TransferError(
-                f"cannot reach the S3 endpoint to {doing} {url} after "
-                f"{self.transfer.attempts} tries ({exc}); check the network, region and "
-                "endpoint_url"
-            ) from exc
-        except ReadTimeoutError as exc:
-            raise TransferError(
-                f"the S3 endpoint did not answer in time to {doing} {url} after "
-                f"{self.transfer.attempts} tries ({exc}); check the network and endpoint_url, "
-                "or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)"
-            ) from exc
-        except OSError as exc:
-            if _error_code(exc) in _AUTH_CODES:
-                raise AuthError(f"S3 refused the credentials to {doing} {url} ({exc})") from exc
-            answered = _server_failure(exc)
-            if answered:
-                status, tries = answered
-                raise TransferError(
-                    f"S3 answered HTTP {status} ({_error_code(exc)}) to {doing} {url} after "
-                    f"{tries} tries: {exc}; try again later"
-                ) from exc
-            raise
-        except FlexibleChecksumError as exc:
-            raise IntegrityError(
-                f"the bytes received for {url} do not match the checksum S3 sent ({exc}); try again"
-            ) from exc
-        except BotoCoreError as exc:
-            raise TransferError(f"S3 request to {doing} {url} failed: {exc}") from exc
+    def _errors(self, rpath: str, doing: str) -> contextlib.AbstractContextManager[None]:
+        """Credential, permission and connection failures as typed errors (see s3_errors)."""
+        return typed_errors(
+            self._url(rpath),
+            doing,
+            attempts=self.transfer.attempts,
+            bucket_of=lambda: self._split(rpath)[0],
+        )
 
 
 async def _read_block(body: Any, size: int) -> bytes:
@@ -739,46 +511,6 @@ async def _read_block(body: Any, size: int) -> bytes:
 def _close(loop: Any, body: Any) -> None:
     with contextlib.suppress(Exception):
         sync(loop, body.aclose)
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an exception s3fs translated, if there is one."""
-    cause = exc if isinstance(exc, ClientError) else exc.__cause__
-    if isinstance(cause, ClientError):
-        return str(cause.response.get("Error", {}).get("Code", "")) or None
-    return None
-
-
-def _server_failure(exc: BaseException) -> tuple[int, int] | None:
-    """(HTTP status, tries) when S3 answered 429 or 5xx: botocore retried those it could."""
-    cause = exc if isinstance(exc, ClientError) else exc.__cause__
-    if not isinstance(cause, ClientError):
-        return None
-    metadata = cause.response.get("ResponseMetadata", {})
-    status = int(metadata.get("HTTPStatusCode") or 0)
-    if status != 429 and status < 500:
-        return None
-    return status, int(metadata.get("RetryAttempts") or 0) + 1
-
-
-def _conditional_write_unsupported(exc: BaseException) -> bool:
-    """Did the endpoint refuse ``If-None-Match`` itself (rather than the write)?
-
-    AWS answered 501 NotImplemented before it had conditional writes; some
-    S3-compatible stores answer 400 naming the header.
-    """
-    cause = exc.__cause__
-    if not isinstance(cause, ClientError):
-        return False
-    error = cause.response.get("Error", {})
-    status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    code = str(error.get("Code", ""))
-    if status == 501 or code in ("NotImplemented", "501"):
-        return True
-    said = " ".join(str(error.get(k, "")) for k in ("Message", "Header", "ArgumentName"))
-    return code in ("InvalidArgument", "InvalidRequest", "NotSupported") and (
-        "if-none-match" in said.lower()
-    )
 
 
 def _opaque_etag(head: dict[str, Any]) -> bool:

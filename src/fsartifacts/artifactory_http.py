@@ -1,0 +1,175 @@
+"""The HTTP side of ``artifactory://``: credentials, Sessions, retries, redirects.
+
+One ``requests.Session`` per thread (built by :func:`new_session`), with
+urllib3 retrying idempotent requests on 429/5xx and connection errors; no
+credential header follows a redirect to another host; no cookies are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import os
+import random
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import requests.auth
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Every header that can carry a credential; none may follow a redirect to another host.
+CREDENTIAL_HEADERS = ("Authorization", "X-JFrog-Art-Api", "X-Api-Key", "Cookie")
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 120
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Adds fixed credential headers; anonymous is an instance with none.
+
+    Always giving requests an auth object also stops it from reading
+    ``~/.netrc`` on its own: credentials come from one documented place.
+    """
+
+    def __init__(self, headers: dict[str, str], kind: str) -> None:
+        self._headers = headers
+        self.kind = kind
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.update(self._headers)
+        return request
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}>"
+
+
+class _Session(requests.Session):
+    """A Session that strips every credential header when a redirect leaves the host.
+
+    requests itself strips only ``Authorization``; ``X-JFrog-Art-Api`` would
+    follow a download redirect to a CDN or a presigned S3 URL.
+    """
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        original = response.request.url or ""
+        if self.should_strip_auth(original, prepared_request.url or ""):
+            for name in CREDENTIAL_HEADERS:
+                prepared_request.headers.pop(name, None)
+        # Deliberately no netrc lookup for the new host (requests' default).
+
+
+class _Retry(Retry):
+    """urllib3's Retry, lenient about ``Retry-After``: a fractional number of seconds is
+    honoured and an unreadable value means "back off as usual" (urllib3 would fail the
+    request with InvalidHeader)."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            try:
+                return super().parse_retry_after(retry_after)
+            except urllib3.exceptions.InvalidHeader:
+                return 0.0
+        return max(0.0, seconds) if seconds == seconds else 0.0  # NaN: no delay
+
+
+def _backoff(retry_number: int) -> float:
+    """Seconds before retry ``retry_number`` (1-based): 0, then exponential with jitter."""
+    if retry_number <= 1:
+        return 0.0
+    value = BACKOFF_FACTOR * 2 ** (retry_number - 1) + random.random() * BACKOFF_FACTOR
+    return min(BACKOFF_MAX, value)
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return min(float(RETRY_AFTER_MAX), _Retry().parse_retry_after(value))
+    except ValueError:
+        return None
+
+
+def _normalise_url(url: str) -> tuple[str, str | None, str | None]:
+    """(base URL without trailing slash or userinfo, user, password from the URL)."""
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    user = parts.username
+    password = parts.password
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return clean, user, password
+
+
+def build_auth(
+    *,
+    user: str | None,
+    password: str | None,
+    token: str | None,
+    api_key: str | None,
+    anon: bool,
+) -> _HeaderAuth:
+    """The auth object for explicit credentials, else $ARTIFACTORY_USER/$ARTIFACTORY_TOKEN."""
+    secrets = [s for s in (password, token, api_key) if s]
+    if len(secrets) > 1:
+        raise ValueError("give only one of password, token and api_key")
+    source = "given"
+    if anon:
+        return _HeaderAuth({}, "anonymous")
+    if not secrets and not user:
+        # Nothing explicit: the environment, read here so it never enters a pickle.
+        user = os.environ.get("ARTIFACTORY_USER") or None
+        token = os.environ.get("ARTIFACTORY_TOKEN") or None
+        source = "from $ARTIFACTORY_TOKEN"
+        if not token:
+            return _HeaderAuth({}, "anonymous")
+    elif user and not secrets:
+        raise ValueError(f"user {user!r} given without a password or token")
+    if api_key:
+        return _HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
+    secret = password or token or ""
+    if user:
+        pair = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+        return _HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
+    return _HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
+
+
+def new_session(auth: _HeaderAuth, attempts: int) -> requests.Session:
+    """A Session for one thread: ``auth``, no cookies, ``attempts`` tries per idempotent request."""
+    session = _Session()
+    session.auth = auth
+    # No cookies: they would follow redirects to other ports of the same host.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    retry = _Retry(
+        total=attempts - 1,
+        redirect=False,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_jitter=BACKOFF_FACTOR,
+        backoff_max=BACKOFF_MAX,
+        status_forcelist=sorted(RETRY_STATUSES),
+        allowed_methods=IDEMPOTENT_METHODS,
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()
+    return session

@@ -1,0 +1,281 @@
+"""Writes to ``artifactory://``: checksum-first deploys, retried PUTs, server-side copies.
+
+A deploy carries the content's sha1 and sha256, so the server refuses a
+corrupted upload (409, nothing stored); files of ``CHECKSUM_DEPLOY_MIN`` bytes
+or more are first offered by checksum alone. An upload is retried by
+re-reading its source, within ``attempts`` (total tries of one request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
+
+import requests
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from .artifactory_download import DOWNLOAD_CHUNK, _Progress
+from .artifactory_errors import (
+    ArtifactoryConnectionError,
+    ArtifactoryError,
+    ArtifactoryIntegrityError,
+    ArtifactoryTimeoutError,
+    _after_tries,
+    _error_from_response,
+)
+from .artifactory_http import RETRY_STATUSES, _backoff, _retry_after
+
+if TYPE_CHECKING:
+    from .artifactory import ArtifactoryFileSystem
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
+
+
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class _UploadBody:
+    """A file-like request body with a known length, so requests sends Content-Length."""
+
+    def __init__(self, raw: _Reader, size: int, progress: _Progress) -> None:
+        self._raw = raw
+        self._size = size
+        self._sent = 0
+        self._progress = progress
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self._raw.read(amount)
+        self._sent += len(data)
+        self._progress.advance_to(self._sent)
+        return data
+
+    def __len__(self) -> int:
+        return self._size
+
+    def tell(self) -> int:
+        return self._sent
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Rewind, for urllib3's retry of a connection that never opened."""
+        raw: Any = self._raw
+        self._sent = raw.seek(offset, whence)
+        return self._sent
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """What changes when a file is written or replaced: size, mtime and inode."""
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def _digests(stream: _Reader) -> tuple[int, str, str]:
+    """(size, sha1, sha256) of a stream, read to its end."""
+    sha1 = hashlib.sha1(usedforsecurity=False)
+    sha256 = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(DOWNLOAD_CHUNK):
+        sha1.update(chunk)
+        sha256.update(chunk)
+        size += len(chunk)
+    return size, sha1.hexdigest(), sha256.hexdigest()
+
+
+class _Reopened(io.RawIOBase):
+    """A view of a seekable file from its start whose close() leaves the file open."""
+
+    def __init__(self, raw: Any) -> None:
+        raw.seek(0)
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
+
+    def close(self) -> None:
+        pass
+
+
+def deploy(
+    fs: ArtifactoryFileSystem,
+    path: str,
+    open_body: Callable[[], _Reader],
+    size: int,
+    sha1: str,
+    sha256: str,
+    callback: Callback = DEFAULT_CALLBACK,
+) -> None:
+    """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
+    if "/" not in path:
+        raise ArtifactoryError(f"cannot write {path!r}: a file needs a repository and a name")
+    callback.set_size(size)
+    progress = _Progress(callback)
+    headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
+    url = fs._file_url(path)
+    action = f"upload {path}"
+    try:
+        if size >= CHECKSUM_DEPLOY_MIN:
+            deployed = put_with_retries(
+                fs,
+                url,
+                action,
+                lambda: None,
+                {**headers, "X-Checksum-Deploy": "true"},
+                ok=(200, 201, 404),
+            )
+            if deployed:
+                progress.advance_to(size)
+                return
+
+        def body() -> _UploadBody:
+            return _UploadBody(open_body(), size, progress)
+
+        put_with_retries(fs, url, action, body, headers)
+    finally:
+        fs.invalidate_cache(path)
+
+
+def put_with_retries(
+    fs: ArtifactoryFileSystem,
+    url: str,
+    action: str,
+    make_body: Callable[[], _UploadBody | None],
+    headers: dict[str, str],
+    ok: tuple[int, ...] = (200, 201),
+) -> bool:
+    """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok."""
+    for attempt in range(1, fs.attempts + 1):
+        body = make_body()
+        response: requests.Response | None = None
+        try:
+            response = fs._send("PUT", url, action, data=body, headers=headers)
+        except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
+            # Not after a failed connect: urllib3 retried that already.
+            if exc.retries_exhausted:
+                raise  # a failed connect: urllib3 retried it, and said so
+            if attempt == fs.attempts:
+                raise _after_tries(exc, attempt) from None
+        finally:
+            if body is not None:
+                body.close()
+        if response is not None:
+            if response.status_code in ok:
+                response.close()
+                return response.status_code in (200, 201)
+            if response.status_code not in RETRY_STATUSES or attempt == fs.attempts:
+                error = _error_from_response(response, action)
+                response.close()
+                raise _after_tries(error, attempt) if attempt > 1 else error
+        wait = _retry_after(response)
+        if response is not None:
+            response.close()
+        time.sleep(wait if wait is not None else _backoff(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: str) -> bool:
+    """POST /api/copy|move with the exact target; False when the server refuses the API."""
+    url = (
+        f"{fs.url}/api/{operation}/{quote(path1, safe='/')}"
+        f"?to=/{quote(path2, safe='/')}&suppressLayouts=1&failFast=1"
+    )
+    action = f"{operation} {path1} to {path2}"
+    response = fs._send("POST", url, action)
+    with response:
+        if response.status_code in (400, 403, 404, 405, 501):
+            # OSS ("available only in Artifactory Pro"), or not allowed: do it by hand.
+            if response.status_code in (400, 405, 501):
+                fs._copy_api = False
+            return False
+        if response.status_code != 200:
+            raise _error_from_response(response, action)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+    failures = [
+        str(m.get("message", ""))
+        for m in (body.get("messages") or [])
+        if isinstance(m, dict) and str(m.get("level", "")).lower() == "error"
+    ]
+    if failures:
+        raise ArtifactoryError(f"{action}: {'; '.join(failures)}", status=200)
+    return True
+
+
+def deploy_file(
+    fs: ArtifactoryFileSystem,
+    rpath: str,
+    lpath: str,
+    sha256: str | None,
+    sha1: str | None,
+    hashed_stat: os.stat_result | None,
+    callback: Callback,
+) -> None:
+    """Deploy local file ``lpath``; see :meth:`ArtifactoryFileSystem.put_file`."""
+    if sha256 is not None and sha1 is not None:
+        now = os.stat(lpath)
+        if hashed_stat is not None and _identity(now) != _identity(hashed_stat):
+            raise ArtifactoryIntegrityError(
+                f"upload {rpath}: {lpath} changed since it was hashed (its size, "
+                "modification time or inode differ); nothing was uploaded"
+            )
+        size, sha1, actual_sha256 = now.st_size, sha1.lower(), sha256.lower()
+    else:
+        with open(lpath, "rb") as f:
+            size, sha1, actual_sha256 = _digests(f)
+        if sha256 is not None and sha256.lower() != actual_sha256:
+            raise ArtifactoryIntegrityError(
+                f"upload {rpath}: {lpath} changed since it was hashed "
+                f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
+            )
+
+    def reopen() -> _Reader:
+        return open(lpath, "rb")  # closed by put_with_retries
+
+    fs._deploy(rpath, reopen, size, sha1, actual_sha256, callback=callback)
+
+
+def deploy_by_checksum(fs: ArtifactoryFileSystem, path: str, source: dict[str, Any]) -> bool:
+    """Copy ``source`` (an info entry) to ``path`` by its checksums alone.
+
+    True when the server held the content; False when it did not, or the
+    entry has no checksums to offer.
+    """
+    if not (source.get("sha256") and source.get("sha1")):
+        return False
+    headers = {
+        "X-Checksum-Sha1": source["sha1"],
+        "X-Checksum-Sha256": source["sha256"],
+        "X-Checksum-Deploy": "true",
+    }
+    return put_with_retries(
+        fs,
+        fs._file_url(path),
+        f"copy to {path}",
+        lambda: None,
+        headers,
+        ok=(200, 201, 404),
+    )
+
+
+def copy_by_streaming(fs: ArtifactoryFileSystem, path1: str, path2: str) -> None:
+    """Copy by downloading ``path1`` into a local spool and deploying it as ``path2``."""
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
+        fs.download(path1, spool, restartable=True)
+        spool.seek(0)
+        size, sha1, sha256 = _digests(spool)
+        fs._deploy(path2, lambda: _Reopened(spool), size, sha1, sha256)
