@@ -53,6 +53,7 @@ def test_load_push_pull_versions_resolve_open(project_root: Path) -> None:
     ]
     assert (project_root / "model_v1.4.0.pkl").read_bytes() == b"weights"
     assert results[0].to_dict()["sha256"] == results[0].sha256
+    assert [r.detail for r in project.push("all")] == ["up to date", "up to date"]
 
 
 def test_push_with_force_and_errors_are_typed(project_root: Path) -> None:

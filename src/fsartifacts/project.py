@@ -126,9 +126,10 @@ class Project:
         return self._engine
 
     def artifacts(self, which: str = ALL) -> list[Artifact]:
-        """The artifacts ``which`` names: one by name, or every one for ALL."""
+        """The artifacts ``which`` names: one by name, or every one for ALL (in any case,
+        like LATEST: no artifact may be named so)."""
         configured = list(self.config.repository.artifacts)
-        if which == ALL:
+        if which.upper() == ALL and self.config.repository.artifact(which) is None:
             return configured
         found = self.config.repository.artifact(which)
         if found is None:
