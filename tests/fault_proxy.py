@@ -2,14 +2,15 @@
 
 It sits in front of one upstream HTTP server (moto; or the local Artifactory
 server, for the one fault its own switches lack), forwards every request, and
-misbehaves on demand. Its switches mirror
-those of :mod:`fsartifacts.testing.faults`, so both stores are tested with the
-same faults:
+misbehaves on demand. Its switches are those of
+:class:`fsartifacts.testing.faults.Faults` (the same rule table, matching and
+counting), so both stores are tested with the same faults, plus what S3 needs:
 
-* ``fail_next(n, status, retry_after, code, methods, path_contains)``: answer
-  the next ``n`` matching requests with ``status`` and an S3 error document
-  (``code``); ``Retry-After`` (seconds) and ``x-amz-retry-after`` (ms, the one
-  botocore reads) when ``retry_after`` is given. Nothing is forwarded.
+* ``fail_next(n, status, retry_after, methods, path_contains, message, code)``:
+  answer the next ``n`` matching requests with ``status`` and an S3 error
+  document (``code``, ``message``); ``Retry-After`` (seconds) and
+  ``x-amz-retry-after`` (ms, the one botocore reads) when ``retry_after`` is
+  given. Nothing is forwarded.
 * ``drop_after(nbytes, count, methods, path_contains)``: reset the connection
   (TCP RST) after ``nbytes`` of content. GET: the client gets the full
   ``Content-Length`` promised and at most ``nbytes``. PUT: ``nbytes`` of the
@@ -18,12 +19,13 @@ same faults:
   an orderly close (FIN). PUT: the upstream gets the full ``Content-Length``
   and ``nbytes`` of body, then end-of-stream; the client gets no answer.
 * ``corrupt_next(count, offset, methods, path_contains)``: flip one byte
-  (XOR 0xFF) at ``offset`` of the content (clamped to its last byte; None
-  means the middle). GET: of the body sent back. PUT: of the body forwarded,
-  so the upstream stores the corrupted bytes.
+  (XOR 0xFF) at ``offset`` of the content (clamped to its last byte). GET: of
+  the body sent back. PUT: of the body forwarded, so the upstream stores the
+  corrupted bytes.
 * ``slow(seconds, count, methods, path_contains)``: hold matching requests
   ``seconds`` before forwarding them; ``count`` None means every one. A wait
-  cut short by :meth:`FaultProxy.close` forwards nothing.
+  cut short by :meth:`FaultProxy.close` forwards nothing. ``latency`` holds
+  every request the same way.
 
 Rules fire in the order they were armed and disarm themselves once used up.
 ``drop_after``, ``truncate_next`` and ``corrupt_next`` act on object content
@@ -53,10 +55,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-FAIL = "fail"
-DROP = "drop"
-TRUNCATE = "truncate"
-CORRUPT = "corrupt"
+from fsartifacts.testing.faults import (
+    CORRUPT,
+    DROP,
+    FAIL,
+    TRUNCATE,
+    FaultRule,
+    Faults,
+    _methods,
+    check_failure,
+)
+
 SLOW = "slow"
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -97,26 +106,11 @@ def artifactory_content_request(method: str, target: str) -> bool:
 
 
 @dataclass
-class Rule:
-    """One armed fault; ``remaining`` None means it never runs out."""
+class Rule(FaultRule):
+    """A rule only the proxy arms: an S3 error ``code`` (fail_next), ``seconds`` (slow)."""
 
-    kind: str
-    remaining: int | None
-    methods: frozenset[str] | None
-    path_contains: str | None
-    status: int = 500
     code: str = "InternalError"
-    retry_after: float | None = None
-    nbytes: int = 0
-    offset: int | None = None
     seconds: float = 0.0
-
-    def matches(self, method: str, target: str) -> bool:
-        if self.methods is not None and method not in self.methods:
-            return False
-        return self.path_contains is None or (
-            self.path_contains in target or self.path_contains in unquote(target)
-        )
 
 
 @dataclass(frozen=True)
@@ -136,7 +130,7 @@ class ProxyRecord:
     fault: str | None
 
 
-class FaultProxy:
+class FaultProxy(Faults):
     """An HTTP proxy on loopback in front of ``upstream`` that misbehaves on demand."""
 
     def __init__(
@@ -144,15 +138,14 @@ class FaultProxy:
         upstream: str,
         is_content: Callable[[str, str], bool] = s3_object_request,
     ) -> None:
+        super().__init__()  # the rule table, and the lock that guards all the state below
         self.upstream = urlsplit(upstream).netloc  # host:port
         self.is_content = is_content
         self.faults: set[str] = set()  # the legacy switches (module docstring)
         self.dropped = 0
         self.seen_if_none_match = 0
         self.on_drop: Any = None
-        self._rules: list[Rule] = []
         self._records: list[ProxyRecord] = []
-        self._lock = threading.Lock()
         self._closing = threading.Event()
         self._closed = False
         self._idle = threading.Condition(self._lock)
@@ -198,40 +191,15 @@ class FaultProxy:
         n: int = 1,
         status: int = 500,
         retry_after: float | None = None,
-        code: str = "InternalError",
         methods: Iterable[str] | None = None,
         path_contains: str | None = None,
+        message: str | None = None,
+        code: str = "InternalError",
     ) -> None:
-        rule = Rule(FAIL, n, _methods(methods), path_contains, status=status, code=code,
-                    retry_after=retry_after)  # fmt: skip
-        self._arm(rule)
-
-    def drop_after(
-        self,
-        nbytes: int,
-        count: int = 1,
-        methods: Iterable[str] | None = ("GET",),
-        path_contains: str | None = None,
-    ) -> None:
-        self._arm(Rule(DROP, count, _methods(methods), path_contains, nbytes=nbytes))
-
-    def truncate_next(
-        self,
-        nbytes: int,
-        count: int = 1,
-        methods: Iterable[str] | None = ("GET",),
-        path_contains: str | None = None,
-    ) -> None:
-        self._arm(Rule(TRUNCATE, count, _methods(methods), path_contains, nbytes=nbytes))
-
-    def corrupt_next(
-        self,
-        count: int = 1,
-        offset: int | None = None,
-        methods: Iterable[str] | None = ("GET",),
-        path_contains: str | None = None,
-    ) -> None:
-        self._arm(Rule(CORRUPT, count, _methods(methods), path_contains, offset=offset))
+        """``Faults.fail_next``, answered with an S3 error document of ``code``."""
+        check_failure(status, retry_after)
+        self._arm(Rule(FAIL, n, _methods(methods), path_contains, status, retry_after, message,
+                       code=code))  # fmt: skip
 
     def slow(
         self,
@@ -244,15 +212,10 @@ class FaultProxy:
 
     def reset(self) -> None:
         """Disarm every rule and legacy switch, and forget the requests seen."""
+        super().reset()
         with self._lock:
-            self._rules.clear()
             self._records.clear()
             self.faults.clear()
-
-    def pending(self) -> int:
-        """Fault applications still armed (rules without a count are not counted)."""
-        with self._lock:
-            return sum(rule.remaining or 0 for rule in self._rules)
 
     @property
     def requests(self) -> list[ProxyRecord]:
@@ -285,22 +248,11 @@ class FaultProxy:
 
     # -- handling -------------------------------------------------------------------
 
-    def _arm(self, rule: Rule) -> None:
-        if rule.remaining is not None and rule.remaining < 1:
-            raise ValueError("a fault must apply to at least 1 request")
-        with self._lock:
-            self._rules.append(rule)
-
-    def _take(self, kind: str, method: str, target: str) -> Rule | None:
-        with self._lock:
-            for rule in self._rules:
-                if rule.kind == kind and rule.matches(method, target):
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                        if rule.remaining <= 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
+    def _take_own(self, kind: str, method: str, target: str) -> Rule | None:
+        """``take`` for the kinds only the proxy arms (FAIL, SLOW), which carry a ``Rule``."""
+        rule = self.take(kind, method, target)
+        assert rule is None or isinstance(rule, Rule)
+        return rule
 
     def _record(
         self,
@@ -343,12 +295,13 @@ class FaultProxy:
         length = int(handler.headers.get("Content-Length") or 0)
         upload = content and method == "PUT" and length > 0
         # Upload faults cut the body short before it is all read from the client.
-        cut = (self._take(DROP, method, target) or self._take(TRUNCATE, method, target)
+        cut = (self.take(DROP, method, target) or self.take(TRUNCATE, method, target)
                if upload else None)  # fmt: skip
         body = handler.rfile.read(min(length, cut.nbytes) if cut else length) if length else b""
 
-        slow = self._take(SLOW, method, target)
-        if slow is not None and self._closing.wait(slow.seconds):
+        slow = self._take_own(SLOW, method, target)
+        hold = self.latency + (slow.seconds if slow is not None else 0.0)
+        if (slow is not None or hold > 0) and self._closing.wait(hold):
             self._record(handler, 0, content, len(body), 0, SLOW)
             _reset(handler.connection)  # closing: forward nothing
             handler.close_connection = True
@@ -358,7 +311,7 @@ class FaultProxy:
             self._record(handler, refused, content, len(body), 0, "legacy")
             return
         if cut is None:
-            failure = self._take(FAIL, method, target)
+            failure = self._take_own(FAIL, method, target)
             if failure is not None:
                 self._fail(handler, failure, content, len(body))
                 return
@@ -366,7 +319,7 @@ class FaultProxy:
             self._cut_upload(handler, cut, body, length, content)
             return
         fault = None
-        corrupt = self._take(CORRUPT, method, target) if upload else None
+        corrupt = self.take(CORRUPT, method, target) if upload else None
         if corrupt is not None:
             body, fault = _flip(body, corrupt.offset), CORRUPT
         elif "corrupt_puts" in self.faults and upload and _single_put(handler):
@@ -376,9 +329,9 @@ class FaultProxy:
         if self._legacy_drop(handler, status, headers, data, content, len(body)):
             return
         served = content and method == "GET" and status in (200, 206) and bool(data)
-        drop = self._take(DROP, method, target) if served else None
-        truncate = None if drop or not served else self._take(TRUNCATE, method, target)
-        corrupt = self._take(CORRUPT, method, target) if served else None
+        drop = self.take(DROP, method, target) if served else None
+        truncate = None if drop or not served else self.take(TRUNCATE, method, target)
+        corrupt = self.take(CORRUPT, method, target) if served else None
         if corrupt is not None:
             data, fault = _flip(data, corrupt.offset), CORRUPT
         ending = drop or truncate
@@ -428,12 +381,17 @@ class FaultProxy:
         if rule.retry_after is not None:
             headers["Retry-After"] = f"{rule.retry_after:g}"
             headers["x-amz-retry-after"] = str(round(rule.retry_after * 1000))
-        data = error_xml(rule.code, f"injected {rule.status}")
+        data = error_xml(rule.code, rule.message or f"injected {rule.status}")
         self._record(handler, rule.status, content, bytes_in, 0, FAIL)
         self.reply(handler, rule.status, data, headers)
 
     def _cut_upload(
-        self, handler: BaseHTTPRequestHandler, rule: Rule, body: bytes, length: int, content: bool
+        self,
+        handler: BaseHTTPRequestHandler,
+        rule: FaultRule,
+        body: bytes,
+        length: int,
+        content: bool,
     ) -> None:
         """Send the upstream the headers and ``body`` (a part of ``length``), then cut."""
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -528,12 +486,6 @@ class FaultProxy:
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(data)
-
-
-def _methods(methods: Iterable[str] | None) -> frozenset[str] | None:
-    if isinstance(methods, str):
-        methods = (methods,)
-    return None if methods is None else frozenset(m.upper() for m in methods)
 
 
 def _single_put(handler: BaseHTTPRequestHandler) -> bool:

@@ -46,10 +46,11 @@ CORRUPT = "corrupt"
 
 @dataclass
 class FaultRule:
-    """One armed fault; ``remaining`` counts the requests it still applies to."""
+    """One armed fault; ``remaining`` counts the requests it still applies to (None: it
+    never runs out, for a subclass's standing rules; the server's switches always count)."""
 
     kind: str
-    remaining: int
+    remaining: int | None
     methods: frozenset[str] | None
     path_contains: str | None
     status: int = 500
@@ -95,10 +96,7 @@ class Faults:
         path_contains: str | None = None,
         message: str | None = None,
     ) -> None:
-        if not 400 <= status <= 599:
-            raise ValueError(f"fail_next needs an error status (400-599), not {status}")
-        if retry_after is not None and retry_after < 0:
-            raise ValueError("retry_after must be >= 0 seconds")
+        check_failure(status, retry_after)
         self._arm(
             FaultRule(FAIL, n, _methods(methods), path_contains, status, retry_after, message)
         )
@@ -140,24 +138,33 @@ class Faults:
     def pending(self) -> int:
         """How many fault applications are still armed (0 once all have fired)."""
         with self._lock:
-            return sum(rule.remaining for rule in self._rules)
+            return sum(rule.remaining or 0 for rule in self._rules)
 
     def take(self, kind: str, method: str, target: str) -> FaultRule | None:
         """Use up one application of the first armed rule of ``kind`` matching a request."""
         with self._lock:
             for rule in self._rules:
                 if rule.kind == kind and rule.matches(method, target):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining <= 0:
+                            self._rules.remove(rule)
                     return rule
         return None
 
     def _arm(self, rule: FaultRule) -> None:
-        if rule.remaining < 1:
+        if rule.remaining is not None and rule.remaining < 1:
             raise ValueError("a fault must apply to at least 1 request")
         with self._lock:
             self._rules.append(rule)
+
+
+def check_failure(status: int, retry_after: float | None) -> None:
+    """Refuse what ``fail_next`` cannot inject: a non-error status, a negative wait."""
+    if not 400 <= status <= 599:
+        raise ValueError(f"fail_next needs an error status (400-599), not {status}")
+    if retry_after is not None and retry_after < 0:
+        raise ValueError("retry_after must be >= 0 seconds")
 
 
 def _methods(methods: Iterable[str] | None) -> frozenset[str] | None:
