@@ -58,3 +58,29 @@ def write_project(
     if version:
         (root / "VERSION").write_text(version + "\n")
     return root
+
+
+# A file, a folder and a singular artifact: the project most end-to-end tests push.
+THREE_ARTIFACTS = """\
+    - name: model
+      file: models/model.pkl
+    - name: features
+      file: data/features
+    - name: labels
+      file: labels.json
+      singular: true
+"""
+
+
+def write_three(root: Path, seed: str, *, labels: str = '["cat", "dog"]') -> None:
+    """The files of THREE_ARTIFACTS, with content that depends on ``seed``.
+
+    ``labels`` is the singular artifact's content: constant by default, so that
+    pushing another version finds it up to date.
+    """
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "models" / "model.pkl").write_bytes(f"model {seed}\n".encode() * 4000)
+    (root / "data" / "features" / "deep").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "features" / "a.csv").write_text(f"id,x\n1,{seed}\n")
+    (root / "data" / "features" / "deep" / "b.bin").write_bytes(seed.encode() * 500)
+    (root / "labels.json").write_text(labels)

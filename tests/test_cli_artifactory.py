@@ -29,7 +29,7 @@ import pytest
 from fsartifacts.artifactory import ArtifactoryFileSystem
 from fsartifacts.testing.artifactory import ArtifactoryServer, RequestRecord
 
-from .cli_helpers import fsartifacts, tree_digest, write_project
+from .cli_helpers import THREE_ARTIFACTS, fsartifacts, tree_digest, write_project, write_three
 from .fixtures_artifactory import (
     ARTIFACTORY_API_KEY,
     ARTIFACTORY_PASSWORD,
@@ -91,25 +91,12 @@ def config(
 
 
 MODEL = "    - name: model\n      file: models/model.pkl\n"
-THREE = """\
-    - name: model
-      file: models/model.pkl
-    - name: features
-      file: data/features
-    - name: labels
-      file: labels.json
-      singular: true
-"""
+THREE = THREE_ARTIFACTS
 
 
 def build(root: Path, seed: str) -> None:
-    """The files of THREE, with content that depends on ``seed``."""
-    (root / "models").mkdir(parents=True, exist_ok=True)
-    (root / "models" / "model.pkl").write_bytes(f"model {seed}\n".encode() * 3000)
-    (root / "data" / "features" / "deep").mkdir(parents=True, exist_ok=True)
-    (root / "data" / "features" / "a.csv").write_text(f"id,x\n1,{seed}\n")
-    (root / "data" / "features" / "deep" / "b.bin").write_bytes(seed.encode() * 400)
-    (root / "labels.json").write_text(f'["{seed}"]')
+    """The files of THREE; here the singular artifact changes with ``seed`` too."""
+    write_three(root, seed, labels=f'["{seed}"]')
 
 
 def admin_fs(server: ArtifactoryServer) -> ArtifactoryFileSystem:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .cli_helpers import BIN, fsartifacts, tree_digest, write_project
+from .cli_helpers import BIN, THREE_ARTIFACTS, fsartifacts, tree_digest, write_project, write_three
 
 # -- helpers --------------------------------------------------------------------
 
@@ -116,25 +116,6 @@ def skelebot_key(bucket_spec: str, name: str, file: str, version: str | None) ->
 
 # -- push, pull, list, ALL LATEST ----------------------------------------------------
 
-ROUND_TRIP_ARTIFACTS = """\
-    - name: model
-      file: models/model.pkl
-    - name: features
-      file: data/features
-    - name: labels
-      file: labels.json
-      singular: true
-"""
-
-
-def build(root: Path, seed_text: str) -> None:
-    (root / "models").mkdir(parents=True, exist_ok=True)
-    (root / "models" / "model.pkl").write_bytes(f"model {seed_text}\n".encode() * 4000)
-    (root / "data" / "features" / "deep").mkdir(parents=True, exist_ok=True)
-    (root / "data" / "features" / "a.csv").write_text(f"id,x\n1,{seed_text}\n")
-    (root / "data" / "features" / "deep" / "b.bin").write_bytes(seed_text.encode() * 500)
-    (root / "labels.json").write_text('["cat", "dog"]')
-
 
 @pytest.mark.parametrize("key_prefix", ["", "team/models"], ids=["bucket-root", "key-prefix"])
 def test_push_pull_list_and_all_latest(
@@ -142,8 +123,8 @@ def test_push_pull_list_and_all_latest(
 ) -> None:
     spec = f"{bucket}/{key_prefix}" if key_prefix else bucket
     at = f"{key_prefix}/" if key_prefix else ""
-    producer = s3_project(tmp_path / "producer", spec, moto_server, ROUND_TRIP_ARTIFACTS)
-    build(producer, "one")
+    producer = s3_project(tmp_path / "producer", spec, moto_server, THREE_ARTIFACTS)
+    write_three(producer, "one")
     first = run_json("push", "ALL", cwd=producer)
     assert by_artifact(first, "action") == {
         "model": "pushed",
@@ -152,7 +133,7 @@ def test_push_pull_list_and_all_latest(
     }
     assert by_artifact(first, "remote")["model"] == f"s3://{spec}/model_v1.0.0.pkl"
 
-    build(producer, "twelve")
+    write_three(producer, "twelve")
     second = run_json("push", "ALL", "--project-version", "1.2.0", cwd=producer)
     assert by_artifact(second, "action") == {
         "model": "pushed",
@@ -180,7 +161,7 @@ def test_push_pull_list_and_all_latest(
     # Another major, written by someone else: never LATEST for a 1.x project.
     s3.put_object(Bucket=bucket, Key=f"{at}model_v2.0.0.pkl", Body=b"major two")
 
-    consumer = s3_project(tmp_path / "consumer", spec, moto_server, ROUND_TRIP_ARTIFACTS, "1.5.0")
+    consumer = s3_project(tmp_path / "consumer", spec, moto_server, THREE_ARTIFACTS, "1.5.0")
     pulled = run_json("pull", "ALL", "LATEST", cwd=consumer)
     assert by_artifact(pulled, "version") == {"model": "1.2.0", "features": "1.2.0", "labels": None}
     assert set(by_artifact(pulled, "action").values()) == {"pulled"}
