@@ -19,6 +19,7 @@ import semver
 
 from .config import Artifact
 from .errors import ConfigError
+from .results import entry_size
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
@@ -137,21 +138,13 @@ def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") ->
                 name=base,
                 path=entry["name"].rstrip("/"),
                 kind="folder" if is_dir else "file",
-                size=None if is_dir else _size(entry),
+                size=None if is_dir else entry_size(entry),
                 modified=_modified(entry),
                 entry=entry,
             )
         )
     copies.sort(key=lambda c: (c.version or semver.Version(0), c.name), reverse=True)
     return copies
-
-
-def _size(entry: dict[str, Any]) -> int | None:
-    size = entry.get("size")
-    try:
-        return int(size) if size is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _modified(entry: dict[str, Any]) -> datetime | None:
