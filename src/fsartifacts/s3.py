@@ -120,10 +120,6 @@ class S3Ops(StoreOps):
             return []
         return entries
 
-    def tree(self, path: str) -> dict[str, dict[str, Any]]:
-        with self._errors(path, "list"):
-            return super().tree(path)
-
     # -- writes -------------------------------------------------------------------
 
     def upload(

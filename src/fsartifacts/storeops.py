@@ -83,16 +83,6 @@ class StoreOps:
             return []  # ``path`` is a file, not a folder of artifacts
         return entries
 
-    def tree(self, path: str) -> dict[str, dict[str, Any]]:
-        """Files below ``path``: {relative posix path: info}."""
-        found = self.fs.find(path, detail=True)
-        prefix = _strip(path) + "/"
-        return {
-            name[len(prefix) :]: info
-            for name, info in found.items()
-            if _strip(name).startswith(prefix) and info.get("type") != "directory"
-        }
-
     # -- writes ---------------------------------------------------------------
 
     def upload(
