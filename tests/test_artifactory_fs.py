@@ -1052,6 +1052,23 @@ def test_a_push_reads_the_file_once_for_both_digests(
     assert (cache.misses, cache.hits) == (1, 1)
 
 
+def test_a_folder_push_reads_each_file_once_for_both_digests(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    files = {"a.bin": os.urandom(2 * BIG), "sub/b.bin": os.urandom(BIG)}
+    for rel, data in files.items():
+        (tmp_path / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / rel).write_bytes(data)
+    engine, cache = artifactory_engine(artifactory_repo, tmp_path)
+    assert engine.push(Artifact("data", "data"), V1).action == "pushed"
+    assert (cache.misses, cache.hits) == (2, 0)  # one read per file, for sha256 and sha1
+    for rel, data in files.items():
+        (put,) = [r for r in requests_to(server, "PUT", f"data_v1.0.0/{rel}") if r.bytes_in]
+        assert header(put, "X-Checksum-Sha1") == hashlib.sha1(data).hexdigest()
+        assert cache.digests(tmp_path / "data" / rel, ["sha1"]) == digests_of(data)
+    assert (cache.misses, cache.hits) == (2, 2)
+
+
 def test_a_push_sends_the_digests_it_hashed_and_the_server_checks_them(
     artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
 ) -> None:

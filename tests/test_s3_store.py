@@ -629,7 +629,7 @@ def test_upload_folder_then_tree_and_recursive_remove(
     files = []
     for name in ("a.csv", "sub/b.bin", "sub/deeper/c.txt"):
         local, sha = write(tmp_path / name.replace("/", "_"), name.encode() * 10)
-        files.append((str(local), name, sha))
+        files.append((str(local), name, {"sha256": sha}))
     folder = store.path("data_v1.0.0")
     store.ops.upload_folder(files, folder)
     assert files_below(store, folder) == {"a.csv", "sub/b.bin", "sub/deeper/c.txt"}

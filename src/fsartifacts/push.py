@@ -13,7 +13,7 @@ import semver
 from . import naming
 from .config import Artifact
 from .errors import ConflictError, NotFoundError
-from .hashing import hash_file
+from .hashing import FileDigests, hash_file
 from .manifest import Manifest, ManifestEntry
 from .results import Result, entry_size, planned, up_to_date, version_text
 
@@ -128,14 +128,25 @@ def local_manifest(
     engine: Engine, artifact: Artifact, version: str | None, local: Path
 ) -> Manifest:
     """The manifest of a local folder, hashing through the engine's cache."""
-    files = sorted(_walk_files(local))
+    return _manifest_of(artifact, version, _folder_digests(engine, local, ("sha256",)))
+
+
+def _folder_digests(
+    engine: Engine, local: Path, algorithms: Iterable[str]
+) -> dict[str, FileDigests]:
+    """{relative path: digests} of the files below ``local``, each file read at most once."""
+    return {
+        rel: engine.hashes.digests(local / rel, algorithms) for rel in sorted(_walk_files(local))
+    }
+
+
+def _manifest_of(
+    artifact: Artifact, version: str | None, digests: dict[str, FileDigests]
+) -> Manifest:
     return Manifest(
         artifact.name,
         version,
-        tuple(
-            ManifestEntry(rel, (local / rel).stat().st_size, engine.hashes.sha256(local / rel))
-            for rel in files
-        ),
+        tuple(ManifestEntry(rel, d.stat.st_size, d["sha256"]) for rel, d in digests.items()),
     )
 
 
@@ -152,7 +163,9 @@ def _push_folder(
     name = naming.folder_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name) + "/"
     manifest_path = store.path(naming.manifest_name(name))
-    manifest = local_manifest(engine, artifact, version_text(version), local)
+    # Every digest the store wants for the upload, in the one read that builds the manifest.
+    digests = _folder_digests(engine, local, ops.upload_digests)
+    manifest = _manifest_of(artifact, version_text(version), digests)
     if not manifest.files:
         raise NotFoundError(
             f"{artifact.name}: the folder {artifact.file} holds no files; nothing to push."
@@ -181,7 +194,7 @@ def _push_folder(
             ops.remove(manifest_path)
         if folder_entry is not None:
             ops.remove(rpath, recursive=True)  # an unfinished earlier push, or replaced
-        ops.upload_folder([(str(local / f.path), f.path, f.sha256) for f in manifest.files], rpath)
+        ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
         ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
     except FileExistsError:
         # Another push of this version got there first.

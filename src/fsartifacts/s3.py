@@ -49,7 +49,7 @@ from .s3_store import (
     parse_bucket,
     part_size_for,
 )
-from .storeops import StoreOps, Writable
+from .storeops import FolderFile, StoreOps, Writable
 from .stores import Store
 
 __all__ = [
@@ -173,22 +173,23 @@ class S3Ops(StoreOps):
             self._write(bucket, key, put, exclusive=exclusive)
 
     def upload_folder(
-        self, files: list[tuple[str, str, str]], rpath: str, callback: Callback | None = None
+        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
     ) -> None:
         """The files of a folder artifact, ``transfer.jobs`` at a time (one client serves all)."""
         if len(files) <= 1 or self.transfer.jobs <= 1:
             super().upload_folder(files, rpath, callback)
             return
 
-        def one(item: tuple[str, str, str]) -> None:
-            lpath, relative, sha256 = item
+        def one(item: FolderFile) -> None:
+            lpath, relative, digests = item
             self.upload(
                 lpath,
                 f"{rpath}/{relative}",
-                sha256=sha256,
+                sha256=digests["sha256"],
                 exclusive=False,
                 record=False,
                 callback=callback,
+                digests=digests,
             )
 
         with ThreadPoolExecutor(max_workers=min(self.transfer.jobs, len(files))) as pool:

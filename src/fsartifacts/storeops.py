@@ -33,6 +33,11 @@ class Writable(Protocol):
     def write(self, data: bytes, /) -> int: ...
 
 
+# A file of a folder artifact: (local path, path inside the folder, its digests by
+# hashlib name, "sha256" always among them: those of upload_digests, computed once).
+FolderFile = tuple[str, str, Mapping[str, str]]
+
+
 def temp_name(basename: str) -> str:
     """A hidden temporary name beside ``basename`` that no artifact name matches."""
     return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}.part"
@@ -123,21 +128,22 @@ class StoreOps:
             raise
 
     def upload_folder(
-        self, files: list[tuple[str, str, str]], rpath: str, callback: Callback | None = None
+        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
     ) -> None:
-        """Upload (local path, relative path, sha256) triples into the folder ``rpath``.
+        """Upload (local path, relative path, digests) triples into the folder ``rpath``.
 
         The engine writes the folder's manifest afterwards; until then the folder
         is invisible to pulls, so its files need no temporary names.
         """
-        for lpath, relative, sha256 in files:
+        for lpath, relative, digests in files:
             self.upload(
                 lpath,
                 f"{rpath}/{relative}",
-                sha256=sha256,
+                sha256=digests["sha256"],
                 exclusive=False,
                 record=False,
                 callback=callback,
+                digests=digests,
             )
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
@@ -234,7 +240,7 @@ class LocalOps(StoreOps):
                 os.unlink(staging)
 
     def upload_folder(
-        self, files: list[tuple[str, str, str]], rpath: str, callback: Callback | None = None
+        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
     ) -> None:
         """Build the folder under a temporary name, then rename it into place.
 
@@ -244,14 +250,15 @@ class LocalOps(StoreOps):
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
         try:
-            for lpath, relative, sha256 in files:
+            for lpath, relative, digests in files:
                 self.upload(
                     lpath,
                     os.path.join(staging, *relative.split("/")),
-                    sha256=sha256,
+                    sha256=digests["sha256"],
                     exclusive=False,
                     record=False,
                     callback=callback,
+                    digests=digests,
                 )
             try:
                 os.rename(staging, rpath)
