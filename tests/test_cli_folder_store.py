@@ -170,7 +170,7 @@ def test_skelebot_A7_latest_in_any_case(tmp_path: Path) -> None:
 def test_unknown_artifact_names_the_configured_ones(tmp_path: Path) -> None:
     producer = build(tmp_path / "producer", "one")
     run = fsartifacts("push", "nope", cwd=producer)
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "model, features, embeddings, labels" in run.stderr
 
 

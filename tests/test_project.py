@@ -63,7 +63,7 @@ def test_push_with_force_and_errors_are_typed(project_root: Path) -> None:
     refused = project.push("model")
     assert refused[0].action == "failed" and "--force" in (refused[0].error or "")
     assert project.push("model", force=True)[0].action == "pushed"
-    with pytest.raises(NotFoundError, match="model, data"):
+    with pytest.raises(ConfigError, match="model, data"):
         project.push("nope")
     with pytest.raises(NotFoundError, match=r"Versions there: 1\.4\.0"):
         project.resolve("model", "9.9.9")

@@ -134,7 +134,8 @@ class Project:
         found = self.config.repository.artifact(which)
         if found is None:
             names = ", ".join(a.name for a in configured) or "none"
-            raise NotFoundError(
+            # A usage error (exit 2): the command line names something the config lacks.
+            raise ConfigError(
                 f"no artifact named {which!r} in {self.config.path}; configured: {names} (or ALL)."
             )
         return [found]
@@ -250,7 +251,9 @@ class Project:
             )  # fmt: skip
         else:
             raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
-        return [engine.remove(copy, dry_run=dry_run)]
+        # Through run(), as every transfer: a store error becomes a failed result (and
+        # its typed error), not an exception past the CLI.
+        return engine.run(lambda c: engine.remove(c, dry_run=dry_run), [copy])
 
     def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
