@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -333,3 +334,35 @@ def test_an_interrupted_pull_exits_130_and_cleans_up(tmp_path: Path) -> None:
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert big.read_bytes() == ORIGINAL
     assert not list(big.parent.glob(".*.part"))
+
+
+def test_a_name_with_a_trailing_newline_does_not_shadow_a_real_version(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "real")
+    store = tmp_path / "store"
+    assert fsartifacts("push", "model", cwd=producer).returncode == 0
+    real = (store / "model_v1.0.0.pkl").read_bytes()
+    # Someone who may only create objects plants a look-alike, with a matching sidecar.
+    evil = b"evil\n" * 100
+    (store / "model_v1.0.0.pkl\n").write_bytes(evil)
+    digest = hashlib.sha256(evil).hexdigest()
+    (store / "model_v1.0.0.pkl\n.sha256").write_text(f"{digest}  model_v1.0.0.pkl\n\n")
+
+    consumer = build(tmp_path / "consumer", "other")
+    pulled = fsartifacts("pull", "model", "1.0.0", "-o", cwd=consumer)
+    assert pulled.returncode == 0, pulled.stderr
+    assert (consumer / "models" / "model.pkl").read_bytes() == real  # not the planted copy
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.0.0.pkl\n" in lock and "\\n" not in lock
+    listed = fsartifacts("list", "model", cwd=consumer)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if line.startswith("  ")]
+    assert len(rows) == 1 and "model_v1.0.0.pkl  <- LATEST" in rows[0], listed.stdout
+
+    # A lock file naming the planted copy (hand-edited, or written before this rule) is refused.
+    (consumer / "fsartifacts.lock").write_text(
+        lock.replace("model_v1.0.0.pkl", '"model_v1.0.0.pkl\\n"')
+    )
+    locked = fsartifacts("pull", "model", "1.0.0", "-o", "--locked", cwd=consumer)
+    assert locked.returncode == 2, locked.stderr
+    assert "control characters" in locked.stderr and "Traceback" not in locked.stderr
+    assert (consumer / "models" / "model.pkl").read_bytes() == real

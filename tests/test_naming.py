@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import random
+from pathlib import Path
+
 import pytest
 import semver
 
 from fsartifacts import naming
 from fsartifacts.config import Artifact
-from fsartifacts.errors import ConfigError
+from fsartifacts.errors import ConfigError, IntegrityError
+from fsartifacts.install import contained
 
 V = semver.Version.parse
 
@@ -139,3 +144,100 @@ def test_singular_artifacts_match_the_bare_name_only() -> None:
     listing = entries("labels.json", "labels.json.bak", "labels_v1.0.0.json")
     found = naming.scan(listing, Artifact("labels", "labels.json", singular=True))
     assert [(c.name, c.version) for c in found] == [("labels.json", None)]
+
+
+def test_a_trailing_newline_or_any_control_character_is_not_a_version() -> None:
+    model = Artifact("model", "model.pkl")
+    listing = entries(
+        "model_v1.0.0.pkl", "model_v1.0.0.pkl\n", "model_v2.0.0.pkl\r", "model_v3.0.0\x1b.pkl"
+    )
+    assert [c.name for c in naming.scan(listing, model)] == ["model_v1.0.0.pkl"]
+    folders = entries("data_v1.0.0\n/", "data_v1.0.0\n.manifest.json")
+    assert naming.scan(folders, Artifact("data", "data")) == []
+    singular = Artifact("labels", "labels.json", singular=True)
+    assert naming.scan(entries("labels.json\n"), singular) == []
+
+
+# --------------------------------------------------------------------------- generated names
+
+_LOOKALIKES = {
+    "_": ["\uff3f", "\u2017", "\u02cd", "-"],  # fullwidth low line, double low line, ...
+    "v": ["\u1d65", "\u03bd", "\u0475", "\uff56", "V", "\u2174"],  # subscript v, Greek nu, ...
+    ".": ["\u2024", "\uff0e", "\u00b7", "\u0660"],  # one dot leader, fullwidth full stop, ...
+    "0": ["\u0660", "\u06f0", "\uff10", "\U0001d7ce", "O", "\u2070"],
+    "1": ["\u0661", "\uff11", "\U0001d7cf", "\u00b9", "l", "\u2460"],
+    "2": ["\u0662", "\uff12", "\u00b2"],
+}
+_CONTROL = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))]
+_NOISE = ["/", "\\", "..", "../", "/..", "\x00", " ", "\u200b", "\u202e", "\ufeff", "%2F", "~"]
+
+
+def _hostile_name(rng: random.Random, real: str) -> str:
+    """A mutation of ``real`` or random bytes: look-alikes, control characters, separators."""
+    roll = rng.random()
+    if roll < 0.1:
+        return os.fsdecode(rng.randbytes(rng.randint(1, 40)))
+    if roll < 0.15:
+        return real * rng.randint(20, 400)  # very long
+    chars = list(real)
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        at = rng.randint(0, len(chars))
+        if kind < 0.35:
+            swappable = [i for i, c in enumerate(chars) if c in _LOOKALIKES]
+            if swappable:
+                i = rng.choice(swappable)
+                chars[i] = rng.choice(_LOOKALIKES[chars[i]])
+        elif kind < 0.7:
+            chars.insert(at, rng.choice(_CONTROL))
+        elif kind < 0.85:
+            chars.insert(at, rng.choice(_NOISE))
+        else:
+            chars.append(rng.choice(["\n", "\r\n", "\x00", "/", "/..", ".pkl", ".."]))
+    return "".join(chars)
+
+
+def test_generated_hostile_names_are_never_taken_for_a_version_they_are_not(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(20261201)
+    artifacts = [
+        Artifact("model", "models/model.pkl"),
+        Artifact("data", "data/features"),
+        Artifact("labels", "labels.json", singular=True),
+    ]
+    reals = ["model_v1.0.0.pkl", "model_v10.2.1-rc.1.pkl", "data_v1.0.0", "labels.json"]
+    project = tmp_path / "project"
+    project.mkdir()
+    taken = 0
+    for _ in range(4000):
+        name = _hostile_name(rng, rng.choice(reals))
+        is_dir = rng.random() < 0.3
+        listing = [{"name": f"bucket/models/{name}", "type": "directory" if is_dir else "file"}]
+        listing.append({"name": f"bucket/models/{name}.manifest.json", "type": "file"})
+        for artifact in artifacts:
+            for prefix in ("", "exp-"):
+                for copy in naming.scan(listing, artifact, prefix):
+                    taken += 1
+                    build = naming.folder_name if copy.kind == "folder" else naming.file_name
+                    # The name is exactly the one its version is pushed under, nothing more.
+                    assert copy.name == build(artifact, copy.version, prefix), repr(name)
+                    assert not naming.has_control_characters(copy.name), repr(name)
+                    dest = contained(project, copy.name)
+                    assert dest.parent == project and dest.name == copy.name, repr(name)
+    # Some mutations leave a real name intact (a prefix swapped for a look-alike prefix,
+    # or noise after the stem): the test sees names taken, and checked, not none.
+    assert taken > 0
+
+
+def test_generated_hostile_manifest_paths_never_land_outside_the_folder(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    staging = tmp_path / "staging"
+    for _ in range(4000):
+        path = _hostile_name(rng, rng.choice(["a.csv", "deep/b.bin", "x/y/z.txt"]))
+        try:
+            target = contained(staging, path)
+        except IntegrityError:
+            continue
+        assert staging in target.parents, repr(path)
+        assert not naming.has_control_characters(str(target)), repr(path)

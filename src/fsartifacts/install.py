@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from .errors import IntegrityError
+from .naming import has_control_characters
 from .storeops import TEMP_MARKER, temp_name
 
 
@@ -86,8 +87,12 @@ def contained(base: Path, relative: str) -> Path:
     """``base / relative``, refusing any name that would land outside ``base``."""
     rel = PurePosixPath(relative)
     if not relative or rel.is_absolute() or ".." in rel.parts or "\\" in relative:
-        raise IntegrityError(
-            f"refusing remote name {relative!r}: it would land outside {base}. "
-            "The remote copy is not one fsartifacts wrote; remove it from the store."
-        )
-    return base.joinpath(*rel.parts)
+        problem = f"it would land outside {base}"
+    elif has_control_characters(relative):
+        problem = "it holds control characters"
+    else:
+        return base.joinpath(*rel.parts)
+    raise IntegrityError(
+        f"refusing remote name {relative!r}: {problem}. "
+        "The remote copy is not one fsartifacts wrote; remove it from the store."
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .naming import has_control_characters
 
 LOCK_NAME = "fsartifacts.lock"
 FORMAT = 1
@@ -51,9 +52,12 @@ class LockFile:
             lock.store = str(doc.get("store", ""))
             for name, entry in (doc.get("artifacts") or {}).items():
                 assert lock.artifacts is not None
+                remote = str(entry["remote"])
+                if has_control_characters(remote):
+                    raise ValueError(f"the remote name {remote!r} holds control characters")
                 lock.artifacts[str(name)] = LockEntry(
                     version=None if entry.get("version") is None else str(entry["version"]),
-                    remote=str(entry["remote"]),
+                    remote=remote,
                     kind=str(entry.get("kind", "file")),
                     sha256=str(entry["sha256"]).lower(),
                     size=int(entry.get("size", 0)),

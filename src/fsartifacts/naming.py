@@ -1,10 +1,16 @@
-"""Remote names: built from (artifact, version, prefix), and read back with an anchored match.
+"""Remote names: built from (artifact, version, prefix), and read back with a full match.
 
 A versioned file is ``{prefix}{name}_v{version}{ext}``; a versioned folder is
 ``{prefix}{name}_v{version}/`` completed by the sibling manifest
 ``{prefix}{name}_v{version}.manifest.json`` (written last, so a folder without
 it is an unfinished push and invisible). Singular artifacts drop ``_v{version}``.
 A name that does not match an artifact's pattern exactly is skipped, never fatal.
+
+Every pattern here is matched with ``fullmatch`` and ASCII classes: ``$`` would
+also match before a final newline, so ``model_v1.0.0.pkl`` followed by a newline
+would pass for ``model_v1.0.0.pkl``, and a digit class would take Unicode digits
+for ASCII ones. A remote name holding any control character is never taken
+for an artifact.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ from .config import Artifact
 from .errors import ConfigError
 from .results import entry_size
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 MANIFEST_SUFFIX = ".manifest.json"
 
 # semver.org's grammar, with an optional leading build/pre-release; no anchors.
-_NUM = r"(?:0|[1-9]\d*)"
-_PRE_ID = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
+_NUM = r"(?:0|[1-9][0-9]*)"
+_PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 SEMVER_PATTERN = (
     rf"{_NUM}\.{_NUM}\.{_NUM}"
     rf"(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?"
@@ -41,7 +47,7 @@ def validate_prefix(prefix: str | None) -> str:
     """The ``-p/--prefix`` string, checked: like names, only ``[A-Za-z0-9._-]``."""
     if not prefix:
         return ""
-    if not SAFE_NAME.match(prefix) or ".." in prefix:
+    if not SAFE_NAME.fullmatch(prefix) or ".." in prefix:
         raise ConfigError(
             f"--prefix {prefix!r}: a prefix may hold only letters, digits, '.', '_' and '-' "
             "(no '/', no '..'); for example --prefix retrain_"
@@ -103,15 +109,22 @@ def _basename(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a C0 or C1 control character (newline, escape, NUL, ...)."""
+    return _CONTROL.search(text) is not None
+
+
 def _patterns(artifact: Artifact, prefix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The file and folder patterns of an artifact's names, for ``fullmatch`` only."""
     stem = re.escape(f"{prefix}{artifact.name}")
+    ext = re.escape(remote_ext(artifact))
     if artifact.singular:
-        return re.compile(f"^{stem}{re.escape(remote_ext(artifact))}$"), re.compile(f"^{stem}$")
+        return re.compile(f"{stem}{ext}", re.ASCII), re.compile(stem, re.ASCII)
     version = f"_v(?P<version>{SEMVER_PATTERN})"
-    return (
-        re.compile(f"^{stem}{version}{re.escape(remote_ext(artifact))}$"),
-        re.compile(f"^{stem}{version}$"),
-    )
+    return re.compile(f"{stem}{version}{ext}", re.ASCII), re.compile(f"{stem}{version}", re.ASCII)
 
 
 def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
@@ -122,7 +135,9 @@ def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") ->
     for entry in entries:
         base = _basename(entry["name"])
         is_dir = entry.get("type") == "directory"
-        match = (folder_re if is_dir else file_re).match(base)
+        if has_control_characters(base):
+            continue
+        match = (folder_re if is_dir else file_re).fullmatch(base)
         if match is None or (is_dir and manifest_name(base) not in names):
             continue
         version = None
