@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent / "fsartifacts"
+_WITHOUT_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 def fsartifacts(
@@ -20,8 +21,14 @@ def fsartifacts(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
     timeout: float = 120,
+    unprivileged: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script; the test environment must have installed the package."""
+    """Run the installed console script; the test environment must have installed the package.
+
+    ``unprivileged`` makes file modes bind the command even when the tests run as root
+    (which reads and writes through any mode): it runs without the capabilities that
+    bypass them.
+    """
     if not BIN.exists():
         pytest.fail(f"{BIN} is missing: install the package first (pip install -e .), as tox does")
     full_env = {
@@ -30,7 +37,7 @@ def fsartifacts(
     full_env["FSARTIFACTS_CACHE_DIR"] = str(cwd.parent / f".hash-cache-{cwd.name}")
     full_env.update(env or {})
     return subprocess.run(
-        [str(BIN), *args],
+        [*(_WITHOUT_DAC_OVERRIDE if unprivileged and os.geteuid() == 0 else []), str(BIN), *args],
         cwd=cwd,
         env=full_env,
         input=input,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import semver
 
-from fsartifacts import ConfigError, NotFoundError, Project
+from fsartifacts import ConfigError, ConflictError, NotFoundError, Project, Results
 from fsartifacts.auth import Credentials
 
 from .cli_helpers import write_project
@@ -76,3 +76,27 @@ def test_redact_hides_every_form_of_the_secret(project_root: Path) -> None:
     text = f"failed with s3cr3t!pw and Basic {basic} and s3cr3t%21pw"
     shown = project.redact(text)
     assert "s3cr3t" not in shown and basic not in shown
+
+
+def test_results_raise_for_status_and_check(project_root: Path) -> None:
+    project = Project.load(start=project_root, environ={})
+    pushed = project.push("ALL")
+    assert isinstance(pushed, list) and isinstance(pushed, Results)
+    assert pushed.ok and pushed.failed == [] and pushed.raise_for_status() is pushed
+
+    (project_root / "model.pkl").write_bytes(b"retrained")
+    refused = project.sync_push("ALL")
+    assert not refused.ok
+    assert [r.artifact for r in refused.failed] == ["model"]
+    with pytest.raises(ConflictError) as raised:
+        refused.raise_for_status()
+    assert raised.value is refused.failed[0].exception
+    assert str(raised.value) == refused.failed[0].error
+    with pytest.raises(ConflictError):
+        project.sync_push("model", check=True)
+
+    (project_root / "model.pkl").write_bytes(b"weights")
+    with pytest.raises(NotFoundError, match=r"9\.9\.9"):
+        project.pull("model", "9.9.9", check=True)
+    assert project.pull("ALL", "LATEST", check=True).ok
+    assert project.sync_pull(check=True).ok

@@ -15,6 +15,7 @@ __all__ = [
     "NotFoundError",
     "Project",
     "Result",
+    "Results",
     "TransferError",
     "__version__",
 ]
@@ -30,11 +31,12 @@ if TYPE_CHECKING:
         TransferError,
     )
     from .project import Project
-    from .results import Result
+    from .results import Result, Results
 
 _LAZY = {
     "Project": "fsartifacts.project",
     "Result": "fsartifacts.results",
+    "Results": "fsartifacts.results",
     "AuthError": "fsartifacts.errors",
     "ConfigError": "fsartifacts.errors",
     "ConflictError": "fsartifacts.errors",

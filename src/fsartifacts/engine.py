@@ -33,7 +33,7 @@ from .naming import RemoteCopy
 from .progress import ProgressFactory, no_progress
 from .pull import pull_artifact
 from .push import push_artifact
-from .results import Result, planned, version_text
+from .results import Result, Results, failure, planned, version_text
 from .stores import Store
 from .version import is_latest_keyword, latest_compatible, parse_version
 
@@ -70,7 +70,7 @@ class Engine:
 
     # -- running many -----------------------------------------------------------
 
-    def run(self, work: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
+    def run(self, work: Callable[[Item], Result], items: Iterable[Item]) -> Results:
         """``work`` for every item (artifacts, or remote copies), ``jobs`` at a time.
 
         A failure becomes a "failed" result for that item; the others go on.
@@ -84,13 +84,13 @@ class Engine:
             except Exception as exc:
                 error = self.translate(exc, name)
                 log.debug("%s failed", name, exc_info=True)
-                return Result(name, "failed", error=str(error), exit_code=error.exit_code)
+                return failure(name, error)
 
         if len(items) <= 1 or self.jobs == 1:
-            return [attempt(a) for a in items]
+            return Results(attempt(a) for a in items)
         pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(items)))
         try:
-            results = list(pool.map(attempt, items))
+            results = Results(pool.map(attempt, items))
         except KeyboardInterrupt:
             # Do not start what is queued; the CLI exits without waiting for the rest.
             pool.shutdown(wait=False, cancel_futures=True)

@@ -58,5 +58,9 @@ class AuthError(FsArtifactsError):
         self.exit_code = EXIT_USAGE if missing_credentials else EXIT_FAILED
 
 
+class LocalError(FsArtifactsError):
+    """A file or folder of the project cannot be read or written."""
+
+
 class TransferError(FsArtifactsError):
     """A transfer failed for a reason outside the user's data (network, server)."""

@@ -6,12 +6,13 @@ diff and merges without surprises. Written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, LocalError
 from .naming import has_control_characters
 
 LOCK_NAME = "fsartifacts.lock"
@@ -41,14 +42,23 @@ class LockFile:
     def read(cls, root: Path) -> LockFile:
         path = root / LOCK_NAME
         lock = cls(path, artifacts={})
-        if not path.exists():
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
             return lock
+        except OSError as exc:
+            # The project's own file is in the way: the user fixes it, as a bad config.
+            what = "is a directory" if path.is_dir() else f"cannot be read ({exc.strerror})"
+            raise ConfigError(
+                f"{path} {what}: fsartifacts.lock must be a readable file. Restore it from "
+                "version control, or remove it and pull without --locked to write a new one."
+            ) from exc
         import yaml
 
         from . import yamlio
 
         try:
-            doc: Any = yamlio.load(path.read_text()) or {}
+            doc: Any = yamlio.load(text) or {}
             lock.store = str(doc.get("store", ""))
             for name, entry in (doc.get("artifacts") or {}).items():
                 assert lock.artifacts is not None
@@ -77,6 +87,18 @@ class LockFile:
             self.artifacts = {}
         self.artifacts[artifact] = entry
 
+    def check_writable(self) -> None:
+        """Fail before anything is installed if :meth:`write` could not write the lock."""
+        tmp = self._tmp()
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            tmp.unlink()
+        except OSError as exc:
+            raise LocalError(
+                f"cannot write {self.path} ({exc.strerror}); nothing was installed. Make the "
+                "project root writable, or see what a pull would do with --dry-run."
+            ) from exc
+
     def write(self) -> None:
         from . import yamlio
 
@@ -88,6 +110,17 @@ class LockFile:
             },
         }
         text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, self.path)
+        tmp = self._tmp()
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise LocalError(
+                f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
+                "but not recorded. Free the space or fix the permissions, then pull again."
+            ) from exc
+
+    def _tmp(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")

@@ -23,6 +23,7 @@ from .config import Artifact, Config, load_config
 from .errors import AuthError, ConfigError, NotFoundError
 from .lockfile import LockFile
 from .progress import ProgressFactory, no_progress
+from .results import Results, not_installed
 from .version import artifact_version, is_latest_keyword, resolve_project_version
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from .auth import Credentials
     from .engine import Engine
     from .naming import RemoteCopy
-    from .results import Result
     from .stores import Store
 
 ALL = "ALL"
@@ -147,12 +147,19 @@ class Project:
     # -- operations -------------------------------------------------------------
 
     def push(
-        self, which: str = ALL, *, force: bool = False, prefix: str = "", dry_run: bool = False
-    ) -> list[Result]:
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> Results:
+        """Upload artifacts as their version; ``check`` raises the first failure's error."""
         prefix = naming.validate_prefix(prefix)
         engine = self.engine
         try:
-            return engine.run(
+            results = engine.run(
                 lambda a: engine.push(
                     a, self.artifact_version(a), prefix=prefix, force=force, dry_run=dry_run
                 ),
@@ -160,6 +167,7 @@ class Project:
             )
         finally:
             engine.hashes.save()
+        return results.raise_for_status() if check else results
 
     def pull(
         self,
@@ -172,11 +180,13 @@ class Project:
         dry_run: bool = False,
         locked: bool = False,
         skip_current: bool = False,
-    ) -> list[Result]:
+        check: bool = False,
+    ) -> Results:
         """Download artifacts and record what was resolved in ``fsartifacts.lock``.
 
-        ``locked`` installs exactly what the lock file says instead of resolving;
-        ``skip_current`` (sync pull) leaves destinations that already match alone.
+        ``locked`` installs exactly what the lock file says instead of resolving,
+        all or nothing; ``skip_current`` (sync pull) leaves destinations that
+        already match alone; ``check`` raises the first failure's error.
         """
         prefix = naming.validate_prefix(prefix)
         engine = self.engine
@@ -189,8 +199,11 @@ class Project:
                     f"{', '.join(unlocked)}: not in {lock.path}; pull without --locked first "
                     "to record what to lock."
                 )
-        try:
-            results = engine.run(
+        if not dry_run:
+            lock.check_writable()
+
+        def pull_all(dry: bool) -> Results:
+            return engine.run(
                 lambda a: engine.pull(
                     a,
                     version,
@@ -198,12 +211,25 @@ class Project:
                     prefix=prefix,
                     override=override,
                     pre=pre,
-                    dry_run=dry_run,
+                    dry_run=dry,
                     locked=lock.entry(a.name) if locked else None,
                     skip_current=skip_current,
                 ),
                 artifacts,
             )
+
+        try:
+            results = None
+            if locked and not dry_run and len(artifacts) > 1:
+                # A dry run checks every locked copy against the lock (presence, recorded
+                # sha256, folder manifest) before anything is installed: all or nothing.
+                checked = pull_all(True)
+                if not checked.ok:
+                    results = Results(
+                        r if r.action == "failed" else not_installed(r) for r in checked
+                    )
+            if results is None:
+                results = pull_all(dry_run)
         finally:
             engine.hashes.save()
         recorded = [r for r in results if r.lock is not None and r.action != "planned"]
@@ -213,13 +239,19 @@ class Project:
                 assert r.lock is not None
                 lock.record(r.artifact, r.lock)
             lock.write()
-        return results
+        return results.raise_for_status() if check else results
 
     def sync_push(
-        self, which: str = ALL, *, force: bool = False, prefix: str = "", dry_run: bool = False
-    ) -> list[Result]:
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> Results:
         """Push that is safe to repeat: what is already there is reported up to date."""
-        return self.push(which, force=force, prefix=prefix, dry_run=dry_run)
+        return self.push(which, force=force, prefix=prefix, dry_run=dry_run, check=check)
 
     def sync_pull(
         self,
@@ -231,16 +263,15 @@ class Project:
         pre: bool = False,
         dry_run: bool = False,
         locked: bool = False,
-    ) -> list[Result]:
+        check: bool = False,
+    ) -> Results:
         """Pull that skips every artifact whose local copy already matches."""
         return self.pull(
             which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
-            locked=locked, skip_current=True,
+            locked=locked, skip_current=True, check=check,
         )  # fmt: skip
 
-    def rm(
-        self, name: str, version: str, *, prefix: str = "", dry_run: bool = False
-    ) -> list[Result]:
+    def rm(self, name: str, version: str, *, prefix: str = "", dry_run: bool = False) -> Results:
         """Delete one remote version of one artifact (exact version; singular: its copy)."""
         (artifact,) = self.artifacts(name)
         engine = self.engine
@@ -268,7 +299,7 @@ class Project:
 
     def prune(
         self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
-    ) -> list[Result]:
+    ) -> Results:
         """Delete all but the newest ``keep`` versions of each major, per artifact."""
         engine = self.engine
         doomed = self.prune_plan(which, keep=keep, prefix=prefix)
