@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -366,3 +367,50 @@ def test_a_name_with_a_trailing_newline_does_not_shadow_a_real_version(tmp_path:
     assert locked.returncode == 2, locked.stderr
     assert "control characters" in locked.stderr and "Traceback" not in locked.stderr
     assert (consumer / "models" / "model.pkl").read_bytes() == real
+
+
+def test_a_symlinked_folder_leading_outside_the_project_is_refused(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "one")
+    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "model.pkl").write_text("someone else's file")
+    (outside / "keep.txt").write_text("and their other files")
+    consumer = build(tmp_path / "consumer", "two")
+    shutil.rmtree(consumer / "models")
+    (consumer / "models").symlink_to(outside, target_is_directory=True)
+    before = tree_digest(outside)
+
+    for command in (["validate"], ["pull", "model", "1.0.0", "-o"], ["push", "model"]):
+        run = fsartifacts(*command, cwd=consumer)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "outside the project root" in lines[0], run.stderr
+    assert tree_digest(outside) == before
+
+
+def test_a_symlink_that_appears_after_loading_is_refused_before_writing(tmp_path: Path) -> None:
+    from fsartifacts import Project
+
+    producer = build(tmp_path / "producer", "one")
+    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    outside = tmp_path / "outside"
+    (outside / "embeddings").mkdir(parents=True)
+    (outside / "model.pkl").write_text("someone else's file")
+    (outside / "embeddings" / "theirs.bin").write_text("theirs")
+    consumer = build(tmp_path / "consumer", "two")
+    project = Project.load(start=consumer, environ={})
+    # Loaded and checked; now the folders are swapped for links that lead out.
+    shutil.rmtree(consumer / "models")
+    shutil.rmtree(consumer / "data")
+    (consumer / "models").symlink_to(outside, target_is_directory=True)
+    (consumer / "data").symlink_to(outside, target_is_directory=True)
+    before = tree_digest(outside)
+
+    results = project.pull("ALL", "1.0.0", override=True)
+    by_name = {r.artifact: r for r in results}
+    for name in ("model", "embeddings", "features"):
+        assert by_name[name].action == "failed" and by_name[name].exit_code == 2
+        assert "outside the project root" in (by_name[name].error or "")
+    assert by_name["labels"].action == "pulled"
+    assert tree_digest(outside) == before

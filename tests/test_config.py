@@ -1074,7 +1074,7 @@ def test_skelebot_is_lenient_where_skelebot_is(tmp_path: Path) -> None:
               - {name: model, file: old.pkl, extra: 1}
               - {name: model, file: m.pkl}
               - {name: ALL, file: all.pkl}
-              - {name: shared, file: ../shared/data.csv}
+              - {name: shared, file: shared/../data.csv}
               - {name: my model, file: x.bin}
         """,
     )
@@ -1090,7 +1090,6 @@ def test_skelebot_is_lenient_where_skelebot_is(tmp_path: Path) -> None:
     warnings = " | ".join(config.warnings)
     assert "declared twice" in warnings
     assert "'ALL', which is also a command keyword" in warnings
-    assert "leaves the project root" in warnings
     assert "using s3 as skelebot does, and ignoring url" in warnings
 
 
@@ -1221,3 +1220,59 @@ def test_an_empty_artifact_field_is_a_config_error(
         load_config(path, environ={})
     assert f"artifacts[0].{field}" in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+# --------------------------------------------------------------------------- outside the project
+
+
+@pytest.mark.parametrize("flavour", ["fsartifacts.yaml", "skelebot.yaml"])
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlinked folder", "symlinked file"])
+def test_a_file_that_resolves_outside_the_project_is_refused(
+    tmp_path: Path, flavour: str, how: str
+) -> None:
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    (project / "deep").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "m.pkl").write_text("not the project's")
+    if how == "symlinked folder":
+        (project / "models").symlink_to(outside, target_is_directory=True)
+    if how == "symlinked file":
+        (project / "m.pkl").symlink_to(outside / "m.pkl")
+    file = {
+        "absolute": str(outside / "m.pkl"),
+        "dotdot": "../outside/m.pkl",
+        "symlinked folder": "models/m.pkl",
+        "symlinked file": "m.pkl",
+    }[how]
+    repository = f"""
+        url: file://./store
+        artifacts:
+          - {{name: model, file: "{file}"}}
+    """
+    text = (
+        f"repository:{textwrap.indent(textwrap.dedent(repository), '  ')}"
+        if flavour == "fsartifacts.yaml"
+        else f"components:\n  repository:{textwrap.indent(textwrap.dedent(repository), '    ')}"
+    )
+    message = config_error(project, text, name=flavour)
+    if flavour == "fsartifacts.yaml" and how in ("absolute", "dotdot"):
+        # fsartifacts.yaml's schema already names an absolute or ../ path as such.
+        assert "is absolute" in message or "leaves the project root" in message
+    else:
+        assert f"resolves to {outside.resolve() / 'm.pkl'}, outside the project root" in message
+
+
+def test_a_symlink_that_stays_inside_the_project_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "models").symlink_to(tmp_path / "real", target_is_directory=True)
+    write(
+        tmp_path,
+        "fsartifacts.yaml",
+        """
+        repository:
+          url: file://./store
+          artifacts:
+            - {name: model, file: models/m.pkl}
+        """,
+    )
+    assert load(tmp_path).repository.artifacts[0].file == "models/m.pkl"

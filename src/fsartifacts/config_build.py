@@ -28,6 +28,7 @@ from .config_model import (
 )
 from .config_problems import ConfigValidationError
 from .config_values import (
+    outside_root_problem,
     parse_count,
     parse_seconds,
     parse_size,
@@ -44,7 +45,7 @@ def build_repository(
 ) -> Repository:
     """The model of a validated repository mapping (``prefix``: its key path, for messages)."""
     kind = stores_in(document)[0]
-    artifacts = _build_artifacts(document.get("artifacts") or [], prefix, warnings)
+    artifacts = _build_artifacts(document.get("artifacts") or [], root, prefix, source, warnings)
     if kind == "s3":
         return Repository(kind="s3", s3=_s3_settings(document["s3"]), artifacts=artifacts)
     if kind == "artifactory":
@@ -59,11 +60,15 @@ def build_repository(
 
 
 def _build_artifacts(
-    items: Sequence[Mapping[str, Any]], prefix: str, warnings: list[str]
+    items: Sequence[Mapping[str, Any]], root: Path, prefix: str, source: str, warnings: list[str]
 ) -> tuple[Artifact, ...]:
     by_name: dict[str, Artifact] = {}  # a later duplicate replaces an earlier one (skelebot)
+    outside: list[str] = []
     for item in items:
         name, file = item["name"], item["file"]
+        problem = outside_root_problem(root, _normal_file(file))
+        if problem:
+            outside.append(f"{prefix}.artifacts: artifact {name!r}: file {problem}")
         if name.upper() in RESERVED_NAMES:  # only reachable in skelebot.yaml
             warnings.append(
                 f"{prefix}.artifacts: an artifact is named {name!r}, which is also a command "
@@ -80,6 +85,8 @@ def _build_artifacts(
             ext=item.get("ext"),
             version=str(parse_version(version, source="")) if version is not None else None,
         )
+    if outside:
+        raise ConfigValidationError(outside, source=source)
     return tuple(by_name.values())
 
 

@@ -12,6 +12,7 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .config_model import RESERVED_NAMES, STORE_KINDS, StoreKind
@@ -148,6 +149,25 @@ def path_problem(file: str) -> str | None:
         return f"{file!r} leaves the project root; keep artifacts inside the project"
     if normal == ".":
         return f"{file!r} is the project root itself; name a file or folder inside it"
+    return None
+
+
+def outside_root_problem(root: Path, file: str | Path) -> str | None:
+    """Why ``file`` (relative to ``root``, or absolute), every symlink on its way resolved,
+    is not a place inside the project root; None when it is.
+
+    The one rule for both flavours, at config build time and again right before a
+    pull writes there: a symlink may appear between the two.
+    """
+    real_root = root.resolve()
+    real = (root / file).resolve()
+    if real == real_root:
+        return f"{str(file)!r} is the project root itself; name a file or folder inside it"
+    if not real.is_relative_to(real_root):
+        return (
+            f"{str(file)!r} resolves to {real}, outside the project root {real_root}; "
+            "keep artifacts inside the project"
+        )
     return None
 
 

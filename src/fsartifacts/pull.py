@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 import semver
 
 from .config import Artifact
-from .errors import IntegrityError, NotFoundError
+from .config_values import outside_root_problem
+from .errors import ConfigError, IntegrityError, NotFoundError
 from .hashing import HashingWriter
 from .install import contained, staged_file, staging_dir, swap_dir, sweep_stale
 from .lockfile import LockEntry
@@ -70,6 +71,7 @@ def pull_artifact(
             return _recorded(up_to_date(result), copy)
         if dry_run:
             return planned(result, "would download")
+        check_inside_project(engine.root, dest)
         sweep_stale(dest)
         _pull_folder(engine, copy, manifest, dest, url)
         return _recorded(result, copy)
@@ -90,6 +92,7 @@ def pull_artifact(
             return _recorded(up_to_date(result), copy)
     if dry_run:
         return planned(result, "would download")
+    check_inside_project(engine.root, dest)
     sweep_stale(dest)
     _pull_file(engine, copy, dest, result, recorded, expected)
     return _recorded(result, copy)
@@ -98,6 +101,17 @@ def pull_artifact(
 def override_or_named(root: Path, artifact: Artifact, copy: RemoteCopy, override: bool) -> Path:
     """Where a pulled copy lands: the artifact's own path, or its remote name in the root."""
     return root / artifact.file if override else contained(root, copy.name)
+
+
+def check_inside_project(root: Path, dest: Path) -> None:
+    """Refuse to write ``dest`` unless it resolves inside the project root.
+
+    The configuration was checked when it was loaded; this checks again just
+    before the write, as a symlink may have appeared in between.
+    """
+    problem = outside_root_problem(root, dest)
+    if problem:
+        raise ConfigError(f"refusing to write {dest}: {problem}")
 
 
 def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
