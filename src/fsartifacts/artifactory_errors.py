@@ -148,10 +148,16 @@ def _reasons(exc: BaseException) -> list[BaseException]:
         chain.append(inner)
 
 
+def without_query(text: str) -> str:
+    """``text`` with the query strings of its URLs removed: a presigned URL carries a
+    signature in its query, which must not reach a message or a log."""
+    return _QUERY.sub("", text)
+
+
 def _transport_error(exc: requests.RequestException, action: str) -> ArtifactoryError:
     chain = _reasons(exc)
     # Without query strings: a presigned redirect target carries a signature in it.
-    reason = _QUERY.sub("", str(chain[-1]) or type(chain[-1]).__name__)
+    reason = without_query(str(chain[-1]) or type(chain[-1]).__name__)
     timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
     refused = urllib3.exceptions.NewConnectionError  # a ConnectTimeoutError subclass, oddly
     error: ArtifactoryError

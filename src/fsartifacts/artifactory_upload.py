@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -28,13 +29,17 @@ from .artifactory_errors import (
     ArtifactoryTimeoutError,
     _after_tries,
     _error_from_response,
+    without_query,
 )
 from .artifactory_http import RETRY_STATUSES, _backoff, _retry_after
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
 
+log = logging.getLogger("fsartifacts")
+
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+MAX_UPLOAD_REDIRECTS = 5
 CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
 
 
@@ -156,12 +161,22 @@ def put_with_retries(
     headers: dict[str, str],
     ok: tuple[int, ...] = (200, 201),
 ) -> bool:
-    """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok."""
-    for attempt in range(1, fs.attempts + 1):
+    """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok.
+
+    Redirects are followed here, not by requests: it would re-send the PUT with the
+    body already read (a Content-Length and no bytes, so the server waits for them
+    until the timeout). A redirect on the same host gets a fresh body; one to another
+    host fails at once (see :func:`redirect_target`).
+    """
+    attempt = redirects = 0
+    while True:
+        attempt += 1
         body = make_body()
         response: requests.Response | None = None
         try:
-            response = fs._send("PUT", url, action, data=body, headers=headers)
+            response = fs._send(
+                "PUT", url, action, data=body, headers=headers, allow_redirects=False
+            )
         except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
             # Not after a failed connect: urllib3 retried that already.
             if exc.retries_exhausted:
@@ -171,6 +186,14 @@ def put_with_retries(
         finally:
             if body is not None:
                 body.close()
+        if response is not None and response.is_redirect:
+            try:
+                url = redirect_target(fs, response, action, redirects)
+            finally:
+                response.close()
+            redirects += 1
+            attempt -= 1  # sent on, not failed: the try is not used up
+            continue
         if response is not None:
             if response.status_code in ok:
                 response.close()
@@ -183,7 +206,32 @@ def put_with_retries(
         if response is not None:
             response.close()
         time.sleep(wait if wait is not None else _backoff(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def redirect_target(
+    fs: ArtifactoryFileSystem, response: requests.Response, action: str, redirects: int
+) -> str:
+    """Where a redirected upload goes next: the new URL on the same host, else an error.
+
+    An upload is not sent on to another host: its credentials would not follow it
+    (they never leave the host they were configured for), and a different server
+    taking uploads is a configuration to fix, not to guess.
+    """
+    status = response.status_code
+    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    shown = without_query(target)
+    if status == 303 or redirects >= MAX_UPLOAD_REDIRECTS:
+        reason = "a redirect an upload cannot follow" if status == 303 else "too many redirects"
+    elif fs._session().should_strip_auth(response.url or "", target):
+        reason = "another host; uploads are only sent on within the same host"
+    else:
+        log.info("%s: redirected (HTTP %d) to %s; sending it there", action, status, shown)
+        return target
+    raise ArtifactoryError(
+        f"{action}: the server redirected the upload (HTTP {status}) to {shown}: {reason}. "
+        "Nothing was stored; set `url` to the server that takes the uploads.",
+        status=status,
+    )
 
 
 def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: str) -> bool:

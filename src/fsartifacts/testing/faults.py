@@ -21,6 +21,10 @@ requests (FIFO when several rules match), then disarms itself:
   the bytes are corrupted "in transit": the server hashes and stores the corrupted
   bytes, so a client that sent ``X-Checksum-*`` headers gets 409 and nothing is
   stored, and one that did not gets back checksums that differ from its own.
+* ``redirect_next(location, status=307, count=1, methods=("PUT",))``: answer the next
+  ``count`` matching requests with ``status`` and ``Location: location`` (a full URL, or
+  a path on this server), after reading their body; nothing is stored. Like a proxy or
+  a load balancer sending clients elsewhere.
 * ``latency``: seconds slept before handling each request.
 
 ``drop_after``, ``truncate_next`` and ``corrupt_next`` act on artifact content only (GET
@@ -42,6 +46,7 @@ FAIL = "fail"
 DROP = "drop"
 TRUNCATE = "truncate"
 CORRUPT = "corrupt"
+REDIRECT = "redirect"
 
 
 @dataclass
@@ -58,6 +63,7 @@ class FaultRule:
     message: str | None = None
     nbytes: int = 0
     offset: int = 0
+    location: str = ""
 
     def matches(self, method: str, target: str) -> bool:
         if self.methods is not None and method.upper() not in self.methods:
@@ -128,6 +134,20 @@ class Faults:
         path_contains: str | None = None,
     ) -> None:
         self._arm(FaultRule(CORRUPT, count, _methods(methods), path_contains, offset=_size(offset)))
+
+    def redirect_next(
+        self,
+        location: str,
+        status: int = 307,
+        count: int = 1,
+        methods: Iterable[str] | None = ("PUT",),
+        path_contains: str | None = None,
+    ) -> None:
+        if not 300 <= status <= 399:
+            raise ValueError(f"redirect_next needs a redirect status (300-399), not {status}")
+        self._arm(
+            FaultRule(REDIRECT, count, _methods(methods), path_contains, status, location=location)
+        )
 
     def reset(self) -> None:
         """Disarm every rule and set latency back to 0."""

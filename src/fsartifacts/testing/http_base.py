@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.testing import views
-from fsartifacts.testing.faults import FAIL, FaultRule
+from fsartifacts.testing.faults import FAIL, REDIRECT, FaultRule
 from fsartifacts.testing.model import ArtifactoryError
 from fsartifacts.testing.requestlog import RequestRecord
 from fsartifacts.testing.wire import CONTEXT, IncompleteBody, RequestBody, Target, parse_target
@@ -83,6 +83,10 @@ class HandlerBase(BaseHTTPRequestHandler):
             rule = app.faults.take(FAIL, self.command, self.path)
             if rule is not None:
                 raise _injected_failure(rule)
+            rule = app.faults.take(REDIRECT, self.command, self.path)
+            if rule is not None:
+                headers = {"Location": rule.location}
+                raise ArtifactoryError(rule.status, "Redirected by a test fault", headers=headers)
             self._route(parse_target(self.path))
         except ArtifactoryError as error:
             self._safely(self._send_error, error)

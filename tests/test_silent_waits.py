@@ -1,0 +1,72 @@
+"""No silent waits: redirected deploys, endpoints that never answer, retries said aloud, and
+what each verbosity shows. Every command runs as a real process bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.artifactory import ArtifactoryFileSystem
+
+from .cli_helpers import fsartifacts, write_project
+from .fixtures_artifactory import ArtifactoryRepo
+
+MODEL = "    - name: model\n      file: models/model.pkl\n"
+
+
+def artifactory_project(root: Path, url: str, repo: str, data: bytes = b"the model\n") -> Path:
+    config = (
+        f"repository:\n  artifactory:\n    url: {url}\n    repo: {repo}\n"
+        f"    path: team/models\n    auth: {{authType: none}}\n  artifacts:\n{MODEL}"
+    )
+    project = write_project(root, config)
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(data)
+    return project
+
+
+# -- a deploy answered with a redirect ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [10, 64 * 1024], ids=["small", "checksum-deploy-first"])
+def test_a_deploy_redirected_on_the_same_host_resends_its_body_there(
+    size: int, artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    data = bytes(range(256)) * (size // 256) or b"x" * size
+    project = artifactory_project(tmp_path / "p", artifactory_repo.url, artifactory_repo.name, data)
+    remote = f"{artifactory_repo.name}/team/models/model_v1.0.0.pkl"
+    moved = f"{artifactory_repo.name}/moved/model_v1.0.0.pkl"
+    # A path on the same server: the body must arrive there whole, with the checksums.
+    artifactory_repo.server.faults.redirect_next(
+        f"/artifactory/{moved}", path_contains=remote, count=2
+    )
+    run = fsartifacts("push", "model", cwd=project, env={"FSARTIFACTS_TIMEOUT": "20"}, timeout=15)
+    assert run.returncode == 0, run.stderr
+    fs = ArtifactoryFileSystem(url=artifactory_repo.url, anon=True, skip_instance_cache=True)
+    assert fs.cat_file(moved) == data
+    puts = [r for r in artifactory_repo.server.requests if r.method == "PUT"]
+    assert [r.status for r in puts][-1] == 201
+    assert all(r.status in (201, 307, 404) for r in puts), puts
+
+
+def test_a_deploy_redirected_to_another_host_fails_at_once_naming_the_redirect(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    project = artifactory_project(tmp_path / "p", artifactory_repo.url, artifactory_repo.name)
+    elsewhere = artifactory_repo.url.replace("127.0.0.1", "localhost")
+    target = f"{elsewhere}/{artifactory_repo.name}/moved/model_v1.0.0.pkl?X-Signature=s3cr3t"
+    artifactory_repo.server.faults.redirect_next(target, count=10)
+    env = {"FSARTIFACTS_TIMEOUT": "30", "FSARTIFACTS_ATTEMPTS": "5"}
+    # Stalling for the timeout once would already overrun this bound.
+    run = fsartifacts("push", "model", cwd=project, env=env, timeout=20)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "redirected" in run.stderr and "HTTP 307" in run.stderr
+    assert f"{elsewhere}/{artifactory_repo.name}/moved/model_v1.0.0.pkl" in run.stderr
+    assert "s3cr3t" not in run.stderr
+    assert "`url`" in run.stderr or "repository.artifactory.url" in run.stderr
+    puts = [r for r in artifactory_repo.server.requests if r.method == "PUT"]
+    assert len(puts) == 1, puts  # refused at once, not tried again
+    assert artifactory_repo.server.faults.pending() == 9
