@@ -58,12 +58,12 @@ def test_the_whole_job_end_to_end(tmp_path: Path) -> None:
     ]
     assert "4 artifacts: 4 pushed" in first.stdout
 
-    # A second push of changed content is refused and the remote copy stays.
+    # A second sync push of changed content is refused and the remote copy stays.
     remote_before = tree_digest(store)
     (producer / "models" / "model.pkl").write_bytes(b"model two\n" * 5000)
-    refused = fsartifacts("push", "ALL", cwd=producer)
+    refused = fsartifacts("sync", "push", "ALL", cwd=producer)
     assert refused.returncode == 1
-    assert "model_v1.0.0.pkl already exists with different content" in refused.stderr
+    assert "model_v1.0.0.pkl with different content" in refused.stderr
     assert "--force" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert "3 up to date" in refused.stdout
@@ -73,11 +73,11 @@ def test_the_whole_job_end_to_end(tmp_path: Path) -> None:
     assert forced.returncode == 0, forced.stderr
     assert (store / "model_v1.0.0.pkl").read_bytes() == b"model two\n" * 5000
 
-    # Newer builds: 1.2.0 and 2.0.0 (another major).
+    # Newer builds: 1.2.0 and 2.0.0 (another major); the singular labels are unchanged.
     build(producer, "twelve", version="1.2.0")
-    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    assert fsartifacts("sync", "push", "ALL", cwd=producer).returncode == 0
     build(producer, "two", version="2.0.0")
-    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    assert fsartifacts("sync", "push", "ALL", cwd=producer).returncode == 0
     build(producer, "twelve", version="1.2.0")  # the tree as it was at 1.2.0, to compare
 
     # A consumer at 1.5.0: LATEST is 1.2.0, never 2.0.0.

@@ -134,7 +134,7 @@ def test_push_pull_list_and_all_latest(
     assert by_artifact(first, "remote")["model"] == f"s3://{spec}/model_v1.0.0.pkl"
 
     write_three(producer, "twelve")
-    second = run_json("push", "ALL", "--project-version", "1.2.0", cwd=producer)
+    second = run_json("sync", "push", "ALL", "--project-version", "1.2.0", cwd=producer)
     assert by_artifact(second, "action") == {
         "model": "pushed",
         "features": "pushed",
@@ -253,6 +253,33 @@ def test_keys_are_skelebots_and_skelebots_objects_are_pulled_and_verified(
     assert "verified by size only" in exact.stderr
 
 
+def test_push_of_a_version_skelebot_pushed_is_refused(
+    moto_server: str, bucket: str, s3: Any, tmp_path: Path
+) -> None:
+    # skelebot's own push: a plain put_object of its key, no sha256 in the metadata.
+    spec = f"{bucket}/ml/churn"
+    env = {"AWS_ENDPOINT_URL_S3": moto_server}
+    producer = write_project(
+        tmp_path / "producer", SKELEBOT_YAML.format(spec=spec), "1.0.0", name="skelebot.yaml"
+    )
+    (producer / "model.pkl").write_bytes(b"the same model\n" * 100)
+    (producer / "params.json").write_text('{"depth": 6}')
+    key = skelebot_key(spec, "model", "model.pkl", "1.0.0")
+    s3.put_object(Bucket=bucket, Key=key, Body=(producer / "model.pkl").read_bytes())
+
+    refused = fsartifacts("push", "model", cwd=producer, env=env)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert (
+        f"model 1.0.0 already exists at s3://{bucket}/{key}: bump the version, "
+        "or push with -f/--force." in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert s3.head_object(Bucket=bucket, Key=key)["Metadata"] == {}
+    # The same bytes are up to date for sync push (the single-part ETag is their MD5).
+    synced = run_json("sync", "push", "model", cwd=producer, env=env)
+    assert by_artifact(synced, "detail") == {"model": "up to date"}
+
+
 def test_a_skelebot_object_whose_bytes_disagree_with_its_etag_is_refused(
     moto_server: str, bucket: str, tmp_path: Path
 ) -> None:
@@ -358,7 +385,7 @@ def test_skelebot_B4_prefix_match_does_not_block_a_singular_push(
     refused = fsartifacts("push", "model", cwd=producer)
     assert refused.returncode == 1
     url = f"s3://{bucket}/team/model.pkl"
-    assert f"{url} already exists with different content" in refused.stderr
+    assert f"model already exists at {url} and is singular" in refused.stderr
     assert read_key(s3, bucket, "team/model.pkl") == b"this year's"
 
 
@@ -488,7 +515,7 @@ def test_two_concurrent_pushes_of_one_version_exactly_one_wins(
     assert sorted(barrier.statuses) == [200, 412]  # the store refused the second create
     winner = next(job for job, code in codes.items() if code == 0)
     loser_err = next(outcomes[job][1] for job, code in codes.items() if code == 1)
-    assert "model_v3.1.0.pkl already exists with different content" in loser_err
+    assert "model 3.1.0 already exists at" in loser_err and "model_v3.1.0.pkl" in loser_err
     assert "Traceback" not in loser_err
     key = "models/model_v3.1.0.pkl"
     assert read_key(s3, bucket, key) == contents[winner]

@@ -78,17 +78,29 @@ def test_a_push_reads_the_file_once_for_the_digests_the_store_wants(
     (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
     # These stores want the sha256 alone: no other digest is computed for them.
     assert sorted(entry) == ["inode", "mtime_ns", "sha256", "size"]
-    assert pusher.push(MODEL, V("1.0.0")).detail == "up to date"
+    assert pusher.push(MODEL, V("1.0.0"), sync=True).detail == "up to date"
     assert (cache.misses, cache.hits) == (1, 1)
 
 
-def test_identical_push_is_up_to_date_and_different_is_refused(store: Store, project: Path) -> None:
+def test_push_of_an_existing_version_is_refused_even_identical(store: Store, project: Path) -> None:
     e = engine(store, project)
     e.push(MODEL, V("1.0.0"))
-    assert e.push(MODEL, V("1.0.0")).detail == "up to date"
-    (project / "models/model.pkl").write_bytes(b"weights-2" * 1000)
-    with pytest.raises(ConflictError, match=r"model_v1\.0\.0\.pkl.*--force"):
+    with pytest.raises(ConflictError, match=r"model 1\.0\.0 already exists at .*model_v1"):
         e.push(MODEL, V("1.0.0"))
+    e.push(DATA, V("1.0.0"))
+    with pytest.raises(ConflictError, match=r"data 1\.0\.0 already exists"):
+        e.push(DATA, V("1.0.0"))
+
+
+def test_identical_sync_push_is_up_to_date_and_different_is_refused(
+    store: Store, project: Path
+) -> None:
+    e = engine(store, project)
+    e.push(MODEL, V("1.0.0"))
+    assert e.push(MODEL, V("1.0.0"), sync=True).detail == "up to date"
+    (project / "models/model.pkl").write_bytes(b"weights-2" * 1000)
+    with pytest.raises(ConflictError, match=r"model_v1\.0\.0\.pkl with different.*force=True"):
+        e.push(MODEL, V("1.0.0"), sync=True)
     remote = store.fs.cat_file(store.path("model_v1.0.0.pkl"))
     assert remote == b"weights-1" * 1000
     assert e.push(MODEL, V("1.0.0"), force=True).action == "pushed"
@@ -112,7 +124,7 @@ def test_folder_round_trip_and_mirror(store: Store, project: Path) -> None:
     e = engine(store, project)
     pushed = e.push(DATA, V("1.0.0"))
     assert pushed.action == "pushed" and pushed.bytes == 8 + 5000
-    assert e.push(DATA, V("1.0.0")).detail == "up to date"
+    assert e.push(DATA, V("1.0.0"), sync=True).detail == "up to date"
     # a stray local file must disappear: the folder is mirrored, not merged
     (project / "data" / "stray.txt").write_text("local only")
     pulled = e.pull(DATA, "1.0.0", V("1.0.0"), override=True)
@@ -143,7 +155,9 @@ def test_folder_without_manifest_is_invisible(store: Store, project: Path) -> No
 def test_singular_ignores_the_version(store: Store, project: Path, tmp_path: Path) -> None:
     e = engine(store, project)
     assert e.push(LABELS, V("1.0.0")).remote == store.url("labels.json")
-    assert e.push(LABELS, V("2.0.0")).detail == "up to date"
+    assert e.push(LABELS, V("2.0.0"), sync=True).detail == "up to date"
+    with pytest.raises(ConflictError, match=r"labels already exists at .* is singular"):
+        e.push(LABELS, V("3.0.0"))
     consumer = tmp_path / "c"
     consumer.mkdir()
     result = engine(store, consumer).pull(LABELS, "9.9.9", V("1.0.0"))

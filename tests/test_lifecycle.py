@@ -177,3 +177,66 @@ def test_sync_push_twice_and_sync_pull_up_to_date(remote: Remote, tmp_path: Path
     assert (consumer / "model_v1.0.0.pkl").read_bytes() == (
         producer / "models/model.pkl"
     ).read_bytes()
+
+
+SINGULAR = "    - name: labels\n      file: labels.json\n      singular: true\n"
+
+
+def test_push_of_a_version_already_there_is_refused_whatever_its_content(
+    remote: Remote, tmp_path: Path
+) -> None:
+    # push means what it means in skelebot: the same version twice is an error, even
+    # with identical bytes; sync push is the one that is safe to repeat.
+    producer = project(tmp_path / "producer", remote, "1.0.0", seed="one")
+    write_project(producer, yaml_config(remote, ARTIFACTS + SINGULAR), "1.0.0")
+    (producer / "labels.json").write_text('["cat"]')
+    first = run_ok("push", "ALL", cwd=producer)
+    assert [r["action"] for r in first["results"]] == ["pushed", "pushed", "pushed"]
+    urls = {r["artifact"]: r["remote"] for r in first["results"]}
+    before = remote.digest()
+
+    again = fsartifacts("push", "ALL", cwd=producer)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert (
+        f"model 1.0.0 already exists at {urls['model']}: bump the version, or push with "
+        "-f/--force." in again.stderr
+    )
+    assert f"data 1.0.0 already exists at {urls['data']}: bump the version" in again.stderr
+    assert f"labels already exists at {urls['labels']} and is singular" in again.stderr
+    assert "force=True" not in again.stderr and "Traceback" not in again.stderr
+    assert remote.digest() == before
+
+    # sync push: identical copies are up to date (exit 0), nothing written.
+    synced = run_ok("sync", "push", "ALL", cwd=producer)
+    assert [r["detail"] for r in synced["results"]] == ["up to date"] * 3
+    assert remote.digest() == before
+
+    # Different content: both refuse it; --force replaces it.
+    project(producer, remote, "1.0.0", seed="two")
+    write_project(producer, yaml_config(remote, ARTIFACTS + SINGULAR), "1.0.0")
+    changed = fsartifacts("sync", "push", "model", cwd=producer)
+    assert changed.returncode == 1
+    assert f"model 1.0.0 already exists at {urls['model']} with different content" in (
+        changed.stderr
+    )
+    assert remote.digest() == before
+    forced = run_ok("push", "ALL", "-f", cwd=producer)
+    assert [r["action"] for r in forced["results"]] == ["pushed", "pushed", "pushed"]
+    consumer = project(tmp_path / "consumer", remote, "1.0.0")
+    run_ok("pull", "ALL", "1.0.0", cwd=consumer)
+    assert (consumer / "model_v1.0.0.pkl").read_bytes() == (
+        producer / "models/model.pkl"
+    ).read_bytes()
+    assert tree_digest(consumer / "data_v1.0.0") == tree_digest(producer / "data")
+
+
+def test_the_python_api_names_the_keyword_not_the_flag(remote: Remote, tmp_path: Path) -> None:
+    producer = project(tmp_path / "producer", remote, "1.0.0", seed="one")
+    push_in_process(producer, "model")
+    (refused,) = Project.load(start=producer, environ={}).push("model")
+    assert refused.action == "failed"
+    assert refused.error is not None and refused.error.endswith(
+        "bump the version, or push with force=True."
+    )
+    assert "--force" not in refused.error
+    assert str(refused.exception) == refused.error

@@ -53,7 +53,7 @@ def test_load_push_pull_versions_resolve_open(project_root: Path) -> None:
     ]
     assert (project_root / "model_v1.4.0.pkl").read_bytes() == b"weights"
     assert results[0].to_dict()["sha256"] == results[0].sha256
-    assert [r.detail for r in project.push("all")] == ["up to date", "up to date"]
+    assert [r.detail for r in project.sync_push("all")] == ["up to date", "up to date"]
 
 
 def test_push_with_force_and_errors_are_typed(project_root: Path) -> None:
@@ -61,7 +61,7 @@ def test_push_with_force_and_errors_are_typed(project_root: Path) -> None:
     project.push("model")
     (project_root / "model.pkl").write_bytes(b"retrained")
     refused = project.push("model")
-    assert refused[0].action == "failed" and "--force" in (refused[0].error or "")
+    assert refused[0].action == "failed" and "force=True" in (refused[0].error or "")
     assert project.push("model", force=True)[0].action == "pushed"
     with pytest.raises(ConfigError, match="model, data"):
         project.push("nope")

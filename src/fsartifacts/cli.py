@@ -76,7 +76,9 @@ def _credential_options(p: argparse.ArgumentParser) -> None:
 
 
 def _push_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--force", action="store_true", help="replace a different copy")
+    p.add_argument(
+        "-f", "--force", action="store_true", help="replace the copy of this version on the store"
+    )
     p.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
     p.add_argument("--dry-run", action="store_true", help="show what would happen")
     _credential_options(p)
@@ -107,10 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    push = commands.add_parser("push", parents=[common], help="upload artifacts as this version")
+    push = commands.add_parser(
+        "push",
+        parents=[common],
+        help="upload artifacts as this version; refused if the version exists",
+        description=(
+            "Upload each artifact as the project version (or its pinned version). A version "
+            "that already exists on the store is refused (exit 1), whatever its content: "
+            "bump the version, or replace it with -f/--force. `sync push` is the "
+            "safe-to-repeat variant."
+        ),
+    )
     push.add_argument("artifact", metavar="ARTIFACT|ALL")
     _push_options(push)
-    push.set_defaults(handler=_push, command_name="push")
+    push.set_defaults(handler=_push, command_name="push", sync=False)
 
     pull = commands.add_parser("pull", parents=[common], help="download a version or LATEST")
     pull.add_argument("artifact", metavar="ARTIFACT|ALL")
@@ -122,11 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     sync_commands = sync.add_subparsers(dest="direction", metavar="push|pull")
     sync_commands.required = True
     sync_push = sync_commands.add_parser(
-        "push", parents=[common], help="upload what is missing; safe to repeat"
+        "push",
+        parents=[common],
+        help="upload what is missing; safe to repeat",
+        description=(
+            "Upload what is missing. A copy of this version with identical content is up to "
+            "date (exit 0); one with different content is refused (exit 1) unless -f/--force."
+        ),
     )
     sync_push.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
     _push_options(sync_push)
-    sync_push.set_defaults(handler=_push, command_name="sync push")
+    sync_push.set_defaults(handler=_push, command_name="sync push", sync=True)
     sync_pull = sync_commands.add_parser(
         "pull", parents=[common], help="download what differs locally; skip the rest"
     )
@@ -194,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except FsArtifactsError as exc:
-        _print_error(args, _redact(str(exc)), exc.exit_code)
+        _print_error(args, _redact(exc.render(cli=True)), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fsartifacts: interrupted; nothing half-written was installed", file=sys.stderr)
@@ -261,11 +279,11 @@ def _load(args: argparse.Namespace) -> Project:
 
 
 def _push(args: argparse.Namespace) -> int:
-    """push, and sync push: the same safe-to-repeat push (identical copies are up to date)."""
+    """push (any copy of the version refuses it), and sync push (an identical one is
+    up to date)."""
     project = _load(args)
-    results = project.push(
-        args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run
-    )
+    push = project.sync_push if args.sync else project.push
+    results = push(args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run)
     return _report(args, args.command_name, results)
 
 
@@ -366,7 +384,8 @@ def _report(
 
     for result in results:
         if result.error:
-            result.error = _redact(result.error)
+            shown = result.exception.render(cli=True) if result.exception else result.error
+            result.error = _redact(shown)
     failed = [r for r in results if r.action == "failed"]
     if args.json:
         print(

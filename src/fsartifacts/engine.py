@@ -27,6 +27,7 @@ from .errors import (
     FsArtifactsError,
     NotFoundError,
     TransferError,
+    option,
 )
 from .hashing import HashCache
 from .naming import RemoteCopy
@@ -171,7 +172,7 @@ class Engine:
             if chosen is not None and copy.version == chosen:
                 return copy
         existing = ", ".join(str(c.version) for c in copies) or "none"
-        hint = "" if pre else " Pre-releases count only with --pre."
+        hint = "" if pre else f" Pre-releases count only with {option('pre')}."
         where = self.store.url(f"{prefix}{artifact.name}_v*")
         raise NotFoundError(
             f"{artifact.name}: no {wanted} at {where}. Versions there: {existing}.{hint}"

@@ -13,10 +13,40 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+# How each front end spells an option that a message suggests as the way out:
+# (the command line, the Python API). A message holds ``option(name)`` where the
+# option goes, so a Python caller is never told to pass a command-line flag.
+OPTION_SPELLINGS: dict[str, tuple[str, str]] = {
+    "force": ("-f/--force", "force=True"),
+    "pre": ("--pre", "pre=True"),
+    "locked": ("--locked", "locked=True"),
+}
+
+
+def option(name: str) -> str:
+    """The placeholder for option ``name`` in an error message (see OPTION_SPELLINGS)."""
+    if name not in OPTION_SPELLINGS:
+        raise KeyError(f"no spelling for option {name!r}")
+    return f"{{option:{name}}}"
+
+
 class FsArtifactsError(Exception):
-    """Base class: an error with a message meant for the user."""
+    """Base class: an error with a message meant for the user.
+
+    ``str()`` is the message as the Python API shows it; the CLI shows
+    ``render(cli=True)``, which spells suggested options as flags.
+    """
 
     exit_code = EXIT_FAILED
+
+    def render(self, *, cli: bool) -> str:
+        text = super().__str__()
+        for name, (flag, keyword) in OPTION_SPELLINGS.items():
+            text = text.replace(option(name), flag if cli else keyword)
+        return text
+
+    def __str__(self) -> str:
+        return self.render(cli=False)
 
 
 class ConfigError(FsArtifactsError):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, LocalError
+from .errors import ConfigError, LocalError, option
 from .naming import has_control_characters
 
 LOCK_NAME = "fsartifacts.lock"
@@ -75,7 +75,7 @@ class LockFile:
         except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
                 f"{path}: not a lock file fsartifacts can read ({exc}); restore it from version "
-                "control, or delete it and pull without --locked to write a new one."
+                f"control, or delete it and pull without {option('locked')} to write a new one."
             ) from exc
         return lock
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import IntegrityError
+from .errors import IntegrityError, option
 
 FORMAT = "fsartifacts-manifest/1"
 
@@ -70,7 +70,7 @@ class Manifest:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IntegrityError(
                 f"{where}: the folder manifest is unreadable ({exc}); push that version again "
-                "with --force, or remove it with `fsartifacts rm`."
+                f"with {option('force')}, or remove it with `fsartifacts rm`."
             ) from exc
 
 

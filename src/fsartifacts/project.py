@@ -20,7 +20,7 @@ import semver
 
 from . import naming
 from .config import Artifact, Config, load_config
-from .errors import AuthError, ConfigError, NotFoundError
+from .errors import AuthError, ConfigError, NotFoundError, option
 from .lockfile import LockFile
 from .progress import ProgressFactory, no_progress
 from .results import Results, not_installed
@@ -155,16 +155,25 @@ class Project:
         dry_run: bool = False,
         check: bool = False,
     ) -> Results:
-        """Upload artifacts as their version; ``check`` raises the first failure's error."""
+        """Upload artifacts as their version; a version already on the store fails
+        (whatever its content) unless ``force``. ``check`` raises the first failure's error."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False
+        )
+
+    def _push(
+        self, which: str, *, force: bool, prefix: str, dry_run: bool, check: bool, sync: bool
+    ) -> Results:
         prefix = naming.validate_prefix(prefix)
         engine = self.engine
         try:
             results = engine.run(
                 lambda a: engine.push(
-                    a, self.artifact_version(a), prefix=prefix, force=force, dry_run=dry_run
+                    a, self.artifact_version(a), prefix=prefix, force=force, sync=sync,
+                    dry_run=dry_run,
                 ),
                 self.artifacts(which),
-            )
+            )  # fmt: skip
         finally:
             engine.hashes.save()
         return results.raise_for_status() if check else results
@@ -196,8 +205,8 @@ class Project:
             unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
             if unlocked:
                 raise NotFoundError(
-                    f"{', '.join(unlocked)}: not in {lock.path}; pull without --locked first "
-                    "to record what to lock."
+                    f"{', '.join(unlocked)}: not in {lock.path}; pull without "
+                    f"{option('locked')} first to record what to lock."
                 )
         if not dry_run:
             lock.check_writable()
@@ -250,8 +259,11 @@ class Project:
         dry_run: bool = False,
         check: bool = False,
     ) -> Results:
-        """Push that is safe to repeat: what is already there is reported up to date."""
-        return self.push(which, force=force, prefix=prefix, dry_run=dry_run, check=check)
+        """Push that is safe to repeat: an identical copy already there is up to date;
+        a different one fails unless ``force``."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True
+        )
 
     def sync_pull(
         self,

@@ -18,7 +18,7 @@ import semver
 
 from .config import Artifact
 from .config_values import outside_root_problem
-from .errors import ConfigError, IntegrityError, NotFoundError
+from .errors import ConfigError, IntegrityError, NotFoundError, option
 from .hashing import HashingWriter
 from .install import contained, staged_file, staging_dir, swap_dir, sweep_stale
 from .lockfile import LockEntry
@@ -122,7 +122,8 @@ def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> Remote
     if entry is None or (entry.get("type") == "directory") != want_dir or manifest is None:
         raise NotFoundError(
             f"{artifact.name}: the locked copy {engine.store.url(locked.remote)} is gone from the "
-            "store. Pull without --locked to resolve again (and update fsartifacts.lock)."
+            f"store. Pull without {option('locked')} to resolve again (and update "
+            "fsartifacts.lock)."
         )
     return RemoteCopy(
         artifact=artifact.name,
@@ -139,8 +140,8 @@ def _check_lock(url: str, actual: str, expected: str | None) -> None:
     if expected and actual.lower() != expected.lower():
         raise IntegrityError(
             f"{url} differs from what fsartifacts.lock recorded (sha256 {expected[:16]}..., the "
-            f"store has {actual[:16]}...): it was replaced since. Pull without --locked to take "
-            "the new copy, or restore the locked one.",
+            f"store has {actual[:16]}...): it was replaced since. Pull without "
+            f"{option('locked')} to take the new copy, or restore the locked one.",
             transient=False,
         )
 

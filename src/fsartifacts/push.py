@@ -12,7 +12,7 @@ import semver
 
 from . import naming
 from .config import Artifact
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError, NotFoundError, option
 from .hashing import FileDigests, hash_file
 from .manifest import Manifest, ManifestEntry
 from .results import Result, entry_size, planned, up_to_date, version_text
@@ -30,9 +30,15 @@ def push_artifact(
     *,
     prefix: str = "",
     force: bool = False,
+    sync: bool = False,
     dry_run: bool = False,
 ) -> Result:
-    """Upload the artifact's local file or folder as ``version``."""
+    """Upload the artifact's local file or folder as ``version``.
+
+    A copy of this version already on the store refuses the push unless
+    ``force``, whatever its content. With ``sync`` (the safe-to-repeat push)
+    an identical copy is up to date instead, and only a different one refuses.
+    """
     local = engine.root / artifact.file
     if not local.exists():
         raise NotFoundError(
@@ -41,8 +47,8 @@ def push_artifact(
         )
     pinned = None if artifact.singular else version
     if local.is_dir():
-        return _push_folder(engine, artifact, pinned, local, prefix, force, dry_run)
-    return _push_file(engine, artifact, pinned, local, prefix, force, dry_run)
+        return _push_folder(engine, artifact, pinned, local, prefix, force, sync, dry_run)
+    return _push_file(engine, artifact, pinned, local, prefix, force, sync, dry_run)
 
 
 def _push_file(
@@ -52,6 +58,7 @@ def _push_file(
     local: Path,
     prefix: str,
     force: bool,
+    sync: bool,
     dry_run: bool,
 ) -> Result:
     store, ops = engine.store, engine.ops
@@ -69,11 +76,11 @@ def _push_file(
                 f"{artifact.name}: {url} is a folder on the store and {artifact.file} "
                 "is a file; push it as another version, or remove that folder first."
             )
-        same = remote_file_matches(engine, rpath, entry, size, sha256, local)
+        same = remote_file_matches(engine, rpath, entry, size, sha256, local) if sync else None
         if same:
             return up_to_date(result)
         if not force:
-            raise _conflict(artifact, version, url, same)
+            raise _conflict(artifact, version, url, same, sync)
     if dry_run:
         return planned(result, "would replace" if entry else "would upload")
     if not force and not ops.atomic_create:
@@ -86,10 +93,12 @@ def _push_file(
     except FileExistsError:
         # Another push won the race between our listing and our write.
         engine.changed()
+        if not sync:
+            raise _conflict(artifact, version, url, None, sync) from None
         same = remote_file_matches(engine, rpath, engine.entry(name) or {}, size, sha256, local)
         if same:
             return up_to_date(result)
-        raise _conflict(artifact, version, url, same) from None
+        raise _conflict(artifact, version, url, same, sync) from None
     finally:
         callback.close()
         engine.changed()
@@ -114,13 +123,24 @@ def remote_file_matches(
 
 
 def _conflict(
-    artifact: Artifact, version: semver.Version | None, url: str, same: bool | None
+    artifact: Artifact, version: semver.Version | None, url: str, same: bool | None, sync: bool
 ) -> ConflictError:
-    what = "different content" if same is False else "content fsartifacts cannot compare"
-    way = f"bump the project version (now {version})" if version is not None else "remove it first"
+    """The refusal of a push onto a copy of this version that is already there."""
+    if not sync:
+        content = ""  # push refuses any copy of the version, as skelebot does
+    elif same is False:
+        content = " with different content"
+    else:
+        content = " with content fsartifacts cannot compare"
+    force = option("force")
+    if version is None:
+        return ConflictError(
+            f"{artifact.name} already exists at {url}{content} and is singular (no version "
+            f"in its name): push with {force} to replace it."
+        )
     return ConflictError(
-        f"{artifact.name}: {url} already exists with {what}; not overwritten. "
-        f"To publish this build, {way} or push with --force to replace it."
+        f"{artifact.name} {version} already exists at {url}{content}: bump the version, "
+        f"or push with {force}."
     )
 
 
@@ -157,6 +177,7 @@ def _push_folder(
     local: Path,
     prefix: str,
     force: bool,
+    sync: bool,
     dry_run: bool,
 ) -> Result:
     store, ops = engine.store, engine.ops
@@ -177,10 +198,13 @@ def _push_folder(
     entry = engine.entry(naming.manifest_name(name))
     folder_entry = engine.entry(name)
     if entry is not None:
-        if Manifest.from_bytes(ops.read_bytes(manifest_path), url).same_content(manifest):
+        same = sync and Manifest.from_bytes(ops.read_bytes(manifest_path), url).same_content(
+            manifest
+        )
+        if same:
             return up_to_date(result)
         if not force:
-            raise _conflict(artifact, version, url, False)
+            raise _conflict(artifact, version, url, False, sync)
     if folder_entry is not None and folder_entry.get("type") != "directory":
         raise ConflictError(
             f"{artifact.name}: {url} is a file on the store and {artifact.file} is a folder; "
@@ -204,11 +228,11 @@ def _push_folder(
         except FileNotFoundError:
             raise ConflictError(
                 f"{artifact.name}: another push of {url} is under way (or was interrupted); "
-                "run this push again once it is done, or push with --force."
+                f"run this push again once it is done, or push with {option('force')}."
             ) from None
-        if remote.same_content(manifest):
+        if sync and remote.same_content(manifest):
             return up_to_date(result)
-        raise _conflict(artifact, version, url, False) from None
+        raise _conflict(artifact, version, url, False, sync) from None
     finally:
         engine.changed()
     return result
