@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import termios
@@ -69,7 +70,10 @@ def test_a_bar_on_a_terminal_and_none_in_ci(tmp_path: Path) -> None:
 
     stdout, terminal = run_with_stderr_on_a_terminal(["push", "model"], root, env)
     assert "model_v1.0.0.pkl" in terminal
-    assert "3.00M" in terminal  # the size, in binary units
+    # The size and the rate in binary units with their binary names, as every other output.
+    assert "/3.0 MiB" in terminal
+    assert re.search(r"(\d|\?) (B|KiB|MiB|GiB)/s", terminal), terminal
+    assert not re.search(r"\d(k|M|G)B", terminal), terminal
     assert "\r" not in stdout  # results stay clean
 
     stdout, terminal = run_with_stderr_on_a_terminal(

@@ -334,7 +334,7 @@ def _list(args: argparse.Namespace) -> int:
     project = _load(args)
     listing = []
     for artifact in project.artifacts(args.artifact):
-        copies = project.engine.copies(artifact, _prefix(args.prefix))
+        copies = project.copies(artifact.name, prefix=args.prefix)
         try:
             latest = project.find(artifact.name, "LATEST", prefix=args.prefix, pre=args.pre)
         except FsArtifactsError:
@@ -400,7 +400,7 @@ def _report(
             )
         )
     elif not quiet:
-        text = render_results(results, show_summary=len(results) > 1)
+        text = render_results(results, show_summary=len(results) > 1, command=command)
         if text:
             print(text)
     # One line per distinct problem: ALL against a store that refuses us fails the same way

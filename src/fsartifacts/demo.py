@@ -110,9 +110,9 @@ def run_demo(directory: str | None, *, as_json: bool = False) -> int:
     else:
         print(f"demo project in {base}\n")
         print(f"$ cd {producer} && fsartifacts push ALL        # project version 1.4.0")
-        print(render_results(pushed, show_summary=True))
+        print(render_results(pushed, show_summary=True, command="push"))
         print(f"\n$ cd {consumer} && fsartifacts pull ALL LATEST # project version 1.9.0")
-        print(render_results(pulled, show_summary=True))
+        print(render_results(pulled, show_summary=True, command="pull"))
         verdict = (
             "every pulled byte matches what was pushed" if not problems else "; ".join(problems)
         )

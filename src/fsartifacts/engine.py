@@ -10,6 +10,7 @@ that stops the others.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from .errors import (
     option,
 )
 from .hashing import HashCache
+from .manifest import Manifest
 from .naming import RemoteCopy
 from .progress import ProgressFactory, no_progress
 from .pull import pull_artifact
@@ -193,7 +195,7 @@ class Engine:
     def remove(self, copy: RemoteCopy, *, dry_run: bool = False) -> Result:
         """Delete one remote copy; a folder loses its manifest first, so it is never
         visible half deleted."""
-        url = self.store.url(copy.name) + ("/" if copy.kind == "folder" else "")
+        url = self.store.url(copy.display_name)
         result = Result(copy.artifact, "deleted", version_text(copy.version), url, None,
                         copy.size or 0)  # fmt: skip
         if dry_run:
@@ -207,6 +209,25 @@ class Engine:
         finally:
             self.changed()
         return result
+
+    def with_folder_sizes(self, copies: list[RemoteCopy]) -> list[RemoteCopy]:
+        """``copies`` with each folder's size, read from its manifest (a listing gives none)."""
+
+        def sized(copy: RemoteCopy) -> RemoteCopy:
+            if copy.kind != "folder" or copy.size is not None:
+                return copy
+            try:
+                manifest = Manifest.from_bytes(self.ops.read_bytes(copy.manifest_path), copy.path)
+            except Exception:  # a size is only shown: an unreadable manifest leaves it unknown
+                log.debug("%s: no size from its manifest", copy.path, exc_info=True)
+                return copy
+            return dataclasses.replace(copy, size=manifest.size)
+
+        folders = sum(1 for c in copies if c.kind == "folder")
+        if folders <= 1 or self.jobs == 1:
+            return [sized(c) for c in copies]
+        with ThreadPoolExecutor(max_workers=min(self.jobs, folders)) as pool:
+            return list(pool.map(sized, copies))
 
     def prune_plan(self, artifact: Artifact, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """The copies ``prune --keep`` deletes: all but the newest ``keep`` of each major."""

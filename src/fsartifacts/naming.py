@@ -104,6 +104,11 @@ class RemoteCopy:
     def manifest_path(self) -> str:
         return manifest_name(self.path)
 
+    @property
+    def display_name(self) -> str:
+        """The name as shown to users: a folder's with its trailing slash."""
+        return self.name + ("/" if self.kind == "folder" else "")
+
 
 def _basename(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]

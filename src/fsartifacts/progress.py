@@ -6,10 +6,11 @@ ask for quiet, JSON or ``--no-progress`` (the rule JFrog CLI users settled on).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
@@ -36,13 +37,38 @@ def bars(label: str, size: int | None) -> Callback:
         tqdm_kwargs={
             "desc": label,
             "unit": "B",
-            "unit_scale": True,
-            "unit_divisor": 1024,
+            "bar_format": "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]",
             "leave": False,
             "file": sys.stderr,
             "dynamic_ncols": True,
-        }
+        },
+        tqdm_cls=_binary_tqdm(),
     )
     if size is not None:
         callback.set_size(size)
     return callback
+
+
+@functools.cache
+def _binary_tqdm() -> type:
+    """tqdm, with sizes and rates written as the rest of the output writes them (MiB).
+
+    tqdm's own ``unit_scale`` names binary multiples with decimal prefixes ("3.00MB"
+    for 3 MiB) and always computes the rate in decimal ones.
+    """
+    from tqdm import tqdm
+
+    from .render import human_size
+
+    class BinaryTqdm(tqdm):
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            shown: dict[str, Any] = super().format_dict
+            total, elapsed = shown.get("total"), shown.get("elapsed")
+            rate = shown.get("rate") or (shown.get("n", 0) / elapsed if elapsed else None)
+            shown["n_fmt"] = human_size(int(shown.get("n") or 0))
+            shown["total_fmt"] = human_size(int(total)) if total else "?"
+            shown["rate_fmt"] = f"{human_size(int(rate))}/s" if rate else "? B/s"
+            return shown
+
+    return BinaryTqdm

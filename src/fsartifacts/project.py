@@ -296,18 +296,22 @@ class Project:
             raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
         # Through run(), as every transfer: a store error becomes a failed result (and
         # its typed error), not an exception past the CLI.
-        return engine.run(lambda c: engine.remove(c, dry_run=dry_run), [copy])
+        return engine.run(
+            lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
+        )
 
     def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
         if keep < 1:
             raise ConfigError(f"--keep {keep}: keep at least 1 version of each major.")
         prefix = naming.validate_prefix(prefix)
-        return [
-            copy
-            for artifact in self.artifacts(which)
-            for copy in self.engine.prune_plan(artifact, keep, prefix)
-        ]
+        return self.engine.with_folder_sizes(
+            [
+                copy
+                for artifact in self.artifacts(which)
+                for copy in self.engine.prune_plan(artifact, keep, prefix)
+            ]
+        )
 
     def prune(
         self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
@@ -319,12 +323,17 @@ class Project:
 
     def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
         """The remote versions of one artifact, newest first (empty for singular ones)."""
-        return [c.version for c in self.copies(name, prefix=prefix) if c.version is not None]
+        (artifact,) = self.artifacts(name)
+        copies = self.engine.copies(artifact, naming.validate_prefix(prefix))
+        return [c.version for c in copies if c.version is not None]
 
     def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
-        """The remote copies of one artifact with their names, sizes and dates, newest first."""
+        """The remote copies of one artifact with their names, sizes (a folder's from its
+        manifest) and dates, newest first."""
         (artifact,) = self.artifacts(name)
-        return self.engine.copies(artifact, naming.validate_prefix(prefix))
+        return self.engine.with_folder_sizes(
+            self.engine.copies(artifact, naming.validate_prefix(prefix))
+        )
 
     def resolve(
         self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False

@@ -59,7 +59,7 @@ def pull_artifact(
     else:
         copy = engine.find(artifact, requested, base, prefix=prefix, pre=pre)
     dest = override_or_named(engine.root, artifact, copy, override)
-    url = engine.store.url(copy.name) + ("/" if copy.kind == "folder" else "")
+    url = engine.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
     result.bytes = copy.size or 0
     expected = locked.sha256 if locked else None

@@ -27,33 +27,39 @@ def human_size(n: int | None) -> str:
     return f"{n} B"
 
 
+# Each result counts under exactly one outcome: an up-to-date copy is not also "skipped".
+OUTCOMES = ("pushed", "pulled", "up_to_date", "skipped", "planned", "deleted", "failed")
+
+
+def outcome(result: Result) -> str:
+    if result.action == "skipped" and result.detail == "up to date":
+        return "up_to_date"
+    return result.action
+
+
 def summary(results: list[Result]) -> dict[str, int]:
-    counts = Counter(r.action for r in results)
-    up_to_date = sum(1 for r in results if r.detail == "up to date")
-    return {**dict(sorted(counts.items())), "up_to_date": up_to_date, "total": len(results)}
+    counts = Counter(outcome(r) for r in results)
+    return {**{k: counts[k] for k in OUTCOMES}, "total": len(results)}
 
 
-def render_results(results: list[Result], *, show_summary: bool) -> str:
+def render_results(results: list[Result], *, show_summary: bool, command: str) -> str:
+    """One line per result, in columns (what, artifact, version, where, size), then a
+    summary. A failure's reason is not repeated here: the CLI prints it once, on stderr."""
+    arrow = "<-" if "pull" in command else "->"
     lines = []
     for r in results:
-        version = r.version or "(singular)"
-        if r.action == "failed":
-            lines.append(f"failed   {r.artifact}: {r.error}")
-            continue
-        arrow = "<-" if r.action == "pulled" or "download" in (r.detail or "") else "->"
-        where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
         label = r.detail if r.action in ("skipped", "planned") and r.detail else r.action
+        if r.action == "failed":
+            lines.append(f"{label:<14} {r.artifact} {r.version or '-'}")
+            continue
+        where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
+        version = r.version or "(singular)"
         lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
     if show_summary:
         counts = summary(results)
-        parts = [
-            f"{counts.get(k, 0)} {k}"
-            for k in ("pushed", "pulled", "planned", "deleted", "failed")
-            if counts.get(k)
-        ]
-        if counts["up_to_date"]:
-            parts.append(f"{counts['up_to_date']} up to date")
-        lines.append(f"{len(results)} artifacts: " + ", ".join(parts))
+        parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in OUTCOMES if counts[k]]
+        noun = "versions" if command in ("rm", "prune") else "artifacts"
+        lines.append(f"{len(results)} {noun}: " + ", ".join(parts))
     return "\n".join(lines)
 
 
@@ -61,7 +67,9 @@ def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str
     if not doomed:
         return f"nothing to prune: no artifact has more than {keep} versions in a major"
     lines = [f"to delete ({len(doomed)}), keeping the newest {keep} of each major:"]
-    lines += [f"  {project.store.url(c.name)}{'/' if c.kind == 'folder' else ''}" for c in doomed]
+    lines += [
+        f"  {project.store.url(c.display_name)}  ({human_size(c.size)})" for c in doomed
+    ]
     return "\n".join(lines)
 
 
@@ -80,7 +88,7 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
                         {
                             "version": str(c.version) if c.version else None,
                             "kind": c.kind,
-                            "remote": store.url(c.name),
+                            "remote": store.url(c.display_name),
                             "size": c.size,
                             "modified": c.modified.isoformat() if c.modified else None,
                         }
@@ -100,8 +108,9 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
             mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
             label = str(c.version) if c.version else "(singular)"
-            kind = "/" if c.kind == "folder" else ""
-            lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.name}{kind}{mark}")
+            lines.append(
+                f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}"
+            )
     return "\n".join(lines)
 
 
