@@ -69,7 +69,7 @@ def test_a_failure_is_printed_once_in_the_columns_of_the_others(tmp_path: Path) 
 def test_folder_sizes_come_from_the_manifest_everywhere(tmp_path: Path) -> None:
     root = build(tmp_path / "p", "one")
     ok("push", "ALL", cwd=root)
-    ok("push", "ALL", "--project-version", "1.1.0", cwd=root)
+    ok("sync", "push", "ALL", "--project-version", "1.1.0", cwd=root)
     manifest = Manifest.from_bytes(
         (tmp_path / "store" / "features_v1.0.0.manifest.json").read_bytes(), "test"
     )

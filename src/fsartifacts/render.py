@@ -67,9 +67,7 @@ def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str
     if not doomed:
         return f"nothing to prune: no artifact has more than {keep} versions in a major"
     lines = [f"to delete ({len(doomed)}), keeping the newest {keep} of each major:"]
-    lines += [
-        f"  {project.store.url(c.display_name)}  ({human_size(c.size)})" for c in doomed
-    ]
+    lines += [f"  {project.store.url(c.display_name)}  ({human_size(c.size)})" for c in doomed]
     return "\n".join(lines)
 
 
@@ -108,9 +106,7 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
             mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
             label = str(c.version) if c.version else "(singular)"
-            lines.append(
-                f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}"
-            )
+            lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}")
     return "\n".join(lines)
 
 
