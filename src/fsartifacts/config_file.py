@@ -14,6 +14,7 @@ from .config_model import CONFIG_FILE, ENV_CONFIG, ENV_ENV, SKELEBOT_FILE, Confi
 from .config_problems import ConfigValidationError
 from .config_values import SAFE_CHARS, kind_of
 from .errors import ConfigError
+from .localfiles import CONFIG_LIMIT, UnreadableFile, not_regular_problem, read_small_text
 
 
 def find_config(
@@ -48,31 +49,38 @@ def _given_file(base: Path, value: str | os.PathLike[str], source: str) -> Path:
         path = base / path
     if path.is_dir():
         for name in (CONFIG_FILE, SKELEBOT_FILE):
-            if (path / name).is_file():
+            if (path / name).exists():
                 return (path / name).resolve()
         raise ConfigError(
             f"{source}: the folder {path} holds neither {CONFIG_FILE} nor {SKELEBOT_FILE}; "
             "give the path of the config file"
         )
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(
             f"{source}: no such file {path}; give the path of {CONFIG_FILE} or {SKELEBOT_FILE}"
+        )
+    problem = not_regular_problem(path)
+    if problem:
+        raise ConfigError(
+            f"{source}: {path} {problem}; give the path of {CONFIG_FILE} or {SKELEBOT_FILE}"
         )
     return path.resolve()
 
 
 def _walk_up(base: Path) -> tuple[Path, list[str]]:
     for folder in (base, *base.parents):
+        # Whatever holds the name is the config (read_yaml refuses a FIFO or a device
+        # by name), rather than walking past it to a config further up.
         ours, skelebot = folder / CONFIG_FILE, folder / SKELEBOT_FILE
-        if ours.is_file():
+        if ours.exists():
             warnings = []
-            if skelebot.is_file():
+            if skelebot.exists():
                 warnings.append(
                     f"both {CONFIG_FILE} and {SKELEBOT_FILE} are in {folder}: "
                     f"using {CONFIG_FILE}, {SKELEBOT_FILE} is ignored"
                 )
             return ours, warnings
-        if skelebot.is_file():
+        if skelebot.exists():
             return skelebot, []
     raise ConfigError(
         f"no {CONFIG_FILE} or {SKELEBOT_FILE} in {base} or any folder above it; "
@@ -99,7 +107,9 @@ def flavour_of(path: Path, data: Mapping[str, Any]) -> ConfigFlavour:
 def read_yaml(path: Path) -> dict[str, Any]:
     """The top-level mapping of a YAML file ({} when it is empty)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_text(path, CONFIG_LIMIT)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path} {exc.strerror}; the config must be a plain YAML file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -133,7 +143,7 @@ def overlay(path: Path, data: dict[str, Any], env_name: str) -> tuple[dict[str, 
             "use letters, digits, '.', '_' or '-'"
         )
     env_file = path.with_name(f"{path.stem}-{env_name}{path.suffix}")
-    if not env_file.is_file():
+    if not env_file.exists():
         raise ConfigError(
             f"environment {env_name!r}: there is no {env_file.name} next to {path}; "
             f"create it, or drop -e/--env (and ${ENV_ENV})"

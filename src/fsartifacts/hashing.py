@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from .localfiles import CACHE_LIMIT, read_small_file
+
 CHUNK = 1024 * 1024
 
 
@@ -105,8 +107,9 @@ class HashCache:
         self.hits = 0
         self.misses = 0
         if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_text())
+            # A FIFO or a device in its place is refused by read_small_file, never waited on.
+            with contextlib.suppress(OSError, ValueError, RecursionError):
+                loaded = json.loads(read_small_file(path, CACHE_LIMIT))
                 if isinstance(loaded, dict):
                     self._entries = loaded
 

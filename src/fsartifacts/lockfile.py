@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LocalError, option
+from .localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
 from .naming import has_control_characters
 
 LOCK_NAME = "fsartifacts.lock"
@@ -43,12 +44,17 @@ class LockFile:
         path = root / LOCK_NAME
         lock = cls(path, artifacts={})
         try:
-            text = path.read_text()
+            text = read_small_text(path, LOCK_LIMIT)
         except FileNotFoundError:
             return lock
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             # The project's own file is in the way: the user fixes it, as a bad config.
-            what = "is a directory" if path.is_dir() else f"cannot be read ({exc.strerror})"
+            if isinstance(exc, UnicodeDecodeError):
+                what = "is not UTF-8 text"
+            elif isinstance(exc, UnreadableFile):
+                what = str(exc.strerror)
+            else:
+                what = f"cannot be read ({exc.strerror})"
             raise ConfigError(
                 f"{path} {what}: fsartifacts.lock must be a readable file. Restore it from "
                 "version control, or remove it and pull without --locked to write a new one."

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from .errors import ConfigError
+from .localfiles import CONFIG_LIMIT, VERSION_LIMIT, UnreadableFile, read_small_text
 
 if TYPE_CHECKING:
     from .config import Artifact, Config
@@ -51,20 +52,22 @@ def is_latest_keyword(text: str) -> bool:
 def read_version_file(root: Path) -> str | None:
     """The text of ``root/VERSION`` (stripped), or None when there is no such file."""
     path = root / VERSION_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
-        return path.read_text(encoding="utf-8").strip()
+        return read_small_text(path, VERSION_LIMIT).strip()
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path} {exc.strerror}; write the version in a plain file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the project version: {exc}") from None
 
 
 def _pyproject_version(root: Path) -> str | None:
     path = root / PYPROJECT_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_small_text(path, CONFIG_LIMIT))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             f"{path}: cannot read [project].version: {exc}; fix the file or give the "

@@ -1,0 +1,141 @@
+"""Hostile configuration and local files: one line and the right exit code, never a hang.
+
+Each test runs the installed command in a subprocess with a timeout, so that a
+hang fails the test instead of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .cli_helpers import BIN, fsartifacts, write_project
+
+CONFIG = """\
+repository:
+  url: file://./store
+  artifacts:
+    - name: model
+      file: model.pkl
+"""
+
+# 342 bytes that expand to 9**9 strings: every alias repeats the list before it nine times.
+BILLION_LAUGHS = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+def one_error_line(run: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in run.stderr, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def _limit_memory() -> None:
+    # 1 GiB of address space: an expansion without end fails fast instead of swapping.
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_billion_laughs_ends_quickly_in_bounded_memory(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", BILLION_LAUGHS + CONFIG)
+    run = subprocess.run(
+        [str(BIN), "validate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,
+        env={**os.environ, "FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")},
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 2, run.stderr
+    line = one_error_line(run)
+    assert "fsartifacts.yaml" in line and "alias" in line, line
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    ["loop: &a [*a]\n", "loop: &a {self: *a}\n", "loop: &a [1, [2, *a]]\n"],
+)
+def test_a_recursive_anchor_is_one_line_and_exit_2(tmp_path: Path, anchor: str) -> None:
+    project = write_project(tmp_path / "p", anchor + CONFIG)
+    run = fsartifacts("validate", cwd=project, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "recursive" in one_error_line(run)
+
+
+def test_a_recursive_anchor_in_a_skelebot_repository_is_one_line(tmp_path: Path) -> None:
+    text = "components:\n  repository:\n    url: file://./store\n    artifacts: &a [*a]\n"
+    project = write_project(tmp_path / "p", text, name="skelebot.yaml")
+    run = fsartifacts("validate", cwd=project, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "recursive" in one_error_line(run)
+
+
+def test_a_config_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "VERSION").write_text("1.0.0\n")
+    os.mkfifo(project / "fsartifacts.yaml")
+    for args in (["validate"], ["--config", "fsartifacts.yaml", "validate"]):
+        run = fsartifacts(*args, cwd=project, timeout=30)
+        assert run.returncode == 2, run.stderr
+        line = one_error_line(run)
+        assert "FIFO" in line and "not a regular file" in line, line
+
+
+@pytest.mark.parametrize(
+    ("device", "kind"), [("/dev/null", "character device"), ("/dev/zero", "character device")]
+)
+def test_a_config_that_is_a_device_says_what_it_is(tmp_path: Path, device: str, kind: str) -> None:
+    project = write_project(tmp_path / "p", CONFIG)
+    run = fsartifacts("--config", device, "validate", cwd=project, timeout=30)
+    assert run.returncode == 2, run.stderr
+    line = one_error_line(run)
+    assert device in line and kind in line and "no such file" not in line, line
+
+
+def test_a_huge_config_file_is_refused(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", CONFIG + "#" + "x" * (2 << 20) + "\n")
+    run = fsartifacts("validate", cwd=project, timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert "larger than" in one_error_line(run)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_a_lock_file_that_is_a_fifo_or_dev_zero_is_refused(tmp_path: Path, kind: str) -> None:
+    project = write_project(tmp_path / "p", CONFIG)
+    (project / "model.pkl").write_bytes(b"m" * 100)
+    assert fsartifacts("push", "ALL", cwd=project).returncode == 0
+    lock = project / "fsartifacts.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.symlink_to("/dev/zero")
+    run = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=project, timeout=30)
+    assert run.returncode == 2, run.stderr
+    line = one_error_line(run)
+    assert "fsartifacts.lock" in line and "not a regular file" in line, line
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_a_hash_cache_that_is_a_fifo_or_dev_zero_is_ignored(tmp_path: Path, kind: str) -> None:
+    project = write_project(tmp_path / "p", CONFIG)
+    (project / "model.pkl").write_bytes(b"m" * 100)
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    if kind == "fifo":
+        os.mkfifo(cache_dir / "hashes.json")
+    else:
+        (cache_dir / "hashes.json").symlink_to("/dev/zero")
+    env = {"FSARTIFACTS_CACHE_DIR": str(cache_dir)}
+    pushed = fsartifacts("push", "ALL", cwd=project, env=env, timeout=30)
+    assert pushed.returncode == 0, pushed.stderr
+    synced = fsartifacts("sync", "pull", cwd=project, env=env, timeout=30)
+    assert synced.returncode == 0, synced.stderr
