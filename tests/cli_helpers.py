@@ -15,6 +15,17 @@ BIN = Path(sys.executable).parent / "fsartifacts"
 _WITHOUT_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
+def command_env(cwd: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the command runs in: no FSARTIFACTS_/ARTIFACTORY_ settings of the
+    developer's, and a hash cache of the project's own."""
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FSARTIFACTS_", "ARTIFACTORY_"))
+    }
+    full_env["FSARTIFACTS_CACHE_DIR"] = str(cwd.parent / f".hash-cache-{cwd.name}")
+    full_env.update(env or {})
+    return full_env
+
+
 def fsartifacts(
     *args: str,
     cwd: Path,
@@ -31,20 +42,30 @@ def fsartifacts(
     """
     if not BIN.exists():
         pytest.fail(f"{BIN} is missing: install the package first (pip install -e .), as tox does")
-    full_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("FSARTIFACTS_", "ARTIFACTORY_"))
-    }
-    full_env["FSARTIFACTS_CACHE_DIR"] = str(cwd.parent / f".hash-cache-{cwd.name}")
-    full_env.update(env or {})
     return subprocess.run(
         [*(_WITHOUT_DAC_OVERRIDE if unprivileged and os.geteuid() == 0 else []), str(BIN), *args],
         cwd=cwd,
-        env=full_env,
+        env=command_env(cwd, env),
         input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
         stdin=None if input is not None else subprocess.DEVNULL,
+    )
+
+
+def start(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """The command started in the background (same environment as :func:`fsartifacts`)."""
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: install the package first (pip install -e .), as tox does")
+    return subprocess.Popen(
+        [str(BIN), *args],
+        cwd=cwd,
+        env=command_env(cwd, env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -25,7 +25,7 @@ import semver
 
 from .config import Artifact
 from .errors import ConfigError
-from .results import entry_size
+from .results import entry_modified, entry_size
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
@@ -159,24 +159,9 @@ def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") ->
                 path=entry["name"].rstrip("/"),
                 kind="folder" if is_dir else "file",
                 size=None if is_dir else entry_size(entry),
-                modified=_modified(entry),
+                modified=entry_modified(entry),
                 entry=entry,
             )
         )
     copies.sort(key=lambda c: (c.version or semver.Version(0), c.name), reverse=True)
     return copies
-
-
-def _modified(entry: dict[str, Any]) -> datetime | None:
-    for key in ("mtime", "LastModified", "modified", "last_modified", "created"):
-        value = entry.get(key)
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value).astimezone()
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-    return None

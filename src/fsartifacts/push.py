@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import semver
 
 from . import naming
+from .claims import ABANDONED_AFTER_TEXT, Claim, claim_path
 from .config import Artifact
 from .errors import ConflictError, NotFoundError, option
 from .hashing import FileDigests, hash_file
@@ -195,16 +197,18 @@ def _push_folder(
         artifact.name, "pushed", version_text(version), url, str(local),
         manifest.size, manifest.digest,
     )  # fmt: skip
+
+    def published() -> Result | None:
+        return _existing_version(
+            engine, artifact, version, manifest_path, manifest, result, force, sync
+        )
+
     entry = engine.entry(naming.manifest_name(name))
     folder_entry = engine.entry(name)
     if entry is not None:
-        same = sync and Manifest.from_bytes(ops.read_bytes(manifest_path), url).same_content(
-            manifest
-        )
-        if same:
-            return up_to_date(result)
-        if not force:
-            raise _conflict(artifact, version, url, False, sync)
+        existing = published()
+        if existing is not None:
+            return existing
     if folder_entry is not None and folder_entry.get("type") != "directory":
         raise ConflictError(
             f"{artifact.name}: {url} is a file on the store and {artifact.file} is a folder; "
@@ -212,30 +216,97 @@ def _push_folder(
         )
     if dry_run:
         return planned(result, "would replace" if entry else "would upload")
-    try:
-        if entry is not None:
-            # Manifest first: the old version stops being visible before it is torn down.
-            ops.remove(manifest_path)
-        if folder_entry is not None:
-            ops.remove(rpath, recursive=True)  # an unfinished earlier push, or replaced
-        ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
-        ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
-    except FileExistsError:
-        # Another push of this version got there first.
-        engine.changed()
+    # Nothing under name_vX/ is touched before this push holds the version: another
+    # push may be writing there.
+    with _holding(engine, artifact, rpath, url) as claim:
         try:
-            remote = Manifest.from_bytes(ops.read_bytes(manifest_path), url)
-        except FileNotFoundError:
-            raise ConflictError(
-                f"{artifact.name}: another push of {url} is under way (or was interrupted); "
-                f"run this push again once it is done, or push with {option('force')}."
-            ) from None
-        if sync and remote.same_content(manifest):
-            return up_to_date(result)
-        raise _conflict(artifact, version, url, False, sync) from None
-    finally:
-        engine.changed()
+            engine.changed()  # what the claim's holder sees, not what the first listing said
+            if engine.entry(naming.manifest_name(name)) is not None:
+                existing = published()
+                if existing is not None:
+                    return existing
+                # Manifest first: the old version stops being visible before it is torn down.
+                ops.remove(manifest_path)
+            if engine.entry(name) is not None:
+                ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
+            ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
+            _check_still_held(engine, artifact, rpath, url, claim)
+            ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
+        except FileExistsError:
+            # A push that takes no claim (an older fsartifacts) got there first.
+            engine.changed()
+            existing = published()
+            if existing is not None:
+                return existing
+            raise
+        finally:
+            engine.changed()
     return result
+
+
+def _existing_version(
+    engine: Engine,
+    artifact: Artifact,
+    version: semver.Version | None,
+    manifest_path: str,
+    manifest: Manifest,
+    result: Result,
+    force: bool,
+    sync: bool,
+) -> Result | None:
+    """What a published copy of the version means: up to date (sync push with the same
+    content), a conflict, or None to go on and replace it (``force``)."""
+    url = result.remote or manifest_path
+    if sync:
+        try:
+            remote = Manifest.from_bytes(engine.ops.read_bytes(manifest_path), url)
+        except FileNotFoundError:
+            return None  # removed since it was listed
+        if remote.same_content(manifest):
+            return up_to_date(result)
+    if not force:
+        raise _conflict(artifact, version, url, False, sync)
+    return None
+
+
+@contextlib.contextmanager
+def _holding(engine: Engine, artifact: Artifact, rpath: str, url: str) -> Iterator[Claim]:
+    """Hold the claim on the folder version at ``rpath`` for the block, or fail at once."""
+    ops, path, claim = engine.ops, claim_path(rpath), Claim.new()
+    if not ops.atomic_create:
+        log.info(
+            "%s: this store has no create-if-absent write, so the version is taken by an "
+            "election among claim objects (the earliest wins), not atomically",
+            url,
+        )
+    holder = ops.claim(path, claim)
+    if holder is not None and holder.abandoned():
+        log.info("%s: removing the claim of an abandoned push (%s)", url, holder.describe())
+        if ops.remove_holder(holder):
+            holder = ops.claim(path, claim)
+    if holder is not None:
+        raise ConflictError(
+            f"{artifact.name}: another push of {url} is under way ({holder.describe()}); "
+            "run this push again once it is done. A claim left by a killed push is swept "
+            f"after {ABANDONED_AFTER_TEXT}, or at once by `fsartifacts gc --older-than 0s`."
+        )
+    try:
+        yield claim
+    finally:
+        ops.release(path, claim)
+
+
+def _check_still_held(
+    engine: Engine, artifact: Artifact, rpath: str, url: str, claim: Claim
+) -> None:
+    """Before publishing: the claim must still be ours (an election can be lost late)."""
+    holder = engine.ops.holder(claim_path(rpath))
+    if holder is None or holder.claim is None or holder.claim.token != claim.token:
+        raise ConflictError(
+            f"{artifact.name}: another push took {url} while this one was uploading "
+            f"({holder.describe() if holder else 'its claim was removed'}); nothing was "
+            "published. Run this push again once the other is done."
+        )
 
 
 def _walk_files(folder: Path) -> Iterable[str]:

@@ -20,6 +20,8 @@ from typing import IO, Any, ClassVar, Protocol
 from fsspec.callbacks import Callback, NoOpCallback
 from fsspec.spec import AbstractFileSystem
 
+from . import claims
+from .claims import Claim, Holder
 from .config import TransferSettings
 
 SIDECAR_SUFFIX = ".sha256"
@@ -161,6 +163,28 @@ class StoreOps:
         if not self.records_sha256 and not recursive:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(rpath + SIDECAR_SUFFIX)
+
+    # -- claims ---------------------------------------------------------------
+
+    def claim(self, rpath: str, claim: Claim) -> Holder | None:
+        """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
+
+        A create-if-absent write where the store has one (``atomic_create``),
+        else an election; see :func:`fsartifacts.claims.take`.
+        """
+        return claims.take(self, rpath, claim)
+
+    def holder(self, rpath: str) -> Holder | None:
+        """Who holds the claim object ``rpath`` now, or None."""
+        return claims.holder(self, rpath)
+
+    def release(self, rpath: str, claim: Claim) -> None:
+        """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
+        claims.release(self, rpath, claim)
+
+    def remove_holder(self, holder: Holder) -> bool:
+        """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
+        return claims.remove_holder(self, holder)
 
     # -- reads ----------------------------------------------------------------
 
