@@ -115,3 +115,37 @@ def test_an_up_to_date_sync_pull_points_the_pull_way(tmp_path: Path) -> None:
     rows = again.splitlines()[:-1]
     assert len(rows) == 3 and all(" <- " in row and " -> " not in row for row in rows), again
     assert again.splitlines()[-1] == "3 artifacts: 3 up to date"
+
+
+def test_pull_o_of_a_folder_reports_the_local_files_it_removes(tmp_path: Path) -> None:
+    root = build(tmp_path / "p", "one")
+    ok("push", "ALL", cwd=root)
+    features = root / "data" / "features"
+    (features / "only-local.txt").write_text("mine")
+    (features / "deep" / "scratch.tmp").write_text("mine too")
+
+    dry = ok("pull", "features", "LATEST", "-o", "--dry-run", cwd=root)
+    assert "only-local.txt (local only, would be removed)" in dry, dry
+    assert "deep/scratch.tmp (local only, would be removed)" in dry
+    assert (features / "only-local.txt").exists()
+
+    doc = json.loads(ok("pull", "features", "LATEST", "-o", "--dry-run", "--json", cwd=root))
+    assert doc["results"][0]["removed"] == ["deep/scratch.tmp", "only-local.txt"]
+
+    run = ok("pull", "features", "LATEST", "-o", cwd=root)
+    lines = run.splitlines()
+    assert lines[0].startswith("pulled")
+    assert lines[1:] == [
+        "  - deep/scratch.tmp (local only, removed)",
+        "  - only-local.txt (local only, removed)",
+    ]
+    assert not (features / "only-local.txt").exists()
+    assert sorted(p.name for p in features.rglob("*") if p.is_file()) == ["a.bin", "b.bin"]
+
+
+def test_a_prefix_is_prepended_as_is(tmp_path: Path) -> None:
+    root = build(tmp_path / "p", "one")
+    ok("push", "model", "-p", "exp-", cwd=root)
+    assert (tmp_path / "store" / "exp-model_v1.0.0.pkl").is_file()
+    ok("pull", "model", "LATEST", "-p", "exp-", cwd=root)
+    assert (root / "exp-model_v1.0.0.pkl").read_bytes() == (root / "models/model.pkl").read_bytes()

@@ -380,7 +380,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _report(
     args: argparse.Namespace, command: str, results: list[Result], *, quiet: bool = False
 ) -> int:
-    from .render import render_results, summary
+    from .render import failure_lines, render_results, summary
 
     for result in results:
         if result.error:
@@ -403,10 +403,8 @@ def _report(
         text = render_results(results, show_summary=len(results) > 1, command=command)
         if text:
             print(text)
-    # One line per distinct problem: ALL against a store that refuses us fails the same way
-    # for every artifact.
-    for error in dict.fromkeys(r.error for r in failed):
-        print(f"fsartifacts: error: {error}", file=sys.stderr)
+    for line in failure_lines(results):
+        print(line, file=sys.stderr)
     if not failed:
         return EXIT_OK
     if all(r.exit_code == EXIT_USAGE for r in failed):

@@ -3,19 +3,26 @@
 It writes a small project (two file artifacts, a folder artifact and a
 singular one) whose store is a folder beside it, pushes ALL, then pulls ALL
 LATEST into a second checkout of the same project, and checks the bytes.
+Run again in the same folder, it starts over from an empty store; a folder
+holding parts it did not make is left alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-from .errors import EXIT_FAILED, EXIT_OK
+from .errors import EXIT_FAILED, EXIT_OK, ConfigError
 from .hashing import hash_file
-from .render import render_results
+from .render import failure_lines, render_results
 from .results import Result
+
+PARTS = ("producer", "consumer", "store")
+MARKER = ".fsartifacts-demo"
 
 CONFIG = """\
 # A demo project: its store is the folder ../store.
@@ -83,10 +90,27 @@ def _file_of(artifact: str) -> str:
     }[artifact]
 
 
+def _start_over(base: Path) -> None:
+    """An empty demo folder: the parts an earlier demo made there are removed."""
+    if (base / MARKER).is_file():
+        for part in PARTS:
+            shutil.rmtree(base / part, ignore_errors=True)
+    else:
+        present = [part for part in PARTS if (base / part).exists()]
+        if present:
+            raise ConfigError(
+                f"{base} already holds {', '.join(present)}, not made by `fsartifacts demo`: "
+                "give the demo an empty folder (or none, for a temporary one)."
+            )
+    base.mkdir(parents=True, exist_ok=True)
+    (base / MARKER).write_text("made by `fsartifacts demo`, which starts over here on each run\n")
+
+
 def run_demo(directory: str | None, *, as_json: bool = False) -> int:
     from .project import Project
 
     base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="fsartifacts-demo-"))
+    _start_over(base)
     producer, consumer = base / "producer", base / "consumer"
     _write_project(producer, "1.4.0", files=True)
     _write_project(consumer, "1.9.0", files=False)
@@ -113,6 +137,8 @@ def run_demo(directory: str | None, *, as_json: bool = False) -> int:
         print(render_results(pushed, show_summary=True, command="push"))
         print(f"\n$ cd {consumer} && fsartifacts pull ALL LATEST # project version 1.9.0")
         print(render_results(pulled, show_summary=True, command="pull"))
+        for line in failure_lines(pushed + pulled):
+            print(line, file=sys.stderr)
         verdict = (
             "every pulled byte matches what was pushed" if not problems else "; ".join(problems)
         )

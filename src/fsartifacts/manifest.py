@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import IntegrityError, option
@@ -38,6 +40,17 @@ class Manifest:
         """One sha256 for the whole tree: of the sorted (path, size, sha256) lines."""
         lines = "".join(f"{f.sha256}  {f.size}  {f.path}\n" for f in sorted(self.files, key=_path))
         return hashlib.sha256(lines.encode()).hexdigest()
+
+    def unlisted_files(self, folder: Path) -> list[str]:
+        """The files (and links) below ``folder`` that this manifest does not list, sorted."""
+        listed = {f.path for f in self.files}
+        found = []
+        for top, dirs, names in os.walk(folder):
+            rel = Path(top).relative_to(folder)
+            # A link to a folder is not walked into: it is one entry, like a file.
+            names += [d for d in dirs if (Path(top) / d).is_symlink()]
+            found += [(rel / name).as_posix() for name in names]
+        return sorted(p for p in found if p not in listed)
 
     def same_content(self, other: Manifest) -> bool:
         return sorted(self.files, key=_path) == sorted(other.files, key=_path)

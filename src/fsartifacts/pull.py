@@ -69,6 +69,8 @@ def pull_artifact(
         result.bytes, result.sha256 = manifest.size, manifest.digest
         if skip_current and _folder_is_current(engine, artifact, dest, manifest):
             return _recorded(up_to_date(result), copy)
+        # The install mirrors the manifest: say which local files it takes away.
+        result.removed = manifest.unlisted_files(dest)
         if dry_run:
             return planned(result, "would download")
         check_inside_project(engine.root, dest)

@@ -55,12 +55,23 @@ def render_results(results: list[Result], *, show_summary: bool, command: str) -
         where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
         version = r.version or "(singular)"
         lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
+        gone = "would be removed" if r.action == "planned" else "removed"
+        lines += [f"  - {path} (local only, {gone})" for path in r.removed]
     if show_summary:
         counts = summary(results)
         parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in OUTCOMES if counts[k]]
         noun = "versions" if command in ("rm", "prune") else "artifacts"
         lines.append(f"{len(results)} {noun}: " + ", ".join(parts))
     return "\n".join(lines)
+
+
+def failure_lines(results: list[Result]) -> list[str]:
+    """The reasons of the failures, one line per distinct reason: ALL against a store that
+    refuses us fails the same way for every artifact."""
+    errors = dict.fromkeys(
+        r.error or f"{r.artifact}: failed" for r in results if outcome(r) == "failed"
+    )
+    return [f"fsartifacts: error: {error}" for error in errors]
 
 
 def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str:

@@ -29,6 +29,7 @@ class Result:
     sha256: str | None = None
     error: str | None = None
     detail: str | None = None
+    removed: list[str] = field(default_factory=list)  # local files a folder install takes away
     exit_code: int = field(default=0, metadata={"internal": True})
     lock: LockEntry | None = field(default=None, metadata={"internal": True}, repr=False)
     # The typed error of a failure, for Results.raise_for_status(); ``error`` is its text.
