@@ -341,7 +341,7 @@ def test_skelebot_A2_empty_bucket_is_a_clear_not_found(
     assert listed.stdout.splitlines() == [
         f"remote: s3://{bucket}",
         "model  (LATEST resolves against 1.4.0)",
-        "  no versions",
+        f"  no versions of model at s3://{bucket} yet",
     ]
 
 

@@ -5,8 +5,12 @@ deletes the store refuses.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from fsartifacts.artifactory import ArtifactoryFileSystem
 
 from .cli_helpers import fsartifacts, write_project
 from .fixtures_artifactory import ArtifactoryRepo
+from .fixtures_remotes import Remote, yaml_config
 
 MODEL = "    - name: model\n      file: models/model.pkl\n"
 
@@ -108,3 +113,82 @@ def test_an_unknown_artifact_is_a_usage_error_listing_the_configured_names(
     assert run.returncode == 2, run.stderr
     line = one_line_error(run)
     assert "'nope'" in line and "configured: model, labels" in line
+
+
+# -- a store that does not exist is not an empty store ---------------------------------------
+
+
+def test_a_repository_the_server_lacks_is_an_error_naming_url_and_repo(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    project = artifactory_project(tmp_path / "p", artifactory_repo.url, "no-such-repo-local")
+    for args in (["list"], ["pull", "model", "LATEST"], ["push", "model"]):
+        run = fsartifacts(*args, cwd=project)
+        assert run.returncode == 1, (args, run.stderr)
+        line = one_line_error(run)
+        assert f"{artifactory_repo.url}/no-such-repo-local/team/models" in line, line
+        assert "'no-such-repo-local' does not exist" in line, line
+        assert "`repo`" in line and "`url`" in line, line
+
+
+@pytest.fixture
+def html_server(tmp_path: Path) -> Iterator[str]:
+    """A plain web server (not an Artifactory) serving a folder as HTML pages."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body>a web site</body></html>")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_base_url_that_is_not_an_artifactory_is_an_error_naming_it(
+    html_server: str, tmp_path: Path
+) -> None:
+    project = artifactory_project(tmp_path / "p", html_server, "generic-local")
+    for args in (["list"], ["pull", "model", "LATEST"], ["push", "model"]):
+        run = fsartifacts(*args, cwd=project, env={"FSARTIFACTS_ATTEMPTS": "1"})
+        assert run.returncode == 1, (args, run.stderr)
+        line = one_line_error(run)
+        assert html_server in line, line
+        assert "not an Artifactory" in line and "`url`" in line, line
+
+
+def test_a_store_folder_that_does_not_exist_fails_list_and_pull_and_push_creates_it(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "no" / "store"
+    project = write_project(
+        tmp_path / "p", f"repository:\n  url: {store.as_uri()}\n  artifacts:\n{MODEL}"
+    )
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    for args in (["list"], ["pull", "model", "LATEST"], ["prune", "--keep", "1"]):
+        run = fsartifacts(*args, cwd=project)
+        assert run.returncode == 1, (args, run.stderr)
+        line = one_line_error(run)
+        assert f"nothing at {store.as_uri()}: the folder does not exist; check `url`" in line
+    assert not store.exists()
+    pushed = fsartifacts("push", "model", cwd=project)
+    assert pushed.returncode == 0, pushed.stderr
+    assert (store / "model_v1.0.0.pkl").read_bytes() == b"the model\n"
+
+
+def test_an_empty_place_in_an_existing_store_lists_no_versions_yet_and_pull_fails(
+    remote: Remote, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "p", yaml_config(remote, MODEL))
+    listed = fsartifacts("list", cwd=project, env=remote.env)
+    assert listed.returncode == 0, listed.stderr
+    assert "no versions of model at " in listed.stdout and " yet" in listed.stdout
+    pulled = fsartifacts("pull", "model", "LATEST", cwd=project, env=remote.env)
+    assert pulled.returncode == 1, pulled.stderr
+    assert "Versions there: none." in one_line_error(pulled)

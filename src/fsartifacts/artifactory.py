@@ -73,6 +73,7 @@ from .artifactory_errors import (
     _after_tries,
     _error_from_response,
     _transport_error,
+    json_body,
 )
 from .artifactory_file import ArtifactoryFile
 from .artifactory_http import (
@@ -252,8 +253,9 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             cached = self._cached_info(path)
             if cached is not None:
                 return cached
-        response = self._call("GET", self._storage_url(path), f"info {path}")
-        return listings.info_from_storage(path, response.json())
+        action = f"info {path}"
+        response = self._call("GET", self._storage_url(path), action)
+        return listings.info_from_storage(path, json_body(response, action))
 
     def _cached_info(self, path: str) -> dict[str, Any] | None:
         with self._cache_lock:

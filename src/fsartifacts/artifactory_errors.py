@@ -12,6 +12,8 @@ HTTP status            exception (all are :class:`OSError` subclasses)
                        mismatch, and nothing was stored
 other 4xx/5xx          :class:`ArtifactoryError` with ``status`` and the message
                        of the server's ``{"errors": [...]}`` body
+HTML or no JSON from   :class:`ArtifactoryNotAnApiError`: the base URL is not an
+the REST API           Artifactory's (401 and 403 keep their meaning)
 no connection          :class:`ArtifactoryConnectionError` (``ConnectionError``)
 timeout                :class:`ArtifactoryTimeoutError` (``TimeoutError``)
 bad download           :class:`ArtifactoryIntegrityError`: size or checksum of
@@ -121,9 +123,41 @@ def _server_message(response: requests.Response) -> str:
     return text[:300] if text else (response.reason or "")
 
 
+class ArtifactoryNotAnApiError(ArtifactoryError):
+    """The REST API answered with something that is not Artifactory's: an HTML page, or
+    a body that is not JSON. The base URL is most likely not an Artifactory's."""
+
+
+def not_an_api_error(response: requests.Response, action: str) -> ArtifactoryNotAnApiError:
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+    where = without_query(response.url or "")
+    return ArtifactoryNotAnApiError(
+        f"{action}: {where} answered HTTP {response.status_code} with {kind}, not "
+        "Artifactory's REST API: this is not an Artifactory base URL; check `url` (the "
+        "base URL with its context path, e.g. https://host/artifactory)",
+        status=response.status_code,
+    )
+
+
+def json_body(response: requests.Response, action: str) -> Any:
+    """The JSON of a REST API answer; anything else means the server is not an Artifactory."""
+    try:
+        return response.json()
+    except ValueError:
+        raise not_an_api_error(response, action) from None
+
+
+def _is_html(response: requests.Response) -> bool:
+    return "html" in response.headers.get("Content-Type", "").lower()
+
+
 def _error_from_response(response: requests.Response, action: str) -> ArtifactoryError:
     """Turn an error status into the exception the table in the module docstring names."""
     status = response.status_code
+    if status not in (401, 403) and _is_html(response) and "/api/" in (response.url or ""):
+        # Artifactory's REST API answers errors in JSON: an HTML page comes from
+        # something else (a web server, a proxy's error page) at that URL.
+        return not_an_api_error(response, action)
     message = f"{action}: HTTP {status}"
     detail = _server_message(response)
     if detail:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .artifactory_errors import ArtifactoryError, _error_from_response, _server_message
+from .artifactory_errors import ArtifactoryError, _error_from_response, _server_message, json_body
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -49,7 +49,7 @@ def info_from_storage(path: str, body: dict[str, Any]) -> dict[str, Any]:
 def list_repositories(fs: ArtifactoryFileSystem) -> list[dict[str, Any]]:
     action = "list repositories"
     response = fs._send("GET", f"{fs.url}/api/repositories", action)
-    body = response.json() if response.status_code == 200 else None
+    body = json_body(response, action) if response.status_code == 200 else None
     if response.status_code in (401, 403) or (body is None and response.status_code >= 500):
         raise _error_from_response(response, action)
     if not isinstance(body, list):
@@ -86,7 +86,7 @@ def list_folder(
     if entries is not None:
         return entries
     response = fs._call("GET", fs._storage_url(path), f"list {path}")
-    body = response.json()
+    body = json_body(response, f"list {path}")
     if "children" not in body and "size" in body:
         return info_from_storage(path, body)
     entries = []
@@ -115,7 +115,7 @@ def file_list(fs: ArtifactoryFileSystem, path: str, *, deep: bool) -> list[dict[
     response = fs._send("GET", fs._storage_url(path) + query, action)
     with response:
         if response.status_code == 200:
-            return entries_from_file_list(path, response.json())
+            return entries_from_file_list(path, json_body(response, action))
         if response.status_code == 400:
             if "artifactory pro" in _server_message(response).lower():
                 fs._file_list_api = False

@@ -28,7 +28,7 @@ from .artifactory import (
     ArtifactoryIntegrityError,
 )
 from .config import TransferSettings
-from .errors import IntegrityError
+from .errors import IntegrityError, StoreNotFoundError
 from .hashing import FileDigests
 from .storeops import StoreOps, Writable
 
@@ -49,6 +49,22 @@ class ArtifactoryOps(StoreOps):
 
     def __init__(self, fs: ArtifactoryFileSystem, transfer: TransferSettings | None = None) -> None:
         super().__init__(fs, transfer)
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """As the generic one; an empty answer is checked against the repository itself,
+        since Artifactory answers a repository it lacks like a folder it lacks (404)."""
+        entries = super().listing(path)
+        if not entries:
+            repo = path.split("/", 1)[0]
+            try:
+                self.fs.info(repo, refresh=True)
+            except FileNotFoundError:
+                raise StoreNotFoundError(
+                    f"nothing at {self.fs.url}/{path}: the repository {repo!r} does not exist "
+                    f"on {self.fs.url} (or these credentials may not see it); check `repo` and "
+                    "`url` in repository.artifactory"
+                ) from None
+        return entries
 
     def upload(
         self,

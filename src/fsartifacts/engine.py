@@ -27,6 +27,7 @@ from .errors import (
     ConflictError,
     FsArtifactsError,
     NotFoundError,
+    StoreNotFoundError,
     TransferError,
     option,
 )
@@ -69,6 +70,7 @@ class Engine:
         self._auth_error = auth_error
         self._listing: list[dict[str, Any]] | None = None
         self._listing_error: FsArtifactsError | None = None
+        self._store_missing: StoreNotFoundError | None = None  # one a push would create
         self._listing_lock = threading.Lock()
 
     # -- running many -----------------------------------------------------------
@@ -119,7 +121,11 @@ class Engine:
     # -- reading the store ------------------------------------------------------
 
     def listing(self) -> list[dict[str, Any]]:
-        """The entries of the store's root: listed once per run, again after a write."""
+        """The entries of the store's root: listed once per run, again after a write.
+
+        A store that a push creates (a local folder) and that does not exist yet lists
+        as empty here, for writers; :meth:`copies`, what readers use, refuses it.
+        """
         with self._listing_lock:
             if self._listing_error is not None:
                 # One refused or failed listing is enough: ALL does not ask again per artifact.
@@ -127,6 +133,12 @@ class Engine:
             if self._listing is None:
                 try:
                     self._listing = self.ops.listing(self.store.root)
+                except StoreNotFoundError as exc:
+                    if not exc.creatable:
+                        self._listing_error = exc
+                        raise
+                    self._store_missing = exc
+                    self._listing = []
                 except (OSError, FsArtifactsError) as exc:
                     # Callers outside run() (list, rm, prune, find) get a typed error too.
                     self._listing_error = self.translate(exc, f"listing {self.store.display}")
@@ -137,10 +149,14 @@ class Engine:
         with self._listing_lock:
             self._listing = None
             self._listing_error = None
+            self._store_missing = None
 
     def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
         """Every copy of ``artifact`` on the store, newest version first."""
-        return naming.scan(self.listing(), artifact, prefix)
+        entries = self.listing()
+        if self._store_missing is not None:
+            raise self._store_missing  # reading a store that is not there is no empty answer
+        return naming.scan(entries, artifact, prefix)
 
     def entry(self, name: str) -> dict[str, Any] | None:
         wanted = self.store.path(name)

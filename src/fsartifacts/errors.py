@@ -59,6 +59,17 @@ class NotFoundError(FsArtifactsError):
     """An artifact, a version or a remote copy does not exist."""
 
 
+class StoreNotFoundError(NotFoundError):
+    """The store itself (a bucket, a repository, a folder) does not exist: not an empty store.
+
+    ``creatable`` says a push makes it (a local folder), so only reads fail.
+    """
+
+    def __init__(self, message: str, *, creatable: bool = False) -> None:
+        super().__init__(message)
+        self.creatable = creatable
+
+
 class ConflictError(FsArtifactsError):
     """A different remote copy is already there and would be overwritten."""
 

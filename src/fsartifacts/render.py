@@ -112,7 +112,7 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
         pin = f", pinned to {artifact.version}" if artifact.version else ""
         lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin})")
         if not copies:
-            lines.append("  no versions")
+            lines.append(f"  no versions of {artifact.name} at {store.display} yet")
         for c in copies:
             mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"

@@ -20,7 +20,7 @@ from .errors import (
     AuthError,
     FsArtifactsError,
     IntegrityError,
-    NotFoundError,
+    StoreNotFoundError,
     TransferError,
 )
 
@@ -54,7 +54,7 @@ def typed_errors(
         if _error_code(exc) != "NoSuchBucket":
             raise
         bucket = bucket_of()
-        raise NotFoundError(
+        raise StoreNotFoundError(
             f"the S3 bucket {bucket!r} does not exist (or is in another account or "
             "endpoint); check repository.s3.bucket, region and endpoint_url"
         ) from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pathlib
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from fsspec.spec import AbstractFileSystem
 from . import claims
 from .claims import Claim, Holder
 from .config import TransferSettings
+from .errors import StoreNotFoundError
 
 SIDECAR_SUFFIX = ".sha256"
 TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
@@ -219,6 +221,17 @@ class LocalOps(StoreOps):
     """A folder on this machine: renames are atomic and ``link`` is create-if-absent."""
 
     atomic_create = True
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """As the generic one; a store folder that does not exist is not an empty store
+        (a typo in ``url`` would look like one), though a push creates it."""
+        if not os.path.lexists(path):
+            uri = pathlib.Path(path).as_uri() if os.path.isabs(path) else path
+            raise StoreNotFoundError(
+                f"nothing at {uri}: the folder does not exist; check `url` (a push creates it)",
+                creatable=True,
+            )
+        return super().listing(path)
 
     def upload(
         self,
