@@ -105,7 +105,14 @@ class ArtifactoryOps(StoreOps):
         except ArtifactoryConflictError as exc:
             raise IntegrityError(f"{exc}. Nothing was stored; push again.") from exc
 
-    def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
         """One streamed GET (not ranged reads), checked for size.
 
         Not for checksum: the engine hashes what it receives and checks it

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import IntegrityError
 from .localfiles import CACHE_LIMIT, read_small_file
 
 CHUNK = 1024 * 1024
@@ -40,14 +41,36 @@ def hash_file(
 
 
 class HashingWriter:
-    """A writable that hashes and counts what passes through it on its way to ``out``."""
+    """A writable that hashes and counts what passes through it on its way to ``out``.
 
-    def __init__(self, out: IO[bytes], algorithms: Iterable[str] = ("sha256",)) -> None:
+    With ``limit`` (the size the store lists for what is being received), the
+    first write that would go past it raises instead: a store entry that never
+    ends (a link to ``/dev/zero``) or is larger than listed cannot fill the disk.
+    ``what`` names the source in that error.
+    """
+
+    def __init__(
+        self,
+        out: IO[bytes],
+        algorithms: Iterable[str] = ("sha256",),
+        *,
+        limit: int | None = None,
+        what: str = "the download",
+    ) -> None:
         self.out = out
         self.hashers = {name: hashlib.new(name) for name in algorithms}
         self.bytes = 0
+        self.limit = limit
+        self.what = what
 
     def write(self, data: bytes) -> int:
+        if self.limit is not None and self.bytes + len(data) > self.limit:
+            raise IntegrityError(
+                f"{self.what}: the store sent more than the {self.limit} bytes it lists for "
+                "it, and the download was stopped there. The copy on the store is not the one "
+                "its listing describes: push it again.",
+                transient=False,
+            )
         for h in self.hashers.values():
             h.update(data)
         self.bytes += len(data)

@@ -362,8 +362,7 @@ class Project:
             raise ConfigError(
                 f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
             )
-        handle: IO[bytes] = self.store.fs.open(copy.path, "rb")
-        return handle
+        return self.store.ops.open_read(copy.path)
 
     # -- credentials ------------------------------------------------------------
 

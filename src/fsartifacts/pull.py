@@ -173,7 +173,7 @@ def _pull_file(
         callback = engine.progress(copy.name, copy.size)
         try:
             with staged_file(dest) as out:
-                writer = HashingWriter(out, algorithms)
+                writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
                 engine.ops.download(copy.path, writer, callback=callback)
                 digests = writer.digests()
                 verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
@@ -237,8 +237,10 @@ def _pull_folder(
         callback = engine.progress(f"{copy.name}/{entry.path}", entry.size)
         try:
             with open(target, "wb") as out:
-                writer = HashingWriter(out)
-                engine.ops.download(f"{copy.path}/{entry.path}", writer, callback=callback)
+                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
+                engine.ops.download(
+                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
+                )
         finally:
             callback.close()
         verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,

@@ -228,7 +228,14 @@ class S3Ops(StoreOps):
 
     # -- reads --------------------------------------------------------------------
 
-    def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
         """One streamed GET (moto and S3 both serve it at full speed), read in 1 MiB blocks.
 
         A dropped connection resumes with a ranged GET pinned to the ETag, so

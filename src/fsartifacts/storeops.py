@@ -25,6 +25,7 @@ from . import claims
 from .claims import Claim, Holder
 from .config import TransferSettings
 from .errors import StoreNotFoundError
+from .localfiles import open_regular
 
 SIDECAR_SUFFIX = ".sha256"
 TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
@@ -190,8 +191,20 @@ class StoreOps:
 
     # -- reads ----------------------------------------------------------------
 
-    def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
-        """Stream the bytes of ``rpath`` into ``out``."""
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
+        """Stream the bytes of ``rpath`` into ``out``.
+
+        ``within``: a folder version that ``rpath`` lies in. Stores with links
+        (a local folder) refuse a link at or below it; object stores have none.
+        Where the download must stop (the listed size) is ``out``'s business.
+        """
         callback = callback or NoOpCallback()
         with self.fs.open(rpath, "rb", block_size=self.transfer.part_size, cache_type="none") as f:
             while chunk := f.read(COPY_CHUNK):
@@ -200,6 +213,11 @@ class StoreOps:
 
     def read_bytes(self, rpath: str) -> bytes:
         return bytes(self.fs.cat_file(rpath))
+
+    def open_read(self, rpath: str) -> IO[bytes]:
+        """A file object reading the remote file ``rpath``."""
+        handle: IO[bytes] = self.fs.open(rpath, "rb")
+        return handle
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The sha256 recorded when the object was pushed, or None."""
@@ -322,12 +340,26 @@ class LocalOps(StoreOps):
         else:
             os.replace(staging, rpath)
 
-    def download(self, rpath: str, out: Writable, *, callback: Callback | None = None) -> None:
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
         callback = callback or NoOpCallback()
-        with open(rpath, "rb") as src:
+        with open_regular(rpath, within) as src:
             while chunk := src.read(COPY_CHUNK):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
+
+    def read_bytes(self, rpath: str) -> bytes:
+        with open_regular(rpath) as src:
+            return src.read()
+
+    def open_read(self, rpath: str) -> IO[bytes]:
+        return open_regular(rpath)
 
 
 KERNEL_COPY_STEP = 64 * 1024 * 1024
