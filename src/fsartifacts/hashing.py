@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from .errors import IntegrityError
 from .localfiles import CACHE_LIMIT, read_small_file
@@ -40,6 +40,13 @@ def hash_file(
     return {name: h.hexdigest() for name, h in hashers.items()}
 
 
+class ByteSink(Protocol):
+    """Where a HashingWriter passes bytes on to: a binary file, or a wrapper of one."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+
+
 class HashingWriter:
     """A writable that hashes and counts what passes through it on its way to ``out``.
 
@@ -51,7 +58,7 @@ class HashingWriter:
 
     def __init__(
         self,
-        out: IO[bytes],
+        out: ByteSink,
         algorithms: Iterable[str] = ("sha256",),
         *,
         limit: int | None = None,

@@ -20,7 +20,16 @@ from .config import Artifact
 from .config_values import outside_root_problem
 from .errors import ConfigError, IntegrityError, NotFoundError, option
 from .hashing import HashingWriter
-from .install import contained, staged_file, staging_dir, swap_dir, sweep_stale
+from .install import (
+    check_tree,
+    contained,
+    pull_lock,
+    staged_file,
+    staged_member,
+    staging_dir,
+    swap_dir,
+    sweep_stale,
+)
 from .lockfile import LockEntry
 from .manifest import Manifest, ManifestEntry
 from .naming import RemoteCopy
@@ -74,8 +83,9 @@ def pull_artifact(
         if dry_run:
             return planned(result, "would download")
         check_inside_project(engine.root, dest)
-        sweep_stale(dest)
-        _pull_folder(engine, copy, manifest, dest, url)
+        with pull_lock(dest):
+            sweep_stale(dest)
+            _pull_folder(engine, copy, manifest, dest, url)
         return _recorded(result, copy)
     recorded = engine.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
@@ -95,8 +105,9 @@ def pull_artifact(
     if dry_run:
         return planned(result, "would download")
     check_inside_project(engine.root, dest)
-    sweep_stale(dest)
-    _pull_file(engine, copy, dest, result, recorded, expected)
+    with pull_lock(dest):
+        sweep_stale(dest)
+        _pull_file(engine, copy, dest, result, recorded, expected)
     return _recorded(result, copy)
 
 
@@ -233,10 +244,10 @@ def _pull_folder(
 ) -> None:
     staging = staging_dir(dest)
 
-    def fetch(entry: ManifestEntry, target: Path) -> None:
+    def fetch(entry: ManifestEntry) -> None:
         callback = engine.progress(f"{copy.name}/{entry.path}", entry.size)
         try:
-            with open(target, "wb") as out:
+            with staged_member(staging, entry.path, dest) as out:
                 writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
                 engine.ops.download(
                     f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
@@ -248,9 +259,8 @@ def _pull_folder(
 
     try:
         for entry in manifest.files:
-            target = contained(staging, entry.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry, target))
+            _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry))
+        check_tree(staging, {entry.path: entry.size for entry in manifest.files}, dest)
         swap_dir(staging, dest)
         for entry in manifest.files:
             engine.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)

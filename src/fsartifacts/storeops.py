@@ -43,9 +43,12 @@ class Writable(Protocol):
 FolderFile = tuple[str, str, Mapping[str, str]]
 
 
-def temp_name(basename: str) -> str:
-    """A hidden temporary name beside ``basename`` that no artifact name matches."""
-    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}.part"
+def temp_name(basename: str, tag: str = "") -> str:
+    """A hidden temporary name beside ``basename`` that no artifact name matches.
+
+    ``tag`` (such as ``.old``) tells one kind of temporary from the others.
+    """
+    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{tag}.part"
 
 
 def _split(rpath: str) -> tuple[str, str]:
