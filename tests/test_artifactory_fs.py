@@ -41,7 +41,7 @@ from fsartifacts.artifactory_store import open_artifactory_store
 from fsartifacts.auth import Credentials
 from fsartifacts.config import Artifact, TransferSettings
 from fsartifacts.engine import Engine
-from fsartifacts.errors import ConfigError, IntegrityError
+from fsartifacts.errors import ConfigError, IntegrityError, LocalError
 from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.testing.artifactory import ArtifactoryServer, RequestRecord
@@ -1069,11 +1069,12 @@ def test_a_folder_push_reads_each_file_once_for_both_digests(
     assert (cache.misses, cache.hits) == (2, 2)
 
 
-def test_a_push_sends_the_digests_it_hashed_and_the_server_checks_them(
+def test_a_rewrite_that_keeps_size_mtime_and_inode_is_caught_by_its_ctime(
     artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
-    """The file is not read again before sending: a rewrite that keeps its size,
-    mtime and inode goes out with the old digests, and the server refuses it."""
+    """The file is not read again before sending, so a rewrite that keeps its size,
+    mtime and inode would go out with the old digests; its ctime, which no one can
+    set back, stops it before any byte is sent."""
     data = os.urandom(3 * BIG)
     local = write_model(tmp_path, data)
 
@@ -1085,10 +1086,9 @@ def test_a_push_sends_the_digests_it_hashed_and_the_server_checks_them(
         return NoOpCallback()
 
     engine, _ = artifactory_engine(artifactory_repo, tmp_path, rewrite_keeping_the_stat)
-    with pytest.raises(IntegrityError, match=r"HTTP 409.*Checksum.*Nothing was stored"):
+    with pytest.raises(LocalError, match=r"changed while it was being pushed.*nothing was"):
         engine.push(MODEL, V1)
-    (put,) = [r for r in requests_to(server, "PUT", "model_v1.0.0.pkl") if r.bytes_in]
-    assert (put.status, put.bytes_in) == (409, len(data))
+    assert [r for r in requests_to(server, "PUT", "model_v1.0.0.pkl") if r.bytes_in] == []
     assert not engine.store.fs.exists(engine.store.path("model_v1.0.0.pkl"))
 
 
@@ -1103,7 +1103,7 @@ def test_a_file_changed_between_hashing_and_upload_is_not_pushed(
         return NoOpCallback()
 
     engine, _ = artifactory_engine(artifactory_repo, tmp_path, append)
-    with pytest.raises(IntegrityError, match=r"changed since it was hashed.*nothing was uploaded"):
+    with pytest.raises(LocalError, match=r"changed while it was being pushed.*nothing was"):
         engine.push(MODEL, V1)
     assert requests_to(server, "PUT", "model_v1.0.0.pkl") == []
     assert not engine.store.fs.exists(engine.store.path("model_v1.0.0.pkl"))

@@ -32,6 +32,7 @@ from .artifactory_errors import (
     without_query,
 )
 from .artifactory_http import RETRY_STATUSES, _backoff, _retry_after
+from .hashing import file_identity
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -78,11 +79,6 @@ class _UploadBody:
 
     def close(self) -> None:
         self._raw.close()
-
-
-def _identity(stat: os.stat_result) -> tuple[int, int, int]:
-    """What changes when a file is written or replaced: size, mtime and inode."""
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 def _digests(stream: _Reader) -> tuple[int, str, str]:
@@ -276,7 +272,7 @@ def deploy_file(
     """Deploy local file ``lpath``; see :meth:`ArtifactoryFileSystem.put_file`."""
     if sha256 is not None and sha1 is not None:
         now = os.stat(lpath)
-        if hashed_stat is not None and _identity(now) != _identity(hashed_stat):
+        if hashed_stat is not None and file_identity(now) != file_identity(hashed_stat):
             raise ArtifactoryIntegrityError(
                 f"upload {rpath}: {lpath} changed since it was hashed (its size, "
                 "modification time or inode differ); nothing was uploaded"

@@ -113,6 +113,25 @@ class FileDigests(Mapping[str, str]):
     def __repr__(self) -> str:
         return f"FileDigests({self._hexdigests!r}, size={self.stat.st_size})"
 
+    def unchanged(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` is still the file these digests were computed from.
+
+        A write, a replacement by rename, or a touch back to the old mtime each
+        change its :func:`file_identity`. (A rewrite to the same size within one
+        clock tick of the filesystem can still slip through.)
+        """
+        try:
+            now = os.stat(path)
+        except OSError:
+            return False
+        return file_identity(now) == file_identity(self.stat)
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: size, mtime, inode, device, ctime
+    (which no one can set back, as ``touch`` can the mtime)."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev, stat.st_ctime_ns)
+
 
 def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ

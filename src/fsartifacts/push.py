@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ import semver
 from . import naming
 from .claims import ABANDONED_AFTER_TEXT, Claim, claim_path
 from .config import Artifact
-from .errors import ConflictError, NotFoundError, option
+from .errors import ConflictError, LocalError, NotFoundError, option
 from .hashing import FileDigests, hash_file
 from .manifest import Manifest, ManifestEntry
 from .results import Result, entry_size, planned, up_to_date, version_text
@@ -66,10 +66,9 @@ def _push_file(
     store, ops = engine.store, engine.ops
     name = naming.file_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name)
-    size = local.stat().st_size
     # Every digest the store wants with the upload, in one read of the file.
     hashed = engine.hashes.digests(local, ops.upload_digests)
-    sha256 = hashed["sha256"]
+    size, sha256 = hashed.stat.st_size, hashed["sha256"]
     result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = engine.entry(name)
     if entry is not None:
@@ -89,9 +88,11 @@ def _push_file(
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
     callback = engine.progress(name, size)
     try:
-        ops.upload(
-            str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force, callback=callback
-        )
+        with _unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
+            ops.upload(
+                str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
+                callback=callback,
+            )  # fmt: skip
     except FileExistsError:
         # Another push won the race between our listing and our write.
         engine.changed()
@@ -105,6 +106,62 @@ def _push_file(
         callback.close()
         engine.changed()
     return result
+
+
+@contextlib.contextmanager
+def _unchanged_while_uploading(
+    artifact: Artifact,
+    files: list[tuple[Path, FileDigests]],
+    withdraw: Callable[[], object],
+    *,
+    partial: bool = False,
+) -> Iterator[None]:
+    """Fail the push when a file is no longer the one that was hashed once its upload
+    is done: the store could hold bytes that are not the sha256 recorded for them.
+    ``withdraw`` then removes what the upload wrote; ``partial``: a failed upload may
+    have written some of it too (the files of a folder). Checked here, for every store."""
+    try:
+        yield
+    except FileExistsError:
+        raise  # another push won: nothing of ours is there, and the caller decides
+    except Exception as exc:
+        # A store that checks the file itself fails first: the cause to report is the change.
+        if _first_changed(files) is not None:
+            outcome = _withdrawn(artifact, withdraw) if partial else "nothing was published"
+            _fail_if_changed(artifact, files, outcome, exc)
+        raise
+    if _first_changed(files) is not None:
+        _fail_if_changed(artifact, files, _withdrawn(artifact, withdraw), None)
+
+
+def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
+    """Call ``withdraw``; what became of the push's copy, for the message."""
+    try:
+        withdraw()
+    except FileNotFoundError:
+        pass  # nothing of it is left
+    except Exception as exc:
+        log.debug("removing the copy of %s failed", artifact.name, exc_info=True)
+        return f"removing what it wrote failed ({exc}): delete it with `fsartifacts rm`"
+    return "what it wrote was removed from the store"
+
+
+def _first_changed(files: list[tuple[Path, FileDigests]]) -> Path | None:
+    return next((path for path, digests in files if not digests.unchanged(path)), None)
+
+
+def _fail_if_changed(
+    artifact: Artifact,
+    files: list[tuple[Path, FileDigests]],
+    outcome: str,
+    cause: BaseException | None,
+) -> None:
+    changed = _first_changed(files)
+    if changed is not None:
+        raise LocalError(
+            f"{artifact.name}: {changed} changed while it was being pushed, so the upload may "
+            f"not match its sha256; {outcome}. Push again once the file is complete."
+        ) from cause
 
 
 def remote_file_matches(
@@ -229,7 +286,11 @@ def _push_folder(
                 ops.remove(manifest_path)
             if engine.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
-            ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
+            hashed = [(local / rel, d) for rel, d in digests.items()]
+            with _unchanged_while_uploading(
+                artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
+            ):
+                ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
             _check_still_held(engine, artifact, rpath, url, claim)
             ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
         except FileExistsError:

@@ -1,0 +1,105 @@
+"""What a push reads: files that change while they are pushed, on every kind of store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import semver
+from fsspec.callbacks import Callback
+
+from fsartifacts import Project
+from fsartifacts.config import Artifact
+from fsartifacts.engine import Engine
+from fsartifacts.errors import LocalError
+from fsartifacts.hashing import FileDigests, HashCache
+
+from .cli_helpers import write_project
+from .fixtures_remotes import Remote, yaml_config
+
+MODEL = "    - name: model\n      file: model.pkl\n"
+
+
+class RewriteOnFirstProgress(Callback):
+    """A progress callback that rewrites ``path`` once the upload has started moving
+    bytes: another process writing the file while it is pushed, made deterministic."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        super().__init__()
+        self.path, self.data, self.fired = path, data, False
+
+    def call(self, *args: Any, **kwargs: Any) -> None:
+        if not self.fired and self.value > 0:
+            self.fired = True
+            self.path.write_bytes(self.data)
+
+
+def test_a_file_changed_while_it_is_pushed_fails_and_leaves_nothing(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", yaml_config(remote, MODEL), "1.0.0")
+    model = root / "model.pkl"
+    model.write_bytes(b"version one\n" * 400)
+    before = remote.digest()
+    project = Project.load(start=root, environ={})
+    hooks: list[RewriteOnFirstProgress] = []
+
+    def progress(label: str, size: int | None) -> Callback:
+        hooks.append(RewriteOnFirstProgress(model, b"version two, longer\n" * 400))
+        return hooks[-1]
+
+    project.progress = progress
+    (result,) = project.push("model")
+    assert [h.fired for h in hooks] == [True]
+    assert result.action == "failed"
+    assert result.error is not None
+    assert "model.pkl changed while it was being pushed" in result.error, result.error
+    assert result.exit_code == 1
+    # What the push wrote is gone: no copy under a sha256 that is not its content.
+    assert remote.digest() == before
+    assert "model_v1.0.0.pkl" not in remote.names()
+
+    # Once the file is stable, the push goes through.
+    (again,) = Project.load(start=root, environ={}).push("model")
+    assert again.action == "pushed", again.error
+    assert remote.read("model_v1.0.0.pkl") == b"version two, longer\n" * 400
+
+
+class RewriteAfterHashing(HashCache):
+    """The hash cache, which rewrites one file right after hashing it: another process
+    writing the file between the push's hashing and its upload, made deterministic."""
+
+    def __init__(self, target: Path, data: bytes) -> None:
+        super().__init__()
+        self.target, self.data, self.fired = target, data, False
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+        found = super().digests(path, algorithms)
+        if Path(path) == self.target and not self.fired:
+            self.fired = True
+            self.target.write_bytes(self.data)
+        return found
+
+
+def test_a_folder_file_changed_during_the_push_fails_and_publishes_nothing(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", yaml_config(remote, "    - {name: data, file: data}\n"))
+    (root / "data" / "deep").mkdir(parents=True)
+    (root / "data" / "a.csv").write_text("x\n1\n")
+    changing = root / "data" / "deep" / "b.bin"
+    changing.write_bytes(b"b" * 3000)
+    project = Project.load(start=root, environ={})
+    hook = RewriteAfterHashing(changing, b"c" * 3000)  # same size: only the identity tells
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    before = remote.digest()
+
+    with pytest.raises(LocalError, match=r"b\.bin changed while it was being pushed"):
+        engine.push(Artifact("data", "data"), semver.Version.parse("1.0.0"))
+    assert hook.fired
+    assert remote.digest() == before  # no manifest, and no folder left behind
+
+    (again,) = Project.load(start=root, environ={}).push("data")
+    assert again.action == "pushed", again.error
+    assert remote.read("data_v1.0.0/deep/b.bin") == b"c" * 3000
