@@ -181,7 +181,8 @@ def test_validate_shows_the_resolved_config_without_secrets(tmp_path: Path) -> N
     (producer / "fsartifacts.yaml").write_text(
         CONFIG.replace(
             "  url: file://./../store\n",
-            "  url: file://./../store\n  options: {token: s3cr3t-value}\n",
+            # An option the filesystem takes (s3fs's session token): validate checks that.
+            "  url: s3://bucket/models\n  options: {token: s3cr3t-value}\n",
         )
     )
     run = fsartifacts("validate", "--json", cwd=producer)

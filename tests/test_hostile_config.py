@@ -139,3 +139,144 @@ def test_a_hash_cache_that_is_a_fifo_or_dev_zero_is_ignored(tmp_path: Path, kind
     assert pushed.returncode == 0, pushed.stderr
     synced = fsartifacts("sync", "pull", cwd=project, env=env, timeout=30)
     assert synced.returncode == 0, synced.stderr
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def url_project(root: Path, url: str, extra: str = "") -> Path:
+    artifacts = "  artifacts:\n    - name: model\n      file: model.pkl\n"
+    config = f"repository:\n  url: '{url}'\n{extra}{artifacts}"
+    project = write_project(root, config)
+    (project / "model.pkl").write_bytes(b"m" * 10)
+    return project
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("s3:/bucket/models", "s3://"),
+        ("gs:/bucket", "gs://"),
+        ("file:/tmp/store", "file://"),
+        ("s3:bucket", "s3://"),
+        ("file://", "no path"),
+        ("s3://", "no path"),
+        ("nosuchproto://x/y", "nosuchproto"),
+        ("http://[::1/a", "not a valid URL"),
+        ("file://./VERSION", "a file, not a folder"),
+    ],
+)
+def test_a_url_that_cannot_be_what_was_meant_is_a_config_error(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    project = url_project(tmp_path / "p", url)
+    for command in (["validate"], ["list"], ["pull", "model", "LATEST"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        line = one_error_line(run)
+        assert "repository.url" in line and says in line, line
+
+
+def test_memory_urls_are_allowed_and_said_to_last_only_as_long_as_the_process(
+    tmp_path: Path,
+) -> None:
+    project = url_project(tmp_path / "p", "memory://scratch/models")
+    shown = fsartifacts("validate", cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    assert "only as long as" in shown.stdout
+    listed = fsartifacts("-v", "list", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert "only as long as" in listed.stderr
+    quiet = fsartifacts("list", cwd=project)
+    assert "only as long as" not in quiet.stderr
+
+
+def test_storage_options_the_filesystem_does_not_take_are_a_config_error(tmp_path: Path) -> None:
+    project = url_project(
+        tmp_path / "p", "file://./store", "  options: {auto_mkdir: true, colour: blue}\n"
+    )
+    for command in (["validate"], ["push", "model"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        line = one_error_line(run)
+        assert "repository.options.colour" in line and "auto_mkdir" in line, line
+    good = url_project(tmp_path / "q", "file://./store", "  options: {auto_mkdir: true}\n")
+    assert fsartifacts("push", "model", cwd=good).returncode == 0
+
+
+# --------------------------------------------------------------------------- secrets in URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("ftp://u:PW-in-url@127.0.0.1:1/x", 1),
+        ("bogus://u:PW-in-url@x/y", 2),
+        ("s3:/u:PW-in-url@b", 2),
+    ],
+)
+def test_a_password_in_a_url_is_never_printed(tmp_path: Path, url: str, code: int) -> None:
+    project = url_project(tmp_path / "p", url)
+    for command in (["list"], ["--json", "list"], ["push", "model"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == code, (command, run.stdout, run.stderr)
+        assert "PW-in-url" not in run.stdout + run.stderr
+        one_error_line(run)
+
+
+def test_a_password_in_an_s3_endpoint_url_is_never_printed(tmp_path: Path) -> None:
+    config = (
+        "repository:\n  s3:\n    bucket: b\n    region: us-east-1\n"
+        "    endpoint_url: http://u:PW-in-url@127.0.0.1:1\n"
+        "  artifacts:\n    - name: model\n      file: model.pkl\n"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "model.pkl").write_bytes(b"m")
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "FSARTIFACTS_ATTEMPTS": "1",
+        "FSARTIFACTS_TIMEOUT": "5",
+    }
+    for command in (["validate"], ["list"], ["push", "model"]):
+        run = fsartifacts(*command, cwd=project, env=env, timeout=120)
+        assert "PW-in-url" not in run.stdout + run.stderr, (command, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr
+
+
+# --------------------------------------------------------------------------- tracebacks
+
+
+@pytest.mark.parametrize(
+    "transfer",
+    [
+        'part_size: "999999999999999999999999999999999999999999999999999999999999999999999999999999'
+        "9999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+        "9999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+        '99999999999999999999999999999999999999999999999999999999999999999999999999T"',
+        "timeout: 1e300",
+    ],
+)
+def test_huge_transfer_values_are_one_line_exit_2(tmp_path: Path, transfer: str) -> None:
+    project = url_project(tmp_path / "p", "file://./store")
+    config = project / "fsartifacts.yaml"
+    config.write_text(config.read_text() + f"transfer:\n  {transfer}\n")
+    for command in (["validate"], ["push", "model"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        assert "transfer." in one_error_line(run)
+
+
+@pytest.mark.parametrize("where", ["artifactory", "endpoint_url"])
+def test_a_malformed_ipv6_url_elsewhere_is_one_line_exit_2(tmp_path: Path, where: str) -> None:
+    store = (
+        "  artifactory:\n    url: 'http://[::1/a'\n    repo: r\n    auth: {authType: none}\n"
+        if where == "artifactory"
+        else "  s3:\n    bucket: b\n    endpoint_url: 'http://[::1/a'\n"
+    )
+    config = f"repository:\n{store}  artifacts:\n    - name: model\n      file: model.pkl\n"
+    project = write_project(tmp_path / "p", config)
+    for command in (["validate"], ["list"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        assert "not a valid URL" in one_error_line(run)

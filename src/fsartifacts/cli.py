@@ -355,8 +355,10 @@ def _prefix(prefix: str) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     from .render import render_config
+    from .stores import check_store
 
     project = _load(args)
+    check_store(project.config)
     shown = render_config(project)
     print(json.dumps(shown, indent=2, default=str) if args.json else _as_yaml(shown))
     return EXIT_OK

@@ -28,6 +28,7 @@ from .config_model import (
 )
 from .config_problems import ConfigValidationError
 from .config_values import (
+    local_path_of,
     outside_root_problem,
     parse_count,
     parse_seconds,
@@ -37,6 +38,7 @@ from .config_values import (
     strip_bucket,
 )
 from .errors import ConfigError
+from .localfiles import file_kind
 from .version import parse_version
 
 
@@ -51,11 +53,32 @@ def build_repository(
     if kind == "artifactory":
         settings = _artifactory_settings(document["artifactory"], root, prefix, source)
         return Repository(kind="artifactory", artifactory=settings, artifacts=artifacts)
+    url = document["url"].strip()
+    _check_local_store(url, root, prefix, source)
     return Repository(
         kind="url",
-        url=document["url"].strip(),
+        url=url,
         options=dict(document.get("options") or {}),
         artifacts=artifacts,
+    )
+
+
+def _check_local_store(url: str, root: Path, prefix: str, source: str) -> None:
+    """A local store must be a folder (or not exist yet: a push creates it)."""
+    local = local_path_of(url)
+    if not local:
+        return
+    path = Path(local) if Path(local).is_absolute() else root / local
+    if path.is_dir() or not path.exists():
+        return
+    kind = file_kind(path.stat().st_mode)
+    what = "a file" if kind == "a regular file" else kind
+    raise ConfigValidationError(
+        [
+            f"{prefix}.url: {url!r} is {what}, not a folder; "
+            "name the folder that holds the artifacts"
+        ],
+        source=source,
     )
 
 

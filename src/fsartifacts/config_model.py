@@ -89,6 +89,16 @@ S3_PART_RANGE = (5 * MiB, 5 * GiB)  # S3's own limits on a multipart part
 # --------------------------------------------------------------------------- showing the config
 
 
+def store_notes(url: str | None) -> list[str]:
+    """What a user should know about a store URL that is valid but may surprise."""
+    if url and url.strip().lower().startswith("memory://"):
+        return [
+            "repository.url: a memory:// store lives only as long as the process: what a "
+            "command pushes there is gone when it ends (use it from Python, or for tests)"
+        ]
+    return []
+
+
 def config_as_dict(config: Config) -> dict[str, Any]:
     """The resolved configuration as plain data for ``fsartifacts validate``, redacted."""
     repo = config.repository
@@ -123,5 +133,6 @@ def config_as_dict(config: Config) -> dict[str, Any]:
                 "part_size": config.transfer.part_size,
             },
             "warnings": list(config.warnings),
+            "notes": store_notes(repo.url) if repo.kind == "url" else [],
         }
     )

@@ -20,8 +20,10 @@ from .config_values import (
     parse_seconds,
     parse_size,
     path_problem,
+    store_url_problem,
     stores_in,
     strip_bucket,
+    url_syntax_problem,
 )
 from .errors import ConfigError
 from .version import parse_version
@@ -51,7 +53,7 @@ _S3_SCHEMA: dict[str, Any] = {
     "bucket": {"type": "string", "required": True, "empty": False, "check_with": "bucket"},
     "region": {"type": "string", "empty": False},
     "profile": {"type": "string", "empty": False},
-    "endpoint_url": {"type": "string", "empty": False},
+    "endpoint_url": {"type": "string", "empty": False, "check_with": "url_syntax"},
     "checksums": {"type": "string", "check_with": "checksums"},
     "extra_args": {"type": "dict", "keysrules": {"type": "string"}},
 }
@@ -86,7 +88,7 @@ def repository_schema(strict: bool) -> dict[str, Any]:
     return {
         "s3": {"type": "dict", "schema": _S3_SCHEMA},
         "artifactory": {"type": "dict", "schema": _ARTIFACTORY_SCHEMA},
-        "url": {"type": "string", "empty": False},
+        "url": {"type": "string", "empty": False, "check_with": "store_url"},
         "options": {"type": "dict", "keysrules": {"type": "string"}},
         "artifacts": {
             "type": "list",
@@ -146,7 +148,7 @@ def _validator_class() -> type:
             return f"{url!r} must be an http:// or https:// URL"
         if not (rest if sep else url).split("/")[0]:
             return f"{url!r} names no host; write https://host/artifactory"
-        return None
+        return url_syntax_problem(url if sep else f"https://{url}")
 
     def repo_problem(repo: str) -> str | None:
         return None if repo.strip("/") else f"{repo!r} names no repository"
@@ -187,6 +189,8 @@ def _validator_class() -> type:
         "semver": optional(semver_problem),
         "bucket": bucket_problem,
         "http_url": url_problem,
+        "store_url": store_url_problem,
+        "url_syntax": url_syntax_problem,
         "repo_name": repo_problem,
         "cert": optional(cert_problem),
         "checksums": choice(CHECKSUM_MODES),

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .config_model import RESERVED_NAMES, STORE_KINDS, StoreKind
 
@@ -104,7 +105,10 @@ def parse_size(value: object) -> int:
         decimal = bool(unit) and bool(byte) and not binary  # "MB" is 10**6, "M" and "MiB" 2**20
         if binary and not unit:
             raise ValueError(problem)
-        size = int(float(number) * (1000 if decimal else 1024) ** power)
+        scaled = float(number) * (1000 if decimal else 1024) ** power
+        if not math.isfinite(scaled):
+            raise ValueError(problem)
+        size = int(scaled)
     else:
         raise ValueError(problem)
     if size < 1:
@@ -127,6 +131,9 @@ def parse_count(value: object) -> int:
     return count
 
 
+MAX_SECONDS = 86400
+
+
 def parse_seconds(value: object) -> float:
     problem = f"must be a number of seconds above 0, such as 60 or 0.5 (got {value!r})"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -137,6 +144,9 @@ def parse_seconds(value: object) -> float:
         raise ValueError(problem) from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(problem)
+    if seconds > MAX_SECONDS:
+        # The socket layer cannot hold much more, and a day without progress is a hang.
+        raise ValueError(f"must be at most {MAX_SECONDS} seconds, a day (got {value!r})")
     return seconds
 
 
@@ -150,6 +160,54 @@ def path_problem(file: str) -> str | None:
     if normal == ".":
         return f"{file!r} is the project root itself; name a file or folder inside it"
     return None
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.DOTALL)
+
+
+def url_syntax_problem(url: str) -> str | None:
+    """Why ``url`` cannot be parsed as a URL at all (``http://[::1/a``), or None."""
+    try:
+        urlsplit(url).port  # noqa: B018 - the port is parsed lazily, and may be invalid
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc}); check the brackets, host and port"
+    return None
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why ``repository.url`` cannot be the store the user meant, or None.
+
+    Each part of a chained URL (``simplecache::s3://b``) is checked: a scheme
+    must be followed by ``//`` (``s3:/bucket`` and ``s3:bucket`` are typos of
+    ``s3://bucket``; a one-letter scheme is a Windows drive), and name something
+    after it (``file://`` names no folder). Whether fsspec knows the scheme is
+    checked when the store is opened, as that needs fsspec itself.
+    """
+    for part in url.strip().split("::"):
+        match = _SCHEME.fullmatch(part)
+        if match is None or len(match.group(1)) == 1:
+            continue  # a local path
+        scheme, rest = match.groups()
+        if not rest.startswith("//"):
+            return (
+                f"{url!r} is not a URL fsartifacts can use: write "
+                f"{scheme}://{rest.lstrip('/')} (two slashes after {scheme}:)"
+            )
+        if not rest[2:].strip():
+            return f"{url!r} names no path after {scheme}://; write {scheme}://bucket/folder or file://./folder"
+        problem = url_syntax_problem(part)
+        if problem:
+            return problem
+    return None
+
+
+def local_path_of(url: str) -> str | None:
+    """The path of a local folder store's URL (``file://x``, or a bare path), else None."""
+    if url.startswith("file://"):
+        return url[len("file://") :]
+    if "://" in url or "::" in url:
+        return None
+    return url
 
 
 def outside_root_problem(root: Path, file: str | Path) -> str | None:

@@ -7,6 +7,8 @@ one place (``cli.main``) using :attr:`FsArtifactsError.exit_code`.
 
 from __future__ import annotations
 
+from .redaction import redact_urls
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -43,7 +45,8 @@ class FsArtifactsError(Exception):
         text = super().__str__()
         for name, (flag, keyword) in OPTION_SPELLINGS.items():
             text = text.replace(option(name), flag if cli else keyword)
-        return text
+        # Messages quote configured values, and a URL may carry a password.
+        return redact_urls(text)
 
     def __str__(self) -> str:
         return self.render(cli=False)

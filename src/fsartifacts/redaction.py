@@ -37,7 +37,9 @@ _SECRET_WORDS = (
 )
 # Names, not secrets: awsSecret is the id of a secret in Secrets Manager.
 _NOT_SECRET = frozenset({"awssecret"})
-_USERINFO = re.compile(r"(?<=://)([^/@:\s]*):([^/@\s]*)@")
+# The user information of a URL: after a scheme (with or without its slashes, so that
+# a mistyped ``s3:/u:pw@b`` is covered too) and up to the last "@" before the path.
+_USERINFO = re.compile(r"(?P<lead>\b[A-Za-z][A-Za-z0-9+.-]*:/{0,2})(?P<info>[^/\s'\"]*)@")
 
 
 def is_secret_key(key: object) -> bool:
@@ -58,10 +60,29 @@ def redacted(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [redacted(item) for item in data]
     if isinstance(data, str):
-        return _USERINFO.sub(lambda m: f"{m.group(1)}:{REDACTED}@", data)
+        return redact_urls(data)
     if isinstance(data, Path):
         return str(data)
     return data
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every URL in it as ``***`` (``u:***@``), or the
+    whole user information when it has no password part (a token: ``***@``).
+
+    The one redaction of configured values: what ``fsartifacts validate`` shows and
+    every error message (:class:`fsartifacts.errors.FsArtifactsError`) pass through it.
+    """
+
+    def hide(match: re.Match[str]) -> str:
+        user, colon, _ = match.group("info").partition(":")
+        return (
+            f"{match.group('lead')}{user}:{REDACTED}@"
+            if colon
+            else f"{match.group('lead')}{REDACTED}@"
+        )
+
+    return _USERINFO.sub(hide, text)
 
 
 # --------------------------------------------------------------------------- log records

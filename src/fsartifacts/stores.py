@@ -7,18 +7,24 @@ s3fs, botocore or requests.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, TransferSettings
-from .errors import ConfigError
+from .config_model import store_notes
+from .config_values import local_path_of
+from .errors import ConfigError, TransferError
 from .storeops import StoreOps, ops_for
 
 if TYPE_CHECKING:
     from fsspec.spec import AbstractFileSystem
 
     from .auth import Credentials
+
+log = logging.getLogger("fsartifacts")
 
 
 @dataclass
@@ -51,23 +57,96 @@ def open_store(config: Config, credentials: Credentials | None = None) -> Store:
     return open_url_store(repo.url or "", repo.options, config.root, config.transfer)
 
 
+def check_store(config: Config) -> None:
+    """What can be checked of the configured store without the network (for ``validate``)."""
+    repo = config.repository
+    if repo.kind == "url":
+        check_url_store(repo.url or "", repo.options)
+
+
+def check_url_store(url: str, options: Mapping[str, Any]) -> None:
+    """Refuse a URL whose protocol fsspec does not know, and options its filesystem
+    does not take (fsspec would pass them on silently, and nothing would use them)."""
+    import fsspec.core
+
+    if "::" in url:
+        return  # a chain: the options go to its parts as fsspec decides
+    protocol = fsspec.core.split_protocol(url)[0] or "file"
+    cls = filesystem_class(protocol, url)
+    accepted = accepted_options(cls)
+    unknown = sorted(set(options) - accepted) if accepted is not None else []
+    if unknown:
+        raise ConfigError(
+            f"repository.options.{unknown[0]}: {protocol}:// ({cls.__name__}) takes no such "
+            f"option; it takes {', '.join(sorted(accepted or ()))}"
+        )
+
+
+def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:
+    """fsspec's filesystem class for ``protocol``, or a ConfigError naming ``repository.url``."""
+    import fsspec
+
+    try:
+        return fsspec.get_filesystem_class(protocol)
+    except ValueError:
+        raise ConfigError(
+            f"repository.url: {url!r}: fsspec knows no protocol {protocol!r}; give a local "
+            "folder or an fsspec URL (file://, s3://, memory://, ...)"
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"repository.url: {url!r}: the {protocol}:// protocol needs a package that is not "
+            f"installed ({exc}); install it, or use another store"
+        ) from None
+
+
+# Options every fsspec filesystem takes through AbstractFileSystem.__init__'s **kwargs.
+_COMMON_OPTIONS = frozenset(
+    {"use_listings_cache", "listings_expiry_time", "max_paths", "skip_instance_cache"}
+)
+
+
+def accepted_options(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls`` takes, from its ``__init__`` and its bases' in turn
+    while each passes ``**kwargs`` on; None when that cannot be known."""
+    import inspect
+
+    from fsspec.spec import AbstractFileSystem
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if klass is AbstractFileSystem:
+            return names | _COMMON_OPTIONS
+        params = inspect.signature(init).parameters.values()
+        names |= {
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            return names
+    return None
+
+
 def open_url_store(
     url: str, options: dict[str, Any], project_root: Path, transfer: TransferSettings
 ) -> Store:
     """Any fsspec URL; a relative local path (``file://./x``, ``./x``) is from the project root."""
-    import fsspec
     import fsspec.core
 
-    local = _relative_local_path(url)
-    if local is not None:
-        target = (project_root / local).resolve()
-        url = target.as_uri()
+    local = local_path_of(url)
+    if local is not None and not Path(local).is_absolute():
+        url = (project_root / local).resolve().as_uri()
+    check_url_store(url, options)
     try:
         if "url" in options:
             # url_to_fs's own first parameter is named `url`, so a storage option of
             # that name (the Artifactory base URL) must go to the class directly.
             protocol = fsspec.core.split_protocol(url)[0] or "file"
-            cls = fsspec.get_filesystem_class(protocol)
+            cls = filesystem_class(protocol, url)
             fs = cls(**{**cls._get_kwargs_from_urls(url), **options})
             root = cls._strip_protocol(url)
         else:
@@ -77,17 +156,15 @@ def open_url_store(
             f"repository.url: cannot open {url!r}: {exc}. "
             "Give a local folder or an fsspec URL whose package is installed."
         ) from exc
+    except OSError as exc:  # a filesystem that connects when it is made (ftp://, sftp://)
+        raise TransferError(
+            f"repository.url: cannot reach {_display(url)}: {exc.strerror or exc}; "
+            "check the host, the port and that the server is up"
+        ) from exc
+    for note in store_notes(url):
+        log.info("%s", note)
     root = root.rstrip("/")
     return Store(fs=fs, root=root, ops=ops_for(fs, transfer), display=_display(url))
-
-
-def _relative_local_path(url: str) -> str | None:
-    if url.startswith("file://"):
-        rest = url[len("file://") :]
-        return None if rest.startswith("/") else rest
-    if "://" in url or "::" in url:
-        return None
-    return None if Path(url).is_absolute() else url
 
 
 def _display(url: str) -> str:
