@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from .cli_parser import GLOBAL_DEFAULTS, parser_for
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FsArtifactsError
 
 if TYPE_CHECKING:
@@ -24,177 +24,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fsartifacts")
 
-GLOBAL_DEFAULTS: dict[str, Any] = {
-    "config": None,
-    "env": None,
-    "project_version": None,
-    "jobs": None,
-    "json": False,
-    "verbose": 0,
-    "quiet": False,
-    "no_progress": False,
-}
-
-
-def _global_options() -> argparse.ArgumentParser:
-    # SUPPRESS defaults let the same options stand before or after the command
-    # without the subcommand's defaults overwriting what was given before it.
-    g = argparse.ArgumentParser(add_help=False)
-    s = argparse.SUPPRESS
-    g.add_argument("--config", metavar="FILE", default=s, help="the config file to use")
-    g.add_argument("-e", "--env", metavar="ENV", default=s, help="overlay fsartifacts-ENV.yaml")
-    g.add_argument("--project-version", metavar="V", default=s, help="the project version")
-    g.add_argument(
-        "-j",
-        "--jobs",
-        type=_positive_int,
-        metavar="N",
-        default=s,
-        help="artifacts transferred at once",
-    )
-    g.add_argument("--json", action="store_true", default=s, help="print one JSON document")
-    g.add_argument("-v", "--verbose", action="count", default=s, help="say more (twice: debug)")
-    g.add_argument("-q", "--quiet", action="store_true", default=s, help="only errors")
-    g.add_argument("--no-progress", action="store_true", default=s, help="no progress bars")
-    return g
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _credential_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--user", help="Artifactory user name")
-    p.add_argument("-t", "--token", help="Artifactory token or password (prefer --token-stdin)")
-    p.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
-
-
-def _push_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-f", "--force", action="store_true", help="replace the copy of this version on the store"
-    )
-    p.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    p.add_argument("--dry-run", action="store_true", help="show what would happen")
-    _credential_options(p)
-
-
-def _pull_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-o", "--override", action="store_true",
-        help="write to the artifact's file path, replacing it",
-    )  # fmt: skip
-    p.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    p.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
-    p.add_argument("--dry-run", action="store_true", help="show what would happen")
-    p.add_argument(
-        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
-    )
-    _credential_options(p)
-
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _global_options()
-    parser = argparse.ArgumentParser(
-        prog="fsartifacts",
-        description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
-        parents=[common],
+    """The parser of the command line, each command bound to its handler below."""
+    return parser_for(
+        {
+            "push": _push,
+            "pull": _pull,
+            "rm": _rm,
+            "prune": _prune,
+            "list": _list,
+            "validate": _validate,
+            "demo": _demo,
+        }
     )
-    parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-
-    push = commands.add_parser(
-        "push",
-        parents=[common],
-        help="upload artifacts as this version; refused if the version exists",
-        description=(
-            "Upload each artifact as the project version (or its pinned version). A version "
-            "that already exists on the store is refused (exit 1), whatever its content: "
-            "bump the version, or replace it with -f/--force. `sync push` is the "
-            "safe-to-repeat variant."
-        ),
-    )
-    push.add_argument("artifact", metavar="ARTIFACT|ALL")
-    _push_options(push)
-    push.set_defaults(handler=_push, command_name="push", sync=False)
-
-    pull = commands.add_parser("pull", parents=[common], help="download a version or LATEST")
-    pull.add_argument("artifact", metavar="ARTIFACT|ALL")
-    pull.add_argument("version", metavar="VERSION|LATEST")
-    _pull_options(pull)
-    pull.set_defaults(handler=_pull, command_name="pull", skip_current=False)
-
-    sync = commands.add_parser("sync", parents=[common], help="push or pull only what changed")
-    sync_commands = sync.add_subparsers(dest="direction", metavar="push|pull")
-    sync_commands.required = True
-    sync_push = sync_commands.add_parser(
-        "push",
-        parents=[common],
-        help="upload what is missing; safe to repeat",
-        description=(
-            "Upload what is missing. A copy of this version with identical content is up to "
-            "date (exit 0); one with different content is refused (exit 1) unless -f/--force."
-        ),
-    )
-    sync_push.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
-    _push_options(sync_push)
-    sync_push.set_defaults(handler=_push, command_name="sync push", sync=True)
-    sync_pull = sync_commands.add_parser(
-        "pull", parents=[common], help="download what differs locally; skip the rest"
-    )
-    sync_pull.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
-    sync_pull.add_argument("version", nargs="?", default="LATEST", metavar="VERSION|LATEST")
-    _pull_options(sync_pull)
-    sync_pull.set_defaults(handler=_pull, command_name="sync pull", skip_current=True)
-
-    rm = commands.add_parser("rm", parents=[common], help="delete one remote version")
-    rm.add_argument("artifact", metavar="ARTIFACT")
-    rm.add_argument("version", metavar="VERSION")
-    rm.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    rm.add_argument("--dry-run", action="store_true", help="show what would be deleted")
-    _credential_options(rm)
-    rm.set_defaults(handler=_rm)
-
-    prune = commands.add_parser(
-        "prune", parents=[common], help="keep the newest N versions of each major, delete the rest"
-    )
-    prune.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
-    prune.add_argument(
-        "--keep",
-        type=_positive_int,
-        required=True,
-        metavar="N",
-        help="versions to keep per major version",
-    )
-    prune.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    prune.add_argument("--dry-run", action="store_true", help="show what would be deleted")
-    _credential_options(prune)
-    prune.set_defaults(handler=_prune)
-
-    ls = commands.add_parser("list", parents=[common], help="the remote versions of artifacts")
-    ls.add_argument("artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL")
-    ls.add_argument("-p", "--prefix", default="", help="prefix of the remote names")
-    ls.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
-    _credential_options(ls)
-    ls.set_defaults(handler=_list)
-
-    validate = commands.add_parser(
-        "validate", parents=[common], help="check the config and show it, without the network"
-    )
-    validate.set_defaults(handler=_validate)
-
-    demo = commands.add_parser(
-        "demo", parents=[common], help="push ALL then pull ALL LATEST on a local folder store"
-    )
-    demo.add_argument("directory", nargs="?", help="where to build the demo (default: a temp dir)")
-    demo.set_defaults(handler=_demo)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,77 @@
+"""The words of ``--help``: what each positional argument means and examples per command.
+
+Kept apart from the parser so that adding a command means adding its examples
+here, where they are checked (each example must parse).
+"""
+
+from __future__ import annotations
+
+ARTIFACT = "an artifact name from the config"
+ARTIFACT_OR_ALL = "an artifact name from the config, or ALL (any case) for every one"
+VERSION_OR_LATEST = (
+    "an exact version (1.4.0), or LATEST: the highest on the store with the project's "
+    "major version, not above the project version"
+)
+VERSION = "the exact version to delete (1.2.0)"
+SYNC_DIRECTION = "push: upload what is missing; pull: download what differs locally"
+DEMO_DIRECTORY = "where to build the demo project and its store (default: a new temporary folder)"
+PREFIX = "prepended as is to the remote names: -p exp- gives exp-model_v1.4.0.pkl"
+
+GLOBAL_NOTE = (
+    "Global options (--config, -e, --project-version, -j, --json, -v, -q, --no-progress)\n"
+    "go before or after the command; `fsartifacts --help` describes them."
+)
+
+# Each: the command line as typed, then what it does.
+EXAMPLES: dict[str, list[tuple[str, str]]] = {
+    "push": [
+        ("fsartifacts push ALL", "every artifact as the project version"),
+        ("fsartifacts push model --dry-run", "what would be uploaded"),
+        ("fsartifacts push model -f", "replace this version on the store"),
+    ],
+    "pull": [
+        ("fsartifacts pull ALL LATEST", "into the project root, under the remote names"),
+        ("fsartifacts pull model 1.2.0 -o", "over the artifact's own file (a folder: mirrored)"),
+        ("fsartifacts pull ALL LATEST --locked", "exactly what fsartifacts.lock records"),
+    ],
+    "sync": [
+        ("fsartifacts sync push", "upload what is missing; safe to repeat"),
+        ("fsartifacts sync pull", "ALL LATEST, skipping what already matches"),
+    ],
+    "sync push": [
+        ("fsartifacts sync push", "every artifact; identical copies are up to date"),
+        ("fsartifacts sync push model --dry-run", "what would be uploaded"),
+    ],
+    "sync pull": [
+        ("fsartifacts sync pull", "ALL LATEST, skipping what already matches"),
+        ("fsartifacts sync pull model 1.2.0 -o", "one version over the artifact's own file"),
+    ],
+    "rm": [
+        ("fsartifacts rm model 1.2.0 --dry-run", "what would be deleted"),
+        ("fsartifacts rm model 1.2.0", "delete that version from the store"),
+    ],
+    "prune": [
+        ("fsartifacts prune --keep 2 --dry-run", "list what would go"),
+        ("fsartifacts prune model --keep 3", "keep the newest 3 of each major"),
+    ],
+    "list": [
+        ("fsartifacts list", "every artifact's versions, LATEST marked"),
+        ("fsartifacts list model --json", "one artifact, as JSON (sizes in bytes)"),
+    ],
+    "validate": [
+        ("fsartifacts validate", "the resolved config, secrets redacted"),
+        ("fsartifacts validate -e prod --json", "with fsartifacts-prod.yaml, as JSON"),
+    ],
+    "demo": [
+        ("fsartifacts demo", "in a new temporary folder"),
+        ("fsartifacts demo ./try", "in ./try (run again, it starts over)"),
+    ],
+}
+
+
+def epilog(command: str) -> str:
+    """The examples of ``command`` ("push", "sync pull", ...) and where the global options are."""
+    examples = EXAMPLES[command]
+    width = max(len(line) for line, _ in examples)
+    lines = [f"  {line:<{width}}   # {what}" for line, what in examples]
+    return "examples:\n" + "\n".join(lines) + "\n\n" + GLOBAL_NOTE
