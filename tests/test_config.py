@@ -805,7 +805,7 @@ def test_transfer_defaults(tmp_path: Path) -> None:
     assert (transfer.jobs, transfer.attempts, transfer.timeout, transfer.part_size) == (
         4,
         5,
-        60.0,
+        30.0,
         8 * MiB,
     )
 

@@ -24,8 +24,9 @@ artifactory push trunc  pushed (3 PUT)    [#]_ the server gets 100 kB then end o
                                           connection closed and sends it again
 artifactory push bad    failed (2 PUT)    rejected by the store: our X-Checksum-*
                         IntegrityError    headers make it answer 409, nothing stored
-artifactory push slow   failed (3 GET)    the existence check before the upload times
-                        TransferError     out 3 times (urllib3); "after 3 tries"
+artifactory push slow   failed (2 GET)    the existence check before the upload times
+                        TransferError     out twice (urllib3): an unanswered request is
+                                          tried at most twice; "after 2 tries"
 artifactory pull 5xx    pulled (2 GET)    urllib3 retries the GET
 artifactory pull 429    pulled (2 GET)    urllib3 retries after the Retry-After
 artifactory pull drop   pulled (2 GET)    the engine downloads the whole file again
@@ -33,7 +34,7 @@ artifactory pull trunc  pulled (2 GET)    the engine downloads the whole file ag
 artifactory pull bad    pulled (2 GET)    the engine's sha256 of the received bytes is
                                           not the recorded one: IntegrityError, the
                                           engine downloads it again
-artifactory pull slow   failed (3 GET)    urllib3 tries 3 times; the engine adds none
+artifactory pull slow   failed (2 GET)    urllib3 tries twice; the engine adds none
                         TransferError
 s3 push 5xx             pushed (2 PUT)    botocore retries the PutObject
 s3 push 429             pushed (2 PUT)    botocore retries (SlowDown is a throttle)
@@ -44,7 +45,7 @@ s3 push bad             failed (1 PUT)    moto stores the corrupted bytes (it do
                         IntegrityError    check the CRC32 botocore sends); the single-
                                           part ETag check sees the MD5 differ, deletes
                                           the object (If-Match) and fails the push
-s3 push slow            failed (3 PUT)    botocore read timeouts; "after 3 tries"
+s3 push slow            failed (2 PUT)    botocore read timeouts; "after 2 tries"
                         TransferError
 s3 pull 5xx             pulled (2 GET)    botocore retries the GetObject
 s3 pull 429             pulled (2 GET)    botocore retries the GetObject
@@ -53,7 +54,7 @@ s3 pull drop            pulled (2 GET)    S3Ops resumes with a ranged GET pinned
 s3 pull trunc           pulled (2 GET)    the same
 s3 pull bad             pulled (2 GET)    botocore's CRC32 check of the response fails
                                           (IntegrityError); the engine downloads again
-s3 pull slow            failed (3 GET)    botocore read timeouts; "after 3 tries"
+s3 pull slow            failed (2 GET)    botocore read timeouts; "after 2 tries"
                         TransferError
 ======================  ================  ==========================================
 
@@ -137,7 +138,7 @@ EXPECTED: dict[tuple[str, str, str], Expect] = {
         caught_by="rejected_409",
     ),
     ("artifactory", "push", "slower_than_timeout"): Expect(
-        tries=3, error=rf"({TIMED_OUT}).*after 3 tries", method="GET"
+        tries=2, error=rf"({TIMED_OUT}).*after 2 tries", method="GET"
     ),
     ("artifactory", "pull", "5xx_once"): RETRIED_PULL,
     ("artifactory", "pull", "429_retry_after"): RETRIED_PULL,
@@ -145,7 +146,7 @@ EXPECTED: dict[tuple[str, str, str], Expect] = {
     ("artifactory", "pull", "truncated_body"): RETRIED_PULL,
     ("artifactory", "pull", "corrupted_byte"): RETRIED_PULL,
     ("artifactory", "pull", "slower_than_timeout"): Expect(
-        tries=3, error=rf"({TIMED_OUT}).*after 3 tries"
+        tries=2, error=rf"({TIMED_OUT}).*after 2 tries"
     ),
     ("s3", "push", "5xx_once"): Expect(tries=2),
     ("s3", "push", "429_retry_after"): Expect(tries=2),
@@ -157,13 +158,13 @@ EXPECTED: dict[tuple[str, str, str], Expect] = {
         kind=IntegrityError,
         caught_by="etag_check",
     ),
-    ("s3", "push", "slower_than_timeout"): Expect(tries=3, error=rf"({TIMED_OUT}).*after 3 tries"),
+    ("s3", "push", "slower_than_timeout"): Expect(tries=2, error=rf"({TIMED_OUT}).*after 2 tries"),
     ("s3", "pull", "5xx_once"): RETRIED_PULL,
     ("s3", "pull", "429_retry_after"): RETRIED_PULL,
     ("s3", "pull", "dropped_mid_body"): RETRIED_PULL,
     ("s3", "pull", "truncated_body"): RETRIED_PULL,
     ("s3", "pull", "corrupted_byte"): RETRIED_PULL,
-    ("s3", "pull", "slower_than_timeout"): Expect(tries=3, error=rf"({TIMED_OUT}).*after 3 tries"),
+    ("s3", "pull", "slower_than_timeout"): Expect(tries=2, error=rf"({TIMED_OUT}).*after 2 tries"),
 }
 
 

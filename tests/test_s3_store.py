@@ -154,7 +154,7 @@ def test_transfer_settings_reach_botocore_and_s3fs(moto_server: str) -> None:
     config = fs.s3.meta.config
     assert config.retries == {"total_max_attempts": 7, "mode": "standard"}
     assert fs.retries == 1  # s3fs's own retry loop must not multiply botocore's attempts
-    assert (config.connect_timeout, config.read_timeout) == (12.5, 12.5)
+    assert (config.connect_timeout, config.read_timeout) == (10.0, 12.5)  # connect: 10 s at most
     assert config.max_pool_connections >= 6 * PARTS_IN_FLIGHT
     assert fs.s3.meta.region_name == "eu-west-3"
     assert fs.max_concurrency == PARTS_IN_FLIGHT

@@ -4,6 +4,9 @@ what each verbosity shows. Every command runs as a real process bounded by a tim
 
 from __future__ import annotations
 
+import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,10 @@ from .cli_helpers import fsartifacts, write_project
 from .fixtures_artifactory import ArtifactoryRepo
 
 MODEL = "    - name: model\n      file: models/model.pkl\n"
+FAST = {"FSARTIFACTS_TIMEOUT": "0.5", "FSARTIFACTS_ATTEMPTS": "2"}
+RETRY_LINE = re.compile(
+    r"^fsartifacts: retrying (GET|PUT|HEAD) (\S+) in \d+\.\d s \(try 2 of 2\): (.+)$"
+)
 
 
 def artifactory_project(root: Path, url: str, repo: str, data: bytes = b"the model\n") -> Path:
@@ -70,3 +77,66 @@ def test_a_deploy_redirected_to_another_host_fails_at_once_naming_the_redirect(
     puts = [r for r in artifactory_repo.server.requests if r.method == "PUT"]
     assert len(puts) == 1, puts  # refused at once, not tried again
     assert artifactory_repo.server.faults.pending() == 9
+
+
+# -- an endpoint that accepts connections and never answers ------------------------------------
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def retry_lines(stderr: str) -> list[re.Match[str]]:
+    return [m for line in stderr.splitlines() if (m := RETRY_LINE.match(line))]
+
+
+@pytest.mark.parametrize("command", [["list"], ["pull", "model", "LATEST"], ["push", "model"]])
+def test_a_silent_artifactory_ends_with_retry_lines_and_the_setting_to_change(
+    command: list[str], silent_endpoint: str, tmp_path: Path
+) -> None:
+    url = f"{silent_endpoint}/artifactory"
+    project = artifactory_project(tmp_path / "p", url, "generic-local")
+    run = fsartifacts(*command, cwd=project, env=FAST, timeout=30)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = retry_lines(run.stderr)
+    assert len(lines) == 1, run.stderr  # attempts 2: one retry, said once
+    assert lines[0].group(2).startswith(f"{url}/api/storage/generic-local/team/models")
+    assert "no answer in time" in lines[0].group(3)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("fsartifacts: error")]
+    assert len(errors) == 1, run.stderr
+    assert f"{url} did not answer within 0.5 s" in errors[0]
+    assert "after 2 tries" in errors[0]
+    assert "transfer.timeout" in errors[0] and "FSARTIFACTS_TIMEOUT" in errors[0]
+
+
+@pytest.mark.parametrize("command", [["list"], ["pull", "model", "LATEST"], ["push", "model"]])
+def test_a_silent_s3_endpoint_ends_with_retry_lines_and_the_setting_to_change(
+    command: list[str], silent_endpoint: str, moto_server: str, tmp_path: Path
+) -> None:
+    del moto_server  # not used, but its dummy credentials are
+    config = (
+        f"repository:\n  s3:\n    bucket: bkt/models\n    region: us-east-1\n"
+        f"    endpoint_url: {silent_endpoint}\n  artifacts:\n{MODEL}"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    run = fsartifacts(*command, cwd=project, env=FAST, timeout=30)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = retry_lines(run.stderr)
+    assert len(lines) == 1, run.stderr
+    assert lines[0].group(2).startswith(f"{silent_endpoint}/bkt")
+    assert "?" not in lines[0].group(2)  # no query string in the log
+    assert "no answer in time" in lines[0].group(3)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("fsartifacts: error")]
+    assert len(errors) == 1, run.stderr
+    assert "did not answer in time" in errors[0] and "after 2 tries" in errors[0]
+    assert silent_endpoint in errors[0]
+    assert "transfer.timeout" in errors[0] and "FSARTIFACTS_TIMEOUT" in errors[0]

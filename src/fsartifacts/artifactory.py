@@ -6,7 +6,8 @@ the storage option ``url``, the base URL with its context path
 ``$ARTIFACTORY_URL``. ``fsspec.url_to_fs`` has a first parameter of its own
 named ``url``, so there the server goes as ``base_url`` (an alias). Other
 options: ``verify`` (bool or CA bundle), ``cert`` (path or (cert, key)),
-``timeout`` (seconds, connect and read, may be below 1) and ``attempts``
+``timeout`` (seconds without an answer, may be below 1; a connection gets
+at most 10 of them) and ``attempts``
 (total tries of one request, default 5).
 
 Credentials, in this order: the storage options ``user`` + ``password``,
@@ -84,6 +85,7 @@ from .artifactory_http import (
     new_session,
 )
 from .artifactory_upload import _digests, _Reader
+from .retry import TIMEOUT_TRIES, connect_timeout
 
 __all__ = [
     "ArtifactoryConflictError",
@@ -117,7 +119,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         anon: bool = False,
         verify: bool | str = True,
         cert: str | tuple[str, str] | list[str] | None = None,
-        timeout: float = 60.0,
+        timeout: float = 30.0,
         attempts: int = 5,
         base_url: str | None = None,
         **kwargs: Any,
@@ -203,7 +205,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
 
     def _send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
         """One request (urllib3 retries idempotent ones); transport errors become ours."""
-        kwargs.setdefault("timeout", (self.timeout, self.timeout))
+        kwargs.setdefault("timeout", (connect_timeout(self.timeout), self.timeout))
         # verify/cert per request: a Session-level verify=False loses to $REQUESTS_CA_BUNDLE.
         kwargs.setdefault("verify", self.verify)
         kwargs.setdefault("cert", self.cert)
@@ -211,7 +213,24 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             return self._session().request(method, url, **kwargs)
         except requests.RequestException as exc:
             error = _transport_error(exc, action)
-            raise _after_tries(error, self.attempts) if error.retries_exhausted else error from None
+            timed_out = isinstance(error, ArtifactoryTimeoutError)
+            if error.retries_exhausted:
+                # Unanswered requests stop earlier than the others (see fsartifacts.retry).
+                tries = min(self.attempts, TIMEOUT_TRIES) if timed_out else self.attempts
+                error = _after_tries(error, tries)
+            if timed_out:
+                error = self._timeout_advice(error)
+            raise error from None
+
+    def _timeout_advice(self, error: ArtifactoryError) -> ArtifactoryTimeoutError:
+        """``error`` naming the server and the setting to change."""
+        advised = ArtifactoryTimeoutError(
+            f"{error}: {self.url} did not answer within {self.timeout:g} s; check the network "
+            "and `url`, or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)",
+            status=error.status,
+        )
+        advised.retries_exhausted = error.retries_exhausted
+        return advised
 
     def _call(
         self, method: str, url: str, action: str, ok: tuple[int, ...] = (200,), **kwargs: Any

@@ -12,7 +12,6 @@ import errno
 import hashlib
 import os
 import re
-import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from .artifactory_errors import (
     _transport_error,
 )
 from .artifactory_http import _backoff
+from .retry import pause_before_retry
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -76,7 +76,9 @@ def read_range(fs: ArtifactoryFileSystem, path: str, start: int | None, end: int
         except _InterruptedTransfer as broken:
             if attempt == fs.attempts:
                 raise broken.error from None
-        time.sleep(_backoff(attempt))
+            failure = str(broken.error)
+        pause_before_retry(f"GET {fs._file_url(path)}", _backoff(attempt), attempt + 1,
+                           fs.attempts, failure)  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -163,10 +165,12 @@ def download(
         except _InterruptedTransfer as broken:
             if not restartable or attempt == fs.attempts:
                 raise broken.error from None
+            failure = str(broken.error)
         rewound: Any = out
         rewound.seek(0)
         rewound.truncate()
-        time.sleep(_backoff(attempt))
+        pause_before_retry(f"GET {fs._file_url(rpath)}", _backoff(attempt), attempt + 1,
+                           fs.attempts, failure)  # fmt: skip
 
 
 def _download_once(

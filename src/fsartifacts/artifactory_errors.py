@@ -24,13 +24,12 @@ bad download           :class:`ArtifactoryIntegrityError`: size or checksum of
 from __future__ import annotations
 
 import errno
-import re
 from typing import Any, ClassVar
 
 import requests
 import urllib3.exceptions
 
-_QUERY = re.compile(r"\?[^\s'\")]*")
+from .redaction import without_query
 
 
 class ArtifactoryError(OSError):
@@ -180,12 +179,6 @@ def _reasons(exc: BaseException) -> list[BaseException]:
         if not isinstance(inner, BaseException) or inner in chain:
             return chain
         chain.append(inner)
-
-
-def without_query(text: str) -> str:
-    """``text`` with the query strings of its URLs removed: a presigned URL carries a
-    signature in its query, which must not reach a message or a log."""
-    return _QUERY.sub("", text)
 
 
 def _transport_error(exc: requests.RequestException, action: str) -> ArtifactoryError:

@@ -11,6 +11,7 @@ import base64
 import http.cookiejar
 import os
 import random
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -18,6 +19,8 @@ import requests.auth
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from .retry import TIMEOUT_TRIES, pause_before_retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -65,9 +68,45 @@ class _Session(requests.Session):
 
 
 class _Retry(Retry):
-    """urllib3's Retry, lenient about ``Retry-After``: a fractional number of seconds is
-    honoured and an unreadable value means "back off as usual" (urllib3 would fail the
-    request with InvalidHeader)."""
+    """urllib3's Retry, announcing each retry (:func:`~fsartifacts.retry.pause_before_retry`),
+    giving up on a request that got no answer within the read timeout after
+    :data:`~fsartifacts.retry.TIMEOUT_TRIES` tries, and lenient about ``Retry-After``: a
+    fractional number of seconds is honoured and an unreadable value means "back off as
+    usual" (urllib3 would fail the request with InvalidHeader)."""
+
+    where = ""  # the URL of the last failed try, scheme and host included, for the message
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _Retry:
+        if isinstance(error, urllib3.exceptions.ReadTimeoutError):
+            timeouts = 1 + sum(
+                isinstance(h.error, urllib3.exceptions.ReadTimeoutError) for h in self.history
+            )
+            if timeouts >= TIMEOUT_TRIES:
+                raise urllib3.exceptions.MaxRetryError(_pool, url or "", error) from error
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if _pool is not None:
+            new.where = f"{_pool.scheme}://{_pool.host}:{_pool.port}{url or ''}"
+        return new
+
+    def sleep(self, response: Any = None) -> None:
+        delay = 0.0
+        if self.respect_retry_after_header and response is not None:
+            delay = min(self.get_retry_after(response) or 0.0, float(self.retry_after_max))
+        if not delay:
+            delay = self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        method = last.method if last is not None else "request"
+        reason = _reason(last.error, last.status) if last is not None else "failed"
+        tries = len(self.history) + (self.total if isinstance(self.total, int) else 0) + 1
+        pause_before_retry(f"{method} {self.where}", delay, len(self.history) + 1, tries, reason)
 
     def parse_retry_after(self, retry_after: str) -> float:
         try:
@@ -78,6 +117,21 @@ class _Retry(Retry):
             except urllib3.exceptions.InvalidHeader:
                 return 0.0
         return max(0.0, seconds) if seconds == seconds else 0.0  # NaN: no delay
+
+
+def _reason(error: Exception | None, status: int | None) -> str:
+    """Why a try failed, in a few words."""
+    if status:
+        return f"HTTP {status}"
+    if isinstance(error, urllib3.exceptions.ReadTimeoutError):
+        return "no answer in time (read timed out)"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "cannot connect"
+    if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return f"connection broken ({error.args[0] if error.args else error})"
+    return str(error) if error else "failed"
 
 
 def _backoff(retry_number: int) -> float:

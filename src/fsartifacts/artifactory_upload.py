@@ -13,7 +13,6 @@ import io
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urljoin
@@ -29,10 +28,11 @@ from .artifactory_errors import (
     ArtifactoryTimeoutError,
     _after_tries,
     _error_from_response,
-    without_query,
 )
 from .artifactory_http import RETRY_STATUSES, _backoff, _retry_after
 from .hashing import file_identity
+from .redaction import without_query
+from .retry import TIMEOUT_TRIES, pause_before_retry
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -164,11 +164,12 @@ def put_with_retries(
     until the timeout). A redirect on the same host gets a fresh body; one to another
     host fails at once (see :func:`redirect_target`).
     """
-    attempt = redirects = 0
+    attempt = redirects = timeouts = 0
     while True:
         attempt += 1
         body = make_body()
         response: requests.Response | None = None
+        failure = ""
         try:
             response = fs._send(
                 "PUT", url, action, data=body, headers=headers, allow_redirects=False
@@ -177,8 +178,10 @@ def put_with_retries(
             # Not after a failed connect: urllib3 retried that already.
             if exc.retries_exhausted:
                 raise  # a failed connect: urllib3 retried it, and said so
-            if attempt == fs.attempts:
+            timeouts += isinstance(exc, ArtifactoryTimeoutError)
+            if attempt == fs.attempts or timeouts >= TIMEOUT_TRIES:
                 raise _after_tries(exc, attempt) from None
+            failure = str(exc)
         finally:
             if body is not None:
                 body.close()
@@ -200,8 +203,10 @@ def put_with_retries(
                 raise _after_tries(error, attempt) if attempt > 1 else error
         wait = _retry_after(response)
         if response is not None:
+            failure = f"HTTP {response.status_code}"
             response.close()
-        time.sleep(wait if wait is not None else _backoff(attempt))
+        delay = wait if wait is not None else _backoff(attempt)
+        pause_before_retry(f"PUT {url}", delay, attempt + 1, fs.attempts, failure)
 
 
 def redirect_target(

@@ -48,7 +48,7 @@ class Repository:
 class TransferSettings:
     jobs: int = 4
     attempts: int = 5
-    timeout: float = 60.0
+    timeout: float = 30.0
     part_size: int = 8 * MiB
 
 

@@ -42,6 +42,20 @@ _NOT_SECRET = frozenset({"awssecret"})
 _USERINFO = re.compile(r"(?P<lead>\b[A-Za-z][A-Za-z0-9+.-]*:/{0,2})(?P<info>[^/\s'\"]*)@")
 
 
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+def without_query(text: str) -> str:
+    """``text`` with the query strings of its URLs removed: a presigned URL carries a
+    signature in its query, which must not reach a message or a log."""
+    return _QUERY.sub("", text)
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages and logs show it: no password, no query string."""
+    return without_query(_USERINFO.sub(lambda m: f"{m.group(1)}:{REDACTED}@", url))
+
+
 def is_secret_key(key: object) -> bool:
     """Whether a mapping key looks like it holds a secret (token, password, *_key, ...)."""
     normal = re.sub(r"[^a-z0-9]", "", str(key).lower())

@@ -1,9 +1,16 @@
-"""Whole-file retries: what no inner layer can redo.
+"""Retries: how every layer announces them and bounds waits, and whole-file retries.
 
 urllib3, botocore and s3fs retry a request that failed before its body
 started; none of them can restart a download whose stream broke half way or
 whose bytes arrived corrupted. The engine redoes those whole, within the same
 ``transfer.attempts`` budget, with exponential backoff and full jitter.
+
+Every layer that waits before another try says so in one line on stderr
+(:func:`pause_before_retry`), at the default verbosity: a user is never left
+without output for longer than the timeout. A connection is given at most
+:data:`CONNECT_TIMEOUT` seconds; a request that got no answer within the read
+timeout is tried at most :data:`TIMEOUT_TRIES` times, so a server that accepts
+connections and never answers fails in about twice ``transfer.timeout``.
 """
 
 from __future__ import annotations
@@ -16,10 +23,36 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from .errors import IntegrityError, TransferError
+from .redaction import shown_url
 
 log = logging.getLogger("fsartifacts")
 
 T = TypeVar("T")
+
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection: a live server accepts at once
+TIMEOUT_TRIES = 2  # tries of a request that got no answer within the read timeout
+
+
+def connect_timeout(timeout: float) -> float:
+    """Seconds to wait for a connection: :data:`CONNECT_TIMEOUT`, or less with a short timeout."""
+    return min(CONNECT_TIMEOUT, timeout)
+
+
+def announce_retry(what: str, delay: float, next_try: int, attempts: int, reason: str) -> None:
+    """Say that ``what`` (e.g. "GET URL") is tried again in ``delay`` seconds, and why.
+
+    The one announcement of every layer's retries; URLs lose passwords and queries.
+    """
+    log.warning("retrying %s in %.1f s (try %d of %d): %s", shown_url(what), delay, next_try,
+                attempts, shown_url(reason))  # fmt: skip
+
+
+def pause_before_retry(what: str, delay: float, next_try: int, attempts: int, reason: str) -> None:
+    """:func:`announce_retry`, then wait ``delay`` seconds."""
+    announce_retry(what, delay, next_try, attempts, reason)
+    if delay > 0:
+        time.sleep(delay)
+
 
 # Local conditions that another try cannot fix.
 _PERMANENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
@@ -66,8 +99,6 @@ def with_retries(what: str, attempts: int, timeout: float, action: Callable[[], 
                     ) from exc
                 detail = str(exc) or type(exc).__name__
                 raise TransferError(f"{what} failed after {attempts} tries: {detail}") from exc
-            delay = backoff(attempt, timeout)
-            log.info("%s: try %d of %d failed (%s); again in %.2fs", what, attempt, attempts,
-                     str(exc) or type(exc).__name__, delay)  # fmt: skip
-            time.sleep(delay)
+            pause_before_retry(what, backoff(attempt, timeout), attempt + 1, attempts,
+                               str(exc) or type(exc).__name__)  # fmt: skip
     raise AssertionError("unreachable")

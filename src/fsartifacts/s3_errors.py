@@ -23,6 +23,7 @@ from .errors import (
     StoreNotFoundError,
     TransferError,
 )
+from .retry import TIMEOUT_TRIES
 
 # Error codes meaning "your credentials are the problem", not "this object".
 _AUTH_CODES = {
@@ -82,7 +83,7 @@ def typed_errors(
     except ReadTimeoutError as exc:
         raise TransferError(
             f"the S3 endpoint did not answer in time to {doing} {url} after "
-            f"{attempts} tries ({exc}); check the network and endpoint_url, "
+            f"{min(attempts, TIMEOUT_TRIES)} tries ({exc}); check the network and endpoint_url, "
             "or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)"
         ) from exc
     except OSError as exc:

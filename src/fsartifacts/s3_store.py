@@ -16,6 +16,8 @@ from botocore.exceptions import ProfileNotFound
 
 from .config import MiB, TransferSettings
 from .errors import ConfigError
+from .retry import connect_timeout
+from .s3_retries import watch_retries
 
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
@@ -123,6 +125,19 @@ def part_size_for(size: int, part_size: int) -> int:
     return max(part_size, MIN_PART_SIZE, math.ceil(size / MAX_PARTS))
 
 
+class S3FileSystem(s3fs.S3FileSystem):
+    """s3fs's filesystem whose client announces and bounds its retries (see s3_retries)."""
+
+    attempts = 5
+
+    async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
+        client = await super().set_session(refresh, kwargs or {})
+        if getattr(client, "_fsartifacts_watched", None) is not True:
+            watch_retries(client, self.attempts)
+            client._fsartifacts_watched = True
+        return client
+
+
 def make_filesystem(
     transfer: TransferSettings,
     *,
@@ -132,7 +147,8 @@ def make_filesystem(
     checksums: str = "when_supported",
     extra_args: dict[str, Any] | None = None,
 ) -> s3fs.S3FileSystem:
-    """An S3FileSystem of its own (not from fsspec's instance cache), tuned by ``transfer``.
+    """An :class:`S3FileSystem` of its own (not from fsspec's instance cache), tuned by
+    ``transfer``.
 
     One instance is shared by all transfer threads: s3fs runs every request
     on fsspec's event-loop thread, and its session set-up is locked.
@@ -141,7 +157,7 @@ def make_filesystem(
         # botocore retries each request; s3fs's own loop is set to one try
         # below so that attempts are not multiplied.
         "retries": {"total_max_attempts": transfer.attempts, "mode": "standard"},
-        "connect_timeout": transfer.timeout,
+        "connect_timeout": connect_timeout(transfer.timeout),
         "read_timeout": transfer.timeout,
         "max_pool_connections": max(10, transfer.jobs * (PARTS_IN_FLIGHT + 1)),
         "request_checksum_calculation": checksums,
@@ -150,7 +166,7 @@ def make_filesystem(
     options: dict[str, Any] = {}
     if profile:
         options["profile"] = profile  # passed on to the botocore session
-    fs = s3fs.S3FileSystem(
+    fs = S3FileSystem(
         endpoint_url=endpoint_url,
         client_kwargs={"region_name": region} if region else {},
         config_kwargs=config_kwargs,
@@ -163,6 +179,7 @@ def make_filesystem(
         **options,
     )
     fs.retries = 1
+    fs.attempts = transfer.attempts
     return fs
 
 
