@@ -6,11 +6,20 @@ moto) with real `fsartifacts` processes.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
-from fsartifacts import Project
+import pytest
+import requests
 
-from .cli_helpers import start, tree_digest, write_project
+from fsartifacts import Project
+from fsartifacts.claims import is_claim_name
+
+from .cli_helpers import fsartifacts, start, tree_digest, write_project
 from .fixtures_remotes import Remote, yaml_config
 
 FOLDER = """\
@@ -60,3 +69,144 @@ def test_racing_folder_pushes_publish_exactly_one_whole_folder(
         assert tree_digest(consumer / f"features_v{version}") == tree_digest(
             jobs[winner] / "data" / "features"
         ), round_
+
+
+def store_names(remote: Remote) -> set[str]:
+    """Every basename at the store's root, sidecars and hidden names included."""
+    remote.fs.invalidate_cache()
+    try:
+        return {
+            p.rstrip("/").rpartition("/")[2]
+            for p in remote.fs.ls(remote.root, detail=False, refresh=True)
+        }
+    except FileNotFoundError:
+        return set()
+
+
+def claims_on(remote: Remote) -> set[str]:
+    return {n for n in store_names(remote) if is_claim_name(n)}
+
+
+def test_a_killed_push_leaves_a_claim_that_blocks_until_gc_removes_it(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = folder_project(tmp_path / "job", remote, "2.0.0", "killed")
+    for i in range(40):  # a push long enough to be caught holding its claim
+        (root / "data" / "features" / f"more{i:02d}.bin").write_bytes(os.urandom(16 * 1024))
+    proc = start("push", "features", cwd=root)
+    caught = False
+    while proc.poll() is None:
+        if claims_on(remote):
+            os.kill(proc.pid, signal.SIGKILL)
+            caught = True
+            break
+    proc.communicate(timeout=60)
+    assert caught, "the push ended before the test saw its claim"
+    left = claims_on(remote)
+    assert left, "the killed push left no claim"
+
+    again = fsartifacts("push", "features", cwd=root)
+    assert again.returncode == 1, again.stderr
+    assert "another push of" in again.stderr and "is under way" in again.stderr
+    assert "pid" in again.stderr and "Traceback" not in again.stderr
+
+    listed = fsartifacts("gc", "--dry-run", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    assert "nothing to collect" in listed.stdout  # younger than the default hour
+    listed = fsartifacts("gc", "--dry-run", "--older-than", "0s", "--json", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    planned = json.loads(listed.stdout)["results"]
+    assert {r["artifact"] for r in planned} >= {"claim"}, planned
+    assert all(r["action"] == "planned" for r in planned)
+    assert claims_on(remote) == left
+
+    removed = fsartifacts("gc", "--older-than", "0s", cwd=root)
+    assert removed.returncode == 0, removed.stderr
+    assert "deleted" in removed.stdout and "claim" in removed.stdout
+    assert not claims_on(remote)
+    assert not {n for n in store_names(remote) if ".fsartifacts-" in n}
+    assert "features_v2.0.0" not in store_names(remote)  # the half-uploaded folder too
+
+    pushed = fsartifacts("push", "features", cwd=root)
+    assert pushed.returncode == 0, pushed.stderr
+    consumer = write_project(tmp_path / "consumer", yaml_config(remote, FOLDER))
+    (pulled,) = Project.load(start=consumer, environ={}).pull("features", "2.0.0")
+    assert pulled.action == "pulled", pulled.error
+    assert tree_digest(consumer / "features_v2.0.0") == tree_digest(root / "data" / "features")
+
+
+TWO_HOURS_AGO = datetime.now(UTC) - timedelta(hours=2)
+
+
+def plant(remote: Remote, name: str, *, old: bool) -> str:
+    """A leftover at the store's root, last written two hours ago (``old``) or now.
+
+    S3 cannot backdate an object, so there the old leftover is an incomplete
+    multipart upload with no part: moto reports every upload as initiated in 2010.
+    """
+    path = f"{remote.root}/{name}"
+    if remote.kind == "folder":
+        Path(path).write_bytes(b"half an upload")
+        if old:
+            os.utime(path, (TWO_HOURS_AGO.timestamp(), TWO_HOURS_AGO.timestamp()))
+    elif remote.kind == "artifactory":
+        headers = {"Last-Modified": format_datetime(TWO_HOURS_AGO, usegmt=True)} if old else {}
+        put = requests.put(f"{remote.server.url}/{path}", data=b"half", headers=headers)
+        assert put.status_code == 201, put.text
+    elif old:
+        bucket, _, prefix = remote.root.partition("/")
+        remote.fs.call_s3("create_multipart_upload", Bucket=bucket, Key=f"{prefix}/{name}")
+    else:
+        bucket, _, prefix = remote.root.partition("/")
+        key = f"{prefix}/{name}"
+        upload = remote.fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)
+        remote.fs.call_s3(
+            "upload_part", Bucket=bucket, Key=key, UploadId=upload["UploadId"],
+            PartNumber=1, Body=b"x" * 1024,
+        )  # fmt: skip
+        remote.fs.pipe_file(path, b"half an upload")  # a temporary of a store without renames
+    return name
+
+
+def present(remote: Remote, name: str) -> bool:
+    """Whether the leftover ``name`` is still on the store (as an object or an upload)."""
+    if remote.kind == "s3":
+        bucket, _, prefix = remote.root.partition("/")
+        uploads = remote.fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+        if any(u["Key"] == f"{prefix}/{name}" for u in uploads.get("Uploads", [])):
+            return True
+    return name in store_names(remote)
+
+
+def test_abandoned_leftovers_are_swept_by_push_prune_and_rm(remote: Remote, tmp_path: Path) -> None:
+    commands = [
+        ("1.0.0", ("push", "features")),
+        ("1.1.0", ("push", "features")),
+        ("1.1.0", ("prune", "--keep", "1")),
+        ("1.1.0", ("rm", "features", "1.1.0")),
+    ]
+    for step, (version, command) in enumerate(commands):
+        root = folder_project(tmp_path / f"job-{step}", remote, version, "sweep")
+        old = plant(remote, f".model_v1.0.0.pkl.fsartifacts-{step:012x}.part", old=True)
+        fresh = plant(remote, f".model_v2.0.0.pkl.fsartifacts-{step:012x}.part", old=False)
+        run = fsartifacts(*command, cwd=root)
+        assert run.returncode == 0, (command, run.stdout, run.stderr)
+        assert not present(remote, old), (command, store_names(remote))
+        assert present(remote, fresh), command  # younger than the hour: maybe still being sent
+
+    cleaned = fsartifacts("gc", "--older-than", "0s", cwd=root)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert not any(
+        present(remote, f".model_v2.0.0.pkl.fsartifacts-{s:012x}.part") for s in range(4)
+    )
+
+
+@pytest.mark.parametrize("given", ["5x", "-1h", "", "1e400d", "99999999d"])
+def test_gc_refuses_a_duration_it_cannot_read_in_one_line(given: str, tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p", "repository:\n  url: file://./store\n" + "  artifacts:\n" + FOLDER
+    )
+    run = fsartifacts("gc", f"--older-than={given}", cwd=root)
+    assert run.returncode == 2, run.stderr
+    assert "argument --older-than: must be" in run.stderr
+    assert "Traceback" not in run.stderr

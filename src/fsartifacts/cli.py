@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
             "pull": _pull,
             "rm": _rm,
             "prune": _prune,
+            "gc": _gc,
             "list": _list,
             "validate": _validate,
             "demo": _demo,
@@ -169,6 +170,16 @@ def _prune(args: argparse.Namespace) -> int:
         )
     results = project.prune(args.artifact, keep=args.keep, prefix=args.prefix)
     return _report(args, "prune", results)
+
+
+def _gc(args: argparse.Namespace) -> int:
+    project = _load(args)
+    results = project.gc(
+        args.artifact, prefix=args.prefix, older_than=args.older_than, dry_run=args.dry_run
+    )
+    if not results and not args.json:
+        print(f"nothing to collect on {project.store.display}")
+    return _report(args, "gc", results)
 
 
 def _list(args: argparse.Namespace) -> int:

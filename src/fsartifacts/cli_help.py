@@ -16,6 +16,13 @@ VERSION = "the exact version to delete (1.2.0)"
 SYNC_DIRECTION = "push: upload what is missing; pull: download what differs locally"
 DEMO_DIRECTORY = "where to build the demo project and its store (default: a new temporary folder)"
 PREFIX = "prepended as is to the remote names: -p exp- gives exp-model_v1.4.0.pkl"
+GC = (
+    "List and remove what interrupted pushes left on the store: claims of pushes that died "
+    "holding a folder version, .NAME.fsartifacts-*.part temporaries, folder versions without "
+    "their manifest, and incomplete S3 multipart uploads. Only what nothing has written to "
+    "for --older-than is touched. push, prune and rm sweep the same leftovers themselves once "
+    "they are idle for over 1 hour."
+)
 
 GLOBAL_NOTE = (
     "Global options (--config, -e, --project-version, -j, --json, -v, -q, --no-progress)\n"
@@ -53,6 +60,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "prune": [
         ("fsartifacts prune --keep 2 --dry-run", "list what would go"),
         ("fsartifacts prune model --keep 3", "keep the newest 3 of each major"),
+    ],
+    "gc": [
+        ("fsartifacts gc --dry-run", "what is idle for over an hour"),
+        ("fsartifacts gc --older-than 0s", "remove it all now, even a running push's claim"),
     ],
     "list": [
         ("fsartifacts list", "every artifact's versions, LATEST marked"),

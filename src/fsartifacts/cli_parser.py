@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from . import __version__
@@ -97,6 +98,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def _duration(text: str) -> timedelta:
+    from .config_values import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _credential_options(p: argparse.ArgumentParser) -> None:
@@ -226,6 +236,28 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="show what would be deleted")
     _credential_options(prune)
     prune.set_defaults(handler=handlers["prune"])
+
+    gc = _command(
+        commands,
+        "gc",
+        help="list and remove what interrupted pushes left on the store",
+        description=words.GC,
+    )
+    gc.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL}: whose unfinished folder versions count (default ALL)",
+    )  # fmt: skip
+    gc.add_argument(
+        "--older-than",
+        type=_duration,
+        default="1h",
+        metavar="DURATION",
+        help="only what nothing has written to for this long: 0s, 30m, 1h (the default), 7d",
+    )
+    _prefix_option(gc)
+    gc.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    _credential_options(gc)
+    gc.set_defaults(handler=handlers["gc"])
 
     ls = _command(commands, "list", help="the remote versions of artifacts")
     ls.add_argument(

@@ -12,6 +12,7 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,6 +149,23 @@ def parse_seconds(value: object) -> float:
         # The socket layer cannot hold much more, and a day without progress is a hang.
         raise ValueError(f"must be at most {MAX_SECONDS} seconds, a day (got {value!r})")
     return seconds
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION_DAYS = 36500  # timedelta's own limit is far above; past this is a typo
+
+
+def parse_duration(value: object) -> timedelta:
+    """A span of time from ``"0s"``, ``"90"`` (seconds), ``"30m"``, ``"1h"`` or ``"7d"``."""
+    problem = f"must be a duration such as 0s, 30m, 1h or 7d (got {value!r})"
+    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(problem)
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_DAYS * 86400:
+        raise ValueError(f"must be at most {MAX_DURATION_DAYS} days (got {value!r})")
+    return timedelta(seconds=seconds)
 
 
 def path_problem(file: str) -> str | None:

@@ -132,6 +132,11 @@ def _patterns(artifact: Artifact, prefix: str) -> tuple[re.Pattern[str], re.Patt
     return re.compile(f"{stem}{version}{ext}", re.ASCII), re.compile(f"{stem}{version}", re.ASCII)
 
 
+def is_folder_name(basename: str, artifact: Artifact, prefix: str = "") -> bool:
+    """Whether ``basename`` names a folder version of ``artifact``, complete or not."""
+    return _patterns(artifact, prefix)[1].fullmatch(basename) is not None
+
+
 def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
     """The copies of ``artifact`` among the entries of one listing, newest version first."""
     file_re, folder_re = _patterns(artifact, prefix)

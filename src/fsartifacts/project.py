@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -176,6 +177,8 @@ class Project:
             )  # fmt: skip
         finally:
             engine.hashes.save()
+        if not dry_run:
+            self._sweep(which, prefix)
         return results.raise_for_status() if check else results
 
     def pull(
@@ -296,9 +299,12 @@ class Project:
             raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
         # Through run(), as every transfer: a store error becomes a failed result (and
         # its typed error), not an exception past the CLI.
-        return engine.run(
+        results = engine.run(
             lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
         )
+        if not dry_run:
+            self._sweep(name, prefix)
+        return results
 
     def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
@@ -319,7 +325,36 @@ class Project:
         """Delete all but the newest ``keep`` versions of each major, per artifact."""
         engine = self.engine
         doomed = self.prune_plan(which, keep=keep, prefix=prefix)
-        return engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
+        results = engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
+        if not dry_run:
+            self._sweep(which, prefix)
+        return results
+
+    def gc(
+        self,
+        which: str = ALL,
+        *,
+        prefix: str = "",
+        older_than: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> Results:
+        """List, and unless ``dry_run`` remove, what interrupted pushes left on the store
+        (claims, temporaries, unfinished folders, multipart uploads) idle for ``older_than``
+        (default: an hour)."""
+        from . import leftovers
+        from .claims import ABANDONED_AFTER
+
+        return leftovers.collect(
+            self.store, self.artifacts(which), translate=self.engine.translate,
+            prefix=naming.validate_prefix(prefix),
+            older_than=ABANDONED_AFTER if older_than is None else older_than, dry_run=dry_run,
+        )  # fmt: skip
+
+    def _sweep(self, which: str, prefix: str) -> None:
+        """After push, prune and rm: remove the leftovers that are provably abandoned."""
+        from . import leftovers
+
+        leftovers.sweep(self.store, self.artifacts(which), prefix=naming.validate_prefix(prefix))
 
     def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
         """The remote versions of one artifact, newest first (empty for singular ones)."""

@@ -53,14 +53,14 @@ def render_results(results: list[Result], *, show_summary: bool, command: str) -
             lines.append(f"{label:<14} {r.artifact} {r.version or '-'}")
             continue
         where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
-        version = r.version or "(singular)"
+        version = r.version or ("-" if command == "gc" else "(singular)")
         lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
         gone = "would be removed" if r.action == "planned" else "removed"
         lines += [f"  - {path} (local only, {gone})" for path in r.removed]
     if show_summary:
         counts = summary(results)
         parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in OUTCOMES if counts[k]]
-        noun = "versions" if command in ("rm", "prune") else "artifacts"
+        noun = {"rm": "versions", "prune": "versions", "gc": "leftovers"}.get(command, "artifacts")
         lines.append(f"{len(results)} {noun}: " + ", ".join(parts))
     return "\n".join(lines)
 

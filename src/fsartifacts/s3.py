@@ -31,6 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import s3fs
@@ -38,6 +39,7 @@ from botocore.exceptions import IncompleteReadError
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
+from . import s3_uploads
 from .config import MiB, TransferSettings
 from .errors import IntegrityError, TransferError
 from .s3_errors import _conditional_write_unsupported, _error_code, typed_errors
@@ -49,7 +51,7 @@ from .s3_store import (
     parse_bucket,
     part_size_for,
 )
-from .storeops import FolderFile, StoreOps, Writable
+from .storeops import FolderFile, PendingUpload, StoreOps, Writable
 from .stores import Store
 
 __all__ = [
@@ -225,6 +227,16 @@ class S3Ops(StoreOps):
                     )
                 self._delete_keys(bucket, keys)
         self.fs.invalidate_cache(rpath)
+
+    # -- unfinished uploads -------------------------------------------------------
+
+    def pending_uploads(self, rpath: str, older_than: timedelta) -> list[PendingUpload]:
+        with self._errors(rpath, "list the unfinished uploads under"):
+            return s3_uploads.pending_uploads(self.fs, rpath, older_than)
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        with self._errors(upload.path, "abort the unfinished upload to"):
+            s3_uploads.abort_upload(self.fs, upload)
 
     # -- reads --------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ import pathlib
 import shutil
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import IO, Any, ClassVar, Protocol
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -41,6 +43,15 @@ class Writable(Protocol):
 # A file of a folder artifact: (local path, path inside the folder, its digests by
 # hashlib name, "sha256" always among them: those of upload_digests, computed once).
 FolderFile = tuple[str, str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """An upload the store holds unfinished (an S3 multipart upload), by its last activity."""
+
+    path: str
+    upload_id: str
+    modified: datetime | None
 
 
 def temp_name(basename: str, tag: str = "") -> str:
@@ -191,6 +202,15 @@ class StoreOps:
     def remove_holder(self, holder: Holder) -> bool:
         """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
         return claims.remove_holder(self, holder)
+
+    # -- unfinished uploads ----------------------------------------------------
+
+    def pending_uploads(self, rpath: str, older_than: timedelta) -> list[PendingUpload]:
+        """Uploads below ``rpath`` the store keeps unfinished, idle for ``older_than``."""
+        return []  # a plain filesystem has none: its temporaries are files in the listing
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has no unfinished uploads")
 
     # -- reads ----------------------------------------------------------------
 
