@@ -108,7 +108,8 @@ def test_a_killed_push_leaves_a_claim_that_blocks_until_gc_removes_it(
     again = fsartifacts("push", "features", cwd=root)
     assert again.returncode == 1, again.stderr
     assert "another push of" in again.stderr and "is under way" in again.stderr
-    assert "pid" in again.stderr and "Traceback" not in again.stderr
+    assert f"pid {proc.pid}; no process {proc.pid} runs on this host now" in again.stderr
+    assert "Traceback" not in again.stderr
 
     listed = fsartifacts("gc", "--dry-run", cwd=root)
     assert listed.returncode == 0, listed.stderr

@@ -103,7 +103,23 @@ class Holder:
         return self.modified is not None and datetime.now(UTC) - self.modified > older_than
 
     def describe(self) -> str:
-        return self.claim.describe() if self.claim else "by a push whose claim is unreadable"
+        if self.claim is None:
+            return "by a push whose claim is unreadable"
+        text = self.claim.describe()
+        if self.claim.host == socket.gethostname() and not _running(self.claim.pid):
+            # Only a hint: another container can share the host name, not the pids.
+            text += f"; no process {self.claim.pid} runs on this host now"
+        return text
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or not a pid we can ask about: assume alive
+    return True
 
 
 def claim_path(folder_path: str) -> str:

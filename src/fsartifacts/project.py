@@ -177,7 +177,7 @@ class Project:
             )  # fmt: skip
         finally:
             engine.hashes.save()
-        if not dry_run:
+        if results.ok and not dry_run:
             self._sweep(which, prefix)
         return results.raise_for_status() if check else results
 
@@ -302,7 +302,7 @@ class Project:
         results = engine.run(
             lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
         )
-        if not dry_run:
+        if results.ok and not dry_run:
             self._sweep(name, prefix)
         return results
 
@@ -326,7 +326,7 @@ class Project:
         engine = self.engine
         doomed = self.prune_plan(which, keep=keep, prefix=prefix)
         results = engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
-        if not dry_run:
+        if results.ok and not dry_run:
             self._sweep(which, prefix)
         return results
 
@@ -351,7 +351,8 @@ class Project:
         )  # fmt: skip
 
     def _sweep(self, which: str, prefix: str) -> None:
-        """After push, prune and rm: remove the leftovers that are provably abandoned."""
+        """After a push, prune or rm that went well: remove the leftovers that are provably
+        abandoned. (After a failure the store may be unwell: no more requests.)"""
         from . import leftovers
 
         leftovers.sweep(self.store, self.artifacts(which), prefix=naming.validate_prefix(prefix))
