@@ -280,3 +280,42 @@ def test_a_malformed_ipv6_url_elsewhere_is_one_line_exit_2(tmp_path: Path, where
         run = fsartifacts(*command, cwd=project, timeout=60)
         assert run.returncode == 2, (command, run.stdout, run.stderr)
         assert "not a valid URL" in one_error_line(run)
+
+
+# --------------------------------------------------------------------------- terminal escapes
+
+ESCAPE = "\x1b]0;pwned\x07"
+
+
+def test_escape_sequences_from_the_store_are_printed_escaped(tmp_path: Path) -> None:
+    import json
+
+    config = (
+        "repository:\n  url: file://./../store\n  artifacts:\n"
+        "    - name: model\n      file: model.pkl\n    - name: data\n      file: data\n"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "model.pkl").write_bytes(b"m" * 10)
+    (project / "data").mkdir()
+    (project / "data" / "a.csv").write_text("a\n")
+    assert fsartifacts("push", "ALL", cwd=project).returncode == 0
+    store = tmp_path / "store"
+    # A recorded sha256 of 64 characters that holds a terminal escape, on a file and
+    # on a folder's entry; and a manifest path holding one.
+    forged = (ESCAPE * 8)[:64]
+    (store / "model_v1.0.0.pkl.sha256").write_text(f"{forged}  model_v1.0.0.pkl\n")
+    manifest_path = store / "data_v1.0.0.manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][0]["sha256"] = forged
+    manifest["files"].append({"path": f"b{ESCAPE}.csv", "size": 1, "sha256": "0" * 64})
+    manifest_path.write_text(json.dumps(manifest))
+
+    for command in (["pull", "ALL", "1.0.0"], ["-v", "pull", "ALL", "1.0.0"], ["list"]):
+        run = fsartifacts(*command, cwd=project, env={"FSARTIFACTS_ATTEMPTS": "2"}, timeout=60)
+        out = run.stdout + run.stderr
+        assert "\x1b" not in out and "\x07" not in out, (command, out)
+        if command[-1] == "1.0.0":
+            assert run.returncode == 1, out
+            assert "\\x1b]0;pwned\\x07" in run.stderr, run.stderr
+    as_json = fsartifacts("--json", "pull", "ALL", "1.0.0", cwd=project, timeout=60)
+    assert "\x1b" not in as_json.stdout and "\\u001b" in as_json.stdout

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cli_parser import GLOBAL_DEFAULTS, parser_for
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FsArtifactsError
+from .escaping import PrintableFormatter, printable
 
 if TYPE_CHECKING:
     from .project import Project
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_error(args: argparse.Namespace, message: str, code: int) -> None:
     if args.json:
         print(json.dumps({"ok": False, "error": message, "exit_code": code}, indent=2))
-    print(f"fsartifacts: error: {message}", file=sys.stderr)
+    print(f"fsartifacts: error: {printable(message)}", file=sys.stderr)
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -81,7 +82,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
         else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("fsartifacts: %(message)s"))
+    handler.setFormatter(PrintableFormatter("fsartifacts: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
@@ -160,7 +161,7 @@ def _prune(args: argparse.Namespace) -> int:
     doomed = project.prune_plan(args.artifact, keep=args.keep, prefix=args.prefix)
     if not args.json:
         # What goes is listed before it goes.
-        print(render_plan(project, doomed, keep=args.keep))
+        print(printable(render_plan(project, doomed, keep=args.keep), lines=True))
     if args.dry_run or not doomed:
         return _report(
             args,
@@ -197,7 +198,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(render_listing(project, listing, as_json=True), indent=2, default=str))
     else:
-        print(render_listing(project, listing, as_json=False))
+        print(printable(render_listing(project, listing, as_json=False), lines=True))
     return EXIT_OK
 
 
@@ -258,9 +259,9 @@ def _report(
     elif not quiet:
         text = render_results(results, show_summary=len(results) > 1, command=command)
         if text:
-            print(text)
+            print(printable(text, lines=True))
     for line in failure_lines(results):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     if not failed:
         return EXIT_OK
     if all(r.exit_code == EXIT_USAGE for r in failed):
