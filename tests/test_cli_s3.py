@@ -292,7 +292,9 @@ def test_a_skelebot_object_whose_bytes_disagree_with_its_etag_is_refused(
     consumer = s3_project(tmp_path / "consumer", bucket, moto_server, MODEL)
     run = fsartifacts("pull", "model", "1.0.0", cwd=consumer, env={"FSARTIFACTS_ATTEMPTS": "2"})
     assert run.returncode == 1
-    assert f"the md5 of the received bytes is not the store's ({wrong})" in run.stderr
+    # The same bytes on the retry: the copy itself is damaged, not the transfer.
+    assert "the copy on the store is damaged (md5 " in run.stderr
+    assert f", recorded {wrong}): push it again" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (consumer / "model_v1.0.0.pkl").exists()
     assert sorted(p.name for p in consumer.iterdir()) == ["VERSION", "fsartifacts.yaml"]

@@ -82,11 +82,24 @@ class IntegrityError(FsArtifactsError):
 
     ``transient`` says whether another try may help (bytes corrupted in transit)
     or not (the remote copy is not the one the lock file recorded).
+
+    ``received`` identifies what arrived (its size and sha256): when the next
+    try receives the very same wrong bytes, they were not corrupted in transit
+    but are what the store holds, and ``damaged`` is the message to stop with.
     """
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = True,
+        received: str | None = None,
+        damaged: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
+        self.received = received
+        self.damaged = damaged
 
 
 class AuthError(FsArtifactsError):

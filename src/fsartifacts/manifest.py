@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from .errors import IntegrityError, option
 
 FORMAT = "fsartifacts-manifest/1"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,41 @@ class Manifest:
                 ManifestEntry(str(f["path"]), int(f["size"]), str(f["sha256"]).lower())
                 for f in doc["files"]
             )
-            return cls(str(doc["artifact"]), doc.get("version"), files)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IntegrityError(
                 f"{where}: the folder manifest is unreadable ({exc}); push that version again "
-                f"with {option('force')}, or remove it with `fsartifacts rm`."
+                f"with {option('force')}, or remove it with `fsartifacts rm`.",
+                transient=False,
             ) from exc
+        problem = malformed(files)
+        if problem:
+            raise IntegrityError(
+                f"{where}: the folder manifest is malformed: {problem}. fsartifacts never "
+                f"writes such a manifest; push that version again with {option('force')}, or "
+                "remove it with `fsartifacts rm`.",
+                transient=False,
+            )
+        return cls(str(doc["artifact"]), doc.get("version"), files)
+
+
+def malformed(files: tuple[ManifestEntry, ...]) -> str | None:
+    """What makes a list of files impossible as a folder's content, or None."""
+    seen: set[str] = set()
+    for entry in files:
+        if entry.size < 0:
+            return f"{entry.path!r} has a negative size ({entry.size})"
+        if not _SHA256.fullmatch(entry.sha256):
+            return f"{entry.path!r} has no valid sha256 ({entry.sha256[:80]!r})"
+        if entry.path in seen:
+            return f"{entry.path!r} is listed twice"
+        seen.add(entry.path)
+    folders = {
+        "/".join(e.path.split("/")[:i]) for e in files for i in range(1, e.path.count("/") + 1)
+    }
+    clash = sorted(seen & folders)
+    if clash:
+        return f"{clash[0]!r} is listed both as a file and as a folder of other files"
+    return None
 
 
 def _path(entry: ManifestEntry) -> str:

@@ -213,21 +213,33 @@ def verify(
 ) -> None:
     """Check received bytes against the size and the strongest checksum the store offers."""
     kept = f"{dest} was left as it was; try again"
+    got = digests["sha256"]
+    evidence = f"{received} {got}"
+    push_again = f"push it again ({option('force')}). {dest} was left as it was."
     if size is not None and received != size:
         raise IntegrityError(
             f"{url}: received {received} bytes but the store lists {size}: the transfer "
-            f"was cut short or the copy changed during it. {kept}."
+            f"was cut short or the copy changed during it. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged (it sends {received} bytes, "
+            f"sha256 {got}; the store lists {size} bytes): {push_again}",
         )
-    if recorded and digests["sha256"] != recorded:
+    if recorded and got != recorded:
         raise IntegrityError(
-            f"{url}: the sha256 of the received bytes ({digests['sha256'][:16]}...) is not "
+            f"{url}: the sha256 of the received bytes ({got[:16]}...) is not "
             f"the one recorded at push ({recorded[:16]}...): corrupted in transit or on the "
-            f"store. {kept}."
+            f"store. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged (sha256 {got}, recorded "
+            f"{recorded}): {push_again}",
         )
     if native and digests[native[0]] != native[1].lower():
         raise IntegrityError(
             f"{url}: the {native[0]} of the received bytes is not the store's ({native[1]}): "
-            f"corrupted in transit or on the store. {kept}."
+            f"corrupted in transit or on the store. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged ({native[0]} "
+            f"{digests[native[0]]}, recorded {native[1].lower()}): {push_again}",
         )
     if not recorded and not native:
         log.info("%s: the store offers no checksum for it; verified by size only", url)

@@ -86,12 +86,19 @@ def backoff(attempt: int, timeout: float) -> float:
 def with_retries(what: str, attempts: int, timeout: float, action: Callable[[], T]) -> T:
     """Run ``action`` up to ``attempts`` times while it fails transiently."""
     attempts = max(1, attempts)
+    last_received: str | None = None
     for attempt in range(1, attempts + 1):
         try:
             return action()
         except Exception as exc:
             if not is_transient(exc):
                 raise
+            if isinstance(exc, IntegrityError) and exc.received:
+                # Corruption in transit differs from try to try; the same wrong
+                # bytes twice in a row are what the store holds.
+                if exc.received == last_received:
+                    raise IntegrityError(exc.damaged or str(exc), transient=False) from exc
+                last_received = exc.received
             if attempt == attempts:
                 if isinstance(exc, IntegrityError):
                     raise IntegrityError(
