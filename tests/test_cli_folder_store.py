@@ -415,3 +415,59 @@ def test_a_symlink_that_appears_after_loading_is_refused_before_writing(tmp_path
         assert "outside the project root" in (by_name[name].error or "")
     assert by_name["labels"].action == "pulled"
     assert tree_digest(outside) == before
+
+
+HOSTILE_NAMES = [
+    "model_v1.9.0.pkl\n",
+    "model_v1.9.1.pkl\r",
+    "model_v1.9.2\x1b.pkl",
+    "model\uff3fv1.9.3.pkl",  # fullwidth low line
+    "model_\u1d651.9.4.pkl",  # subscript v
+    "model_v\u0661.9.5.pkl",  # Arabic-Indic one
+    "model_v1.9.6.pkl\u200b",  # zero-width space
+    "..model_v1.9.7.pkl",
+    "model_v1.9.8.pkl" + "x" * 200,
+    "model_v1.9.9..pkl",
+    "..\\model_v1.9.10.pkl",
+    " model_v1.9.11.pkl",
+    "model_v1.9.12.pkl\x7f",
+]
+
+
+def outside(base: Path) -> list[str]:
+    """What is beside the projects and the store (the CLI helper's hash caches aside)."""
+    return sorted(p.name for p in base.iterdir() if not p.name.startswith(".hash-cache-"))
+
+
+def test_hostile_names_on_the_store_are_never_pulled_nor_written_outside(tmp_path: Path) -> None:
+    producer = build(tmp_path / "producer", "real")
+    store = tmp_path / "store"
+    assert fsartifacts("push", "ALL", cwd=producer).returncode == 0
+    evil = b"evil\n"
+    digest = hashlib.sha256(evil).hexdigest()
+    for name in HOSTILE_NAMES:
+        (store / name).write_bytes(evil)
+        (store / f"{name}.sha256").write_text(f"{digest}  {name}\n")
+    # A folder version whose name ends in a newline, its manifest leading out of the folder.
+    (store / "embeddings_v1.9.0\n").mkdir()
+    (store / "embeddings_v1.9.0\n" / "x").write_bytes(evil)
+    manifest = {
+        "format": "fsartifacts-manifest/1", "artifact": "embeddings", "version": "1.9.0",
+        "files": [{"path": "../../../escaped.txt", "size": 5, "sha256": digest}],
+    }  # fmt: skip
+    (store / "embeddings_v1.9.0\n.manifest.json").write_text(json.dumps(manifest))
+    consumer = build(tmp_path / "consumer", "other", version="1.99.0")
+    outside_before = outside(tmp_path)
+
+    pulled = fsartifacts("--json", "pull", "ALL", "LATEST", cwd=consumer)
+    doc = json.loads(pulled.stdout)
+    by_name = {r["artifact"]: r for r in doc["results"]}
+    assert by_name["model"]["version"] == "1.0.0", pulled.stdout
+    assert by_name["embeddings"]["version"] == "1.0.0", pulled.stdout
+    assert (consumer / "model_v1.0.0.pkl").read_bytes() == (store / "model_v1.0.0.pkl").read_bytes()
+    assert tree_digest(consumer / "embeddings_v1.0.0") == tree_digest(store / "embeddings_v1.0.0")
+    assert outside(tmp_path) == outside_before
+    assert not any(p.read_bytes() == evil for p in consumer.rglob("*") if p.is_file())
+    listed = fsartifacts("list", cwd=consumer)
+    assert listed.returncode == 0, listed.stderr
+    assert "1.9." not in listed.stdout, listed.stdout

@@ -1276,3 +1276,42 @@ def test_a_symlink_that_stays_inside_the_project_is_fine(tmp_path: Path) -> None
         """,
     )
     assert load(tmp_path).repository.artifacts[0].file == "models/m.pkl"
+
+
+@pytest.mark.parametrize(
+    ("store", "says"),
+    [
+        ("artifactory: {url: 'https:/arti.example.com/artifactory', repo: r}", "https://"),
+        ("artifactory: {url: 'https:arti.example.com', repo: r}", "https://"),
+        ("s3: {bucket: b, endpoint_url: 'http:/127.0.0.1:9000'}", "http://"),
+        ("s3: {bucket: 's3:/my-bucket/models'}", "s3://"),
+        ("url: 's3:/my-bucket'", "s3://"),
+    ],
+)
+def test_a_scheme_with_one_slash_is_a_typo_everywhere_a_url_is_given(
+    tmp_path: Path, store: str, says: str
+) -> None:
+    message = config_error(
+        tmp_path, f"repository:\n  {store}\n  artifacts: [{{name: m, file: m.pkl}}]\n"
+    )
+    assert says in message and "two slashes" in message, message
+
+
+def test_an_artifactory_host_with_a_port_and_no_scheme_is_still_https(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "fsartifacts.yaml",
+        """
+        repository:
+          artifactory: {url: 'arti.example.com:8081/artifactory', repo: r}
+          artifacts: [{name: m, file: m.pkl}]
+        """,
+    )
+    settings = load(tmp_path).repository.artifactory or {}
+    assert settings["url"] == "https://arti.example.com:8081/artifactory"
+
+
+@pytest.mark.parametrize("text", ["\u0668MiB", "1\u0660MiB", "\uff18MiB"])
+def test_sizes_are_written_with_ascii_digits(text: str) -> None:
+    with pytest.raises(ValueError, match="must be a size"):
+        parse_size(text)

@@ -104,7 +104,7 @@ def _read_once(
     if response.status_code == 200 and "Range" in headers:
         return data[start:end]  # the server ignored the range
     if response.status_code == 206:
-        first = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+        first = re.match(r"bytes ([0-9]+)-", response.headers.get("Content-Range", ""))
         if first and int(first.group(1)) != start:
             raise ArtifactoryError(
                 f"{action}: asked for bytes from {start}, the server sent them from "

@@ -20,6 +20,7 @@ from .config_values import (
     parse_seconds,
     parse_size,
     path_problem,
+    scheme_typo_problem,
     store_url_problem,
     stores_in,
     strip_bucket,
@@ -138,11 +139,17 @@ def _validator_class() -> type:
         return None
 
     def bucket_problem(bucket: str) -> str | None:
+        typo = scheme_typo_problem(bucket)
+        if typo:
+            return typo
         if not strip_bucket(bucket).split("/")[0]:
             return f"{bucket!r} names no bucket; write my-bucket or my-bucket/key/prefix"
         return None
 
     def url_problem(url: str) -> str | None:
+        typo = scheme_typo_problem(url)
+        if typo:
+            return typo
         scheme, sep, rest = url.partition("://")
         if sep and scheme.lower() not in ("http", "https"):
             return f"{url!r} must be an http:// or https:// URL"

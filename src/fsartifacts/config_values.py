@@ -89,7 +89,7 @@ def join_key(path: str, key: object) -> str:
 
 # --------------------------------------------------------------------------- value rules
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)", re.IGNORECASE | re.ASCII)
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
 
 
@@ -151,7 +151,7 @@ def parse_seconds(value: object) -> float:
     return seconds
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE | re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION_DAYS = 36500  # timedelta's own limit is far above; past this is a typo
 
@@ -183,8 +183,30 @@ def path_problem(file: str) -> str | None:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(.*)", re.DOTALL)
 
 
+def scheme_typo_problem(url: str) -> str | None:
+    """Why ``url`` is a mistyped URL (``s3:/bucket``, ``https:host``), or None.
+
+    A scheme must be followed by ``//``. Not a typo: a one-letter "scheme" (a
+    Windows drive, ``C:/x``) and ``host:8081/x`` (a port, for settings where no
+    scheme means https).
+    """
+    match = _SCHEME.fullmatch(url.strip())
+    if match is None or len(match.group(1)) == 1:
+        return None
+    scheme, rest = match.groups()
+    if rest.startswith("//") or rest[:1].isdigit():
+        return None
+    return (
+        f"{url!r} is not a URL fsartifacts can use: write "
+        f"{scheme}://{rest.lstrip('/')} (two slashes after {scheme}:)"
+    )
+
+
 def url_syntax_problem(url: str) -> str | None:
-    """Why ``url`` cannot be parsed as a URL at all (``http://[::1/a``), or None."""
+    """Why ``url`` is mistyped or cannot be parsed as a URL (``http://[::1/a``), or None."""
+    typo = scheme_typo_problem(url)
+    if typo:
+        return typo
     try:
         urlsplit(url).port  # noqa: B018 - the port is parsed lazily, and may be invalid
     except ValueError as exc:
@@ -195,27 +217,21 @@ def url_syntax_problem(url: str) -> str | None:
 def store_url_problem(url: str) -> str | None:
     """Why ``repository.url`` cannot be the store the user meant, or None.
 
-    Each part of a chained URL (``simplecache::s3://b``) is checked: a scheme
-    must be followed by ``//`` (``s3:/bucket`` and ``s3:bucket`` are typos of
-    ``s3://bucket``; a one-letter scheme is a Windows drive), and name something
-    after it (``file://`` names no folder). Whether fsspec knows the scheme is
-    checked when the store is opened, as that needs fsspec itself.
+    Each part of a chained URL (``simplecache::s3://b``) is checked: it must be
+    a well-formed URL (:func:`url_syntax_problem`) that names something after
+    its scheme (``file://`` names no folder), or a local path. Whether fsspec
+    knows the scheme is checked when the store is opened, as that needs fsspec.
     """
     for part in url.strip().split("::"):
-        match = _SCHEME.fullmatch(part)
-        if match is None or len(match.group(1)) == 1:
-            continue  # a local path
-        scheme, rest = match.groups()
-        if not rest.startswith("//"):
-            return (
-                f"{url!r} is not a URL fsartifacts can use: write "
-                f"{scheme}://{rest.lstrip('/')} (two slashes after {scheme}:)"
-            )
-        if not rest[2:].strip():
-            return f"{url!r} names no path after {scheme}://; write {scheme}://bucket/folder or file://./folder"
         problem = url_syntax_problem(part)
         if problem:
             return problem
+        scheme, sep, rest = part.partition("://")
+        if sep and not rest.strip():
+            return (
+                f"{url!r} names no path after {scheme}://; "
+                f"write {scheme}://bucket/folder or file://./folder"
+            )
     return None
 
 

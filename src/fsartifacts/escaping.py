@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import re
 
+from .redaction import redact_urls
+
 # C0 and C1 control characters, DEL, and the bidirectional overrides that reorder
 # what a terminal shows.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -38,8 +40,8 @@ def printable(text: str, *, lines: bool = False) -> str:
 
 
 class PrintableFormatter(logging.Formatter):
-    """A log formatter that escapes each record's message; a traceback (``-v -v``)
-    keeps its lines."""
+    """The CLI's log formatter: each record's message escaped, and any password inside a
+    URL in it hidden, as in error messages. A traceback (``-v -v``) keeps its lines."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        return printable(super().formatMessage(record))
+        return printable(redact_urls(super().formatMessage(record)))
