@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from fsartifacts.engine import Engine
 from fsartifacts.errors import LocalError
 from fsartifacts.hashing import FileDigests, HashCache
 
-from .cli_helpers import write_project
+from .cli_helpers import fsartifacts, write_project
 from .fixtures_remotes import Remote, yaml_config
 
 MODEL = "    - name: model\n      file: model.pkl\n"
@@ -103,3 +105,103 @@ def test_a_folder_file_changed_during_the_push_fails_and_publishes_nothing(
     (again,) = Project.load(start=root, environ={}).push("data")
     assert again.action == "pushed", again.error
     assert remote.read("data_v1.0.0/deep/b.bin") == b"c" * 3000
+
+
+# -- what a push refuses to read ---------------------------------------------------
+
+
+def test_a_symlink_inside_a_folder_artifact_is_refused_never_followed(
+    remote: Remote, tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:$6$secret-hash")
+    root = write_project(tmp_path / "p", yaml_config(remote, "    - {name: data, file: data}\n"))
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n1\n")
+    (root / "data" / "innocent.txt").symlink_to(secret)
+    before = remote.digest()
+
+    run = fsartifacts("push", "data", cwd=root)
+    assert run.returncode == 1, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    assert "data/innocent.txt is a symbolic link" in line, line
+    assert "Traceback" not in run.stderr
+    assert remote.digest() == before
+
+    # A linked folder inside the artifact is refused the same way.
+    (root / "data" / "innocent.txt").unlink()
+    (root / "data" / "deep").symlink_to(secret.parent, target_is_directory=True)
+    run = fsartifacts("push", "data", cwd=root)
+    assert run.returncode == 1
+    assert "data/deep is a symbolic link" in run.stderr
+    assert remote.digest() == before
+
+
+FILE_STORE = "repository:\n  url: file://./store\n  artifacts:\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_an_artifact_file_that_is_not_a_regular_file_is_refused_without_reading(
+    kind: str, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: model, file: model.pkl}\n")
+    special = root / "model.pkl"
+    if kind == "fifo":
+        os.mkfifo(special)
+    else:
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(special))
+    try:
+        run = fsartifacts("push", "model", cwd=root, timeout=60)  # a read would hang here
+    finally:
+        if kind == "socket":
+            listener.close()
+    assert run.returncode == 2, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a socket"
+    assert f"model: model.pkl is {what}, not a file or a folder" in line, line
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+def test_a_link_to_dev_zero_or_a_fifo_in_a_folder_is_refused_without_reading(
+    tmp_path: Path,
+) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    os.mkfifo(root / "data" / "pipe")
+    run = fsartifacts("push", "data", cwd=root, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "data/pipe is a FIFO (named pipe), not a regular file" in run.stderr
+    (root / "data" / "pipe").unlink()
+    (root / "data" / "zero").symlink_to("/dev/zero")
+    run = fsartifacts("push", "data", cwd=root, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "data/zero is a symbolic link" in run.stderr
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+def test_a_file_artifact_linked_to_dev_zero_is_refused_without_reading(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: model, file: model.pkl}\n")
+    (root / "model.pkl").symlink_to("/dev/zero")
+    run = fsartifacts("push", "model", cwd=root, timeout=60)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+def test_sync_pull_over_a_local_folder_holding_a_link_pulls_it_again(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    assert [r.action for r in Project.load(start=root, environ={}).push("data")] == ["pushed"]
+    consumer = write_project(tmp_path / "c", FILE_STORE.replace("./store", "./../p/store"))
+    (consumer / "fsartifacts.yaml").write_text(
+        (consumer / "fsartifacts.yaml").read_text() + "    - {name: data, file: data}\n"
+    )
+    pulled = Project.load(start=consumer, environ={}).sync_pull("data", "1.0.0")
+    assert [r.action for r in pulled] == ["pulled"]
+    (consumer / "data_v1.0.0" / "link").symlink_to(tmp_path / "p" / "data" / "a.csv")
+    (again,) = Project.load(start=consumer, environ={}).sync_pull("data", "1.0.0")
+    assert again.action == "pulled", again.error
+    assert sorted(p.name for p in (consumer / "data_v1.0.0").iterdir()) == ["a.csv"]

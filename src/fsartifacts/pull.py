@@ -18,7 +18,7 @@ import semver
 
 from .config import Artifact
 from .config_values import outside_root_problem
-from .errors import ConfigError, IntegrityError, NotFoundError, option
+from .errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
 from .hashing import HashingWriter
 from .install import (
     check_tree,
@@ -248,7 +248,10 @@ def verify(
 def _folder_is_current(engine: Engine, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
     if not dest.is_dir():
         return False
-    return local_manifest(engine, artifact, remote.version, dest).same_content(remote)
+    try:
+        return local_manifest(engine, artifact, remote.version, dest).same_content(remote)
+    except LocalError:
+        return False  # a link or a special file in it: not the store's copy, pulled again
 
 
 def _pull_folder(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,10 @@ import semver
 from . import naming
 from .claims import ABANDONED_AFTER_TEXT, Claim, claim_path
 from .config import Artifact
-from .errors import ConflictError, LocalError, NotFoundError, option
+from .errors import ConflictError, NotFoundError, option
 from .hashing import FileDigests, hash_file
 from .manifest import Manifest, ManifestEntry
+from .pushsource import artifact_source, unchanged_while_uploading, walk_files
 from .results import Result, entry_size, planned, up_to_date, version_text
 
 if TYPE_CHECKING:
@@ -41,14 +41,9 @@ def push_artifact(
     ``force``, whatever its content. With ``sync`` (the safe-to-repeat push)
     an identical copy is up to date instead, and only a different one refuses.
     """
-    local = engine.root / artifact.file
-    if not local.exists():
-        raise NotFoundError(
-            f"{artifact.name}: {artifact.file} does not exist in {engine.root}; "
-            "build it first, or fix its `file:` in the config."
-        )
+    local, is_folder = artifact_source(artifact, engine.root)
     pinned = None if artifact.singular else version
-    if local.is_dir():
+    if is_folder:
         return _push_folder(engine, artifact, pinned, local, prefix, force, sync, dry_run)
     return _push_file(engine, artifact, pinned, local, prefix, force, sync, dry_run)
 
@@ -88,7 +83,7 @@ def _push_file(
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
     callback = engine.progress(name, size)
     try:
-        with _unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
+        with unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
             ops.upload(
                 str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
                 callback=callback,
@@ -106,62 +101,6 @@ def _push_file(
         callback.close()
         engine.changed()
     return result
-
-
-@contextlib.contextmanager
-def _unchanged_while_uploading(
-    artifact: Artifact,
-    files: list[tuple[Path, FileDigests]],
-    withdraw: Callable[[], object],
-    *,
-    partial: bool = False,
-) -> Iterator[None]:
-    """Fail the push when a file is no longer the one that was hashed once its upload
-    is done: the store could hold bytes that are not the sha256 recorded for them.
-    ``withdraw`` then removes what the upload wrote; ``partial``: a failed upload may
-    have written some of it too (the files of a folder). Checked here, for every store."""
-    try:
-        yield
-    except FileExistsError:
-        raise  # another push won: nothing of ours is there, and the caller decides
-    except Exception as exc:
-        # A store that checks the file itself fails first: the cause to report is the change.
-        if _first_changed(files) is not None:
-            outcome = _withdrawn(artifact, withdraw) if partial else "nothing was published"
-            _fail_if_changed(artifact, files, outcome, exc)
-        raise
-    if _first_changed(files) is not None:
-        _fail_if_changed(artifact, files, _withdrawn(artifact, withdraw), None)
-
-
-def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
-    """Call ``withdraw``; what became of the push's copy, for the message."""
-    try:
-        withdraw()
-    except FileNotFoundError:
-        pass  # nothing of it is left
-    except Exception as exc:
-        log.debug("removing the copy of %s failed", artifact.name, exc_info=True)
-        return f"removing what it wrote failed ({exc}): delete it with `fsartifacts rm`"
-    return "what it wrote was removed from the store"
-
-
-def _first_changed(files: list[tuple[Path, FileDigests]]) -> Path | None:
-    return next((path for path, digests in files if not digests.unchanged(path)), None)
-
-
-def _fail_if_changed(
-    artifact: Artifact,
-    files: list[tuple[Path, FileDigests]],
-    outcome: str,
-    cause: BaseException | None,
-) -> None:
-    changed = _first_changed(files)
-    if changed is not None:
-        raise LocalError(
-            f"{artifact.name}: {changed} changed while it was being pushed, so the upload may "
-            f"not match its sha256; {outcome}. Push again once the file is complete."
-        ) from cause
 
 
 def remote_file_matches(
@@ -207,15 +146,16 @@ def local_manifest(
     engine: Engine, artifact: Artifact, version: str | None, local: Path
 ) -> Manifest:
     """The manifest of a local folder, hashing through the engine's cache."""
-    return _manifest_of(artifact, version, _folder_digests(engine, local, ("sha256",)))
+    return _manifest_of(artifact, version, _folder_digests(engine, artifact, local, ("sha256",)))
 
 
 def _folder_digests(
-    engine: Engine, local: Path, algorithms: Iterable[str]
+    engine: Engine, artifact: Artifact, local: Path, algorithms: Iterable[str]
 ) -> dict[str, FileDigests]:
     """{relative path: digests} of the files below ``local``, each file read at most once."""
     return {
-        rel: engine.hashes.digests(local / rel, algorithms) for rel in sorted(_walk_files(local))
+        rel: engine.hashes.digests(local / rel, algorithms)
+        for rel in sorted(walk_files(artifact, local))
     }
 
 
@@ -244,7 +184,7 @@ def _push_folder(
     rpath, url = store.path(name), store.url(name) + "/"
     manifest_path = store.path(naming.manifest_name(name))
     # Every digest the store wants for the upload, in the one read that builds the manifest.
-    digests = _folder_digests(engine, local, ops.upload_digests)
+    digests = _folder_digests(engine, artifact, local, ops.upload_digests)
     manifest = _manifest_of(artifact, version_text(version), digests)
     if not manifest.files:
         raise NotFoundError(
@@ -287,7 +227,7 @@ def _push_folder(
             if engine.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
             hashed = [(local / rel, d) for rel, d in digests.items()]
-            with _unchanged_while_uploading(
+            with unchanged_while_uploading(
                 artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
             ):
                 ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
@@ -368,13 +308,3 @@ def _check_still_held(
             f"({holder.describe() if holder else 'its claim was removed'}); nothing was "
             "published. Run this push again once the other is done."
         )
-
-
-def _walk_files(folder: Path) -> Iterable[str]:
-    """Relative POSIX paths of the regular files below ``folder``."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for filename in filenames:
-            full = Path(dirpath) / filename
-            if full.is_file():
-                yield full.relative_to(folder).as_posix()
