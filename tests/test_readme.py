@@ -1,4 +1,5 @@
-"""The README's two commands stay true: CI runs the test one, a fresh venv runs the demo."""
+"""The README stays true: CI runs its test command, a fresh venv runs the demo and installs
+the optional parts by name."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,9 +43,11 @@ def test_help_does_not_import_the_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_readme_demo_command_in_a_fresh_virtual_environment(tmp_path: Path) -> None:
-    # What a user's fresh clone needs to install: the package and its metadata.
-    checkout = tmp_path / "checkout"
+@pytest.fixture(scope="module")
+def fresh_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of what a user's fresh clone installs from, after the README's demo command
+    ran in it (which made its .venv); returns the checkout and the demo's output."""
+    checkout = tmp_path_factory.mktemp("fresh") / "checkout"
     shutil.copytree(
         REPO / "src", checkout / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
     )
@@ -52,6 +57,47 @@ def test_the_readme_demo_command_in_a_fresh_virtual_environment(tmp_path: Path) 
         readme_commands()[0], shell=True, cwd=checkout, capture_output=True, text=True, timeout=900
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert "4 artifacts: 4 pushed" in demo.stdout
-    assert "4 artifacts: 4 pulled" in demo.stdout
-    assert "every pulled byte matches what was pushed" in demo.stdout
+    return checkout, demo.stdout
+
+
+def test_the_readme_demo_command_in_a_fresh_virtual_environment(
+    fresh_checkout: tuple[Path, str],
+) -> None:
+    _, output = fresh_checkout
+    assert "4 artifacts: 4 pushed" in output
+    assert "4 artifacts: 4 pulled" in output
+    assert "every pulled byte matches what was pushed" in output
+
+
+def readme_extras() -> list[str]:
+    """The README's install lines for the optional parts: pip install 'fsartifacts[...]'."""
+    return re.findall(r"^pip install '(fsartifacts\[[a-z0-9,-]+\])'", readme_text(), re.M)
+
+
+def readme_text() -> str:
+    return (REPO / "README.md").read_text()
+
+
+def test_the_readme_extras_install_by_name_without_a_conflict(
+    fresh_checkout: tuple[Path, str],
+) -> None:
+    extras = readme_extras()
+    assert sorted(extras) == ["fsartifacts[s3-test]", "fsartifacts[upath]"]
+    checkout, _ = fresh_checkout
+    python = str(checkout / ".venv" / "bin" / "python")
+    # The same lines, from the working tree instead of the package index.
+    wanted = ",".join(extra.removeprefix("fsartifacts[").removesuffix("]") for extra in extras)
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", f".[{wanted}]"],
+        cwd=checkout, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    check = subprocess.run(
+        [python, "-m", "pip", "check"], capture_output=True, text=True, timeout=300
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    used = subprocess.run(
+        [python, "-c", "import boto3, moto.server, upath, fsartifacts.upath; print('ok')"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert used.stdout.strip() == "ok", used.stdout + used.stderr
