@@ -47,3 +47,18 @@ def test_an_artifactory_url_with_its_base_url_as_the_url_option(
     pulled = fsartifacts("pull", "model", "LATEST", cwd=root)
     assert pulled.returncode == 0, pulled.stderr
     assert (root / "model_v1.0.0.pkl").read_bytes() == b"weights"
+
+
+def test_options_are_checked_where_the_signature_is_the_whole_truth(tmp_path: Path) -> None:
+    from fsartifacts.stores import check_url_store
+
+    with pytest.raises(ConfigError, match=r"repository\.options\.colour: file:// .*auto_mkdir"):
+        check_url_store("file:///tmp/x", {"colour": "blue"})
+    with pytest.raises(ConfigError, match=r"repository\.options\.bucket: memory://"):
+        check_url_store("memory://x", {"bucket": "b"})
+    check_url_store("file:///tmp/x", {"auto_mkdir": True, "use_listings_cache": False})
+    # s3fs hands what it does not name to botocore's session (profile=...), so it is not judged.
+    check_url_store("s3://bucket/x", {"profile": "dev", "anon": True})
+    check_url_store("artifactory://repo/x", {"url": "http://h/artifactory", "anon": True})
+    with pytest.raises(ConfigError, match=r"repository\.options\.tokn"):
+        check_url_store("artifactory://repo/x", {"url": "http://h/artifactory", "tokn": "t"})

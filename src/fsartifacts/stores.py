@@ -107,8 +107,13 @@ _COMMON_OPTIONS = frozenset(
 
 
 def accepted_options(cls: type) -> set[str] | None:
-    """The keyword arguments ``cls`` takes, from its ``__init__`` and its bases' in turn
-    while each passes ``**kwargs`` on; None when that cannot be known."""
+    """The keyword arguments ``cls`` takes, or None when that cannot be known.
+
+    Named parameters of its ``__init__`` and, while an ``__init__`` only forwards
+    its ``**kwargs`` to ``super().__init__``, of its bases' in turn, down to
+    AbstractFileSystem's own. An ``__init__`` that keeps or uses its ``**kwargs``
+    (s3fs hands them to botocore, HTTP to aiohttp) takes more than it names.
+    """
     import inspect
 
     from fsspec.spec import AbstractFileSystem
@@ -120,15 +125,52 @@ def accepted_options(cls: type) -> set[str] | None:
             continue
         if klass is AbstractFileSystem:
             return names | _COMMON_OPTIONS
-        params = inspect.signature(init).parameters.values()
+        params = list(inspect.signature(init).parameters.values())
         names |= {
             p.name
             for p in params
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
         }
-        if not any(p.kind == p.VAR_KEYWORD for p in params):
+        rest = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)
+        if rest is None:
             return names
+        if not _only_forwards(init, rest):
+            return None
     return None
+
+
+def _only_forwards(function: Any, kwargs: str) -> bool:
+    """Whether ``function`` uses ``**kwargs`` only to pass it on to ``super().__init__``."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    forwarded = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_super_init(node.func):
+            forwarded += sum(
+                1
+                for k in node.keywords
+                if k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwargs
+            )
+    used = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == kwargs)
+    return forwarded > 0 and used == forwarded
+
+
+def _is_super_init(func: Any) -> bool:
+    import ast
+
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "__init__"
+        and isinstance(func.value, ast.Call)
+        and isinstance(func.value.func, ast.Name)
+        and func.value.func.id == "super"
+    )
 
 
 def open_url_store(
