@@ -31,7 +31,7 @@ def config(repo: ArtifactoryRepo) -> str:
     return (
         f"repository:\n  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n"
         "    path: team\n    auth: {authType: none}\n  artifacts:\n"
-        "    - {name: data, file: data}\n    - {name: model, file: model.bin}\n"
+        "    - {name: model, file: model.bin}\n    - {name: data, file: data}\n"
     )
 
 
@@ -163,3 +163,25 @@ def test_the_pull_lock_is_held_once_and_leaves_no_file(tmp_path: Path) -> None:
     with pull_lock(dest):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "4"])
+def test_ctrl_c_during_pull_all_records_what_was_installed_in_the_lock_file(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, jobs: str
+) -> None:
+    _, consumer = projects(tmp_path, artifactory_repo)
+    artifactory_repo.server.faults.latency = LATENCY
+    run = start("pull", "ALL", "1.0.0", "-j", jobs, cwd=consumer)
+    wait_for(
+        lambda: (
+            (consumer / "model_v1.0.0.bin").exists()
+            and any(p.is_dir() for p in temporaries(consumer, "data_v1.0.0"))
+        ),
+        "model installed and the folder data on its way",
+    )
+    run.send_signal(signal.SIGINT)
+    status, stderr = outcome(run)
+    assert status == 130, stderr
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.0.0.bin" in lock
+    assert ("remote: data_v1.0.0" in lock) == (consumer / "data_v1.0.0").is_dir()

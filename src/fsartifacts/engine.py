@@ -75,21 +75,31 @@ class Engine:
 
     # -- running many -----------------------------------------------------------
 
-    def run(self, work: Callable[[Item], Result], items: Iterable[Item]) -> Results:
+    def run(
+        self,
+        work: Callable[[Item], Result],
+        items: Iterable[Item],
+        done: Callable[[Result], None] | None = None,
+    ) -> Results:
         """``work`` for every item (artifacts, or remote copies), ``jobs`` at a time.
 
         A failure becomes a "failed" result for that item; the others go on.
+        ``done`` is called with each result as soon as it is there (from the
+        worker's thread), so a caller interrupted half way knows what finished.
         """
         items = list(items)
 
         def attempt(item: Item) -> Result:
             name = item.name if isinstance(item, Artifact) else item.artifact
             try:
-                return work(item)
+                result = work(item)
             except Exception as exc:
                 error = self.translate(exc, name)
                 log.debug("%s failed", name, exc_info=True)
-                return failure(name, error)
+                result = failure(name, error)
+            if done is not None:
+                done(result)
+            return result
 
         if len(items) <= 1 or self.jobs == 1:
             return Results(attempt(a) for a in items)

@@ -12,7 +12,7 @@ The CLI is a thin layer over this class.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from .config import Artifact, Config, load_config
 from .errors import AuthError, ConfigError, NotFoundError, option
 from .lockfile import LockFile
 from .progress import ProgressFactory, no_progress
-from .results import Results, not_installed
+from .results import Result, Results, not_installed
 from .version import artifact_version, is_latest_keyword, resolve_project_version
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ class Project:
         if not dry_run:
             lock.check_writable()
 
-        def pull_all(dry: bool) -> Results:
+        def pull_all(dry: bool, done: Callable[[Result], None] | None = None) -> Results:
             return engine.run(
                 lambda a: engine.pull(
                     a,
@@ -228,8 +228,10 @@ class Project:
                     skip_current=skip_current,
                 ),
                 artifacts,
+                done,
             )
 
+        finished: list[Result] = []  # what was installed, even if the run is interrupted
         try:
             results = None
             if locked and not dry_run and len(artifacts) > 1:
@@ -241,17 +243,23 @@ class Project:
                         r if r.action == "failed" else not_installed(r) for r in checked
                     )
             if results is None:
-                results = pull_all(dry_run)
+                results = pull_all(dry_run, finished.append)
         finally:
             engine.hashes.save()
+            if not dry_run:
+                # In ``finally``: after an interrupt (Ctrl-C) the lock file still
+                # records the artifacts that were installed before it.
+                self._record(lock, list(finished))
+        return results.raise_for_status() if check else results
+
+    def _record(self, lock: LockFile, results: list[Result]) -> None:
         recorded = [r for r in results if r.lock is not None and r.action != "planned"]
-        if recorded and not dry_run:
+        if recorded:
             lock.store = self.store.display
             for r in recorded:
                 assert r.lock is not None
                 lock.record(r.artifact, r.lock)
             lock.write()
-        return results.raise_for_status() if check else results
 
     def sync_push(
         self,
