@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 
 from fsartifacts.artifactory import ArtifactoryFileSystem
+from fsartifacts.testing.artifactory import ArtifactoryServer
 
 from .cli_helpers import fsartifacts, write_project
-from .fixtures_artifactory import ArtifactoryRepo
+from .fixtures_artifactory import ARTIFACTORY_TOKEN, ArtifactoryRepo
 
 MODEL = "    - name: model\n      file: models/model.pkl\n"
 FAST = {"FSARTIFACTS_TIMEOUT": "0.5", "FSARTIFACTS_ATTEMPTS": "2"}
 RETRY_LINE = re.compile(
-    r"^fsartifacts: retrying (GET|PUT|HEAD) (\S+) in \d+\.\d s \(try 2 of 2\): (.+)$"
+    r"^fsartifacts: retrying (GET|PUT|HEAD) (\S+) in \d+\.\d s \(try 2 of \d\): (.+)$"
 )
 
 
@@ -140,3 +141,89 @@ def test_a_silent_s3_endpoint_ends_with_retry_lines_and_the_setting_to_change(
     assert "did not answer in time" in errors[0] and "after 2 tries" in errors[0]
     assert silent_endpoint in errors[0]
     assert "transfer.timeout" in errors[0] and "FSARTIFACTS_TIMEOUT" in errors[0]
+
+
+# -- what each verbosity shows -----------------------------------------------------------------
+
+
+def test_verbosity_on_artifactory_requests_then_library_logs_and_never_the_token(
+    artifactory_secure_server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    server = artifactory_secure_server
+    server.add_repo("verbose-local")
+    config = (
+        f"repository:\n  artifactory:\n    url: {server.url}\n    repo: verbose-local\n"
+        f"    path: team/models\n    auth: {{authType: token}}\n  artifacts:\n{MODEL}"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    env = {"ARTIFACTORY_TOKEN": ARTIFACTORY_TOKEN}
+    pushed = fsartifacts("push", "model", cwd=project, env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "fsartifacts: GET" not in pushed.stderr  # requests only from -v on
+
+    listed = fsartifacts("list", "-v", cwd=project, env=env)
+    assert listed.returncode == 0, listed.stderr
+    storage = f"{server.url}/api/storage/verbose-local/team/models"
+    assert f"fsartifacts: GET {storage}: HTTP 200" in listed.stderr.splitlines()
+    assert "urllib3" not in listed.stderr
+
+    debug = fsartifacts("pull", "model", "LATEST", "-v", "-v", cwd=project, env=env)
+    assert debug.returncode == 0, debug.stderr
+    assert any(line.startswith("urllib3.connectionpool: ") for line in debug.stderr.splitlines())
+    assert f"fsartifacts: GET {storage}: HTTP 200" in debug.stderr.splitlines()
+    for run in (pushed, listed, debug):
+        assert ARTIFACTORY_TOKEN not in run.stderr + run.stdout
+
+
+def test_verbosity_on_s3_requests_then_botocore_logs_and_never_the_session_token(
+    moto_server: str, tmp_path: Path
+) -> None:
+    import botocore.session
+
+    bucket = "verbose-bucket"
+    client = botocore.session.get_session().create_client(
+        "s3", endpoint_url=moto_server, region_name="us-east-1"
+    )
+    client.create_bucket(Bucket=bucket)
+    config = (
+        f"repository:\n  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n"
+        f"    endpoint_url: {moto_server}\n  artifacts:\n{MODEL}"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    token = "session-token-that-must-not-show-0123456789"
+    env = {"AWS_SESSION_TOKEN": token}
+    listed = fsartifacts("list", "-v", cwd=project, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"fsartifacts: GET {moto_server}/{bucket}: HTTP 200" in listed.stderr.splitlines()
+    assert "botocore" not in listed.stderr
+    debug = fsartifacts("push", "model", "-v", "-v", cwd=project, env=env)
+    assert debug.returncode == 0, debug.stderr
+    lines = debug.stderr.splitlines()
+    assert any(line.startswith("botocore.") for line in lines), debug.stderr[:2000]
+    assert any("x-amz-security-token" in line.lower() for line in lines)  # shown, hidden
+    assert token not in debug.stderr + debug.stdout
+    assert token not in listed.stderr + listed.stdout
+
+
+def test_quiet_prints_only_failures(artifactory_repo: ArtifactoryRepo, tmp_path: Path) -> None:
+    project = artifactory_project(tmp_path / "p", artifactory_repo.url, artifactory_repo.name)
+    artifactory_repo.server.faults.fail_next(1, 503, methods=["GET"])
+    loud = fsartifacts("list", cwd=project)
+    assert loud.returncode == 0, loud.stderr
+    assert len(retry_lines(loud.stderr)) == 1, loud.stderr  # the default says each retry
+
+    artifactory_repo.server.faults.fail_next(1, 503, methods=["GET"])
+    pushed = fsartifacts("push", "model", "-q", cwd=project)
+    assert (pushed.returncode, pushed.stdout, pushed.stderr) == (0, "", "")
+    pulled = fsartifacts("pull", "model", "LATEST", "-q", cwd=project)
+    assert (pulled.returncode, pulled.stdout, pulled.stderr) == (0, "", "")
+    missing = fsartifacts("pull", "model", "9.9.9", "-q", cwd=project)
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    lines = missing.stderr.splitlines()
+    assert lines and all(line.startswith("fsartifacts: error: ") for line in lines), lines
+    assert "no version 9.9.9" in missing.stderr

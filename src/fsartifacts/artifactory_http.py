@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.cookiejar
+import logging
 import os
 import random
 from typing import Any
@@ -20,7 +21,10 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .redaction import shown_url
 from .retry import TIMEOUT_TRIES, pause_before_retry
+
+log = logging.getLogger("fsartifacts")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -226,4 +230,11 @@ def new_session(auth: _HeaderAuth, attempts: int) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()
+    session.hooks["response"].append(_log_response)
     return session
+
+
+def _log_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """``-v``: each request's method, URL (no password, no query) and status."""
+    method = response.request.method if response.request is not None else "?"
+    log.info("%s %s: HTTP %d", method, shown_url(response.url or ""), response.status_code)

@@ -76,6 +76,8 @@ def _print_error(args: argparse.Namespace, message: str, code: int) -> None:
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
+    """Default: warnings and retries; -q: errors only; -v: each request too; -v -v: the
+    debug logs of the libraries as well (urllib3, botocore...), credential headers hidden."""
     level = (
         logging.ERROR
         if args.quiet
@@ -86,6 +88,15 @@ def _configure_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    if level == logging.DEBUG and not args.quiet:
+        from .redaction import LibraryLogFilter
+
+        libraries = logging.StreamHandler(sys.stderr)
+        libraries.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        libraries.addFilter(LibraryLogFilter())
+        root = logging.getLogger()
+        root.handlers[:] = [libraries]
+        root.setLevel(logging.DEBUG)
 
 
 _redactors: list[Callable[[str], str]] = []
@@ -159,7 +170,7 @@ def _prune(args: argparse.Namespace) -> int:
 
     project = _load(args)
     doomed = project.prune_plan(args.artifact, keep=args.keep, prefix=args.prefix)
-    if not args.json:
+    if not args.json and not args.quiet:
         # What goes is listed before it goes.
         print(printable(render_plan(project, doomed, keep=args.keep), lines=True))
     if args.dry_run or not doomed:
@@ -256,7 +267,7 @@ def _report(
                 indent=2,
             )
         )
-    elif not quiet:
+    elif not quiet and not args.quiet:  # -q: failures only (below), the exit code says the rest
         text = render_results(results, show_summary=len(results) > 1, command=command)
         if text:
             print(printable(text, lines=True))

@@ -122,6 +122,42 @@ def secret_forms(credentials: Credentials) -> set[str]:
     return forms
 
 
+# Credentials as library debug logs print them: request headers (botocore shows them as
+# a dict; a session token or an SSE-C key is a secret in itself), and the secret of an
+# AWS Secrets Manager answer, logged as botocore reads it, before fsartifacts knows it.
+_CREDENTIAL_HEADER_VALUE = re.compile(
+    r"""(?ix)
+    (['"]?(?:authorization|x-jfrog-art-api|x-api-key|cookie|set-cookie|x-amz-security-token
+          |x-amz-server-side-encryption-customer-key(?:-md5)?)['"]?\s*[:=]\s*b?['"]?)
+    ([^'"\r\n]+)
+    """
+)
+# Everything after the field to the end of the line: its JSON may be escaped once more
+# (a bytes repr), so where the value ends cannot be told reliably.
+_SECRET_FIELD_VALUE = re.compile(r'("Secret(?:String|Binary)"\s*:\s*).*')
+
+
+def without_credential_fields(text: str) -> str:
+    """``text`` with the value of every credential header and secret field replaced by ``***``."""
+    text = _CREDENTIAL_HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_FIELD_VALUE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+class LibraryLogFilter(logging.Filter):
+    """Rewrites log records so that no credential header or secret field survives in them:
+    for the debug logs of libraries (``-v -v``), which print requests and answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what logging would print
+            message = f"{record.msg} {record.args!r}"
+        cleaned = without_credential_fields(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
 class SecretFilter(logging.Filter):
     """Rewrites log records so that no known secret survives in them.
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ProfileNotFound
 from .config import MiB, TransferSettings
 from .errors import ConfigError
 from .retry import connect_timeout
-from .s3_retries import watch_retries
+from .s3_retries import watch_requests
 
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
@@ -133,7 +133,7 @@ class S3FileSystem(s3fs.S3FileSystem):
     async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
         client = await super().set_session(refresh, kwargs or {})
         if getattr(client, "_fsartifacts_watched", None) is not True:
-            watch_retries(client, self.attempts)
+            watch_requests(client, self.attempts)
             client._fsartifacts_watched = True
         return client
 
