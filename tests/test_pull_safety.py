@@ -161,3 +161,16 @@ def test_a_linked_manifest_is_not_read(tmp_path: Path) -> None:
     (store / "data_v1.0.0.manifest.json").unlink()
     (store / "data_v1.0.0.manifest.json").symlink_to("/dev/zero")
     refused(root, "data", "1.0.0", says="manifest.json on the store: it is a symbolic link")
+
+
+def test_a_folder_left_moved_aside_by_a_killed_swap_is_put_back(tmp_path: Path) -> None:
+    """A pull killed between the two renames of a folder swap leaves the old folder under
+    an ``.old`` temporary name and no destination: the next pull puts it back."""
+    root, store = pushed(tmp_path)
+    old = tree_digest(root / "data")
+    (root / "data").rename(root / ".data.fsartifacts-0123456789ab.old.part")
+    (store / "data_v1.0.0" / "a.csv").write_bytes(b"HELLO")  # this pull fails: damaged
+    run = fsartifacts("pull", "data", "1.0.0", "-o", cwd=root, timeout=60)
+    assert run.returncode == 1 and "the copy on the store is damaged" in run.stderr
+    assert tree_digest(root / "data") == old
+    assert not list(root.glob(".data.fsartifacts-*"))
