@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from fsartifacts import Project
-from fsartifacts.claims import is_claim_name
+from fsartifacts.claims import Claim, is_claim_name
 
 from .cli_helpers import fsartifacts, start, tree_digest, write_project
 from .fixtures_remotes import Remote, yaml_config
@@ -211,3 +211,63 @@ def test_gc_refuses_a_duration_it_cannot_read_in_one_line(given: str, tmp_path: 
     assert run.returncode == 2, run.stderr
     assert "argument --older-than: must be" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def backdate(path: Path) -> None:
+    """Make ``path`` and everything below it look last written two hours ago."""
+    stamp = TWO_HOURS_AGO.timestamp()
+    for p in [*path.rglob("*"), path]:
+        os.utime(p, (stamp, stamp))
+
+
+def test_an_unfinished_folder_is_swept_only_when_no_live_claim_holds_it(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p", "repository:\n  url: file://./store\n  artifacts:\n" + FOLDER, "1.0.0"
+    )
+    (root / "data" / "features").mkdir(parents=True)
+    (root / "data" / "features" / "x.csv").write_text("x\n1\n")
+    store = root / "store"
+    for version in ("3.0.0", "4.0.0"):  # no manifest: pushes that never finished
+        (store / f"features_v{version}").mkdir(parents=True)
+        (store / f"features_v{version}" / "a.bin").write_bytes(b"half")
+        backdate(store / f"features_v{version}")
+    # A push of 4.0.0 holds its claim now; its files are old only because it is slow.
+    (store / ".features_v4.0.0.fsartifacts-claim").write_bytes(Claim.new().to_bytes())
+
+    listed = fsartifacts("gc", "--dry-run", "--json", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    assert [(r["artifact"], r["remote"]) for r in json.loads(listed.stdout)["results"]] == [
+        ("unfinished folder", f"{store.as_uri()}/features_v3.0.0/")
+    ]
+
+    (pushed,) = Project.load(start=root, environ={}).push("features")
+    assert pushed.action == "pushed", pushed.error
+    assert not (store / "features_v3.0.0").exists()
+    assert (store / "features_v4.0.0" / "a.bin").read_bytes() == b"half"
+    assert (store / ".features_v4.0.0.fsartifacts-claim").exists()
+
+
+def test_an_election_has_one_winner_whoever_counts_the_votes() -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from fsartifacts.storeops import StoreOps
+
+    fs = MemoryFileSystem(skip_instance_cache=True)
+    fs.mkdir("/store")
+    first, second = StoreOps(fs), StoreOps(fs)  # no create-if-absent: an election
+    path = "/store/.features_v1.0.0.fsartifacts-claim"
+    a, b = Claim.new(), Claim.new()
+    assert first.claim(path, a) is None
+    holder = second.claim(path, b)
+    assert holder is not None and holder.claim == a
+    assert [p.rpartition("/")[2] for p in fs.ls("/store", detail=False)] == [
+        f".features_v1.0.0.fsartifacts-claim-{a.token}"
+    ]  # the loser withdrew its candidate
+    first.release(path, a)
+    assert second.claim(path, b) is None
+
+    # Two candidates at once: every claimer ranks them the same way.
+    c = Claim.new()
+    first.write_bytes(f"{path}-{c.token}", c.to_bytes(), exclusive=False)
+    winner, also = first.holder(path), second.holder(path)
+    assert winner is not None and also is not None and winner.claim == also.claim == b
