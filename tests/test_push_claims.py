@@ -271,3 +271,39 @@ def test_an_election_has_one_winner_whoever_counts_the_votes() -> None:
     first.write_bytes(f"{path}-{c.token}", c.to_bytes(), exclusive=False)
     winner, also = first.holder(path), second.holder(path)
     assert winner is not None and also is not None and winner.claim == also.claim == b
+
+
+TWO_FOLDERS = """\
+    - name: features
+      file: data/features
+    - name: more
+      file: data/more
+"""
+
+
+def test_an_interrupted_push_drops_its_claims_and_the_next_push_goes_ahead(
+    tmp_path: Path,
+) -> None:
+    # Two folder artifacts: pushed by worker threads, which an interrupt does not wait for.
+    root = write_project(
+        tmp_path / "p", "repository:\n  url: file://./store\n  artifacts:\n" + TWO_FOLDERS
+    )
+    for name in ("features", "more"):
+        (root / "data" / name).mkdir(parents=True)
+        for i in range(200):
+            (root / "data" / name / f"{i:03d}.bin").write_bytes(os.urandom(8 * 1024))
+    store = root / "store"
+    proc = start("push", "ALL", cwd=root)
+    caught = False
+    while proc.poll() is None:
+        if store.is_dir() and any(is_claim_name(p.name) for p in store.iterdir()):
+            proc.send_signal(signal.SIGINT)
+            caught = True
+            break
+    _, err = proc.communicate(timeout=60)
+    assert caught, "the push ended before the test saw a claim"
+    assert proc.returncode == 130, err
+    assert not [p.name for p in store.iterdir() if is_claim_name(p.name)]
+
+    again = fsartifacts("push", "ALL", cwd=root)
+    assert again.returncode == 0, again.stderr

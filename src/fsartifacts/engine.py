@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import semver
 
 from . import naming
+from .claims import Claim, Holder
 from .config import Artifact, TransferSettings
 from .errors import (
     AuthError,
@@ -72,6 +73,9 @@ class Engine:
         self._listing_error: FsArtifactsError | None = None
         self._store_missing: StoreNotFoundError | None = None  # one a push would create
         self._listing_lock = threading.Lock()
+        self._claims: dict[str, Claim] = {}  # claim object path -> the claim this run holds
+        self._claims_lock = threading.Lock()
+        self._interrupted = False
 
     # -- running many -----------------------------------------------------------
 
@@ -109,6 +113,7 @@ class Engine:
         except KeyboardInterrupt:
             # Do not start what is queued; the CLI exits without waiting for the rest.
             pool.shutdown(wait=False, cancel_futures=True)
+            self.release_claims()
             raise
         pool.shutdown()
         return results
@@ -127,6 +132,37 @@ class Engine:
             return ConflictError(f"{what}: already exists on {self.store.display}: {exc}")
         detail = str(exc) or type(exc).__name__
         return TransferError(f"{what}: {detail}")
+
+    # -- claims held by this run ------------------------------------------------
+
+    def take_claim(self, path: str, claim: Claim) -> Holder | None:
+        """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken."""
+        # Under the lock, so that an interrupt's release_claims cannot miss a claim
+        # being taken: the lock is held for one small write.
+        with self._claims_lock:
+            if self._interrupted:
+                raise KeyboardInterrupt
+            holder = self.ops.claim(path, claim)
+            if holder is None:
+                self._claims[path] = claim
+            return holder
+
+    def drop_claim(self, path: str, claim: Claim) -> None:
+        with self._claims_lock:
+            self._claims.pop(path, None)
+        self.ops.release(path, claim)
+
+    def release_claims(self) -> None:
+        """Drop every claim this run holds and take no more: on an interrupt, whose workers
+        are not waited for, so that the next push of those versions need not wait."""
+        with self._claims_lock:
+            self._interrupted = True
+            held, self._claims = self._claims, {}
+        for path, claim in held.items():
+            try:
+                self.ops.release(path, claim)
+            except Exception as exc:  # the interrupt matters more
+                log.debug("could not release the claim %s: %s", path, exc)
 
     # -- reading the store ------------------------------------------------------
 

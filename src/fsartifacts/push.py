@@ -280,11 +280,11 @@ def _holding(engine: Engine, artifact: Artifact, rpath: str, url: str) -> Iterat
             "election among claim objects (the earliest wins), not atomically",
             url,
         )
-    holder = ops.claim(path, claim)
+    holder = engine.take_claim(path, claim)
     if holder is not None and holder.abandoned():
         log.info("%s: removing the claim of an abandoned push (%s)", url, holder.describe())
         if ops.remove_holder(holder):
-            holder = ops.claim(path, claim)
+            holder = engine.take_claim(path, claim)
     if holder is not None:
         raise ConflictError(
             f"{artifact.name}: another push of {url} is under way ({holder.describe()}); "
@@ -294,7 +294,7 @@ def _holding(engine: Engine, artifact: Artifact, rpath: str, url: str) -> Iterat
     try:
         yield claim
     finally:
-        ops.release(path, claim)
+        engine.drop_claim(path, claim)
 
 
 def _check_still_held(
