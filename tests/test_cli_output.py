@@ -51,8 +51,8 @@ def test_a_failure_is_printed_once_in_the_columns_of_the_others(tmp_path: Path) 
     lines = run.stdout.splitlines()
     failed = [line for line in lines if line.startswith("failed")]
     assert len(failed) == 1, run.stdout
-    # The same columns as the other lines: label, artifact, then what is known.
-    assert failed[0].split()[:2] == ["failed", "model"]
+    # The same columns as the other lines: label, artifact, version.
+    assert failed[0].split() == ["failed", "model", "1.0.0"]
     assert lines[1].index("features") == failed[0].index("model")
     assert "model: model" not in run.stdout + run.stderr
     # The reason is said once, on stderr.
@@ -97,6 +97,16 @@ def test_folder_sizes_come_from_the_manifest_everywhere(tmp_path: Path) -> None:
     assert "features_v1.0.0/  (3.0 MiB)" in plan, plan
     pruned = json.loads(ok("prune", "ALL", "--keep", "1", "--json", cwd=root))
     assert {r["artifact"]: r["bytes"] for r in pruned["results"]}["features"] == FOLDER_BYTES
+
+
+def test_a_failed_pull_names_the_version_it_asked_for(tmp_path: Path) -> None:
+    root = build(tmp_path / "p", "one")
+    ok("push", "ALL", cwd=root)
+    run = fsartifacts("pull", "ALL", "2.0.0", cwd=root)
+    assert run.returncode == 1
+    rows = [line.split() for line in run.stdout.splitlines()[:3]]
+    assert rows[0] == ["failed", "model", "2.0.0"] and rows[1] == ["failed", "features", "2.0.0"]
+    assert rows[2][0] == "pulled"  # the singular one has no version to miss
 
 
 def test_prune_counts_versions(tmp_path: Path) -> None:

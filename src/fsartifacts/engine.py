@@ -84,10 +84,13 @@ class Engine:
         work: Callable[[Item], Result],
         items: Iterable[Item],
         done: Callable[[Result], None] | None = None,
+        *,
+        version_of: Callable[[Item], str | None] | None = None,
     ) -> Results:
         """``work`` for every item (artifacts, or remote copies), ``jobs`` at a time.
 
-        A failure becomes a "failed" result for that item; the others go on.
+        A failure becomes a "failed" result for that item, with the version it was
+        about when known (``version_of``; a remote copy's own); the others go on.
         ``done`` is called with each result as soon as it is there (from the
         worker's thread), so a caller interrupted half way knows what finished.
         """
@@ -101,6 +104,10 @@ class Engine:
                 error = self.translate(exc, name)
                 log.debug("%s failed", name, exc_info=True)
                 result = failure(name, error)
+                if version_of is not None:
+                    result.version = version_of(item)
+                elif isinstance(item, RemoteCopy):
+                    result.version = version_text(item.version)
             if done is not None:
                 done(result)
             return result

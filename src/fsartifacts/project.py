@@ -22,7 +22,7 @@ import semver
 from . import naming
 from .config import Artifact, Config, load_config
 from .errors import AuthError, ConfigError, NotFoundError, option
-from .lockfile import LockFile
+from .lockfile import LockEntry, LockFile
 from .progress import ProgressFactory, no_progress
 from .results import Result, Results, not_installed
 from .version import artifact_version, is_latest_keyword, resolve_project_version
@@ -35,6 +35,15 @@ if TYPE_CHECKING:
     from .stores import Store
 
 ALL = "ALL"
+
+
+def requested_version(artifact: Artifact, requested: str, locked: LockEntry | None) -> str | None:
+    """The version a pull of ``artifact`` asks for, when known before it resolves."""
+    if locked is not None:
+        return locked.version
+    if artifact.singular or is_latest_keyword(requested):
+        return None
+    return requested
 
 
 class Project:
@@ -174,6 +183,7 @@ class Project:
                     dry_run=dry_run,
                 ),
                 self.artifacts(which),
+                version_of=lambda a: None if a.singular else str(self.artifact_version(a)),
             )  # fmt: skip
         finally:
             engine.hashes.save()
@@ -229,6 +239,9 @@ class Project:
                 ),
                 artifacts,
                 done,
+                version_of=lambda a: requested_version(
+                    a, version, lock.entry(a.name) if locked else None
+                ),
             )
 
         finished: list[Result] = []  # what was installed, even if the run is interrupted
