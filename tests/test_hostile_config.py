@@ -319,3 +319,31 @@ def test_escape_sequences_from_the_store_are_printed_escaped(tmp_path: Path) -> 
             assert "\\x1b]0;pwned\\x07" in run.stderr, run.stderr
     as_json = fsartifacts("--json", "pull", "ALL", "1.0.0", cwd=project, timeout=60)
     assert "\x1b" not in as_json.stdout and "\\u001b" in as_json.stdout
+
+
+@pytest.mark.parametrize("flavour", ["fsartifacts.yaml", "skelebot.yaml"])
+@pytest.mark.parametrize(
+    ("url", "file", "says"),
+    [
+        ('"file://./st\\0ore"', "model.pkl", "control character"),
+        ("file://./store", '"mod\\0el.pkl"', "control character"),
+        ("file://./store", '"model.pkl\\n"', "control character"),
+        ("file://./" + "s" * 5000, "model.pkl", "File name too long"),
+        ("file://./store", "m" * 5000, "File name too long"),
+    ],
+)
+def test_nul_newlines_and_overlong_names_in_the_config_are_one_line_exit_2(
+    tmp_path: Path, flavour: str, url: str, file: str, says: str
+) -> None:
+    block = f"url: {url}\nartifacts:\n  - name: model\n    file: {file}\n"
+    if flavour == "fsartifacts.yaml":
+        text = "repository:\n" + "".join(f"  {line}\n" for line in block.splitlines())
+    else:
+        text = "components:\n  repository:\n" + "".join(
+            f"    {line}\n" for line in block.splitlines()
+        )
+    project = write_project(tmp_path / "p", text, name=flavour)
+    for command in (["validate"], ["pull", "model", "1.0.0", "-o"]):
+        run = fsartifacts(*command, cwd=project, timeout=60)
+        assert run.returncode == 2, (command, run.stdout, run.stderr)
+        assert says in one_error_line(run)

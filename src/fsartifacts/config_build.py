@@ -9,6 +9,7 @@ exist, and letting ``FSARTIFACTS_*`` variables and ``-j`` override the file.
 from __future__ import annotations
 
 import posixpath
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,19 @@ def _check_local_store(url: str, root: Path, prefix: str, source: str) -> None:
     if not local:
         return
     path = Path(local) if Path(local).is_absolute() else root / local
-    if path.is_dir() or not path.exists():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         return
-    kind = file_kind(path.stat().st_mode)
-    what = "a file" if kind == "a regular file" else kind
+    except OSError as exc:
+        problem = f"cannot be used as a folder ({exc.strerror or exc})"
+    else:
+        if stat.S_ISDIR(mode):
+            return
+        kind = file_kind(mode)
+        problem = f"is {'a file' if kind == 'a regular file' else kind}, not a folder"
     raise ConfigValidationError(
-        [
-            f"{prefix}.url: {url!r} is {what}, not a folder; "
-            "name the folder that holds the artifacts"
-        ],
+        [f"{prefix}.url: {url!r} {problem}; name the folder that holds the artifacts"],
         source=source,
     )
 

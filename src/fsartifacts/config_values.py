@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config_model import RESERVED_NAMES, STORE_KINDS, StoreKind
+from .escaping import has_control_characters
 
 SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -170,6 +171,8 @@ def parse_duration(value: object) -> timedelta:
 
 def path_problem(file: str) -> str | None:
     """Why an artifact ``file`` leaves the project root, or None when it stays inside."""
+    if has_control_characters(file):
+        return control_problem(file)
     if file.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:[\\/]", file):
         return f"{file!r} is absolute; give a path relative to the project root"
     normal = posixpath.normpath(file.replace("\\", "/"))
@@ -202,9 +205,16 @@ def scheme_typo_problem(url: str) -> str | None:
     )
 
 
+def control_problem(text: str) -> str | None:
+    """Why a configured name or URL cannot be used as it holds a control character."""
+    if has_control_characters(text):
+        return f"{text!r} holds a control character (a NUL, a newline, ...); remove it"
+    return None
+
+
 def url_syntax_problem(url: str) -> str | None:
     """Why ``url`` is mistyped or cannot be parsed as a URL (``http://[::1/a``), or None."""
-    typo = scheme_typo_problem(url)
+    typo = control_problem(url) or scheme_typo_problem(url)
     if typo:
         return typo
     try:
@@ -251,8 +261,15 @@ def outside_root_problem(root: Path, file: str | Path) -> str | None:
     The one rule for both flavours, at config build time and again right before a
     pull writes there: a symlink may appear between the two.
     """
-    real_root = root.resolve()
-    real = (root / file).resolve()
+    problem = control_problem(str(file))
+    if problem:
+        return problem
+    try:
+        real_root = root.resolve()
+        real = (root / file).resolve()
+        real.exists()  # the name is checked by the system: too long, a part too long
+    except OSError as exc:
+        return f"{str(file)!r} cannot be used as a path: {exc.strerror or exc}"
     if real == real_root:
         return f"{str(file)!r} is the project root itself; name a file or folder inside it"
     if not real.is_relative_to(real_root):

@@ -14,9 +14,16 @@ import re
 
 from .redaction import redact_urls
 
-# C0 and C1 control characters, DEL, and the bidirectional overrides that reorder
-# what a terminal shows.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+# Control characters, and the bidirectional overrides that reorder what a terminal shows.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a C0 or C1 control character (newline, escape, NUL, ...)."""
+    return _CONTROL.search(text) is not None
+
+
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from .errors import FsArtifactsError, IntegrityError, LocalError
-from .naming import has_control_characters
+from .escaping import has_control_characters
 from .storeops import TEMP_MARKER, temp_name
 
 LOCK_SUFFIX = ".fsartifacts-lock"

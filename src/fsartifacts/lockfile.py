@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LocalError, option
+from .escaping import has_control_characters
 from .localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
-from .naming import has_control_characters
 
 LOCK_NAME = "fsartifacts.lock"
 FORMAT = 1

@@ -25,6 +25,7 @@ import semver
 
 from .config import Artifact
 from .errors import ConfigError
+from .escaping import has_control_characters
 from .results import entry_modified, entry_size
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -112,14 +113,6 @@ class RemoteCopy:
 
 def _basename(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether ``text`` holds a C0 or C1 control character (newline, escape, NUL, ...)."""
-    return _CONTROL.search(text) is not None
 
 
 def _patterns(artifact: Artifact, prefix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .escaping import printable
+
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
 
@@ -35,7 +37,7 @@ def bars(label: str, size: int | None) -> Callback:
 
     callback = TqdmCallback(
         tqdm_kwargs={
-            "desc": label,
+            "desc": printable(label),  # a name from the store: never raw to the terminal
             "unit": "B",
             "bar_format": "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]",
             "leave": False,
