@@ -27,8 +27,7 @@ from .artifactory_errors import (
     _InterruptedTransfer,
     _transport_error,
 )
-from .artifactory_http import _backoff
-from .retry import pause_before_retry
+from .retry import pause_before_retry, retry_delay
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -77,7 +76,7 @@ def read_range(fs: ArtifactoryFileSystem, path: str, start: int | None, end: int
             if attempt == fs.attempts:
                 raise broken.error from None
             failure = str(broken.error)
-        pause_before_retry(f"GET {fs._file_url(path)}", _backoff(attempt), attempt + 1,
+        pause_before_retry(f"GET {fs._file_url(path)}", retry_delay(attempt), attempt + 1,
                            fs.attempts, failure)  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -169,7 +168,7 @@ def download(
         rewound: Any = out
         rewound.seek(0)
         rewound.truncate()
-        pause_before_retry(f"GET {fs._file_url(rpath)}", _backoff(attempt), attempt + 1,
+        pause_before_retry(f"GET {fs._file_url(rpath)}", retry_delay(attempt), attempt + 1,
                            fs.attempts, failure)  # fmt: skip
 
 

@@ -11,7 +11,6 @@ import base64
 import http.cookiejar
 import logging
 import os
-import random
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .redaction import shown_url
-from .retry import TIMEOUT_TRIES, pause_before_retry
+from .retry import BACKOFF_MAX, TIMEOUT_TRIES, pause_before_retry, retry_delay
 
 log = logging.getLogger("fsartifacts")
 
@@ -30,8 +29,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Every header that can carry a credential; none may follow a redirect to another host.
 CREDENTIAL_HEADERS = ("Authorization", "X-JFrog-Art-Api", "X-Api-Key", "Cookie")
-BACKOFF_FACTOR = 0.5
-BACKOFF_MAX = 30.0
 RETRY_AFTER_MAX = 120
 
 
@@ -100,6 +97,9 @@ class _Retry(Retry):
             new.where = f"{_pool.scheme}://{_pool.host}:{_pool.port}{url or ''}"
         return new
 
+    def get_backoff_time(self) -> float:
+        return retry_delay(len(self.history))
+
     def sleep(self, response: Any = None) -> None:
         delay = 0.0
         if self.respect_retry_after_header and response is not None:
@@ -136,14 +136,6 @@ def _reason(error: Exception | None, status: int | None) -> str:
     if isinstance(error, urllib3.exceptions.ProtocolError):
         return f"connection broken ({error.args[0] if error.args else error})"
     return str(error) if error else "failed"
-
-
-def _backoff(retry_number: int) -> float:
-    """Seconds before retry ``retry_number`` (1-based): 0, then exponential with jitter."""
-    if retry_number <= 1:
-        return 0.0
-    value = BACKOFF_FACTOR * 2 ** (retry_number - 1) + random.random() * BACKOFF_FACTOR
-    return min(BACKOFF_MAX, value)
 
 
 def _retry_after(response: requests.Response | None) -> float | None:
@@ -217,8 +209,6 @@ def new_session(auth: _HeaderAuth, attempts: int) -> requests.Session:
     retry = _Retry(
         total=attempts - 1,
         redirect=False,
-        backoff_factor=BACKOFF_FACTOR,
-        backoff_jitter=BACKOFF_FACTOR,
         backoff_max=BACKOFF_MAX,
         status_forcelist=sorted(RETRY_STATUSES),
         allowed_methods=IDEMPOTENT_METHODS,

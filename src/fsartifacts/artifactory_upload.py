@@ -29,10 +29,10 @@ from .artifactory_errors import (
     _after_tries,
     _error_from_response,
 )
-from .artifactory_http import RETRY_STATUSES, _backoff, _retry_after
+from .artifactory_http import RETRY_STATUSES, _retry_after
 from .hashing import file_identity
 from .redaction import without_query
-from .retry import TIMEOUT_TRIES, pause_before_retry
+from .retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -205,7 +205,7 @@ def put_with_retries(
         if response is not None:
             failure = f"HTTP {response.status_code}"
             response.close()
-        delay = wait if wait is not None else _backoff(attempt)
+        delay = wait if wait is not None else retry_delay(attempt)
         pause_before_retry(f"PUT {url}", delay, attempt + 1, fs.attempts, failure)
 
 

@@ -199,7 +199,7 @@ def _pull_file(
 
 
 def _retrying(engine: Engine, what: str, action: Callable[[], T]) -> T:
-    return with_retries(what, engine.transfer.attempts, engine.transfer.timeout, action)
+    return with_retries(what, engine.transfer.attempts, action)
 
 
 def verify(

@@ -3,7 +3,7 @@
 urllib3, botocore and s3fs retry a request that failed before its body
 started; none of them can restart a download whose stream broke half way or
 whose bytes arrived corrupted. The engine redoes those whole, within the same
-``transfer.attempts`` budget, with exponential backoff and full jitter.
+``transfer.attempts`` budget, waiting :func:`retry_delay` as every layer does.
 
 Every layer that waits before another try says so in one line on stderr
 (:func:`pause_before_retry`), at the default verbosity: a user is never left
@@ -29,6 +29,8 @@ log = logging.getLogger("fsartifacts")
 
 T = TypeVar("T")
 
+BACKOFF_FACTOR = 0.5  # seconds: the first backoff after an immediate retry, and the jitter
+BACKOFF_MAX = 30.0
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection: a live server accepts at once
 TIMEOUT_TRIES = 2  # tries of a request that got no answer within the read timeout
 
@@ -77,13 +79,17 @@ def is_transient(exc: BaseException) -> bool:
     return name in {"ProtocolError", "IncompleteRead", "ClientPayloadError", "ReadTimeoutError"}
 
 
-def backoff(attempt: int, timeout: float) -> float:
-    """Seconds to wait before try ``attempt + 1``: exponential, full jitter, capped."""
-    base = min(0.5, max(0.01, timeout / 20))
-    return random.uniform(0, min(10.0, base * 2**attempt))
+def retry_delay(retry_number: int) -> float:
+    """Seconds before retry ``retry_number`` (1-based), the same in every layer: none
+    before the first (most failures are one-offs), then exponential from 1 s with up to
+    :data:`BACKOFF_FACTOR` seconds of jitter, at most :data:`BACKOFF_MAX`."""
+    if retry_number <= 1:
+        return 0.0
+    value = BACKOFF_FACTOR * 2 ** (retry_number - 1) + random.random() * BACKOFF_FACTOR
+    return min(BACKOFF_MAX, value)
 
 
-def with_retries(what: str, attempts: int, timeout: float, action: Callable[[], T]) -> T:
+def with_retries(what: str, attempts: int, action: Callable[[], T]) -> T:
     """Run ``action`` up to ``attempts`` times while it fails transiently."""
     attempts = max(1, attempts)
     last_received: str | None = None
@@ -106,6 +112,6 @@ def with_retries(what: str, attempts: int, timeout: float, action: Callable[[], 
                     ) from exc
                 detail = str(exc) or type(exc).__name__
                 raise TransferError(f"{what} failed after {attempts} tries: {detail}") from exc
-            pause_before_retry(what, backoff(attempt, timeout), attempt + 1, attempts,
+            pause_before_retry(what, retry_delay(attempt), attempt + 1, attempts,
                                str(exc) or type(exc).__name__)  # fmt: skip
     raise AssertionError("unreachable")
