@@ -205,3 +205,37 @@ def test_sync_pull_over_a_local_folder_holding_a_link_pulls_it_again(tmp_path: P
     (again,) = Project.load(start=consumer, environ={}).sync_pull("data", "1.0.0")
     assert again.action == "pulled", again.error
     assert sorted(p.name for p in (consumer / "data_v1.0.0").iterdir()) == ["a.csv"]
+
+
+class SwapForALinkBeforeHashing(HashCache):
+    """The hash cache, which replaces one file by a link just before hashing it: a
+    folder entry swapped after the push listed the folder, made deterministic."""
+
+    def __init__(self, target: Path, link_to: Path) -> None:
+        super().__init__()
+        self.target, self.link_to, self.fired = target, link_to, False
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+        if Path(path) == self.target and not self.fired:
+            self.fired = True
+            self.target.unlink()
+            self.target.symlink_to(self.link_to)
+        return super().digests(path, algorithms)
+
+
+def test_a_folder_entry_swapped_for_a_link_after_the_walk_is_not_read_through_it(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_bytes(b"root:$6$secret-hash")
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    (root / "data" / "b.bin").write_bytes(b"b" * 100)
+    project = Project.load(start=root, environ={})
+    hook = SwapForALinkBeforeHashing(root / "data" / "b.bin", secret)
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    with pytest.raises(LocalError, match=r"b\.bin changed while it was being pushed"):
+        engine.push(Artifact("data", "data"), semver.Version.parse("1.0.0"))
+    assert hook.fired
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []

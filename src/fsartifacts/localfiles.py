@@ -22,7 +22,7 @@ import stat
 from pathlib import PurePosixPath
 from typing import IO
 
-from .errors import IntegrityError
+from .errors import IntegrityError, option
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -109,7 +109,7 @@ def not_regular(path: str, reason: str) -> IntegrityError:
     return IntegrityError(
         f"refusing {path} on the store: {reason}. fsartifacts only "
         "ever writes regular files, so someone else put it there; remove it from the store "
-        "(or push that version again with --force).",
+        f"(or push that version again with {option('force')}).",
         transient=False,
     )
 

@@ -57,7 +57,8 @@ class LockFile:
                 what = f"cannot be read ({exc.strerror})"
             raise ConfigError(
                 f"{path} {what}: fsartifacts.lock must be a readable file. Restore it from "
-                "version control, or remove it and pull without --locked to write a new one."
+                f"version control, or remove it and pull without {option('locked')} to write "
+                "a new one."
             ) from exc
         import yaml
 

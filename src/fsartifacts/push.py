@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from .config import Artifact
 from .errors import ConflictError, NotFoundError, option
 from .hashing import FileDigests, hash_file
 from .manifest import Manifest, ManifestEntry
-from .pushsource import artifact_source, unchanged_while_uploading, walk_files
+from .pushsource import artifact_source, folder_digests, unchanged_while_uploading
 from .results import Result, entry_size, planned, up_to_date, version_text
 
 if TYPE_CHECKING:
@@ -146,17 +146,8 @@ def local_manifest(
     engine: Engine, artifact: Artifact, version: str | None, local: Path
 ) -> Manifest:
     """The manifest of a local folder, hashing through the engine's cache."""
-    return _manifest_of(artifact, version, _folder_digests(engine, artifact, local, ("sha256",)))
-
-
-def _folder_digests(
-    engine: Engine, artifact: Artifact, local: Path, algorithms: Iterable[str]
-) -> dict[str, FileDigests]:
-    """{relative path: digests} of the files below ``local``, each file read at most once."""
-    return {
-        rel: engine.hashes.digests(local / rel, algorithms)
-        for rel in sorted(walk_files(artifact, local))
-    }
+    digests = folder_digests(engine.hashes, artifact, local, ("sha256",))
+    return _manifest_of(artifact, version, digests)
 
 
 def _manifest_of(
@@ -184,7 +175,7 @@ def _push_folder(
     rpath, url = store.path(name), store.url(name) + "/"
     manifest_path = store.path(naming.manifest_name(name))
     # Every digest the store wants for the upload, in the one read that builds the manifest.
-    digests = _folder_digests(engine, artifact, local, ops.upload_digests)
+    digests = folder_digests(engine.hashes, artifact, local, ops.upload_digests)
     manifest = _manifest_of(artifact, version_text(version), digests)
     if not manifest.files:
         raise NotFoundError(

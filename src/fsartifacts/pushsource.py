@@ -18,12 +18,12 @@ import contextlib
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .config import Artifact
 from .errors import ConfigError, LocalError, NotFoundError
-from .hashing import FileDigests
+from .hashing import FileDigests, HashCache
 from .localfiles import file_kind
 
 log = logging.getLogger("fsartifacts")
@@ -52,8 +52,8 @@ def artifact_source(artifact: Artifact, root: Path) -> tuple[Path, bool]:
     return local, False
 
 
-def walk_files(artifact: Artifact, folder: Path) -> Iterator[str]:
-    """Relative POSIX paths of the regular files below ``folder``.
+def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Relative POSIX paths of the regular files below ``folder``, each with its lstat.
 
     A link, a FIFO, a socket or a device anywhere below it fails the push (exit 1: the
     configuration is right, the folder's content is what cannot be pushed), as does
@@ -69,9 +69,10 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[str]:
             full = Path(dirpath) / name
             rel = full.relative_to(folder).as_posix()
             try:
-                mode = full.lstat().st_mode
+                walked = full.lstat()
             except OSError as exc:
                 unreadable(exc)
+            mode = walked.st_mode
             if stat.S_ISLNK(mode):
                 raise LocalError(
                     f"{artifact.name}: {artifact.file}/{rel} is a symbolic link (to "
@@ -79,12 +80,33 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[str]:
                     "replace it with the file itself, or remove it."
                 )
             if stat.S_ISREG(mode):
-                yield rel
+                yield rel, walked
             elif not stat.S_ISDIR(mode):
                 raise LocalError(
                     f"{artifact.name}: {artifact.file}/{rel} is {file_kind(mode)}, not a regular "
                     "file; a folder artifact may hold only files and folders: remove it."
                 )
+
+
+def folder_digests(
+    hashes: HashCache, artifact: Artifact, folder: Path, algorithms: Iterable[str]
+) -> dict[str, FileDigests]:
+    """{relative path: digests} of the files below ``folder`` (see :func:`walk_files`).
+
+    Each is checked to be the file the walk found: hashing follows links, so an entry
+    swapped for a link after the walk would otherwise be read through it.
+    """
+    found: dict[str, FileDigests] = {}
+    for rel, walked in sorted(walk_files(artifact, folder)):
+        digests = hashes.digests(folder / rel, algorithms)
+        if (digests.stat.st_ino, digests.stat.st_dev) != (walked.st_ino, walked.st_dev):
+            raise LocalError(
+                f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
+                "replaced after the folder was listed); nothing was published. Push again "
+                "once the folder is complete."
+            )
+        found[rel] = digests
+    return found
 
 
 @contextlib.contextmanager
