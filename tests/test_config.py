@@ -1315,3 +1315,22 @@ def test_an_artifactory_host_with_a_port_and_no_scheme_is_still_https(tmp_path: 
 def test_sizes_are_written_with_ascii_digits(text: str) -> None:
     with pytest.raises(ValueError, match="must be a size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("store", "name", "where"),
+    [
+        ("url: file://./s", '"model\\n"', "name"),
+        ('s3: {bucket: "b\\r"}', "m", "s3.bucket"),
+        ('artifactory: {url: h, repo: "r\\x1b"}', "m", "repo"),
+        ('artifactory: {url: h, repo: r, path: "a\\nb"}', "m", "artifactory.path"),
+    ],
+)
+def test_control_characters_in_remote_names_are_refused_in_skelebot_yaml_too(
+    tmp_path: Path, store: str, name: str, where: str
+) -> None:
+    text = (
+        f"components:\n  repository:\n    {store}\n    artifacts: [{{name: {name}, file: m.pkl}}]\n"
+    )
+    message = config_error(tmp_path, text, name="skelebot.yaml")
+    assert where in message and "control character" in message, message

@@ -14,6 +14,7 @@ from .config_model import AUTH_ALIASES, AUTH_TYPES, CHECKSUM_MODES
 from .config_problems import KeyPath, explain, flatten, render_key_path
 from .config_values import (
     as_text,
+    control_problem,
     ext_problem,
     name_problem,
     parse_count,
@@ -27,6 +28,7 @@ from .config_values import (
     url_syntax_problem,
 )
 from .errors import ConfigError
+from .escaping import has_control_characters
 from .version import parse_version
 
 
@@ -70,7 +72,7 @@ _AUTH_SCHEMA: dict[str, Any] = {
 _ARTIFACTORY_SCHEMA: dict[str, Any] = {
     "url": {"type": "string", "required": True, "empty": False, "check_with": "http_url"},
     "repo": {"type": "string", "required": True, "empty": False, "check_with": "repo_name"},
-    "path": {"type": "string", "nullable": True},
+    "path": {"type": "string", "nullable": True, "check_with": "printable_text"},
     "verify": {"type": ["boolean", "string"], "empty": False},
     "cert": {"type": ["string", "list"], "nullable": True, "check_with": "cert"},
     "auth": {"type": "dict", "schema": _AUTH_SCHEMA},
@@ -134,12 +136,14 @@ def _validator_class() -> type:
         return None
 
     def loose_name_problem(name: str) -> str | None:
+        if has_control_characters(name):
+            return control_problem(name)
         if "/" in name or "\\" in name or name.strip() in ("", ".", ".."):
             return f"{name!r} cannot name a file on the remote; drop '/' and '\\'"
         return None
 
     def bucket_problem(bucket: str) -> str | None:
-        typo = scheme_typo_problem(bucket)
+        typo = control_problem(bucket) or scheme_typo_problem(bucket)
         if typo:
             return typo
         if not strip_bucket(bucket).split("/")[0]:
@@ -158,6 +162,8 @@ def _validator_class() -> type:
         return url_syntax_problem(url if sep else f"https://{url}")
 
     def repo_problem(repo: str) -> str | None:
+        if has_control_characters(repo):
+            return control_problem(repo)
         return None if repo.strip("/") else f"{repo!r} names no repository"
 
     def cert_problem(cert: Any) -> str | None:
@@ -197,6 +203,7 @@ def _validator_class() -> type:
         "bucket": bucket_problem,
         "http_url": url_problem,
         "store_url": store_url_problem,
+        "printable_text": control_problem,
         "url_syntax": url_syntax_problem,
         "repo_name": repo_problem,
         "cert": optional(cert_problem),
