@@ -106,3 +106,20 @@ def test_locked_pull_checks_every_artifact_before_installing_any(tmp_path: Path)
     assert run.returncode == 1 and "gone from the store" in run.stderr
     assert sorted(p.name for p in clone.iterdir()) == ["VERSION", "fsartifacts.lock",
                                                        "fsartifacts.yaml"]  # fmt: skip
+
+
+def test_a_lock_entry_naming_something_outside_the_store_root_is_refused(tmp_path: Path) -> None:
+    root = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=root).returncode == 0
+    assert fsartifacts("pull", "model", "1.0.0", "-o", cwd=root).returncode == 0
+    # A file beside the store, with the sidecar a folder store would have.
+    secret = tmp_path / "secret.pkl"
+    secret.write_bytes(b"not an artifact")
+    shutil.copy(tmp_path / "store" / "model_v1.0.0.pkl.sha256", tmp_path / "secret.pkl.sha256")
+    lock = root / "fsartifacts.lock"
+    lock.write_text(lock.read_text().replace("remote: model_v1.0.0.pkl", "remote: ../secret.pkl"))
+    before = tree_digest(root / "models")
+    run = fsartifacts("pull", "model", "1.0.0", "-o", "--locked", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "'../secret.pkl' is not a name in the store" in one_line(run.stderr)
+    assert tree_digest(root / "models") == before

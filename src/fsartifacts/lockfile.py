@@ -72,6 +72,10 @@ class LockFile:
                 remote = str(entry["remote"])
                 if has_control_characters(remote):
                     raise ValueError(f"the remote name {remote!r} holds control characters")
+                if "/" in remote or "\\" in remote or remote in ("", ".", ".."):
+                    # Remote names are basenames in the store's root; anything else reads
+                    # from elsewhere on the store.
+                    raise ValueError(f"the remote name {remote!r} is not a name in the store")
                 lock.artifacts[str(name)] = LockEntry(
                     version=None if entry.get("version") is None else str(entry["version"]),
                     remote=remote,
