@@ -116,6 +116,11 @@ def test_rm_and_prune(remote: Remote, tmp_path: Path) -> None:
     assert "data_v2.2.0.manifest.json" not in remote.names()
     doc = run_ok("list", "data", "--project-version", "2.9.0", cwd=producer)
     assert doc["artifacts"][0]["latest"] == "2.1.0"
+    # A folder's size is its manifest's total, on every store; its remote ends in "/".
+    for listed in doc["artifacts"][0]["versions"]:
+        version = listed["version"]
+        assert listed["size"] == len(version) + 100, listed  # part.csv + deep/more.bin
+        assert listed["remote"].endswith(f"data_v{version}/")
 
 
 def test_pinned_versions(remote: Remote, tmp_path: Path) -> None:
