@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from fsartifacts.manifest import Manifest
+from fsartifacts.render import render_results
+from fsartifacts.results import Result
 
 from .cli_helpers import fsartifacts, write_project
 
@@ -115,6 +117,16 @@ def test_prune_counts_versions(tmp_path: Path) -> None:
         ok("push", "model", "--project-version", version, cwd=root)
     out = ok("prune", "model", "--keep", "1", cwd=root)
     assert out.splitlines()[-1] == "2 versions: 2 deleted", out
+
+
+def test_summaries_count_what_the_command_acts_on() -> None:
+    deleted = [Result("claim", "deleted", remote="x"), Result("temporary", "deleted", remote="y")]
+    assert render_results(deleted, show_summary=True, command="gc").endswith(
+        "2 leftovers: 2 deleted"
+    )
+    assert render_results(deleted, show_summary=True, command="rm").endswith(
+        "2 versions: 2 deleted"
+    )
 
 
 def test_an_up_to_date_sync_pull_points_the_pull_way(tmp_path: Path) -> None:
