@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .escaping import printable
 from .errors import EXIT_FAILED, EXIT_OK, ConfigError
 from .hashing import hash_file
 from .render import failure_lines, render_results
@@ -134,11 +135,11 @@ def run_demo(directory: str | None, *, as_json: bool = False) -> int:
     else:
         print(f"demo project in {base}\n")
         print(f"$ cd {producer} && fsartifacts push ALL        # project version 1.4.0")
-        print(render_results(pushed, show_summary=True, command="push"))
+        print(printable(render_results(pushed, show_summary=True, command="push"), lines=True))
         print(f"\n$ cd {consumer} && fsartifacts pull ALL LATEST # project version 1.9.0")
-        print(render_results(pulled, show_summary=True, command="pull"))
+        print(printable(render_results(pulled, show_summary=True, command="pull"), lines=True))
         for line in failure_lines(pushed + pulled):
-            print(line, file=sys.stderr)
+            print(printable(line), file=sys.stderr)
         verdict = (
             "every pulled byte matches what was pushed" if not problems else "; ".join(problems)
         )
