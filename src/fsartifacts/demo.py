@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .escaping import printable
 from .errors import EXIT_FAILED, EXIT_OK, ConfigError
+from .escaping import printable
 from .hashing import hash_file
 from .render import failure_lines, render_results
 from .results import Result
