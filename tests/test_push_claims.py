@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fsartifacts import Project
+from fsartifacts import Project, claims
 from fsartifacts.claims import Claim, is_claim_name
 
 from .cli_helpers import fsartifacts, start, tree_digest, write_project
@@ -307,3 +308,32 @@ def test_an_interrupted_push_drops_its_claims_and_the_next_push_goes_ahead(
 
     again = fsartifacts("push", "ALL", cwd=root)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_held_claim_is_renewed_so_a_slow_push_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims, "RENEW_EVERY", timedelta(milliseconds=20))
+    root = write_project(
+        tmp_path / "p", "repository:\n  url: file://./store\n  artifacts:\n" + FOLDER
+    )
+    project = Project.load(start=root, environ={})
+    path = claims.claim_path(project.store.path("features_v1.0.0"))
+    mine = Claim.new()
+    assert project.engine.take_claim(path, mine) is None
+    backdate(Path(path))  # as if the push had been running for two hours
+    renewed = threading.Event()
+    for _ in range(1000):  # bounded: the renewal is due every 20 ms
+        if datetime.fromtimestamp(os.stat(path).st_mtime, UTC) > TWO_HOURS_AGO + timedelta(hours=1):
+            renewed.set()
+            break
+        renewed.wait(0.01)
+    assert renewed.is_set(), "the claim was not renewed"
+    assert not [r for r in project.gc(dry_run=True) if r.artifact == "claim"]
+
+    # Another push's claim in its place (the first one's was swept): left alone.
+    other = Claim.new()
+    Path(path).write_bytes(other.to_bytes())
+    assert project.store.ops.renew(path, mine) is False
+    project.engine.drop_claim(path, mine)
+    assert Claim.from_bytes(Path(path).read_bytes()) == other

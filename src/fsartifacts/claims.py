@@ -32,6 +32,8 @@ from .results import entry_modified
 CLAIM_MARKER = ".fsartifacts-claim"
 ABANDONED_AFTER = timedelta(hours=1)
 ABANDONED_AFTER_TEXT = "1 hour"
+# The holder rewrites its claim this often, so that only a dead push's claim grows old.
+RENEW_EVERY = ABANDONED_AFTER / 12
 
 
 class ClaimStore(Protocol):
@@ -191,13 +193,33 @@ def holder(store: ClaimStore, rpath: str) -> Holder | None:
 
 def release(store: ClaimStore, rpath: str, claim: Claim) -> None:
     """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
-    mine = rpath if store.atomic_create else f"{rpath}-{claim.token}"
+    mine = _own_object(store, rpath, claim)
     with contextlib.suppress(FileNotFoundError):
-        if store.atomic_create:
-            found = Claim.from_bytes(store.read_bytes(mine))
-            if found is None or found.token != claim.token:
-                return
-        store.remove(mine)
+        if _still_ours(store, mine, claim):
+            store.remove(mine)
+
+
+def renew(store: ClaimStore, rpath: str, claim: Claim) -> bool:
+    """Rewrite ``claim``'s object, so the store's time says its push is alive; False when
+    it is no longer ours (swept, or taken by another push) and was left alone."""
+    mine = _own_object(store, rpath, claim)
+    try:
+        if not _still_ours(store, mine, claim):
+            return False
+    except FileNotFoundError:
+        return False
+    store.write_bytes(mine, claim.to_bytes(), exclusive=False)
+    return True
+
+
+def _own_object(store: ClaimStore, rpath: str, claim: Claim) -> str:
+    """The object ``claim`` wrote: the claim itself, or its candidate in an election."""
+    return rpath if store.atomic_create else f"{rpath}-{claim.token}"
+
+
+def _still_ours(store: ClaimStore, path: str, claim: Claim) -> bool:
+    found = Claim.from_bytes(store.read_bytes(path))
+    return found is not None and found.token == claim.token
 
 
 def remove_holder(store: ClaimStore, found: Holder) -> bool:

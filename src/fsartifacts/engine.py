@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import semver
 
-from . import naming
+from . import claims, naming
 from .claims import Claim, Holder
 from .config import Artifact, TransferSettings
 from .errors import (
@@ -73,7 +73,8 @@ class Engine:
         self._listing_error: FsArtifactsError | None = None
         self._store_missing: StoreNotFoundError | None = None  # one a push would create
         self._listing_lock = threading.Lock()
-        self._claims: dict[str, Claim] = {}  # claim object path -> the claim this run holds
+        # claim object path -> the claim this run holds there, and its renewal's stop switch
+        self._claims: dict[str, tuple[Claim, threading.Event]] = {}
         self._claims_lock = threading.Lock()
         self._interrupted = False
 
@@ -143,7 +144,11 @@ class Engine:
     # -- claims held by this run ------------------------------------------------
 
     def take_claim(self, path: str, claim: Claim) -> Holder | None:
-        """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken."""
+        """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken.
+
+        While it is held, a daemon thread renews it every ``claims.RENEW_EVERY``, so
+        that a push slower than the abandonment age keeps its claim.
+        """
         # Under the lock, so that an interrupt's release_claims cannot miss a claim
         # being taken: the lock is held for one small write.
         with self._claims_lock:
@@ -151,13 +156,27 @@ class Engine:
                 raise KeyboardInterrupt
             holder = self.ops.claim(path, claim)
             if holder is None:
-                self._claims[path] = claim
+                stop = threading.Event()
+                self._claims[path] = (claim, stop)
+                threading.Thread(
+                    target=self._keep_alive, args=(path, claim, stop), daemon=True
+                ).start()
             return holder
 
     def drop_claim(self, path: str, claim: Claim) -> None:
         with self._claims_lock:
-            self._claims.pop(path, None)
+            _, stop = self._claims.pop(path, (claim, threading.Event()))
+        stop.set()
         self.ops.release(path, claim)
+
+    def _keep_alive(self, path: str, claim: Claim, stop: threading.Event) -> None:
+        while not stop.wait(claims.RENEW_EVERY.total_seconds()):
+            try:
+                if not self.ops.renew(path, claim):
+                    log.info("the claim %s is no longer this push's", path)
+                    return
+            except Exception as exc:  # the push itself will meet the store's trouble
+                log.debug("could not renew the claim %s: %s", path, exc)
 
     def release_claims(self) -> None:
         """Drop every claim this run holds and take no more: on an interrupt, whose workers
@@ -165,7 +184,8 @@ class Engine:
         with self._claims_lock:
             self._interrupted = True
             held, self._claims = self._claims, {}
-        for path, claim in held.items():
+        for path, (claim, stop) in held.items():
+            stop.set()
             try:
                 self.ops.release(path, claim)
             except Exception as exc:  # the interrupt matters more

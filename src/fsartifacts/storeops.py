@@ -199,6 +199,10 @@ class StoreOps:
         """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
         claims.release(self, rpath, claim)
 
+    def renew(self, rpath: str, claim: Claim) -> bool:
+        """Rewrite ``claim`` on ``rpath`` so it stays young; False once it is not ours."""
+        return claims.renew(self, rpath, claim)
+
     def remove_holder(self, holder: Holder) -> bool:
         """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
         return claims.remove_holder(self, holder)
