@@ -22,6 +22,7 @@ OPTION_SPELLINGS: dict[str, tuple[str, str]] = {
     "force": ("-f/--force", "force=True"),
     "pre": ("--pre", "pre=True"),
     "locked": ("--locked", "locked=True"),
+    "dry_run": ("--dry-run", "dry_run=True"),
 }
 
 

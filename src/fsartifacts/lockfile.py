@@ -107,7 +107,7 @@ class LockFile:
         except OSError as exc:
             raise LocalError(
                 f"cannot write {self.path} ({exc.strerror}); nothing was installed. Make the "
-                "project root writable, or see what a pull would do with --dry-run."
+                f"project root writable, or see what a pull would do with {option('dry_run')}."
             ) from exc
 
     def write(self) -> None:

@@ -330,7 +330,7 @@ class Project:
     def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
         if keep < 1:
-            raise ConfigError(f"--keep {keep}: keep at least 1 version of each major.")
+            raise ConfigError(f"keep={keep}: keep at least 1 version of each major.")
         prefix = naming.validate_prefix(prefix)
         return self.engine.with_folder_sizes(
             [
