@@ -145,6 +145,7 @@ def test_pull_o_of_a_folder_reports_the_local_files_it_removes(tmp_path: Path) -
     features = root / "data" / "features"
     (features / "only-local.txt").write_text("mine")
     (features / "deep" / "scratch.tmp").write_text("mine too")
+    (features / "odd\nname.txt").write_text("a newline in its name")
 
     dry = ok("pull", "features", "LATEST", "-o", "--dry-run", cwd=root)
     assert "only-local.txt (local only, would be removed)" in dry, dry
@@ -152,13 +153,14 @@ def test_pull_o_of_a_folder_reports_the_local_files_it_removes(tmp_path: Path) -
     assert (features / "only-local.txt").exists()
 
     doc = json.loads(ok("pull", "features", "LATEST", "-o", "--dry-run", "--json", cwd=root))
-    assert doc["results"][0]["removed"] == ["deep/scratch.tmp", "only-local.txt"]
+    assert doc["results"][0]["removed"] == ["deep/scratch.tmp", "odd\nname.txt", "only-local.txt"]
 
     run = ok("pull", "features", "LATEST", "-o", cwd=root)
     lines = run.splitlines()
     assert lines[0].startswith("pulled")
     assert lines[1:] == [
         "  - deep/scratch.tmp (local only, removed)",
+        "  - odd\\nname.txt (local only, removed)",
         "  - only-local.txt (local only, removed)",
     ]
     assert not (features / "only-local.txt").exists()

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import semver
 
+from .escaping import printable
+
 if TYPE_CHECKING:
     from .config import Artifact
     from .naming import RemoteCopy
@@ -56,7 +58,8 @@ def render_results(results: list[Result], *, show_summary: bool, command: str) -
         version = r.version or ("-" if command == "gc" else "(singular)")
         lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
         gone = "would be removed" if r.action == "planned" else "removed"
-        lines += [f"  - {path} (local only, {gone})" for path in r.removed]
+        # A local name may hold a newline: escaped here, it stays on its own line.
+        lines += [f"  - {printable(path)} (local only, {gone})" for path in r.removed]
     if show_summary:
         counts = summary(results)
         parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in OUTCOMES if counts[k]]
