@@ -75,7 +75,8 @@ class StoreNotFoundError(NotFoundError):
 
 
 class ConflictError(FsArtifactsError):
-    """A different remote copy is already there and would be overwritten."""
+    """A copy is already on the store and would be overwritten (for push, any copy of
+    the version; for sync push, one with other content), or another push holds it."""
 
 
 class IntegrityError(FsArtifactsError):
