@@ -337,3 +337,26 @@ def test_a_held_claim_is_renewed_so_a_slow_push_keeps_it(
     assert project.store.ops.renew(path, mine) is False
     project.engine.drop_claim(path, mine)
     assert Claim.from_bytes(Path(path).read_bytes()) == other
+
+
+def test_rm_leaves_a_folder_version_alone_while_a_push_holds_it(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p", "repository:\n  url: file://./store\n  artifacts:\n" + FOLDER
+    )
+    (root / "data" / "features").mkdir(parents=True)
+    (root / "data" / "features" / "x.csv").write_text("x\n1\n")
+    assert fsartifacts("push", "features", cwd=root).returncode == 0
+    store = root / "store"
+    before = tree_digest(store)
+    # A push of 1.0.0 with --force is under way.
+    (store / ".features_v1.0.0.fsartifacts-claim").write_bytes(Claim.new().to_bytes())
+
+    refused = fsartifacts("rm", "features", "1.0.0", cwd=root)
+    assert refused.returncode == 1, refused.stderr
+    assert "another push of" in refused.stderr and "is under way" in refused.stderr
+    assert {k: v for k, v in tree_digest(store).items() if "claim" not in k} == before
+
+    (store / ".features_v1.0.0.fsartifacts-claim").unlink()  # that push is done
+    removed = fsartifacts("rm", "features", "1.0.0", cwd=root)
+    assert removed.returncode == 0, removed.stderr
+    assert not [p.name for p in store.iterdir()]

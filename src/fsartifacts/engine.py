@@ -10,10 +10,11 @@ that stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 import semver
 
 from . import claims, naming
-from .claims import Claim, Holder
+from .claims import ABANDONED_AFTER_TEXT, Claim, Holder, claim_path
 from .config import Artifact, TransferSettings
 from .errors import (
     AuthError,
@@ -142,6 +143,33 @@ class Engine:
         return TransferError(f"{what}: {detail}")
 
     # -- claims held by this run ------------------------------------------------
+
+    @contextlib.contextmanager
+    def claimed(self, what: str, rpath: str, url: str) -> Iterator[Claim]:
+        """Hold the folder version at ``rpath`` for the block, or fail at once when another
+        push holds it: whatever writes or deletes under ``rpath`` does it inside."""
+        ops, path, claim = self.ops, claim_path(rpath), Claim.new()
+        if not ops.atomic_create:
+            log.info(
+                "%s: this store has no create-if-absent write, so the version is taken by an "
+                "election among claim objects (the earliest wins), not atomically",
+                url,
+            )
+        holder = self.take_claim(path, claim)
+        if holder is not None and holder.abandoned():
+            log.info("%s: removing the claim of an abandoned push (%s)", url, holder.describe())
+            if ops.remove_holder(holder):
+                holder = self.take_claim(path, claim)
+        if holder is not None:
+            raise ConflictError(
+                f"{what}: another push of {url} is under way ({holder.describe()}); "
+                "run this again once it is done. A claim left by a killed push is swept "
+                f"after {ABANDONED_AFTER_TEXT}, or at once by `fsartifacts gc --older-than 0s`."
+            )
+        try:
+            yield claim
+        finally:
+            self.drop_claim(path, claim)
 
     def take_claim(self, path: str, claim: Claim) -> Holder | None:
         """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken.
@@ -291,8 +319,10 @@ class Engine:
             return planned(result, "would delete")
         try:
             if copy.kind == "folder":
-                self.ops.remove(copy.manifest_path)
-                self.ops.remove(copy.path, recursive=True)
+                # Not under a push of the same version (say with --force) writing there.
+                with self.claimed(copy.artifact, copy.path, url):
+                    self.ops.remove(copy.manifest_path)
+                    self.ops.remove(copy.path, recursive=True)
             else:
                 self.ops.remove(copy.path)
         finally:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import semver
 
 from . import naming
-from .claims import ABANDONED_AFTER_TEXT, Claim, claim_path
+from .claims import Claim, claim_path
 from .config import Artifact
 from .errors import ConflictError, NotFoundError, option
 from .hashing import FileDigests, hash_file
@@ -206,7 +204,7 @@ def _push_folder(
         return planned(result, "would replace" if entry else "would upload")
     # Nothing under name_vX/ is touched before this push holds the version: another
     # push may be writing there.
-    with _holding(engine, artifact, rpath, url) as claim:
+    with engine.claimed(artifact.name, rpath, url) as claim:
         try:
             engine.changed()  # what the claim's holder sees, not what the first listing said
             if engine.entry(naming.manifest_name(name)) is not None:
@@ -259,33 +257,6 @@ def _existing_version(
     if not force:
         raise _conflict(artifact, version, url, False, sync)
     return None
-
-
-@contextlib.contextmanager
-def _holding(engine: Engine, artifact: Artifact, rpath: str, url: str) -> Iterator[Claim]:
-    """Hold the claim on the folder version at ``rpath`` for the block, or fail at once."""
-    ops, path, claim = engine.ops, claim_path(rpath), Claim.new()
-    if not ops.atomic_create:
-        log.info(
-            "%s: this store has no create-if-absent write, so the version is taken by an "
-            "election among claim objects (the earliest wins), not atomically",
-            url,
-        )
-    holder = engine.take_claim(path, claim)
-    if holder is not None and holder.abandoned():
-        log.info("%s: removing the claim of an abandoned push (%s)", url, holder.describe())
-        if ops.remove_holder(holder):
-            holder = engine.take_claim(path, claim)
-    if holder is not None:
-        raise ConflictError(
-            f"{artifact.name}: another push of {url} is under way ({holder.describe()}); "
-            "run this push again once it is done. A claim left by a killed push is swept "
-            f"after {ABANDONED_AFTER_TEXT}, or at once by `fsartifacts gc --older-than 0s`."
-        )
-    try:
-        yield claim
-    finally:
-        engine.drop_claim(path, claim)
 
 
 def _check_still_held(
