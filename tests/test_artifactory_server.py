@@ -818,6 +818,21 @@ def test_fail_next_matches_on_path(repo: ArtifactoryRepo, session: requests.Sess
     assert session.get(f"{repo.repo_url}/b.txt").status_code == 200
 
 
+def test_redirect_next_answers_a_deploy_with_a_location_and_stores_nothing(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    elsewhere = f"{repo.repo_url}/moved/f.txt"
+    repo.server.faults.redirect_next(elsewhere, status=307, path_contains="f.txt")
+    with pytest.raises(ValueError):
+        repo.server.faults.redirect_next(elsewhere, status=500)
+    redirected = put(session, repo, "f.txt", b"x" * 1000, allow_redirects=False)
+    assert (redirected.status_code, redirected.headers["Location"]) == (307, elsewhere)
+    assert repo.server.requests[-1].bytes_in == 1000  # the body was read, then refused
+    assert session.get(f"{repo.repo_url}/f.txt").status_code == 404  # nothing stored
+    assert repo.server.faults.pending() == 0
+    assert put(session, repo, "f.txt", b"x").status_code == 201
+
+
 def test_drop_after_resets_a_download(repo: ArtifactoryRepo, session: requests.Session) -> None:
     data = os.urandom(2 * 1024 * 1024)
     put(session, repo, "f.bin", data)

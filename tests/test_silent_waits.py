@@ -227,3 +227,28 @@ def test_quiet_prints_only_failures(artifactory_repo: ArtifactoryRepo, tmp_path:
     lines = missing.stderr.splitlines()
     assert lines and all(line.startswith("fsartifacts: error: ") for line in lines), lines
     assert "no version 9.9.9" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("logged", "secret"),
+    [
+        ("headers={'X-Amz-Security-Token': b'FwoGZXIvYXdz', 'Host': 'h'}", "FwoGZXIvYXdz"),
+        ("x-amz-security-token:FwoGZXIvYXdz\nhost:h", "FwoGZXIvYXdz"),
+        ("{'Authorization': b'Bearer tok-123'}", "tok-123"),
+        ("'x-amz-server-side-encryption-customer-key': 'c3NlLWMta2V5'", "c3NlLWMta2V5"),
+        (
+            'Response body:\nb\'{"ARN":"a","SecretString":'
+            '"{\\\\"token\\\\": \\\\"tok-123\\\\"}"}\'',
+            "tok-123",
+        ),
+    ],
+    ids=["header-dict", "canonical-request", "bearer", "sse-c", "secrets-manager"],
+)
+def test_library_debug_lines_lose_credential_headers_and_secret_fields(
+    logged: str, secret: str
+) -> None:
+    from fsartifacts.redaction import without_credential_fields
+
+    shown = without_credential_fields(logged)
+    assert secret not in shown
+    assert "***" in shown
