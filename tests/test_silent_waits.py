@@ -20,7 +20,7 @@ from .fixtures_artifactory import ARTIFACTORY_TOKEN, ArtifactoryRepo
 MODEL = "    - name: model\n      file: models/model.pkl\n"
 FAST = {"FSARTIFACTS_TIMEOUT": "0.5", "FSARTIFACTS_ATTEMPTS": "2"}
 RETRY_LINE = re.compile(
-    r"^fsartifacts: retrying (GET|PUT|HEAD) (\S+) in \d+\.\d s \(try 2 of \d\): (.+)$"
+    r"^fsartifacts: retrying (GET|PUT|HEAD|POST) (\S+) in \d+\.\d s \(try 2 of \d\): (.+)$"
 )
 
 
@@ -141,6 +141,29 @@ def test_a_silent_s3_endpoint_ends_with_retry_lines_and_the_setting_to_change(
     assert "did not answer in time" in errors[0] and "after 2 tries" in errors[0]
     assert silent_endpoint in errors[0]
     assert "transfer.timeout" in errors[0] and "FSARTIFACTS_TIMEOUT" in errors[0]
+
+
+def test_a_silent_secrets_manager_ends_with_a_retry_line_and_the_setting_to_change(
+    silent_endpoint: str, moto_server: str, tmp_path: Path
+) -> None:
+    del moto_server  # not used, but its dummy AWS credentials are
+    config = (
+        "repository:\n  artifactory:\n    url: http://127.0.0.1:9/artifactory\n"
+        "    repo: generic-local\n    auth: {authType: token, aws: true}\n"
+        f"  artifacts:\n{MODEL}"
+    )
+    project = write_project(tmp_path / "p", config)
+    env = {**FAST, "AWS_ENDPOINT_URL_SECRETS_MANAGER": silent_endpoint}
+    run = fsartifacts("list", cwd=project, env=env, timeout=30)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = retry_lines(run.stderr)
+    assert len(lines) == 1, run.stderr
+    assert lines[0].group(2).startswith(silent_endpoint)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("fsartifacts: error")]
+    assert len(errors) == 1, run.stderr
+    assert "AWS Secrets Manager" in errors[0] and silent_endpoint in errors[0]
+    assert "FSARTIFACTS_TIMEOUT" in errors[0]
 
 
 # -- what each verbosity shows -----------------------------------------------------------------

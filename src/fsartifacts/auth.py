@@ -51,7 +51,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from fsartifacts.errors import AuthError, ConfigError
+from fsartifacts.config import TransferSettings
+from fsartifacts.errors import AuthError, ConfigError, TransferError
 from fsartifacts.redaction import REDACTED as REDACTED
 from fsartifacts.redaction import SecretFilter as SecretFilter
 from fsartifacts.redaction import install_secret_filter as install_secret_filter
@@ -172,8 +173,11 @@ def resolve_credentials(
     netrc_path: str | None = None,
     interactive: bool | None = None,
     prompt: Callable[[str], str] | None = None,
+    transfer: TransferSettings | None = None,
 ) -> Credentials:
-    """Find the Artifactory credentials of this run, in the order of the module docstring."""
+    """Find the Artifactory credentials of this run, in the order of the module docstring.
+
+    ``transfer`` bounds the wait on AWS Secrets Manager (its timeout and attempts)."""
     settings = AuthSettings.from_config(auth)
     stdin = sys.stdin if stdin is None else stdin
     environ = os.environ if environ is None else environ
@@ -187,6 +191,7 @@ def resolve_credentials(
     if interactive is None:
         interactive = _is_terminal(stdin)
     resolver = _Resolver(settings, host, environ, interactive and not settings.aws, prompt, stdin)
+    resolver.transfer = transfer or TransferSettings()
     credentials = resolver.resolve(
         cli_user=user or None,
         cli_secret=_read_token_stdin(stdin) if token_stdin else (token or None),
@@ -218,6 +223,7 @@ class _Resolver:
         self.stdin = stdin
         self.user: str | None = None
         self.user_source = ""
+        self.transfer = TransferSettings()
 
     def resolve(
         self,
@@ -301,7 +307,9 @@ class _Resolver:
 
     def _from_aws(self) -> Credentials:
         s = self.settings
-        text = read_aws_secret(s.aws_secret, profile=s.aws_profile, region=s.aws_region)
+        text = read_aws_secret(
+            s.aws_secret, profile=s.aws_profile, region=s.aws_region, transfer=self.transfer
+        )
         secret_user, secret = _parse_aws_secret(text, s.aws_secret)
         source = f"AWS Secrets Manager (secret '{s.aws_secret}')"
         if self.auth_type == "api_key":
@@ -437,17 +445,24 @@ def _netrc_entry(path: str, host: str) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------- AWS Secrets Manager
 
 
-def read_aws_secret(secret_id: str, *, profile: str | None, region: str) -> str:
-    """The SecretString (or decoded SecretBinary) of secret_id, or an AuthError (exit 2)."""
+def read_aws_secret(
+    secret_id: str, *, profile: str | None, region: str, transfer: TransferSettings | None = None
+) -> str:
+    """The SecretString (or decoded SecretBinary) of secret_id, or an AuthError (exit 2).
+
+    The request is bounded and its retries announced as every store's (``transfer``)."""
     try:
         import botocore.session
+        from botocore.config import Config
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
             NoCredentialsError,
             PartialCredentialsError,
             ProfileNotFound,
+            ReadTimeoutError,
         )
+        from botocore.exceptions import ConnectionError as BotoConnectionError
     except ImportError as exc:  # pragma: no cover - botocore comes with s3fs
         raise ConfigError(f"{_AUTH_KEY}.aws: true needs botocore: pip install botocore") from exc
 
@@ -456,8 +471,18 @@ def read_aws_secret(secret_id: str, *, profile: str | None, region: str) -> str:
         where += f" (AWS profile '{profile}')"
     fix = f"fix {_AUTH_KEY}.awsSecret/awsRegion/awsProfile or the AWS credentials"
     try:
+        from .retry import connect_timeout
+        from .s3_retries import watch_requests
+
+        transfer = transfer or TransferSettings()
         session = botocore.session.Session(profile=profile)
-        client = session.create_client("secretsmanager", region_name=region)
+        bounded = Config(
+            connect_timeout=connect_timeout(transfer.timeout),
+            read_timeout=transfer.timeout,
+            retries={"total_max_attempts": transfer.attempts, "mode": "standard"},
+        )
+        client = session.create_client("secretsmanager", region_name=region, config=bounded)
+        watch_requests(client, transfer.attempts, asynchronous=False)
         response = client.get_secret_value(SecretId=secret_id)
     except ProfileNotFound as exc:
         raise AuthError(
@@ -483,6 +508,13 @@ def read_aws_secret(secret_id: str, *, profile: str | None, region: str) -> str:
             f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: "
             f"{problem}; {fix}",
             missing_credentials=True,
+        ) from exc
+    except (ReadTimeoutError, BotoConnectionError) as exc:
+        # The network, not the credentials: exit 1, naming the endpoint and the setting.
+        raise TransferError(
+            f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: {exc}; "
+            "check the network and $AWS_ENDPOINT_URL_SECRETS_MANAGER, or allow more time "
+            "(transfer.timeout, FSARTIFACTS_TIMEOUT)"
         ) from exc
     except BotoCoreError as exc:
         raise AuthError(

@@ -440,7 +440,11 @@ class Project:
         url = str(settings.get("url", ""))
         host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
         return resolve_credentials(
-            settings.get("auth"), host, environ=self._environ, **self._credential_options
+            settings.get("auth"),
+            host,
+            environ=self._environ,
+            transfer=self.config.transfer,
+            **self._credential_options,
         )
 
     def _auth_error(self, exc: PermissionError) -> AuthError:

@@ -1,4 +1,5 @@
-"""botocore's retries of an S3 client, announced and bounded as every layer's are.
+"""botocore's retries of an S3 (or other AWS) client, announced and bounded as every
+layer's are.
 
 botocore decides whether and when to try an S3 request again (its "standard"
 mode, ``transfer.attempts`` tries in all). Its decision is wrapped here so that
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiobotocore.retries.standard import register_retry_handler
 from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
@@ -29,9 +29,13 @@ log = logging.getLogger("fsartifacts")
 _TIMEOUTS_KEY = "fsartifacts_timeouts"  # unanswered tries so far, in the request's context
 
 
-def watch_requests(client: Any, attempts: int) -> None:
+def watch_requests(client: Any, attempts: int, *, asynchronous: bool = True) -> None:
     """Replace ``client``'s retry handler by one that logs requests, announces and
-    bounds retries."""
+    bounds retries. ``asynchronous``: an aiobotocore client (s3fs's), else botocore's."""
+    if asynchronous:
+        from aiobotocore.retries.standard import register_retry_handler
+    else:
+        from botocore.retries.standard import register_retry_handler
     events = client.meta.events
     service = client.meta.service_model.service_id.hyphenize()
     event, unique_id = f"needs-retry.{service}", f"retry-config-{service}"
@@ -40,23 +44,34 @@ def watch_requests(client: Any, attempts: int) -> None:
     decide = register_retry_handler(client, max_attempts=attempts)
     events.unregister(event, unique_id=unique_id)
 
-    async def needs_retry(**kwargs: Any) -> Any:
-        error = kwargs.get("caught_exception")
+    def give_up(kwargs: dict[str, Any]) -> bool:
+        """Log the try; True when it went unanswered too often to try again."""
         request = kwargs.get("request_dict") or {}
-        what = f"{request.get('method', 'request')} {request.get('url', '')}"
-        log.info("%s: %s", shown_url(what), _reason(kwargs))
-        if isinstance(error, ReadTimeoutError):
-            context = request.setdefault("context", {})
-            context[_TIMEOUTS_KEY] = context.get(_TIMEOUTS_KEY, 0) + 1
-            if context[_TIMEOUTS_KEY] >= TIMEOUT_TRIES:
-                return None  # no answer twice: the server is not going to answer
-        delay = await decide.needs_retry(**kwargs)
+        log.info("%s: %s", shown_url(_what(request)), _reason(kwargs))
+        if not isinstance(kwargs.get("caught_exception"), ReadTimeoutError):
+            return False
+        context = request.setdefault("context", {})
+        context[_TIMEOUTS_KEY] = context.get(_TIMEOUTS_KEY, 0) + 1
+        return bool(context[_TIMEOUTS_KEY] >= TIMEOUT_TRIES)
+
+    def said(kwargs: dict[str, Any], delay: Any) -> Any:
         if delay is not None and delay is not False:
             tried = int(kwargs.get("attempts") or 1)
+            what = _what(kwargs.get("request_dict") or {})
             announce_retry(what, float(delay), tried + 1, attempts, _reason(kwargs))
         return delay
 
-    events.register(event, needs_retry, unique_id=unique_id)
+    async def needs_retry_async(**kwargs: Any) -> Any:
+        return None if give_up(kwargs) else said(kwargs, await decide.needs_retry(**kwargs))
+
+    def needs_retry(**kwargs: Any) -> Any:
+        return None if give_up(kwargs) else said(kwargs, decide.needs_retry(**kwargs))
+
+    events.register(event, needs_retry_async if asynchronous else needs_retry, unique_id=unique_id)
+
+
+def _what(request: dict[str, Any]) -> str:
+    return f"{request.get('method', 'request')} {request.get('url', '')}"
 
 
 def _reason(kwargs: dict[str, Any]) -> str:
