@@ -361,3 +361,16 @@ def test_rm_leaves_a_folder_version_alone_while_a_push_holds_it(tmp_path: Path) 
     removed = fsartifacts("rm", "features", "1.0.0", cwd=root)
     assert removed.returncode == 0, removed.stderr
     assert not [p.name for p in store.iterdir()]
+
+
+def test_verbose_says_where_the_version_is_taken_by_an_election(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = folder_project(tmp_path / "p", remote, "1.0.0", "one")
+    run = fsartifacts("push", "features", "-v", cwd=root)
+    assert run.returncode == 0, run.stderr
+    # Artifactory has no create-if-absent write; the folder store and S3 do.
+    said = (
+        "taken by an election among claim objects" in run.stderr and "not atomically" in run.stderr
+    )
+    assert said == (remote.kind == "artifactory"), run.stderr
