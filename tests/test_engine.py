@@ -15,8 +15,8 @@ from fsartifacts.config import Artifact, TransferSettings
 from fsartifacts.engine import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashing import HashCache, hash_file
-from fsartifacts.storeops import LocalOps, StoreOps
-from fsartifacts.stores import Store, open_url_store
+from fsartifacts.storeops import LocalOps, Store, StoreOps
+from fsartifacts.stores import open_url_store
 
 V = semver.Version.parse
 MODEL = Artifact("model", "models/model.pkl")

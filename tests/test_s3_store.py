@@ -43,8 +43,7 @@ from fsartifacts.s3 import (
     parse_bucket,
     part_size_for,
 )
-from fsartifacts.storeops import ops_for
-from fsartifacts.stores import Store
+from fsartifacts.storeops import Store, ops_for
 
 from .fault_proxy import FaultProxy
 

@@ -71,20 +71,20 @@ from .artifactory_errors import (
     ArtifactoryNotFoundError,
     ArtifactoryPermissionError,
     ArtifactoryTimeoutError,
-    _after_tries,
-    _error_from_response,
-    _transport_error,
+    after_tries,
+    error_from_response,
     json_body,
+    transport_error,
 )
 from .artifactory_file import ArtifactoryFile
 from .artifactory_http import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
-    _normalise_url,
     build_auth,
     new_session,
+    normalise_url,
 )
-from .artifactory_upload import _digests, _Reader
+from .artifactory_upload import Readable, size_and_digests
 from .retry import TIMEOUT_TRIES, connect_timeout
 
 __all__ = [
@@ -137,7 +137,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if int(attempts) < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts!r}")
-        self.url, url_user, url_password = _normalise_url(raw_url)
+        self.url, url_user, url_password = normalise_url(raw_url)
         self.verify = verify
         self.cert = tuple(cert) if isinstance(cert, list) else cert
         self.timeout = float(timeout)
@@ -180,7 +180,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
             out.pop(key, None)
         for key in ("url", "base_url"):
             if isinstance(out.get(key), str):
-                out[key] = _normalise_url(out[key])[0]
+                out[key] = normalise_url(out[key])[0]
         return out
 
     def to_json(self, *, include_password: bool = True) -> str:
@@ -212,12 +212,12 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         try:
             return self._session().request(method, url, **kwargs)
         except requests.RequestException as exc:
-            error = _transport_error(exc, action)
+            error = transport_error(exc, action)
             timed_out = isinstance(error, ArtifactoryTimeoutError)
             if error.retries_exhausted:
                 # Unanswered requests stop earlier than the others (see fsartifacts.retry).
                 tries = min(self.attempts, TIMEOUT_TRIES) if timed_out else self.attempts
-                error = _after_tries(error, tries)
+                error = after_tries(error, tries)
             if timed_out:
                 error = self._timeout_advice(error)
             raise error from None
@@ -237,12 +237,12 @@ class ArtifactoryFileSystem(AbstractFileSystem):
     ) -> requests.Response:
         response = self._send(method, url, action, **kwargs)
         if response.status_code not in ok:
-            error = _error_from_response(response, action)
+            error = error_from_response(response, action)
             if method in IDEMPOTENT_METHODS and response.status_code in RETRY_STATUSES:
                 # urllib3 retried this answer already, as often as allowed.
                 retries = getattr(response.raw, "retries", None)
                 tries = len(retries.history) + 1 if retries is not None else self.attempts
-                error = _after_tries(error, tries)
+                error = after_tries(error, tries)
             response.close()
             raise error
         return response
@@ -508,7 +508,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         data = bytes(value)
         if mode == "create" and self._exists_on_server(path):
             raise FileExistsError(errno.EEXIST, "already exists", path)
-        size, sha1, sha256 = _digests(io.BytesIO(data))
+        size, sha1, sha256 = size_and_digests(io.BytesIO(data))
         self._deploy(path, lambda: io.BytesIO(data), size, sha1, sha256)
 
     def put_file(
@@ -548,7 +548,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
     def _deploy(
         self,
         path: str,
-        open_body: Callable[[], _Reader],
+        open_body: Callable[[], Readable],
         size: int,
         sha1: str,
         sha256: str,

@@ -23,9 +23,9 @@ from .artifactory_errors import (
     ArtifactoryConnectionError,
     ArtifactoryError,
     ArtifactoryIntegrityError,
-    _error_from_response,
-    _InterruptedTransfer,
-    _transport_error,
+    InterruptedTransfer,
+    error_from_response,
+    transport_error,
 )
 from .retry import pause_before_retry, retry_delay
 
@@ -41,7 +41,7 @@ class _Writer(Protocol):
     def write(self, data: bytes, /) -> int: ...
 
 
-class _Progress:
+class ProgressOnce:
     """Reports bytes to a callback, never twice: a retried transfer resumes the count."""
 
     def __init__(self, callback: Callback) -> None:
@@ -72,7 +72,7 @@ def read_range(fs: ArtifactoryFileSystem, path: str, start: int | None, end: int
     for attempt in range(1, fs.attempts + 1):
         try:
             return _read_once(fs, path, headers, start, end, action)
-        except _InterruptedTransfer as broken:
+        except InterruptedTransfer as broken:
             if attempt == fs.attempts:
                 raise broken.error from None
             failure = str(broken.error)
@@ -94,12 +94,12 @@ def _read_once(
         if response.status_code == 416:
             return b""  # start at or past the end (every range of an empty file is)
         if response.status_code not in (200, 206):
-            raise _error_from_response(response, action)
+            raise error_from_response(response, action)
         refuse_folder(response, path)
         try:
             data = response.content
         except requests.RequestException as exc:
-            raise _InterruptedTransfer(_transport_error(exc, action)) from None
+            raise InterruptedTransfer(transport_error(exc, action)) from None
     if response.status_code == 200 and "Range" in headers:
         return data[start:end]  # the server ignored the range
     if response.status_code == 206:
@@ -155,13 +155,13 @@ def download(
     verify: bool,
 ) -> None:
     """Stream ``rpath`` into ``out``; see :meth:`ArtifactoryFileSystem.download`."""
-    progress = _Progress(callback)
+    progress = ProgressOnce(callback)
     action = f"download {rpath}"
     for attempt in range(1, fs.attempts + 1):
         try:
             _download_once(fs, rpath, out, progress, action, verify=verify)
             return
-        except _InterruptedTransfer as broken:
+        except InterruptedTransfer as broken:
             if not restartable or attempt == fs.attempts:
                 raise broken.error from None
             failure = str(broken.error)
@@ -176,7 +176,7 @@ def _download_once(
     fs: ArtifactoryFileSystem,
     rpath: str,
     out: _Writer,
-    progress: _Progress,
+    progress: ProgressOnce,
     action: str,
     *,
     verify: bool,
@@ -205,9 +205,9 @@ def _download_once(
                 received += len(chunk)
                 progress.advance_to(received)
         except requests.RequestException as exc:
-            raise _InterruptedTransfer(_transport_error(exc, action)) from None
+            raise InterruptedTransfer(transport_error(exc, action)) from None
     if expected_size is not None and received != expected_size:
-        raise _InterruptedTransfer(
+        raise InterruptedTransfer(
             ArtifactoryConnectionError(
                 f"{action}: the connection ended after {received} of {expected_size} bytes"
             )

@@ -1,6 +1,6 @@
 """How Artifactory's answers and transport failures become exceptions.
 
-One place, :func:`_error_from_response`, applies this table:
+One place, :func:`error_from_response`, applies this table:
 
 =====================  =========================================================
 HTTP status            exception (all are :class:`OSError` subclasses)
@@ -87,7 +87,7 @@ class ArtifactoryTimeoutError(ArtifactoryError, TimeoutError):
     default_errno = errno.ETIMEDOUT
 
 
-class _InterruptedTransfer(Exception):
+class InterruptedTransfer(Exception):
     """The response started, then its body broke off (``error``): worth another GET.
 
     A request that never got an answer is not one: urllib3 already retried it.
@@ -98,7 +98,7 @@ class _InterruptedTransfer(Exception):
         self.error = error
 
 
-def _server_message(response: requests.Response) -> str:
+def server_message(response: requests.Response) -> str:
     """The message of Artifactory's ``{"errors": [...]}`` body, or a short plain text."""
     try:
         body = response.json()
@@ -150,7 +150,7 @@ def _is_html(response: requests.Response) -> bool:
     return "html" in response.headers.get("Content-Type", "").lower()
 
 
-def _error_from_response(response: requests.Response, action: str) -> ArtifactoryError:
+def error_from_response(response: requests.Response, action: str) -> ArtifactoryError:
     """Turn an error status into the exception the table in the module docstring names."""
     status = response.status_code
     if status not in (401, 403) and _is_html(response) and "/api/" in (response.url or ""):
@@ -158,7 +158,7 @@ def _error_from_response(response: requests.Response, action: str) -> Artifactor
         # something else (a web server, a proxy's error page) at that URL.
         return not_an_api_error(response, action)
     message = f"{action}: HTTP {status}"
-    detail = _server_message(response)
+    detail = server_message(response)
     if detail:
         message += f": {detail}"
     if status == 404:
@@ -181,7 +181,7 @@ def _reasons(exc: BaseException) -> list[BaseException]:
         chain.append(inner)
 
 
-def _transport_error(exc: requests.RequestException, action: str) -> ArtifactoryError:
+def transport_error(exc: requests.RequestException, action: str) -> ArtifactoryError:
     chain = _reasons(exc)
     # Without query strings: a presigned redirect target carries a signature in it.
     reason = without_query(str(chain[-1]) or type(chain[-1]).__name__)
@@ -196,7 +196,7 @@ def _transport_error(exc: requests.RequestException, action: str) -> Artifactory
     return error
 
 
-def _after_tries(error: ArtifactoryError, tries: int) -> ArtifactoryError:
+def after_tries(error: ArtifactoryError, tries: int) -> ArtifactoryError:
     """``error`` saying how often the request was tried, marked as retried already.
 
     The mark keeps the engine from trying the whole request ``attempts`` times more.

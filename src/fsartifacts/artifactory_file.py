@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
-from .artifactory_upload import SPOOL_IN_MEMORY, _Reopened
+from .artifactory_upload import SPOOL_IN_MEMORY, Reopened
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -53,7 +53,7 @@ class ArtifactoryFile(AbstractBufferedFile):
         try:
             self.fs._deploy(
                 self.path,
-                lambda: _Reopened(spool),
+                lambda: Reopened(spool),
                 self._size,
                 self._sha1.hexdigest(),
                 self._sha256.hexdigest(),

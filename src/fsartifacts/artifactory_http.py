@@ -138,7 +138,7 @@ def _reason(error: Exception | None, status: int | None) -> str:
     return str(error) if error else "failed"
 
 
-def _retry_after(response: requests.Response | None) -> float | None:
+def retry_after_seconds(response: requests.Response | None) -> float | None:
     if response is None:
         return None
     value = response.headers.get("Retry-After")
@@ -150,7 +150,7 @@ def _retry_after(response: requests.Response | None) -> float | None:
         return None
 
 
-def _normalise_url(url: str) -> tuple[str, str | None, str | None]:
+def normalise_url(url: str) -> tuple[str, str | None, str | None]:
     """(base URL without trailing slash or userinfo, user, password from the URL)."""
     url = url.strip()
     if "://" not in url:

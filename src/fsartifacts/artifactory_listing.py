@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .artifactory_errors import ArtifactoryError, _error_from_response, _server_message, json_body
+from .artifactory_errors import ArtifactoryError, error_from_response, json_body, server_message
 
 if TYPE_CHECKING:
     from .artifactory import ArtifactoryFileSystem
@@ -51,7 +51,7 @@ def list_repositories(fs: ArtifactoryFileSystem) -> list[dict[str, Any]]:
     response = fs._send("GET", f"{fs.url}/api/repositories", action)
     body = json_body(response, action) if response.status_code == 200 else None
     if response.status_code in (401, 403) or (body is None and response.status_code >= 500):
-        raise _error_from_response(response, action)
+        raise error_from_response(response, action)
     if not isinstance(body, list):
         raise ArtifactoryError(
             f"{action}: this server does not list its repositories "
@@ -117,12 +117,12 @@ def file_list(fs: ArtifactoryFileSystem, path: str, *, deep: bool) -> list[dict[
         if response.status_code == 200:
             return entries_from_file_list(path, json_body(response, action))
         if response.status_code == 400:
-            if "artifactory pro" in _server_message(response).lower():
+            if "artifactory pro" in server_message(response).lower():
                 fs._file_list_api = False
             return None
         if response.status_code in (401, 403):
             return None
-        raise _error_from_response(response, action)
+        raise error_from_response(response, action)
 
 
 def entries_from_file_list(path: str, body: dict[str, Any]) -> list[dict[str, Any]]:

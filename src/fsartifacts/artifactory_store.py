@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import TransferSettings
 from .errors import ConfigError
-from .storeops import ops_for
-from .stores import Store
+from .storeops import Store, ops_for
 
 if TYPE_CHECKING:
     from .auth import Credentials

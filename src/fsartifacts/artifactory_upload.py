@@ -20,16 +20,16 @@ from urllib.parse import quote, urljoin
 import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from .artifactory_download import DOWNLOAD_CHUNK, _Progress
+from .artifactory_download import DOWNLOAD_CHUNK, ProgressOnce
 from .artifactory_errors import (
     ArtifactoryConnectionError,
     ArtifactoryError,
     ArtifactoryIntegrityError,
     ArtifactoryTimeoutError,
-    _after_tries,
-    _error_from_response,
+    after_tries,
+    error_from_response,
 )
-from .artifactory_http import RETRY_STATUSES, _retry_after
+from .artifactory_http import RETRY_STATUSES, retry_after_seconds
 from .hashing import file_identity
 from .redaction import without_query
 from .retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
@@ -44,7 +44,7 @@ MAX_UPLOAD_REDIRECTS = 5
 CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
 
 
-class _Reader(Protocol):
+class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
     def close(self) -> None: ...
@@ -53,7 +53,7 @@ class _Reader(Protocol):
 class _UploadBody:
     """A file-like request body with a known length, so requests sends Content-Length."""
 
-    def __init__(self, raw: _Reader, size: int, progress: _Progress) -> None:
+    def __init__(self, raw: Readable, size: int, progress: ProgressOnce) -> None:
         self._raw = raw
         self._size = size
         self._sent = 0
@@ -81,7 +81,7 @@ class _UploadBody:
         self._raw.close()
 
 
-def _digests(stream: _Reader) -> tuple[int, str, str]:
+def size_and_digests(stream: Readable) -> tuple[int, str, str]:
     """(size, sha1, sha256) of a stream, read to its end."""
     sha1 = hashlib.sha1(usedforsecurity=False)
     sha256 = hashlib.sha256()
@@ -93,7 +93,7 @@ def _digests(stream: _Reader) -> tuple[int, str, str]:
     return size, sha1.hexdigest(), sha256.hexdigest()
 
 
-class _Reopened(io.RawIOBase):
+class Reopened(io.RawIOBase):
     """A view of a seekable file from its start whose close() leaves the file open."""
 
     def __init__(self, raw: Any) -> None:
@@ -113,7 +113,7 @@ class _Reopened(io.RawIOBase):
 def deploy(
     fs: ArtifactoryFileSystem,
     path: str,
-    open_body: Callable[[], _Reader],
+    open_body: Callable[[], Readable],
     size: int,
     sha1: str,
     sha256: str,
@@ -123,7 +123,7 @@ def deploy(
     if "/" not in path:
         raise ArtifactoryError(f"cannot write {path!r}: a file needs a repository and a name")
     callback.set_size(size)
-    progress = _Progress(callback)
+    progress = ProgressOnce(callback)
     headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
     url = fs._file_url(path)
     action = f"upload {path}"
@@ -180,7 +180,7 @@ def put_with_retries(
                 raise  # a failed connect: urllib3 retried it, and said so
             timeouts += isinstance(exc, ArtifactoryTimeoutError)
             if attempt == fs.attempts or timeouts >= TIMEOUT_TRIES:
-                raise _after_tries(exc, attempt) from None
+                raise after_tries(exc, attempt) from None
             failure = str(exc)
         finally:
             if body is not None:
@@ -198,10 +198,10 @@ def put_with_retries(
                 response.close()
                 return response.status_code in (200, 201)
             if response.status_code not in RETRY_STATUSES or attempt == fs.attempts:
-                error = _error_from_response(response, action)
+                error = error_from_response(response, action)
                 response.close()
-                raise _after_tries(error, attempt) if attempt > 1 else error
-        wait = _retry_after(response)
+                raise after_tries(error, attempt) if attempt > 1 else error
+        wait = retry_after_seconds(response)
         if response is not None:
             failure = f"HTTP {response.status_code}"
             response.close()
@@ -250,7 +250,7 @@ def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: st
                 fs._copy_api = False
             return False
         if response.status_code != 200:
-            raise _error_from_response(response, action)
+            raise error_from_response(response, action)
         try:
             body = response.json()
         except ValueError:
@@ -285,14 +285,14 @@ def deploy_file(
         size, sha1, actual_sha256 = now.st_size, sha1.lower(), sha256.lower()
     else:
         with open(lpath, "rb") as f:
-            size, sha1, actual_sha256 = _digests(f)
+            size, sha1, actual_sha256 = size_and_digests(f)
         if sha256 is not None and sha256.lower() != actual_sha256:
             raise ArtifactoryIntegrityError(
                 f"upload {rpath}: {lpath} changed since it was hashed "
                 f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
             )
 
-    def reopen() -> _Reader:
+    def reopen() -> Readable:
         return open(lpath, "rb")  # closed by put_with_retries
 
     fs._deploy(rpath, reopen, size, sha1, actual_sha256, callback=callback)
@@ -326,5 +326,5 @@ def copy_by_streaming(fs: ArtifactoryFileSystem, path1: str, path2: str) -> None
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
         fs.download(path1, spool, restartable=True)
         spool.seek(0)
-        size, sha1, sha256 = _digests(spool)
-        fs._deploy(path2, lambda: _Reopened(spool), size, sha1, sha256)
+        size, sha1, sha256 = size_and_digests(spool)
+        fs._deploy(path2, lambda: Reopened(spool), size, sha1, sha256)

@@ -40,7 +40,7 @@ from .progress import ProgressFactory, no_progress
 from .pull import pull_artifact
 from .push import push_artifact
 from .results import Result, Results, failure, planned, version_text
-from .stores import Store
+from .storeops import Store
 from .version import is_latest_keyword, latest_compatible, parse_version
 
 log = logging.getLogger("fsartifacts")

@@ -31,8 +31,7 @@ from .claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
 from .config import Artifact
 from .errors import FsArtifactsError
 from .results import Result, Results, entry_modified, entry_size, failure, planned
-from .storeops import TEMP_MARKER, PendingUpload
-from .stores import Store
+from .storeops import TEMP_MARKER, PendingUpload, Store
 
 log = logging.getLogger("fsartifacts")
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .auth import Credentials
     from .engine import Engine
     from .naming import RemoteCopy
-    from .stores import Store
+    from .storeops import Store
 
 ALL = "ALL"
 

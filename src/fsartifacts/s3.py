@@ -42,7 +42,7 @@ from fsspec.callbacks import Callback, NoOpCallback
 from . import s3_uploads
 from .config import MiB, TransferSettings
 from .errors import IntegrityError, TransferError
-from .s3_errors import _conditional_write_unsupported, _error_code, typed_errors
+from .s3_errors import conditional_write_unsupported, error_code, typed_errors
 from .s3_store import (
     MAX_PARTS,
     MIN_PART_SIZE,
@@ -51,8 +51,7 @@ from .s3_store import (
     parse_bucket,
     part_size_for,
 )
-from .storeops import FolderFile, PendingUpload, StoreOps, Writable
-from .stores import Store
+from .storeops import FolderFile, PendingUpload, Store, StoreOps, Writable
 
 __all__ = [
     "MAX_PARTS",
@@ -112,7 +111,7 @@ class S3Ops(StoreOps):
             try:
                 entries = self.fs.ls(path, detail=True, refresh=True)
             except FileNotFoundError as exc:
-                if _error_code(exc) == "NoSuchBucket":
+                if error_code(exc) == "NoSuchBucket":
                     raise
                 return []
         # A zero-byte "folder/" marker (consoles make them) is not an entry of
@@ -302,7 +301,7 @@ class S3Ops(StoreOps):
                 **({"IfMatch": etag} if etag else {}),
             )
         except OSError as exc:
-            if _error_code(exc) != "PreconditionFailed":
+            if error_code(exc) != "PreconditionFailed":
                 raise
             raise TransferError(
                 f"{self._url(rpath)} was replaced while it was being downloaded; try again"
@@ -395,11 +394,11 @@ class S3Ops(StoreOps):
                 except OSError as exc:
                     # 409: a concurrent write or delete of the key was in
                     # progress; S3 asks to retry, and the retry settles it.
-                    if _error_code(exc) == "ConditionalRequestConflict":
+                    if error_code(exc) == "ConditionalRequestConflict":
                         if attempt < self.transfer.attempts:
                             continue
                         raise
-                    if not _conditional_write_unsupported(exc):
+                    if not conditional_write_unsupported(exc):
                         raise
                     self._note_no_conditional_writes(bucket)
                     break
@@ -444,7 +443,7 @@ class S3Ops(StoreOps):
         try:
             head = self.fs.call_s3("head_object", Bucket=bucket, Key=key)
         except FileNotFoundError as exc:
-            if _error_code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 raise
             return None
         with self._lock:

@@ -52,7 +52,7 @@ def typed_errors(
     except (FsArtifactsError, FileExistsError, IsADirectoryError):
         raise
     except FileNotFoundError as exc:
-        if _error_code(exc) != "NoSuchBucket":
+        if error_code(exc) != "NoSuchBucket":
             raise
         bucket = bucket_of()
         raise StoreNotFoundError(
@@ -87,13 +87,13 @@ def typed_errors(
             "or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)"
         ) from exc
     except OSError as exc:
-        if _error_code(exc) in _AUTH_CODES:
+        if error_code(exc) in _AUTH_CODES:
             raise AuthError(f"S3 refused the credentials to {doing} {url} ({exc})") from exc
         answered = _server_failure(exc)
         if answered:
             status, tries = answered
             raise TransferError(
-                f"S3 answered HTTP {status} ({_error_code(exc)}) to {doing} {url} after "
+                f"S3 answered HTTP {status} ({error_code(exc)}) to {doing} {url} after "
                 f"{tries} tries: {exc}; try again later"
             ) from exc
         raise
@@ -105,7 +105,7 @@ def typed_errors(
         raise TransferError(f"S3 request to {doing} {url} failed: {exc}") from exc
 
 
-def _error_code(exc: BaseException) -> str | None:
+def error_code(exc: BaseException) -> str | None:
     """The S3 error code behind an exception s3fs translated, if there is one."""
     cause = exc if isinstance(exc, ClientError) else exc.__cause__
     if isinstance(cause, ClientError):
@@ -125,7 +125,7 @@ def _server_failure(exc: BaseException) -> tuple[int, int] | None:
     return status, int(metadata.get("RetryAttempts") or 0) + 1
 
 
-def _conditional_write_unsupported(exc: BaseException) -> bool:
+def conditional_write_unsupported(exc: BaseException) -> bool:
     """Did the endpoint refuse ``If-None-Match`` itself (rather than the write)?
 
     AWS answered 501 NotImplemented before it had conditional writes; some

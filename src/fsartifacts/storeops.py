@@ -262,6 +262,22 @@ class StoreOps:
         return None
 
 
+@dataclass
+class Store:
+    """A place artifacts live: ``root`` on ``fs``, with the ops that know it."""
+
+    fs: AbstractFileSystem
+    root: str  # a path of ``fs``, stripped of protocol and trailing slash ("" is the top)
+    ops: StoreOps
+    display: str  # how to name the root to a user: a URL without credentials
+
+    def path(self, name: str) -> str:
+        return f"{self.root}/{name}" if self.root else name
+
+    def url(self, name: str) -> str:
+        return f"{self.display.rstrip('/')}/{name}"
+
+
 class LocalOps(StoreOps):
     """A folder on this machine: renames are atomic and ``link`` is create-if-absent."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from .config import Config, TransferSettings
 from .config_model import store_notes
 from .config_values import local_path_of
 from .errors import ConfigError, TransferError
-from .storeops import StoreOps, ops_for
+from .storeops import Store, ops_for
 
 if TYPE_CHECKING:
     from fsspec.spec import AbstractFileSystem
@@ -25,22 +24,6 @@ if TYPE_CHECKING:
     from .auth import Credentials
 
 log = logging.getLogger("fsartifacts")
-
-
-@dataclass
-class Store:
-    """A place artifacts live: ``root`` on ``fs``, with the ops that know it."""
-
-    fs: AbstractFileSystem
-    root: str  # a path of ``fs``, stripped of protocol and trailing slash ("" is the top)
-    ops: StoreOps
-    display: str  # how to name the root to a user: a URL without credentials
-
-    def path(self, name: str) -> str:
-        return f"{self.root}/{name}" if self.root else name
-
-    def url(self, name: str) -> str:
-        return f"{self.display.rstrip('/')}/{name}"
 
 
 def open_store(config: Config, credentials: Credentials | None = None) -> Store:

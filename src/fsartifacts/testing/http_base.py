@@ -33,7 +33,7 @@ _log = logging.getLogger("fsartifacts.testing.artifactory")
 CHUNK = 256 * 1024
 
 
-class _Abort(Exception):
+class AbortRequest(Exception):
     """Stop handling this request: the connection is being dropped or is gone."""
 
 
@@ -90,7 +90,7 @@ class HandlerBase(BaseHTTPRequestHandler):
             self._route(parse_target(self.path))
         except ArtifactoryError as error:
             self._safely(self._send_error, error)
-        except _Abort:
+        except AbortRequest:
             self.close_connection = True
         except (IncompleteBody, ConnectionError, TimeoutError) as error:
             _log.info("connection from %s ended early: %s", self.address_string(), error)
@@ -110,7 +110,7 @@ class HandlerBase(BaseHTTPRequestHandler):
     def _safely(self, send: Callable[[ArtifactoryError], None], error: ArtifactoryError) -> None:
         try:
             send(error)
-        except (_Abort, IncompleteBody, ConnectionError, TimeoutError):
+        except (AbortRequest, IncompleteBody, ConnectionError, TimeoutError):
             self.close_connection = True
 
     def _append_record(self, status: int, bytes_out: int) -> RequestRecord:
@@ -137,7 +137,7 @@ class HandlerBase(BaseHTTPRequestHandler):
         try:
             self._body.drain()
         except (IncompleteBody, OSError) as error:
-            raise _Abort() from error
+            raise AbortRequest() from error
 
     def _start_response(self, status: int, headers: Mapping[str, str], length: int | None) -> None:
         self._finish_request_body()

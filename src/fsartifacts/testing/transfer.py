@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fsartifacts.testing import views
 from fsartifacts.testing.faults import CORRUPT, DROP, TRUNCATE
-from fsartifacts.testing.http_base import CHUNK, HandlerBase, _Abort
+from fsartifacts.testing.http_base import CHUNK, AbortRequest, HandlerBase
 from fsartifacts.testing.model import (
     ArtifactoryError,
     Checksums,
@@ -123,7 +123,7 @@ class ArtifactEndpoints(HandlerBase):
         if drop is not None:  # no response at all: the client sees a reset connection
             self._append_record(0, 0)
             self._reset_connection()
-            raise _Abort()
+            raise AbortRequest()
         checksums = upload.finish()
         if corrupt_at is not None and upload.size > 0:  # chunked body shorter than the offset
             with open(upload.path, "r+b") as handle:
