@@ -1,0 +1,165 @@
+"""The package's import graph, read from the code: no cycles, and no module reaching
+into another module's private names. Imports inside functions count (they run too);
+imports under ``if TYPE_CHECKING:`` do not (they never run)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import fsartifacts
+
+PACKAGE = Path(fsartifacts.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run, at any depth, leaving out TYPE_CHECKING blocks."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _targets(module: str, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str | None]]:
+    """(module imported, name taken from it or None) for each package module ``node`` names."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name in MODULES:
+                yield alias.name, None
+        return
+    if node.level:
+        base = module.split(".")
+        if MODULES[module].name != "__init__.py":
+            base = base[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        source = ".".join([*base, *([node.module] if node.module else [])])
+    else:
+        source = node.module or ""
+    for alias in node.names:
+        if f"{source}.{alias.name}" in MODULES:
+            yield f"{source}.{alias.name}", None
+        elif source in MODULES:
+            yield source, alias.name
+
+
+def _graph() -> tuple[dict[str, set[str]], list[str]]:
+    edges: dict[str, set[str]] = {m: set() for m in MODULES}
+    private: list[str] = []
+    for module, path in MODULES.items():
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for target, name in _targets(module, node):
+                if target == module:
+                    continue
+                edges[module].add(target)
+                if name and name.startswith("_") and not name.startswith("__"):
+                    private.append(f"{module} imports {target}.{name}")
+    return edges, private
+
+
+def _is_own_package(parent: str, child: str) -> bool:
+    """A package's ``__init__`` importing its own submodules is how a package is built."""
+    return child.startswith(parent + ".")
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = []
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work.append((root, iter(sorted(edges[root]))))
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if _is_own_package(node, child):
+                    continue
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_walk_sees_the_whole_package() -> None:
+    edges, _ = _graph()
+    assert "fsartifacts.cli" in MODULES
+    assert "fsartifacts.testing.artifactory" in MODULES
+    assert any(edges.values())
+
+
+def test_no_import_cycles() -> None:
+    edges, _ = _graph()
+    assert _cycles(edges) == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    _, private = _graph()
+    assert private == []
+
+
+def test_the_checks_catch_a_cycle_and_a_private_import() -> None:
+    """The walk itself: a function-level import counts, a TYPE_CHECKING one does not."""
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    assert _cycles({"p": {"p.child"}, "p.child": {"p"}}) == []
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from .x import T\n"
+        "def f():\n    from .y import _hidden\n"
+    )
+    names = [
+        (n.module, [a.name for a in n.names])
+        for n in _runtime_imports(tree)
+        if isinstance(n, ast.ImportFrom)
+    ]
+    assert sorted(names, key=str) == sorted(
+        [("typing", ["TYPE_CHECKING"]), ("y", ["_hidden"])], key=str
+    )
