@@ -1,4 +1,4 @@
-"""Artifactory credential sources, their order, and redaction (fsartifacts.auth)."""
+"""Artifactory credential sources, their order, and redaction."""
 
 from __future__ import annotations
 

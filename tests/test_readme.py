@@ -96,8 +96,8 @@ def test_the_readme_extras_install_by_name_without_a_conflict(
         [python, "-m", "pip", "check"], capture_output=True, text=True, timeout=300
     )
     assert check.returncode == 0, check.stdout + check.stderr
+    imports = "import boto3, moto.server, upath, fsartifacts.upath; print('ok')"
     used = subprocess.run(
-        [python, "-c", "import boto3, moto.server, upath, fsartifacts.upath; print('ok')"],
-        capture_output=True, text=True, timeout=300,
+        [python, "-c", imports], capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert used.stdout.strip() == "ok", used.stdout + used.stderr
