@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 pytest_plugins: list[str] = [
-    "tests.fixtures_moto",
-    "tests.fixtures_artifactory",
-    "tests.fixtures_remotes",
+    "tests.fixtures.moto",
+    "tests.fixtures.artifactory",
+    "tests.fixtures.remotes",
 ]
 
 

@@ -12,8 +12,7 @@ import termios
 from pathlib import Path
 
 from fsartifacts.progress import wanted
-
-from .cli_helpers import BIN, write_project
+from tests.fixtures.cli import BIN, write_project
 
 
 def test_wanted_only_on_a_terminal_without_ci() -> None:

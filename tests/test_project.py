@@ -9,9 +9,8 @@ import pytest
 import semver
 
 from fsartifacts import ConfigError, ConflictError, NotFoundError, Project, Results
-from fsartifacts.auth import Credentials
-
-from .cli_helpers import write_project
+from fsartifacts.stores.artifactory.auth import Credentials
+from tests.fixtures.cli import write_project
 
 CONFIG = """\
 repository:

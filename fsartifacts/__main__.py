@@ -1,0 +1,5 @@
+"""``python -m fsartifacts``."""
+
+from fsartifacts.cli.commands import run
+
+run()

@@ -1,0 +1,230 @@
+"""The HTTP side of ``artifactory://``: credentials, Sessions, retries, redirects.
+
+One ``requests.Session`` per thread (built by :func:`new_session`), with
+urllib3 retrying idempotent requests on 429/5xx and connection errors; no
+credential header follows a redirect to another host; no cookies are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import logging
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import requests.auth
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from fsartifacts.redaction import shown_url
+from fsartifacts.retry import BACKOFF_MAX, TIMEOUT_TRIES, pause_before_retry, retry_delay
+
+log = logging.getLogger("fsartifacts")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Every header that can carry a credential; none may follow a redirect to another host.
+CREDENTIAL_HEADERS = ("Authorization", "X-JFrog-Art-Api", "X-Api-Key", "Cookie")
+RETRY_AFTER_MAX = 120
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Adds fixed credential headers; anonymous is an instance with none.
+
+    Always giving requests an auth object also stops it from reading
+    ``~/.netrc`` on its own: credentials come from one documented place.
+    """
+
+    def __init__(self, headers: dict[str, str], kind: str) -> None:
+        self._headers = headers
+        self.kind = kind
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.update(self._headers)
+        return request
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}>"
+
+
+class _Session(requests.Session):
+    """A Session that strips every credential header when a redirect leaves the host.
+
+    requests itself strips only ``Authorization``; ``X-JFrog-Art-Api`` would
+    follow a download redirect to a CDN or a presigned S3 URL.
+    """
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        original = response.request.url or ""
+        if self.should_strip_auth(original, prepared_request.url or ""):
+            for name in CREDENTIAL_HEADERS:
+                prepared_request.headers.pop(name, None)
+        # Deliberately no netrc lookup for the new host (requests' default).
+
+
+class _Retry(Retry):
+    """urllib3's Retry, announcing each retry (:func:`~fsartifacts.retry.pause_before_retry`),
+    giving up on a request that got no answer within the read timeout after
+    :data:`~fsartifacts.retry.TIMEOUT_TRIES` tries, and lenient about ``Retry-After``: a
+    fractional number of seconds is honoured and an unreadable value means "back off as
+    usual" (urllib3 would fail the request with InvalidHeader)."""
+
+    where = ""  # the URL of the last failed try, scheme and host included, for the message
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _Retry:
+        if isinstance(error, urllib3.exceptions.ReadTimeoutError):
+            timeouts = 1 + sum(
+                isinstance(h.error, urllib3.exceptions.ReadTimeoutError) for h in self.history
+            )
+            if timeouts >= TIMEOUT_TRIES:
+                raise urllib3.exceptions.MaxRetryError(_pool, url or "", error) from error
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if _pool is not None:
+            new.where = f"{_pool.scheme}://{_pool.host}:{_pool.port}{url or ''}"
+        return new
+
+    def get_backoff_time(self) -> float:
+        return retry_delay(len(self.history))
+
+    def sleep(self, response: Any = None) -> None:
+        delay = 0.0
+        if self.respect_retry_after_header and response is not None:
+            delay = min(self.get_retry_after(response) or 0.0, float(self.retry_after_max))
+        if not delay:
+            delay = self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        method = last.method if last is not None else "request"
+        reason = _reason(last.error, last.status) if last is not None else "failed"
+        tries = len(self.history) + (self.total if isinstance(self.total, int) else 0) + 1
+        pause_before_retry(f"{method} {self.where}", delay, len(self.history) + 1, tries, reason)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            try:
+                return super().parse_retry_after(retry_after)
+            except urllib3.exceptions.InvalidHeader:
+                return 0.0
+        return max(0.0, seconds) if seconds == seconds else 0.0  # NaN: no delay
+
+
+def _reason(error: Exception | None, status: int | None) -> str:
+    """Why a try failed, in a few words."""
+    if status:
+        return f"HTTP {status}"
+    if isinstance(error, urllib3.exceptions.ReadTimeoutError):
+        return "no answer in time (read timed out)"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "cannot connect"
+    if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return f"connection broken ({error.args[0] if error.args else error})"
+    return str(error) if error else "failed"
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return min(float(RETRY_AFTER_MAX), _Retry().parse_retry_after(value))
+    except ValueError:
+        return None
+
+
+def normalise_url(url: str) -> tuple[str, str | None, str | None]:
+    """(base URL without trailing slash or userinfo, user, password from the URL)."""
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    user = parts.username
+    password = parts.password
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return clean, user, password
+
+
+def build_auth(
+    *,
+    user: str | None,
+    password: str | None,
+    token: str | None,
+    api_key: str | None,
+    anon: bool,
+) -> _HeaderAuth:
+    """The auth object for explicit credentials, else $ARTIFACTORY_USER/$ARTIFACTORY_TOKEN."""
+    secrets = [s for s in (password, token, api_key) if s]
+    if len(secrets) > 1:
+        raise ValueError("give only one of password, token and api_key")
+    source = "given"
+    if anon:
+        return _HeaderAuth({}, "anonymous")
+    if not secrets and not user:
+        # Nothing explicit: the environment, read here so it never enters a pickle.
+        user = os.environ.get("ARTIFACTORY_USER") or None
+        token = os.environ.get("ARTIFACTORY_TOKEN") or None
+        source = "from $ARTIFACTORY_TOKEN"
+        if not token:
+            return _HeaderAuth({}, "anonymous")
+    elif user and not secrets:
+        raise ValueError(f"user {user!r} given without a password or token")
+    if api_key:
+        return _HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
+    secret = password or token or ""
+    if user:
+        pair = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+        return _HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
+    return _HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
+
+
+def new_session(auth: _HeaderAuth, attempts: int) -> requests.Session:
+    """A Session for one thread: ``auth``, no cookies, ``attempts`` tries per idempotent request."""
+    session = _Session()
+    session.auth = auth
+    # No cookies: they would follow redirects to other ports of the same host.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    retry = _Retry(
+        total=attempts - 1,
+        redirect=False,
+        backoff_max=BACKOFF_MAX,
+        status_forcelist=sorted(RETRY_STATUSES),
+        allowed_methods=IDEMPOTENT_METHODS,
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()
+    session.hooks["response"].append(_log_response)
+    return session
+
+
+def _log_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """``-v``: each request's method, URL (no password, no query) and status."""
+    method = response.request.method if response.request is not None else "?"
+    log.info("%s %s: HTTP %d", method, shown_url(response.url or ""), response.status_code)

@@ -1,0 +1,330 @@
+"""Writes to ``artifactory://``: checksum-first deploys, retried PUTs, server-side copies.
+
+A deploy carries the content's sha1 and sha256, so the server refuses a
+corrupted upload (409, nothing stored); files of ``CHECKSUM_DEPLOY_MIN`` bytes
+or more are first offered by checksum alone. An upload is retried by
+re-reading its source, within ``attempts`` (total tries of one request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urljoin
+
+import requests
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from fsartifacts.artifactoryfs.download import DOWNLOAD_CHUNK, ProgressOnce
+from fsartifacts.artifactoryfs.errors import (
+    ArtifactoryConnectionError,
+    ArtifactoryError,
+    ArtifactoryIntegrityError,
+    ArtifactoryTimeoutError,
+    after_tries,
+    error_from_response,
+)
+from fsartifacts.artifactoryfs.http import RETRY_STATUSES, retry_after_seconds
+from fsartifacts.hashing import file_identity
+from fsartifacts.redaction import without_query
+from fsartifacts.retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
+
+if TYPE_CHECKING:
+    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+
+log = logging.getLogger("fsartifacts")
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+MAX_UPLOAD_REDIRECTS = 5
+CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class _UploadBody:
+    """A file-like request body with a known length, so requests sends Content-Length."""
+
+    def __init__(self, raw: Readable, size: int, progress: ProgressOnce) -> None:
+        self._raw = raw
+        self._size = size
+        self._sent = 0
+        self._progress = progress
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self._raw.read(amount)
+        self._sent += len(data)
+        self._progress.advance_to(self._sent)
+        return data
+
+    def __len__(self) -> int:
+        return self._size
+
+    def tell(self) -> int:
+        return self._sent
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Rewind, for urllib3's retry of a connection that never opened."""
+        raw: Any = self._raw
+        self._sent = raw.seek(offset, whence)
+        return self._sent
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def size_and_digests(stream: Readable) -> tuple[int, str, str]:
+    """(size, sha1, sha256) of a stream, read to its end."""
+    sha1 = hashlib.sha1(usedforsecurity=False)
+    sha256 = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(DOWNLOAD_CHUNK):
+        sha1.update(chunk)
+        sha256.update(chunk)
+        size += len(chunk)
+    return size, sha1.hexdigest(), sha256.hexdigest()
+
+
+class Reopened(io.RawIOBase):
+    """A view of a seekable file from its start whose close() leaves the file open."""
+
+    def __init__(self, raw: Any) -> None:
+        raw.seek(0)
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
+
+    def close(self) -> None:
+        pass
+
+
+def deploy(
+    fs: ArtifactoryFileSystem,
+    path: str,
+    open_body: Callable[[], Readable],
+    size: int,
+    sha1: str,
+    sha256: str,
+    callback: Callback = DEFAULT_CALLBACK,
+) -> None:
+    """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
+    if "/" not in path:
+        raise ArtifactoryError(f"cannot write {path!r}: a file needs a repository and a name")
+    callback.set_size(size)
+    progress = ProgressOnce(callback)
+    headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
+    url = fs._file_url(path)
+    action = f"upload {path}"
+    try:
+        if size >= CHECKSUM_DEPLOY_MIN:
+            deployed = put_with_retries(
+                fs,
+                url,
+                action,
+                lambda: None,
+                {**headers, "X-Checksum-Deploy": "true"},
+                ok=(200, 201, 404),
+            )
+            if deployed:
+                progress.advance_to(size)
+                return
+
+        def body() -> _UploadBody:
+            return _UploadBody(open_body(), size, progress)
+
+        put_with_retries(fs, url, action, body, headers)
+    finally:
+        fs.invalidate_cache(path)
+
+
+def put_with_retries(
+    fs: ArtifactoryFileSystem,
+    url: str,
+    action: str,
+    make_body: Callable[[], _UploadBody | None],
+    headers: dict[str, str],
+    ok: tuple[int, ...] = (200, 201),
+) -> bool:
+    """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok.
+
+    Redirects are followed here, not by requests: it would re-send the PUT with the
+    body already read (a Content-Length and no bytes, so the server waits for them
+    until the timeout). A redirect on the same host gets a fresh body; one to another
+    host fails at once (see :func:`redirect_target`).
+    """
+    attempt = redirects = timeouts = 0
+    while True:
+        attempt += 1
+        body = make_body()
+        response: requests.Response | None = None
+        failure = ""
+        try:
+            response = fs._send(
+                "PUT", url, action, data=body, headers=headers, allow_redirects=False
+            )
+        except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
+            # Not after a failed connect: urllib3 retried that already.
+            if exc.retries_exhausted:
+                raise  # a failed connect: urllib3 retried it, and said so
+            timeouts += isinstance(exc, ArtifactoryTimeoutError)
+            if attempt == fs.attempts or timeouts >= TIMEOUT_TRIES:
+                raise after_tries(exc, attempt) from None
+            failure = str(exc)
+        finally:
+            if body is not None:
+                body.close()
+        if response is not None and response.is_redirect:
+            try:
+                url = redirect_target(fs, response, action, redirects)
+            finally:
+                response.close()
+            redirects += 1
+            attempt -= 1  # sent on, not failed: the try is not used up
+            continue
+        if response is not None:
+            if response.status_code in ok:
+                response.close()
+                return response.status_code in (200, 201)
+            if response.status_code not in RETRY_STATUSES or attempt == fs.attempts:
+                error = error_from_response(response, action)
+                response.close()
+                raise after_tries(error, attempt) if attempt > 1 else error
+        wait = retry_after_seconds(response)
+        if response is not None:
+            failure = f"HTTP {response.status_code}"
+            response.close()
+        delay = wait if wait is not None else retry_delay(attempt)
+        pause_before_retry(f"PUT {url}", delay, attempt + 1, fs.attempts, failure)
+
+
+def redirect_target(
+    fs: ArtifactoryFileSystem, response: requests.Response, action: str, redirects: int
+) -> str:
+    """Where a redirected upload goes next: the new URL on the same host, else an error.
+
+    An upload is not sent on to another host: its credentials would not follow it
+    (they never leave the host they were configured for), and a different server
+    taking uploads is a configuration to fix, not to guess.
+    """
+    status = response.status_code
+    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    shown = without_query(target)
+    if status == 303 or redirects >= MAX_UPLOAD_REDIRECTS:
+        reason = "a redirect an upload cannot follow" if status == 303 else "too many redirects"
+    elif fs._session().should_strip_auth(response.url or "", target):
+        reason = "another host; uploads are only sent on within the same host"
+    else:
+        log.info("%s: redirected (HTTP %d) to %s; sending it there", action, status, shown)
+        return target
+    raise ArtifactoryError(
+        f"{action}: the server redirected the upload (HTTP {status}) to {shown}: {reason}. "
+        "Nothing was stored; set `url` to the server that takes the uploads.",
+        status=status,
+    )
+
+
+def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: str) -> bool:
+    """POST /api/copy|move with the exact target; False when the server refuses the API."""
+    url = (
+        f"{fs.url}/api/{operation}/{quote(path1, safe='/')}"
+        f"?to=/{quote(path2, safe='/')}&suppressLayouts=1&failFast=1"
+    )
+    action = f"{operation} {path1} to {path2}"
+    response = fs._send("POST", url, action)
+    with response:
+        if response.status_code in (400, 403, 404, 405, 501):
+            # OSS ("available only in Artifactory Pro"), or not allowed: do it by hand.
+            if response.status_code in (400, 405, 501):
+                fs._copy_api = False
+            return False
+        if response.status_code != 200:
+            raise error_from_response(response, action)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+    failures = [
+        str(m.get("message", ""))
+        for m in (body.get("messages") or [])
+        if isinstance(m, dict) and str(m.get("level", "")).lower() == "error"
+    ]
+    if failures:
+        raise ArtifactoryError(f"{action}: {'; '.join(failures)}", status=200)
+    return True
+
+
+def deploy_file(
+    fs: ArtifactoryFileSystem,
+    rpath: str,
+    lpath: str,
+    sha256: str | None,
+    sha1: str | None,
+    hashed_stat: os.stat_result | None,
+    callback: Callback,
+) -> None:
+    """Deploy local file ``lpath``; see :meth:`ArtifactoryFileSystem.put_file`."""
+    if sha256 is not None and sha1 is not None:
+        now = os.stat(lpath)
+        if hashed_stat is not None and file_identity(now) != file_identity(hashed_stat):
+            raise ArtifactoryIntegrityError(
+                f"upload {rpath}: {lpath} changed since it was hashed (its size, "
+                "modification time or inode differ); nothing was uploaded"
+            )
+        size, sha1, actual_sha256 = now.st_size, sha1.lower(), sha256.lower()
+    else:
+        with open(lpath, "rb") as f:
+            size, sha1, actual_sha256 = size_and_digests(f)
+        if sha256 is not None and sha256.lower() != actual_sha256:
+            raise ArtifactoryIntegrityError(
+                f"upload {rpath}: {lpath} changed since it was hashed "
+                f"(sha256 {sha256.lower()}, now {actual_sha256}); nothing was uploaded"
+            )
+
+    def reopen() -> Readable:
+        return open(lpath, "rb")  # closed by put_with_retries
+
+    fs._deploy(rpath, reopen, size, sha1, actual_sha256, callback=callback)
+
+
+def deploy_by_checksum(fs: ArtifactoryFileSystem, path: str, source: dict[str, Any]) -> bool:
+    """Copy ``source`` (an info entry) to ``path`` by its checksums alone.
+
+    True when the server held the content; False when it did not, or the
+    entry has no checksums to offer.
+    """
+    if not (source.get("sha256") and source.get("sha1")):
+        return False
+    headers = {
+        "X-Checksum-Sha1": source["sha1"],
+        "X-Checksum-Sha256": source["sha256"],
+        "X-Checksum-Deploy": "true",
+    }
+    return put_with_retries(
+        fs,
+        fs._file_url(path),
+        f"copy to {path}",
+        lambda: None,
+        headers,
+        ok=(200, 201, 404),
+    )
+
+
+def copy_by_streaming(fs: ArtifactoryFileSystem, path1: str, path2: str) -> None:
+    """Copy by downloading ``path1`` into a local spool and deploying it as ``path2``."""
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
+        fs.download(path1, spool, restartable=True)
+        spool.seek(0)
+        size, sha1, sha256 = size_and_digests(spool)
+        fs._deploy(path2, lambda: Reopened(spool), size, sha1, sha256)

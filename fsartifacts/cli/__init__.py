@@ -1,0 +1,1 @@
+"""The command line: the grammar, one handler per command, output, the demo."""

@@ -1,0 +1,280 @@
+"""The command line's grammar: commands, their options, and ``--help``.
+
+The words of the help (argument descriptions, examples) are in ``cli_help``;
+what each command does is in ``cli``, which hands its handlers in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from fsartifacts import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "config": None,
+    "env": None,
+    "project_version": None,
+    "jobs": None,
+    "json": False,
+    "verbose": 0,
+    "quiet": False,
+    "no_progress": False,
+}
+
+
+def _global_options(*, shown: bool) -> argparse.ArgumentParser:
+    # SUPPRESS defaults let the same options stand before or after the command
+    # without the subcommand's defaults overwriting what was given before it.
+    # They are described once, in the top-level help (shown), and only accepted
+    # by each command.
+    g = argparse.ArgumentParser(add_help=False)
+    s = argparse.SUPPRESS
+
+    def text(words: str) -> str:
+        return words if shown else s
+
+    g.add_argument("--config", metavar="FILE", default=s, help=text("the config file to use"))
+    g.add_argument(
+        "-e", "--env", metavar="ENV", default=s, help=text("overlay fsartifacts-ENV.yaml")
+    )
+    g.add_argument("--project-version", metavar="V", default=s, help=text("the project version"))
+    g.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        default=s,
+        help=text("artifacts transferred at once"),
+    )
+    g.add_argument("--json", action="store_true", default=s, help=text("print one JSON document"))
+    g.add_argument(
+        "-v", "--verbose", action="count", default=s, help=text("say more (twice: debug)")
+    )
+    g.add_argument("-q", "--quiet", action="store_true", default=s, help=text("only errors"))
+    g.add_argument("--no-progress", action="store_true", default=s, help=text("no progress bars"))
+    return g
+
+
+def _command(
+    group: Any,
+    name: str,
+    *,
+    help: str,
+    description: str | None = None,
+    examples: str | None = None,
+) -> argparse.ArgumentParser:
+    """A command that accepts the global options, with its examples (cli_help.EXAMPLES,
+    under ``examples``, default ``name``) below its own options."""
+    from fsartifacts.cli.help import epilog
+
+    parser: argparse.ArgumentParser = group.add_parser(
+        name,
+        parents=[_global_options(shown=False)],
+        help=help,
+        description=textwrap.fill(description or f"{help[0].upper()}{help[1:]}.", 78),
+        epilog=epilog(examples or name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def _prefix_option(p: argparse.ArgumentParser) -> None:
+    from fsartifacts.cli.help import PREFIX
+
+    p.add_argument("-p", "--prefix", default="", help=PREFIX)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _duration(text: str) -> timedelta:
+    from fsartifacts.config.values import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _credential_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-u", "--user", help="Artifactory user name")
+    p.add_argument("-t", "--token", help="Artifactory token or password (prefer --token-stdin)")
+    p.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
+
+
+def _push_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-f", "--force", action="store_true", help="replace the copy of this version on the store"
+    )
+    _prefix_option(p)
+    p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    _credential_options(p)
+
+
+def _pull_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--override", action="store_true",
+        help="write to the artifact's file path, replacing it",
+    )  # fmt: skip
+    _prefix_option(p)
+    p.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    p.add_argument(
+        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
+    )
+    _credential_options(p)
+
+
+def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
+    """The parser of every command; ``handlers`` runs each (by the names below)."""
+    from fsartifacts.cli import help as words
+
+    parser = argparse.ArgumentParser(
+        prog="fsartifacts",
+        description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
+        parents=[_global_options(shown=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    push = _command(
+        commands,
+        "push",
+        help="upload artifacts as this version; refused if the version exists",
+        description=(
+            "Upload each artifact as the project version (or its pinned version). A version "
+            "that already exists on the store is refused (exit 1), whatever its content: "
+            "bump the version, or replace it with -f/--force. `sync push` is the "
+            "safe-to-repeat variant."
+        ),
+    )
+    push.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
+    _push_options(push)
+    push.set_defaults(handler=handlers["push"], command_name="push", sync=False)
+
+    pull = _command(commands, "pull", help="download a version or LATEST")
+    pull.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
+    pull.add_argument("version", metavar="VERSION|LATEST", help=words.VERSION_OR_LATEST)
+    _pull_options(pull)
+    pull.set_defaults(handler=handlers["pull"], command_name="pull", skip_current=False)
+
+    sync = _command(commands, "sync", help="push or pull only what changed")
+    sync_commands = sync.add_subparsers(
+        dest="direction", metavar="push|pull", help=words.SYNC_DIRECTION
+    )
+    sync_commands.required = True
+    sync_push = _command(
+        sync_commands,
+        "push",
+        examples="sync push",
+        help="upload what is missing; safe to repeat",
+        description=(
+            "Upload what is missing. A copy of this version with identical content is up to "
+            "date (exit 0); one with different content is refused (exit 1) unless -f/--force."
+        ),
+    )
+    sync_push.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
+    )  # fmt: skip
+    _push_options(sync_push)
+    sync_push.set_defaults(handler=handlers["push"], command_name="sync push", sync=True)
+    sync_pull = _command(
+        sync_commands,
+        "pull",
+        examples="sync pull",
+        help="download what differs locally; skip the rest",
+    )
+    sync_pull.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
+    )  # fmt: skip
+    sync_pull.add_argument(
+        "version", nargs="?", default="LATEST", metavar="VERSION|LATEST",
+        help=f"{words.VERSION_OR_LATEST} (default LATEST)",
+    )  # fmt: skip
+    _pull_options(sync_pull)
+    sync_pull.set_defaults(handler=handlers["pull"], command_name="sync pull", skip_current=True)
+
+    rm = _command(commands, "rm", help="delete one remote version")
+    rm.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
+    rm.add_argument("version", metavar="VERSION", help=words.VERSION)
+    _prefix_option(rm)
+    rm.add_argument("--dry-run", action="store_true", help="show what would be deleted")
+    _credential_options(rm)
+    rm.set_defaults(handler=handlers["rm"])
+
+    prune = _command(
+        commands, "prune", help="keep the newest N versions of each major, delete the rest"
+    )
+    prune.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
+    )  # fmt: skip
+    prune.add_argument(
+        "--keep",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="versions to keep per major version",
+    )
+    _prefix_option(prune)
+    prune.add_argument("--dry-run", action="store_true", help="show what would be deleted")
+    _credential_options(prune)
+    prune.set_defaults(handler=handlers["prune"])
+
+    gc = _command(
+        commands,
+        "gc",
+        help="list and remove what interrupted pushes left on the store",
+        description=words.GC,
+    )
+    gc.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL}: whose unfinished folder versions count (default ALL)",
+    )  # fmt: skip
+    gc.add_argument(
+        "--older-than",
+        type=_duration,
+        default="1h",
+        metavar="DURATION",
+        help="only what nothing has written to for this long: 0s, 30m, 1h (the default), 7d",
+    )
+    _prefix_option(gc)
+    gc.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    _credential_options(gc)
+    gc.set_defaults(handler=handlers["gc"])
+
+    ls = _command(commands, "list", help="the remote versions of artifacts")
+    ls.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
+    )  # fmt: skip
+    _prefix_option(ls)
+    ls.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    _credential_options(ls)
+    ls.set_defaults(handler=handlers["list"])
+
+    validate = _command(
+        commands, "validate", help="check the config and show it, without the network"
+    )
+    validate.set_defaults(handler=handlers["validate"])
+
+    demo = _command(commands, "demo", help="push ALL then pull ALL LATEST on a local folder store")
+    demo.add_argument("directory", nargs="?", help=words.DEMO_DIRECTORY)
+    demo.set_defaults(handler=handlers["demo"])
+    return parser

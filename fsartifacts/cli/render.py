@@ -1,0 +1,136 @@
+"""Turning results, listings and the config into text or JSON for the CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import semver
+
+from fsartifacts.escaping import printable
+
+if TYPE_CHECKING:
+    from fsartifacts.config.model import Artifact
+    from fsartifacts.engine.naming import RemoteCopy
+    from fsartifacts.engine.results import Result
+    from fsartifacts.project import Project
+
+Listing = list[tuple["Artifact", semver.Version, list["RemoteCopy"], "RemoteCopy | None"]]
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+# Each result counts under exactly one outcome: an up-to-date copy is not also "skipped".
+OUTCOMES = ("pushed", "pulled", "up_to_date", "skipped", "planned", "deleted", "failed")
+
+
+def outcome(result: Result) -> str:
+    if result.action == "skipped" and result.detail == "up to date":
+        return "up_to_date"
+    return result.action
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    counts = Counter(outcome(r) for r in results)
+    return {**{k: counts[k] for k in OUTCOMES}, "total": len(results)}
+
+
+def render_results(results: list[Result], *, show_summary: bool, command: str) -> str:
+    """One line per result, in columns (what, artifact, version, where, size), then a
+    summary. A failure's reason is not repeated here: the CLI prints it once, on stderr."""
+    arrow = "<-" if "pull" in command else "->"
+    lines = []
+    for r in results:
+        label = r.detail if r.action in ("skipped", "planned") and r.detail else r.action
+        if r.action == "failed":
+            lines.append(f"{label:<14} {r.artifact} {r.version or '-'}")
+            continue
+        where = f"{r.local} {arrow} {r.remote}" if r.local else (r.remote or "")
+        version = r.version or ("-" if command == "gc" else "(singular)")
+        lines.append(f"{label:<14} {r.artifact} {version}  {where}  ({human_size(r.bytes)})")
+        gone = "would be removed" if r.action == "planned" else "removed"
+        # A local name may hold a newline: escaped here, it stays on its own line.
+        lines += [f"  - {printable(path)} (local only, {gone})" for path in r.removed]
+    if show_summary:
+        counts = summary(results)
+        parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in OUTCOMES if counts[k]]
+        noun = {"rm": "versions", "prune": "versions", "gc": "leftovers"}.get(command, "artifacts")
+        lines.append(f"{len(results)} {noun}: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def failure_lines(results: list[Result]) -> list[str]:
+    """The reasons of the failures, one line per distinct reason: ALL against a store that
+    refuses us fails the same way for every artifact."""
+    errors = dict.fromkeys(
+        r.error or f"{r.artifact}: failed" for r in results if outcome(r) == "failed"
+    )
+    return [f"fsartifacts: error: {error}" for error in errors]
+
+
+def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str:
+    if not doomed:
+        return f"nothing to prune: no artifact has more than {keep} versions in a major"
+    lines = [f"to delete ({len(doomed)}), keeping the newest {keep} of each major:"]
+    lines += [f"  {project.store.url(c.display_name)}  ({human_size(c.size)})" for c in doomed]
+    return "\n".join(lines)
+
+
+def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
+    store = project.store
+    if as_json:
+        return {
+            "remote": store.display,
+            "artifacts": [
+                {
+                    "artifact": artifact.name,
+                    "pinned": artifact.version,
+                    "resolves_against": str(base),
+                    "latest": str(latest.version) if latest and latest.version else None,
+                    "versions": [
+                        {
+                            "version": str(c.version) if c.version else None,
+                            "kind": c.kind,
+                            "remote": store.url(c.display_name),
+                            "size": c.size,
+                            "modified": c.modified.isoformat() if c.modified else None,
+                        }
+                        for c in copies
+                    ],
+                }
+                for artifact, base, copies, latest in listing
+            ],
+        }
+    lines = [f"remote: {store.display}"]
+    for artifact, base, copies, latest in listing:
+        pin = f", pinned to {artifact.version}" if artifact.version else ""
+        lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin})")
+        if not copies:
+            lines.append(f"  no versions of {artifact.name} at {store.display} yet")
+        for c in copies:
+            mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
+            when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
+            label = str(c.version) if c.version else "(singular)"
+            lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}")
+    return "\n".join(lines)
+
+
+def render_config(project: Project) -> dict[str, Any]:
+    from fsartifacts.config.model import config_as_dict
+
+    shown = config_as_dict(project.config)
+    shown["project_version"] = str(project.version)
+    shown["project_version_source"] = project.version_source
+    shown["artifact_versions"] = {
+        a.name: str(project.artifact_version(a)) for a in project.config.repository.artifacts
+    }
+    return shown

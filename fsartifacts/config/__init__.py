@@ -1,0 +1,1 @@
+"""The configuration: found, read, ${VAR} expanded, validated and built into a typed model."""

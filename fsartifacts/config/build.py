@@ -1,0 +1,221 @@
+"""Building the data model from a validated document, and the transfer settings.
+
+The document has passed the schema (:mod:`fsartifacts.config.schema`), so the
+keys are there and have their types; what is left is normalising values
+(paths, URLs, booleans written as text), checking files named in the config
+exist, and letting ``FSARTIFACTS_*`` variables and ``-j`` override the file.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fsartifacts.config.model import (
+    AUTH_ALIASES,
+    ENV_ATTEMPTS,
+    ENV_JOBS,
+    ENV_PART_SIZE,
+    ENV_TIMEOUT,
+    RESERVED_NAMES,
+    S3_PART_RANGE,
+    Artifact,
+    Repository,
+    StoreKind,
+    TransferSettings,
+)
+from fsartifacts.config.problems import ConfigValidationError
+from fsartifacts.config.values import (
+    local_path_of,
+    outside_root_problem,
+    parse_count,
+    parse_seconds,
+    parse_size,
+    path_problem,
+    stores_in,
+    strip_bucket,
+)
+from fsartifacts.errors import ConfigError
+from fsartifacts.localfiles import file_kind
+from fsartifacts.versioning import parse_version
+
+
+def build_repository(
+    document: Mapping[str, Any], root: Path, prefix: str, source: str, warnings: list[str]
+) -> Repository:
+    """The model of a validated repository mapping (``prefix``: its key path, for messages)."""
+    kind = stores_in(document)[0]
+    artifacts = _build_artifacts(document.get("artifacts") or [], root, prefix, source, warnings)
+    if kind == "s3":
+        return Repository(kind="s3", s3=_s3_settings(document["s3"]), artifacts=artifacts)
+    if kind == "artifactory":
+        settings = _artifactory_settings(document["artifactory"], root, prefix, source)
+        return Repository(kind="artifactory", artifactory=settings, artifacts=artifacts)
+    url = document["url"].strip()
+    _check_local_store(url, root, prefix, source)
+    return Repository(
+        kind="url",
+        url=url,
+        options=dict(document.get("options") or {}),
+        artifacts=artifacts,
+    )
+
+
+def _check_local_store(url: str, root: Path, prefix: str, source: str) -> None:
+    """A local store must be a folder (or not exist yet: a push creates it)."""
+    local = local_path_of(url)
+    if not local:
+        return
+    path = Path(local) if Path(local).is_absolute() else root / local
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        problem = f"cannot be used as a folder ({exc.strerror or exc})"
+    else:
+        if stat.S_ISDIR(mode):
+            return
+        kind = file_kind(mode)
+        problem = f"is {'a file' if kind == 'a regular file' else kind}, not a folder"
+    raise ConfigValidationError(
+        [f"{prefix}.url: {url!r} {problem}; name the folder that holds the artifacts"],
+        source=source,
+    )
+
+
+def _build_artifacts(
+    items: Sequence[Mapping[str, Any]], root: Path, prefix: str, source: str, warnings: list[str]
+) -> tuple[Artifact, ...]:
+    by_name: dict[str, Artifact] = {}  # a later duplicate replaces an earlier one (skelebot)
+    outside: list[str] = []
+    for item in items:
+        name, file = item["name"], item["file"]
+        problem = outside_root_problem(root, _normal_file(file))
+        if problem:
+            outside.append(f"{prefix}.artifacts: artifact {name!r}: file {problem}")
+        if name.upper() in RESERVED_NAMES:  # only reachable in skelebot.yaml
+            warnings.append(
+                f"{prefix}.artifacts: an artifact is named {name!r}, which is also a command "
+                f"keyword; `{name.upper()}` on the command line means the keyword"
+            )
+        if path_problem(file):  # only reachable in skelebot.yaml
+            warnings.append(f"{prefix}.artifacts: artifact {name!r}: {path_problem(file)}")
+        version = item.get("version")
+        by_name.pop(name, None)
+        by_name[name] = Artifact(
+            name=name,
+            file=_normal_file(file),
+            singular=bool(item.get("singular", False)),
+            ext=item.get("ext"),
+            version=str(parse_version(version, source="")) if version is not None else None,
+        )
+    if outside:
+        raise ConfigValidationError(outside, source=source)
+    return tuple(by_name.values())
+
+
+def _normal_file(file: str) -> str:
+    if file.startswith(("/", "~")):
+        return file
+    return posixpath.normpath(file.replace("\\", "/"))
+
+
+def _s3_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    settings = {key: value for key, value in raw.items() if value is not None}
+    settings["bucket"] = strip_bucket(raw["bucket"])
+    if "extra_args" in settings:
+        settings["extra_args"] = dict(settings["extra_args"])
+    return settings
+
+
+def _artifactory_settings(
+    raw: Mapping[str, Any], root: Path, prefix: str, source: str
+) -> dict[str, Any]:
+    url = raw["url"].strip().rstrip("/")
+    if "://" not in url:
+        url = f"https://{url}"  # SPEC: no scheme means https (skelebot's docs write a bare host)
+    auth = dict(raw.get("auth") or {})
+    auth_type = auth.get("authType", "user_pass")
+    settings: dict[str, Any] = {
+        "url": url,
+        "repo": raw["repo"].strip("/"),
+        "path": (raw.get("path") or "").strip("/"),
+        "verify": _verify(raw.get("verify", True), root, f"{prefix}.artifactory.verify", source),
+        "auth": {
+            "authType": AUTH_ALIASES.get(auth_type, auth_type),
+            "aws": bool(auth.get("aws", False)),
+            "awsSecret": auth.get("awsSecret", "Artifactory"),
+            "awsProfile": auth.get("awsProfile"),
+            "awsRegion": auth.get("awsRegion", "us-east-1"),
+        },
+    }
+    cert = raw.get("cert")
+    if isinstance(cert, str):
+        settings["cert"] = _local_file(cert, root, f"{prefix}.artifactory.cert", source)
+    elif isinstance(cert, list):
+        where = f"{prefix}.artifactory.cert"
+        settings["cert"] = tuple(_local_file(c, root, where, source) for c in cert)
+    return settings
+
+
+def _verify(value: bool | str, root: Path, where: str, source: str) -> bool | str:
+    """True, False, or a CA bundle path; "true"/"false" text (say, from ${VAR}) is a boolean."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if value.strip().lower() in words:
+        return words[value.strip().lower()]
+    return _local_file(value, root, where, source)
+
+
+def _local_file(value: str, root: Path, where: str, source: str) -> str:
+    """A file the config names, relative to the project root; it must exist."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = root / path
+    if not path.is_file():
+        raise ConfigValidationError(
+            [f"{where}: no such file {path}; give an existing path (relative to {root})"],
+            source=source,
+        )
+    return str(path)
+
+
+def transfer_settings(
+    from_file: Mapping[str, Any], kind: StoreKind, environ: Mapping[str, str], jobs: int | None
+) -> TransferSettings:
+    """The file's values, then FSARTIFACTS_* variables, then ``-j``: the last given wins."""
+    parsers = {
+        "jobs": (parse_count, ENV_JOBS),
+        "attempts": (parse_count, ENV_ATTEMPTS),
+        "timeout": (parse_seconds, ENV_TIMEOUT),
+        "part_size": (parse_size, ENV_PART_SIZE),
+    }
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key, (parse, variable) in parsers.items():
+        if from_file.get(key) is not None:
+            values[key], origin[key] = parse(from_file[key]), f"transfer.{key}"
+        text = environ.get(variable, "").strip()
+        if text:
+            try:
+                values[key], origin[key] = parse(text), f"${variable}"
+            except ValueError as exc:
+                raise ConfigError(f"${variable}: {exc}; fix or unset the variable") from None
+    if jobs is not None:
+        try:
+            values["jobs"], origin["jobs"] = parse_count(jobs), "-j/--jobs"
+        except ValueError as exc:
+            raise ConfigError(f"-j/--jobs: {exc}") from None
+    settings = TransferSettings(**values)
+    low, high = S3_PART_RANGE
+    if kind == "s3" and not low <= settings.part_size <= high:
+        raise ConfigError(
+            f"{origin['part_size']}: a part size of {settings.part_size} bytes is outside "
+            f"S3's limits; give between 5MiB and 5GiB"
+        )
+    return settings

@@ -1,0 +1,138 @@
+"""The configuration as the rest of fsartifacts sees it, its names and limits.
+
+A leaf of the config modules: loading (:mod:`fsartifacts.config.load`) builds these
+objects, and ``fsartifacts validate`` shows them back as :func:`config_as_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fsartifacts.redaction import redacted
+
+StoreKind = Literal["s3", "artifactory", "url"]
+ConfigFlavour = Literal["fsartifacts", "skelebot"]
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact of the project, as configured."""
+
+    name: str
+    file: str  # relative to the project root, POSIX separators, as written in the config
+    singular: bool = False
+    ext: str | None = None  # explicit remote extension, dot included (".pkl"), or None
+    version: str | None = None  # a pinned version of its own, or None for the project's
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Where artifacts go: exactly one of the three store kinds."""
+
+    kind: StoreKind
+    s3: dict[str, Any] | None = None
+    artifactory: dict[str, Any] | None = None
+    url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    artifacts: tuple[Artifact, ...] = ()
+
+    def artifact(self, name: str) -> Artifact | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    jobs: int = 4
+    attempts: int = 5
+    timeout: float = 30.0
+    part_size: int = 8 * MiB
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated configuration."""
+
+    path: Path  # the config file that was read
+    root: Path  # the project root: the folder holding it
+    flavour: ConfigFlavour
+    repository: Repository
+    transfer: TransferSettings = field(default_factory=TransferSettings)
+    version: str | None = None  # `version:` of fsartifacts.yaml (never read from skelebot.yaml)
+    warnings: tuple[str, ...] = ()
+    env: str | None = None  # the environment overlay applied (-e/--env), if any
+
+
+# --------------------------------------------------------------------------- names and limits
+
+CONFIG_FILE = "fsartifacts.yaml"
+SKELEBOT_FILE = "skelebot.yaml"
+ENV_CONFIG = "FSARTIFACTS_CONFIG"
+ENV_ENV = "FSARTIFACTS_ENV"
+ENV_JOBS = "FSARTIFACTS_JOBS"
+ENV_ATTEMPTS = "FSARTIFACTS_ATTEMPTS"
+ENV_TIMEOUT = "FSARTIFACTS_TIMEOUT"
+ENV_PART_SIZE = "FSARTIFACTS_PART_SIZE"
+
+STORE_KINDS: tuple[StoreKind, ...] = ("s3", "artifactory", "url")
+RESERVED_NAMES = frozenset({"ALL", "LATEST"})  # command keywords, compared in any case
+AUTH_TYPES = ("user_pass", "token", "api_key", "none")
+AUTH_ALIASES = {"apikey": "api_key"}  # skelebot's spelling
+CHECKSUM_MODES = ("when_supported", "when_required")
+GiB = 1024 * MiB
+S3_PART_RANGE = (5 * MiB, 5 * GiB)  # S3's own limits on a multipart part
+
+
+# --------------------------------------------------------------------------- showing the config
+
+
+def store_notes(url: str | None) -> list[str]:
+    """What a user should know about a store URL that is valid but may surprise."""
+    if url and url.strip().lower().startswith("memory://"):
+        return [
+            "repository.url: a memory:// store lives only as long as the process: what a "
+            "command pushes there is gone when it ends (use it from Python, or for tests)"
+        ]
+    return []
+
+
+def config_as_dict(config: Config) -> dict[str, Any]:
+    """The resolved configuration as plain data for ``fsartifacts validate``, redacted."""
+    repo = config.repository
+    if repo.kind == "s3":
+        settings: dict[str, Any] = dict(repo.s3 or {})
+    elif repo.kind == "artifactory":
+        settings = dict(repo.artifactory or {})
+    else:
+        settings = {"url": repo.url, "options": dict(repo.options)}
+    return redacted(
+        {
+            "config": str(config.path),
+            "flavour": config.flavour,
+            "environment": config.env,
+            "root": str(config.root),
+            "version": config.version,
+            "repository": {"kind": repo.kind, repo.kind: settings},
+            "artifacts": [
+                {
+                    "name": a.name,
+                    "file": a.file,
+                    "singular": a.singular,
+                    "ext": a.ext,
+                    "version": a.version,
+                }
+                for a in repo.artifacts
+            ],
+            "transfer": {
+                "jobs": config.transfer.jobs,
+                "attempts": config.transfer.attempts,
+                "timeout": config.transfer.timeout,
+                "part_size": config.transfer.part_size,
+            },
+            "warnings": list(config.warnings),
+            "notes": store_notes(repo.url) if repo.kind == "url" else [],
+        }
+    )

@@ -1,0 +1,246 @@
+"""Claims: which one push may write a folder version.
+
+A folder version is many objects, so no single create-if-absent write can
+publish it. Before it touches anything under ``name_vX/``, a push takes the
+version with a small claim object beside it, ``.name_vX.fsartifacts-claim``
+(a random token, the host, the pid and the time). Only the holder clears
+leftovers in the folder, uploads into it and writes the manifest; then it
+drops the claim. A push that finds the version claimed fails at once, without
+touching the folder.
+
+How a store takes a claim is a :class:`~fsartifacts.stores.base.StoreOps`
+matter: a create-if-absent write where the store has one, else an election
+among uniquely named claim objects (the earliest one wins).
+
+A claim, temporary or upload left by a killed push is abandoned once it is
+older than :data:`ABANDONED_AFTER`; pushes, prune, rm and ``gc`` sweep it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from fsartifacts.engine.results import entry_modified
+
+CLAIM_MARKER = ".fsartifacts-claim"
+ABANDONED_AFTER = timedelta(hours=1)
+ABANDONED_AFTER_TEXT = "1 hour"
+# The holder rewrites its claim this often, so that only a dead push's claim grows old.
+RENEW_EVERY = ABANDONED_AFTER / 12
+
+
+class ClaimStore(Protocol):
+    """What taking a claim needs of a store (a StoreOps)."""
+
+    fs: Any
+
+    @property
+    def atomic_create(self) -> bool: ...
+
+    def listing(self, path: str) -> list[dict[str, Any]]: ...
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None: ...
+
+    def read_bytes(self, rpath: str) -> bytes: ...
+
+    def remove(self, rpath: str, *, recursive: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds a folder version: written into the claim object."""
+
+    token: str
+    host: str
+    pid: int
+    started: datetime
+
+    @classmethod
+    def new(cls) -> Claim:
+        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid(), datetime.now(UTC))
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "token": self.token,
+            "host": self.host,
+            "pid": self.pid,
+            "started": self.started.isoformat(),
+        }
+        return (json.dumps(doc, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Claim | None:
+        """The claim written in ``data``; None when it is not one (torn, or foreign)."""
+        try:
+            doc = json.loads(data)
+            started = datetime.fromisoformat(str(doc["started"]))
+            return cls(str(doc["token"]), str(doc["host"]), int(doc["pid"]), started)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def describe(self) -> str:
+        when = self.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        # The host comes from the store: printable characters only.
+        host = "".join(c if c.isprintable() else "?" for c in self.host)[:255]
+        return f"started {when} by {host} pid {self.pid}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A claim object found on the store: its path, what it says, and the store's time."""
+
+    path: str
+    claim: Claim | None  # None: unreadable (torn by a kill, or not ours)
+    modified: datetime | None
+
+    def abandoned(self, older_than: timedelta = ABANDONED_AFTER) -> bool:
+        """Older than ``older_than`` by the store's clock (a claim with no time never is)."""
+        return self.modified is not None and datetime.now(UTC) - self.modified > older_than
+
+    def describe(self) -> str:
+        if self.claim is None:
+            return "by a push whose claim is unreadable"
+        text = self.claim.describe()
+        if self.claim.host == socket.gethostname() and not _running(self.claim.pid):
+            # Only a hint: another container can share the host name, not the pids.
+            text += f"; no process {self.claim.pid} runs on this host now"
+        return text
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or not a pid we can ask about: assume alive
+    return True
+
+
+def claim_path(folder_path: str) -> str:
+    """The claim object of the folder version at ``folder_path``."""
+    parent, _, base = folder_path.rpartition("/")
+    name = f".{base}{CLAIM_MARKER}"
+    return f"{parent}/{name}" if parent else name
+
+
+def is_claim_name(basename: str) -> bool:
+    """A claim object (or an election candidate ``...-TOKEN``) by its name."""
+    head, marker, tail = basename.rpartition(CLAIM_MARKER)
+    return bool(marker) and head.startswith(".") and (not tail or tail.startswith("-"))
+
+
+def claimed_folder(basename: str) -> str | None:
+    """The folder version a claim object's basename claims, or None."""
+    if not is_claim_name(basename):
+        return None
+    return basename.rpartition(CLAIM_MARKER)[0][1:]
+
+
+# -- taking and dropping claims --------------------------------------------------
+
+
+def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
+    """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
+
+    Where the store creates atomically this is one create-if-absent write.
+    Elsewhere it is an election: each claimer writes ``rpath-TOKEN``, lists
+    the candidates, and the earliest by the store's creation time (ties by
+    name) wins; the others delete theirs. An election is not atomic: a
+    claimer whose write shows up only after another has listed can win too.
+    """
+    if store.atomic_create:
+        try:
+            store.write_bytes(rpath, claim.to_bytes(), exclusive=True)
+            return None
+        except FileExistsError:
+            return holder(store, rpath) or Holder(rpath, None, None)
+    mine = f"{rpath}-{claim.token}"
+    store.write_bytes(mine, claim.to_bytes(), exclusive=False)
+    winner = holder(store, rpath)
+    if winner is None or winner.path == mine:
+        return None
+    with contextlib.suppress(FileNotFoundError):
+        store.remove(mine)
+    return winner
+
+
+def holder(store: ClaimStore, rpath: str) -> Holder | None:
+    """The claim object that holds ``rpath`` now (the earliest candidate), or None."""
+    parent, _, base = rpath.rpartition("/")
+    candidates = []
+    for entry in store.listing(parent):
+        name = entry["name"].rstrip("/").rpartition("/")[2]
+        if name == base or name.startswith(base + "-"):
+            candidates.append(entry)
+    ranked = sorted(candidates, key=lambda e: (_created(store, e), e["name"]))
+    for entry in ranked:
+        path = entry["name"].rstrip("/")
+        try:
+            data = store.read_bytes(path)
+        except FileNotFoundError:
+            continue  # released since the listing
+        return Holder(path, Claim.from_bytes(data), entry_modified(entry))
+    return None
+
+
+def release(store: ClaimStore, rpath: str, claim: Claim) -> None:
+    """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
+    mine = _own_object(store, rpath, claim)
+    with contextlib.suppress(FileNotFoundError):
+        if _still_ours(store, mine, claim):
+            store.remove(mine)
+
+
+def renew(store: ClaimStore, rpath: str, claim: Claim) -> bool:
+    """Rewrite ``claim``'s object, so the store's time says its push is alive; False when
+    it is no longer ours (swept, or taken by another push) and was left alone."""
+    mine = _own_object(store, rpath, claim)
+    try:
+        if not _still_ours(store, mine, claim):
+            return False
+    except FileNotFoundError:
+        return False
+    store.write_bytes(mine, claim.to_bytes(), exclusive=False)
+    return True
+
+
+def _own_object(store: ClaimStore, rpath: str, claim: Claim) -> str:
+    """The object ``claim`` wrote: the claim itself, or its candidate in an election."""
+    return rpath if store.atomic_create else f"{rpath}-{claim.token}"
+
+
+def _still_ours(store: ClaimStore, path: str, claim: Claim) -> bool:
+    found = Claim.from_bytes(store.read_bytes(path))
+    return found is not None and found.token == claim.token
+
+
+def remove_holder(store: ClaimStore, found: Holder) -> bool:
+    """Delete the claim object ``found``, if it still says the same; True when it is gone."""
+    try:
+        if Claim.from_bytes(store.read_bytes(found.path)) != found.claim:
+            return False  # taken again since it was found: not abandoned any more
+        store.remove(found.path)
+    except FileNotFoundError:
+        pass
+    return True
+
+
+def _created(store: ClaimStore, entry: dict[str, Any]) -> datetime:
+    """When the store created ``entry``, by its own clock where it keeps that time."""
+    when: Any = entry.get("created")
+    if not isinstance(when, datetime):
+        try:
+            when = store.fs.created(entry["name"].rstrip("/"))
+        except (NotImplementedError, OSError, ValueError, KeyError, AttributeError):
+            when = None
+    if isinstance(when, datetime):
+        return when if when.tzinfo else when.astimezone()
+    return entry_modified(entry) or datetime.max.replace(tzinfo=UTC)

@@ -1,0 +1,240 @@
+"""Atomic installation of pulled files and folders in the project.
+
+Bytes are written to a hidden temporary name beside the destination and
+renamed over it only once complete and verified, so an interrupted or
+corrupted transfer leaves the destination as it was.
+
+One pull of a destination at a time: a pull holds an advisory lock
+(``flock``) on a hidden file beside the destination while it installs. The
+kernel releases it when its process dies, however it dies, so a temporary
+found beside the destination by the holder of the lock is provably a
+leftover of a dead pull and is swept; a second pull of the same destination
+meanwhile fails at once, touching nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import stat
+from collections.abc import Iterator, Mapping
+from glob import escape
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
+from fsartifacts.escaping import has_control_characters
+from fsartifacts.stores.base import TEMP_MARKER, temp_name
+
+LOCK_SUFFIX = ".fsartifacts-lock"
+OLD_TAG = ".old"  # the destination moved aside during a folder swap
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def local_error(exc: OSError, path: Path) -> LocalError:
+    """What a failed local write of ``path`` means, naming the path and the way out."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in _NOT_WRITABLE:
+        return LocalError(
+            f"cannot write {path}: {reason}. The local folder is not writable: fix its "
+            "permissions, or pull into a project folder you can write to."
+        )
+    if exc.errno in _NO_SPACE:
+        return LocalError(
+            f"cannot write {path}: {reason}. Free some space on that disk and pull again; "
+            "what was there is as it was."
+        )
+    return LocalError(f"cannot write {path}: {reason}.")
+
+
+@contextlib.contextmanager
+def local_writes(path: Path) -> Iterator[None]:
+    """Run the block, reporting its OSErrors as a local failure to write ``path``."""
+    try:
+        yield
+    except FsArtifactsError:
+        raise
+    except OSError as exc:
+        raise local_error(exc, path) from exc
+
+
+class Sink:
+    """A local file being written: its write errors name the destination, not the store."""
+
+    def __init__(self, f: IO[bytes], dest: Path) -> None:
+        self.file = f
+        self.dest = dest
+
+    def write(self, data: bytes) -> int:
+        with local_writes(self.dest):
+            return self.file.write(data)
+
+    def flush(self) -> None:
+        with local_writes(self.dest):
+            self.file.flush()
+
+
+@contextlib.contextmanager
+def pull_lock(dest: Path) -> Iterator[None]:
+    """Hold the lock of ``dest`` for the block; fail at once if another process holds it."""
+    path = dest.parent / f".{dest.name}{LOCK_SUFFIX}"
+    with local_writes(path):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise LocalError(
+                    f"another pull of {dest} is under way (it holds {path}); let it finish, "
+                    "then pull again."
+                ) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            # The last holder removes the file as it lets go: a lock taken on a file
+            # no longer at ``path`` guards nothing, so open the new one.
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                    break
+            os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def sweep_stale(dest: Path) -> None:
+    """Remove temporaries a dead pull of ``dest`` left beside it; call with its lock held.
+
+    A folder the dead pull had moved aside to swap in its replacement is put
+    back when ``dest`` itself is missing: it is the copy that was there.
+    """
+    if not dest.parent.is_dir():
+        return
+    for leftover in dest.parent.glob(f".{escape(dest.name)}{TEMP_MARKER}*.part"):
+        if leftover.name.endswith(f"{OLD_TAG}.part") and not os.path.lexists(dest):
+            os.rename(leftover, dest)
+        elif leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+@contextlib.contextmanager
+def staged_file(dest: Path) -> Iterator[Sink]:
+    """A file whose content replaces ``dest`` when the block ends without error."""
+    tmp = dest.parent / temp_name(dest.name)
+    with local_writes(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        f = open(tmp, "wb")  # noqa: SIM115 - closed below, after the fsync
+    try:
+        with f:
+            yield Sink(f, dest)
+            with local_writes(dest):
+                f.flush()
+                os.fsync(f.fileno())
+        with local_writes(dest):
+            if dest.is_dir() and not dest.is_symlink():
+                _replace_dir_with(tmp, dest)
+            else:
+                os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def staging_dir(dest: Path) -> Path:
+    """A new empty hidden folder beside ``dest`` to build its replacement in."""
+    staging = dest.parent / temp_name(dest.name)
+    with local_writes(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    return staging
+
+
+@contextlib.contextmanager
+def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
+    """A new file at ``relative`` inside the folder ``staging`` being built for ``dest``.
+
+    Its folders are made inside ``staging`` only: if ``staging`` itself is gone,
+    this fails instead of building a new, incomplete one.
+    """
+    target = contained(staging, relative)
+    with local_writes(target):
+        for parent in reversed(target.relative_to(staging).parents[:-1]):
+            (staging / parent).mkdir(exist_ok=True)
+        with open(target, "wb") as f:
+            yield Sink(f, dest)
+
+
+def check_tree(staging: Path, expected: Mapping[str, int], dest: Path) -> None:
+    """Refuse a staged folder that is not exactly ``expected`` ({relative path: size})."""
+    found: dict[str, int] = {}
+    for folder, dirs, files in os.walk(staging):
+        for name in dirs + files:
+            path = Path(folder, name)
+            mode, size = (st := path.lstat()).st_mode, st.st_size
+            if not stat.S_ISDIR(mode):
+                found[path.relative_to(staging).as_posix()] = size if stat.S_ISREG(mode) else -1
+    problems = [
+        f"{path} {'missing' if path not in found else 'has the wrong size'}"
+        for path, size in sorted(expected.items())
+        if found.get(path) != size
+    ] + [f"{path} not in the manifest" for path in sorted(set(found) - set(expected))]
+    if problems:
+        shown = ", ".join(problems[:5]) + (", ..." if len(problems) > 5 else "")
+        raise LocalError(
+            f"the folder built for {dest} does not match its manifest ({shown}): something "
+            f"else changed it during the pull. Nothing was installed; {dest} is as it was. "
+            "Pull again."
+        )
+
+
+def swap_dir(staging: Path, dest: Path) -> None:
+    """Put the folder ``staging`` in the place of ``dest`` (a folder, a file or nothing)."""
+    with local_writes(dest):
+        if not dest.exists() and not dest.is_symlink():
+            os.rename(staging, dest)
+            return
+        _replace_dir_with(staging, dest)
+
+
+def _replace_dir_with(new: Path, dest: Path) -> None:
+    # Move the old one aside first: a rename onto a non-empty folder fails, and
+    # this keeps the window without ``dest`` to two renames. A pull killed in
+    # that window leaves the old copy under an OLD_TAG name for sweep_stale.
+    old = dest.parent / temp_name(dest.name, OLD_TAG)
+    os.rename(dest, old)
+    try:
+        os.rename(new, dest)
+    except BaseException:
+        os.rename(old, dest)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink()
+
+
+def contained(base: Path, relative: str) -> Path:
+    """``base / relative``, refusing any name that would land outside ``base``."""
+    rel = PurePosixPath(relative)
+    if not relative or rel.is_absolute() or ".." in rel.parts or "\\" in relative:
+        problem = f"it would land outside {base}"
+    elif has_control_characters(relative):
+        problem = "it holds control characters"
+    else:
+        return base.joinpath(*rel.parts)
+    raise IntegrityError(
+        f"refusing remote name {relative!r}: {problem}. "
+        "The remote copy is not one fsartifacts wrote; remove it from the store."
+    )

@@ -1,0 +1,219 @@
+"""Leftovers: what interrupted pushes leave on a store, found and swept once abandoned.
+
+- claims (``.name_vX.fsartifacts-claim``, and election candidates ``...-TOKEN``)
+  of pushes that died holding them;
+- temporaries (``.NAME.fsartifacts-*.part``): files uploaded under a temporary
+  name, and folders being built, on stores without atomic writes;
+- unfinished folder versions: ``name_vX/`` without its manifest (a push or an
+  ``rm`` that was killed);
+- incomplete multipart uploads (S3).
+
+Something is abandoned once nothing has written to it for longer than the age
+(:data:`~fsartifacts.engine.claims.ABANDONED_AFTER` unless told), by the store's own
+times: a temporary or a folder by its newest file, an upload by its newest
+part. Nothing that belongs to a folder version under a live claim is touched,
+and an unfinished folder is removed only by a sweeper that holds its claim,
+so a push writing there is never undone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from fsartifacts.config.model import Artifact
+from fsartifacts.engine import naming
+from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
+from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
+from fsartifacts.errors import FsArtifactsError
+from fsartifacts.stores.base import TEMP_MARKER, PendingUpload, Store
+
+log = logging.getLogger("fsartifacts")
+
+Kind = Literal["claim", "temporary", "unfinished folder", "upload"]
+# temp_name's names: the hex, then an optional tag (".old"), then ".part".
+_TEMPORARY = re.compile(rf"\.(?P<base>.+){re.escape(TEMP_MARKER)}[0-9a-f]{{12}}(?:\.[a-z]+)?\.part")
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """One abandoned thing on the store."""
+
+    kind: Kind
+    path: str
+    modified: datetime | None
+    size: int | None = None
+    directory: bool = False
+    holder: Holder | None = None  # claims: what the claim said when it was found
+    upload: PendingUpload | None = None  # multipart uploads
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rpartition("/")[2]
+
+
+def find(
+    store: Store,
+    artifacts: list[Artifact],
+    *,
+    prefix: str = "",
+    older_than: timedelta = ABANDONED_AFTER,
+) -> list[Leftover]:
+    """Every leftover under the store's root that nothing has written to for ``older_than``."""
+    ops = store.ops
+    cutoff = datetime.now(UTC) - older_than
+    entries = ops.listing(store.root)
+    names = {_base(e["name"]) for e in entries}
+    found: list[Leftover] = []
+    live: set[str] = set()  # folder versions whose claim is not abandoned
+    for entry in entries:
+        folder = claimed_folder(_base(entry["name"]))
+        if folder is None:
+            continue
+        modified = entry_modified(entry)
+        if modified is None or modified > cutoff:
+            live.add(folder)
+            continue
+        try:
+            claim = Claim.from_bytes(ops.read_bytes(_strip(entry["name"])))
+        except FileNotFoundError:
+            continue  # released since the listing
+        holder = Holder(_strip(entry["name"]), claim, modified)
+        found.append(Leftover("claim", holder.path, modified, entry_size(entry), holder=holder))
+    for entry in entries:
+        base, path = _base(entry["name"]), _strip(entry["name"])
+        is_dir = entry.get("type") == "directory"
+        temporary = _TEMPORARY.fullmatch(base)
+        if temporary is not None:
+            if temporary.group("base") in live:
+                continue
+            modified = _newest(store, entry) if is_dir else entry_modified(entry)
+            if modified is not None and modified <= cutoff:
+                size = None if is_dir else entry_size(entry)
+                found.append(Leftover("temporary", path, modified, size, directory=is_dir))
+        elif (
+            is_dir
+            and naming.manifest_name(base) not in names
+            and base not in live
+            and any(naming.is_folder_name(base, a, prefix) for a in artifacts)
+        ):
+            modified = _newest(store, entry)
+            if modified is not None and modified <= cutoff:
+                found.append(Leftover("unfinished folder", path, modified, directory=True))
+    for upload in ops.pending_uploads(store.root, older_than):
+        inside = upload.path[len(store.root) :].lstrip("/") if store.root else upload.path
+        if inside.partition("/")[0] not in live:
+            found.append(Leftover("upload", upload.path, upload.modified, upload=upload))
+    return found
+
+
+def remove(store: Store, leftover: Leftover) -> bool:
+    """Delete one leftover; False when it was taken up again since it was found."""
+    ops = store.ops
+    if leftover.kind == "claim":
+        assert leftover.holder is not None
+        return ops.remove_holder(leftover.holder)
+    if leftover.kind == "upload":
+        assert leftover.upload is not None
+        ops.abort_upload(leftover.upload)
+        return True
+    if leftover.kind == "temporary":
+        with contextlib.suppress(FileNotFoundError):
+            ops.remove(leftover.path, recursive=leftover.directory)
+        return True
+    # An unfinished folder: only as the holder of its claim, so that no push is writing there.
+    claim, where = Claim.new(), claim_path(leftover.path)
+    if ops.claim(where, claim) is not None:
+        return False
+    try:
+        names = {_base(e["name"]) for e in ops.listing(store.root)}
+        if naming.manifest_name(leftover.name) in names:
+            return False  # completed since it was found
+        with contextlib.suppress(FileNotFoundError):
+            ops.remove(leftover.path, recursive=True)
+        return True
+    finally:
+        ops.release(where, claim)
+
+
+def collect(
+    store: Store,
+    artifacts: list[Artifact],
+    *,
+    translate: Callable[[BaseException, str], FsArtifactsError],
+    prefix: str = "",
+    older_than: timedelta = ABANDONED_AFTER,
+    dry_run: bool = False,
+) -> Results:
+    """``gc``: a result per leftover older than ``older_than``, removed unless ``dry_run``."""
+    results = Results()
+    try:
+        found = find(store, artifacts, prefix=prefix, older_than=older_than)
+    except OSError as exc:
+        raise translate(exc, f"listing the leftovers on {store.display}") from exc
+    for leftover in found:
+        inside = leftover.path[len(store.root) :].lstrip("/") if store.root else leftover.path
+        url = store.url(inside) + ("/" if leftover.directory else "")
+        result = Result(leftover.kind, "deleted", remote=url, bytes=leftover.size or 0)
+        if leftover.modified is not None:
+            result.detail = f"last written {leftover.modified.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if dry_run:
+            results.append(planned(result, "would delete"))
+            continue
+        try:
+            if not remove(store, leftover):
+                result.action, result.detail = "skipped", "in use again"
+        except Exception as exc:
+            results.append(failure(leftover.kind, translate(exc, url)))
+            continue
+        results.append(result)
+    return results
+
+
+def sweep(
+    store: Store,
+    artifacts: list[Artifact],
+    *,
+    prefix: str = "",
+    older_than: timedelta = ABANDONED_AFTER,
+) -> list[Leftover]:
+    """Remove every leftover older than ``older_than``; a failure is logged, never raised.
+
+    For push, prune and rm, after their own work: a sweep that fails must not
+    fail them.
+    """
+    removed: list[Leftover] = []
+    try:
+        for leftover in find(store, artifacts, prefix=prefix, older_than=older_than):
+            if remove(store, leftover):
+                log.info("removed an abandoned %s: %s", leftover.kind, store.url(leftover.name))
+                removed.append(leftover)
+    except Exception as exc:  # the sweep is a courtesy, never the job
+        log.info("could not sweep the leftovers on %s: %s", store.display, exc)
+        log.debug("the sweep failed", exc_info=True)
+    return removed
+
+
+def _newest(store: Store, entry: dict[str, Any]) -> datetime | None:
+    """When anything below the folder ``entry`` was last written."""
+    times = [entry_modified(entry)]
+    try:
+        found = store.fs.find(_strip(entry["name"]), detail=True, withdirs=True)
+    except FileNotFoundError:
+        found = {}
+    times += [entry_modified(e) for e in found.values()]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _base(name: str) -> str:
+    return name.rstrip("/").rpartition("/")[2]
+
+
+def _strip(name: str) -> str:
+    return name.rstrip("/")

@@ -1,0 +1,137 @@
+"""``fsartifacts.lock``: what each pull resolved, so that ``--locked`` gets it again.
+
+Plain YAML, keys sorted, one block per artifact, so that it reads well in a
+diff and merges without surprises. Written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from fsartifacts.errors import ConfigError, LocalError, option
+from fsartifacts.escaping import has_control_characters
+from fsartifacts.localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
+
+LOCK_NAME = "fsartifacts.lock"
+FORMAT = 1
+HEADER = (
+    "# fsartifacts.lock: what `fsartifacts pull` resolved, per artifact.\n"
+    "# `fsartifacts pull --locked` installs exactly these copies. Commit this file.\n"
+)
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    version: str | None  # None for singular artifacts
+    remote: str  # the name on the store, relative to its root
+    kind: str  # "file" or "folder"
+    sha256: str  # of the file, or the manifest digest of a folder
+    size: int
+
+
+@dataclass
+class LockFile:
+    path: Path
+    store: str = ""
+    artifacts: dict[str, LockEntry] | None = None
+
+    @classmethod
+    def read(cls, root: Path) -> LockFile:
+        path = root / LOCK_NAME
+        lock = cls(path, artifacts={})
+        try:
+            text = read_small_text(path, LOCK_LIMIT)
+        except FileNotFoundError:
+            return lock
+        except (OSError, UnicodeDecodeError) as exc:
+            # The project's own file is in the way: the user fixes it, as a bad config.
+            if isinstance(exc, UnicodeDecodeError):
+                what = "is not UTF-8 text"
+            elif isinstance(exc, UnreadableFile):
+                what = str(exc.strerror)
+            else:
+                what = f"cannot be read ({exc.strerror})"
+            raise ConfigError(
+                f"{path} {what}: fsartifacts.lock must be a readable file. Restore it from "
+                f"version control, or remove it and pull without {option('locked')} to write "
+                "a new one."
+            ) from exc
+        import yaml
+
+        from fsartifacts import yamlio
+
+        try:
+            doc: Any = yamlio.load(text) or {}
+            lock.store = str(doc.get("store", ""))
+            for name, entry in (doc.get("artifacts") or {}).items():
+                assert lock.artifacts is not None
+                remote = str(entry["remote"])
+                if has_control_characters(remote):
+                    raise ValueError(f"the remote name {remote!r} holds control characters")
+                if "/" in remote or "\\" in remote or remote in ("", ".", ".."):
+                    # Remote names are basenames in the store's root; anything else reads
+                    # from elsewhere on the store.
+                    raise ValueError(f"the remote name {remote!r} is not a name in the store")
+                lock.artifacts[str(name)] = LockEntry(
+                    version=None if entry.get("version") is None else str(entry["version"]),
+                    remote=remote,
+                    kind=str(entry.get("kind", "file")),
+                    sha256=str(entry["sha256"]).lower(),
+                    size=int(entry.get("size", 0)),
+                )
+        except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{path}: not a lock file fsartifacts can read ({exc}); restore it from version "
+                f"control, or delete it and pull without {option('locked')} to write a new one."
+            ) from exc
+        return lock
+
+    def entry(self, artifact: str) -> LockEntry | None:
+        return (self.artifacts or {}).get(artifact)
+
+    def record(self, artifact: str, entry: LockEntry) -> None:
+        if self.artifacts is None:
+            self.artifacts = {}
+        self.artifacts[artifact] = entry
+
+    def check_writable(self) -> None:
+        """Fail before anything is installed if :meth:`write` could not write the lock."""
+        tmp = self._tmp()
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            tmp.unlink()
+        except OSError as exc:
+            raise LocalError(
+                f"cannot write {self.path} ({exc.strerror}); nothing was installed. Make the "
+                f"project root writable, or see what a pull would do with {option('dry_run')}."
+            ) from exc
+
+    def write(self) -> None:
+        from fsartifacts import yamlio
+
+        doc = {
+            "format": FORMAT,
+            "store": self.store,
+            "artifacts": {
+                name: asdict(entry) for name, entry in sorted((self.artifacts or {}).items())
+            },
+        }
+        text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
+        tmp = self._tmp()
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise LocalError(
+                f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
+                "but not recorded. Free the space or fix the permissions, then pull again."
+            ) from exc
+
+    def _tmp(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")

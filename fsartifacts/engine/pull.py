@@ -1,0 +1,284 @@
+"""Pull: download a resolved copy, verify it, and install it atomically.
+
+Bytes stream into a hidden temporary beside the destination while they are
+hashed; only when size and checksum agree with what the store (or the lock
+file) says is the temporary renamed over the destination.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import semver
+
+from fsartifacts.config.model import Artifact
+from fsartifacts.config.values import outside_root_problem
+from fsartifacts.engine.install import (
+    check_tree,
+    contained,
+    pull_lock,
+    staged_file,
+    staged_member,
+    staging_dir,
+    swap_dir,
+    sweep_stale,
+)
+from fsartifacts.engine.lockfile import LockEntry
+from fsartifacts.engine.manifest import Manifest, ManifestEntry
+from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.engine.push import local_manifest, remote_file_matches
+from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
+from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
+from fsartifacts.hashing import HashingWriter
+from fsartifacts.retry import with_retries
+
+if TYPE_CHECKING:
+    from fsartifacts.engine.runner import Engine
+
+log = logging.getLogger("fsartifacts")
+
+T = TypeVar("T")
+
+
+def pull_artifact(
+    engine: Engine,
+    artifact: Artifact,
+    requested: str,
+    base: semver.Version,
+    *,
+    prefix: str = "",
+    override: bool = False,
+    pre: bool = False,
+    dry_run: bool = False,
+    locked: LockEntry | None = None,
+    skip_current: bool = False,
+) -> Result:
+    """Download the copy ``requested`` (or the lock entry) names and install it.
+
+    ``skip_current`` (sync pull) leaves a destination that already holds the
+    same content alone.
+    """
+    if locked is not None:
+        copy = locked_copy(engine, artifact, locked)
+    else:
+        copy = engine.find(artifact, requested, base, prefix=prefix, pre=pre)
+    dest = override_or_named(engine.root, artifact, copy, override)
+    url = engine.store.url(copy.display_name)
+    result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
+    result.bytes = copy.size or 0
+    expected = locked.sha256 if locked else None
+    if copy.kind == "folder":
+        manifest = Manifest.from_bytes(engine.ops.read_bytes(copy.manifest_path), url)
+        _check_lock(url, manifest.digest, expected)
+        result.bytes, result.sha256 = manifest.size, manifest.digest
+        if skip_current and _folder_is_current(engine, artifact, dest, manifest):
+            return _recorded(up_to_date(result), copy)
+        # The install mirrors the manifest: say which local files it takes away.
+        result.removed = manifest.unlisted_files(dest)
+        if dry_run:
+            return planned(result, "would download")
+        check_inside_project(engine.root, dest)
+        with pull_lock(dest):
+            sweep_stale(dest)
+            _pull_folder(engine, copy, manifest, dest, url)
+        return _recorded(result, copy)
+    recorded = engine.ops.recorded_sha256(copy.path, copy.entry)
+    if recorded:
+        _check_lock(url, recorded, expected)
+    if skip_current and dest.is_file():
+        sha256 = engine.hashes.sha256(dest)
+        same = (
+            sha256 == expected
+            if expected and not recorded
+            else remote_file_matches(
+                engine, copy.path, copy.entry, dest.stat().st_size, sha256, dest
+            )
+        )
+        if same:
+            result.sha256 = sha256
+            return _recorded(up_to_date(result), copy)
+    if dry_run:
+        return planned(result, "would download")
+    check_inside_project(engine.root, dest)
+    with pull_lock(dest):
+        sweep_stale(dest)
+        _pull_file(engine, copy, dest, result, recorded, expected)
+    return _recorded(result, copy)
+
+
+def override_or_named(root: Path, artifact: Artifact, copy: RemoteCopy, override: bool) -> Path:
+    """Where a pulled copy lands: the artifact's own path, or its remote name in the root."""
+    return root / artifact.file if override else contained(root, copy.name)
+
+
+def check_inside_project(root: Path, dest: Path) -> None:
+    """Refuse to write ``dest`` unless it resolves inside the project root.
+
+    The configuration was checked when it was loaded; this checks again just
+    before the write, as a symlink may have appeared in between.
+    """
+    problem = outside_root_problem(root, dest)
+    if problem:
+        raise ConfigError(f"refusing to write {dest}: {problem}")
+
+
+def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
+    """The remote copy a lock entry names, read from the store's listing."""
+    entry = engine.entry(locked.remote)
+    want_dir = locked.kind == "folder"
+    manifest = engine.entry(locked.remote + ".manifest.json") if want_dir else True
+    if entry is None or (entry.get("type") == "directory") != want_dir or manifest is None:
+        raise NotFoundError(
+            f"{artifact.name}: the locked copy {engine.store.url(locked.remote)} is gone from the "
+            f"store. Pull without {option('locked')} to resolve again (and update "
+            "fsartifacts.lock)."
+        )
+    return RemoteCopy(
+        artifact=artifact.name,
+        version=semver.Version.parse(locked.version) if locked.version else None,
+        name=locked.remote,
+        path=engine.store.path(locked.remote),
+        kind=locked.kind,  # type: ignore[arg-type]
+        size=None if want_dir else entry_size(entry),
+        entry=entry,
+    )
+
+
+def _check_lock(url: str, actual: str, expected: str | None) -> None:
+    if expected and actual.lower() != expected.lower():
+        raise IntegrityError(
+            f"{url} differs from what fsartifacts.lock recorded (sha256 {expected[:16]}..., the "
+            f"store has {actual[:16]}...): it was replaced since. Pull without "
+            f"{option('locked')} to take the new copy, or restore the locked one.",
+            transient=False,
+        )
+
+
+def _recorded(result: Result, copy: RemoteCopy) -> Result:
+    if result.sha256:
+        result.lock = LockEntry(
+            version=result.version, remote=copy.name, kind=copy.kind,
+            sha256=result.sha256, size=result.bytes,
+        )  # fmt: skip
+    return result
+
+
+def _pull_file(
+    engine: Engine,
+    copy: RemoteCopy,
+    dest: Path,
+    result: Result,
+    recorded: str | None,
+    expected: str | None,
+) -> None:
+    native = None if recorded else engine.ops.native_checksum(copy.entry)
+    algorithms = {"sha256"} | ({native[0]} if native else set())
+    url = result.remote or copy.path
+
+    def attempt() -> tuple[int, str]:
+        callback = engine.progress(copy.name, copy.size)
+        try:
+            with staged_file(dest) as out:
+                writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
+                engine.ops.download(copy.path, writer, callback=callback)
+                digests = writer.digests()
+                verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
+                _check_lock(url, digests["sha256"], expected)
+        finally:
+            callback.close()
+        return writer.bytes, digests["sha256"]
+
+    result.bytes, sha256 = _retrying(engine, f"download of {url}", attempt)
+    result.sha256 = sha256
+    engine.hashes.remember(dest, sha256)
+
+
+def _retrying(engine: Engine, what: str, action: Callable[[], T]) -> T:
+    return with_retries(what, engine.transfer.attempts, action)
+
+
+def verify(
+    url: str,
+    dest: Path,
+    received: int,
+    digests: dict[str, str],
+    size: int | None,
+    recorded: str | None,
+    native: tuple[str, str] | None,
+) -> None:
+    """Check received bytes against the size and the strongest checksum the store offers."""
+    kept = f"{dest} was left as it was; try again"
+    got = digests["sha256"]
+    evidence = f"{received} {got}"
+    push_again = f"push it again ({option('force')}). {dest} was left as it was."
+    if size is not None and received != size:
+        raise IntegrityError(
+            f"{url}: received {received} bytes but the store lists {size}: the transfer "
+            f"was cut short or the copy changed during it. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged (it sends {received} bytes, "
+            f"sha256 {got}; the store lists {size} bytes): {push_again}",
+        )
+    if recorded and got != recorded:
+        raise IntegrityError(
+            f"{url}: the sha256 of the received bytes ({got[:16]}...) is not "
+            f"the one recorded at push ({recorded[:16]}...): corrupted in transit or on the "
+            f"store. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged (sha256 {got}, recorded "
+            f"{recorded}): {push_again}",
+        )
+    if native and digests[native[0]] != native[1].lower():
+        raise IntegrityError(
+            f"{url}: the {native[0]} of the received bytes is not the store's ({native[1]}): "
+            f"corrupted in transit or on the store. {kept}.",
+            received=evidence,
+            damaged=f"{url}: the copy on the store is damaged ({native[0]} "
+            f"{digests[native[0]]}, recorded {native[1].lower()}): {push_again}",
+        )
+    if not recorded and not native:
+        log.info("%s: the store offers no checksum for it; verified by size only", url)
+
+
+def _folder_is_current(engine: Engine, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
+    if not dest.is_dir():
+        return False
+    try:
+        return local_manifest(engine, artifact, remote.version, dest).same_content(remote)
+    except LocalError:
+        return False  # a link or a special file in it: not the store's copy, pulled again
+
+
+def _pull_folder(
+    engine: Engine, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str
+) -> None:
+    staging = staging_dir(dest)
+
+    def fetch(entry: ManifestEntry) -> None:
+        callback = engine.progress(f"{copy.name}/{entry.path}", entry.size)
+        try:
+            with staged_member(staging, entry.path, dest) as out:
+                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
+                engine.ops.download(
+                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
+                )
+        finally:
+            callback.close()
+        verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
+               entry.sha256, None)  # fmt: skip
+
+    try:
+        for entry in manifest.files:
+            _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry))
+        check_tree(staging, {entry.path: entry.size for entry in manifest.files}, dest)
+        swap_dir(staging, dest)
+        for entry in manifest.files:
+            engine.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

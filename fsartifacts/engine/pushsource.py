@@ -1,0 +1,165 @@
+"""What a push reads: the artifact's local file or folder, checked before it is read
+and again once it is uploaded.
+
+- Only a regular file or a folder is an artifact. A FIFO would block the first read
+  forever and ``/dev/zero`` would never end, so anything else is refused before a
+  byte is read.
+- A folder artifact holds only regular files and folders. A symbolic link inside it
+  is refused, never followed: ``innocent.txt -> /etc/shadow`` would otherwise
+  publish the shadow file.
+- A file that is no longer the one that was hashed once its upload is done fails
+  the push, whatever the store, and what the upload wrote is removed: the store
+  could otherwise hold bytes that are not the sha256 recorded for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from fsartifacts.config.model import Artifact
+from fsartifacts.errors import ConfigError, LocalError, NotFoundError
+from fsartifacts.hashing import FileDigests, HashCache
+from fsartifacts.localfiles import file_kind
+
+log = logging.getLogger("fsartifacts")
+
+
+def artifact_source(artifact: Artifact, root: Path) -> tuple[Path, bool]:
+    """The local path of ``artifact`` and whether it is a folder, refusing anything that
+    is neither a regular file nor a folder before it is opened."""
+    local = root / artifact.file
+    try:
+        mode = local.stat().st_mode
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"{artifact.name}: {artifact.file} does not exist in {root}; "
+            "build it first, or fix its `file:` in the config."
+        ) from None
+    except OSError as exc:
+        raise LocalError(f"{artifact.name}: cannot read {local}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        return local, True
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"{artifact.name}: {artifact.file} is {file_kind(mode)}, not a file or a folder; "
+            "only regular files and folders can be pushed: fix its `file:` in the config."
+        )
+    return local, False
+
+
+def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Relative POSIX paths of the regular files below ``folder``, each with its lstat.
+
+    A link, a FIFO, a socket or a device anywhere below it fails the push (exit 1: the
+    configuration is right, the folder's content is what cannot be pushed), as does
+    a folder that cannot be read (it is not skipped, which would push a partial copy).
+    """
+
+    def unreadable(exc: OSError) -> None:
+        raise LocalError(f"{artifact.name}: cannot read {exc.filename}: {exc.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
+        dirnames.sort()
+        for name in (*dirnames, *filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(folder).as_posix()
+            try:
+                walked = full.lstat()
+            except OSError as exc:
+                unreadable(exc)
+            mode = walked.st_mode
+            if stat.S_ISLNK(mode):
+                raise LocalError(
+                    f"{artifact.name}: {artifact.file}/{rel} is a symbolic link (to "
+                    f"{os.readlink(full)}); links inside a folder artifact are never followed: "
+                    "replace it with the file itself, or remove it."
+                )
+            if stat.S_ISREG(mode):
+                yield rel, walked
+            elif not stat.S_ISDIR(mode):
+                raise LocalError(
+                    f"{artifact.name}: {artifact.file}/{rel} is {file_kind(mode)}, not a regular "
+                    "file; a folder artifact may hold only files and folders: remove it."
+                )
+
+
+def folder_digests(
+    hashes: HashCache, artifact: Artifact, folder: Path, algorithms: Iterable[str]
+) -> dict[str, FileDigests]:
+    """{relative path: digests} of the files below ``folder`` (see :func:`walk_files`).
+
+    Each is checked to be the file the walk found: hashing follows links, so an entry
+    swapped for a link after the walk would otherwise be read through it.
+    """
+    found: dict[str, FileDigests] = {}
+    for rel, walked in sorted(walk_files(artifact, folder)):
+        digests = hashes.digests(folder / rel, algorithms)
+        if (digests.stat.st_ino, digests.stat.st_dev) != (walked.st_ino, walked.st_dev):
+            raise LocalError(
+                f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
+                "replaced after the folder was listed); nothing was published. Push again "
+                "once the folder is complete."
+            )
+        found[rel] = digests
+    return found
+
+
+@contextlib.contextmanager
+def unchanged_while_uploading(
+    artifact: Artifact,
+    files: list[tuple[Path, FileDigests]],
+    withdraw: Callable[[], object],
+    *,
+    partial: bool = False,
+) -> Iterator[None]:
+    """Fail the push when a file is no longer the one that was hashed once its upload
+    is done: the store could hold bytes that are not the sha256 recorded for them.
+    ``withdraw`` then removes what the upload wrote; ``partial``: a failed upload may
+    have written some of it too (the files of a folder). Checked here, for every store."""
+    try:
+        yield
+    except FileExistsError:
+        raise  # another push won: nothing of ours is there, and the caller decides
+    except Exception as exc:
+        # A store that checks the file itself fails first: the cause to report is the change.
+        if _first_changed(files) is not None:
+            outcome = _withdrawn(artifact, withdraw) if partial else "nothing was published"
+            _fail_if_changed(artifact, files, outcome, exc)
+        raise
+    if _first_changed(files) is not None:
+        _fail_if_changed(artifact, files, _withdrawn(artifact, withdraw), None)
+
+
+def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
+    """Call ``withdraw``; what became of the push's copy, for the message."""
+    try:
+        withdraw()
+    except FileNotFoundError:
+        pass  # nothing of it is left
+    except Exception as exc:
+        log.debug("removing the copy of %s failed", artifact.name, exc_info=True)
+        return f"removing what it wrote failed ({exc}): delete it with `fsartifacts rm`"
+    return "what it wrote was removed from the store"
+
+
+def _first_changed(files: list[tuple[Path, FileDigests]]) -> Path | None:
+    return next((path for path, digests in files if not digests.unchanged(path)), None)
+
+
+def _fail_if_changed(
+    artifact: Artifact,
+    files: list[tuple[Path, FileDigests]],
+    outcome: str,
+    cause: BaseException | None,
+) -> None:
+    changed = _first_changed(files)
+    if changed is not None:
+        raise LocalError(
+            f"{artifact.name}: {changed} changed while it was being pushed, so the upload may "
+            f"not match its sha256; {outcome}. Push again once the file is complete."
+        ) from cause

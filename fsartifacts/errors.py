@@ -1,0 +1,125 @@
+"""The typed errors of fsartifacts.
+
+Every error a user can meet is an :class:`FsArtifactsError` whose message says
+what went wrong and how to get past it. The CLI turns them into exit codes in
+one place (``cli.main``) using :attr:`FsArtifactsError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from fsartifacts.redaction import redact_urls
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# How each front end spells an option that a message suggests as the way out:
+# (the command line, the Python API). A message holds ``option(name)`` where the
+# option goes, so a Python caller is never told to pass a command-line flag.
+OPTION_SPELLINGS: dict[str, tuple[str, str]] = {
+    "force": ("-f/--force", "force=True"),
+    "pre": ("--pre", "pre=True"),
+    "locked": ("--locked", "locked=True"),
+    "dry_run": ("--dry-run", "dry_run=True"),
+}
+
+
+def option(name: str) -> str:
+    """The placeholder for option ``name`` in an error message (see OPTION_SPELLINGS)."""
+    if name not in OPTION_SPELLINGS:
+        raise KeyError(f"no spelling for option {name!r}")
+    return f"{{option:{name}}}"
+
+
+class FsArtifactsError(Exception):
+    """Base class: an error with a message meant for the user.
+
+    ``str()`` is the message as the Python API shows it; the CLI shows
+    ``render(cli=True)``, which spells suggested options as flags.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def render(self, *, cli: bool) -> str:
+        text = super().__str__()
+        for name, (flag, keyword) in OPTION_SPELLINGS.items():
+            text = text.replace(option(name), flag if cli else keyword)
+        # Messages quote configured values, and a URL may carry a password.
+        return redact_urls(text)
+
+    def __str__(self) -> str:
+        return self.render(cli=False)
+
+
+class ConfigError(FsArtifactsError):
+    """The configuration, the command line or the project version is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFoundError(FsArtifactsError):
+    """An artifact, a version or a remote copy does not exist."""
+
+
+class StoreNotFoundError(NotFoundError):
+    """The store itself (a bucket, a repository, a folder) does not exist: not an empty store.
+
+    ``creatable`` says a push makes it (a local folder), so only reads fail.
+    """
+
+    def __init__(self, message: str, *, creatable: bool = False) -> None:
+        super().__init__(message)
+        self.creatable = creatable
+
+
+class ConflictError(FsArtifactsError):
+    """A copy is already on the store and would be overwritten (for push, any copy of
+    the version; for sync push, one with other content), or another push holds it."""
+
+
+class IntegrityError(FsArtifactsError):
+    """Bytes received do not match the size or checksum the store recorded.
+
+    ``transient`` says whether another try may help (bytes corrupted in transit)
+    or not (the remote copy is not the one the lock file recorded).
+
+    ``received`` identifies what arrived (its size and sha256): when the next
+    try receives the very same wrong bytes, they were not corrupted in transit
+    but are what the store holds, and ``damaged`` is the message to stop with.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = True,
+        received: str | None = None,
+        damaged: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.received = received
+        self.damaged = damaged
+
+
+class AuthError(FsArtifactsError):
+    """The store refused the credentials (or wants some and none were given).
+
+    ``exit_code`` is 2 when no credentials were given at all (a usage problem the
+    user fixes by supplying them) and 1 when the given ones were refused.
+    """
+
+    def __init__(self, message: str, *, missing_credentials: bool = False) -> None:
+        super().__init__(message)
+        self.missing_credentials = missing_credentials
+        self.exit_code = EXIT_USAGE if missing_credentials else EXIT_FAILED
+
+
+class LocalError(FsArtifactsError):
+    """A file or folder of the project cannot be read or written."""
+
+
+class TransferError(FsArtifactsError):
+    """A transfer failed for a reason outside the user's data (network, server)."""

@@ -1,0 +1,228 @@
+"""Streaming hashes, and the cache of local file hashes.
+
+The cache maps (path, size, mtime, inode) to the file's digests (always its
+sha256; also the sha1 a store such as Artifactory wants with an upload), so
+that checking an up-to-date project does not re-read its files and a push
+reads a file once. Any change to the file changes at least one of those, and
+the entry is simply not found.
+
+The cache file is JSON: {real path: {"size", "mtime_ns", "inode", "sha256",
+and any other digest by its hashlib name}}. Every entry keeps a sha256, so
+versions that know only that field read the file unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from fsartifacts.errors import IntegrityError
+from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
+
+CHUNK = 1024 * 1024
+
+
+def hash_file(
+    path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
+) -> dict[str, str]:
+    """Hex digests of ``path`` for each algorithm, reading it once."""
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            for h in hashers.values():
+                h.update(chunk)
+    return {name: h.hexdigest() for name, h in hashers.items()}
+
+
+class ByteSink(Protocol):
+    """Where a HashingWriter passes bytes on to: a binary file, or a wrapper of one."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+
+
+class HashingWriter:
+    """A writable that hashes and counts what passes through it on its way to ``out``.
+
+    With ``limit`` (the size the store lists for what is being received), the
+    first write that would go past it raises instead: a store entry that never
+    ends (a link to ``/dev/zero``) or is larger than listed cannot fill the disk.
+    ``what`` names the source in that error.
+    """
+
+    def __init__(
+        self,
+        out: ByteSink,
+        algorithms: Iterable[str] = ("sha256",),
+        *,
+        limit: int | None = None,
+        what: str = "the download",
+    ) -> None:
+        self.out = out
+        self.hashers = {name: hashlib.new(name) for name in algorithms}
+        self.bytes = 0
+        self.limit = limit
+        self.what = what
+
+    def write(self, data: bytes) -> int:
+        if self.limit is not None and self.bytes + len(data) > self.limit:
+            raise IntegrityError(
+                f"{self.what}: the store sent more than the {self.limit} bytes it lists for "
+                "it, and the download was stopped there. The copy on the store is not the one "
+                "its listing describes: push it again.",
+                transient=False,
+            )
+        for h in self.hashers.values():
+            h.update(data)
+        self.bytes += len(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def digests(self) -> dict[str, str]:
+        return {name: h.hexdigest() for name, h in self.hashers.items()}
+
+
+class FileDigests(Mapping[str, str]):
+    """Hex digests of a local file by hashlib name, and the file's ``os.stat`` when hashed.
+
+    The stat lets a later step check, without reading the file again, that it
+    still has the size, mtime and inode it had when it was hashed.
+    """
+
+    def __init__(self, hexdigests: Mapping[str, str], stat: os.stat_result) -> None:
+        self._hexdigests = dict(hexdigests)
+        self.stat = stat
+
+    def __getitem__(self, name: str) -> str:
+        return self._hexdigests[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hexdigests)
+
+    def __len__(self) -> int:
+        return len(self._hexdigests)
+
+    def __repr__(self) -> str:
+        return f"FileDigests({self._hexdigests!r}, size={self.stat.st_size})"
+
+    def unchanged(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` is still the file these digests were computed from.
+
+        A write, a replacement by rename, or a touch back to the old mtime each
+        change its :func:`file_identity`. (A rewrite to the same size within one
+        clock tick of the filesystem can still slip through.)
+        """
+        try:
+            now = os.stat(path)
+        except OSError:
+            return False
+        return file_identity(now) == file_identity(self.stat)
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: size, mtime, inode, device, ctime
+    (which no one can set back, as ``touch`` can the mtime)."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev, stat.st_ctime_ns)
+
+
+def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("FSARTIFACTS_CACHE_DIR"):
+        return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes.json"
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fsartifacts" / "hashes.json"
+
+
+class HashCache:
+    """Digests of local files (always the sha256), remembered by (path, size, mtime, inode).
+
+    Thread-safe. ``save()`` writes the cache atomically; a cache that cannot be
+    read or written is ignored (it only ever saves time, never decides).
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        self.hits = 0
+        self.misses = 0
+        if path is not None:
+            # A FIFO or a device in its place is refused by read_small_file, never waited on.
+            with contextlib.suppress(OSError, ValueError, RecursionError):
+                loaded = json.loads(read_small_file(path, CACHE_LIMIT))
+                if isinstance(loaded, dict):
+                    self._entries = loaded
+
+    @staticmethod
+    def _key(stat: os.stat_result) -> dict[str, Any]:
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+    def sha256(self, path: str | os.PathLike[str]) -> str:
+        return self.digests(path)["sha256"]
+
+    def digests(
+        self, path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
+    ) -> FileDigests:
+        """The sha256 of ``path`` and its digest for each of ``algorithms``.
+
+        What the cache lacks is computed in a single read of the file (a miss);
+        a hit reads nothing. The result carries the stat the digests belong to.
+        """
+        real = os.path.realpath(path)
+        stat = os.stat(real)
+        key = self._key(stat)
+        wanted = list(dict.fromkeys(("sha256", *algorithms)))
+        with self._lock:
+            known = self._known(self._entries.get(real), key, wanted)
+            if len(known) == len(wanted):
+                self.hits += 1
+                return FileDigests(known, stat)
+            self.misses += 1
+        computed = hash_file(real, [name for name in wanted if name not in known])
+        digests = {name: known.get(name) or computed[name] for name in wanted}
+        # Stat again: a file that changed while being read must not be cached.
+        if self._key(os.stat(real)) == key:
+            with self._lock:
+                kept = self._known(self._entries.get(real), key, None)
+                self._entries[real] = {**key, **kept, **digests}
+                self._dirty = True
+        return FileDigests(digests, stat)
+
+    @staticmethod
+    def _known(entry: Any, key: dict[str, Any], wanted: list[str] | None) -> dict[str, str]:
+        """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
+        if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in key.items()):
+            return {}
+        return {
+            name: value
+            for name, value in entry.items()
+            if name not in key and isinstance(value, str) and (wanted is None or name in wanted)
+        }
+
+    def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
+        """Record the sha256 of a file just written and verified, so no one hashes it again."""
+        real = os.path.realpath(path)
+        with self._lock:
+            self._entries[real] = {**self._key(os.stat(real)), "sha256": sha256}
+            self._dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        with self._lock:
+            data = json.dumps(self._entries, sort_keys=True)
+            self._dirty = False
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(data)
+            os.replace(tmp, self.path)

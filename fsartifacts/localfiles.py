@@ -1,0 +1,169 @@
+"""Reading local files only as regular files: fsartifacts' own small files, and the
+entries of a folder store.
+
+Only regular files are read. A FIFO would block the open or the read forever
+and ``/dev/zero`` would never end, so anything that is not a regular file is
+refused before a byte is read. Files are opened non-blocking, so that even
+opening a FIFO with no writer returns at once.
+
+- The small files fsartifacts keeps (config, lock file, hash cache, VERSION)
+  are read whole, up to a bound: a file above it is refused rather than loaded.
+- A folder store's entries are opened without following links. fsartifacts
+  writes nothing but regular files and folders into a store, so a link, a FIFO
+  or a device found there was put by someone else: following a link would copy
+  a file from anywhere on this machine into the project (``pw -> /etc/passwd``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import PurePosixPath
+from typing import IO
+
+from fsartifacts.errors import IntegrityError, option
+
+KiB = 1024
+MiB = 1024 * KiB
+
+CONFIG_LIMIT = 1 * MiB  # fsartifacts.yaml, skelebot.yaml, their overlays, pyproject.toml
+LOCK_LIMIT = 16 * MiB
+CACHE_LIMIT = 256 * MiB  # the hash cache: one entry per local file ever hashed
+VERSION_LIMIT = 64 * KiB  # the VERSION file
+
+
+class UnreadableFile(OSError):
+    """A local file fsartifacts will not read: not a regular file, or above its bound.
+
+    ``strerror`` says which, in words a user can act on.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        super().__init__(errno.EINVAL, problem, os.fspath(path))
+
+
+def file_kind(mode: int) -> str:
+    """What an ``st_mode`` is, for messages: "a directory", "a FIFO (named pipe)", ..."""
+    kinds = (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def not_regular_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` (which exists) is not a readable regular file, or None when it is one."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return f"is {file_kind(mode)}, not a regular file"
+
+
+def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refusing anything else or more than ``limit``.
+
+    Raises :class:`UnreadableFile` (an OSError) for a FIFO, a device, a directory or
+    a file above ``limit``, and the OSError of the system for a missing file.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnreadableFile(path, f"is {file_kind(mode)}, not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(fd, min(MiB, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise UnreadableFile(path, f"is larger than {_bound(limit)}, too large to be read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_small_text(path: str | os.PathLike[str], limit: int) -> str:
+    """:func:`read_small_file` decoded as UTF-8 (UnicodeDecodeError when it is not)."""
+    return read_small_file(path, limit).decode("utf-8")
+
+
+def _bound(limit: int) -> str:
+    return f"{limit // MiB} MiB" if limit >= MiB else f"{limit // KiB} KiB"
+
+
+# -- a folder store's entries -------------------------------------------------
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_LINK_ERRNOS = {errno.ELOOP, errno.EMLINK}  # what O_NOFOLLOW answers on a link (Linux, BSD)
+
+
+def not_regular(path: str, reason: str) -> IntegrityError:
+    """The error for a store entry that is not a regular file (``reason`` says what it is)."""
+    return IntegrityError(
+        f"refusing {path} on the store: {reason}. fsartifacts only "
+        "ever writes regular files, so someone else put it there; remove it from the store "
+        f"(or push that version again with {option('force')}).",
+        transient=False,
+    )
+
+
+def open_regular(path: str, within: str | None = None) -> IO[bytes]:
+    """``path`` opened for reading, refused unless it is a regular file reached without links.
+
+    With ``within`` (a folder that ``path`` lies in), neither ``within`` itself nor any
+    folder between it and ``path`` may be a link either.
+    """
+    if within is None:
+        fd = _open_leaf(None, path, path)
+    else:
+        rel = PurePosixPath(os.path.relpath(path, within).replace(os.sep, "/"))
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise not_regular(path, f"it is outside {within}")
+        dir_fd = _open_dir(None, within, within)
+        try:
+            here = within
+            for part in rel.parts[:-1]:
+                here = os.path.join(here, part)
+                inner = _open_dir(dir_fd, part, here)
+                os.close(dir_fd)
+                dir_fd = inner
+            fd = _open_leaf(dir_fd, rel.parts[-1], path)
+        finally:
+            os.close(dir_fd)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise not_regular(path, f"it is {file_kind(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_leaf(dir_fd: int | None, name: str, path: str) -> int:
+    try:
+        return os.open(name, _FLAGS | _CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _LINK_ERRNOS:
+            raise not_regular(path, "it is a symbolic link") from None
+        raise
+
+
+def _open_dir(dir_fd: int | None, name: str, path: str) -> int:
+    try:
+        return os.open(name, _FLAGS | _CLOEXEC | os.O_DIRECTORY, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno not in _LINK_ERRNOS | {errno.ENOTDIR}:
+            raise
+        # O_DIRECTORY | O_NOFOLLOW answers ENOTDIR on a link (Linux): say which it is.
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else file_kind(mode)
+        raise not_regular(path, f"it is {kind} where a folder should be") from None

@@ -1,0 +1,476 @@
+"""The public Python API: a project, its artifacts and its store.
+
+```python
+from fsartifacts import Project
+project = Project.load()
+results = project.pull("ALL", "LATEST")
+```
+
+The CLI is a thin layer over this class.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import semver
+
+from fsartifacts.config.load import load_config
+from fsartifacts.config.model import Artifact, Config
+from fsartifacts.engine import naming
+from fsartifacts.engine.lockfile import LockEntry, LockFile
+from fsartifacts.engine.results import Result, Results, not_installed
+from fsartifacts.errors import AuthError, ConfigError, NotFoundError, option
+from fsartifacts.progress import ProgressFactory, no_progress
+from fsartifacts.versioning import artifact_version, is_latest_keyword, resolve_project_version
+
+if TYPE_CHECKING:
+    # The engine and the stores bring fsspec; `validate` and `--help` need neither.
+    from fsartifacts.engine.naming import RemoteCopy
+    from fsartifacts.engine.runner import Engine
+    from fsartifacts.stores.artifactory.auth import Credentials
+    from fsartifacts.stores.base import Store
+
+ALL = "ALL"
+
+
+def requested_version(artifact: Artifact, requested: str, locked: LockEntry | None) -> str | None:
+    """The version a pull of ``artifact`` asks for, when known before it resolves."""
+    if locked is not None:
+        return locked.version
+    if artifact.singular or is_latest_keyword(requested):
+        return None
+    return requested
+
+
+class Project:
+    """A loaded configuration, its project version, and (lazily) its store."""
+
+    def __init__(
+        self,
+        config: Config,
+        version: semver.Version,
+        *,
+        credentials: Credentials | None = None,
+        store: Store | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.version = version
+        self.credentials = credentials
+        self._store = store
+        self._engine: Engine | None = None
+        self._environ = dict(os.environ if environ is None else environ)
+        self._credential_options: dict[str, Any] = {}
+        self.version_source = "given"
+        self.progress: ProgressFactory = no_progress
+
+    @classmethod
+    def load(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        *,
+        env: str | None = None,
+        project_version: str | None = None,
+        jobs: int | None = None,
+        start: str | os.PathLike[str] | None = None,
+        user: str | None = None,
+        token: str | None = None,
+        token_stdin: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> Project:
+        """Find and load the configuration as the CLI does (SPEC 2 and 3)."""
+        environ = dict(os.environ if environ is None else environ)
+        loaded = load_config(
+            explicit=str(config) if config is not None else None,
+            start=Path(start) if start is not None else Path.cwd(),
+            env_name=env,
+            environ=environ,
+            jobs=jobs,
+        )
+        version, source = resolve_project_version(
+            loaded, cli_version=project_version, environ=environ
+        )
+        project = cls(loaded, version, environ=environ)
+        project.version_source = source
+        project._credential_options = {"user": user, "token": token, "token_stdin": token_stdin}
+        return project
+
+    # -- pieces -----------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            if self.config.repository.kind == "artifactory" and self.credentials is None:
+                self.credentials = self._resolve_credentials()
+                if not self.credentials.anonymous:
+                    from fsartifacts.redaction import install_secret_filter
+
+                    install_secret_filter(self.credentials)
+            from fsartifacts.stores import open_store
+
+            self._store = open_store(self.config, self.credentials)
+        return self._store
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from fsartifacts.engine.runner import Engine
+            from fsartifacts.hashing import HashCache, default_cache_path
+
+            self._engine = Engine(
+                self.store,
+                self.root,
+                transfer=self.config.transfer,
+                hash_cache=HashCache(default_cache_path(self._environ)),
+                auth_error=self._auth_error,
+                progress=self.progress,
+            )
+        return self._engine
+
+    def artifacts(self, which: str = ALL) -> list[Artifact]:
+        """The artifacts ``which`` names: one by name, or every one for ALL (in any case,
+        like LATEST: no artifact may be named so)."""
+        configured = list(self.config.repository.artifacts)
+        if which.upper() == ALL and self.config.repository.artifact(which) is None:
+            return configured
+        found = self.config.repository.artifact(which)
+        if found is None:
+            names = ", ".join(a.name for a in configured) or "none"
+            # A usage error (exit 2): the command line names something the config lacks.
+            raise ConfigError(
+                f"no artifact named {which!r} in {self.config.path}; configured: {names} (or ALL)."
+            )
+        return [found]
+
+    def artifact_version(self, artifact: Artifact) -> semver.Version:
+        """The version an artifact is pushed as and resolved against (its pin wins)."""
+        return artifact_version(artifact, self.version)
+
+    # -- operations -------------------------------------------------------------
+
+    def push(
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> Results:
+        """Upload artifacts as their version; a version already on the store fails
+        (whatever its content) unless ``force``. ``check`` raises the first failure's error."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False
+        )
+
+    def _push(
+        self, which: str, *, force: bool, prefix: str, dry_run: bool, check: bool, sync: bool
+    ) -> Results:
+        prefix = naming.validate_prefix(prefix)
+        engine = self.engine
+        try:
+            results = engine.run(
+                lambda a: engine.push(
+                    a, self.artifact_version(a), prefix=prefix, force=force, sync=sync,
+                    dry_run=dry_run,
+                ),
+                self.artifacts(which),
+                version_of=lambda a: None if a.singular else str(self.artifact_version(a)),
+            )  # fmt: skip
+        finally:
+            engine.hashes.save()
+        if results.ok and not dry_run:
+            self._sweep(which, prefix)
+        return results.raise_for_status() if check else results
+
+    def pull(
+        self,
+        which: str = ALL,
+        version: str = "LATEST",
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+        locked: bool = False,
+        skip_current: bool = False,
+        check: bool = False,
+    ) -> Results:
+        """Download artifacts and record what was resolved in ``fsartifacts.lock``.
+
+        ``locked`` installs exactly what the lock file says instead of resolving,
+        all or nothing; ``skip_current`` (sync pull) leaves destinations that
+        already match alone; ``check`` raises the first failure's error.
+        """
+        prefix = naming.validate_prefix(prefix)
+        engine = self.engine
+        lock = LockFile.read(self.root)
+        artifacts = self.artifacts(which)
+        if locked:
+            unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
+            if unlocked:
+                raise NotFoundError(
+                    f"{', '.join(unlocked)}: not in {lock.path}; pull without "
+                    f"{option('locked')} first to record what to lock."
+                )
+        if not dry_run:
+            lock.check_writable()
+
+        def pull_all(dry: bool, done: Callable[[Result], None] | None = None) -> Results:
+            return engine.run(
+                lambda a: engine.pull(
+                    a,
+                    version,
+                    self.artifact_version(a),
+                    prefix=prefix,
+                    override=override,
+                    pre=pre,
+                    dry_run=dry,
+                    locked=lock.entry(a.name) if locked else None,
+                    skip_current=skip_current,
+                ),
+                artifacts,
+                done,
+                version_of=lambda a: requested_version(
+                    a, version, lock.entry(a.name) if locked else None
+                ),
+            )
+
+        finished: list[Result] = []  # what was installed, even if the run is interrupted
+        try:
+            results = None
+            if locked and not dry_run and len(artifacts) > 1:
+                # A dry run checks every locked copy against the lock (presence, recorded
+                # sha256, folder manifest) before anything is installed: all or nothing.
+                checked = pull_all(True)
+                if not checked.ok:
+                    results = Results(
+                        r if r.action == "failed" else not_installed(r) for r in checked
+                    )
+            if results is None:
+                results = pull_all(dry_run, finished.append)
+        finally:
+            engine.hashes.save()
+            if not dry_run:
+                # In ``finally``: after an interrupt (Ctrl-C) the lock file still
+                # records the artifacts that were installed before it.
+                self._record(lock, list(finished))
+        return results.raise_for_status() if check else results
+
+    def _record(self, lock: LockFile, results: list[Result]) -> None:
+        recorded = [r for r in results if r.lock is not None and r.action != "planned"]
+        if recorded:
+            lock.store = self.store.display
+            for r in recorded:
+                assert r.lock is not None
+                lock.record(r.artifact, r.lock)
+            lock.write()
+
+    def sync_push(
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> Results:
+        """Push that is safe to repeat: an identical copy already there is up to date;
+        a different one fails unless ``force``."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True
+        )
+
+    def sync_pull(
+        self,
+        which: str = ALL,
+        version: str = "LATEST",
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+        locked: bool = False,
+        check: bool = False,
+    ) -> Results:
+        """Pull that skips every artifact whose local copy already matches."""
+        return self.pull(
+            which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
+            locked=locked, skip_current=True, check=check,
+        )  # fmt: skip
+
+    def rm(self, name: str, version: str, *, prefix: str = "", dry_run: bool = False) -> Results:
+        """Delete one remote version of one artifact (exact version; singular: its copy)."""
+        (artifact,) = self.artifacts(name)
+        engine = self.engine
+        if artifact.singular or not is_latest_keyword(version):
+            copy = engine.find(
+                artifact, version, self.artifact_version(artifact),
+                prefix=naming.validate_prefix(prefix), pre=True,
+            )  # fmt: skip
+        else:
+            raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
+        # Through run(), as every transfer: a store error becomes a failed result (and
+        # its typed error), not an exception past the CLI.
+        results = engine.run(
+            lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
+        )
+        if results.ok and not dry_run:
+            self._sweep(name, prefix)
+        return results
+
+    def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
+        """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
+        if keep < 1:
+            raise ConfigError(f"keep={keep}: keep at least 1 version of each major.")
+        prefix = naming.validate_prefix(prefix)
+        return self.engine.with_folder_sizes(
+            [
+                copy
+                for artifact in self.artifacts(which)
+                for copy in self.engine.prune_plan(artifact, keep, prefix)
+            ]
+        )
+
+    def prune(
+        self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
+    ) -> Results:
+        """Delete all but the newest ``keep`` versions of each major, per artifact."""
+        engine = self.engine
+        doomed = self.prune_plan(which, keep=keep, prefix=prefix)
+        results = engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
+        if results.ok and not dry_run:
+            self._sweep(which, prefix)
+        return results
+
+    def gc(
+        self,
+        which: str = ALL,
+        *,
+        prefix: str = "",
+        older_than: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> Results:
+        """List, and unless ``dry_run`` remove, what interrupted pushes left on the store
+        (claims, temporaries, unfinished folders, multipart uploads) idle for ``older_than``
+        (default: an hour)."""
+        from fsartifacts.engine import leftovers
+        from fsartifacts.engine.claims import ABANDONED_AFTER
+
+        return leftovers.collect(
+            self.store, self.artifacts(which), translate=self.engine.translate,
+            prefix=naming.validate_prefix(prefix),
+            older_than=ABANDONED_AFTER if older_than is None else older_than, dry_run=dry_run,
+        )  # fmt: skip
+
+    def _sweep(self, which: str, prefix: str) -> None:
+        """After a push, prune or rm that went well: remove the leftovers that are provably
+        abandoned. (After a failure the store may be unwell: no more requests.)"""
+        from fsartifacts.engine import leftovers
+
+        leftovers.sweep(self.store, self.artifacts(which), prefix=naming.validate_prefix(prefix))
+
+    def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
+        """The remote versions of one artifact, newest first (empty for singular ones)."""
+        (artifact,) = self.artifacts(name)
+        copies = self.engine.copies(artifact, naming.validate_prefix(prefix))
+        return [c.version for c in copies if c.version is not None]
+
+    def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
+        """The remote copies of one artifact with their names, sizes (a folder's from its
+        manifest) and dates, newest first."""
+        (artifact,) = self.artifacts(name)
+        return self.engine.with_folder_sizes(
+            self.engine.copies(artifact, naming.validate_prefix(prefix))
+        )
+
+    def resolve(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> semver.Version | None:
+        """The version ``version`` (exact or LATEST) means now; None for singular artifacts."""
+        return self.find(name, version, prefix=prefix, pre=pre).version
+
+    def find(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> RemoteCopy:
+        (artifact,) = self.artifacts(name)
+        return self.engine.find(
+            artifact,
+            version,
+            self.artifact_version(artifact),
+            prefix=naming.validate_prefix(prefix),
+            pre=pre,
+        )
+
+    def open(
+        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+    ) -> IO[bytes]:
+        """A binary file object reading a remote file artifact, without writing to disk."""
+        copy = self.find(name, version, prefix=prefix, pre=pre)
+        if copy.kind != "file":
+            raise ConfigError(
+                f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
+            )
+        return self.store.ops.open_read(copy.path)
+
+    # -- credentials ------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` with this run's secret (in every form it travels in) replaced by ***."""
+        if self.credentials is None or self.credentials.anonymous:
+            return text
+        from fsartifacts.redaction import redact, secret_forms
+
+        return redact(text, secret_forms(self.credentials))
+
+    def _resolve_credentials(self) -> Credentials:
+        from urllib.parse import urlsplit
+
+        from fsartifacts.stores.artifactory.auth import resolve_credentials
+
+        settings = self.config.repository.artifactory or {}
+        url = str(settings.get("url", ""))
+        host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+        return resolve_credentials(
+            settings.get("auth"),
+            host,
+            environ=self._environ,
+            transfer=self.config.transfer,
+            **self._credential_options,
+        )
+
+    def _auth_error(self, exc: PermissionError) -> AuthError:
+        if self.config.repository.kind != "artifactory":
+            return AuthError(f"the store refused access: {exc}")
+        from fsartifacts.stores.artifactory.auth import (
+            bad_credentials_error,
+            missing_credentials_error,
+        )
+
+        url = self.store.display
+        status = getattr(exc, "status", None)  # ArtifactoryFileSystem's errors carry it
+        if not isinstance(status, int) or not status:  # another PermissionError: read its text
+            status = 401 if "401" in str(exc) or "uthenticat" in str(exc) else None
+        if self.credentials is None or self.credentials.anonymous:
+            if status == 401:
+                return missing_credentials_error(url)
+            return AuthError(f"{url}: access denied for anonymous requests: {exc}")
+        if status == 403 and self.credentials.auth_type != "api_key":
+            # Artifactory took the credentials (bad ones are a 401) but this user may not do
+            # this; only a bad API key is a 403 too.
+            return AuthError(
+                f"{url}: the {self.credentials.describe()} was accepted, but that user lacks "
+                f"the permission for this: {str(exc).rstrip('.')}. Ask an Artifactory "
+                "administrator for it, or use credentials that have it."
+            )
+        error = bad_credentials_error(url, self.credentials)
+        return AuthError(f"{error} ({exc})", missing_credentials=False)

@@ -1,0 +1,132 @@
+"""What the engine may ask of Artifactory beyond plain fsspec.
+
+- A deploy is stored whole or not at all, so uploads go straight to their
+  final name (``atomic_writes``).
+- Artifactory computes and keeps the sha1 and sha256 of every file, and our
+  uploads send both: a corrupted upload is refused (409) and nothing is
+  stored, so no ``.sha256`` sidecar is needed (``records_sha256``). The
+  engine computes the two in the one read that hashes the file for it
+  (``upload_digests``), so a push reads the file once before sending it.
+- There is no conditional deploy: an exclusive write is a check on the server
+  then a PUT, and two pushes racing between the two can both succeed
+  (``atomic_create`` is False, which the engine reports at ``-v``).
+- A download is one streamed GET, checked against the size the server
+  sends with it. Its checksum is left to the engine, which hashes every
+  byte it receives anyway and checks it against the recorded sha256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fsspec.callbacks import Callback, NoOpCallback
+
+from fsartifacts.artifactoryfs.errors import ArtifactoryConflictError, ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.errors import IntegrityError, StoreNotFoundError
+from fsartifacts.hashing import FileDigests
+from fsartifacts.stores.base import StoreOps, Writable
+
+
+class ArtifactoryOps(StoreOps):
+    """StoreOps for :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`.
+
+    ``atomic_create`` is False: Artifactory has no create-if-absent deploy, so
+    ``exclusive=True`` means "checked absent on the server, then written".
+    """
+
+    atomic_create = False
+    atomic_writes = True
+    records_sha256 = True
+    upload_digests = ("sha256", "sha1")
+
+    fs: ArtifactoryFileSystem
+
+    def __init__(self, fs: ArtifactoryFileSystem, transfer: TransferSettings | None = None) -> None:
+        super().__init__(fs, transfer)
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """As the generic one; an empty answer is checked against the repository itself,
+        since Artifactory answers a repository it lacks like a folder it lacks (404)."""
+        entries = super().listing(path)
+        if not entries:
+            repo = path.split("/", 1)[0]
+            try:
+                self.fs.info(repo, refresh=True)
+            except FileNotFoundError:
+                raise StoreNotFoundError(
+                    f"nothing at {self.fs.url}/{path}: the repository {repo!r} does not exist "
+                    f"on {self.fs.url} (or these credentials may not see it); check `repo` and "
+                    "`url` in repository.artifactory"
+                ) from None
+        return entries
+
+    def upload(
+        self,
+        lpath: str,
+        rpath: str,
+        *,
+        sha256: str,
+        exclusive: bool,
+        record: bool = True,
+        callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
+        """One deploy with the file's checksums (a checksum deploy when the server has it).
+
+        With the sha1 in ``digests`` the file is not read again before it is
+        sent; a :class:`FileDigests` also refuses a file changed since hashing.
+        """
+        given = digests or {}
+        try:
+            self.fs.put_file(
+                lpath,
+                rpath,
+                callback=callback or NoOpCallback(),
+                mode="create" if exclusive else "overwrite",
+                sha256=sha256,
+                sha1=given.get("sha1"),
+                hashed_stat=digests.stat if isinstance(digests, FileDigests) else None,
+            )
+        except (ArtifactoryConflictError, ArtifactoryIntegrityError) as exc:
+            raise IntegrityError(
+                f"{exc}. Nothing was stored; push again (and check the network or proxy "
+                "if it keeps happening)."
+            ) from exc
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+        try:
+            self.fs.pipe_file(rpath, data, mode="create" if exclusive else "overwrite")
+        except ArtifactoryConflictError as exc:
+            raise IntegrityError(f"{exc}. Nothing was stored; push again.") from exc
+
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
+        """One streamed GET (not ranged reads), checked for size.
+
+        Not for checksum: the engine hashes what it receives and checks it
+        against the recorded sha256 (or the folder's manifest).
+        """
+        self.fs.download(rpath, out, callback=callback or NoOpCallback(), verify=False)
+
+    def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
+        """The sha256 Artifactory keeps: from the listing entry, else from the storage API."""
+        digest = (entry or {}).get("sha256")
+        if not digest:
+            try:
+                digest = self.fs.info(rpath, refresh=True).get("sha256")
+            except FileNotFoundError:
+                return None
+        return str(digest).lower() if digest else None
+
+    def native_checksum(self, entry: dict[str, Any]) -> tuple[str, str] | None:
+        sha1 = entry.get("sha1")
+        return ("sha1", str(sha1).lower()) if sha1 else None

@@ -1,0 +1,457 @@
+"""The capability hook: what the engine asks of a store beyond plain fsspec.
+
+The engine only ever talks to an fsspec filesystem. Where a kind of store can
+do better than the generic way (create-if-absent on the server, a checksum
+recorded with the object, a single streamed GET), a :class:`StoreOps` subclass
+for that filesystem says so. :func:`ops_for` picks the subclass from the
+filesystem's protocol, importing it only when it is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pathlib
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any, ClassVar, Protocol
+
+from fsspec.callbacks import Callback, NoOpCallback
+from fsspec.spec import AbstractFileSystem
+
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.engine import claims
+from fsartifacts.engine.claims import Claim, Holder
+from fsartifacts.errors import StoreNotFoundError
+from fsartifacts.localfiles import open_regular
+
+SIDECAR_SUFFIX = ".sha256"
+TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
+COPY_CHUNK = 1024 * 1024
+
+
+class Writable(Protocol):
+    """Where downloads stream to: a file, or a writer that hashes on the way."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+# A file of a folder artifact: (local path, path inside the folder, its digests by
+# hashlib name, "sha256" always among them: those of upload_digests, computed once).
+FolderFile = tuple[str, str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """An upload the store holds unfinished (an S3 multipart upload), by its last activity."""
+
+    path: str
+    upload_id: str
+    modified: datetime | None
+
+
+def temp_name(basename: str, tag: str = "") -> str:
+    """A hidden temporary name beside ``basename`` that no artifact name matches.
+
+    ``tag`` (such as ``.old``) tells one kind of temporary from the others.
+    """
+    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{tag}.part"
+
+
+def _split(rpath: str) -> tuple[str, str]:
+    parent, _, base = rpath.rpartition("/")
+    return parent, base
+
+
+class StoreOps:
+    """The generic way, correct on any fsspec filesystem.
+
+    Subclasses override what their store does better and set the flags:
+
+    - ``atomic_create``: ``exclusive=True`` writes are create-if-absent on the
+      store itself, so two racing pushes cannot both win. Without it the engine
+      checks first and says so at ``-v``.
+    - ``atomic_writes``: a reader never sees a partly written object under its
+      final name (object stores). Without it uploads go to a temporary name and
+      are renamed.
+    - ``records_sha256``: the store keeps the sha256 with the object, so no
+      ``.sha256`` sidecar is written.
+    - ``upload_digests``: the digests (hashlib names) ``upload`` can use, which
+      the engine computes in the same read of the file as its sha256 and
+      passes as ``digests``.
+    """
+
+    atomic_create: ClassVar[bool] = False
+    atomic_writes: ClassVar[bool] = False
+    records_sha256: ClassVar[bool] = False
+    upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
+
+    def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
+        self.fs = fs
+        self.transfer = transfer or TransferSettings()
+
+    # -- listings -------------------------------------------------------------
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """Every entry directly under ``path``, fresh from the store; [] when absent."""
+        try:
+            entries = self.fs.ls(path, detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        only = entries[0] if len(entries) == 1 else None
+        if only and _strip(only["name"]) == _strip(path) and only.get("type") != "directory":
+            return []  # ``path`` is a file, not a folder of artifacts
+        return entries
+
+    # -- writes ---------------------------------------------------------------
+
+    def upload(
+        self,
+        lpath: str,
+        rpath: str,
+        *,
+        sha256: str,
+        exclusive: bool,
+        record: bool = True,
+        callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
+        """Upload ``lpath`` to ``rpath`` so no reader sees it half written.
+
+        Raises ``FileExistsError`` when ``exclusive`` and ``rpath`` exists.
+        ``record`` writes the sha256 where the store keeps it. ``digests``: the
+        file's digests the caller computed (those of ``upload_digests``; a
+        :class:`~fsartifacts.hashing.FileDigests` also carries the file's stat
+        then), for stores that send them with the upload.
+        """
+        callback = callback or NoOpCallback()
+        if exclusive and self.fs.exists(rpath):
+            raise FileExistsError(rpath)
+        if record and not self.records_sha256:
+            self.write_sidecar(rpath, sha256)
+        if self.atomic_writes:
+            self.fs.put_file(lpath, rpath, callback=callback)
+            return
+        parent, base = _split(rpath)
+        staging = f"{parent}/{temp_name(base)}" if parent else temp_name(base)
+        self.fs.put_file(lpath, staging, callback=callback)
+        try:
+            self.fs.mv(staging, rpath)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(staging)
+            raise
+
+    def upload_folder(
+        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
+    ) -> None:
+        """Upload (local path, relative path, digests) triples into the folder ``rpath``.
+
+        The engine writes the folder's manifest afterwards; until then the folder
+        is invisible to pulls, so its files need no temporary names.
+        """
+        for lpath, relative, digests in files:
+            self.upload(
+                lpath,
+                f"{rpath}/{relative}",
+                sha256=digests["sha256"],
+                exclusive=False,
+                record=False,
+                callback=callback,
+                digests=digests,
+            )
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+        """Write a small object (a manifest) whole; ``FileExistsError`` as for upload."""
+        if exclusive and self.fs.exists(rpath):
+            raise FileExistsError(rpath)
+        self.fs.pipe_file(rpath, data)
+
+    def write_sidecar(self, rpath: str, sha256: str) -> None:
+        self.fs.pipe_file(rpath + SIDECAR_SUFFIX, f"{sha256}  {_split(rpath)[1]}\n".encode())
+
+    def remove(self, rpath: str, *, recursive: bool = False) -> None:
+        """Delete ``rpath`` (and its sidecar). A missing path raises FileNotFoundError."""
+        self.fs.rm(rpath, recursive=recursive)
+        if not self.records_sha256 and not recursive:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm_file(rpath + SIDECAR_SUFFIX)
+
+    # -- claims ---------------------------------------------------------------
+
+    def claim(self, rpath: str, claim: Claim) -> Holder | None:
+        """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
+
+        A create-if-absent write where the store has one (``atomic_create``),
+        else an election; see :func:`fsartifacts.engine.claims.take`.
+        """
+        return claims.take(self, rpath, claim)
+
+    def holder(self, rpath: str) -> Holder | None:
+        """Who holds the claim object ``rpath`` now, or None."""
+        return claims.holder(self, rpath)
+
+    def release(self, rpath: str, claim: Claim) -> None:
+        """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
+        claims.release(self, rpath, claim)
+
+    def renew(self, rpath: str, claim: Claim) -> bool:
+        """Rewrite ``claim`` on ``rpath`` so it stays young; False once it is not ours."""
+        return claims.renew(self, rpath, claim)
+
+    def remove_holder(self, holder: Holder) -> bool:
+        """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
+        return claims.remove_holder(self, holder)
+
+    # -- unfinished uploads ----------------------------------------------------
+
+    def pending_uploads(self, rpath: str, older_than: timedelta) -> list[PendingUpload]:
+        """Uploads below ``rpath`` the store keeps unfinished, idle for ``older_than``."""
+        return []  # a plain filesystem has none: its temporaries are files in the listing
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has no unfinished uploads")
+
+    # -- reads ----------------------------------------------------------------
+
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
+        """Stream the bytes of ``rpath`` into ``out``.
+
+        ``within``: a folder version that ``rpath`` lies in. Stores with links
+        (a local folder) refuse a link at or below it; object stores have none.
+        Where the download must stop (the listed size) is ``out``'s business.
+        """
+        callback = callback or NoOpCallback()
+        with self.fs.open(rpath, "rb", block_size=self.transfer.part_size, cache_type="none") as f:
+            while chunk := f.read(COPY_CHUNK):
+                out.write(chunk)
+                callback.relative_update(len(chunk))
+
+    def read_bytes(self, rpath: str) -> bytes:
+        return bytes(self.fs.cat_file(rpath))
+
+    def open_read(self, rpath: str) -> IO[bytes]:
+        """A file object reading the remote file ``rpath``."""
+        handle: IO[bytes] = self.fs.open(rpath, "rb")
+        return handle
+
+    def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
+        """The sha256 recorded when the object was pushed, or None."""
+        if self.records_sha256:
+            return None
+        try:
+            text = self.read_bytes(rpath + SIDECAR_SUFFIX).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return None
+        digest = text.split()[0].lower() if text.split() else ""
+        return digest if len(digest) == 64 else None
+
+    def native_checksum(self, entry: dict[str, Any]) -> tuple[str, str] | None:
+        """A content hash the store computed itself: (hashlib name, hex), or None."""
+        return None
+
+
+@dataclass
+class Store:
+    """A place artifacts live: ``root`` on ``fs``, with the ops that know it."""
+
+    fs: AbstractFileSystem
+    root: str  # a path of ``fs``, stripped of protocol and trailing slash ("" is the top)
+    ops: StoreOps
+    display: str  # how to name the root to a user: a URL without credentials
+
+    def path(self, name: str) -> str:
+        return f"{self.root}/{name}" if self.root else name
+
+    def url(self, name: str) -> str:
+        return f"{self.display.rstrip('/')}/{name}"
+
+
+class LocalOps(StoreOps):
+    """A folder on this machine: renames are atomic and ``link`` is create-if-absent."""
+
+    atomic_create = True
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """As the generic one; a store folder that does not exist is not an empty store
+        (a typo in ``url`` would look like one), though a push creates it."""
+        if not os.path.lexists(path):
+            uri = pathlib.Path(path).as_uri() if os.path.isabs(path) else path
+            raise StoreNotFoundError(
+                f"nothing at {uri}: the folder does not exist; check `url` (a push creates it)",
+                creatable=True,
+            )
+        return super().listing(path)
+
+    def upload(
+        self,
+        lpath: str,
+        rpath: str,
+        *,
+        sha256: str,
+        exclusive: bool,
+        record: bool = True,
+        callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
+        callback = callback or NoOpCallback()
+        parent, base = os.path.split(rpath)
+        os.makedirs(parent, exist_ok=True)
+        staging = os.path.join(parent, temp_name(base))
+        try:
+            with open(lpath, "rb") as src, open(staging, "wb") as dst:
+                size = os.fstat(src.fileno()).st_size
+                callback.set_size(size)
+                _copy_between_files(src, dst, size, callback)
+                os.fsync(dst.fileno())
+            shutil.copymode(lpath, staging)
+            self._install(staging, rpath, exclusive=exclusive)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staging)
+        if record:
+            self.write_sidecar(rpath, sha256)
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+        parent, base = os.path.split(rpath)
+        os.makedirs(parent, exist_ok=True)
+        staging = os.path.join(parent, temp_name(base))
+        try:
+            with open(staging, "wb") as dst:
+                dst.write(data)
+                dst.flush()
+                os.fsync(dst.fileno())
+            self._install(staging, rpath, exclusive=exclusive)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staging)
+
+    def upload_folder(
+        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
+    ) -> None:
+        """Build the folder under a temporary name, then rename it into place.
+
+        The rename fails when ``rpath`` already exists, so of two racing pushes
+        of one folder version only one gets its files in.
+        """
+        parent, base = os.path.split(rpath)
+        staging = os.path.join(parent, temp_name(base))
+        try:
+            for lpath, relative, digests in files:
+                self.upload(
+                    lpath,
+                    os.path.join(staging, *relative.split("/")),
+                    sha256=digests["sha256"],
+                    exclusive=False,
+                    record=False,
+                    callback=callback,
+                    digests=digests,
+                )
+            try:
+                os.rename(staging, rpath)
+            except OSError as exc:
+                if os.path.exists(rpath):
+                    raise FileExistsError(rpath) from exc
+                raise
+        finally:
+            if os.path.exists(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def write_sidecar(self, rpath: str, sha256: str) -> None:
+        self.write_bytes(
+            rpath + SIDECAR_SUFFIX,
+            f"{sha256}  {os.path.basename(rpath)}\n".encode(),
+            exclusive=False,
+        )
+
+    @staticmethod
+    def _install(staging: str, rpath: str, *, exclusive: bool) -> None:
+        if exclusive:
+            # link() fails with EEXIST when rpath exists: create-if-absent, atomically.
+            os.link(staging, rpath)
+        else:
+            os.replace(staging, rpath)
+
+    def download(
+        self,
+        rpath: str,
+        out: Writable,
+        *,
+        callback: Callback | None = None,
+        within: str | None = None,
+    ) -> None:
+        callback = callback or NoOpCallback()
+        with open_regular(rpath, within) as src:
+            while chunk := src.read(COPY_CHUNK):
+                out.write(chunk)
+                callback.relative_update(len(chunk))
+
+    def read_bytes(self, rpath: str) -> bytes:
+        with open_regular(rpath) as src:
+            return src.read()
+
+    def open_read(self, rpath: str) -> IO[bytes]:
+        return open_regular(rpath)
+
+
+KERNEL_COPY_STEP = 64 * 1024 * 1024
+
+
+def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:
+    """Copy ``size`` bytes inside the kernel where it can (copy_file_range), else by chunks."""
+    copied = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while copied < size:
+                step = os.copy_file_range(src.fileno(), dst.fileno(), KERNEL_COPY_STEP)
+                if step == 0:
+                    break
+                copied += step
+                callback.relative_update(step)
+        except OSError:
+            # Not supported between these filesystems: go on with the portable loop.
+            src.seek(copied)
+            dst.seek(copied)
+            dst.truncate()
+    while chunk := src.read(COPY_CHUNK):
+        dst.write(chunk)
+        callback.relative_update(len(chunk))
+    dst.flush()
+
+
+def _strip(path: str) -> str:
+    return path.rstrip("/")
+
+
+# protocol -> "module:Class", imported on first use so that s3fs and requests
+# load only for the stores that need them.
+_OPS_BY_PROTOCOL: dict[str, str] = {
+    "file": "fsartifacts.stores.base:LocalOps",
+    "local": "fsartifacts.stores.base:LocalOps",
+    "s3": "fsartifacts.stores.s3.ops:S3Ops",
+    "s3a": "fsartifacts.stores.s3.ops:S3Ops",
+    "artifactory": "fsartifacts.stores.artifactory.ops:ArtifactoryOps",
+}
+
+
+def ops_for(fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> StoreOps:
+    """The StoreOps that knows ``fs`` best; the generic one for unknown stores."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+    for protocol in protocols:
+        target = _OPS_BY_PROTOCOL.get(protocol)
+        if target:
+            module_name, _, class_name = target.partition(":")
+            cls: type[StoreOps] = getattr(importlib.import_module(module_name), class_name)
+            return cls(fs, transfer)
+    return StoreOps(fs, transfer)

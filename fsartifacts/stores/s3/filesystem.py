@@ -1,0 +1,204 @@
+"""The ``repository.s3`` config checked and turned into an S3FileSystem.
+
+Imported only when S3 is configured (or an ``s3://`` URL is used), so that
+s3fs and botocore load only then. :func:`fsartifacts.stores.s3.ops.open_s3_store` adds
+the operations on top.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import s3fs
+from botocore.exceptions import ProfileNotFound
+
+from fsartifacts.config.model import MiB, TransferSettings
+from fsartifacts.errors import ConfigError
+from fsartifacts.retry import connect_timeout
+from fsartifacts.stores.s3.retries import watch_requests
+
+MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
+MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
+PARTS_IN_FLIGHT = 4  # per file: upload memory is about part size x this x jobs
+CHECKSUM_MODES = ("when_supported", "when_required")
+
+
+def filesystem_for(
+    cfg: dict[str, Any], transfer: TransferSettings
+) -> tuple[s3fs.S3FileSystem, str]:
+    """``repository.s3`` checked, as a fresh S3FileSystem and the root ``bucket[/prefix]``."""
+    bucket, prefix = parse_bucket(cfg.get("bucket"))
+    region = _optional_str(cfg, "region")
+    profile = _optional_str(cfg, "profile")
+    endpoint_url = _optional_str(cfg, "endpoint_url")
+    if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"repository.s3.endpoint_url: {endpoint_url!r} is not a URL; "
+            "give it with its scheme, e.g. http://127.0.0.1:9000"
+        )
+    checksums = cfg.get("checksums") or "when_supported"
+    if checksums not in CHECKSUM_MODES:
+        raise ConfigError(
+            f"repository.s3.checksums: {checksums!r} is not one of "
+            f"{', '.join(CHECKSUM_MODES)} (when_required is for S3-compatible stores "
+            "that reject botocore's default checksum headers)"
+        )
+    if profile:
+        _check_profile(profile)
+    extra_args = validate_extra_args(cfg.get("extra_args") or {})
+    fs = make_filesystem(
+        transfer,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        checksums=checksums,
+        extra_args=extra_args,
+    )
+    root = f"{bucket}/{prefix}" if prefix else bucket
+    return fs, root
+
+
+def parse_bucket(spec: Any) -> tuple[str, str]:
+    """``my-bucket/optional/key/prefix`` (or an ``s3://`` URL) to (bucket, prefix).
+
+    Empty segments go, so ``bkt/`` is the bucket ``bkt`` and keys never start
+    with ``/`` (skelebot wrote ``/model_v2.0.0.pkl`` for ``bkt-c/``).
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError("repository.s3.bucket: required, e.g. my-bucket or my-bucket/models")
+    text = spec.strip()
+    for scheme in ("s3://", "s3a://"):
+        if text.lower().startswith(scheme):
+            text = text[len(scheme) :]
+    parts = [part for part in text.split("/") if part]
+    if not parts:
+        raise ConfigError(f"repository.s3.bucket: {spec!r} names no bucket")
+    return parts[0], "/".join(parts[1:])
+
+
+def validate_extra_args(extra_args: Any) -> dict[str, Any]:
+    """``s3.extra_args`` as botocore will take them for PutObject and CreateMultipartUpload.
+
+    s3fs silently drops arguments an operation does not know, so a misspelt
+    ``ServerSideEncrypton`` would otherwise leave objects unencrypted.
+    """
+    if not isinstance(extra_args, dict):
+        raise ConfigError("repository.s3.extra_args: must be a mapping of PutObject arguments")
+    from botocore.validate import ParamValidator
+
+    put_shape, allowed = _upload_arguments()
+    unknown = sorted(set(extra_args) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"repository.s3.extra_args: unknown argument(s) {', '.join(unknown)}; "
+            "give arguments of S3 PutObject that also apply to multipart uploads, such as "
+            "ServerSideEncryption, SSEKMSKeyId, ACL, StorageClass, Metadata, Tagging"
+        )
+    report = ParamValidator().validate({"Bucket": "b", "Key": "k", **extra_args}, put_shape)
+    if report.has_errors():
+        raise ConfigError(f"repository.s3.extra_args: {report.generate_report()}")
+    return dict(extra_args)
+
+
+@functools.cache
+def _upload_arguments() -> tuple[Any, frozenset[str]]:
+    """PutObject's input shape, and the arguments CreateMultipartUpload takes too."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("s3")
+    put_shape = model.operation_model("PutObject").input_shape
+    mpu_shape = model.operation_model("CreateMultipartUpload").input_shape
+    # Checksums are the `checksums` key's business: an algorithm set here
+    # would need part checksums s3fs does not send when completing uploads.
+    common = set(put_shape.members) & set(mpu_shape.members)
+    return put_shape, frozenset(common - {"Bucket", "Key", "ChecksumAlgorithm"})
+
+
+def part_size_for(size: int, part_size: int) -> int:
+    """The multipart part size for a file of ``size`` bytes.
+
+    At least S3's 5 MiB minimum, and large enough that the file fits in
+    10,000 parts (s3fs grows the part size only when none is given).
+    """
+    return max(part_size, MIN_PART_SIZE, math.ceil(size / MAX_PARTS))
+
+
+class S3FileSystem(s3fs.S3FileSystem):
+    """s3fs's filesystem whose client announces and bounds its retries (see s3_retries)."""
+
+    attempts = 5
+
+    async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
+        client = await super().set_session(refresh, kwargs or {})
+        if getattr(client, "_fsartifacts_watched", None) is not True:
+            watch_requests(client, self.attempts)
+            client._fsartifacts_watched = True
+        return client
+
+
+def make_filesystem(
+    transfer: TransferSettings,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    checksums: str = "when_supported",
+    extra_args: dict[str, Any] | None = None,
+) -> s3fs.S3FileSystem:
+    """An :class:`S3FileSystem` of its own (not from fsspec's instance cache), tuned by
+    ``transfer``.
+
+    One instance is shared by all transfer threads: s3fs runs every request
+    on fsspec's event-loop thread, and its session set-up is locked.
+    """
+    config_kwargs: dict[str, Any] = {
+        # botocore retries each request; s3fs's own loop is set to one try
+        # below so that attempts are not multiplied.
+        "retries": {"total_max_attempts": transfer.attempts, "mode": "standard"},
+        "connect_timeout": connect_timeout(transfer.timeout),
+        "read_timeout": transfer.timeout,
+        "max_pool_connections": max(10, transfer.jobs * (PARTS_IN_FLIGHT + 1)),
+        "request_checksum_calculation": checksums,
+        "response_checksum_validation": checksums,
+    }
+    options: dict[str, Any] = {}
+    if profile:
+        options["profile"] = profile  # passed on to the botocore session
+    fs = S3FileSystem(
+        endpoint_url=endpoint_url,
+        client_kwargs={"region_name": region} if region else {},
+        config_kwargs=config_kwargs,
+        # Merged into every call and filtered per operation by s3fs: reaches
+        # PutObject and CreateMultipartUpload, and SSE-C keys reach reads too.
+        s3_additional_kwargs=dict(extra_args or {}),
+        max_concurrency=PARTS_IN_FLIGHT,
+        default_block_size=max(transfer.part_size, MIN_PART_SIZE),
+        skip_instance_cache=True,
+        **options,
+    )
+    fs.retries = 1
+    fs.attempts = transfer.attempts
+    return fs
+
+
+def _optional_str(cfg: dict[str, Any], key: str) -> str | None:
+    value = cfg.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"repository.s3.{key}: must be a string, not {value!r}")
+    return value
+
+
+def _check_profile(profile: str) -> None:
+    import botocore.session
+
+    try:
+        botocore.session.Session(profile=profile).get_scoped_config()
+    except ProfileNotFound as exc:
+        raise ConfigError(
+            f"repository.s3.profile: the AWS profile {profile!r} is not in the AWS config "
+            "or credentials files; create it (aws configure --profile NAME) or remove the key"
+        ) from exc

@@ -1,5 +1,0 @@
-"""``python -m fsartifacts``."""
-
-from .cli import run
-
-run()

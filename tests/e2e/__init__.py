@@ -1,0 +1,1 @@
+"""The CLI end to end on each store, lifecycles, faults, the README."""

@@ -1,0 +1,186 @@
+"""Pulls of one destination at the same time, in real processes, one of them killed.
+
+A pull is slowed by the local Artifactory server's latency switch, so that a
+second pull starts while the first is half way. Whatever happens to the
+second (refused, killed), the destination ends as the old copy or the new
+complete one, never a mix, and a refused pull says so without blaming the store.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from fsartifacts import Project
+from fsartifacts.engine.install import pull_lock
+from fsartifacts.errors import LocalError
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import start, tree_digest, write_project
+
+FILES = 30
+LATENCY = 0.05  # per request: the folder's 30 GETs take a second and a half
+BUSY = "another pull of"
+
+
+def config(repo: ArtifactoryRepo) -> str:
+    return (
+        f"repository:\n  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n"
+        "    path: team\n    auth: {authType: none}\n  artifacts:\n"
+        "    - {name: model, file: model.bin}\n    - {name: data, file: data}\n"
+    )
+
+
+def projects(tmp_path: Path, repo: ArtifactoryRepo) -> tuple[Path, Path]:
+    """(producer, consumer): the producer pushed data 1.0.0 (a folder) and model 1.0.0;
+    the consumer holds older local copies of both."""
+    producer = write_project(tmp_path / "producer", config(repo), "1.0.0")
+    for i in range(FILES):
+        (producer / "data" / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (producer / "data" / f"d{i % 3}" / f"f{i}.bin").write_bytes(f"new {i}\n".encode() * 200)
+    (producer / "model.bin").write_bytes(b"new model\n" * 5000)
+    assert {r.action for r in Project.load(start=producer, environ={}).push("ALL")} == {"pushed"}
+    consumer = write_project(tmp_path / "consumer", config(repo), "1.0.0")
+    (consumer / "data").mkdir()
+    (consumer / "data" / "old.txt").write_text("the old folder\n")
+    (consumer / "data" / "f0.bin").write_text("old f0\n")
+    (consumer / "model.bin").write_bytes(b"old model\n")
+    return producer, consumer
+
+
+def temporaries(consumer: Path, name: str) -> list[Path]:
+    return sorted(consumer.glob(f".{name}.fsartifacts-*"))
+
+
+def wait_for(condition: object, what: str, deadline_s: float = 60) -> None:
+    """Poll ``condition()`` until true; fail naming ``what`` if it never is."""
+    assert callable(condition)
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never saw {what}")
+        time.sleep(0.002)
+
+
+def outcome(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+def test_a_second_pull_killed_while_the_first_is_under_way_loses_nothing(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    old = tree_digest(consumer / "data")
+    artifactory_repo.server.faults.latency = LATENCY
+    first = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+
+    def first_is_staging() -> bool:
+        staged = [p for p in temporaries(consumer, "data") if p.is_dir()]
+        return bool(staged) and any(staged[0].rglob("*.bin"))
+
+    wait_for(first_is_staging, "the first pull's staging folder with files in it")
+    (staging,) = [p for p in temporaries(consumer, "data") if p.is_dir()]
+    staged_inode = staging.stat().st_ino
+    second = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+
+    def second_ended_or_swept() -> bool:
+        if second.poll() is not None:
+            return True
+        try:
+            return staging.stat().st_ino != staged_inode
+        except FileNotFoundError:
+            return True
+
+    wait_for(second_ended_or_swept, "the second pull end or touch the first one's staging")
+    if second.poll() is None:
+        second.send_signal(signal.SIGKILL)
+    status, stderr = outcome(second)
+    assert status in (1, -signal.SIGKILL), stderr
+    if status == 1:
+        assert f"{BUSY} {consumer / 'data'} is under way" in stderr
+        assert "not found on" not in stderr and "Traceback" not in stderr
+
+    status, stderr = outcome(first)
+    after = tree_digest(consumer / "data")
+    assert after in (old, tree_digest(producer / "data")), "a mix of the old and new folders"
+    assert status == 0, stderr
+    assert after == tree_digest(producer / "data")
+    assert not temporaries(consumer, "data")
+
+
+@pytest.mark.parametrize("name", ["data", "model"])
+def test_two_pulls_of_one_destination_at_once_both_succeed_or_one_is_refused(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, name: str
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    dest = consumer / ("model.bin" if name == "model" else "data")
+    artifactory_repo.server.faults.latency = LATENCY
+    runs = [start("pull", name, "1.0.0", "-o", cwd=consumer) for _ in range(2)]
+    results = [outcome(run) for run in runs]
+    for status, stderr in results:
+        assert status == 0 or (status == 1 and f"{BUSY} {dest} is under way" in stderr), stderr
+        assert "Traceback" not in stderr
+    assert 0 in [status for status, _ in results]
+    if name == "model":
+        assert dest.read_bytes() == (producer / "model.bin").read_bytes()
+    else:
+        assert tree_digest(dest) == tree_digest(producer / "data")
+    assert not temporaries(consumer, dest.name)
+
+
+def test_a_killed_pull_releases_its_lock_and_the_next_sweeps_its_leftovers(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    artifactory_repo.server.faults.latency = LATENCY
+    killed = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+    wait_for(
+        lambda: any(p.is_dir() and any(p.rglob("*.bin")) for p in temporaries(consumer, "data")),
+        "the pull's staging folder with files in it",
+    )
+    killed.send_signal(signal.SIGKILL)
+    assert outcome(killed)[0] == -signal.SIGKILL
+    assert temporaries(consumer, "data"), "the killed pull left its staging folder"
+
+    artifactory_repo.server.faults.latency = 0
+    again = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+    status, stderr = outcome(again)
+    assert status == 0, stderr
+    assert tree_digest(consumer / "data") == tree_digest(producer / "data")
+    assert not temporaries(consumer, "data")
+
+
+def test_the_pull_lock_is_held_once_and_leaves_no_file(tmp_path: Path) -> None:
+    dest = tmp_path / "data"
+    busy = pytest.raises(LocalError, match=f"{BUSY} {dest} is under way")
+    with pull_lock(dest), busy, pull_lock(dest):
+        pytest.fail("a second holder got the lock")
+    with pull_lock(dest):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "4"])
+def test_ctrl_c_during_pull_all_records_what_was_installed_in_the_lock_file(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, jobs: str
+) -> None:
+    _, consumer = projects(tmp_path, artifactory_repo)
+    artifactory_repo.server.faults.latency = LATENCY
+    run = start("pull", "ALL", "1.0.0", "-j", jobs, cwd=consumer)
+    wait_for(
+        lambda: (
+            (consumer / "model_v1.0.0.bin").exists()
+            and any(p.is_dir() for p in temporaries(consumer, "data_v1.0.0"))
+        ),
+        "model installed and the folder data on its way",
+    )
+    run.send_signal(signal.SIGINT)
+    status, stderr = outcome(run)
+    assert status == 130, stderr
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.0.0.bin" in lock
+    assert ("remote: data_v1.0.0" in lock) == (consumer / "data_v1.0.0").is_dir()

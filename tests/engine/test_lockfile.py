@@ -1,0 +1,125 @@
+"""fsartifacts.lock: unusable lock files, unwritable project roots, and --locked as a whole."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.fixtures.cli import fsartifacts, tree_digest, write_project
+
+CONFIG = """\
+repository:
+  url: file://./../store
+  artifacts:
+    - name: model
+      file: models/model.pkl
+    - name: data
+      file: data
+"""
+
+
+def producer(root: Path, seed: str, version: str = "1.0.0") -> Path:
+    write_project(root, CONFIG, version)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "model.pkl").write_bytes(f"model {seed}\n".encode() * 1000)
+    (root / "data" / "deep").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "a.csv").write_text(f"x\n{seed}\n")
+    (root / "data" / "deep" / "b.bin").write_bytes(seed.encode() * 100)
+    return root
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_a_lock_file_that_is_a_directory_is_one_line_exit_2(tmp_path: Path) -> None:
+    root = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=root).returncode == 0
+    (root / "fsartifacts.lock").mkdir()
+    run = fsartifacts("pull", "ALL", "LATEST", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    line = one_line(run.stderr)
+    assert "fsartifacts.lock" in line and "directory" in line
+    assert not (root / "model_v1.0.0.pkl").exists()
+
+
+def test_an_unreadable_lock_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    root = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=root).returncode == 0
+    assert fsartifacts("pull", "ALL", "LATEST", cwd=root).returncode == 0
+    lock = root / "fsartifacts.lock"
+    lock.chmod(0)
+    try:
+        run = fsartifacts("pull", "ALL", "LATEST", "--locked", cwd=root, unprivileged=True)
+    finally:
+        lock.chmod(0o644)
+    assert run.returncode == 2, run.stdout + run.stderr
+    line = one_line(run.stderr)
+    assert "fsartifacts.lock" in line and "cannot be read" in line
+
+
+def test_pull_o_into_a_read_only_project_root_installs_nothing(tmp_path: Path) -> None:
+    source = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=source).returncode == 0
+    root = producer(tmp_path / "consumer", "old")  # writable artifact folders, old content
+    before = tree_digest(root)
+    root.chmod(0o555)
+    try:
+        run = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=root, unprivileged=True)
+    finally:
+        root.chmod(0o755)
+    assert run.returncode == 1, run.stdout + run.stderr
+    line = one_line(run.stderr)
+    assert "fsartifacts.lock" in line and "nothing was installed" in line
+    assert tree_digest(root) == before
+
+
+def test_locked_pull_checks_every_artifact_before_installing_any(tmp_path: Path) -> None:
+    source = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=source).returncode == 0
+    consumer = write_project(tmp_path / "consumer", CONFIG)
+    assert fsartifacts("pull", "ALL", "LATEST", cwd=consumer).returncode == 0
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("fsartifacts.yaml", "VERSION", "fsartifacts.lock"):
+        shutil.copy(consumer / name, clone / name)
+
+    # The folder is still as locked; the file was replaced on the store since.
+    producer(source, "replaced")
+    assert fsartifacts("push", "model", "--force", cwd=source).returncode == 0
+    lock = (clone / "fsartifacts.lock").read_text()
+    run = fsartifacts("pull", "ALL", "LATEST", "--locked", cwd=clone)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "differs from what fsartifacts.lock recorded" in run.stderr
+    assert sorted(p.name for p in clone.iterdir()) == ["VERSION", "fsartifacts.lock",
+                                                       "fsartifacts.yaml"]  # fmt: skip
+    assert (clone / "fsartifacts.lock").read_text() == lock
+    assert "not installed" in run.stdout
+
+    # A locked copy gone from the store stops the others just the same.
+    shutil.rmtree(tmp_path / "store" / "data_v1.0.0")
+    (tmp_path / "store" / "data_v1.0.0.manifest.json").unlink()
+    run = fsartifacts("pull", "ALL", "LATEST", "--locked", cwd=clone)
+    assert run.returncode == 1 and "gone from the store" in run.stderr
+    assert sorted(p.name for p in clone.iterdir()) == ["VERSION", "fsartifacts.lock",
+                                                       "fsartifacts.yaml"]  # fmt: skip
+
+
+def test_a_lock_entry_naming_something_outside_the_store_root_is_refused(tmp_path: Path) -> None:
+    root = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=root).returncode == 0
+    assert fsartifacts("pull", "model", "1.0.0", "-o", cwd=root).returncode == 0
+    # A file beside the store, with the sidecar a folder store would have.
+    secret = tmp_path / "secret.pkl"
+    secret.write_bytes(b"not an artifact")
+    shutil.copy(tmp_path / "store" / "model_v1.0.0.pkl.sha256", tmp_path / "secret.pkl.sha256")
+    lock = root / "fsartifacts.lock"
+    lock.write_text(lock.read_text().replace("remote: model_v1.0.0.pkl", "remote: ../secret.pkl"))
+    before = tree_digest(root / "models")
+    run = fsartifacts("pull", "model", "1.0.0", "-o", "--locked", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "'../secret.pkl' is not a name in the store" in one_line(run.stderr)
+    assert tree_digest(root / "models") == before

@@ -1,0 +1,141 @@
+"""What a failed pull says and how often it tries: the local side is named as local, a
+malformed manifest as malformed, and a copy damaged on the store is given up after one
+retry instead of ``attempts`` tries."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from fsartifacts import Project
+from fsartifacts.engine.install import Sink
+from fsartifacts.errors import LocalError
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import fsartifacts, tree_digest, write_project
+
+ARTIFACTS = """\
+  artifacts:
+    - name: model
+      file: models/model.pkl
+    - name: data
+      file: data
+"""
+FOLDER_STORE = "repository:\n  url: file://./../store\n" + ARTIFACTS
+
+
+def pushed(root: Path, config: str = FOLDER_STORE) -> Path:
+    write_project(root, config, "1.0.0")
+    (root / "models").mkdir()
+    (root / "models" / "model.pkl").write_bytes(b"model bytes\n" * 1000)
+    (root / "data" / "deep").mkdir(parents=True)
+    (root / "data" / "a.csv").write_bytes(b"hello")
+    (root / "data" / "deep" / "b.bin").write_bytes(b"b" * 300)
+    assert {r.action for r in Project.load(start=root, environ={}).push("ALL")} == {"pushed"}
+    return root
+
+
+def failed(root: Path, *args: str, unprivileged: bool = False) -> str:
+    """Run ``pull ARGS -v``: it must fail (exit 1) with the project as it was; its stderr."""
+    before = tree_digest(root)
+    run = fsartifacts("pull", *args, "-v", cwd=root, timeout=120, unprivileged=unprivileged)
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr
+    assert tree_digest(root) == before
+    return run.stderr
+
+
+def test_a_damaged_copy_on_artifactory_is_given_up_after_one_retry(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    config = (
+        f"repository:\n  artifactory:\n    url: {artifactory_repo.url}\n"
+        f"    repo: {artifactory_repo.name}\n    auth: {{authType: none}}\n" + ARTIFACTS
+    )
+    root = pushed(tmp_path / "project", config)
+    server = artifactory_repo.server
+    server.faults.corrupt_next(count=100, offset=7, path_contains="model_v1.0.0.pkl")
+    server.clear_requests()
+    stderr = failed(root, "model", "1.0.0", "-o")
+    assert "the copy on the store is damaged (sha256 " in stderr
+    assert ", recorded " in stderr and "push it again (-f/--force)" in stderr
+    gets = [
+        r for r in server.requests if r.method == "GET" and "model_v1.0.0.pkl" in unquote(r.path)
+    ]
+    assert len(gets) == 2  # the first try and one retry, not five
+
+
+def test_a_folder_entry_shorter_than_its_manifest_is_damaged_not_retried_five_times(
+    tmp_path: Path,
+) -> None:
+    root = pushed(tmp_path / "project")
+    (tmp_path / "store" / "data_v1.0.0" / "deep" / "b.bin").write_bytes(b"b" * 10)
+    stderr = failed(root, "data", "1.0.0", "-o")
+    assert "the copy on the store is damaged (it sends 10 bytes" in stderr
+    assert "lists 300 bytes" in stderr
+    assert stderr.count("retrying ") == 1 and "(try 2 of 5)" in stderr
+
+
+def test_a_file_changed_on_the_store_is_damaged_after_one_retry(tmp_path: Path) -> None:
+    root = pushed(tmp_path / "project")
+    stored = tmp_path / "store" / "model_v1.0.0.pkl"
+    stored.write_bytes(stored.read_bytes().replace(b"model", b"MODEL", 1))
+    stderr = failed(root, "model", "1.0.0", "-o")
+    assert "the copy on the store is damaged (sha256 " in stderr
+    assert stderr.count("retrying ") == 1 and "(try 2 of 5)" in stderr
+
+
+def test_a_manifest_with_a_file_and_a_folder_of_one_name_is_called_malformed(
+    tmp_path: Path,
+) -> None:
+    root = pushed(tmp_path / "project")
+    manifest = tmp_path / "store" / "data_v1.0.0.manifest.json"
+    doc = json.loads(manifest.read_text())
+    entry = next(f for f in doc["files"] if f["path"] == "a.csv")
+    doc["files"].append({**entry, "path": "a.csv/inner"})
+    manifest.write_text(json.dumps(doc))
+    stderr = failed(root, "data", "1.0.0", "-o")
+    assert (
+        "the folder manifest is malformed: 'a.csv' is listed both as a file and as a folder"
+        in stderr
+    )
+    assert "already exists" not in stderr
+
+
+def test_a_manifest_with_a_negative_size_is_called_malformed_and_not_retried(
+    tmp_path: Path,
+) -> None:
+    root = pushed(tmp_path / "project")
+    manifest = tmp_path / "store" / "data_v1.0.0.manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["files"][0]["size"] = -1
+    manifest.write_text(json.dumps(doc))
+    stderr = failed(root, "data", "1.0.0", "-o")
+    assert "the folder manifest is malformed" in stderr and "negative size (-1)" in stderr
+    assert "retrying " not in stderr
+
+
+def test_a_read_only_destination_is_named_as_local_not_blamed_on_the_store(
+    tmp_path: Path,
+) -> None:
+    root = pushed(tmp_path / "project")
+    (root / "models" / "model.pkl").write_bytes(b"the local copy")
+    os.chmod(root / "models", 0o555)
+    try:
+        stderr = failed(root, "model", "1.0.0", "-o", unprivileged=True)
+    finally:
+        os.chmod(root / "models", 0o755)
+    assert f"cannot write {root / 'models'}" in stderr
+    assert "The local folder is not writable" in stderr
+    assert "refused access" not in stderr and "not found on" not in stderr
+
+
+def test_a_full_disk_names_the_local_path(tmp_path: Path) -> None:
+    dest = tmp_path / "models" / "model.pkl"
+    with open("/dev/full", "wb", buffering=0) as full, pytest.raises(LocalError) as raised:
+        Sink(full, dest).write(b"x" * 4096)
+    assert str(raised.value).startswith(f"cannot write {dest}: No space left on device.")
+    assert "Free some space" in str(raised.value)

@@ -1,0 +1,240 @@
+"""What a push reads: files that change while they are pushed, on every kind of store."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import semver
+from fsspec.callbacks import Callback
+
+from fsartifacts import Project
+from fsartifacts.config.model import Artifact
+from fsartifacts.engine.runner import Engine
+from fsartifacts.errors import LocalError
+from fsartifacts.hashing import FileDigests, HashCache
+from tests.fixtures.cli import fsartifacts, write_project
+from tests.fixtures.remotes import Remote, yaml_config
+
+MODEL = "    - name: model\n      file: model.pkl\n"
+
+
+class RewriteOnFirstProgress(Callback):
+    """A progress callback that rewrites ``path`` once the upload has started moving
+    bytes: another process writing the file while it is pushed, made deterministic."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        super().__init__()
+        self.path, self.data, self.fired = path, data, False
+
+    def call(self, *args: Any, **kwargs: Any) -> None:
+        if not self.fired and self.value > 0:
+            self.fired = True
+            self.path.write_bytes(self.data)
+
+
+def test_a_file_changed_while_it_is_pushed_fails_and_leaves_nothing(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", yaml_config(remote, MODEL), "1.0.0")
+    model = root / "model.pkl"
+    model.write_bytes(b"version one\n" * 400)
+    before = remote.digest()
+    project = Project.load(start=root, environ={})
+    hooks: list[RewriteOnFirstProgress] = []
+
+    def progress(label: str, size: int | None) -> Callback:
+        hooks.append(RewriteOnFirstProgress(model, b"version two, longer\n" * 400))
+        return hooks[-1]
+
+    project.progress = progress
+    (result,) = project.push("model")
+    assert [h.fired for h in hooks] == [True]
+    assert result.action == "failed"
+    assert result.error is not None
+    assert "model.pkl changed while it was being pushed" in result.error, result.error
+    assert result.exit_code == 1
+    # What the push wrote is gone: no copy under a sha256 that is not its content.
+    assert remote.digest() == before
+    assert "model_v1.0.0.pkl" not in remote.names()
+
+    # Once the file is stable, the push goes through.
+    (again,) = Project.load(start=root, environ={}).push("model")
+    assert again.action == "pushed", again.error
+    assert remote.read("model_v1.0.0.pkl") == b"version two, longer\n" * 400
+
+
+class RewriteAfterHashing(HashCache):
+    """The hash cache, which rewrites one file right after hashing it: another process
+    writing the file between the push's hashing and its upload, made deterministic."""
+
+    def __init__(self, target: Path, data: bytes) -> None:
+        super().__init__()
+        self.target, self.data, self.fired = target, data, False
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+        found = super().digests(path, algorithms)
+        if Path(path) == self.target and not self.fired:
+            self.fired = True
+            self.target.write_bytes(self.data)
+        return found
+
+
+def test_a_folder_file_changed_during_the_push_fails_and_publishes_nothing(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", yaml_config(remote, "    - {name: data, file: data}\n"))
+    (root / "data" / "deep").mkdir(parents=True)
+    (root / "data" / "a.csv").write_text("x\n1\n")
+    changing = root / "data" / "deep" / "b.bin"
+    changing.write_bytes(b"b" * 3000)
+    project = Project.load(start=root, environ={})
+    hook = RewriteAfterHashing(changing, b"c" * 3000)  # same size: only the identity tells
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    before = remote.digest()
+
+    with pytest.raises(LocalError, match=r"b\.bin changed while it was being pushed"):
+        engine.push(Artifact("data", "data"), semver.Version.parse("1.0.0"))
+    assert hook.fired
+    assert remote.digest() == before  # no manifest, and no folder left behind
+
+    (again,) = Project.load(start=root, environ={}).push("data")
+    assert again.action == "pushed", again.error
+    assert remote.read("data_v1.0.0/deep/b.bin") == b"c" * 3000
+
+
+# -- what a push refuses to read ---------------------------------------------------
+
+
+def test_a_symlink_inside_a_folder_artifact_is_refused_never_followed(
+    remote: Remote, tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:$6$secret-hash")
+    root = write_project(tmp_path / "p", yaml_config(remote, "    - {name: data, file: data}\n"))
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n1\n")
+    (root / "data" / "innocent.txt").symlink_to(secret)
+    before = remote.digest()
+
+    run = fsartifacts("push", "data", cwd=root)
+    assert run.returncode == 1, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    assert "data/innocent.txt is a symbolic link" in line, line
+    assert "Traceback" not in run.stderr
+    assert remote.digest() == before
+
+    # A linked folder inside the artifact is refused the same way.
+    (root / "data" / "innocent.txt").unlink()
+    (root / "data" / "deep").symlink_to(secret.parent, target_is_directory=True)
+    run = fsartifacts("push", "data", cwd=root)
+    assert run.returncode == 1
+    assert "data/deep is a symbolic link" in run.stderr
+    assert remote.digest() == before
+
+
+FILE_STORE = "repository:\n  url: file://./store\n  artifacts:\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_an_artifact_file_that_is_not_a_regular_file_is_refused_without_reading(
+    kind: str, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: model, file: model.pkl}\n")
+    special = root / "model.pkl"
+    if kind == "fifo":
+        os.mkfifo(special)
+    else:
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(special))
+    try:
+        run = fsartifacts("push", "model", cwd=root, timeout=60)  # a read would hang here
+    finally:
+        if kind == "socket":
+            listener.close()
+    assert run.returncode == 2, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a socket"
+    assert f"model: model.pkl is {what}, not a file or a folder" in line, line
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+def test_a_link_to_dev_zero_or_a_fifo_in_a_folder_is_refused_without_reading(
+    tmp_path: Path,
+) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    os.mkfifo(root / "data" / "pipe")
+    run = fsartifacts("push", "data", cwd=root, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "data/pipe is a FIFO (named pipe), not a regular file" in run.stderr
+    (root / "data" / "pipe").unlink()
+    (root / "data" / "zero").symlink_to("/dev/zero")
+    run = fsartifacts("push", "data", cwd=root, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "data/zero is a symbolic link" in run.stderr
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+def test_a_file_artifact_linked_to_dev_zero_is_refused_without_reading(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: model, file: model.pkl}\n")
+    (root / "model.pkl").symlink_to("/dev/zero")
+    run = fsartifacts("push", "model", cwd=root, timeout=60)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+def test_sync_pull_over_a_local_folder_holding_a_link_pulls_it_again(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    assert [r.action for r in Project.load(start=root, environ={}).push("data")] == ["pushed"]
+    consumer = write_project(tmp_path / "c", FILE_STORE.replace("./store", "./../p/store"))
+    (consumer / "fsartifacts.yaml").write_text(
+        (consumer / "fsartifacts.yaml").read_text() + "    - {name: data, file: data}\n"
+    )
+    pulled = Project.load(start=consumer, environ={}).sync_pull("data", "1.0.0")
+    assert [r.action for r in pulled] == ["pulled"]
+    (consumer / "data_v1.0.0" / "link").symlink_to(tmp_path / "p" / "data" / "a.csv")
+    (again,) = Project.load(start=consumer, environ={}).sync_pull("data", "1.0.0")
+    assert again.action == "pulled", again.error
+    assert sorted(p.name for p in (consumer / "data_v1.0.0").iterdir()) == ["a.csv"]
+
+
+class SwapForALinkBeforeHashing(HashCache):
+    """The hash cache, which replaces one file by a link just before hashing it: a
+    folder entry swapped after the push listed the folder, made deterministic."""
+
+    def __init__(self, target: Path, link_to: Path) -> None:
+        super().__init__()
+        self.target, self.link_to, self.fired = target, link_to, False
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+        if Path(path) == self.target and not self.fired:
+            self.fired = True
+            self.target.unlink()
+            self.target.symlink_to(self.link_to)
+        return super().digests(path, algorithms)
+
+
+def test_a_folder_entry_swapped_for_a_link_after_the_walk_is_not_read_through_it(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_bytes(b"root:$6$secret-hash")
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n")
+    (root / "data" / "b.bin").write_bytes(b"b" * 100)
+    project = Project.load(start=root, environ={})
+    hook = SwapForALinkBeforeHashing(root / "data" / "b.bin", secret)
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    with pytest.raises(LocalError, match=r"b\.bin changed while it was being pushed"):
+        engine.push(Artifact("data", "data"), semver.Version.parse("1.0.0"))
+    assert hook.fired
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
