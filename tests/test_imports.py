@@ -145,6 +145,20 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert private == []
 
 
+def test_the_artifactory_filesystem_imports_nothing_of_the_engine_config_or_stores() -> None:
+    edges, _ = _graph()
+    apart = ("engine", "config", "stores", "cli", "project")
+    reached = {
+        f"{module} imports {target}"
+        for module, targets in edges.items()
+        if module.startswith("fsartifacts.artifactoryfs")
+        for target in targets
+        if [*target.split("."), ""][1] in apart
+    }
+    assert edges["fsartifacts.artifactoryfs.filesystem"]
+    assert reached == set()
+
+
 def test_the_checks_catch_a_cycle_and_a_private_import() -> None:
     """The walk itself: a function-level import counts, a TYPE_CHECKING one does not."""
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

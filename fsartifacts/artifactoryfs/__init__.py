@@ -1,3 +1,4 @@
 """``artifactory://``: an fsspec filesystem for JFrog Artifactory over requests.
 
-It imports nothing from the rest of fsartifacts but errors, retry and redaction."""
+Beside itself it imports only the top-level helpers (hashing, retry, redaction,
+errors): nothing of the engine, the configuration or the stores, so it could ship alone."""
