@@ -12,11 +12,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
-
-if TYPE_CHECKING:
-    from fsartifacts.stores.artifactory.auth import Credentials
 
 REDACTED = "***"
 
@@ -110,7 +107,24 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def secret_forms(credentials: Credentials) -> set[str]:
+class HoldsSecret(Protocol):
+    """What redaction needs of credentials: the secret, and how it travels. Any store's
+    credentials fit, so this module knows none of them."""
+
+    @property
+    def auth_type(self) -> str: ...
+
+    @property
+    def user(self) -> str | None: ...
+
+    @property
+    def secret(self) -> str | None: ...
+
+    @property
+    def anonymous(self) -> bool: ...
+
+
+def secret_forms(credentials: HoldsSecret) -> set[str]:
     """Every spelling of the secret that could reach a log line."""
     secret = credentials.secret
     if credentials.anonymous or not secret:
@@ -221,7 +235,7 @@ def _secret_bearing_loggers() -> list[logging.Logger]:
     return [logging.getLogger(), logging.getLogger("fsartifacts")]
 
 
-def install_secret_filter(credentials: Credentials) -> SecretFilter:
+def install_secret_filter(credentials: HoldsSecret) -> SecretFilter:
     """Keep credentials' secret out of every log line of this process, at any level.
 
     Records are scrubbed when they are made (a record factory: covers every
