@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
-import pathlib
-import shutil
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,8 +23,6 @@ from fsspec.spec import AbstractFileSystem
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
-from fsartifacts.errors import StoreNotFoundError
-from fsartifacts.localfiles import open_regular
 
 SIDECAR_SUFFIX = ".sha256"
 TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
@@ -103,7 +98,11 @@ class StoreOps:
         except FileNotFoundError:
             return []
         only = entries[0] if len(entries) == 1 else None
-        if only and _strip(only["name"]) == _strip(path) and only.get("type") != "directory":
+        if (
+            only
+            and strip_slash(only["name"]) == strip_slash(path)
+            and only.get("type") != "directory"
+        ):
             return []  # ``path`` is a file, not a folder of artifacts
         return entries
 
@@ -278,167 +277,16 @@ class Store:
         return f"{self.display.rstrip('/')}/{name}"
 
 
-class LocalOps(StoreOps):
-    """A folder on this machine: renames are atomic and ``link`` is create-if-absent."""
-
-    atomic_create = True
-
-    def listing(self, path: str) -> list[dict[str, Any]]:
-        """As the generic one; a store folder that does not exist is not an empty store
-        (a typo in ``url`` would look like one), though a push creates it."""
-        if not os.path.lexists(path):
-            uri = pathlib.Path(path).as_uri() if os.path.isabs(path) else path
-            raise StoreNotFoundError(
-                f"nothing at {uri}: the folder does not exist; check `url` (a push creates it)",
-                creatable=True,
-            )
-        return super().listing(path)
-
-    def upload(
-        self,
-        lpath: str,
-        rpath: str,
-        *,
-        sha256: str,
-        exclusive: bool,
-        record: bool = True,
-        callback: Callback | None = None,
-        digests: Mapping[str, str] | None = None,
-    ) -> None:
-        callback = callback or NoOpCallback()
-        parent, base = os.path.split(rpath)
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(parent, temp_name(base))
-        try:
-            with open(lpath, "rb") as src, open(staging, "wb") as dst:
-                size = os.fstat(src.fileno()).st_size
-                callback.set_size(size)
-                _copy_between_files(src, dst, size, callback)
-                os.fsync(dst.fileno())
-            shutil.copymode(lpath, staging)
-            self._install(staging, rpath, exclusive=exclusive)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
-        if record:
-            self.write_sidecar(rpath, sha256)
-
-    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
-        parent, base = os.path.split(rpath)
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(parent, temp_name(base))
-        try:
-            with open(staging, "wb") as dst:
-                dst.write(data)
-                dst.flush()
-                os.fsync(dst.fileno())
-            self._install(staging, rpath, exclusive=exclusive)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
-
-    def upload_folder(
-        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
-    ) -> None:
-        """Build the folder under a temporary name, then rename it into place.
-
-        The rename fails when ``rpath`` already exists, so of two racing pushes
-        of one folder version only one gets its files in.
-        """
-        parent, base = os.path.split(rpath)
-        staging = os.path.join(parent, temp_name(base))
-        try:
-            for lpath, relative, digests in files:
-                self.upload(
-                    lpath,
-                    os.path.join(staging, *relative.split("/")),
-                    sha256=digests["sha256"],
-                    exclusive=False,
-                    record=False,
-                    callback=callback,
-                    digests=digests,
-                )
-            try:
-                os.rename(staging, rpath)
-            except OSError as exc:
-                if os.path.exists(rpath):
-                    raise FileExistsError(rpath) from exc
-                raise
-        finally:
-            if os.path.exists(staging):
-                shutil.rmtree(staging, ignore_errors=True)
-
-    def write_sidecar(self, rpath: str, sha256: str) -> None:
-        self.write_bytes(
-            rpath + SIDECAR_SUFFIX,
-            f"{sha256}  {os.path.basename(rpath)}\n".encode(),
-            exclusive=False,
-        )
-
-    @staticmethod
-    def _install(staging: str, rpath: str, *, exclusive: bool) -> None:
-        if exclusive:
-            # link() fails with EEXIST when rpath exists: create-if-absent, atomically.
-            os.link(staging, rpath)
-        else:
-            os.replace(staging, rpath)
-
-    def download(
-        self,
-        rpath: str,
-        out: Writable,
-        *,
-        callback: Callback | None = None,
-        within: str | None = None,
-    ) -> None:
-        callback = callback or NoOpCallback()
-        with open_regular(rpath, within) as src:
-            while chunk := src.read(COPY_CHUNK):
-                out.write(chunk)
-                callback.relative_update(len(chunk))
-
-    def read_bytes(self, rpath: str) -> bytes:
-        with open_regular(rpath) as src:
-            return src.read()
-
-    def open_read(self, rpath: str) -> IO[bytes]:
-        return open_regular(rpath)
-
-
-KERNEL_COPY_STEP = 64 * 1024 * 1024
-
-
-def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:
-    """Copy ``size`` bytes inside the kernel where it can (copy_file_range), else by chunks."""
-    copied = 0
-    if hasattr(os, "copy_file_range"):
-        try:
-            while copied < size:
-                step = os.copy_file_range(src.fileno(), dst.fileno(), KERNEL_COPY_STEP)
-                if step == 0:
-                    break
-                copied += step
-                callback.relative_update(step)
-        except OSError:
-            # Not supported between these filesystems: go on with the portable loop.
-            src.seek(copied)
-            dst.seek(copied)
-            dst.truncate()
-    while chunk := src.read(COPY_CHUNK):
-        dst.write(chunk)
-        callback.relative_update(len(chunk))
-    dst.flush()
-
-
-def _strip(path: str) -> str:
+def strip_slash(path: str) -> str:
+    """A path without its trailing slashes (listings name folders both ways)."""
     return path.rstrip("/")
 
 
 # protocol -> "module:Class", imported on first use so that s3fs and requests
 # load only for the stores that need them.
 _OPS_BY_PROTOCOL: dict[str, str] = {
-    "file": "fsartifacts.stores.base:LocalOps",
-    "local": "fsartifacts.stores.base:LocalOps",
+    "file": "fsartifacts.stores.local:LocalOps",
+    "local": "fsartifacts.stores.local:LocalOps",
     "s3": "fsartifacts.stores.s3.ops:S3Ops",
     "s3a": "fsartifacts.stores.s3.ops:S3Ops",
     "artifactory": "fsartifacts.stores.artifactory.ops:ArtifactoryOps",

@@ -18,7 +18,7 @@ import pytest
 from fsartifacts import Project
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import HashingWriter
-from fsartifacts.stores.base import LocalOps
+from fsartifacts.stores.local import LocalOps
 from tests.fixtures.cli import fsartifacts, tree_digest, write_project
 
 CONFIG = """\

@@ -16,7 +16,8 @@ from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashing import HashCache, hash_file
 from fsartifacts.stores import open_url_store
-from fsartifacts.stores.base import LocalOps, Store, StoreOps
+from fsartifacts.stores.base import Store, StoreOps
+from fsartifacts.stores.local import LocalOps
 
 V = semver.Version.parse
 MODEL = Artifact("model", "models/model.pkl")
