@@ -31,7 +31,7 @@ from fsartifacts.engine import naming
 from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
 from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
 from fsartifacts.errors import FsArtifactsError
-from fsartifacts.stores.base import TEMP_MARKER, PendingUpload, Store
+from fsartifacts.stores.base import TEMP_MARKER, PendingUpload, Store, strip_slash
 
 log = logging.getLogger("fsartifacts")
 
@@ -80,13 +80,13 @@ def find(
             live.add(folder)
             continue
         try:
-            claim = Claim.from_bytes(ops.read_bytes(_strip(entry["name"])))
+            claim = Claim.from_bytes(ops.read_bytes(strip_slash(entry["name"])))
         except FileNotFoundError:
             continue  # released since the listing
-        holder = Holder(_strip(entry["name"]), claim, modified)
+        holder = Holder(strip_slash(entry["name"]), claim, modified)
         found.append(Leftover("claim", holder.path, modified, entry_size(entry), holder=holder))
     for entry in entries:
-        base, path = _base(entry["name"]), _strip(entry["name"])
+        base, path = _base(entry["name"]), strip_slash(entry["name"])
         is_dir = entry.get("type") == "directory"
         temporary = _TEMPORARY.fullmatch(base)
         if temporary is not None:
@@ -203,7 +203,7 @@ def _newest(store: Store, entry: dict[str, Any]) -> datetime | None:
     """When anything below the folder ``entry`` was last written."""
     times = [entry_modified(entry)]
     try:
-        found = store.fs.find(_strip(entry["name"]), detail=True, withdirs=True)
+        found = store.fs.find(strip_slash(entry["name"]), detail=True, withdirs=True)
     except FileNotFoundError:
         found = {}
     times += [entry_modified(e) for e in found.values()]
@@ -213,7 +213,3 @@ def _newest(store: Store, entry: dict[str, Any]) -> datetime | None:
 
 def _base(name: str) -> str:
     return name.rstrip("/").rpartition("/")[2]
-
-
-def _strip(name: str) -> str:
-    return name.rstrip("/")
