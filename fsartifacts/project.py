@@ -83,7 +83,7 @@ class Project:
         token_stdin: bool = False,
         environ: Mapping[str, str] | None = None,
     ) -> Project:
-        """Find and load the configuration as the CLI does (SPEC 2 and 3)."""
+        """Find and load the configuration and the project version as the CLI does."""
         environ = dict(os.environ if environ is None else environ)
         loaded = load_config(
             explicit=str(config) if config is not None else None,

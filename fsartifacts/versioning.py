@@ -2,7 +2,7 @@
 
 Versions are :class:`semver.Version` objects throughout, so pre-releases and
 build metadata compare as the semver spec says (skelebot's own parser could
-not read ``1.2.3-rc.1`` at all, peers.md A6).
+not read ``1.2.3-rc.1`` at all).
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def _artifactory_settings(
 ) -> dict[str, Any]:
     url = raw["url"].strip().rstrip("/")
     if "://" not in url:
-        url = f"https://{url}"  # SPEC: no scheme means https (skelebot's docs write a bare host)
+        url = f"https://{url}"  # no scheme means https: skelebot's docs write a bare host
     auth = dict(raw.get("auth") or {})
     auth_type = auth.get("authType", "user_pass")
     settings: dict[str, Any] = {

@@ -137,7 +137,7 @@ def _skelebot(
         )
         repository = {k: v for k, v in repository.items() if k not in kinds[1:]}
     if "artifacts" not in repository:
-        # skelebot bug D2: its schema makes artifacts optional, then it indexes it
+        # skelebot's schema makes artifacts optional, then indexes them: one line here
         raise ConfigValidationError(
             [
                 f"{_SKELEBOT_PREFIX}.artifacts: required field; list the artifacts "

@@ -1,6 +1,6 @@
 """A local Artifactory-compatible HTTP server, for offline development, CI tests and demos.
 
-It follows ``reference/artifactory-rest-api.md`` (generic local repositories): deploy
+It behaves as real Artifactory does for generic local repositories: deploy
 (with client checksum verification, checksum deploy and matrix-param properties),
 download (ranges, conditional GET, folder redirects and HTML listings), storage info,
 file lists, folders, delete, copy/move, item properties, ping and the repository list,

@@ -61,7 +61,7 @@ def _required(cfg: dict[str, Any], key: str) -> str:
 
 
 def _auth_options(credentials: Credentials | None) -> dict[str, Any]:
-    """Storage options for the credentials (SPEC 6: token is a Bearer token)."""
+    """Storage options for the credentials: user_pass is Basic, token Bearer, api_key a header."""
     if credentials is None or credentials.auth_type == "none" or not credentials.secret:
         return {"anon": True}
     if credentials.auth_type == "user_pass":
