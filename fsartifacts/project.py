@@ -24,7 +24,7 @@ from fsartifacts.config.model import Artifact, Config
 from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import LockEntry, LockFile
 from fsartifacts.engine.results import Result, Results, not_installed
-from fsartifacts.errors import AuthError, ConfigError, NotFoundError, option
+from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.versioning import artifact_version, is_latest_keyword, resolve_project_version
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
-    from fsartifacts.stores.artifactory.auth import Credentials
+    from fsartifacts.redaction import HoldsSecret
     from fsartifacts.stores.base import Store
 
 ALL = "ALL"
@@ -55,7 +55,7 @@ class Project:
         config: Config,
         version: semver.Version,
         *,
-        credentials: Credentials | None = None,
+        credentials: HoldsSecret | None = None,
         store: Store | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -109,15 +109,20 @@ class Project:
     @property
     def store(self) -> Store:
         if self._store is None:
-            if self.config.repository.kind == "artifactory" and self.credentials is None:
-                self.credentials = self._resolve_credentials()
-                if not self.credentials.anonymous:
-                    from fsartifacts.redaction import install_secret_filter
-
-                    install_secret_filter(self.credentials)
             from fsartifacts.stores import open_store
 
-            self._store = open_store(self.config, self.credentials)
+            given = self.credentials
+            store = open_store(
+                self.config, given, environ=self._environ, **self._credential_options
+            )
+            if store.credentials is not None and store.credentials is not given:
+                # Found by the store itself: a secret this run must keep out of every log.
+                self.credentials = store.credentials
+                if not store.credentials.anonymous:
+                    from fsartifacts.redaction import install_secret_filter
+
+                    install_secret_filter(store.credentials)
+            self._store = store
         return self._store
 
     @property
@@ -131,7 +136,7 @@ class Project:
                 self.root,
                 transfer=self.config.transfer,
                 hash_cache=HashCache(default_cache_path(self._environ)),
-                auth_error=self._auth_error,
+                auth_error=self.store.auth_error,
                 progress=self.progress,
             )
         return self._engine
@@ -431,46 +436,3 @@ class Project:
         from fsartifacts.redaction import redact, secret_forms
 
         return redact(text, secret_forms(self.credentials))
-
-    def _resolve_credentials(self) -> Credentials:
-        from urllib.parse import urlsplit
-
-        from fsartifacts.stores.artifactory.auth import resolve_credentials
-
-        settings = self.config.repository.artifactory or {}
-        url = str(settings.get("url", ""))
-        host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
-        return resolve_credentials(
-            settings.get("auth"),
-            host,
-            environ=self._environ,
-            transfer=self.config.transfer,
-            **self._credential_options,
-        )
-
-    def _auth_error(self, exc: PermissionError) -> AuthError:
-        if self.config.repository.kind != "artifactory":
-            return AuthError(f"the store refused access: {exc}")
-        from fsartifacts.stores.artifactory.auth import (
-            bad_credentials_error,
-            missing_credentials_error,
-        )
-
-        url = self.store.display
-        status = getattr(exc, "status", None)  # ArtifactoryFileSystem's errors carry it
-        if not isinstance(status, int) or not status:  # another PermissionError: read its text
-            status = 401 if "401" in str(exc) or "uthenticat" in str(exc) else None
-        if self.credentials is None or self.credentials.anonymous:
-            if status == 401:
-                return missing_credentials_error(url)
-            return AuthError(f"{url}: access denied for anonymous requests: {exc}")
-        if status == 403 and self.credentials.auth_type != "api_key":
-            # Artifactory took the credentials (bad ones are a 401) but this user may not do
-            # this; only a bad API key is a 403 too.
-            return AuthError(
-                f"{url}: the {self.credentials.describe()} was accepted, but that user lacks "
-                f"the permission for this: {str(exc).rstrip('.')}. Ask an Artifactory "
-                "administrator for it, or use credentials that have it."
-            )
-        error = bad_credentials_error(url, self.credentials)
-        return AuthError(f"{error} ({exc})", missing_credentials=False)

@@ -21,7 +21,6 @@ from fsartifacts.config.model import (
     ENV_PART_SIZE,
     ENV_TIMEOUT,
     RESERVED_NAMES,
-    S3_PART_RANGE,
     Artifact,
     Repository,
     StoreKind,
@@ -40,6 +39,7 @@ from fsartifacts.config.values import (
 )
 from fsartifacts.errors import ConfigError
 from fsartifacts.localfiles import file_kind
+from fsartifacts.stores import check_transfer
 from fsartifacts.versioning import parse_version
 
 
@@ -212,10 +212,5 @@ def transfer_settings(
         except ValueError as exc:
             raise ConfigError(f"-j/--jobs: {exc}") from None
     settings = TransferSettings(**values)
-    low, high = S3_PART_RANGE
-    if kind == "s3" and not low <= settings.part_size <= high:
-        raise ConfigError(
-            f"{origin['part_size']}: a part size of {settings.part_size} bytes is outside "
-            f"S3's limits; give between 5MiB and 5GiB"
-        )
+    check_transfer(kind, settings, origin)
     return settings

@@ -82,8 +82,6 @@ RESERVED_NAMES = frozenset({"ALL", "LATEST"})  # command keywords, compared in a
 AUTH_TYPES = ("user_pass", "token", "api_key", "none")
 AUTH_ALIASES = {"apikey": "api_key"}  # skelebot's spelling
 CHECKSUM_MODES = ("when_supported", "when_required")
-GiB = 1024 * MiB
-S3_PART_RANGE = (5 * MiB, 5 * GiB)  # S3's own limits on a multipart part
 
 
 # --------------------------------------------------------------------------- showing the config

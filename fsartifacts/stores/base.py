@@ -23,6 +23,8 @@ from fsspec.spec import AbstractFileSystem
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
+from fsartifacts.errors import AuthError
+from fsartifacts.redaction import HoldsSecret
 
 SIDECAR_SUFFIX = ".sha256"
 TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
@@ -269,6 +271,12 @@ class Store:
     root: str  # a path of ``fs``, stripped of protocol and trailing slash ("" is the top)
     ops: StoreOps
     display: str  # how to name the root to a user: a URL without credentials
+    credentials: HoldsSecret | None = None  # what its requests authenticate with, if anything
+
+    def auth_error(self, exc: PermissionError) -> AuthError:
+        """What the store refusing access (``exc``) means to the user; stores that know
+        their credentials and their server's answers say more."""
+        return AuthError(f"the store refused access: {exc}")
 
     def path(self, name: str) -> str:
         return f"{self.root}/{name}" if self.root else name

@@ -15,9 +15,9 @@ from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashing import HashCache, hash_file
-from fsartifacts.stores import open_url_store
 from fsartifacts.stores.base import Store, StoreOps
 from fsartifacts.stores.local import LocalOps
+from fsartifacts.stores.url import open_url_store
 
 V = semver.Version.parse
 MODEL = Artifact("model", "models/model.pkl")

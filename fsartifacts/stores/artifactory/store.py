@@ -7,19 +7,101 @@ the store's root is ``{repo}`` or ``{repo}/{path}`` on an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import ConfigError
+from fsartifacts.errors import AuthError, ConfigError
+from fsartifacts.redaction import HoldsSecret
+from fsartifacts.stores.artifactory.auth import (
+    Credentials,
+    bad_credentials_error,
+    missing_credentials_error,
+    resolve_credentials,
+)
 from fsartifacts.stores.base import Store, ops_for
 
-if TYPE_CHECKING:
-    from fsartifacts.stores.artifactory.auth import Credentials
+
+@dataclass
+class ArtifactoryStore(Store):
+    """A store on an Artifactory server, which knows the credentials it was opened with."""
+
+    credentials: Credentials | None = None
+
+    def auth_error(self, exc: PermissionError) -> AuthError:
+        """A 401 or 403 in words that name the credentials' source and the fix.
+
+        The filesystem's permission errors carry the HTTP status; one without a
+        status was not the server's answer.
+        """
+        url = self.display
+        status = getattr(exc, "status", None) or None
+        credentials = self.credentials
+        if credentials is None or credentials.anonymous:
+            if status == 401:
+                return missing_credentials_error(url)
+            return AuthError(f"{url}: access denied for anonymous requests: {exc}")
+        if status == 403 and credentials.auth_type != "api_key":
+            # Artifactory took the credentials (bad ones are a 401) but this user may not do
+            # this; only a bad API key is a 403 too.
+            return AuthError(
+                f"{url}: the {credentials.describe()} was accepted, but that user lacks "
+                f"the permission for this: {str(exc).rstrip('.')}. Ask an Artifactory "
+                "administrator for it, or use credentials that have it."
+            )
+        error = bad_credentials_error(url, credentials)
+        return AuthError(f"{error} ({exc})", missing_credentials=False)
+
+
+def credentials_for(
+    cfg: Mapping[str, Any],
+    transfer: TransferSettings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    user: str | None = None,
+    token: str | None = None,
+    token_stdin: bool = False,
+) -> Credentials:
+    """The credentials of this run for the server ``cfg`` names, found in order
+    (:func:`~fsartifacts.stores.artifactory.auth.resolve_credentials`)."""
+    url = str(cfg.get("url", ""))
+    host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+    return resolve_credentials(
+        cfg.get("auth"),
+        host,
+        environ=environ,
+        transfer=transfer,
+        user=user,
+        token=token,
+        token_stdin=token_stdin,
+    )
+
+
+def open_authenticated_store(
+    cfg: Mapping[str, Any],
+    transfer: TransferSettings,
+    credentials: HoldsSecret | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    user: str | None = None,
+    token: str | None = None,
+    token_stdin: bool = False,
+) -> ArtifactoryStore:
+    """The store with ``credentials`` if given, else with those :func:`credentials_for` finds."""
+    if credentials is None:
+        credentials = credentials_for(
+            cfg, transfer, environ=environ, user=user, token=token, token_stdin=token_stdin
+        )
+    if not isinstance(credentials, Credentials):
+        raise TypeError(f"an Artifactory store takes {Credentials.__name__}, not {credentials!r}")
+    return open_artifactory_store(cfg, credentials, transfer)
 
 
 def open_artifactory_store(
-    cfg: dict[str, Any], credentials: Credentials | None, transfer: TransferSettings
-) -> Store:
+    cfg: Mapping[str, Any], credentials: Credentials | None, transfer: TransferSettings
+) -> ArtifactoryStore:
     """A store on the Artifactory server ``cfg`` names, with ``credentials`` (None: anonymous).
 
     The filesystem is never taken from fsspec's instance cache, so a run never
@@ -50,10 +132,16 @@ def open_artifactory_store(
         fs = ArtifactoryFileSystem(**options)
     except ValueError as exc:
         raise ConfigError(f"repository.artifactory: {exc}") from None
-    return Store(fs=fs, root=root, ops=ops_for(fs, transfer), display=f"{fs.url}/{root}")
+    return ArtifactoryStore(
+        fs=fs,
+        root=root,
+        ops=ops_for(fs, transfer),
+        display=f"{fs.url}/{root}",
+        credentials=credentials,
+    )
 
 
-def _required(cfg: dict[str, Any], key: str) -> str:
+def _required(cfg: Mapping[str, Any], key: str) -> str:
     value = cfg.get(key)
     if not isinstance(value, str) or not value.strip("/ "):
         raise ConfigError(f"repository.artifactory.{key}: required (a non-empty string)")

@@ -14,13 +14,12 @@ from typing import Any
 import s3fs
 from botocore.exceptions import ProfileNotFound
 
-from fsartifacts.config.model import MiB, TransferSettings
+from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
 from fsartifacts.stores.s3.retries import watch_requests
+from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE
 
-MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
-MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
 PARTS_IN_FLIGHT = 4  # per file: upload memory is about part size x this x jobs
 CHECKSUM_MODES = ("when_supported", "when_required")
 

@@ -8,7 +8,7 @@ import pytest
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
-from fsartifacts.stores import open_url_store
+from fsartifacts.stores.url import open_url_store
 from tests.fixtures.cli import fsartifacts, write_project
 
 
@@ -49,7 +49,7 @@ def test_an_artifactory_url_with_its_base_url_as_the_url_option(
 
 
 def test_options_are_checked_where_the_signature_is_the_whole_truth(tmp_path: Path) -> None:
-    from fsartifacts.stores import check_url_store
+    from fsartifacts.stores.url import check_url_store
 
     with pytest.raises(ConfigError, match=r"repository\.options\.colour: file:// .*auto_mkdir"):
         check_url_store("file:///tmp/x", {"colour": "blue"})

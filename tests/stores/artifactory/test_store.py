@@ -1,0 +1,57 @@
+"""The Artifactory store: what the server refusing access means, per credentials."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsartifacts.artifactoryfs.errors import ArtifactoryPermissionError
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.errors import EXIT_FAILED, EXIT_USAGE
+from fsartifacts.stores.artifactory.auth import Credentials
+from fsartifacts.stores.artifactory.store import ArtifactoryStore, open_artifactory_store
+from fsartifacts.stores.base import Store
+
+URL = "http://127.0.0.1:9/artifactory"  # never contacted: the store is only opened
+TOKEN = Credentials("token", "alice", "t0ken-value", source="$ARTIFACTORY_TOKEN")
+
+
+def store(credentials: Credentials | None) -> ArtifactoryStore:
+    return open_artifactory_store({"url": URL, "repo": "models"}, credentials, TransferSettings())
+
+
+def test_the_store_keeps_the_credentials_it_was_opened_with() -> None:
+    assert store(TOKEN).credentials is TOKEN
+    assert store(None).credentials is None
+
+
+def test_a_401_without_credentials_says_how_to_give_them_exit_2() -> None:
+    error = store(None).auth_error(ArtifactoryPermissionError("GET: HTTP 401", status=401))
+    assert error.exit_code == EXIT_USAGE
+    assert "requires credentials and none were given" in str(error)
+
+
+def test_a_403_with_accepted_credentials_names_the_missing_permission_exit_1() -> None:
+    error = store(TOKEN).auth_error(ArtifactoryPermissionError("PUT: HTTP 403", status=403))
+    assert error.exit_code == EXIT_FAILED
+    assert "access token of user 'alice' from $ARTIFACTORY_TOKEN was accepted" in str(error)
+    assert "t0ken-value" not in str(error)
+
+
+@pytest.mark.parametrize("status", [401, 0])
+def test_refused_credentials_name_their_source(status: int) -> None:
+    exc = ArtifactoryPermissionError("GET: HTTP 401 Authentication is required", status=status)
+    error = store(TOKEN).auth_error(exc)
+    assert "refused the access token of user 'alice' from $ARTIFACTORY_TOKEN" in str(error)
+
+
+def test_without_a_status_the_text_of_an_error_is_not_taken_for_a_401() -> None:
+    """Only the server's status says 401: a local error's words do not."""
+    error = store(None).auth_error(PermissionError("401 files could not be read"))
+    assert "access denied for anonymous requests" in str(error)
+    assert error.exit_code == EXIT_FAILED
+
+
+def test_a_store_that_knows_no_credentials_says_it_refused_access() -> None:
+    plain = Store(fs=store(None).fs, root="models", ops=store(None).ops, display="memory://x")
+    assert str(plain.auth_error(PermissionError("denied"))) == "the store refused access: denied"
+    assert plain.credentials is None
