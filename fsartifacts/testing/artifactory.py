@@ -29,7 +29,9 @@ In-process::
     srv.add_repo("other-local")        # a new local repository (idempotent), while running
     srv.no_overwrite = True            # run-time switches, like srv.pro = False
     srv.requests                       # snapshot list of RequestRecord(method, path, headers,
-                                       #   status, bytes_in, bytes_out); status 0 = no answer
+                                       #   status, bytes_in, bytes_out, started, answered);
+                                       #   status 0 = no answer; times are time.monotonic()
+    peak_overlap(srv.requests)         # most requests in flight at once (requestlog)
     srv.clear_requests()
     srv.faults.fail_next(n=1, status=500, retry_after=None, methods=None,
                          path_contains=None, message=None)

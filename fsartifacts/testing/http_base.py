@@ -68,6 +68,7 @@ class HandlerBase(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         self._status = 0
+        self._started = time.monotonic()
         self._record: RequestRecord | None = None
         self._headers_sent = False
         self._body: RequestBody | None = None
@@ -121,6 +122,8 @@ class HandlerBase(BaseHTTPRequestHandler):
             status=status,
             bytes_in=self._body.bytes_read if self._body else 0,
             bytes_out=bytes_out,
+            started=self._started,
+            answered=time.monotonic(),
         )
         self._record = record
         self.server.app.request_log.append(record)

@@ -1,8 +1,16 @@
-"""The request log of the local Artifactory server: what each request looked like."""
+"""The request log of the local Artifactory server: what each request looked like.
+
+Each record carries when the server started handling the request and when it sent
+the response's headers (``time.monotonic()`` seconds), so a test can tell requests
+that were in flight together from requests sent one after another: a client that
+waits for each answer before it sends the next request can never produce two
+records whose ``[started, answered]`` spans overlap.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -16,6 +24,8 @@ class RequestRecord:
     status: int
     bytes_in: int  # request body bytes read
     bytes_out: int  # response body bytes sent
+    started: float = 0.0  # time.monotonic() when the server began handling it
+    answered: float = 0.0  # time.monotonic() when its response headers went out (or it ended)
 
 
 class RequestLog:
@@ -43,3 +53,18 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+
+
+def peak_overlap(records: Iterable[RequestRecord]) -> int:
+    """The most requests whose ``[started, answered]`` spans overlap at one moment."""
+    events = []
+    for record in records:
+        events.append((record.started, 1))
+        events.append((record.answered, -1))
+    # At equal times an answer comes before a start: touching spans do not overlap.
+    events.sort()
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import pytest
 import requests
 
 from fsartifacts.testing.artifactory import ArtifactoryServer
+from fsartifacts.testing.requestlog import peak_overlap
 from tests.fixtures.artifactory import (
     ARTIFACTORY_API_KEY,
     ARTIFACTORY_PASSWORD,
@@ -907,6 +909,29 @@ def test_latency_and_reset(repo: ArtifactoryRepo, session: requests.Session) -> 
     assert (faults.pending(), faults.latency) == (0, 0.0)
     with pytest.raises(ValueError):
         faults.fail_next(1, status=200)
+
+
+def test_request_log_tells_overlapping_requests_from_serial_ones(repo: ArtifactoryRepo) -> None:
+    repo.server.faults.latency = 0.05
+    ping = f"{repo.url}/api/system/ping"
+    with requests.Session() as one:
+        for _ in range(3):
+            assert one.get(ping).ok
+    serial = repo.server.requests
+    assert len(serial) == 3 and peak_overlap(serial) == 1
+    assert all(r.started <= r.answered for r in serial)
+    repo.server.clear_requests()
+    # Three clients released together, each request held 0.2 s by the server: they overlap.
+    repo.server.faults.latency = 0.2
+    barrier = threading.Barrier(3)
+
+    def wait_then_ping() -> bool:
+        barrier.wait(timeout=10)
+        return requests.get(ping, timeout=10).ok
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        assert all(pool.map(lambda _: wait_then_ping(), range(3)))
+    assert peak_overlap(repo.server.requests) >= 2
 
 
 # -- persistence, lifecycle, CLI ---------------------------------------------------------
