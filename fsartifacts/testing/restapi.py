@@ -139,6 +139,8 @@ class RestApiEndpoints(HandlerBase):
             raise ArtifactoryError(400, 'Expected a JSON body like {"props": {"key": "value"}}.')
         changes: dict[str, list[str] | None] = {}
         for key, value in props.items():
+            if not key or _BAD_PROPERTY_KEY_CHARS & set(key):
+                raise ArtifactoryError(400, f"Invalid property key '{key}'.")
             if value is None:
                 changes[key] = None
             elif isinstance(value, list):

@@ -521,6 +521,10 @@ def test_item_properties(repo: ArtifactoryRepo, session: requests.Session) -> No
     }
     missing = session.patch(f"{repo.url}/api/metadata/{repo.name}/nope", json=patch)
     assert missing.status_code == 404
+    bad_key = session.patch(
+        f"{repo.url}/api/metadata/{repo.name}/d/f.txt", json={"props": {"a b": "v"}}
+    )
+    assert (bad_key.status_code, error_message(bad_key)) == (400, "Invalid property key 'a b'.")
 
 
 # -- delete, copy, move ------------------------------------------------------------------
