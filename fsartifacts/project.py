@@ -26,10 +26,16 @@ from fsartifacts.engine.lockfile import LockEntry, LockFile
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
-from fsartifacts.versioning import artifact_version, is_latest_keyword, resolve_project_version
+from fsartifacts.versioning import (
+    artifact_version,
+    is_latest_keyword,
+    parse_version,
+    resolve_project_version,
+)
 
 if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
+    from fsartifacts.engine.aliases import Alias, Move
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.redaction import HoldsSecret
@@ -426,6 +432,53 @@ class Project:
                 f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
             )
         return self.store.ops.open_read(copy.path)
+
+    # -- aliases ----------------------------------------------------------------
+
+    def alias_set(
+        self,
+        name: str,
+        version: str,
+        alias: str,
+        *,
+        prefix: str = "",
+        expect: str | None = None,
+    ) -> tuple[Alias, Move]:
+        """Point ``alias`` (prod, staging...) of one artifact at ``version`` (exact, LATEST
+        or another alias); ``expect``: only if it points at that version now ("none": unset).
+        """
+        from fsartifacts.engine.aliases import validate_name
+
+        artifact = self._one(name, "alias set")
+        validate_name(alias)
+        if expect is not None and expect != "none":
+            expect = str(parse_version(expect, source="--from"))
+        copy = self.find(artifact.name, version, prefix=prefix, pre=True)
+        return self.engine.aliases.set(
+            artifact, copy, alias, prefix=naming.validate_prefix(prefix), expect=expect
+        )
+
+    def alias_rm(self, name: str, alias: str, *, prefix: str = "") -> tuple[Alias, Move]:
+        """Unset ``alias`` of one artifact (its history stays on the store)."""
+        from fsartifacts.engine.aliases import validate_name
+
+        artifact = self._one(name, "alias rm")
+        validate_name(alias)
+        return self.engine.aliases.remove(artifact, alias, prefix=naming.validate_prefix(prefix))
+
+    def aliases(self, which: str = ALL, *, prefix: str = "", removed: bool = False) -> list[Alias]:
+        """The aliases of the artifacts ``which`` names (with ``removed``, unset ones too)."""
+        prefix = naming.validate_prefix(prefix)
+        found: list[Alias] = []
+        for artifact in self.artifacts(which):
+            found += self.engine.aliases.list(artifact, prefix, removed=removed)
+        return found
+
+    def _one(self, name: str, command: str) -> Artifact:
+        if name.upper() == ALL and self.config.repository.artifact(name) is None:
+            raise ConfigError(f"{command} takes one artifact, not ALL")
+        (artifact,) = self.artifacts(name)
+        return artifact
 
     # -- credentials ------------------------------------------------------------
 

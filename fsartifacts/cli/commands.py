@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
             "prune": _prune,
             "gc": _gc,
             "list": _list,
+            "alias": _alias,
             "validate": _validate,
             "demo": _demo,
         }
@@ -210,6 +211,29 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(render_listing(project, listing, as_json=True), indent=2, default=str))
     else:
         print(printable(render_listing(project, listing, as_json=False), lines=True))
+    return EXIT_OK
+
+
+def _alias(args: argparse.Namespace) -> int:
+    """alias set / rm / list: what the aliases say and each move, in text or JSON."""
+    from fsartifacts.cli.render import render_aliases, render_move
+
+    project = _load(args)
+    if args.alias_verb == "list":
+        aliases = project.aliases(args.artifact, prefix=args.prefix, removed=args.history)
+        shown = render_aliases(project, aliases, history=args.history, as_json=args.json)
+    else:
+        if args.alias_verb == "set":
+            alias, move = project.alias_set(
+                args.artifact, args.version, args.name, prefix=args.prefix, expect=args.expect
+            )
+        else:
+            alias, move = project.alias_rm(args.artifact, args.name, prefix=args.prefix)
+        shown = render_move(project, alias, move, as_json=args.json)
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    elif not args.quiet:
+        print(printable(str(shown), lines=True))
     return EXIT_OK
 
 

@@ -24,6 +24,16 @@ GC = (
     "they are idle for over 1 hour."
 )
 
+ALIAS_VERBS = "set: point an alias at a version; rm: remove it; list: show them"
+ALIAS_NAME = "the alias: a letter, then letters, digits, '-' or '_' (prod, champion, staging)"
+ALIAS_VERSION = "the version it points at: exact (1.4.0), LATEST, or another alias (@staging)"
+ALIAS_SET = (
+    "Point an alias at a version of an artifact, creating it or moving it. The move is "
+    "recorded in the alias's history (who, when, from which version). Two moves of one alias "
+    "at the same time cannot overwrite each other: one wins, the other fails (exit 1). "
+    "`pull ARTIFACT @NAME` then pulls that version, checked against the sha256 recorded here."
+)
+
 GLOBAL_NOTE = (
     "Global options (--config, -e, --project-version, -j, --json, -v, -q, --no-progress)\n"
     "go before or after the command; `fsartifacts --help` describes them."
@@ -68,6 +78,23 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "list": [
         ("fsartifacts list", "every artifact's versions, LATEST marked"),
         ("fsartifacts list model --json", "one artifact, as JSON (sizes in bytes)"),
+    ],
+    "alias": [
+        ("fsartifacts alias set model 1.4.0 prod", "point prod at 1.4.0"),
+        ("fsartifacts alias list --history", "every alias, with every move"),
+    ],
+    "alias set": [
+        ("fsartifacts alias set model 1.4.0 prod", "create prod, or move it to 1.4.0"),
+        ("fsartifacts alias set model LATEST staging", "the LATEST version"),
+        ("fsartifacts alias set model 1.5.0 prod --from 1.4.0", "only if prod is at 1.4.0"),
+    ],
+    "alias rm": [
+        ("fsartifacts alias rm model staging", "remove staging; its history stays"),
+        ("fsartifacts alias rm model prod -p exp-", "of the prefixed exp-model"),
+    ],
+    "alias list": [
+        ("fsartifacts alias list", "every artifact's aliases"),
+        ("fsartifacts alias list model --history --json", "one artifact's, with every move"),
     ],
     "validate": [
         ("fsartifacts validate", "the resolved config, secrets redacted"),

@@ -138,6 +138,43 @@ def _pull_options(p: argparse.ArgumentParser) -> None:
     _credential_options(p)
 
 
+def _alias_commands(commands: Any, handler: Handler) -> None:
+    from fsartifacts.cli import help as words
+
+    alias = _command(commands, "alias", help="names such as prod that point at a version")
+    verbs = alias.add_subparsers(dest="verb", metavar="set|rm|list", help=words.ALIAS_VERBS)
+    verbs.required = True
+    set_ = _command(
+        verbs,
+        "set",
+        examples="alias set",
+        help="point an alias at a version (create or move it)",
+        description=words.ALIAS_SET,
+    )
+    set_.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
+    set_.add_argument("version", metavar="VERSION", help=words.ALIAS_VERSION)
+    set_.add_argument("name", metavar="NAME", help=words.ALIAS_NAME)
+    set_.add_argument(
+        "--from", dest="expect", metavar="VERSION",
+        help="only if the alias points at VERSION now (none: only if it is not set)",
+    )  # fmt: skip
+    rm = _command(verbs, "rm", examples="alias rm", help="remove an alias (its history is kept)")
+    rm.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
+    rm.add_argument("name", metavar="NAME", help=words.ALIAS_NAME)
+    ls = _command(verbs, "list", examples="alias list", help="the aliases and where they point")
+    ls.add_argument(
+        "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
+        help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
+    )  # fmt: skip
+    ls.add_argument(
+        "--history", action="store_true", help="every move: who, when, from which version"
+    )
+    for sub, verb in ((set_, "set"), (rm, "rm"), (ls, "list")):
+        _prefix_option(sub)
+        _credential_options(sub)
+        sub.set_defaults(handler=handler, alias_verb=verb)
+
+
 def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     """The parser of every command; ``handlers`` runs each (by the names below)."""
     from fsartifacts.cli import help as words
@@ -268,6 +305,8 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     ls.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
     _credential_options(ls)
     ls.set_defaults(handler=handlers["list"])
+
+    _alias_commands(commands, handlers["alias"])
 
     validate = _command(
         commands, "validate", help="check the config and show it, without the network"

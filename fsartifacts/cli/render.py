@@ -11,6 +11,7 @@ from fsartifacts.escaping import printable
 
 if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
+    from fsartifacts.engine.aliases import Alias, Move
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.results import Result
     from fsartifacts.project import Project
@@ -121,6 +122,38 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
             label = str(c.version) if c.version else "(singular)"
             lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}")
+    return "\n".join(lines)
+
+
+def render_move(project: Project, alias: Alias, move: Move, *, as_json: bool) -> Any:
+    """One alias move: ``@prod of model: 1.0.0 -> 1.1.0``, or its JSON."""
+    if as_json:
+        return {"command": "alias", "ok": True, **alias.to_dict(), "move": move.to_dict()}
+    where = project.store.display
+    if move.new is None:
+        return f"removed @{alias.name} of {alias.artifact} (was {move.old}) at {where}"
+    return f"@{alias.name} of {alias.artifact}: {move.old or '(new)'} -> {move.new}  at {where}"
+
+
+def render_aliases(project: Project, aliases: list[Alias], *, history: bool, as_json: bool) -> Any:
+    """Each alias with its version and sha256; with ``history``, every move under it."""
+    if as_json:
+        return {
+            "remote": project.store.display,
+            "aliases": [a.to_dict(history=history) for a in aliases],
+        }
+    if not aliases:
+        return f"no aliases at {project.store.display}"
+    lines = [f"remote: {project.store.display}"]
+    for a in aliases:
+        target = str(a.version) if a.version else "(removed)"
+        digest = f"sha256 {a.sha256[:12]}" if a.sha256 else ""
+        lines.append(f"{a.artifact:<16} @{a.name:<16} {target:<20} {digest}".rstrip())
+        if history:
+            lines += [
+                f"    {m.at}  {m.by}@{m.host}  {m.old or '(new)'} -> {m.new or '(removed)'}"
+                for m in a.history
+            ]
     return "\n".join(lines)
 
 

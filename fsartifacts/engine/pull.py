@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -18,6 +19,7 @@ import semver
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
+from fsartifacts.engine.aliases import ALIAS_MARK
 from fsartifacts.engine.install import (
     check_tree,
     contained,
@@ -63,18 +65,33 @@ def pull_artifact(
     ``skip_current`` (sync pull) leaves a destination that already holds the
     same content alone.
     """
+    pin: Pin | None = None
     if locked is not None:
         copy = locked_copy(engine, artifact, locked)
+        pin = Pin(
+            locked.sha256,
+            "fsartifacts.lock",
+            f"Pull without {option('locked')} to take the new copy, or restore the locked one.",
+        )
+    elif requested.startswith(ALIAS_MARK):
+        alias = engine.aliases.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+        copy = engine.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        pin = Pin(
+            alias.sha256,
+            f"alias @{alias.name}",
+            f"Set the alias again if the new copy is meant (`fsartifacts alias set "
+            f"{artifact.name} {alias.version} {alias.name}`), or push the one it recorded.",
+        )
     else:
         copy = engine.find(artifact, requested, base, prefix=prefix, pre=pre)
     dest = override_or_named(engine.root, artifact, copy, override)
     url = engine.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
     result.bytes = copy.size or 0
-    expected = locked.sha256 if locked else None
+    expected = pin.sha256 if pin else None
     if copy.kind == "folder":
         manifest = Manifest.from_bytes(engine.ops.read_bytes(copy.manifest_path), url)
-        _check_lock(url, manifest.digest, expected)
+        _check_pin(url, manifest.digest, pin)
         result.bytes, result.sha256 = manifest.size, manifest.digest
         if skip_current and _folder_is_current(engine, artifact, dest, manifest):
             return _recorded(up_to_date(result), copy)
@@ -89,7 +106,7 @@ def pull_artifact(
         return _recorded(result, copy)
     recorded = engine.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
-        _check_lock(url, recorded, expected)
+        _check_pin(url, recorded, pin)
     if skip_current and dest.is_file():
         sha256 = engine.hashes.sha256(dest)
         same = (
@@ -107,7 +124,7 @@ def pull_artifact(
     check_inside_project(engine.root, dest)
     with pull_lock(dest):
         sweep_stale(dest)
-        _pull_file(engine, copy, dest, result, recorded, expected)
+        _pull_file(engine, copy, dest, result, recorded, pin)
     return _recorded(result, copy)
 
 
@@ -149,12 +166,21 @@ def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> Remote
     )
 
 
-def _check_lock(url: str, actual: str, expected: str | None) -> None:
-    if expected and actual.lower() != expected.lower():
+@dataclass(frozen=True)
+class Pin:
+    """The sha256 a pull must find, what recorded it, and the way out when it differs."""
+
+    sha256: str | None
+    source: str  # "fsartifacts.lock", "alias @prod"
+    remedy: str
+
+
+def _check_pin(url: str, actual: str, pin: Pin | None) -> None:
+    expected = pin.sha256 if pin else None
+    if pin and expected and actual.lower() != expected.lower():
         raise IntegrityError(
-            f"{url} differs from what fsartifacts.lock recorded (sha256 {expected[:16]}..., the "
-            f"store has {actual[:16]}...): it was replaced since. Pull without "
-            f"{option('locked')} to take the new copy, or restore the locked one.",
+            f"{url} differs from what {pin.source} recorded (sha256 {expected[:16]}..., the "
+            f"store has {actual[:16]}...): it was replaced since. {pin.remedy}",
             transient=False,
         )
 
@@ -174,7 +200,7 @@ def _pull_file(
     dest: Path,
     result: Result,
     recorded: str | None,
-    expected: str | None,
+    pin: Pin | None,
 ) -> None:
     native = None if recorded else engine.ops.native_checksum(copy.entry)
     algorithms = {"sha256"} | ({native[0]} if native else set())
@@ -188,7 +214,7 @@ def _pull_file(
                 engine.ops.download(copy.path, writer, callback=callback)
                 digests = writer.digests()
                 verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
-                _check_lock(url, digests["sha256"], expected)
+                _check_pin(url, digests["sha256"], pin)
         finally:
             callback.close()
         return writer.bytes, digests["sha256"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,7 @@ import semver
 
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine import claims, naming
+from fsartifacts.engine.aliases import ALIAS_MARK, Aliases
 from fsartifacts.engine.claims import ABANDONED_AFTER_TEXT, Claim, Holder, claim_path
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
@@ -219,6 +221,11 @@ class Engine:
             except Exception as exc:  # the interrupt matters more
                 log.debug("could not release the claim %s: %s", path, exc)
 
+    @functools.cached_property
+    def aliases(self) -> Aliases:
+        """The aliases on this store (prod, staging...), read and moved through this engine."""
+        return Aliases(self)
+
     # -- reading the store ------------------------------------------------------
 
     def listing(self) -> list[dict[str, Any]]:
@@ -281,6 +288,9 @@ class Engine:
                 f"{artifact.name}: {self.store.url(naming.file_name(artifact, None, prefix))} "
                 "does not exist; push it first."
             )
+        if requested.startswith(ALIAS_MARK):
+            alias = self.aliases.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+            return self.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
         if is_latest_keyword(requested):
             chosen = latest_compatible([c.version for c in copies if c.version], base, pre=pre)
             wanted = f"LATEST (same major {base.major}, not above {base})"

@@ -10,6 +10,7 @@ filesystem's protocol, importing it only when it is used.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import uuid
 from collections.abc import Mapping
@@ -51,6 +52,10 @@ class PendingUpload:
     modified: datetime | None
 
 
+class ChangedMeanwhile(Exception):
+    """A conditional replacement found the object changed since it was read, or being changed."""
+
+
 def temp_name(basename: str, tag: str = "") -> str:
     """A hidden temporary name beside ``basename`` that no artifact name matches.
 
@@ -77,6 +82,9 @@ class StoreOps:
       are renamed.
     - ``records_sha256``: the store keeps the sha256 with the object, so no
       ``.sha256`` sidecar is written.
+    - ``atomic_replace``: :meth:`write_if` is atomic on the store itself (a
+      conditional PUT, or a create-if-absent claim), so two racing replacements
+      of one small object cannot both succeed.
     - ``upload_digests``: the digests (hashlib names) ``upload`` can use, which
       the engine computes in the same read of the file as its sha256 and
       passes as ``digests``.
@@ -207,6 +215,42 @@ class StoreOps:
     def remove_holder(self, holder: Holder) -> bool:
         """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
         return claims.remove_holder(self, holder)
+
+    # -- conditional replacement ----------------------------------------------
+
+    @property
+    def atomic_replace(self) -> bool:
+        return self.atomic_create
+
+    def read_revision(self, rpath: str) -> tuple[bytes, str] | None:
+        """A small object's bytes and the revision :meth:`write_if` compares; None if absent."""
+        try:
+            data = self.read_bytes(rpath)
+        except FileNotFoundError:
+            return None
+        return data, hashlib.sha256(data).hexdigest()
+
+    def write_if(self, rpath: str, data: bytes, revision: str | None) -> None:
+        """Replace the small object ``rpath`` with ``data`` only while it is at ``revision``
+        (None: only while it does not exist); else raise :class:`ChangedMeanwhile`.
+
+        The generic way: hold a claim on the object (create-if-absent where the store
+        has it, else an election), compare, write (a rename where the store has no
+        atomic writes), drop the claim.
+        """
+        path, claim = claims.claim_path(rpath), Claim.new()
+        found = self.claim(path, claim)
+        if found is not None and found.abandoned() and self.remove_holder(found):
+            found = self.claim(path, claim)
+        if found is not None:
+            raise ChangedMeanwhile(f"another change of it is under way ({found.describe()})")
+        try:
+            current = self.read_revision(rpath)
+            if (current[1] if current else None) != revision:
+                raise ChangedMeanwhile("it was changed since it was read")
+            self.write_bytes(rpath, data, exclusive=False)
+        finally:
+            self.release(path, claim)
 
     # -- unfinished uploads ----------------------------------------------------
 

@@ -14,7 +14,10 @@ What :class:`S3Ops` adds over the generic way:
 - single-part uploads are checked against the ETag S3 returns (the MD5 of
   what it stored), multipart ETags (``...-N``) are never taken for a hash;
 - a download is one streamed GET read in bounded blocks, resumed with a
-  ranged GET pinned to the ETag when the connection drops.
+  ranged GET pinned to the ETag when the connection drops;
+- a small object is replaced conditionally by its ETag (``If-Match``, or
+  ``If-None-Match: *`` while it does not exist), so of two racing
+  replacements the server lets one through.
 """
 
 from __future__ import annotations
@@ -41,7 +44,14 @@ from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import IntegrityError, TransferError
-from fsartifacts.stores.base import FolderFile, PendingUpload, Store, StoreOps, Writable
+from fsartifacts.stores.base import (
+    ChangedMeanwhile,
+    FolderFile,
+    PendingUpload,
+    Store,
+    StoreOps,
+    Writable,
+)
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code, typed_errors
 from fsartifacts.stores.s3.filesystem import (
@@ -226,6 +236,72 @@ class S3Ops(StoreOps):
                     )
                 self._delete_keys(bucket, keys)
         self.fs.invalidate_cache(rpath)
+
+    # -- conditional replacement ------------------------------------------------
+
+    @property
+    def atomic_replace(self) -> bool:
+        return self._conditional_writes
+
+    def read_revision(self, rpath: str) -> tuple[bytes, str] | None:
+        """The object's bytes and its ETag, from one GET; None when it does not exist."""
+        bucket, key = self._split(rpath)
+        with self._errors(rpath, "download"):
+            try:
+                response = self.fs.call_s3("get_object", Bucket=bucket, Key=key)
+            except FileNotFoundError as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise
+                return None
+            body, blocks = response["Body"], []
+            try:
+                while block := sync(self.fs.loop, _read_block, body, DOWNLOAD_BLOCK):
+                    blocks.append(block)
+            finally:
+                _close(self.fs.loop, body)
+        return b"".join(blocks), str(response.get("ETag", ""))
+
+    def write_if(self, rpath: str, data: bytes, revision: str | None) -> None:
+        """One PutObject conditioned on the ETag read (``If-Match``), or on absence."""
+        if not self._conditional_writes:
+            super().write_if(rpath, data, revision)
+            return
+        bucket, key = self._split(rpath)
+        condition = {"IfMatch": revision} if revision is not None else {"IfNoneMatch": "*"}
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        with self._errors(rpath, "upload to"):
+            try:
+                response = self.fs.call_s3(
+                    "put_object",
+                    Bucket=bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream",
+                    Metadata=self._metadata(hashlib.sha256(data).hexdigest()) or {},
+                    **condition,
+                )
+            except FileExistsError as exc:
+                raise ChangedMeanwhile("it was created since it was read") from exc
+            except FileNotFoundError as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise
+                raise ChangedMeanwhile("it was removed since it was read") from exc
+            except OSError as exc:
+                code = error_code(exc)
+                if code == "PreconditionFailed":
+                    raise ChangedMeanwhile("it was changed since it was read") from exc
+                if code == "ConditionalRequestConflict":
+                    raise ChangedMeanwhile("another change of it was under way") from exc
+                if not conditional_write_unsupported(exc):
+                    raise
+                self._note_no_conditional_writes(bucket)
+                response = None
+            finally:
+                self.fs.invalidate_cache(f"{bucket}/{key}")
+        if response is None:
+            super().write_if(rpath, data, revision)
+            return
+        self._check_etag(bucket, key, response, md5)
 
     # -- unfinished uploads -------------------------------------------------------
 
