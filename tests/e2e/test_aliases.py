@@ -47,9 +47,12 @@ def test_set_move_pull_and_remove_an_alias(remote: Remote, tmp_path: Path) -> No
     alias, move = project.alias_set("model", "1.0.0", "prod")
     assert (str(alias.version), move.old, move.new) == ("1.0.0", None, "1.0.0")
     project.alias_set("data", "1.0.0", "prod")
-    moved = fsartifacts("alias", "set", "model", "1.1.0", "prod", cwd=consumer)
+    moved = fsartifacts("alias", "set", "model", "1.1.0", "prod", "-v", cwd=consumer)
     assert moved.returncode == 0, moved.stderr
     assert "@prod of model: 1.0.0 -> 1.1.0" in moved.stdout
+    # Only Artifactory lacks a conditional write, and -v says what guards the move there.
+    said = "has no conditional write, so a move of the alias is guarded by an election"
+    assert (said in moved.stderr) == (remote.kind == "artifactory"), moved.stderr
 
     # The alias object sits beside the versions; no listing takes it for one.
     assert ".model.fsartifacts-alias.prod.json" in remote.names()
