@@ -7,8 +7,11 @@ the storage option ``url``, the base URL with its context path
 named ``url``, so there the server goes as ``base_url`` (an alias). Other
 options: ``verify`` (bool or CA bundle), ``cert`` (path or (cert, key)),
 ``timeout`` (seconds without an answer, may be below 1; a connection gets
-at most 10 of them) and ``attempts``
-(total tries of one request, default 5).
+at most 10 of them), ``attempts``
+(total tries of one request, default 5) and ``batch_size`` (requests in flight
+at once for the many-path calls ``cat``, ``cat_ranges``, ``get``, ``put``,
+``pipe``, ``rm`` and ``find``; default 128, as s3fs; see
+:mod:`fsartifacts.artifactoryfs.batch`).
 
 Credentials, in this order: the storage options ``user`` + ``password``,
 ``token`` (``Authorization: Bearer``, or the Basic password when ``user`` is
@@ -57,13 +60,13 @@ from urllib.parse import quote
 
 import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-from fsspec.spec import AbstractFileSystem
 from fsspec.utils import isfilelike, tokenize
 
 from fsartifacts.artifactoryfs import download as downloads
 from fsartifacts.artifactoryfs import listing as listings
 from fsartifacts.artifactoryfs import properties
 from fsartifacts.artifactoryfs import upload as uploads
+from fsartifacts.artifactoryfs.batch import DEFAULT_BATCH_SIZE, BatchOperations, check_batch_size
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConflictError,
     ArtifactoryConnectionError,
@@ -103,7 +106,7 @@ __all__ = [
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-class ArtifactoryFileSystem(AbstractFileSystem):
+class ArtifactoryFileSystem(BatchOperations):
     """JFrog Artifactory repositories as an fsspec filesystem (see the module docstring)."""
 
     protocol = "artifactory"
@@ -123,6 +126,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         timeout: float = 30.0,
         attempts: int = 5,
         base_url: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
     ) -> None:
         """Connect to ``url`` (or ``base_url``: ``fsspec.url_to_fs`` takes its own first
@@ -143,6 +147,7 @@ class ArtifactoryFileSystem(AbstractFileSystem):
         self.cert = tuple(cert) if isinstance(cert, list) else cert
         self.timeout = float(timeout)
         self.attempts = int(attempts)
+        self.batch_size = check_batch_size(batch_size)
         self._auth = build_auth(
             user=user or url_user,
             password=password if password is not None else url_password,

@@ -1,0 +1,97 @@
+"""Many-path calls of artifactory:// run concurrently, within batch_size, on the local server.
+
+The server records when it started each request and when it answered it: a client that
+waits for each answer before the next request can never make two of them overlap, so
+an overlap proves concurrency without measuring any duration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.testing.requestlog import RequestRecord, peak_overlap
+from tests.fixtures.artifactory import ArtifactoryRepo
+
+
+def make_fs(repo: ArtifactoryRepo, **options: object) -> ArtifactoryFileSystem:
+    return ArtifactoryFileSystem(url=repo.url, anon=True, skip_instance_cache=True, **options)
+
+
+def only(records: list[RequestRecord], method: str) -> list[RequestRecord]:
+    return [r for r in records if r.method == method]
+
+
+def test_get_and_pipe_of_40_files_overlap_within_the_bound(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    fs = make_fs(artifactory_repo, batch_size=8)
+    server = artifactory_repo.server
+    server.faults.latency = 0.1
+    files = {f"{artifactory_repo.name}/data/f{i:02d}.bin": b"%d" % i * 100 for i in range(40)}
+    fs.pipe(files)
+    puts = only(server.requests, "PUT")
+    assert len(puts) == 40
+    assert 2 <= peak_overlap(puts) <= 8
+    server.clear_requests()
+    fs.get(sorted(files), [str(tmp_path / Path(p).name) for p in sorted(files)])
+    gets = only(server.requests, "GET")
+    assert len(gets) == 40 and len(server.requests) == 40  # one request per file
+    assert 2 <= peak_overlap(gets) <= 8
+    for path, data in files.items():
+        assert (tmp_path / Path(path).name).read_bytes() == data
+
+
+def test_batch_size_1_is_serial_and_bad_sizes_are_refused(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    fs = make_fs(artifactory_repo, batch_size=1)
+    paths = [f"{artifactory_repo.name}/s{i}.txt" for i in range(4)]
+    fs.pipe(dict.fromkeys(paths, b"x"))
+    artifactory_repo.server.faults.latency = 0.05
+    assert fs.cat(paths) == dict.fromkeys(paths, b"x")
+    assert peak_overlap(only(artifactory_repo.server.requests, "GET")) == 1
+    for bad in (0, -1, "many", True):
+        with pytest.raises(ValueError, match="batch_size must be a whole number"):
+            make_fs(artifactory_repo, batch_size=bad)
+
+
+def test_cat_and_cat_ranges_surface_errors_like_fsspec(artifactory_repo: ArtifactoryRepo) -> None:
+    fs = make_fs(artifactory_repo)
+    repo = artifactory_repo.name
+    fs.pipe({f"{repo}/a.txt": b"0123456789", f"{repo}/b.txt": b"abcdef"})
+    paths = [f"{repo}/a.txt", f"{repo}/missing.txt", f"{repo}/b.txt"]
+    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
+        fs.cat(paths)
+    assert fs.cat(paths, on_error="omit") == {paths[0]: b"0123456789", paths[2]: b"abcdef"}
+    returned = fs.cat(paths, on_error="return")
+    assert isinstance(returned[paths[1]], FileNotFoundError)
+    assert returned[paths[2]] == b"abcdef"
+    assert fs.cat(f"{repo}/a.txt") == b"0123456789"  # one plain path: its bytes, not a dict
+    ranges = fs.cat_ranges(paths, [2, 0, 1], [5, 1, 3])
+    assert ranges[0] == b"234" and ranges[2] == b"bc"
+    assert isinstance(ranges[1], FileNotFoundError)
+    with pytest.raises(FileNotFoundError):
+        fs.cat_ranges(paths, 0, 1, on_error="raise")
+
+
+def test_put_and_get_of_a_tree_keep_fsspec_naming(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    fs = make_fs(artifactory_repo)
+    source = tmp_path / "src"
+    (source / "sub").mkdir(parents=True)
+    (source / "one.txt").write_bytes(b"1")
+    (source / "sub" / "two.txt").write_bytes(b"2")
+    target = f"{artifactory_repo.name}/tree"
+    fs.put(str(source), target, recursive=True)
+    assert sorted(fs.find(target)) == [f"{target}/one.txt", f"{target}/sub/two.txt"]
+    fs.get(target, str(tmp_path / "back"), recursive=True)
+    assert (tmp_path / "back" / "sub" / "two.txt").read_bytes() == b"2"
+    assert (tmp_path / "back" / "one.txt").read_bytes() == b"1"
+    with pytest.raises(FileNotFoundError):
+        fs.get(
+            [f"{target}/one.txt", f"{target}/nope.txt"], [str(tmp_path / "x"), str(tmp_path / "y")]
+        )
