@@ -88,6 +88,7 @@ from fsartifacts.artifactoryfs.http import (
     new_session,
     normalise_url,
 )
+from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
 from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
 from fsartifacts.retry import TIMEOUT_TRIES, connect_timeout
 
@@ -529,6 +530,8 @@ class ArtifactoryFileSystem(BatchOperations):
         **kwargs: Any,
     ) -> ArtifactoryFile:
         path = self._strip_protocol(path)
+        # Read ahead only while reading on: random and columnar reads move what they ask.
+        kwargs.setdefault("cache_type", GrowingReadAhead.name)
         if "x" in mode and self._exists_on_server(path):
             # A check, not a guarantee: Artifactory has no conditional deploy.
             raise FileExistsError(errno.EEXIST, "already exists", path)
