@@ -28,16 +28,31 @@ from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
 CHUNK = 1024 * 1024
 
 
+class ByteSource(Protocol):
+    """What :func:`hash_stream` reads from: a binary file, or anything that reads like one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def hash_stream(
+    stream: ByteSource, algorithms: Iterable[str] = ("sha256",)
+) -> tuple[int, dict[str, str]]:
+    """(size, hex digest by algorithm) of ``stream``, read once to its end."""
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    size = 0
+    while chunk := stream.read(CHUNK):
+        for h in hashers.values():
+            h.update(chunk)
+        size += len(chunk)
+    return size, {name: h.hexdigest() for name, h in hashers.items()}
+
+
 def hash_file(
     path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
 ) -> dict[str, str]:
     """Hex digests of ``path`` for each algorithm, reading it once."""
-    hashers = {name: hashlib.new(name) for name in algorithms}
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-    return {name: h.hexdigest() for name, h in hashers.items()}
+        return hash_stream(f, algorithms)[1]
 
 
 class ByteSink(Protocol):

@@ -13,12 +13,13 @@ import hashlib
 import os
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from fsspec.callbacks import Callback
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConnectionError,
     ArtifactoryError,
@@ -27,15 +28,13 @@ from fsartifacts.artifactoryfs.errors import (
     error_from_response,
     transport_error,
 )
+from fsartifacts.artifactoryfs.listing import item_info
 from fsartifacts.retry import pause_before_retry, retry_delay
-
-if TYPE_CHECKING:
-    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 
 DOWNLOAD_CHUNK = 1024 * 1024
 
 
-class _Writer(Protocol):
+class Writer(Protocol):
     """Where a download goes (a restartable one must also seek and truncate)."""
 
     def write(self, data: bytes, /) -> int: ...
@@ -54,13 +53,12 @@ class ProgressOnce:
             self.reported = total
 
 
-def read_range(fs: ArtifactoryFileSystem, path: str, start: int | None, end: int | None) -> bytes:
-    """The bytes of ``path`` in ``[start, end)``, with one ranged GET, retried if cut off."""
-    if (start is not None and start < 0) or (end is not None and end < 0):
-        size = fs.info(path)["size"]
-        start = max(0, size + start) if start is not None and start < 0 else start
-        end = max(0, size + end) if end is not None and end < 0 else end
-    start = start or 0
+def read_range(client: ArtifactoryClient, path: str, start: int, end: int | None) -> bytes:
+    """The bytes of ``path`` in ``[start, end)``, with one ranged GET, retried if cut off.
+
+    ``start`` and ``end`` count from the start of the file (the caller resolves
+    offsets from its end, with the size it knows).
+    """
     if end is not None and end <= start:
         return b""
     headers = {"Accept-Encoding": "identity"}
@@ -69,27 +67,27 @@ def read_range(fs: ArtifactoryFileSystem, path: str, start: int | None, end: int
         last = "" if end is None else str(end - 1)
         headers["Range"] = f"bytes={start}-{last}"
     action = f"read {path}"
-    for attempt in range(1, fs.attempts + 1):
+    for attempt in range(1, client.attempts + 1):
         try:
-            return _read_once(fs, path, headers, start, end, action)
+            return _read_once(client, path, headers, start, end, action)
         except InterruptedTransfer as broken:
-            if attempt == fs.attempts:
+            if attempt == client.attempts:
                 raise broken.error from None
             failure = str(broken.error)
-        pause_before_retry(f"GET {fs._file_url(path)}", retry_delay(attempt), attempt + 1,
-                           fs.attempts, failure)  # fmt: skip
+        pause_before_retry(f"GET {client.file_url(path)}", retry_delay(attempt), attempt + 1,
+                           client.attempts, failure)  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _read_once(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     path: str,
     headers: dict[str, str],
     start: int,
     end: int | None,
     action: str,
 ) -> bytes:
-    response = fs._send("GET", fs._file_url(path), action, headers=headers, stream=True)
+    response = client.send("GET", client.file_url(path), action, headers=headers, stream=True)
     with response:
         if response.status_code == 416:
             return b""  # start at or past the end (every range of an empty file is)
@@ -119,13 +117,11 @@ def refuse_folder(response: requests.Response, path: str) -> None:
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
 
 
-def download_to_path(fs: ArtifactoryFileSystem, rpath: str, lpath: str, callback: Callback) -> None:
-    """Download into a temporary file beside ``lpath``, renamed only once verified."""
-    with contextlib.suppress(FileNotFoundError):
-        cached = fs._cached_info(rpath)
-        if cached is not None and cached["type"] == "directory":
-            os.makedirs(lpath, exist_ok=True)
-            return
+def download_to_path(client: ArtifactoryClient, rpath: str, lpath: str, callback: Callback) -> None:
+    """Download into a temporary file beside ``lpath``, renamed only once verified.
+
+    A folder (the server redirects its GET to ``folder/``) becomes a local folder.
+    """
     parent = os.path.dirname(os.path.abspath(lpath))
     os.makedirs(parent, exist_ok=True)
     staging = os.path.join(
@@ -134,7 +130,7 @@ def download_to_path(fs: ArtifactoryFileSystem, rpath: str, lpath: str, callback
     try:
         with open(staging, "wb") as out:
             try:
-                fs.download(rpath, out, callback=callback, restartable=True)
+                download(client, rpath, out, callback=callback, restartable=True)
             except IsADirectoryError:
                 out.close()
                 os.makedirs(lpath, exist_ok=True)
@@ -146,51 +142,59 @@ def download_to_path(fs: ArtifactoryFileSystem, rpath: str, lpath: str, callback
 
 
 def download(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     rpath: str,
-    out: _Writer,
+    out: Writer,
     *,
-    callback: Callback,
-    restartable: bool,
-    verify: bool,
+    callback: Callback = DEFAULT_CALLBACK,
+    restartable: bool = False,
+    verify: bool = True,
 ) -> None:
-    """Stream ``rpath`` into ``out``; see :meth:`ArtifactoryFileSystem.download`."""
+    """Stream ``rpath`` into ``out`` with one GET, checking size and checksum.
+
+    A broken connection is retried (within ``attempts``) when ``restartable``
+    says ``out`` may be rewound and truncated. ``verify=False`` skips the
+    checksum (the size is still checked), for a caller that hashes what it
+    receives and checks it itself.
+    """
     progress = ProgressOnce(callback)
     action = f"download {rpath}"
-    for attempt in range(1, fs.attempts + 1):
+    for attempt in range(1, client.attempts + 1):
         try:
-            _download_once(fs, rpath, out, progress, action, verify=verify)
+            _download_once(client, rpath, out, progress, action, verify=verify)
             return
         except InterruptedTransfer as broken:
-            if not restartable or attempt == fs.attempts:
+            if not restartable or attempt == client.attempts:
                 raise broken.error from None
             failure = str(broken.error)
         rewound: Any = out
         rewound.seek(0)
         rewound.truncate()
-        pause_before_retry(f"GET {fs._file_url(rpath)}", retry_delay(attempt), attempt + 1,
-                           fs.attempts, failure)  # fmt: skip
+        pause_before_retry(f"GET {client.file_url(rpath)}", retry_delay(attempt), attempt + 1,
+                           client.attempts, failure)  # fmt: skip
 
 
 def _download_once(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     rpath: str,
-    out: _Writer,
+    out: Writer,
     progress: ProgressOnce,
     action: str,
     *,
     verify: bool,
 ) -> None:
-    response = fs._call(
+    response = client.call(
         "GET",
-        fs._file_url(rpath),
+        client.file_url(rpath),
         action,
         stream=True,
         headers={"Accept-Encoding": "identity"},
     )
     with response:
         refuse_folder(response, rpath)
-        algorithm, expected = _announced_checksum(fs, response, rpath) if verify else (None, None)
+        algorithm, expected = (
+            _announced_checksum(client, response, rpath) if verify else (None, None)
+        )
         length = response.headers.get("Content-Length")
         expected_size = int(length) if length and length.isdigit() else None
         if expected_size is not None:
@@ -220,7 +224,7 @@ def _download_once(
 
 
 def _announced_checksum(
-    fs: ArtifactoryFileSystem, response: requests.Response, rpath: str
+    client: ArtifactoryClient, response: requests.Response, rpath: str
 ) -> tuple[str | None, str | None]:
     for algorithm in ("sha256", "sha1"):
         value = response.headers.get(f"X-Checksum-{algorithm.capitalize()}")
@@ -228,7 +232,7 @@ def _announced_checksum(
             return algorithm, value.strip().lower()
     if response.history:
         # Redirected to a CDN or presigned URL, which sends no checksum: ask Artifactory.
-        info = fs.info(rpath, refresh=True)
+        info = item_info(client, rpath)
         for algorithm in ("sha256", "sha1"):
             if info.get(algorithm):
                 return algorithm, info[algorithm]

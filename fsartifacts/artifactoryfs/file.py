@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fsspec.spec import AbstractBufferedFile
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from fsartifacts.artifactoryfs.upload import SPOOL_IN_MEMORY, Reopened
-
-if TYPE_CHECKING:
-    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.download import download
+from fsartifacts.artifactoryfs.upload import SPOOL_IN_MEMORY, Reopened, deploy
+from fsartifacts.hashing import HashingWriter
 
 
 class ArtifactoryFile(AbstractBufferedFile):
@@ -24,45 +23,54 @@ class ArtifactoryFile(AbstractBufferedFile):
     file is never deployed. (A handle never closed is still deployed when it
     is garbage-collected, as fsspec does: ``open(..., compression=...)``
     relies on that.)
+
+    ``fs`` reads (through its ``cat_file``) and forgets what it cached of the
+    path once the file is deployed; ``client`` sends the deploy.
     """
 
-    fs: ArtifactoryFileSystem
     _spool: Any = None
+    _writer: Any = None  # a HashingWriter into the spool, while writing
+
+    def __init__(
+        self, fs: AbstractFileSystem, path: str, *, client: ArtifactoryClient, **kwargs: Any
+    ) -> None:
+        self.client = client
+        super().__init__(fs, path, **kwargs)
 
     def _initiate_upload(self) -> None:
         self._spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
-        self._size = 0
+        self._writer = HashingWriter(self._spool, ("sha1", "sha256"))
         if self.mode == "ab":
             with contextlib.suppress(FileNotFoundError):
-                self.fs.download(self.path, _HashingWriter(self), restartable=False)
+                download(self.client, self.path, self._writer)
 
     def _upload_chunk(self, final: bool = False) -> bool:
         self.buffer.seek(0)
-        writer = _HashingWriter(self)
-        shutil.copyfileobj(self.buffer, writer)
+        shutil.copyfileobj(self.buffer, self._writer)
         if final and self.autocommit:
             self.commit()
         return True
 
     def commit(self) -> None:
-        spool = self._spool
+        spool, writer = self._spool, self._writer
         if spool is None:
             return
+        digests = writer.digests()
         try:
-            self.fs._deploy(
+            deploy(
+                self.client,
                 self.path,
                 lambda: Reopened(spool),
-                self._size,
-                self._sha1.hexdigest(),
-                self._sha256.hexdigest(),
+                writer.bytes,
+                digests["sha1"],
+                digests["sha256"],
             )
         finally:
+            self.fs.invalidate_cache(self.path)
             self.discard()
 
     def discard(self) -> None:
-        spool, self._spool = self._spool, None
+        spool, self._spool, self._writer = self._spool, None, None
         if spool is not None:
             spool.close()
 
@@ -72,18 +80,3 @@ class ArtifactoryFile(AbstractBufferedFile):
             self.closed = True
             return
         self.close()
-
-
-class _HashingWriter:
-    """Writes into a file's spool while hashing and counting."""
-
-    def __init__(self, target: ArtifactoryFile) -> None:
-        self._target = target
-
-    def write(self, data: bytes) -> int:
-        target = self._target
-        target._spool.write(data)
-        target._sha1.update(data)
-        target._sha256.update(data)
-        target._size += len(data)
-        return len(data)

@@ -48,25 +48,21 @@ Times are timezone-aware ``datetime`` objects.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
-import re
-import threading
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.utils import isfilelike, tokenize
 
 from fsartifacts.artifactoryfs import download as downloads
-from fsartifacts.artifactoryfs import listing as listings
 from fsartifacts.artifactoryfs import properties
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.batch import DEFAULT_BATCH_SIZE, BatchOperations, check_batch_size
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConflictError,
     ArtifactoryConnectionError,
@@ -75,22 +71,13 @@ from fsartifacts.artifactoryfs.errors import (
     ArtifactoryNotFoundError,
     ArtifactoryPermissionError,
     ArtifactoryTimeoutError,
-    after_tries,
-    error_from_response,
-    json_body,
-    transport_error,
 )
 from fsartifacts.artifactoryfs.file import ArtifactoryFile
-from fsartifacts.artifactoryfs.http import (
-    IDEMPOTENT_METHODS,
-    RETRY_STATUSES,
-    build_auth,
-    new_session,
-    normalise_url,
-)
+from fsartifacts.artifactoryfs.http import build_auth, normalise_url
+from fsartifacts.artifactoryfs.metadata import Metadata
 from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
+from fsartifacts.artifactoryfs.tree import TreeOperations
 from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
-from fsartifacts.retry import TIMEOUT_TRIES, connect_timeout
 
 __all__ = [
     "ArtifactoryConflictError",
@@ -104,10 +91,8 @@ __all__ = [
     "ArtifactoryTimeoutError",
 ]
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
 
-
-class ArtifactoryFileSystem(BatchOperations):
+class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
     """JFrog Artifactory repositories as an fsspec filesystem (see the module docstring)."""
 
     protocol = "artifactory"
@@ -143,37 +128,50 @@ class ArtifactoryFileSystem(BatchOperations):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if int(attempts) < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts!r}")
-        self.url, url_user, url_password = normalise_url(raw_url)
-        self.verify = verify
-        self.cert = tuple(cert) if isinstance(cert, list) else cert
-        self.timeout = float(timeout)
-        self.attempts = int(attempts)
         self.batch_size = check_batch_size(batch_size)
-        self._auth = build_auth(
+        clean_url, url_user, url_password = normalise_url(raw_url)
+        auth = build_auth(
             user=user or url_user,
             password=password if password is not None else url_password,
             token=token,
             api_key=api_key,
             anon=anon,
         )
-        self._local = threading.local()
-        self._cache_lock = threading.RLock()
-        self._file_list_api = True  # the Pro "?list" API; False once the server says it lacks it
-        self._copy_api = True  # the Pro copy/move API; False once refused
+        self.client = ArtifactoryClient(
+            clean_url,
+            auth,
+            verify=verify,
+            cert=tuple(cert) if isinstance(cert, list) else cert,  # type: ignore[arg-type]
+            timeout=float(timeout),
+            attempts=int(attempts),
+        )
 
     # -- credentials ------------------------------------------------------------
 
     @property
+    def url(self) -> str:
+        """The server's base URL (no trailing slash, no userinfo)."""
+        return self.client.url
+
+    @property
+    def timeout(self) -> float:
+        return self.client.timeout
+
+    @property
+    def attempts(self) -> int:
+        return self.client.attempts
+
+    @property
     def auth_description(self) -> str:
         """How this instance authenticates, without the secret: for messages."""
-        return self._auth.kind
+        return self.client.auth_description
 
     @property
     def anonymous(self) -> bool:
-        return self._auth.kind == "anonymous"
+        return self.client.anonymous
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(url={self.url!r}, auth={self._auth.kind!r})"
+        return f"{type(self).__name__}(url={self.url!r}, auth={self.auth_description!r})"
 
     __str__ = __repr__
 
@@ -198,68 +196,6 @@ class ArtifactoryFileSystem(BatchOperations):
     def fsid(self) -> str:
         return "artifactory_" + tokenize(self.url)
 
-    # -- HTTP -------------------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        """This thread's Session (requests.Session is not thread-safe), rebuilt after fork."""
-        local = self._local
-        session: requests.Session | None = getattr(local, "session", None)
-        if session is None or local.pid != os.getpid():
-            session = new_session(self._auth, self.attempts)
-            local.session = session
-            local.pid = os.getpid()
-        return session
-
-    def _send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
-        """One request (urllib3 retries idempotent ones); transport errors become ours."""
-        kwargs.setdefault("timeout", (connect_timeout(self.timeout), self.timeout))
-        # verify/cert per request: a Session-level verify=False loses to $REQUESTS_CA_BUNDLE.
-        kwargs.setdefault("verify", self.verify)
-        kwargs.setdefault("cert", self.cert)
-        try:
-            return self._session().request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            error = transport_error(exc, action)
-            timed_out = isinstance(error, ArtifactoryTimeoutError)
-            if error.retries_exhausted:
-                # Unanswered requests stop earlier than the others (see fsartifacts.retry).
-                tries = min(self.attempts, TIMEOUT_TRIES) if timed_out else self.attempts
-                error = after_tries(error, tries)
-            if timed_out:
-                error = self._timeout_advice(error)
-            raise error from None
-
-    def _timeout_advice(self, error: ArtifactoryError) -> ArtifactoryTimeoutError:
-        """``error`` naming the server and the setting to change."""
-        advised = ArtifactoryTimeoutError(
-            f"{error}: {self.url} did not answer within {self.timeout:g} s; check the network "
-            "and `url`, or allow more time (transfer.timeout, FSARTIFACTS_TIMEOUT)",
-            status=error.status,
-        )
-        advised.retries_exhausted = error.retries_exhausted
-        return advised
-
-    def _call(
-        self, method: str, url: str, action: str, ok: tuple[int, ...] = (200,), **kwargs: Any
-    ) -> requests.Response:
-        response = self._send(method, url, action, **kwargs)
-        if response.status_code not in ok:
-            error = error_from_response(response, action)
-            if method in IDEMPOTENT_METHODS and response.status_code in RETRY_STATUSES:
-                # urllib3 retried this answer already, as often as allowed.
-                retries = getattr(response.raw, "retries", None)
-                tries = len(retries.history) + 1 if retries is not None else self.attempts
-                error = after_tries(error, tries)
-            response.close()
-            raise error
-        return response
-
-    def _file_url(self, path: str) -> str:
-        return f"{self.url}/{quote(path, safe='/')}"
-
-    def _storage_url(self, path: str) -> str:
-        return f"{self.url}/api/storage/{quote(path, safe='/')}"
-
     # -- paths ------------------------------------------------------------------
 
     @classmethod
@@ -268,91 +204,6 @@ class ArtifactoryFileSystem(BatchOperations):
             return [cls._strip_protocol(p) for p in path]
         return super()._strip_protocol(path).lstrip("/")
 
-    # -- metadata ---------------------------------------------------------------
-
-    def info(self, path: str, refresh: bool = False, **kwargs: Any) -> dict[str, Any]:
-        """One ``GET /api/storage`` (or a cached listing): name, size, type, times, checksums."""
-        path = self._strip_protocol(path)
-        if not path:
-            return {"name": "", "size": 0, "type": "directory"}
-        if not refresh:
-            cached = self._cached_info(path)
-            if cached is not None:
-                return cached
-        action = f"info {path}"
-        response = self._call("GET", self._storage_url(path), action)
-        return listings.info_from_storage(path, json_body(response, action))
-
-    def _cached_info(self, path: str) -> dict[str, Any] | None:
-        with self._cache_lock:
-            listing = self._ls_from_cache(path)  # FileNotFoundError: the parent listing lacks it
-        if listing is None:
-            return None
-        for entry in listing:
-            if entry["name"] == path:
-                return dict(entry)
-        # ``path`` is itself a cached listing's key: a directory.
-        return {"name": path, "size": 0, "type": "directory"}
-
-    def exists(self, path: str, **kwargs: Any) -> bool:
-        """Only a 404 means False: connection and auth errors raise."""
-        try:
-            self.info(path, **kwargs)
-        except FileNotFoundError:
-            return False
-        return True
-
-    lexists = exists
-
-    def _exists_on_server(self, path: str) -> bool:
-        """exists() without the listing cache: for checks that guard a write."""
-        try:
-            self.info(path, refresh=True)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def isdir(self, path: str) -> bool:
-        try:
-            return self.info(path)["type"] == "directory"
-        except FileNotFoundError:
-            return False
-
-    def isfile(self, path: str) -> bool:
-        try:
-            return self.info(path)["type"] == "file"
-        except FileNotFoundError:
-            return False
-
-    def created(self, path: str) -> datetime:
-        return self._timestamp(path, "created")
-
-    def modified(self, path: str) -> datetime:
-        return self._timestamp(path, "mtime")
-
-    def _timestamp(self, path: str, key: str) -> datetime:
-        value = self.info(path).get(key)
-        if value is None:  # listing entries lack some: ask the storage API
-            value = self.info(path, refresh=True).get(key)
-        if value is None:
-            raise ValueError(f"the server gave no {key} time for {path}")
-        return value
-
-    def _sha256(self, path: str) -> str | None:
-        info = self.info(path)
-        if info["type"] == "file" and not info.get("sha256"):
-            info = self.info(path, refresh=True)
-        return info.get("sha256")
-
-    def checksum(self, path: str) -> int:
-        """The sha256 the server computed, as an int (directories: fsspec's default)."""
-        digest = self._sha256(path)
-        return int(digest, 16) if digest else super().checksum(path)
-
-    def ukey(self, path: str) -> str:
-        """The sha256 of the content: equal keys mean equal bytes."""
-        return self._sha256(path) or super().ukey(path)
-
     # -- properties (extended attributes) ---------------------------------------
 
     def listxattrs(self, path: str) -> dict[str, str | list[str]]:
@@ -360,7 +211,7 @@ class ArtifactoryFileSystem(BatchOperations):
 
         A key with one value maps to a ``str``, one with several to a ``list``.
         """
-        return properties.read_properties(self, self._strip_protocol(path))
+        return properties.read_properties(self.client, self._strip_protocol(path))
 
     def getxattr(self, path: str, attr_name: str) -> str | list[str] | None:
         """The Artifactory property ``attr_name`` of ``path``; None when it is not set."""
@@ -375,7 +226,9 @@ class ArtifactoryFileSystem(BatchOperations):
         unless ``recursive=True`` (then everything below it changes too).
         Keys that are not Python names go as ``**{"build.number": "7"}``.
         """
-        properties.write_properties(self, self._strip_protocol(path), attrs, recursive=recursive)
+        properties.write_properties(
+            self.client, self._strip_protocol(path), attrs, recursive=recursive
+        )
 
     setxattr = setxattrs  # s3fs's name for it
 
@@ -388,91 +241,18 @@ class ArtifactoryFileSystem(BatchOperations):
             "the repository"
         )
 
-    # -- listings ---------------------------------------------------------------
-
-    def ls(self, path: str, detail: bool = True, refresh: bool = False, **kwargs: Any) -> list[Any]:
-        """Entries directly under ``path``; ``[info(path)]`` when ``path`` is a file."""
-        path = self._strip_protocol(path)
-        entries: list[dict[str, Any]] | None = None
-        if not refresh:
-            with self._cache_lock:
-                # The exact key only: _ls_from_cache would answer a directory with itself.
-                entries = self.dircache.get(path)
-        if entries is None:
-            listed = (
-                listings.list_repositories(self)
-                if not path
-                else listings.list_folder(self, path, detail)
-            )
-            if isinstance(listed, dict):  # a file
-                return [listed] if detail else [path]
-            entries = listed
-            if all(e["size"] is not None for e in entries):  # complete: worth caching
-                self._remember_listing(path, entries)
-        if detail:
-            return [dict(e) for e in entries]
-        return [e["name"] for e in entries]
-
-    def _remember_listing(self, path: str, entries: list[dict[str, Any]]) -> None:
-        with self._cache_lock:
-            self.dircache[path] = entries
-
-    def find(
-        self,
-        path: str,
-        maxdepth: int | None = None,
-        withdirs: bool = False,
-        detail: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        """Everything below ``path`` in one File List request where the server allows it."""
-        path = self._strip_protocol(path)
-        if maxdepth is not None or not path or not self._file_list_api:
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
-        try:
-            entries = listings.file_list(self, path, deep=True)
-            if entries is None:
-                info = self.info(path, refresh=True)
-        except FileNotFoundError:
-            return {} if detail else []
-        out: dict[str, dict[str, Any]] = {}
-        if entries is None and info["type"] == "directory":
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
-        if entries is None:
-            out[path] = info
-        else:
-            listings.cache_tree(self, path, entries)
-            if withdirs:
-                out[path] = {"name": path, "size": 0, "type": "directory"}
-            for entry in entries:
-                if withdirs or entry["type"] != "directory":
-                    out[entry["name"]] = dict(entry)
-        names = sorted(out)
-        return {n: out[n] for n in names} if detail else names
-
-    def invalidate_cache(self, path: str | None = None) -> None:
-        """Forget ``path``, everything below it and every ancestor (a deploy makes parents)."""
-        with self._cache_lock:
-            if path is None:
-                self.dircache.clear()
-            else:
-                path = self._strip_protocol(path)
-                prefix = path + "/"
-                for key in [k for k in self.dircache if k == path or k.startswith(prefix)]:
-                    self.dircache.pop(key, None)
-                ancestor = path
-                while ancestor:
-                    ancestor = self._parent(ancestor)
-                    self.dircache.pop(ancestor, None)
-        super().invalidate_cache(path)
-
     # -- reads ------------------------------------------------------------------
 
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
         """The bytes of ``path`` in ``[start, end)``, with one ranged GET."""
-        return downloads.read_range(self, self._strip_protocol(path), start, end)
+        path = self._strip_protocol(path)
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            size = self.info(path)["size"]
+            start = max(0, size + start) if start is not None and start < 0 else start
+            end = max(0, size + end) if end is not None and end < 0 else end
+        return downloads.read_range(self.client, path, start or 0, end)
 
     def get_file(
         self,
@@ -493,12 +273,17 @@ class ArtifactoryFileSystem(BatchOperations):
         if outfile is not None:
             self.download(rpath, outfile, callback=callback)
             return
-        downloads.download_to_path(self, rpath, os.fspath(lpath), callback)
+        with contextlib.suppress(FileNotFoundError):
+            cached = self._cached_info(rpath)
+            if cached is not None and cached["type"] == "directory":
+                os.makedirs(lpath, exist_ok=True)
+                return
+        downloads.download_to_path(self.client, rpath, os.fspath(lpath), callback)
 
     def download(
         self,
         rpath: str,
-        out: downloads._Writer,
+        out: downloads.Writer,
         *,
         callback: Callback = DEFAULT_CALLBACK,
         restartable: bool = False,
@@ -512,7 +297,7 @@ class ArtifactoryFileSystem(BatchOperations):
         receives and checks it itself: hashing twice costs a core's time.
         """
         downloads.download(
-            self,
+            self.client,
             self._strip_protocol(rpath),
             out,
             callback=callback,
@@ -538,6 +323,7 @@ class ArtifactoryFileSystem(BatchOperations):
         return ArtifactoryFile(
             self,
             path,
+            client=self.client,
             mode=mode,
             block_size=block_size,
             autocommit=autocommit,
@@ -587,7 +373,10 @@ class ArtifactoryFileSystem(BatchOperations):
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        uploads.deploy_file(self, rpath, lpath, sha256, sha1, hashed_stat, callback)
+        try:
+            uploads.deploy_file(self.client, rpath, lpath, sha256, sha1, hashed_stat, callback)
+        finally:
+            self.invalidate_cache(rpath)
 
     def _deploy(
         self,
@@ -599,140 +388,7 @@ class ArtifactoryFileSystem(BatchOperations):
         callback: Callback = DEFAULT_CALLBACK,
     ) -> None:
         """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
-        uploads.deploy(self, path, open_body, size, sha1, sha256, callback)
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """``PUT path/``; FileExistsError if it exists (parents are made by the server)."""
-        path = self._strip_protocol(path)
-        if self.exists(path):
-            raise FileExistsError(errno.EEXIST, "already exists", path)
-        if "/" not in path:
-            raise ArtifactoryNotFoundError(
-                f"repository {path!r} does not exist; repositories are created by an "
-                "Artifactory administrator, not through the filesystem"
-            )
-        if not create_parents and not self.exists(self._parent(path)):
-            raise FileNotFoundError(errno.ENOENT, "parent folder does not exist", path)
-        self._make_folder(path)
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        path = self._strip_protocol(path)
         try:
-            info = self.info(path)
-        except FileNotFoundError:
-            info = None
-        if info is not None:
-            if exist_ok and info["type"] == "directory":
-                return
-            raise FileExistsError(errno.EEXIST, "already exists", path)
-        if "/" not in path:
-            raise ArtifactoryNotFoundError(
-                f"repository {path!r} does not exist; repositories are created by an "
-                "Artifactory administrator, not through the filesystem"
-            )
-        self._make_folder(path)
-
-    def _make_folder(self, path: str) -> None:
-        try:
-            self._call(
-                "PUT", self._file_url(path) + "/", f"create folder {path}", ok=(200, 201)
-            ).close()
+            uploads.deploy(self.client, path, open_body, size, sha1, sha256, callback)
         finally:
             self.invalidate_cache(path)
-
-    def rm_file(self, path: str) -> None:
-        """Delete a file, or an empty folder (``rm(recursive=True)`` deletes full ones)."""
-        path = self._strip_protocol(path)
-        info = self.info(path)
-        if info["type"] == "directory" and self.ls(path, detail=False, refresh=True):
-            raise OSError(errno.ENOTEMPTY, "folder is not empty (use recursive=True)", path)
-        self._delete(path)
-
-    def _delete(self, path: str) -> None:
-        if "/" not in path:
-            raise ArtifactoryPermissionError(
-                f"refusing to delete repository {path!r}: delete what is inside it instead "
-                f"(rm('{path}/*', recursive=True))"
-            )
-        try:
-            self._call("DELETE", self._file_url(path), f"delete {path}", ok=(200, 202, 204)).close()
-        finally:
-            self.invalidate_cache(path)
-
-    def rmdir(self, path: str) -> None:
-        """Delete an empty folder."""
-        path = self._strip_protocol(path)
-        if self.info(path)["type"] != "directory":
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder", path)
-        self.rm_file(path)
-
-    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Delete; a recursive delete of one plain path is one request (the server recurses)."""
-        if (
-            isinstance(path, str)
-            and recursive
-            and maxdepth is None
-            and not _GLOB_CHARS.search(path)
-        ):
-            stripped = self._strip_protocol(path)
-            if "/" in stripped:
-                self._delete(stripped)
-                return
-        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        for p in paths:
-            if "/" not in p:  # refuse before deleting anything, not after its contents
-                self._delete(p)
-        for p in reversed(paths):
-            self.rm_file(p)
-
-    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        """Server-side copy; else a checksum deploy; else download and upload."""
-        path1 = self._strip_protocol(path1)
-        path2 = self._strip_protocol(path2)
-        source = self.info(path1)
-        if source["type"] == "directory":
-            self.makedirs(path2, exist_ok=True)
-            return
-        try:
-            if self._copy_api and uploads.server_side(self, "copy", path1, path2):
-                return
-            if not source.get("sha256") or not source.get("sha1"):
-                source = self.info(path1, refresh=True)
-            if uploads.deploy_by_checksum(self, path2, source):
-                return
-            uploads.copy_by_streaming(self, path1, path2)
-        finally:
-            self.invalidate_cache(path2)
-
-    def mv(
-        self,
-        path1: Any,
-        path2: Any,
-        recursive: bool = False,
-        maxdepth: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Server-side move of one file (or folder, with ``recursive``) to a new name."""
-        if (
-            isinstance(path1, str)
-            and isinstance(path2, str)
-            and maxdepth is None
-            and self._copy_api
-            and not _GLOB_CHARS.search(path1)
-        ):
-            src = self._strip_protocol(path1)
-            dst = self._strip_protocol(path2)
-            if src == dst:
-                return
-            kind = self.info(src)["type"]
-            # An existing target folder would receive the source inside it: only move
-            # to a free name, so the result is exactly ``dst``.
-            free = "/" in dst and not self._exists_on_server(dst)
-            if (kind == "file" or recursive) and "/" in src and free:
-                try:
-                    if uploads.server_side(self, "move", src, dst):
-                        return
-                finally:
-                    self.invalidate_cache(src)
-                    self.invalidate_cache(dst)
-        super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)

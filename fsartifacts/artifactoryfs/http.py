@@ -32,7 +32,7 @@ CREDENTIAL_HEADERS = ("Authorization", "X-JFrog-Art-Api", "X-Api-Key", "Cookie")
 RETRY_AFTER_MAX = 120
 
 
-class _HeaderAuth(requests.auth.AuthBase):
+class HeaderAuth(requests.auth.AuthBase):
     """Adds fixed credential headers; anonymous is an instance with none.
 
     Always giving requests an auth object also stops it from reading
@@ -174,33 +174,33 @@ def build_auth(
     token: str | None,
     api_key: str | None,
     anon: bool,
-) -> _HeaderAuth:
+) -> HeaderAuth:
     """The auth object for explicit credentials, else $ARTIFACTORY_USER/$ARTIFACTORY_TOKEN."""
     secrets = [s for s in (password, token, api_key) if s]
     if len(secrets) > 1:
         raise ValueError("give only one of password, token and api_key")
     source = "given"
     if anon:
-        return _HeaderAuth({}, "anonymous")
+        return HeaderAuth({}, "anonymous")
     if not secrets and not user:
         # Nothing explicit: the environment, read here so it never enters a pickle.
         user = os.environ.get("ARTIFACTORY_USER") or None
         token = os.environ.get("ARTIFACTORY_TOKEN") or None
         source = "from $ARTIFACTORY_TOKEN"
         if not token:
-            return _HeaderAuth({}, "anonymous")
+            return HeaderAuth({}, "anonymous")
     elif user and not secrets:
         raise ValueError(f"user {user!r} given without a password or token")
     if api_key:
-        return _HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
+        return HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
     secret = password or token or ""
     if user:
         pair = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-        return _HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
-    return _HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
+        return HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
+    return HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
 
 
-def new_session(auth: _HeaderAuth, attempts: int) -> requests.Session:
+def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:
     """A Session for one thread: ``auth``, no cookies, ``attempts`` tries per idempotent request."""
     session = _Session()
     session.auth = auth

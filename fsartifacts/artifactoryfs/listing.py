@@ -7,17 +7,15 @@ tree in one request) where the server allows it, else Folder Info.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
     error_from_response,
     json_body,
     server_message,
 )
-
-if TYPE_CHECKING:
-    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -28,6 +26,13 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def item_info(client: ArtifactoryClient, path: str) -> dict[str, Any]:
+    """One ``GET /api/storage``: name, size, type, times, checksums of ``path``."""
+    action = f"info {path}"
+    response = client.call("GET", client.storage_url(path), action)
+    return info_from_storage(path, json_body(response, action))
 
 
 def info_from_storage(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -51,9 +56,9 @@ def info_from_storage(path: str, body: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def list_repositories(fs: ArtifactoryFileSystem) -> list[dict[str, Any]]:
+def list_repositories(client: ArtifactoryClient) -> list[dict[str, Any]]:
     action = "list repositories"
-    response = fs._send("GET", f"{fs.url}/api/repositories", action)
+    response = client.send("GET", client.api_url("repositories"), action)
     body = json_body(response, action) if response.status_code == 200 else None
     if response.status_code in (401, 403) or (body is None and response.status_code >= 500):
         raise error_from_response(response, action)
@@ -78,7 +83,7 @@ def list_repositories(fs: ArtifactoryFileSystem) -> list[dict[str, Any]]:
 
 
 def list_folder(
-    fs: ArtifactoryFileSystem, path: str, detail: bool = True
+    client: ArtifactoryClient, path: str, detail: bool = True
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """Entries directly under folder ``path``, or the info of ``path`` if it is a file.
 
@@ -87,10 +92,10 @@ def list_folder(
     Folder Info API names the children, and each file costs one more
     request when ``detail`` is wanted (else its size is None).
     """
-    entries = file_list(fs, path, deep=False)
+    entries = file_list(client, path, deep=False)
     if entries is not None:
         return entries
-    response = fs._call("GET", fs._storage_url(path), f"list {path}")
+    response = client.call("GET", client.storage_url(path), f"list {path}")
     body = json_body(response, f"list {path}")
     if "children" not in body and "size" in body:
         return info_from_storage(path, body)
@@ -100,30 +105,30 @@ def list_folder(
         if child.get("folder") in (True, "true"):
             entries.append({"name": name, "size": 0, "type": "directory"})
         elif detail:
-            entries.append(fs.info(name, refresh=True))
+            entries.append(item_info(client, name))
         else:
             entries.append({"name": name, "size": None, "type": "file"})
     return sorted(entries, key=lambda e: e["name"])
 
 
-def file_list(fs: ArtifactoryFileSystem, path: str, *, deep: bool) -> list[dict[str, Any]] | None:
+def file_list(client: ArtifactoryClient, path: str, *, deep: bool) -> list[dict[str, Any]] | None:
     """``GET /api/storage/path?list``: the entries, or None where it cannot answer.
 
     None means: the server lacks the API (400 "only in Artifactory Pro",
     remembered), the caller may not use it (401/403: anonymous), or
     ``path`` is a file (400 "Expected a folder"). A 404 raises.
     """
-    if not fs._file_list_api:
+    if not client.file_list_api:
         return None
     query = f"?list&deep={int(deep)}&listFolders=1&includeRootPath=0"
     action = f"list {path}"
-    response = fs._send("GET", fs._storage_url(path) + query, action)
+    response = client.send("GET", client.storage_url(path) + query, action)
     with response:
         if response.status_code == 200:
             return entries_from_file_list(path, json_body(response, action))
         if response.status_code == 400:
             if "artifactory pro" in server_message(response).lower():
-                fs._file_list_api = False
+                client.file_list_api = False
             return None
         if response.status_code in (401, 403):
             return None
@@ -155,16 +160,14 @@ def entries_from_file_list(path: str, body: dict[str, Any]) -> list[dict[str, An
     return sorted(entries, key=lambda e: e["name"])
 
 
-def cache_tree(fs: ArtifactoryFileSystem, root: str, entries: list[dict[str, Any]]) -> None:
-    """A deep listing holds every folder's full listing: cache each of them."""
+def folder_listings(root: str, entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A deep listing of ``root`` split into the full listing of each folder in it."""
     folders: dict[str, list[dict[str, Any]]] = {root: []}
     for entry in entries:
         if entry["type"] == "directory":
             folders.setdefault(entry["name"], [])
     for entry in entries:
-        parent = fs._parent(entry["name"])
+        parent = entry["name"].rpartition("/")[0]
         if parent in folders:
             folders[parent].append(entry)
-    with fs._cache_lock:
-        for folder, children in folders.items():
-            fs.dircache[folder] = children
+    return folders

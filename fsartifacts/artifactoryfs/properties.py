@@ -13,18 +13,15 @@ when it has several: what was set is what is read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
     error_from_response,
     json_body,
     server_message,
 )
-
-if TYPE_CHECKING:
-    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 
 PropertyValue = str | list[str]
 
@@ -44,12 +41,12 @@ def check_key(key: str) -> None:
         )
 
 
-def read_properties(fs: ArtifactoryFileSystem, path: str) -> dict[str, PropertyValue]:
+def read_properties(client: ArtifactoryClient, path: str) -> dict[str, PropertyValue]:
     """Every property of ``path`` (``{}`` when it has none); FileNotFoundError if missing."""
     if not path:
         raise ValueError("properties belong to a repository, folder or file: name one")
     action = f"read properties of {path}"
-    response = fs._send("GET", fs._storage_url(path) + "?properties", action)
+    response = client.send("GET", client.storage_url(path) + "?properties", action)
     with response:
         if response.status_code == 404 and NO_PROPERTIES in server_message(response).lower():
             return {}
@@ -63,7 +60,7 @@ def read_properties(fs: ArtifactoryFileSystem, path: str) -> dict[str, PropertyV
 
 
 def write_properties(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     path: str,
     changes: Mapping[str, str | Sequence[str] | None],
     *,
@@ -79,8 +76,8 @@ def write_properties(
     if not props:
         return
     query = f"?recursiveProperties={int(recursive)}&atomicProperties=1"
-    url = f"{fs.url}/api/metadata/{quote(path, safe='/')}{query}"
-    fs._call(
+    url = client.api_url("metadata", path) + query
+    client.call(
         "PATCH", url, f"set properties of {path}", ok=(200, 204), json={"props": props}
     ).close()
 

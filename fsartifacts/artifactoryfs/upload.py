@@ -8,19 +8,19 @@ re-reading its source, within ``attempts`` (total tries of one request).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
 import tempfile
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
 import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from fsartifacts.artifactoryfs.download import DOWNLOAD_CHUNK, ProgressOnce
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.download import ProgressOnce, download
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConnectionError,
     ArtifactoryError,
@@ -30,12 +30,9 @@ from fsartifacts.artifactoryfs.errors import (
     error_from_response,
 )
 from fsartifacts.artifactoryfs.http import RETRY_STATUSES, retry_after_seconds
-from fsartifacts.hashing import file_identity
+from fsartifacts.hashing import file_identity, hash_stream
 from fsartifacts.redaction import without_query
 from fsartifacts.retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
-
-if TYPE_CHECKING:
-    from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 
 log = logging.getLogger("fsartifacts")
 
@@ -82,15 +79,9 @@ class _UploadBody:
 
 
 def size_and_digests(stream: Readable) -> tuple[int, str, str]:
-    """(size, sha1, sha256) of a stream, read to its end."""
-    sha1 = hashlib.sha1(usedforsecurity=False)
-    sha256 = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(DOWNLOAD_CHUNK):
-        sha1.update(chunk)
-        sha256.update(chunk)
-        size += len(chunk)
-    return size, sha1.hexdigest(), sha256.hexdigest()
+    """(size, sha1, sha256) of a stream, read to its end: what a deploy sends."""
+    size, digests = hash_stream(stream, ("sha1", "sha256"))
+    return size, digests["sha1"], digests["sha256"]
 
 
 class Reopened(io.RawIOBase):
@@ -111,7 +102,7 @@ class Reopened(io.RawIOBase):
 
 
 def deploy(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     path: str,
     open_body: Callable[[], Readable],
     size: int,
@@ -119,38 +110,39 @@ def deploy(
     sha256: str,
     callback: Callback = DEFAULT_CALLBACK,
 ) -> None:
-    """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
+    """PUT a whole file (checksum deploy first when worth it), retrying by reopening.
+
+    The caller forgets what it cached of ``path``: a deploy, even a failed one, may
+    have changed it.
+    """
     if "/" not in path:
         raise ArtifactoryError(f"cannot write {path!r}: a file needs a repository and a name")
     callback.set_size(size)
     progress = ProgressOnce(callback)
     headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
-    url = fs._file_url(path)
+    url = client.file_url(path)
     action = f"upload {path}"
-    try:
-        if size >= CHECKSUM_DEPLOY_MIN:
-            deployed = put_with_retries(
-                fs,
-                url,
-                action,
-                lambda: None,
-                {**headers, "X-Checksum-Deploy": "true"},
-                ok=(200, 201, 404),
-            )
-            if deployed:
-                progress.advance_to(size)
-                return
+    if size >= CHECKSUM_DEPLOY_MIN:
+        deployed = put_with_retries(
+            client,
+            url,
+            action,
+            lambda: None,
+            {**headers, "X-Checksum-Deploy": "true"},
+            ok=(200, 201, 404),
+        )
+        if deployed:
+            progress.advance_to(size)
+            return
 
-        def body() -> _UploadBody:
-            return _UploadBody(open_body(), size, progress)
+    def body() -> _UploadBody:
+        return _UploadBody(open_body(), size, progress)
 
-        put_with_retries(fs, url, action, body, headers)
-    finally:
-        fs.invalidate_cache(path)
+    put_with_retries(client, url, action, body, headers)
 
 
 def put_with_retries(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     url: str,
     action: str,
     make_body: Callable[[], _UploadBody | None],
@@ -171,7 +163,7 @@ def put_with_retries(
         response: requests.Response | None = None
         failure = ""
         try:
-            response = fs._send(
+            response = client.send(
                 "PUT", url, action, data=body, headers=headers, allow_redirects=False
             )
         except (ArtifactoryConnectionError, ArtifactoryTimeoutError) as exc:
@@ -179,7 +171,7 @@ def put_with_retries(
             if exc.retries_exhausted:
                 raise  # a failed connect: urllib3 retried it, and said so
             timeouts += isinstance(exc, ArtifactoryTimeoutError)
-            if attempt == fs.attempts or timeouts >= TIMEOUT_TRIES:
+            if attempt == client.attempts or timeouts >= TIMEOUT_TRIES:
                 raise after_tries(exc, attempt) from None
             failure = str(exc)
         finally:
@@ -187,7 +179,7 @@ def put_with_retries(
                 body.close()
         if response is not None and response.is_redirect:
             try:
-                url = redirect_target(fs, response, action, redirects)
+                url = redirect_target(client, response, action, redirects)
             finally:
                 response.close()
             redirects += 1
@@ -197,7 +189,7 @@ def put_with_retries(
             if response.status_code in ok:
                 response.close()
                 return response.status_code in (200, 201)
-            if response.status_code not in RETRY_STATUSES or attempt == fs.attempts:
+            if response.status_code not in RETRY_STATUSES or attempt == client.attempts:
                 error = error_from_response(response, action)
                 response.close()
                 raise after_tries(error, attempt) if attempt > 1 else error
@@ -206,11 +198,11 @@ def put_with_retries(
             failure = f"HTTP {response.status_code}"
             response.close()
         delay = wait if wait is not None else retry_delay(attempt)
-        pause_before_retry(f"PUT {url}", delay, attempt + 1, fs.attempts, failure)
+        pause_before_retry(f"PUT {url}", delay, attempt + 1, client.attempts, failure)
 
 
 def redirect_target(
-    fs: ArtifactoryFileSystem, response: requests.Response, action: str, redirects: int
+    client: ArtifactoryClient, response: requests.Response, action: str, redirects: int
 ) -> str:
     """Where a redirected upload goes next: the new URL on the same host, else an error.
 
@@ -223,7 +215,7 @@ def redirect_target(
     shown = without_query(target)
     if status == 303 or redirects >= MAX_UPLOAD_REDIRECTS:
         reason = "a redirect an upload cannot follow" if status == 303 else "too many redirects"
-    elif fs._session().should_strip_auth(response.url or "", target):
+    elif client.session().should_strip_auth(response.url or "", target):
         reason = "another host; uploads are only sent on within the same host"
     else:
         log.info("%s: redirected (HTTP %d) to %s; sending it there", action, status, shown)
@@ -235,19 +227,19 @@ def redirect_target(
     )
 
 
-def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: str) -> bool:
+def server_side(client: ArtifactoryClient, operation: str, path1: str, path2: str) -> bool:
     """POST /api/copy|move with the exact target; False when the server refuses the API."""
     url = (
-        f"{fs.url}/api/{operation}/{quote(path1, safe='/')}"
+        f"{client.api_url(operation, path1)}"
         f"?to=/{quote(path2, safe='/')}&suppressLayouts=1&failFast=1"
     )
     action = f"{operation} {path1} to {path2}"
-    response = fs._send("POST", url, action)
+    response = client.send("POST", url, action)
     with response:
         if response.status_code in (400, 403, 404, 405, 501):
             # OSS ("available only in Artifactory Pro"), or not allowed: do it by hand.
             if response.status_code in (400, 405, 501):
-                fs._copy_api = False
+                client.copy_api = False
             return False
         if response.status_code != 200:
             raise error_from_response(response, action)
@@ -266,7 +258,7 @@ def server_side(fs: ArtifactoryFileSystem, operation: str, path1: str, path2: st
 
 
 def deploy_file(
-    fs: ArtifactoryFileSystem,
+    client: ArtifactoryClient,
     rpath: str,
     lpath: str,
     sha256: str | None,
@@ -295,10 +287,10 @@ def deploy_file(
     def reopen() -> Readable:
         return open(lpath, "rb")  # closed by put_with_retries
 
-    fs._deploy(rpath, reopen, size, sha1, actual_sha256, callback=callback)
+    deploy(client, rpath, reopen, size, sha1, actual_sha256, callback=callback)
 
 
-def deploy_by_checksum(fs: ArtifactoryFileSystem, path: str, source: dict[str, Any]) -> bool:
+def deploy_by_checksum(client: ArtifactoryClient, path: str, source: dict[str, Any]) -> bool:
     """Copy ``source`` (an info entry) to ``path`` by its checksums alone.
 
     True when the server held the content; False when it did not, or the
@@ -312,8 +304,8 @@ def deploy_by_checksum(fs: ArtifactoryFileSystem, path: str, source: dict[str, A
         "X-Checksum-Deploy": "true",
     }
     return put_with_retries(
-        fs,
-        fs._file_url(path),
+        client,
+        client.file_url(path),
         f"copy to {path}",
         lambda: None,
         headers,
@@ -321,10 +313,10 @@ def deploy_by_checksum(fs: ArtifactoryFileSystem, path: str, source: dict[str, A
     )
 
 
-def copy_by_streaming(fs: ArtifactoryFileSystem, path1: str, path2: str) -> None:
+def copy_by_streaming(client: ArtifactoryClient, path1: str, path2: str) -> None:
     """Copy by downloading ``path1`` into a local spool and deploying it as ``path2``."""
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
-        fs.download(path1, spool, restartable=True)
+        download(client, path1, spool, restartable=True)
         spool.seek(0)
         size, sha1, sha256 = size_and_digests(spool)
-        fs._deploy(path2, lambda: Reopened(spool), size, sha1, sha256)
+        deploy(client, path2, lambda: Reopened(spool), size, sha1, sha256)

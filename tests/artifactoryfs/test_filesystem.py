@@ -907,7 +907,7 @@ def test_one_instance_shared_by_four_threads(
             fs.get_file(path, str(local))
             checks.append(local.read_bytes() == data)
         checks.append(len(fs.ls(f"{repo}/threads/{worker}", refresh=True)) == 6)
-        return id(fs._session()), checks
+        return id(fs.client.session()), checks
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(work, range(4)))
@@ -918,16 +918,16 @@ def test_one_instance_shared_by_four_threads(
 
 def test_a_forked_child_uses_its_own_connections(fs: ArtifactoryFileSystem, repo: str) -> None:
     fs.pipe_file(f"{repo}/fork.txt", b"before fork")
-    parent_session = fs._session()
+    parent_session = fs.client.session()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through its exit code
-        ok = fs._session() is not parent_session and fs.cat_file(f"{repo}/fork.txt") == (
+        ok = fs.client.session() is not parent_session and fs.cat_file(f"{repo}/fork.txt") == (
             b"before fork"
         )
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert fs._session() is parent_session
+    assert fs.client.session() is parent_session
 
 
 def test_put_and_get_report_progress(fs: ArtifactoryFileSystem, repo: str, tmp_path: Path) -> None:

@@ -1,0 +1,182 @@
+"""Item info, listings and the listing cache of ``artifactory://``.
+
+A mixin of :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`,
+which gives it ``client``. Listings are cached (fsspec's ``dircache``, guarded by a
+lock: one instance may serve many threads); a write forgets the written path, what
+is below it and every ancestor.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from fsspec.spec import AbstractFileSystem
+
+from fsartifacts.artifactoryfs import listing as listings
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
+
+
+class Metadata(AbstractFileSystem):
+    """info, exists, ls, find, checksums and times over ``self.client``, cached."""
+
+    client: ArtifactoryClient
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache_lock = threading.RLock()
+
+    # -- metadata ---------------------------------------------------------------
+
+    def info(self, path: str, refresh: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """One ``GET /api/storage`` (or a cached listing): name, size, type, times, checksums."""
+        path = self._strip_protocol(path)
+        if not path:
+            return {"name": "", "size": 0, "type": "directory"}
+        if not refresh:
+            cached = self._cached_info(path)
+            if cached is not None:
+                return cached
+        return listings.item_info(self.client, path)
+
+    def _cached_info(self, path: str) -> dict[str, Any] | None:
+        with self._cache_lock:
+            listing = self._ls_from_cache(path)  # FileNotFoundError: the parent listing lacks it
+        if listing is None:
+            return None
+        for entry in listing:
+            if entry["name"] == path:
+                return dict(entry)
+        # ``path`` is itself a cached listing's key: a directory.
+        return {"name": path, "size": 0, "type": "directory"}
+
+    def exists(self, path: str, **kwargs: Any) -> bool:
+        """Only a 404 means False: connection and auth errors raise."""
+        try:
+            self.info(path, **kwargs)
+        except FileNotFoundError:
+            return False
+        return True
+
+    lexists = exists
+
+    def isdir(self, path: str) -> bool:
+        try:
+            return self.info(path)["type"] == "directory"
+        except FileNotFoundError:
+            return False
+
+    def isfile(self, path: str) -> bool:
+        try:
+            return self.info(path)["type"] == "file"
+        except FileNotFoundError:
+            return False
+
+    def created(self, path: str) -> datetime:
+        return self._timestamp(path, "created")
+
+    def modified(self, path: str) -> datetime:
+        return self._timestamp(path, "mtime")
+
+    def _timestamp(self, path: str, key: str) -> datetime:
+        value = self.info(path).get(key)
+        if value is None:  # listing entries lack some: ask the storage API
+            value = self.info(path, refresh=True).get(key)
+        if value is None:
+            raise ValueError(f"the server gave no {key} time for {path}")
+        return value
+
+    def _sha256(self, path: str) -> str | None:
+        info = self.info(path)
+        if info["type"] == "file" and not info.get("sha256"):
+            info = self.info(path, refresh=True)
+        return info.get("sha256")
+
+    def checksum(self, path: str) -> int:
+        """The sha256 the server computed, as an int (directories: fsspec's default)."""
+        digest = self._sha256(path)
+        return int(digest, 16) if digest else super().checksum(path)
+
+    def ukey(self, path: str) -> str:
+        """The sha256 of the content: equal keys mean equal bytes."""
+        return self._sha256(path) or super().ukey(path)
+
+    # -- listings ---------------------------------------------------------------
+
+    def ls(self, path: str, detail: bool = True, refresh: bool = False, **kwargs: Any) -> list[Any]:
+        """Entries directly under ``path``; ``[info(path)]`` when ``path`` is a file."""
+        path = self._strip_protocol(path)
+        entries: list[dict[str, Any]] | None = None
+        if not refresh:
+            with self._cache_lock:
+                # The exact key only: _ls_from_cache would answer a directory with itself.
+                entries = self.dircache.get(path)
+        if entries is None:
+            listed = (
+                listings.list_repositories(self.client)
+                if not path
+                else listings.list_folder(self.client, path, detail)
+            )
+            if isinstance(listed, dict):  # a file
+                return [listed] if detail else [path]
+            entries = listed
+            if all(e["size"] is not None for e in entries):  # complete: worth caching
+                self._remember_listing(path, entries)
+        if detail:
+            return [dict(e) for e in entries]
+        return [e["name"] for e in entries]
+
+    def _remember_listing(self, path: str, entries: list[dict[str, Any]]) -> None:
+        with self._cache_lock:
+            self.dircache[path] = entries
+
+    def find(
+        self,
+        path: str,
+        maxdepth: int | None = None,
+        withdirs: bool = False,
+        detail: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Everything below ``path`` in one File List request where the server allows it."""
+        path = self._strip_protocol(path)
+        if maxdepth is not None or not path or not self.client.file_list_api:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        try:
+            entries = listings.file_list(self.client, path, deep=True)
+            if entries is None:
+                info = self.info(path, refresh=True)
+        except FileNotFoundError:
+            return {} if detail else []
+        out: dict[str, dict[str, Any]] = {}
+        if entries is None and info["type"] == "directory":
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        if entries is None:
+            out[path] = info
+        else:
+            with self._cache_lock:
+                self.dircache.update(listings.folder_listings(path, entries))
+            if withdirs:
+                out[path] = {"name": path, "size": 0, "type": "directory"}
+            for entry in entries:
+                if withdirs or entry["type"] != "directory":
+                    out[entry["name"]] = dict(entry)
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget ``path``, everything below it and every ancestor (a deploy makes parents)."""
+        with self._cache_lock:
+            if path is None:
+                self.dircache.clear()
+            else:
+                path = self._strip_protocol(path)
+                prefix = path + "/"
+                for key in [k for k in self.dircache if k == path or k.startswith(prefix)]:
+                    self.dircache.pop(key, None)
+                ancestor = path
+                while ancestor:
+                    ancestor = self._parent(ancestor)
+                    self.dircache.pop(ancestor, None)
+        super().invalidate_cache(path)
