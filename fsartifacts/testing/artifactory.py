@@ -93,7 +93,8 @@ from typing import Self
 
 from fsartifacts.testing.auth import Credentials
 from fsartifacts.testing.faults import Faults
-from fsartifacts.testing.handler import ArtifactoryHTTPServer
+from fsartifacts.testing.handler import ArtifactoryRequestHandler
+from fsartifacts.testing.httpserver import ArtifactoryHTTPServer
 from fsartifacts.testing.requestlog import RequestLog, RequestRecord
 from fsartifacts.testing.storage import Storage
 
@@ -145,7 +146,9 @@ class ArtifactoryServer:
         self.root.mkdir(parents=True, exist_ok=True)
         storage = Storage(self.root, self._repos)
         try:
-            self._httpd = ArtifactoryHTTPServer((self.host, self._port), self)
+            self._httpd = ArtifactoryHTTPServer(
+                (self.host, self._port), self, ArtifactoryRequestHandler
+            )
         except BaseException:
             storage.close()
             raise

@@ -7,22 +7,12 @@ plumbing in :mod:`fsartifacts.testing.http_base`.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
-from http.server import ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-
 from fsartifacts.testing import views
 from fsartifacts.testing.auth import authenticate
 from fsartifacts.testing.model import ArtifactoryError
 from fsartifacts.testing.restapi import RestApiEndpoints
 from fsartifacts.testing.transfer import ArtifactEndpoints
 from fsartifacts.testing.wire import Target
-
-if TYPE_CHECKING:
-    from fsartifacts.testing.artifactory import ArtifactoryServer
 
 
 class ArtifactoryRequestHandler(ArtifactEndpoints, RestApiEndpoints):
@@ -78,66 +68,3 @@ class ArtifactoryRequestHandler(ArtifactEndpoints, RestApiEndpoints):
             self._list_repositories()
         else:
             raise ArtifactoryError(404, "Not Found")
-
-
-class ArtifactoryHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that can close its open connections when stopped."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], app: ArtifactoryServer) -> None:
-        self.app = app
-        self._connections: set[socket.socket] = set()
-        self._workers: set[threading.Thread] = set()
-        self._resets: set[socket.socket] = set()
-        self._conn_lock = threading.Lock()
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, ArtifactoryRequestHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        worker = threading.Thread(
-            target=self._serve_connection,
-            args=(request, client_address),
-            name=f"artifactory-conn-{client_address[1]}",
-            daemon=True,
-        )
-        with self._conn_lock:
-            self._connections.add(request)
-            self._workers.add(worker)
-        worker.start()
-
-    def _serve_connection(self, request: Any, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._conn_lock:
-                self._connections.discard(request)
-                self._workers.discard(threading.current_thread())
-
-    def skip_orderly_shutdown(self, request: socket.socket) -> None:
-        """Close this connection without the FIN of ``shutdown(SHUT_WR)`` (for a reset)."""
-        with self._conn_lock:
-            self._resets.add(request)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            reset = request in self._resets
-            self._resets.discard(request)
-        if reset:
-            self.close_request(request)
-        else:
-            super().shutdown_request(request)
-
-    def close_connections(self, timeout: float = 5.0) -> None:
-        """Cut every open connection (idle keep-alive ones too) and wait for the workers."""
-        with self._conn_lock:
-            connections = list(self._connections)
-            workers = list(self._workers)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + timeout
-        for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))

@@ -17,16 +17,14 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fsartifacts.testing import views
 from fsartifacts.testing.faults import FAIL, REDIRECT, FaultRule
+from fsartifacts.testing.httpserver import ArtifactoryHTTPServer
 from fsartifacts.testing.model import ArtifactoryError
 from fsartifacts.testing.requestlog import RequestRecord
 from fsartifacts.testing.wire import CONTEXT, IncompleteBody, RequestBody, Target, parse_target
-
-if TYPE_CHECKING:
-    from fsartifacts.testing.handler import ArtifactoryHTTPServer
 
 _log = logging.getLogger("fsartifacts.testing.artifactory")
 
