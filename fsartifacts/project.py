@@ -23,6 +23,7 @@ from fsartifacts.config.load import load_config
 from fsartifacts.config.model import Artifact, Config
 from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import LockEntry, LockFile
+from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
@@ -187,16 +188,14 @@ class Project:
         self, which: str, *, force: bool, prefix: str, dry_run: bool, check: bool, sync: bool
     ) -> Results:
         prefix = naming.validate_prefix(prefix)
+        options = PushOptions(prefix=prefix, force=force, sync=sync, dry_run=dry_run)
         engine = self.engine
         try:
             results = engine.run(
-                lambda a: engine.push(
-                    a, self.artifact_version(a), prefix=prefix, force=force, sync=sync,
-                    dry_run=dry_run,
-                ),
+                lambda a: engine.push(a, self.artifact_version(a), options),
                 self.artifacts(which),
                 version_of=lambda a: None if a.singular else str(self.artifact_version(a)),
-            )  # fmt: skip
+            )
         finally:
             engine.hashes.save()
         if results.ok and not dry_run:
@@ -242,12 +241,14 @@ class Project:
                     a,
                     version,
                     self.artifact_version(a),
-                    prefix=prefix,
-                    override=override,
-                    pre=pre,
-                    dry_run=dry,
-                    locked=lock.entry(a.name) if locked else None,
-                    skip_current=skip_current,
+                    PullOptions(
+                        prefix=prefix,
+                        override=override,
+                        pre=pre,
+                        dry_run=dry,
+                        locked=lock.entry(a.name) if locked else None,
+                        skip_current=skip_current,
+                    ),
                 ),
                 artifacts,
                 done,
@@ -393,7 +394,7 @@ class Project:
     def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
         """The remote versions of one artifact, newest first (empty for singular ones)."""
         (artifact,) = self.artifacts(name)
-        copies = self.engine.copies(artifact, naming.validate_prefix(prefix))
+        copies = self.engine.index.copies(artifact, naming.validate_prefix(prefix))
         return [c.version for c in copies if c.version is not None]
 
     def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
@@ -401,7 +402,7 @@ class Project:
         manifest) and dates, newest first."""
         (artifact,) = self.artifacts(name)
         return self.engine.with_folder_sizes(
-            self.engine.copies(artifact, naming.validate_prefix(prefix))
+            self.engine.index.copies(artifact, naming.validate_prefix(prefix))
         )
 
     def resolve(

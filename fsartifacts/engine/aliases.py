@@ -21,21 +21,19 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import semver
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import provenance
+from fsartifacts.engine.index import RemoteIndex
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.errors import ConfigError, ConflictError, IntegrityError, NotFoundError
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.hashing import HashingWriter
-from fsartifacts.stores.base import ChangedMeanwhile, strip_slash
-
-if TYPE_CHECKING:
-    from fsartifacts.engine.runner import Engine
+from fsartifacts.stores.base import ChangedMeanwhile, Store, strip_slash
 
 log = logging.getLogger("fsartifacts")
 
@@ -161,11 +159,26 @@ def _version_text(value: Any) -> str | None:
 
 
 class Aliases:
-    """The aliases of a store, read and moved through one engine."""
+    """The aliases of a store, found through its remote index."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.store = engine.store
+    def __init__(self, store: Store, index: RemoteIndex) -> None:
+        self.store = store
+        self.index = index
+
+    def find(
+        self,
+        artifact: Artifact,
+        requested: str,
+        base: semver.Version,
+        *,
+        prefix: str = "",
+        pre: bool = False,
+    ) -> RemoteCopy:
+        """The copy ``requested`` (an exact version, LATEST or @alias) means now."""
+        if not artifact.singular and requested.startswith(ALIAS_MARK):
+            alias = self.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+            return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        return self.index.find(artifact, requested, base, prefix=prefix, pre=pre)
 
     def path(self, artifact: Artifact, name: str, prefix: str = "") -> str:
         return self.store.path(object_name(f"{prefix}{artifact.name}", name))
@@ -203,7 +216,7 @@ class Aliases:
         """The aliases of ``artifact`` (with ``removed``, those removed too), by name."""
         stem = f"{prefix}{artifact.name}"
         names = []
-        for entry in self.engine.listing():
+        for entry in self.index.listing():
             base = strip_slash(entry["name"]).rpartition("/")[2]
             if entry.get("type") == "directory" or has_control_characters(base):
                 continue
@@ -289,7 +302,7 @@ class Aliases:
                 "still mean to."
             ) from exc
         finally:
-            self.engine.changed()
+            self.index.invalidate()
         return new, move
 
     def sha256_of(self, copy: RemoteCopy) -> str:

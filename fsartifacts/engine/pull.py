@@ -13,13 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import semver
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
 from fsartifacts.engine.aliases import ALIAS_MARK
+from fsartifacts.engine.compare import local_manifest, remote_file_matches
+from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
     check_tree,
     contained,
@@ -33,14 +35,11 @@ from fsartifacts.engine.install import (
 from fsartifacts.engine.lockfile import LockEntry
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
-from fsartifacts.engine.push import local_manifest, remote_file_matches
+from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
 from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
-
-if TYPE_CHECKING:
-    from fsartifacts.engine.runner import Engine
 
 log = logging.getLogger("fsartifacts")
 
@@ -48,34 +47,30 @@ T = TypeVar("T")
 
 
 def pull_artifact(
-    engine: Engine,
+    ctx: Context,
     artifact: Artifact,
     requested: str,
     base: semver.Version,
-    *,
-    prefix: str = "",
-    override: bool = False,
-    pre: bool = False,
-    dry_run: bool = False,
-    locked: LockEntry | None = None,
-    skip_current: bool = False,
+    options: PullOptions,
 ) -> Result:
     """Download the copy ``requested`` (or the lock entry) names and install it.
 
     ``skip_current`` (sync pull) leaves a destination that already holds the
     same content alone.
     """
+    locked, skip_current, dry_run = options.locked, options.skip_current, options.dry_run
+    prefix = options.prefix
     pin: Pin | None = None
     if locked is not None:
-        copy = locked_copy(engine, artifact, locked)
+        copy = locked_copy(ctx, artifact, locked)
         pin = Pin(
             locked.sha256,
             "fsartifacts.lock",
             f"Pull without {option('locked')} to take the new copy, or restore the locked one.",
         )
     elif requested.startswith(ALIAS_MARK):
-        alias = engine.aliases.require(artifact, requested[len(ALIAS_MARK) :], prefix)
-        copy = engine.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        alias = ctx.aliases.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+        copy = ctx.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
         pin = Pin(
             alias.sha256,
             f"alias @{alias.name}",
@@ -83,37 +78,37 @@ def pull_artifact(
             f"{artifact.name} {alias.version} {alias.name}`), or push the one it recorded.",
         )
     else:
-        copy = engine.find(artifact, requested, base, prefix=prefix, pre=pre)
-    dest = override_or_named(engine.root, artifact, copy, override)
-    url = engine.store.url(copy.display_name)
+        copy = ctx.index.find(artifact, requested, base, prefix=prefix, pre=options.pre)
+    dest = override_or_named(ctx.root, artifact, copy, options.override)
+    url = ctx.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
     result.bytes = copy.size or 0
     expected = pin.sha256 if pin else None
     if copy.kind == "folder":
-        manifest = Manifest.from_bytes(engine.ops.read_bytes(copy.manifest_path), url)
+        manifest = Manifest.from_bytes(ctx.ops.read_bytes(copy.manifest_path), url)
         _check_pin(url, manifest.digest, pin)
         result.bytes, result.sha256 = manifest.size, manifest.digest
-        if skip_current and _folder_is_current(engine, artifact, dest, manifest):
+        if skip_current and _folder_is_current(ctx, artifact, dest, manifest):
             return _recorded(up_to_date(result), copy)
         # The install mirrors the manifest: say which local files it takes away.
         result.removed = manifest.unlisted_files(dest)
         if dry_run:
             return planned(result, "would download")
-        check_inside_project(engine.root, dest)
+        check_inside_project(ctx.root, dest)
         with pull_lock(dest):
             sweep_stale(dest)
-            _pull_folder(engine, copy, manifest, dest, url)
+            _pull_folder(ctx, copy, manifest, dest, url)
         return _recorded(result, copy)
-    recorded = engine.ops.recorded_sha256(copy.path, copy.entry)
+    recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
         _check_pin(url, recorded, pin)
     if skip_current and dest.is_file():
-        sha256 = engine.hashes.sha256(dest)
+        sha256 = ctx.hashes.sha256(dest)
         same = (
             sha256 == expected
             if expected and not recorded
             else remote_file_matches(
-                engine, copy.path, copy.entry, dest.stat().st_size, sha256, dest
+                ctx.ops, copy.path, copy.entry, dest.stat().st_size, sha256, dest
             )
         )
         if same:
@@ -121,10 +116,10 @@ def pull_artifact(
             return _recorded(up_to_date(result), copy)
     if dry_run:
         return planned(result, "would download")
-    check_inside_project(engine.root, dest)
+    check_inside_project(ctx.root, dest)
     with pull_lock(dest):
         sweep_stale(dest)
-        _pull_file(engine, copy, dest, result, recorded, pin)
+        _pull_file(ctx, copy, dest, result, recorded, pin)
     return _recorded(result, copy)
 
 
@@ -144,14 +139,14 @@ def check_inside_project(root: Path, dest: Path) -> None:
         raise ConfigError(f"refusing to write {dest}: {problem}")
 
 
-def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
+def locked_copy(ctx: Context, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
     """The remote copy a lock entry names, read from the store's listing."""
-    entry = engine.entry(locked.remote)
+    entry = ctx.index.entry(locked.remote)
     want_dir = locked.kind == "folder"
-    manifest = engine.entry(locked.remote + ".manifest.json") if want_dir else True
+    manifest = ctx.index.entry(locked.remote + ".manifest.json") if want_dir else True
     if entry is None or (entry.get("type") == "directory") != want_dir or manifest is None:
         raise NotFoundError(
-            f"{artifact.name}: the locked copy {engine.store.url(locked.remote)} is gone from the "
+            f"{artifact.name}: the locked copy {ctx.store.url(locked.remote)} is gone from the "
             f"store. Pull without {option('locked')} to resolve again (and update "
             "fsartifacts.lock)."
         )
@@ -159,7 +154,7 @@ def locked_copy(engine: Engine, artifact: Artifact, locked: LockEntry) -> Remote
         artifact=artifact.name,
         version=semver.Version.parse(locked.version) if locked.version else None,
         name=locked.remote,
-        path=engine.store.path(locked.remote),
+        path=ctx.store.path(locked.remote),
         kind=locked.kind,  # type: ignore[arg-type]
         size=None if want_dir else entry_size(entry),
         entry=entry,
@@ -195,23 +190,23 @@ def _recorded(result: Result, copy: RemoteCopy) -> Result:
 
 
 def _pull_file(
-    engine: Engine,
+    ctx: Context,
     copy: RemoteCopy,
     dest: Path,
     result: Result,
     recorded: str | None,
     pin: Pin | None,
 ) -> None:
-    native = None if recorded else engine.ops.native_checksum(copy.entry)
+    native = None if recorded else ctx.ops.native_checksum(copy.entry)
     algorithms = {"sha256"} | ({native[0]} if native else set())
     url = result.remote or copy.path
 
     def attempt() -> tuple[int, str]:
-        callback = engine.progress(copy.name, copy.size)
+        callback = ctx.progress(copy.name, copy.size)
         try:
             with staged_file(dest) as out:
                 writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
-                engine.ops.download(copy.path, writer, callback=callback)
+                ctx.ops.download(copy.path, writer, callback=callback)
                 digests = writer.digests()
                 verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
                 _check_pin(url, digests["sha256"], pin)
@@ -219,13 +214,13 @@ def _pull_file(
             callback.close()
         return writer.bytes, digests["sha256"]
 
-    result.bytes, sha256 = _retrying(engine, f"download of {url}", attempt)
+    result.bytes, sha256 = _retrying(ctx, f"download of {url}", attempt)
     result.sha256 = sha256
-    engine.hashes.remember(dest, sha256)
+    ctx.hashes.remember(dest, sha256)
 
 
-def _retrying(engine: Engine, what: str, action: Callable[[], T]) -> T:
-    return with_retries(what, engine.transfer.attempts, action)
+def _retrying(ctx: Context, what: str, action: Callable[[], T]) -> T:
+    return with_retries(what, ctx.transfer.attempts, action)
 
 
 def verify(
@@ -271,26 +266,24 @@ def verify(
         log.info("%s: the store offers no checksum for it; verified by size only", url)
 
 
-def _folder_is_current(engine: Engine, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
+def _folder_is_current(ctx: Context, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
     if not dest.is_dir():
         return False
     try:
-        return local_manifest(engine, artifact, remote.version, dest).same_content(remote)
+        return local_manifest(ctx.hashes, artifact, remote.version, dest).same_content(remote)
     except LocalError:
         return False  # a link or a special file in it: not the store's copy, pulled again
 
 
-def _pull_folder(
-    engine: Engine, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str
-) -> None:
+def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str) -> None:
     staging = staging_dir(dest)
 
     def fetch(entry: ManifestEntry) -> None:
-        callback = engine.progress(f"{copy.name}/{entry.path}", entry.size)
+        callback = ctx.progress(f"{copy.name}/{entry.path}", entry.size)
         try:
             with staged_member(staging, entry.path, dest) as out:
                 writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
-                engine.ops.download(
+                ctx.ops.download(
                     f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
                 )
         finally:
@@ -300,11 +293,11 @@ def _pull_folder(
 
     try:
         for entry in manifest.files:
-            _retrying(engine, f"download of {url}{entry.path}", partial(fetch, entry))
+            _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry))
         check_tree(staging, {entry.path: entry.size for entry in manifest.files}, dest)
         swap_dir(staging, dest)
         for entry in manifest.files:
-            engine.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
+            ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

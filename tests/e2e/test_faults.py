@@ -233,7 +233,7 @@ class ArtifactorySide:
         elif fault == "corrupted_byte":
             faults.corrupt_next(offset=CUT, methods=methods, path_contains=NAME)
         elif fault == "slower_than_timeout":
-            project.engine.listing()  # read before the server turns slow
+            project.engine.index.listing()  # read before the server turns slow
             faults.latency = LATENCY
         else:
             raise ValueError(f"no such fault: {fault}")

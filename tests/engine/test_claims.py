@@ -321,7 +321,7 @@ def test_a_held_claim_is_renewed_so_a_slow_push_keeps_it(
     project = Project.load(start=root, environ={})
     path = claims.claim_path(project.store.path("features_v1.0.0"))
     mine = Claim.new()
-    assert project.engine.take_claim(path, mine) is None
+    assert project.engine.claims.take(path, mine) is None
     backdate(Path(path))  # as if the push had been running for two hours
     renewed = threading.Event()
     for _ in range(1000):  # bounded: the renewal is due every 20 ms
@@ -336,7 +336,7 @@ def test_a_held_claim_is_renewed_so_a_slow_push_keeps_it(
     other = Claim.new()
     Path(path).write_bytes(other.to_bytes())
     assert project.store.ops.renew(path, mine) is False
-    project.engine.drop_claim(path, mine)
+    project.engine.claims.drop(path, mine)
     assert Claim.from_bytes(Path(path).read_bytes()) == other
 
 

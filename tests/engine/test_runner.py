@@ -12,6 +12,7 @@ import pytest
 import semver
 
 from fsartifacts.config.model import Artifact, TransferSettings
+from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashing import HashCache, hash_file
@@ -79,7 +80,7 @@ def test_a_push_reads_the_file_once_for_the_digests_the_store_wants(
     (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
     # These stores want the sha256 alone: no other digest is computed for them.
     assert sorted(entry) == ["inode", "mtime_ns", "sha256", "size"]
-    assert pusher.push(MODEL, V("1.0.0"), sync=True).detail == "up to date"
+    assert pusher.push(MODEL, V("1.0.0"), PushOptions(sync=True)).detail == "up to date"
     assert (cache.misses, cache.hits) == (1, 1)
 
 
@@ -98,13 +99,13 @@ def test_identical_sync_push_is_up_to_date_and_different_is_refused(
 ) -> None:
     e = engine(store, project)
     e.push(MODEL, V("1.0.0"))
-    assert e.push(MODEL, V("1.0.0"), sync=True).detail == "up to date"
+    assert e.push(MODEL, V("1.0.0"), PushOptions(sync=True)).detail == "up to date"
     (project / "models/model.pkl").write_bytes(b"weights-2" * 1000)
     with pytest.raises(ConflictError, match=r"model_v1\.0\.0\.pkl with different.*force=True"):
-        e.push(MODEL, V("1.0.0"), sync=True)
+        e.push(MODEL, V("1.0.0"), PushOptions(sync=True))
     remote = store.fs.cat_file(store.path("model_v1.0.0.pkl"))
     assert remote == b"weights-1" * 1000
-    assert e.push(MODEL, V("1.0.0"), force=True).action == "pushed"
+    assert e.push(MODEL, V("1.0.0"), PushOptions(force=True)).action == "pushed"
     assert store.fs.cat_file(store.path("model_v1.0.0.pkl")) == b"weights-2" * 1000
 
 
@@ -125,10 +126,10 @@ def test_folder_round_trip_and_mirror(store: Store, project: Path) -> None:
     e = engine(store, project)
     pushed = e.push(DATA, V("1.0.0"))
     assert pushed.action == "pushed" and pushed.bytes == 8 + 5000
-    assert e.push(DATA, V("1.0.0"), sync=True).detail == "up to date"
+    assert e.push(DATA, V("1.0.0"), PushOptions(sync=True)).detail == "up to date"
     # a stray local file must disappear: the folder is mirrored, not merged
     (project / "data" / "stray.txt").write_text("local only")
-    pulled = e.pull(DATA, "1.0.0", V("1.0.0"), override=True)
+    pulled = e.pull(DATA, "1.0.0", V("1.0.0"), PullOptions(override=True))
     assert pulled.action == "pulled"
     assert sorted(
         p.relative_to(project / "data").as_posix()
@@ -146,7 +147,7 @@ def test_folder_without_manifest_is_invisible(store: Store, project: Path) -> No
     e = engine(store, project)
     e.push(DATA, V("1.0.0"))
     store.fs.rm(store.path("data_v1.0.0.manifest.json"))
-    e.changed()
+    e.index.invalidate()
     with pytest.raises(NotFoundError, match="Versions there: none"):
         e.pull(DATA, "LATEST", V("1.0.0"))
     # and a new push of that version replaces the unfinished one
@@ -156,7 +157,7 @@ def test_folder_without_manifest_is_invisible(store: Store, project: Path) -> No
 def test_singular_ignores_the_version(store: Store, project: Path, tmp_path: Path) -> None:
     e = engine(store, project)
     assert e.push(LABELS, V("1.0.0")).remote == store.url("labels.json")
-    assert e.push(LABELS, V("2.0.0"), sync=True).detail == "up to date"
+    assert e.push(LABELS, V("2.0.0"), PushOptions(sync=True)).detail == "up to date"
     with pytest.raises(ConflictError, match=r"labels already exists at .* is singular"):
         e.push(LABELS, V("3.0.0"))
     consumer = tmp_path / "c"
@@ -170,7 +171,7 @@ def test_skelebot_B1_missing_version_is_an_error_listing_what_exists(
 ) -> None:
     e = engine(store, project)
     e.push(MODEL, V("1.0.0"))
-    e.push(MODEL, V("1.2.0"), force=True)
+    e.push(MODEL, V("1.2.0"), PushOptions(force=True))
     with pytest.raises(
         NotFoundError, match=r"no version 1\.1\.0 .*Versions there: 1\.2\.0, 1\.0\.0"
     ):
@@ -189,21 +190,21 @@ def test_skelebot_B2_corrupted_pull_leaves_the_destination_untouched(
     data = bytearray(store.fs.cat_file(rpath))
     data[10] ^= 0xFF
     store.fs.pipe_file(rpath, bytes(data))
-    e.changed()
+    e.index.invalidate()
     target = project / "models" / "model.pkl"
     before = target.read_bytes()
     with pytest.raises(IntegrityError, match="sha256"):
-        e.pull(MODEL, "1.0.0", V("1.0.0"), override=True)
+        e.pull(MODEL, "1.0.0", V("1.0.0"), PullOptions(override=True))
     assert target.read_bytes() == before
     assert [p.name for p in target.parent.iterdir()] == ["model.pkl"]
 
 
 def test_dry_run_changes_nothing(store: Store, project: Path) -> None:
     e = engine(store, project)
-    assert e.push(MODEL, V("1.0.0"), dry_run=True).action == "planned"
-    assert e.listing() == []
+    assert e.push(MODEL, V("1.0.0"), PushOptions(dry_run=True)).action == "planned"
+    assert e.index.listing() == []
     e.push(MODEL, V("1.0.0"))
-    result = e.pull(MODEL, "LATEST", V("1.0.0"), dry_run=True)
+    result = e.pull(MODEL, "LATEST", V("1.0.0"), PullOptions(dry_run=True))
     assert result.action == "planned" and not (project / "model_v1.0.0.pkl").exists()
 
 
@@ -227,7 +228,7 @@ def test_racing_pushes_exactly_one_wins_on_a_folder_store(project: Path, tmp_pat
 
     def push(root: Path, artifact: Artifact) -> None:
         e = engine(store, root)
-        e.listing()  # both see an empty store before either writes
+        e.index.listing()  # both see an empty store before either writes
         barrier.wait()
         try:
             outcomes.append(e.push(artifact, V("1.0.0")).action)
@@ -249,7 +250,7 @@ def test_stale_temporaries_are_swept_by_the_next_pull(store: Store, project: Pat
     e.push(MODEL, V("1.0.0"))
     leftover = project / "models" / ".model.pkl.fsartifacts-0123456789ab.part"
     leftover.write_bytes(b"half")
-    e.pull(MODEL, "1.0.0", V("1.0.0"), override=True)
+    e.pull(MODEL, "1.0.0", V("1.0.0"), PullOptions(override=True))
     assert not leftover.exists()
 
 
@@ -259,7 +260,7 @@ def test_remote_names_never_escape_the_project(store: Store, project: Path) -> N
     manifest_path = store.path("data_v1.0.0.manifest.json")
     bad = store.fs.cat_file(manifest_path).replace(b'"a.csv"', b'"../../evil.csv"')
     store.fs.pipe_file(manifest_path, bad)
-    e.changed()
+    e.index.invalidate()
     with pytest.raises(IntegrityError, match="outside"):
         e.pull(DATA, "1.0.0", V("1.0.0"))
     assert not (project.parent.parent / "evil.csv").exists()

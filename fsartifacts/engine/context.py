@@ -1,0 +1,36 @@
+"""What one push or pull works with: the store, the project root, the remote index,
+its aliases, the claims this run holds, the hash cache, the transfer settings and the progress hook.
+
+Push and pull receive this, never the engine that runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.engine.aliases import Aliases
+from fsartifacts.engine.heldclaims import HeldClaims
+from fsartifacts.engine.index import RemoteIndex
+from fsartifacts.hashing import HashCache
+from fsartifacts.progress import ProgressFactory
+from fsartifacts.stores.base import Store, StoreOps
+
+
+@dataclass(frozen=True)
+class Context:
+    """The parts of a run that one operation on one artifact uses."""
+
+    store: Store
+    root: Path
+    index: RemoteIndex
+    aliases: Aliases
+    claims: HeldClaims
+    hashes: HashCache
+    transfer: TransferSettings
+    progress: ProgressFactory
+
+    @property
+    def ops(self) -> StoreOps:
+        return self.store.ops

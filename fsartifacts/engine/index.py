@@ -1,0 +1,114 @@
+"""The remote index: the store's root listed once per run, read back as versions.
+
+Every question about what is on the store (which copies of an artifact, which
+one LATEST means, whether a name is taken) is answered from one listing. A write
+invalidates it, and the next question lists again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import semver
+
+from fsartifacts.config.model import Artifact
+from fsartifacts.engine import naming
+from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.errors import FsArtifactsError, NotFoundError, StoreNotFoundError, option
+from fsartifacts.stores.base import Store
+from fsartifacts.versioning import is_latest_keyword, latest_compatible, parse_version
+
+Translate = Callable[[BaseException, str], FsArtifactsError]
+
+
+class RemoteIndex:
+    """What is on one store, from one listing of its root (thread-safe)."""
+
+    def __init__(self, store: Store, translate: Translate) -> None:
+        self.store = store
+        self._translate = translate
+        self._listing: list[dict[str, Any]] | None = None
+        self._listing_error: FsArtifactsError | None = None
+        self._store_missing: StoreNotFoundError | None = None  # one a push would create
+        self._lock = threading.Lock()
+
+    def listing(self) -> list[dict[str, Any]]:
+        """The entries of the store's root: listed once, again after :meth:`invalidate`.
+
+        A store that a push creates (a local folder) and that does not exist yet lists
+        as empty here, for writers; :meth:`copies`, what readers use, refuses it.
+        """
+        with self._lock:
+            if self._listing_error is not None:
+                # One refused or failed listing is enough: ALL does not ask again per artifact.
+                raise self._listing_error
+            if self._listing is None:
+                try:
+                    self._listing = self.store.ops.listing(self.store.root)
+                except StoreNotFoundError as exc:
+                    if not exc.creatable:
+                        self._listing_error = exc
+                        raise
+                    self._store_missing = exc
+                    self._listing = []
+                except (OSError, FsArtifactsError) as exc:
+                    # Callers outside a run (list, rm, prune, find) get a typed error too.
+                    self._listing_error = self._translate(exc, f"listing {self.store.display}")
+                    raise self._listing_error from exc
+            return self._listing
+
+    def invalidate(self) -> None:
+        """Forget the listing (after a write, or to see what another writer did): the
+        next question lists the store again."""
+        with self._lock:
+            self._listing = None
+            self._listing_error = None
+            self._store_missing = None
+
+    def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
+        """Every copy of ``artifact`` on the store, newest version first."""
+        entries = self.listing()
+        if self._store_missing is not None:
+            raise self._store_missing  # reading a store that is not there is no empty answer
+        return naming.scan(entries, artifact, prefix)
+
+    def entry(self, name: str) -> dict[str, Any] | None:
+        """The listing's entry for ``name`` (relative to the root), if there is one."""
+        wanted = self.store.path(name)
+        return next((e for e in self.listing() if e["name"].rstrip("/") == wanted), None)
+
+    def find(
+        self,
+        artifact: Artifact,
+        requested: str,
+        base: semver.Version,
+        *,
+        prefix: str = "",
+        pre: bool = False,
+    ) -> RemoteCopy:
+        """The copy that ``requested`` (an exact version or LATEST) means now."""
+        copies = self.copies(artifact, prefix)
+        if artifact.singular:
+            if copies:
+                return copies[0]
+            raise NotFoundError(
+                f"{artifact.name}: {self.store.url(naming.file_name(artifact, None, prefix))} "
+                "does not exist; push it first."
+            )
+        if is_latest_keyword(requested):
+            chosen = latest_compatible([c.version for c in copies if c.version], base, pre=pre)
+            wanted = f"LATEST (same major {base.major}, not above {base})"
+        else:
+            chosen = parse_version(requested, source="the VERSION argument")
+            wanted = f"version {chosen}"
+        for copy in copies:
+            if chosen is not None and copy.version == chosen:
+                return copy
+        existing = ", ".join(str(c.version) for c in copies) or "none"
+        hint = "" if pre else f" Pre-releases count only with {option('pre')}."
+        where = self.store.url(f"{prefix}{artifact.name}_v*")
+        raise NotFoundError(
+            f"{artifact.name}: no {wanted} at {where}. Versions there: {existing}.{hint}"
+        )

@@ -1,0 +1,44 @@
+"""What a caller asks of one push or one pull, as typed values.
+
+Kept apart from the operations (and free of fsspec) so that the public API and the
+CLI build them without importing a store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fsartifacts.engine.lockfile import LockEntry
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    """How a push treats the store.
+
+    ``force`` replaces a copy of the version that is already there; ``sync`` (the
+    safe-to-repeat push) takes an identical copy as up to date and refuses only a
+    different one; ``dry_run`` says what would move and moves nothing.
+    """
+
+    prefix: str = ""
+    force: bool = False
+    sync: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """What a pull installs and where.
+
+    ``override`` installs at the artifact's own path instead of its remote name;
+    ``pre`` lets LATEST pick a pre-release; ``locked`` installs exactly that lock
+    entry instead of resolving; ``skip_current`` (sync pull) leaves a destination
+    that already holds the same content alone.
+    """
+
+    prefix: str = ""
+    override: bool = False
+    pre: bool = False
+    dry_run: bool = False
+    locked: LockEntry | None = None
+    skip_current: bool = False
