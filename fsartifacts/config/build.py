@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from fsartifacts.config.model import (
-    AUTH_ALIASES,
     ENV_ATTEMPTS,
     ENV_JOBS,
     ENV_PART_SIZE,
@@ -40,6 +39,8 @@ from fsartifacts.config.values import (
 from fsartifacts.errors import ConfigError
 from fsartifacts.localfiles import file_kind
 from fsartifacts.stores import check_transfer
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings, AuthSettings
+from fsartifacts.stores.s3.settings import S3Settings
 from fsartifacts.versioning import parse_version
 
 
@@ -49,19 +50,16 @@ def build_repository(
     """The model of a validated repository mapping (``prefix``: its key path, for messages)."""
     kind = stores_in(document)[0]
     artifacts = _build_artifacts(document.get("artifacts") or [], root, prefix, source, warnings)
-    if kind == "s3":
-        return Repository(kind="s3", s3=_s3_settings(document["s3"]), artifacts=artifacts)
-    if kind == "artifactory":
-        settings = _artifactory_settings(document["artifactory"], root, prefix, source)
-        return Repository(kind="artifactory", artifactory=settings, artifacts=artifacts)
+    settings = _SETTINGS[kind](document, root, prefix, source)
+    return Repository(kind=kind, artifacts=artifacts, **settings)
+
+
+def _url_settings(
+    document: Mapping[str, Any], root: Path, prefix: str, source: str
+) -> dict[str, Any]:
     url = document["url"].strip()
     _check_local_store(url, root, prefix, source)
-    return Repository(
-        kind="url",
-        url=url,
-        options=dict(document.get("options") or {}),
-        artifacts=artifacts,
-    )
+    return {"url": url, "options": dict(document.get("options") or {})}
 
 
 def _check_local_store(url: str, root: Path, prefix: str, source: str) -> None:
@@ -124,42 +122,49 @@ def _normal_file(file: str) -> str:
     return posixpath.normpath(file.replace("\\", "/"))
 
 
-def _s3_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
-    settings = {key: value for key, value in raw.items() if value is not None}
-    settings["bucket"] = strip_bucket(raw["bucket"])
-    if "extra_args" in settings:
-        settings["extra_args"] = dict(settings["extra_args"])
-    return settings
+def _s3_settings(
+    document: Mapping[str, Any], root: Path, prefix: str, source: str
+) -> dict[str, Any]:
+    raw = document["s3"]
+    extra_args = raw.get("extra_args")
+    settings = S3Settings(
+        bucket=strip_bucket(raw["bucket"]),
+        region=raw.get("region"),
+        profile=raw.get("profile"),
+        endpoint_url=raw.get("endpoint_url"),
+        checksums=raw.get("checksums"),
+        extra_args=dict(extra_args) if extra_args is not None else None,
+    )
+    return {"s3": settings}
 
 
 def _artifactory_settings(
-    raw: Mapping[str, Any], root: Path, prefix: str, source: str
+    document: Mapping[str, Any], root: Path, prefix: str, source: str
 ) -> dict[str, Any]:
+    raw = document["artifactory"]
     url = raw["url"].strip().rstrip("/")
     if "://" not in url:
         url = f"https://{url}"  # no scheme means https: skelebot's docs write a bare host
-    auth = dict(raw.get("auth") or {})
-    auth_type = auth.get("authType", "user_pass")
-    settings: dict[str, Any] = {
-        "url": url,
-        "repo": raw["repo"].strip("/"),
-        "path": (raw.get("path") or "").strip("/"),
-        "verify": _verify(raw.get("verify", True), root, f"{prefix}.artifactory.verify", source),
-        "auth": {
-            "authType": AUTH_ALIASES.get(auth_type, auth_type),
-            "aws": bool(auth.get("aws", False)),
-            "awsSecret": auth.get("awsSecret", "Artifactory"),
-            "awsProfile": auth.get("awsProfile"),
-            "awsRegion": auth.get("awsRegion", "us-east-1"),
-        },
-    }
+    where = f"{prefix}.artifactory"
     cert = raw.get("cert")
     if isinstance(cert, str):
-        settings["cert"] = _local_file(cert, root, f"{prefix}.artifactory.cert", source)
+        cert = _local_file(cert, root, f"{where}.cert", source)
     elif isinstance(cert, list):
-        where = f"{prefix}.artifactory.cert"
-        settings["cert"] = tuple(_local_file(c, root, where, source) for c in cert)
-    return settings
+        first, second = (_local_file(c, root, f"{where}.cert", source) for c in cert)
+        cert = (first, second)
+    settings = ArtifactorySettings(
+        url=url,
+        repo=raw["repo"].strip("/"),
+        path=(raw.get("path") or "").strip("/"),
+        verify=_verify(raw.get("verify", True), root, f"{where}.verify", source),
+        cert=cert,
+        auth=AuthSettings.from_config(raw.get("auth")),
+    )
+    return {"artifactory": settings}
+
+
+# The settings of each kind of store, by the repository key that names it.
+_SETTINGS = {"s3": _s3_settings, "artifactory": _artifactory_settings, "url": _url_settings}
 
 
 def _verify(value: bool | str, root: Path, where: str, source: str) -> bool | str:

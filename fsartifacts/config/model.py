@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fsartifacts.redaction import redacted
+
+if TYPE_CHECKING:
+    # Built by the configuration (:mod:`fsartifacts.config.build`), which imports them.
+    from fsartifacts.stores.artifactory.settings import ArtifactorySettings
+    from fsartifacts.stores.s3.settings import S3Settings
 
 StoreKind = Literal["s3", "artifactory", "url"]
 ConfigFlavour = Literal["fsartifacts", "skelebot"]
@@ -31,14 +36,22 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Repository:
-    """Where artifacts go: exactly one of the three store kinds."""
+    """Where artifacts go: exactly one of the three store kinds, with its typed settings
+    (``url`` and the fsspec storage ``options`` for any other fsspec URL)."""
 
     kind: StoreKind
-    s3: dict[str, Any] | None = None
-    artifactory: dict[str, Any] | None = None
+    s3: S3Settings | None = None
+    artifactory: ArtifactorySettings | None = None
     url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     artifacts: tuple[Artifact, ...] = ()
+
+    def settings_as_dict(self) -> dict[str, Any]:
+        """The store's settings by their configuration keys."""
+        typed = self.s3 or self.artifactory
+        if typed is not None:
+            return typed.as_dict()
+        return {"url": self.url, "options": dict(self.options)}
 
     def artifact(self, name: str) -> Artifact | None:
         return next((a for a in self.artifacts if a.name == name), None)
@@ -100,12 +113,6 @@ def store_notes(url: str | None) -> list[str]:
 def config_as_dict(config: Config) -> dict[str, Any]:
     """The resolved configuration as plain data for ``fsartifacts validate``, redacted."""
     repo = config.repository
-    if repo.kind == "s3":
-        settings: dict[str, Any] = dict(repo.s3 or {})
-    elif repo.kind == "artifactory":
-        settings = dict(repo.artifactory or {})
-    else:
-        settings = {"url": repo.url, "options": dict(repo.options)}
     return redacted(
         {
             "config": str(config.path),
@@ -113,7 +120,7 @@ def config_as_dict(config: Config) -> dict[str, Any]:
             "environment": config.env,
             "root": str(config.root),
             "version": config.version,
-            "repository": {"kind": repo.kind, repo.kind: settings},
+            "repository": {"kind": repo.kind, repo.kind: repo.settings_as_dict()},
             "artifacts": [
                 {
                     "name": a.name,
@@ -131,6 +138,6 @@ def config_as_dict(config: Config) -> dict[str, Any]:
                 "part_size": config.transfer.part_size,
             },
             "warnings": list(config.warnings),
-            "notes": store_notes(repo.url) if repo.kind == "url" else [],
+            "notes": store_notes(repo.url),
         }
     )

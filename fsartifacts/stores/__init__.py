@@ -33,15 +33,15 @@ def open_store(
     ``environ`` and its other sources; the store keeps them as ``store.credentials``.
     """
     repo = config.repository
-    if repo.kind == "s3":
+    if repo.s3 is not None:
         from fsartifacts.stores.s3.ops import open_s3_store
 
-        return open_s3_store(repo.s3 or {}, config.transfer)
-    if repo.kind == "artifactory":
+        return open_s3_store(repo.s3, config.transfer)
+    if repo.artifactory is not None:
         from fsartifacts.stores.artifactory.store import open_authenticated_store
 
         return open_authenticated_store(
-            repo.artifactory or {}, config.transfer, credentials, environ=environ, user=user,
+            repo.artifactory, config.transfer, credentials, environ=environ, user=user,
             token=token, token_stdin=token_stdin,
         )  # fmt: skip
     from fsartifacts.stores.url import open_url_store

@@ -38,11 +38,12 @@ from fsartifacts.artifactoryfs.errors import (
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
-from fsartifacts.errors import ConfigError, IntegrityError, LocalError
+from fsartifacts.errors import IntegrityError, LocalError
 from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.artifactory.auth import Credentials
 from fsartifacts.stores.artifactory.ops import ArtifactoryOps
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import open_artifactory_store
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from fsartifacts.testing.requestlog import RequestRecord
@@ -1007,7 +1008,7 @@ def artifactory_engine(
 ) -> tuple[Engine, HashCache]:
     """An engine on a folder of the test's repository, with a hash cache to look into."""
     transfer = TransferSettings(attempts=1, timeout=10)
-    cfg = {"url": artifactory_repo.url, "repo": artifactory_repo.name, "path": "team"}
+    cfg = ArtifactorySettings(artifactory_repo.url, artifactory_repo.name, path="team")
     store = open_artifactory_store(cfg, None, transfer)
     cache = HashCache()
     engine = Engine(
@@ -1122,7 +1123,7 @@ def test_ops_write_bytes_exclusive(fs: ArtifactoryFileSystem, repo: str) -> None
 def test_open_artifactory_store(artifactory_secure_server: ArtifactoryServer) -> None:
     transfer = TransferSettings(attempts=2, timeout=7.5)
     base = artifactory_secure_server.url
-    cfg = {"url": base + "/", "repo": "generic-local", "path": "/team//models/"}
+    cfg = ArtifactorySettings(base + "/", "generic-local", path="/team//models/")
     creds = Credentials("user_pass", ARTIFACTORY_USER, ARTIFACTORY_PASSWORD, source="test")
     store = open_artifactory_store(cfg, creds, transfer)
     assert store.root == "generic-local/team/models"
@@ -1144,10 +1145,6 @@ def test_open_artifactory_store(artifactory_secure_server: ArtifactoryServer) ->
     with pytest.raises(PermissionError):
         anonymous.fs.ls(anonymous.root)
     bare = open_artifactory_store(
-        {"url": "repo.example.com/artifactory", "repo": "r"}, None, transfer
+        ArtifactorySettings("repo.example.com/artifactory", "r"), None, transfer
     )
     assert bare.display == "https://repo.example.com/artifactory/r" and bare.root == "r"
-    with pytest.raises(ConfigError, match="repo"):
-        open_artifactory_store({"url": base}, None, transfer)
-    with pytest.raises(ConfigError, match="url"):
-        open_artifactory_store({"repo": "r"}, None, transfer)

@@ -86,11 +86,11 @@ def test_explicit_config_beats_the_variable_and_the_walk(tmp_path: Path) -> None
     assert find_config(tmp_path, "conf/other.yaml", environ) == other.resolve()
     config = load(tmp_path, environ, explicit="conf/other.yaml")
     assert config.repository.s3 is not None
-    assert config.repository.s3["bucket"] == "other-bucket"
+    assert config.repository.s3.bucket == "other-bucket"
     assert config.root == other.parent.resolve()
     by_env = load(tmp_path, environ)
     assert by_env.repository.s3 is not None
-    assert by_env.repository.s3["bucket"] == "env-bucket"
+    assert by_env.repository.s3.bucket == "env-bucket"
     by_path = load_config(other, environ={})
     assert by_path.path == other.resolve()
 
@@ -201,7 +201,7 @@ def test_skelebot_environment_overlay(tmp_path: Path) -> None:
     config = load(tmp_path, env_name="local")
     assert config.repository.kind == "artifactory"
     assert config.repository.artifactory is not None
-    assert config.repository.artifactory["url"] == "http://localhost:8081/artifactory"
+    assert config.repository.artifactory.url == "http://localhost:8081/artifactory"
 
 
 # --------------------------------------------------------------------------- YAML and ${VAR}
@@ -240,7 +240,8 @@ def test_variables_are_expanded_with_defaults(tmp_path: Path) -> None:
     )
     environ = {"BUCKET": "b", "PORT": "9000", "PROFILE": ""}
     config = load(tmp_path, environ)
-    assert config.repository.s3 == {
+    assert config.repository.s3 is not None
+    assert config.repository.s3.as_dict() == {
         "bucket": "b/models",
         "region": "eu-west-1",
         "profile": "dev",  # ":-" also replaces an empty value, as the shell does
@@ -261,7 +262,7 @@ def test_escaped_and_malformed_references(tmp_path: Path) -> None:
     write(tmp_path, "fsartifacts.yaml", S3_REPO.replace("region: us-east-1", "region: $${X}"))
     config = load(tmp_path)
     assert config.repository.s3 is not None
-    assert config.repository.s3["region"] == "${X}"
+    assert config.repository.s3.region == "${X}"
     message = config_error(tmp_path, S3_REPO.replace("region: us-east-1", "region: ${1-x}"))
     assert "repository.s3.region: malformed reference ${1-x}" in message
 
@@ -278,7 +279,7 @@ def test_verify_from_a_variable_is_a_boolean(tmp_path: Path) -> None:
     )
     settings = load(tmp_path, {"VERIFY": "false"}).repository.artifactory
     assert settings is not None
-    assert settings["verify"] is False
+    assert settings.verify is False
 
 
 # --------------------------------------------------------------------------- strict validation
@@ -643,7 +644,8 @@ def test_artifact_fields_are_normalised(tmp_path: Path) -> None:
     )
     config = load(tmp_path)
     assert config.version == "v1.4.0"
-    assert config.repository.s3 == {"bucket": "bkt/some/prefix"}
+    assert config.repository.s3 is not None
+    assert config.repository.s3.as_dict() == {"bucket": "bkt/some/prefix"}
     model, data = config.repository.artifacts
     assert (model.file, model.singular, model.ext, model.version) == (
         "models/m.pkl",
@@ -687,7 +689,8 @@ def test_artifactory_settings_and_defaults(tmp_path: Path) -> None:
     )
     settings = load(tmp_path).repository.artifactory
     root = tmp_path.resolve()
-    assert settings == {
+    assert settings is not None
+    assert settings.as_dict() == {
         "url": "https://artifactory.me.com/artifactory",
         "repo": "ml-models",
         "path": "my/model",
@@ -710,7 +713,8 @@ def test_artifactory_minimal_defaults(tmp_path: Path) -> None:
         "repository: {artifactory: {url: 'http://h:8081/a', repo: r}, artifacts: []}",
     )
     settings = load(tmp_path).repository.artifactory
-    assert settings == {
+    assert settings is not None
+    assert settings.as_dict() == {
         "url": "http://h:8081/a",
         "repo": "r",
         "path": "",
@@ -735,7 +739,7 @@ def test_every_auth_type_is_accepted(tmp_path: Path, auth_type: str) -> None:
     )
     settings = load(tmp_path).repository.artifactory
     assert settings is not None
-    assert settings["auth"]["authType"] == auth_type
+    assert settings.auth.auth_type == auth_type
 
 
 def test_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
@@ -781,7 +785,9 @@ def test_s3_settings_are_passed_on(tmp_path: Path) -> None:
           artifacts: []
         """,
     )
-    assert load(tmp_path).repository.s3 == {
+    s3 = load(tmp_path).repository.s3
+    assert s3 is not None
+    assert s3.as_dict() == {
         "bucket": "b",
         "region": "us-east-1",
         "profile": "dev",
@@ -987,8 +993,8 @@ def test_realistic_skelebot_yaml_with_foreign_keys_loads(tmp_path: Path) -> None
     repo = config.repository
     assert repo.kind == "artifactory"
     assert repo.artifactory is not None
-    assert "timeout" not in repo.artifactory  # unknown keys are dropped, not passed on
-    assert repo.artifactory["auth"]["authType"] == "token"
+    assert "timeout" not in repo.artifactory.as_dict()  # unknown keys are dropped, not passed on
+    assert repo.artifactory.auth.auth_type == "token"
     assert [(a.name, a.file, a.singular, a.ext) for a in repo.artifacts] == [
         ("model", "models/model.pkl", False, None),
         ("features", "data/features.tar.gz", False, ".tar.gz"),
@@ -1077,7 +1083,8 @@ def test_skelebot_is_lenient_where_skelebot_is(tmp_path: Path) -> None:
     repo = config.repository
     assert repo.kind == "s3"
     assert repo.url is None
-    assert repo.s3 == {"bucket": "b", "region": "us-east-1"}
+    assert repo.s3 is not None
+    assert repo.s3.as_dict() == {"bucket": "b", "region": "us-east-1"}
     model = repo.artifact("model")
     assert model is not None
     assert model.file == "m.pkl"  # skelebot keeps the last of two same-named artifacts
@@ -1100,7 +1107,8 @@ def test_skelebot_variables_only_matter_inside_the_repository(tmp_path: Path) ->
             artifacts: [{name: m, file: m.pkl}]
         """,
     )
-    assert load(tmp_path, {"BUCKET": "bk"}).repository.s3 == {"bucket": "bk"}
+    s3 = load(tmp_path, {"BUCKET": "bk"}).repository.s3
+    assert s3 is not None and s3.as_dict() == {"bucket": "bk"}
     message = config_error(tmp_path, (tmp_path / "skelebot.yaml").read_text(), name="skelebot.yaml")
     assert "components.repository.s3.bucket: environment variable BUCKET is not set" in message
 
@@ -1302,8 +1310,9 @@ def test_an_artifactory_host_with_a_port_and_no_scheme_is_still_https(tmp_path: 
           artifacts: [{name: m, file: m.pkl}]
         """,
     )
-    settings = load(tmp_path).repository.artifactory or {}
-    assert settings["url"] == "https://arti.example.com:8081/artifactory"
+    settings = load(tmp_path).repository.artifactory
+    assert settings is not None
+    assert settings.url == "https://arti.example.com:8081/artifactory"
 
 
 @pytest.mark.parametrize("text", ["\u0668MiB", "1\u0660MiB", "\uff18MiB"])

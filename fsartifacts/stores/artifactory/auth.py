@@ -48,34 +48,23 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO, cast
+from typing import Any, TextIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError, TransferError
 from fsartifacts.redaction import install_secret_filter as install_secret_filter
-
-AuthType = Literal["user_pass", "token", "api_key", "none"]
+from fsartifacts.stores.artifactory.settings import AUTH_KEY, AuthSettings, AuthType
 
 ENV_USER = "ARTIFACTORY_USER"
 ENV_TOKEN = "ARTIFACTORY_TOKEN"
-DEFAULT_AWS_SECRET = "Artifactory"
-DEFAULT_AWS_REGION = "us-east-1"
 
-_AUTH_KEY = "repository.artifactory.auth"
-_AUTH_TYPES: dict[str, AuthType] = {
-    "user_pass": "user_pass",
-    "token": "token",
-    "api_key": "api_key",
-    "apikey": "api_key",  # skelebot's spelling
-    "none": "none",
-}
 _SECRET_NOUNS = {"user_pass": "password", "token": "access token", "api_key": "API key"}
 _WAYS_TO_GIVE_CREDENTIALS = (
     "-u USER with -t TOKEN or --token-stdin; "
     f"${ENV_USER} and ${ENV_TOKEN}; "
     "a 'machine HOST login USER password SECRET' entry in ~/.netrc; "
-    f"or {_AUTH_KEY}.aws: true to read them from AWS Secrets Manager"
+    f"or {AUTH_KEY}.aws: true to read them from AWS Secrets Manager"
 )
 
 log = logging.getLogger(__name__)
@@ -110,54 +99,11 @@ class Credentials:
 ANONYMOUS = Credentials("none", source="anonymous")
 
 
-@dataclass(frozen=True)
-class AuthSettings:
-    """The ``repository.artifactory.auth`` mapping with its defaults filled in."""
-
-    auth_type: AuthType = "user_pass"
-    aws: bool = False
-    aws_secret: str = DEFAULT_AWS_SECRET
-    aws_profile: str | None = None
-    aws_region: str = DEFAULT_AWS_REGION
-
-    @classmethod
-    def from_config(cls, auth: Mapping[str, Any] | None) -> AuthSettings:
-        auth = auth or {}
-        raw_type = auth.get("authType") or "user_pass"
-        auth_type = _AUTH_TYPES.get(str(raw_type).strip().lower())
-        if auth_type is None:
-            raise ConfigError(
-                f"{_AUTH_KEY}.authType: must be one of user_pass, token, api_key (or apikey), "
-                f"none; got {raw_type!r}"
-            )
-        return cls(
-            auth_type=auth_type,
-            aws=_as_bool(auth.get("aws", False), f"{_AUTH_KEY}.aws"),
-            aws_secret=str(auth.get("awsSecret") or DEFAULT_AWS_SECRET),
-            aws_profile=str(auth["awsProfile"]) if auth.get("awsProfile") else None,
-            aws_region=str(auth.get("awsRegion") or DEFAULT_AWS_REGION),
-        )
-
-
-def _as_bool(value: Any, key: str) -> bool:
-    # `${VAR}` expansion turns YAML booleans into strings, so accept their spellings.
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return False
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "on", "1"}:
-        return True
-    if text in {"false", "no", "off", "0", ""}:
-        return False
-    raise ConfigError(f"{key}: must be true or false; got {value!r}")
-
-
 # --------------------------------------------------------------------------- resolution
 
 
 def resolve_credentials(
-    auth: Mapping[str, Any] | None,
+    auth: AuthSettings | Mapping[str, Any] | None,
     host: str,
     *,
     user: str | None = None,
@@ -173,7 +119,7 @@ def resolve_credentials(
     """Find the Artifactory credentials of this run, in the order of the module docstring.
 
     ``transfer`` bounds the wait on AWS Secrets Manager (its timeout and attempts)."""
-    settings = AuthSettings.from_config(auth)
+    settings = auth if isinstance(auth, AuthSettings) else AuthSettings.from_config(auth)
     stdin = sys.stdin if stdin is None else stdin
     environ = os.environ if environ is None else environ
     if settings.auth_type == "none":
@@ -278,7 +224,7 @@ class _Resolver:
         raise AuthError(
             f"{secret_source} gives a password, but authType user_pass also needs a user name: "
             f"add -u USER or set ${ENV_USER} (or, for an access token, set "
-            f"{_AUTH_KEY}.authType: token)",
+            f"{AUTH_KEY}.authType: token)",
             missing_credentials=True,
         )
 
@@ -313,7 +259,7 @@ class _Resolver:
             raise AuthError(
                 f"{source} holds the credentials of user '{secret_user}', but {self.user_source} "
                 f"says '{self.user}': drop {self.user_source} or point "
-                f"{_AUTH_KEY}.awsSecret at that user's secret",
+                f"{AUTH_KEY}.awsSecret at that user's secret",
                 missing_credentials=True,
             )
         user = self.user or secret_user
@@ -322,7 +268,7 @@ class _Resolver:
         if self.auth_type == "user_pass" and not user:
             raise AuthError(
                 f'{source} has no "user" for authType user_pass: store the secret as JSON '
-                f'{{"user": ..., "token": ...}}, add -u USER, or set {_AUTH_KEY}.authType: token',
+                f'{{"user": ..., "token": ...}}, add -u USER, or set {AUTH_KEY}.authType: token',
                 missing_credentials=True,
             )
         return _finished(self.auth_type, user, secret, source)
@@ -459,12 +405,12 @@ def read_aws_secret(
         )
         from botocore.exceptions import ConnectionError as BotoConnectionError
     except ImportError as exc:  # pragma: no cover - botocore comes with s3fs
-        raise ConfigError(f"{_AUTH_KEY}.aws: true needs botocore: pip install botocore") from exc
+        raise ConfigError(f"{AUTH_KEY}.aws: true needs botocore: pip install botocore") from exc
 
     where = f"secret '{secret_id}' in region {region}"
     if profile:
         where += f" (AWS profile '{profile}')"
-    fix = f"fix {_AUTH_KEY}.awsSecret/awsRegion/awsProfile or the AWS credentials"
+    fix = f"fix {AUTH_KEY}.awsSecret/awsRegion/awsProfile or the AWS credentials"
     try:
         from fsartifacts.retry import connect_timeout
         from fsartifacts.stores.s3.retries import watch_requests
@@ -482,14 +428,14 @@ def read_aws_secret(
     except ProfileNotFound as exc:
         raise AuthError(
             f"Cannot read the Artifactory credentials from AWS Secrets Manager: AWS profile "
-            f"'{profile}' does not exist: fix {_AUTH_KEY}.awsProfile or your AWS config",
+            f"'{profile}' does not exist: fix {AUTH_KEY}.awsProfile or your AWS config",
             missing_credentials=True,
         ) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise AuthError(
             f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: no AWS "
             "credentials were found; set $AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            f"or {_AUTH_KEY}.awsProfile",
+            f"or {AUTH_KEY}.awsProfile",
             missing_credentials=True,
         ) from exc
     except ClientError as exc:
@@ -574,7 +520,7 @@ def bad_credentials_error(url: str, credentials: Credentials) -> AuthError:
         return missing_credentials_error(url)
     hint = ""
     if credentials.auth_type != "token":
-        hint = f" If it is an access token, set {_AUTH_KEY}.authType: token."
+        hint = f" If it is an access token, set {AUTH_KEY}.authType: token."
     return AuthError(
         f"{_without_userinfo(url)} refused the {credentials.describe()}: check it, or give "
         f"others ({_WAYS_TO_GIVE_CREDENTIALS}).{hint}"

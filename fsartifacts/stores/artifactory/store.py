@@ -21,6 +21,7 @@ from fsartifacts.stores.artifactory.auth import (
     missing_credentials_error,
     resolve_credentials,
 )
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.base import Store, ops_for
 
 
@@ -56,7 +57,7 @@ class ArtifactoryStore(Store):
 
 
 def credentials_for(
-    cfg: Mapping[str, Any],
+    settings: ArtifactorySettings,
     transfer: TransferSettings,
     *,
     environ: Mapping[str, str] | None = None,
@@ -64,12 +65,12 @@ def credentials_for(
     token: str | None = None,
     token_stdin: bool = False,
 ) -> Credentials:
-    """The credentials of this run for the server ``cfg`` names, found in order
+    """The credentials of this run for the server ``settings`` names, found in order
     (:func:`~fsartifacts.stores.artifactory.auth.resolve_credentials`)."""
-    url = str(cfg.get("url", ""))
+    url = settings.url
     host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
     return resolve_credentials(
-        cfg.get("auth"),
+        settings.auth,
         host,
         environ=environ,
         transfer=transfer,
@@ -80,7 +81,7 @@ def credentials_for(
 
 
 def open_authenticated_store(
-    cfg: Mapping[str, Any],
+    settings: ArtifactorySettings,
     transfer: TransferSettings,
     credentials: HoldsSecret | None = None,
     *,
@@ -92,37 +93,37 @@ def open_authenticated_store(
     """The store with ``credentials`` if given, else with those :func:`credentials_for` finds."""
     if credentials is None:
         credentials = credentials_for(
-            cfg, transfer, environ=environ, user=user, token=token, token_stdin=token_stdin
+            settings, transfer, environ=environ, user=user, token=token, token_stdin=token_stdin
         )
     if not isinstance(credentials, Credentials):
         raise TypeError(f"an Artifactory store takes {Credentials.__name__}, not {credentials!r}")
-    return open_artifactory_store(cfg, credentials, transfer)
+    return open_artifactory_store(settings, credentials, transfer)
 
 
 def open_artifactory_store(
-    cfg: Mapping[str, Any], credentials: Credentials | None, transfer: TransferSettings
+    settings: ArtifactorySettings, credentials: Credentials | None, transfer: TransferSettings
 ) -> ArtifactoryStore:
-    """A store on the Artifactory server ``cfg`` names, with ``credentials`` (None: anonymous).
+    """A store on the Artifactory server ``settings`` names, with ``credentials`` (None:
+    anonymous).
 
     The filesystem is never taken from fsspec's instance cache, so a run never
     reuses one built with other (stale) credentials.
     """
     from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 
-    url = _required(cfg, "url")
-    repo = _required(cfg, "repo").strip("/")
+    url = settings.url.strip()
+    repo = settings.repo.strip().strip("/")
     if "/" in repo:
         raise ConfigError(
             f"repository.artifactory.repo: {repo!r} is a repository key, without '/'; "
             "put the folder inside it in repository.artifactory.path"
         )
-    path = "/".join(part for part in str(cfg.get("path") or "").split("/") if part)
+    path = "/".join(part for part in settings.path.split("/") if part)
     root = f"{repo}/{path}" if path else repo
-    verify = cfg.get("verify")
     options: dict[str, Any] = {
         "url": url,
-        "verify": True if verify is None else verify,
-        "cert": cfg.get("cert"),
+        "verify": settings.verify,
+        "cert": settings.cert,
         "timeout": transfer.timeout,
         "attempts": transfer.attempts,
         "skip_instance_cache": True,
@@ -139,13 +140,6 @@ def open_artifactory_store(
         display=f"{fs.url}/{root}",
         credentials=credentials,
     )
-
-
-def _required(cfg: Mapping[str, Any], key: str) -> str:
-    value = cfg.get(key)
-    if not isinstance(value, str) or not value.strip("/ "):
-        raise ConfigError(f"repository.artifactory.{key}: required (a non-empty string)")
-    return value.strip()
 
 
 def _auth_options(credentials: Credentials | None) -> dict[str, Any]:

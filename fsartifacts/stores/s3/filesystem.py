@@ -18,26 +18,26 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
 from fsartifacts.stores.s3.retries import watch_requests
-from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE
+from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE, S3Settings
 
 PARTS_IN_FLIGHT = 4  # per file: upload memory is about part size x this x jobs
 CHECKSUM_MODES = ("when_supported", "when_required")
 
 
 def filesystem_for(
-    cfg: dict[str, Any], transfer: TransferSettings
+    settings: S3Settings, transfer: TransferSettings
 ) -> tuple[s3fs.S3FileSystem, str]:
     """``repository.s3`` checked, as a fresh S3FileSystem and the root ``bucket[/prefix]``."""
-    bucket, prefix = parse_bucket(cfg.get("bucket"))
-    region = _optional_str(cfg, "region")
-    profile = _optional_str(cfg, "profile")
-    endpoint_url = _optional_str(cfg, "endpoint_url")
+    bucket, prefix = parse_bucket(settings.bucket)
+    region = _optional_str(settings, "region")
+    profile = _optional_str(settings, "profile")
+    endpoint_url = _optional_str(settings, "endpoint_url")
     if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"repository.s3.endpoint_url: {endpoint_url!r} is not a URL; "
             "give it with its scheme, e.g. http://127.0.0.1:9000"
         )
-    checksums = cfg.get("checksums") or "when_supported"
+    checksums = settings.checksums or "when_supported"
     if checksums not in CHECKSUM_MODES:
         raise ConfigError(
             f"repository.s3.checksums: {checksums!r} is not one of "
@@ -46,7 +46,7 @@ def filesystem_for(
         )
     if profile:
         _check_profile(profile)
-    extra_args = validate_extra_args(cfg.get("extra_args") or {})
+    extra_args = validate_extra_args(settings.extra_args or {})
     fs = make_filesystem(
         transfer,
         region=region,
@@ -182,8 +182,8 @@ def make_filesystem(
     return fs
 
 
-def _optional_str(cfg: dict[str, Any], key: str) -> str | None:
-    value = cfg.get(key)
+def _optional_str(settings: S3Settings, key: str) -> str | None:
+    value = getattr(settings, key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):

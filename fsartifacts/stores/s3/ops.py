@@ -62,6 +62,7 @@ from fsartifacts.stores.s3.filesystem import (
     parse_bucket,
     part_size_for,
 )
+from fsartifacts.stores.s3.settings import S3Settings
 
 __all__ = [
     "MAX_PARTS",
@@ -88,9 +89,9 @@ _STREAM_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def open_s3_store(cfg: dict[str, Any], transfer: TransferSettings) -> Store:
+def open_s3_store(settings: S3Settings, transfer: TransferSettings) -> Store:
     """The store ``repository.s3`` names: a fresh S3FileSystem and ``bucket[/prefix]``."""
-    fs, root = filesystem_for(cfg, transfer)
+    fs, root = filesystem_for(settings, transfer)
     return Store(fs=fs, root=root, ops=S3Ops(fs, transfer), display=f"s3://{root}")
 
 

@@ -1,4 +1,5 @@
-"""S3's own limits, and the transfer settings they rule out.
+"""``repository.s3`` as typed settings, S3's own limits, and the transfer settings they
+rule out.
 
 Imported by the configuration as it is built, so it loads nothing of s3fs or
 botocore: a part size S3 would refuse is a configuration error (exit 2) before
@@ -8,6 +9,8 @@ any request is made.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import ConfigError
@@ -25,3 +28,25 @@ def check_transfer(transfer: TransferSettings, origin: Mapping[str, str]) -> Non
             f"{origin['part_size']}: a part size of {transfer.part_size} bytes is outside "
             f"S3's limits; give between 5MiB and 5GiB"
         )
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The ``repository.s3`` mapping, validated; None where the configuration says nothing."""
+
+    bucket: str  # ``my-bucket`` or ``my-bucket/key/prefix``
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    checksums: str | None = None  # botocore's checksum mode; None is when_supported
+    extra_args: Mapping[str, Any] | None = None  # PutObject arguments for every upload
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings given, by their configuration keys (for ``fsartifacts validate``)."""
+        shown: dict[str, Any] = {"bucket": self.bucket}
+        for key in ("region", "profile", "endpoint_url", "checksums"):
+            if getattr(self, key) is not None:
+                shown[key] = getattr(self, key)
+        if self.extra_args is not None:
+            shown["extra_args"] = dict(self.extra_args)
+        return shown

@@ -26,6 +26,7 @@ from fsartifacts.stores.artifactory.auth import (
     missing_credentials_error,
     resolve_credentials,
 )
+from fsartifacts.stores.artifactory.settings import AuthSettings
 
 HOST = "artifactory.example.com"
 TOKEN = "tok-3f9a1c77e0b24d"
@@ -87,12 +88,12 @@ def test_credentials_reject_an_unknown_auth_type() -> None:
 
 
 def test_settings_defaults_follow_skelebot() -> None:
-    settings = auth.AuthSettings.from_config(None)
-    assert settings == auth.AuthSettings("user_pass", False, "Artifactory", None, "us-east-1")
+    settings = AuthSettings.from_config(None)
+    assert settings == AuthSettings("user_pass", False, "Artifactory", None, "us-east-1")
 
 
 def test_settings_apikey_is_an_alias_of_api_key_and_aws_accepts_expanded_strings() -> None:
-    settings = auth.AuthSettings.from_config({"authType": "apikey", "aws": "True"})
+    settings = AuthSettings.from_config({"authType": "apikey", "aws": "True"})
     assert settings.auth_type == "api_key"
     assert settings.aws is True
 

@@ -8,6 +8,7 @@ from fsartifacts.artifactoryfs.errors import ArtifactoryPermissionError
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import EXIT_FAILED, EXIT_USAGE
 from fsartifacts.stores.artifactory.auth import Credentials
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import ArtifactoryStore, open_artifactory_store
 from fsartifacts.stores.base import Store
 
@@ -16,7 +17,8 @@ TOKEN = Credentials("token", "alice", "t0ken-value", source="$ARTIFACTORY_TOKEN"
 
 
 def store(credentials: Credentials | None) -> ArtifactoryStore:
-    return open_artifactory_store({"url": URL, "repo": "models"}, credentials, TransferSettings())
+    settings = ArtifactorySettings(URL, "models")
+    return open_artifactory_store(settings, credentials, TransferSettings())
 
 
 def test_the_store_keeps_the_credentials_it_was_opened_with() -> None:

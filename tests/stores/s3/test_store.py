@@ -37,6 +37,7 @@ from fsartifacts.stores.s3.filesystem import (
     part_size_for,
 )
 from fsartifacts.stores.s3.ops import S3Ops, open_s3_store
+from fsartifacts.stores.s3.settings import S3Settings
 from tests.fixtures.fault_proxy import FaultProxy
 
 PART = MIN_PART_SIZE  # the smallest part S3 takes keeps multipart tests small
@@ -64,7 +65,7 @@ def bucket(s3_client: Any) -> str:
 
 def s3_store(endpoint: str, spec: str, transfer: TransferSettings = TRANSFER, **cfg: Any) -> Store:
     config = {"bucket": spec, "endpoint_url": endpoint, "region": "us-east-1", **cfg}
-    return open_s3_store(config, transfer)
+    return open_s3_store(S3Settings(**config), transfer)
 
 
 @pytest.fixture
