@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from fsartifacts.atomic import write_atomic
 from fsartifacts.errors import IntegrityError
 from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
 
@@ -238,6 +239,5 @@ class HashCache:
             self._dirty = False
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(data)
-            os.replace(tmp, self.path)
+            # A cache: losing the last save to a crash only costs hashing again.
+            write_atomic(self.path, data.encode("utf-8"), durable=False)

@@ -25,9 +25,9 @@ from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from fsartifacts.atomic import TEMP_MARKER, flush_to_disk, install_temp, temp_beside, temp_name
 from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
 from fsartifacts.escaping import has_control_characters
-from fsartifacts.stores.base import TEMP_MARKER, temp_name
 
 LOCK_SUFFIX = ".fsartifacts-lock"
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
@@ -132,7 +132,7 @@ def sweep_stale(dest: Path) -> None:
 @contextlib.contextmanager
 def staged_file(dest: Path) -> Iterator[Sink]:
     """A file whose content replaces ``dest`` when the block ends without error."""
-    tmp = dest.parent / temp_name(dest.name)
+    tmp = temp_beside(dest)
     with local_writes(dest):
         dest.parent.mkdir(parents=True, exist_ok=True)
         f = open(tmp, "wb")  # noqa: SIM115 - closed below, after the fsync
@@ -140,13 +140,12 @@ def staged_file(dest: Path) -> Iterator[Sink]:
         with f:
             yield Sink(f, dest)
             with local_writes(dest):
-                f.flush()
-                os.fsync(f.fileno())
+                flush_to_disk(f)
         with local_writes(dest):
             if dest.is_dir() and not dest.is_symlink():
                 _replace_dir_with(tmp, dest)
             else:
-                os.replace(tmp, dest)
+                install_temp(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import naming
 from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
 from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
 from fsartifacts.errors import FsArtifactsError
-from fsartifacts.stores.base import TEMP_MARKER, PendingUpload, Store, strip_slash
+from fsartifacts.stores.base import PendingUpload, Store, strip_slash
 
 log = logging.getLogger("fsartifacts")
 

@@ -6,12 +6,12 @@ diff and merges without surprises. Written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fsartifacts.atomic import temp_beside, write_atomic
 from fsartifacts.errors import ConfigError, LocalError, option
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
@@ -100,7 +100,7 @@ class LockFile:
 
     def check_writable(self) -> None:
         """Fail before anything is installed if :meth:`write` could not write the lock."""
-        tmp = self._tmp()
+        tmp = temp_beside(self.path)
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
             tmp.unlink()
@@ -121,17 +121,10 @@ class LockFile:
             },
         }
         text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
-        tmp = self._tmp()
         try:
-            tmp.write_text(text)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, text.encode("utf-8"))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise LocalError(
                 f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
                 "but not recorded. Free the space or fix the permissions, then pull again."
             ) from exc
-
-    def _tmp(self) -> Path:
-        return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")

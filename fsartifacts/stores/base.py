@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from typing import IO, Any, ClassVar, Protocol
 from fsspec.callbacks import Callback, NoOpCallback
 from fsspec.spec import AbstractFileSystem
 
+from fsartifacts.atomic import temp_name
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
@@ -28,7 +28,6 @@ from fsartifacts.errors import AuthError
 from fsartifacts.redaction import HoldsSecret
 
 SIDECAR_SUFFIX = ".sha256"
-TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
 COPY_CHUNK = 1024 * 1024
 
 
@@ -54,14 +53,6 @@ class PendingUpload:
 
 class ChangedMeanwhile(Exception):
     """A conditional replacement found the object changed since it was read, or being changed."""
-
-
-def temp_name(basename: str, tag: str = "") -> str:
-    """A hidden temporary name beside ``basename`` that no artifact name matches.
-
-    ``tag`` (such as ``.old``) tells one kind of temporary from the others.
-    """
-    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{tag}.part"
 
 
 def _split(rpath: str) -> tuple[str, str]:

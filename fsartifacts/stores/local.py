@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
 import shutil
@@ -11,6 +10,7 @@ from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
+from fsartifacts.atomic import atomic_write, temp_name, write_atomic
 from fsartifacts.errors import StoreNotFoundError
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import (
@@ -19,7 +19,6 @@ from fsartifacts.stores.base import (
     FolderFile,
     StoreOps,
     Writable,
-    temp_name,
 )
 
 
@@ -51,36 +50,19 @@ class LocalOps(StoreOps):
         digests: Mapping[str, str] | None = None,
     ) -> None:
         callback = callback or NoOpCallback()
-        parent, base = os.path.split(rpath)
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(parent, temp_name(base))
-        try:
-            with open(lpath, "rb") as src, open(staging, "wb") as dst:
-                size = os.fstat(src.fileno()).st_size
-                callback.set_size(size)
-                _copy_between_files(src, dst, size, callback)
-                os.fsync(dst.fileno())
-            shutil.copymode(lpath, staging)
-            self._install(staging, rpath, exclusive=exclusive)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
+        os.makedirs(os.path.dirname(rpath), exist_ok=True)
+        # exclusive: a hard link, which fails with EEXIST when rpath exists: create-if-absent.
+        with open(lpath, "rb") as src, atomic_write(rpath, exclusive=exclusive) as dst:
+            size = os.fstat(src.fileno()).st_size
+            callback.set_size(size)
+            _copy_between_files(src, dst, size, callback)
+            shutil.copymode(lpath, dst.name)
         if record:
             self.write_sidecar(rpath, sha256)
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
-        parent, base = os.path.split(rpath)
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(parent, temp_name(base))
-        try:
-            with open(staging, "wb") as dst:
-                dst.write(data)
-                dst.flush()
-                os.fsync(dst.fileno())
-            self._install(staging, rpath, exclusive=exclusive)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
+        os.makedirs(os.path.dirname(rpath), exist_ok=True)
+        write_atomic(rpath, data, exclusive=exclusive)
 
     def upload_folder(
         self, files: list[FolderFile], rpath: str, callback: Callback | None = None
@@ -119,14 +101,6 @@ class LocalOps(StoreOps):
             f"{sha256}  {os.path.basename(rpath)}\n".encode(),
             exclusive=False,
         )
-
-    @staticmethod
-    def _install(staging: str, rpath: str, *, exclusive: bool) -> None:
-        if exclusive:
-            # link() fails with EEXIST when rpath exists: create-if-absent, atomically.
-            os.link(staging, rpath)
-        else:
-            os.replace(staging, rpath)
 
     def download(
         self,

@@ -86,9 +86,9 @@ from urllib.parse import unquote
 import pytest
 
 from fsartifacts import Project
+from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.config.model import MiB
 from fsartifacts.errors import FsArtifactsError, IntegrityError, TransferError
-from fsartifacts.stores.base import TEMP_MARKER
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.fault_proxy import FaultProxy, artifactory_content_request

@@ -1,0 +1,108 @@
+"""Writing a local file so that no reader ever sees it half written.
+
+The one way fsartifacts does it: write to a hidden temporary name beside the
+target (same folder, so the same filesystem), flush it to disk, then rename it
+over the target (or link it, to create the target only if absent), and fsync
+the folder so the rename itself survives a crash. A failure at any step
+leaves the target as it was and removes the temporary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
+
+
+def temp_name(basename: str, tag: str = "") -> str:
+    """A hidden temporary name beside ``basename`` that no artifact name matches.
+
+    ``tag`` (such as ``.old``) tells one kind of temporary from the others.
+    """
+    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{tag}.part"
+
+
+def temp_beside(target: str | os.PathLike[str], tag: str = "") -> Path:
+    """A new temporary path in ``target``'s folder (see :func:`temp_name`)."""
+    path = Path(target)
+    return path.parent / temp_name(path.name, tag)
+
+
+def flush_to_disk(f: IO[bytes]) -> None:
+    """Push what was written to ``f`` through the OS cache onto the disk."""
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make the names just created or renamed in ``folder`` durable.
+
+    Where a folder cannot be opened for this (Windows), the rename is as
+    durable as the platform makes it.
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # some filesystems refuse fsync on a folder
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def install_temp(
+    tmp: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    exclusive: bool = False,
+    durable: bool = True,
+) -> None:
+    """Put the finished temporary ``tmp`` in the place of ``target``.
+
+    ``exclusive``: create ``target`` only if absent (a hard link, which fails with
+    ``FileExistsError`` when it exists), else replace it. ``tmp`` remains for the
+    caller to remove after a link. ``durable`` fsyncs the folder afterwards.
+    """
+    if exclusive:
+        os.link(tmp, target)
+    else:
+        os.replace(tmp, target)
+    if durable:
+        fsync_dir(Path(target).parent)
+
+
+@contextlib.contextmanager
+def atomic_write(
+    target: str | os.PathLike[str], *, exclusive: bool = False, durable: bool = True
+) -> Iterator[IO[bytes]]:
+    """A binary file whose content becomes ``target`` when the block ends without error.
+
+    The folder must exist. ``exclusive`` and ``durable`` as for :func:`install_temp`.
+    """
+    tmp = temp_beside(target)
+    try:
+        with open(tmp, "xb") as f:
+            yield f
+            flush_to_disk(f)
+        install_temp(tmp, target, exclusive=exclusive, durable=durable)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_atomic(
+    target: str | os.PathLike[str],
+    data: bytes,
+    *,
+    exclusive: bool = False,
+    durable: bool = True,
+) -> None:
+    """Write ``data`` as the whole of ``target`` (see :func:`atomic_write`)."""
+    with atomic_write(target, exclusive=exclusive, durable=durable) as f:
+        f.write(data)

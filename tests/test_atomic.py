@@ -1,0 +1,55 @@
+"""The one atomic write: a temporary beside the target, flushed, renamed, the folder synced."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.atomic import TEMP_MARKER, atomic_write, write_atomic
+
+
+def test_the_target_gets_the_whole_content_and_no_temporary_is_left(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_bytes(b"old")
+    write_atomic(target, b"new content")
+    assert target.read_bytes() == b"new content"
+    assert os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_a_failure_while_writing_leaves_the_target_as_it_was(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(target) as f:
+        f.write(b"half")
+        assert any(TEMP_MARKER in name for name in os.listdir(tmp_path))  # beside the target
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_exclusive_creates_only_what_is_absent(tmp_path: Path) -> None:
+    target = tmp_path / "claim"
+    write_atomic(target, b"first", exclusive=True)
+    with pytest.raises(FileExistsError):
+        write_atomic(target, b"second", exclusive=True)
+    assert target.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["claim"]
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_the_file_is_synced_and_a_durable_write_syncs_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    write_atomic(tmp_path / "f", b"data", durable=durable)
+    assert synced == (["file", "folder"] if durable else ["file"])
