@@ -23,6 +23,7 @@ OPTION_SPELLINGS: dict[str, tuple[str, str]] = {
     "pre": ("--pre", "pre=True"),
     "locked": ("--locked", "locked=True"),
     "dry_run": ("--dry-run", "dry_run=True"),
+    "verbose": ("-v", "the 'fsartifacts' logger at INFO"),
 }
 
 
@@ -123,3 +124,36 @@ class LocalError(FsArtifactsError):
 
 class TransferError(FsArtifactsError):
     """A transfer failed for a reason outside the user's data (network, server)."""
+
+
+class InternalError(FsArtifactsError):
+    """An exception no part of fsartifacts expects: a bug (ours, a library's, a plugin
+    filesystem's), not a failure of the store, the network or a local file.
+
+    Store and system failures arrive as FsArtifactsError or OSError; anything else is
+    this. The original exception is its ``__cause__``: its traceback is what a report
+    needs, and ``-v`` shows it.
+    """
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        detail = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+        super().__init__(
+            f"{what + ': ' if what else ''}internal error ({detail}): a bug, not a failure "
+            f"the store reported; rerun with {option('verbose')} to see its traceback, and "
+            "report it"
+        )
+        self.__cause__ = cause
+
+
+def typed_error(exc: BaseException, what: str = "") -> FsArtifactsError:
+    """What an exception that reached no more precise handler means, for ``what``.
+
+    Stores and the system fail with an FsArtifactsError or an OSError (worded by its
+    own message); anything else is a bug, an :class:`InternalError`.
+    """
+    if isinstance(exc, FsArtifactsError):
+        return exc
+    if isinstance(exc, OSError):
+        detail = str(exc) or type(exc).__name__
+        return TransferError(f"{what}: {detail}" if what else detail)
+    return InternalError(what, exc)

@@ -16,7 +16,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.cli.parser import GLOBAL_DEFAULTS, parser_for
-from fsartifacts.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FsArtifactsError
+from fsartifacts.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    FsArtifactsError,
+    InternalError,
+    typed_error,
+)
 from fsartifacts.escaping import PrintableFormatter, printable
 
 if TYPE_CHECKING:
@@ -57,9 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
-    except FsArtifactsError as exc:
-        _print_error(args, _redact(exc.render(cli=True)), exc.exit_code)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("fsartifacts: interrupted; nothing half-written was installed", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -68,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    except Exception as exc:  # typed errors, and a bug (ours or a library's): one line each
+        error = typed_error(exc)
+        if isinstance(error, InternalError):
+            log.info("the traceback of the internal error:", exc_info=exc)
+        _print_error(args, _redact(error.render(cli=True)), error.exit_code)
+        return error.exit_code
 
 
 def _print_error(args: argparse.Namespace, message: str, code: int) -> None:

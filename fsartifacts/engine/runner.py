@@ -34,8 +34,9 @@ from fsartifacts.errors import (
     AuthError,
     ConflictError,
     FsArtifactsError,
+    InternalError,
     NotFoundError,
-    TransferError,
+    typed_error,
 )
 from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
@@ -100,7 +101,11 @@ class Engine:
                 result = work(item)
             except Exception as exc:
                 error = self.translate(exc, name)
-                log.debug("%s failed", name, exc_info=True)
+                # A bug's traceback is what its report needs (-v); a store failure's, -v -v.
+                internal = isinstance(error, InternalError)
+                log.log(
+                    logging.INFO if internal else logging.DEBUG, "%s failed", name, exc_info=exc
+                )
                 result = failure(name, error)
                 if version_of is not None:
                     result.version = version_of(item)
@@ -135,8 +140,7 @@ class Engine:
             return NotFoundError(f"{what}: not found on {self.store.display}: {exc}")
         if isinstance(exc, FileExistsError):
             return ConflictError(f"{what}: already exists on {self.store.display}: {exc}")
-        detail = str(exc) or type(exc).__name__
-        return TransferError(f"{what}: {detail}")
+        return typed_error(exc, what)
 
     # -- operations -------------------------------------------------------------
 
