@@ -1,11 +1,14 @@
 """``artifactory://``: an fsspec filesystem for JFrog Artifactory over ``requests``.
 
 Paths are ``repo/path/to/file`` (the s3fs ``bucket/key`` model); the server is
-the storage option ``url``, the base URL with its context path
+the storage option ``base_url``, the base URL with its context path
 (``https://host/artifactory``; no scheme means https), else
-``$ARTIFACTORY_URL``. ``fsspec.url_to_fs`` has a first parameter of its own
-named ``url``, so there the server goes as ``base_url`` (an alias). Other
-options: ``verify`` (bool or CA bundle), ``cert`` (path or (cert, key)),
+``$ARTIFACTORY_URL``. ``url`` is accepted as another name for it, but
+``fsspec.url_to_fs``, ``get_mapper`` and pandas' ``storage_options`` have a
+parameter of their own named ``url``: there only ``base_url`` works. The URL as
+resolved (the one from ``$ARTIFACTORY_URL`` too) is kept in ``storage_options``,
+so a pickle or ``to_json`` rebuilds the same filesystem in a process without
+the variable. Other options: ``verify`` (bool or CA bundle), ``cert`` (path or (cert, key)),
 ``timeout`` (seconds without an answer, may be below 1; a connection gets
 at most 10 of them), ``attempts``
 (total tries of one request, default 5) and ``batch_size`` (requests in flight
@@ -17,11 +20,15 @@ Credentials, in this order: the storage options ``user`` + ``password``,
 ``token`` (``Authorization: Bearer``, or the Basic password when ``user`` is
 given) or ``api_key`` (``X-JFrog-Art-Api``); else ``$ARTIFACTORY_USER`` and
 ``$ARTIFACTORY_TOKEN`` (a Basic password with a user, a Bearer token without),
-read inside ``__init__`` so they stay out of pickles and ``to_json``;
-``anon=True`` ignores the environment. Explicit credentials travel in pickles
-(so Dask and multiprocessing work, as with s3fs) but never appear in
-``repr``, ``str``, ``to_json``, ``to_dict`` or exception messages, and no
-credential header of any kind follows a redirect to another host.
+read at each request, so a token set or rotated later is the one sent and none
+enters a pickle or ``to_json`` (a process without them goes anonymous, and a
+server that wants credentials answers 401: a ``PermissionError``);
+``anon=True`` ignores the environment. A user and password inside
+``$ARTIFACTORY_URL`` are used but, being the environment's, not kept.
+Explicit credentials travel in pickles (so Dask and multiprocessing work, as
+with s3fs) but never appear in ``repr``, ``str``, ``to_json``, ``to_dict`` or
+exception messages, and no credential header of any kind follows a redirect
+to another host.
 
 One instance may be shared by many threads: each thread gets its own
 ``requests.Session`` (rebuilt after a fork), the listing cache is guarded by a
@@ -100,7 +107,7 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
 
     def __init__(
         self,
-        url: str | None = None,
+        base_url: str | None = None,
         *,
         user: str | None = None,
         password: str | None = None,
@@ -111,17 +118,22 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
         cert: str | tuple[str, str] | list[str] | None = None,
         timeout: float = 30.0,
         attempts: int = 5,
-        base_url: str | None = None,
+        url: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
     ) -> None:
-        """Connect to ``url`` (or ``base_url``: ``fsspec.url_to_fs`` takes its own first
-        argument named ``url``, so pass the server as ``base_url`` there)."""
+        """Connect to ``base_url`` (``url`` is another name for it), else $ARTIFACTORY_URL."""
         super().__init__(**kwargs)
-        raw_url = url or base_url or os.environ.get("ARTIFACTORY_URL")
+        if base_url and url and normalise_url(base_url)[0] != normalise_url(url)[0]:
+            raise ValueError(
+                f"two server URLs given, base_url={normalise_url(base_url)[0]!r} and "
+                f"url={normalise_url(url)[0]!r}: give only base_url (url is another name for it)"
+            )
+        given = base_url or url
+        raw_url = given or os.environ.get("ARTIFACTORY_URL")
         if not raw_url:
             raise ValueError(
-                "ArtifactoryFileSystem needs the server's base URL: pass url="
+                "ArtifactoryFileSystem needs the server's base URL: pass base_url="
                 "'https://host/artifactory' or set $ARTIFACTORY_URL"
             )
         if float(timeout) <= 0:
@@ -130,6 +142,14 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
             raise ValueError(f"attempts must be at least 1, not {attempts!r}")
         self.batch_size = check_batch_size(batch_size)
         clean_url, url_user, url_password = normalise_url(raw_url)
+        # What a pickle or to_json carries in place of the URL as given: the resolved
+        # URL, and the credentials a given URL held (explicit ones; the environment's
+        # stay out).
+        self._resolved: dict[str, Any] = {"base_url": clean_url}
+        if given and url_user and not user:
+            self._resolved["user"] = url_user
+        if given and url_password is not None and password is None:
+            self._resolved["password"] = url_password
         auth = build_auth(
             user=user or url_user,
             password=password if password is not None else url_password,
@@ -183,14 +203,30 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
         out = super().to_dict(include_password=False)
         for key in ("password", "token", "api_key"):
             out.pop(key, None)
-        for key in ("url", "base_url"):
-            if isinstance(out.get(key), str):
-                out[key] = normalise_url(out[key])[0]
         return out
 
     def to_json(self, *, include_password: bool = True) -> str:
         """JSON of :meth:`to_dict`: never with a secret."""
         return super().to_json(include_password=False)
+
+    @property
+    def storage_args(self) -> tuple[Any, ...]:
+        """Empty: the server's URL is in :attr:`storage_options`, as ``base_url``."""
+        return ()
+
+    @storage_args.setter
+    def storage_args(self, value: tuple[Any, ...]) -> None:
+        pass  # fsspec sets the arguments as called: the URL among them is resolved
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """The options as called, with the server's URL resolved as ``base_url``."""
+        return self._storage_options
+
+    @storage_options.setter
+    def storage_options(self, value: dict[str, Any]) -> None:
+        called = {k: v for k, v in value.items() if k not in ("url", "base_url")}
+        self._storage_options = {**called, **self._resolved}
 
     @property
     def fsid(self) -> str:

@@ -41,14 +41,40 @@ class HeaderAuth(requests.auth.AuthBase):
 
     def __init__(self, headers: dict[str, str], kind: str) -> None:
         self._headers = headers
-        self.kind = kind
+        self._kind = kind
+
+    def current(self) -> tuple[dict[str, str], str]:
+        """(the headers to send now, how they authenticate, without the secret)."""
+        return self._headers, self._kind
+
+    @property
+    def kind(self) -> str:
+        return self.current()[1]
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers.update(self._headers)
+        request.headers.update(self.current()[0])
         return request
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind}>"
+
+
+class EnvironmentAuth(HeaderAuth):
+    """``$ARTIFACTORY_USER`` and ``$ARTIFACTORY_TOKEN``, read at each request.
+
+    A token set or rotated after the filesystem was made (or taken from fsspec's
+    instance cache) is the one sent; read here, never stored, it enters no pickle.
+    """
+
+    def __init__(self) -> None:
+        super().__init__({}, "anonymous")
+
+    def current(self) -> tuple[dict[str, str], str]:
+        token = os.environ.get("ARTIFACTORY_TOKEN") or None
+        if not token:
+            return {}, "anonymous"
+        user = os.environ.get("ARTIFACTORY_USER") or None
+        return credential_headers(user, token, api_key=None, source="from $ARTIFACTORY_TOKEN")
 
 
 class _Session(requests.Session):
@@ -179,25 +205,25 @@ def build_auth(
     secrets = [s for s in (password, token, api_key) if s]
     if len(secrets) > 1:
         raise ValueError("give only one of password, token and api_key")
-    source = "given"
     if anon:
         return HeaderAuth({}, "anonymous")
     if not secrets and not user:
-        # Nothing explicit: the environment, read here so it never enters a pickle.
-        user = os.environ.get("ARTIFACTORY_USER") or None
-        token = os.environ.get("ARTIFACTORY_TOKEN") or None
-        source = "from $ARTIFACTORY_TOKEN"
-        if not token:
-            return HeaderAuth({}, "anonymous")
-    elif user and not secrets:
+        return EnvironmentAuth()
+    if user and not secrets:
         raise ValueError(f"user {user!r} given without a password or token")
+    return HeaderAuth(*credential_headers(user, password or token, api_key, source="given"))
+
+
+def credential_headers(
+    user: str | None, secret: str | None, api_key: str | None, *, source: str
+) -> tuple[dict[str, str], str]:
+    """(headers, kind) for an API key, a user with a password or token, or a Bearer token."""
     if api_key:
-        return HeaderAuth({"X-JFrog-Art-Api": api_key}, f"API key ({source})")
-    secret = password or token or ""
+        return {"X-JFrog-Art-Api": api_key}, f"API key ({source})"
     if user:
-        pair = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-        return HeaderAuth({"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})")
-    return HeaderAuth({"Authorization": f"Bearer {secret}"}, f"bearer token ({source})")
+        pair = base64.b64encode(f"{user}:{secret or ''}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {pair}"}, f"user {user!r} ({source})"
+    return {"Authorization": f"Bearer {secret or ''}"}, f"bearer token ({source})"
 
 
 def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:

@@ -1,4 +1,4 @@
-"""``UPath("artifactory://repo/path", url=...)`` through universal_pathlib.
+"""``UPath("artifactory://repo/path", base_url=...)`` through universal_pathlib.
 
 Registered through the ``universal_pathlib.implementations`` entry point.
 Without it upath falls back to a generic class with a "not explicitly
