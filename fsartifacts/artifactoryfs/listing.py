@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
@@ -83,14 +84,15 @@ def list_repositories(client: ArtifactoryClient) -> list[dict[str, Any]]:
 
 
 def list_folder(
-    client: ArtifactoryClient, path: str, detail: bool = True
+    client: ArtifactoryClient, path: str, detail: bool = True, batch_size: int = 1
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """Entries directly under folder ``path``, or the info of ``path`` if it is a file.
 
     The File List API (Pro) gives sizes and checksums of every child in one
     request. Without it (OSS; anonymous callers; ``path`` is a file) the
     Folder Info API names the children, and each file costs one more
-    request when ``detail`` is wanted (else its size is None).
+    request when ``detail`` is wanted (else its size is None), ``batch_size``
+    of them at once.
     """
     entries = file_list(client, path, deep=False)
     if entries is not None:
@@ -100,14 +102,19 @@ def list_folder(
     if "children" not in body and "size" in body:
         return info_from_storage(path, body)
     entries = []
+    files = []
     for child in body.get("children") or []:
         name = f"{path}/{str(child.get('uri', '')).strip('/')}"
         if child.get("folder") in (True, "true"):
             entries.append({"name": name, "size": 0, "type": "directory"})
         elif detail:
-            entries.append(item_info(client, name))
+            files.append(name)
         else:
             entries.append({"name": name, "size": None, "type": "file"})
+    for info in run_batch(lambda name: item_info(client, name), files, batch_size):
+        if isinstance(info, Exception):
+            raise info
+        entries.append(info)
     return sorted(entries, key=lambda e: e["name"])
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.artifactoryfs import listing as listings
+from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 
 
@@ -22,6 +23,7 @@ class Metadata(AbstractFileSystem):
     """info, exists, ls, find, checksums and times over ``self.client``, cached."""
 
     client: ArtifactoryClient
+    batch_size: int  # requests at once where a call needs many
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,7 +118,7 @@ class Metadata(AbstractFileSystem):
             listed = (
                 listings.list_repositories(self.client)
                 if not path
-                else listings.list_folder(self.client, path, detail)
+                else listings.list_folder(self.client, path, detail, self.batch_size)
             )
             if isinstance(listed, dict):  # a file
                 return [listed] if detail else [path]
@@ -139,10 +141,11 @@ class Metadata(AbstractFileSystem):
         detail: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Everything below ``path`` in one File List request where the server allows it."""
+        """Everything below ``path`` in one File List request where the server allows it,
+        else a listing per folder, each level's folders side by side."""
         path = self._strip_protocol(path)
         if maxdepth is not None or not path or not self.client.file_list_api:
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+            return self._find_by_levels(path, maxdepth, withdirs, detail)
         try:
             entries = listings.file_list(self.client, path, deep=True)
             if entries is None:
@@ -151,7 +154,7 @@ class Metadata(AbstractFileSystem):
             return {} if detail else []
         out: dict[str, dict[str, Any]] = {}
         if entries is None and info["type"] == "directory":
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+            return self._find_by_levels(path, maxdepth, withdirs, detail)
         if entries is None:
             out[path] = info
         else:
@@ -164,6 +167,49 @@ class Metadata(AbstractFileSystem):
                     out[entry["name"]] = dict(entry)
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
+
+    def _find_by_levels(self, path: str, maxdepth: int | None, withdirs: bool, detail: bool) -> Any:
+        """fsspec's ``find``, with the folders of each level listed concurrently."""
+        out: dict[str, dict[str, Any]] = {}
+        level, depth = [path], 1
+        while level:
+            listed = run_batch(lambda d: self._list_for_walk(d, detail), level, self.batch_size)
+            below: list[str] = []
+            for folder, entries in zip(level, listed, strict=True):
+                if isinstance(entries, FileNotFoundError):
+                    if folder == path:
+                        return {} if detail else []
+                    continue  # deleted while we walk
+                if isinstance(entries, Exception):
+                    raise entries
+                if isinstance(entries, dict):  # ``path`` is a file
+                    out[folder] = entries
+                    continue
+                if withdirs and folder == path and path:
+                    out[path] = {"name": path, "size": 0, "type": "directory"}
+                for entry in entries:
+                    if entry["type"] == "directory":
+                        if maxdepth is None or depth < maxdepth:
+                            below.append(entry["name"])
+                        if not withdirs:
+                            continue
+                    out[entry["name"]] = entry
+            level, depth = below, depth + 1
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def _list_for_walk(self, path: str, detail: bool) -> list[dict[str, Any]] | dict[str, Any]:
+        """Entries of folder ``path`` with their types (the info of a file ``path``)."""
+        with self._cache_lock:
+            cached = self.dircache.get(path)
+        if cached is not None:
+            return [dict(e) for e in cached]
+        if not path:
+            return listings.list_repositories(self.client)
+        listed = listings.list_folder(self.client, path, detail, self.batch_size)
+        if isinstance(listed, list) and all(e["size"] is not None for e in listed):
+            self._remember_listing(path, listed)
+        return listed
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget ``path``, everything below it and every ancestor (a deploy makes parents)."""

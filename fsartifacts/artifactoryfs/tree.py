@@ -15,7 +15,9 @@ from typing import Any
 
 from fsspec.spec import AbstractFileSystem
 
+from fsartifacts.artifactoryfs import listing as listings
 from fsartifacts.artifactoryfs import upload as uploads
+from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import ArtifactoryNotFoundError, ArtifactoryPermissionError
 
@@ -26,6 +28,7 @@ class TreeOperations(AbstractFileSystem):
     """mkdir, makedirs, rm, rmdir, cp_file and mv over ``self.client``."""
 
     client: ArtifactoryClient
+    batch_size: int  # requests at once where a call needs many
 
     def _exists_on_server(self, path: str) -> bool:
         """exists() without the listing cache: for checks that guard a write."""
@@ -118,8 +121,48 @@ class TreeOperations(AbstractFileSystem):
         for p in paths:
             if "/" not in p:  # refuse before deleting anything, not after its contents
                 self._delete(p)
-        for p in reversed(paths):
-            self.rm_file(p)
+        if maxdepth is not None:  # a folder below maxdepth must not go with its parent
+            for p in reversed(paths):
+                self.rm_file(p)
+            return
+        # A request per path, batch_size at once; recursively only the topmost paths
+        # (the server deletes a folder with all below it), else after checking them all.
+        chosen = set(paths)
+        if recursive:
+            targets = [p for p in paths if not any(a in chosen for a in _ancestors(p))]
+        else:
+            targets = self._checked_for_rm(paths)
+        for outcome in run_batch(self._delete, targets, self.batch_size, stop_on_error=True):
+            if isinstance(outcome, Exception):
+                raise outcome
+
+    def _checked_for_rm(self, paths: list[str]) -> list[str]:
+        """``paths`` once each exists and each folder among them is empty (else raise):
+        one listing per parent folder, then one per folder among them."""
+        parents = sorted({self._parent(p) for p in paths})
+        listed = dict(zip(parents, self._fresh_listings(parents), strict=True))
+        folders = []
+        for p in paths:
+            entries = listed[self._parent(p)]
+            if isinstance(entries, Exception) and not isinstance(entries, FileNotFoundError):
+                raise entries
+            kinds = {e["name"]: e["type"] for e in entries} if isinstance(entries, list) else {}
+            if p not in kinds:
+                raise FileNotFoundError(errno.ENOENT, "no such file or folder", p)
+            if kinds[p] == "directory":
+                folders.append(p)
+        for folder, entries in zip(folders, self._fresh_listings(folders), strict=True):
+            if isinstance(entries, Exception):
+                raise entries
+            if entries:
+                raise OSError(errno.ENOTEMPTY, "folder is not empty (use recursive=True)", folder)
+        return paths
+
+    def _fresh_listings(self, folders: list[str]) -> list[Any]:
+        """Each folder's entries (with their types) from the server, side by side."""
+        return run_batch(
+            lambda d: listings.list_folder(self.client, d, detail=False), folders, self.batch_size
+        )
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Server-side copy; else a checksum deploy; else download and upload."""
@@ -172,3 +215,8 @@ class TreeOperations(AbstractFileSystem):
                     self.invalidate_cache(src)
                     self.invalidate_cache(dst)
         super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]

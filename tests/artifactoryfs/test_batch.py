@@ -95,3 +95,70 @@ def test_put_and_get_of_a_tree_keep_fsspec_naming(
         fs.get(
             [f"{target}/one.txt", f"{target}/nope.txt"], [str(tmp_path / "x"), str(tmp_path / "y")]
         )
+
+
+def test_rm_of_40_files_is_one_delete_each_in_flight_together(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    fs = make_fs(artifactory_repo, batch_size=8)
+    folder = f"{artifactory_repo.name}/many"
+    paths = [f"{folder}/f{i:02d}.txt" for i in range(40)]
+    fs.pipe(dict.fromkeys(paths, b"x"))
+    fs.pipe_file(f"{folder}/kept.txt", b"k")
+    server = artifactory_repo.server
+    server.clear_requests()
+    server.faults.latency = 0.05
+    fs.rm(paths)
+    deletes = only(server.requests, "DELETE")
+    assert len(deletes) == 40
+    assert len(server.requests) <= 41  # the 40 deletes and at most one listing of the folder
+    assert 2 <= peak_overlap(deletes) <= 8
+    assert fs.ls(folder, detail=False, refresh=True) == [f"{folder}/kept.txt"]
+
+
+def test_rm_deletes_whole_folders_in_one_request_and_checks_before_deleting(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    fs = make_fs(artifactory_repo)
+    repo = artifactory_repo.name
+    server = artifactory_repo.server
+    fs.pipe({f"{repo}/t/a/{i}.txt": b"a" for i in range(5)} | {f"{repo}/t/b/x.txt": b"b"})
+    fs.pipe_file(f"{repo}/t/top.txt", b"t")
+    server.clear_requests()
+    fs.rm(f"{repo}/t/*", recursive=True)  # the glob's listing, then one DELETE per child
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in only(server.requests, "DELETE")) == [
+        "a",
+        "b",
+        "top.txt",
+    ]
+    assert fs.ls(f"{repo}/t", detail=False, refresh=True) == []
+    fs.pipe({f"{repo}/u/full/x.txt": b"x", f"{repo}/u/y.txt": b"y"})
+    with pytest.raises(OSError, match="not empty"):
+        fs.rm([f"{repo}/u/y.txt", f"{repo}/u/full"])
+    with pytest.raises(FileNotFoundError):
+        fs.rm([f"{repo}/u/y.txt", f"{repo}/u/missing.txt"])
+    assert fs.cat(f"{repo}/u/y.txt") == b"y"  # refused before anything was deleted
+
+
+def test_find_and_du_on_oss_list_folders_concurrently(artifactory_repo: ArtifactoryRepo) -> None:
+    fs = make_fs(artifactory_repo, batch_size=8)
+    repo = artifactory_repo.name
+    server = artifactory_repo.server
+    files = {
+        f"{repo}/w/d{d}/e{e}/f{f}.txt": b"%d" % f
+        for d in range(3)
+        for e in range(2)
+        for f in range(3)
+    }
+    fs.pipe(files)
+    server.pro = False  # no File List API: one Folder Info request per folder
+    server.clear_requests()
+    server.faults.latency = 0.05
+    assert fs.find(f"{repo}/w") == sorted(files)
+    gets = only(server.requests, "GET")
+    # The refused ?list, the root's info, then one listing per folder: the root, 3, 6.
+    assert len(gets) <= 2 + 1 + 3 + 6
+    assert peak_overlap(gets) >= 2
+    server.faults.latency = 0
+    fs.invalidate_cache()
+    assert fs.du(f"{repo}/w") == sum(len(v) for v in files.values())
