@@ -1,0 +1,93 @@
+"""Streamed writes of artifactory://: a file bigger than its block size is sent while written.
+
+Nothing spools on local disk, the writer holds less than one block, the upload is
+published only once the server's checksums match, and a failed write leaves the
+path as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.artifactoryfs.errors import ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from tests.fixtures.artifactory import ArtifactoryRepo
+
+BLOCK = 1024 * 1024
+
+
+def pieces(total: int, size: int = 256 * 1024) -> Iterator[bytes]:
+    rng = random.Random(total)
+    for _ in range(total // size):
+        yield rng.randbytes(size)
+
+
+@pytest.fixture
+def fs(artifactory_repo: ArtifactoryRepo) -> ArtifactoryFileSystem:
+    return ArtifactoryFileSystem(url=artifactory_repo.url, anon=True, skip_instance_cache=True)
+
+
+@pytest.fixture
+def no_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local temporary file that unlinks itself (a spool, in memory or on disk) fails
+    the test; the folder for named ones is returned, to be checked empty. (The local
+    server in this process keeps its uploads under its own root.)"""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a write spooled to a local temporary file")
+
+    for name in ("SpooledTemporaryFile", "TemporaryFile"):
+        monkeypatch.setattr(tempfile, name, refuse)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    return spool
+
+
+def test_a_write_of_16_blocks_is_sent_while_written_without_a_spool(
+    fs: ArtifactoryFileSystem, artifactory_repo: ArtifactoryRepo, no_spool: Path
+) -> None:
+    path = f"{artifactory_repo.name}/big/data.bin"
+    server = artifactory_repo.server
+    digest = hashlib.sha256()
+    with fs.open(path, "wb", block_size=BLOCK) as f:
+        for piece in pieces(16 * BLOCK):
+            f.write(piece)
+            digest.update(piece)
+            assert f.buffer.tell() < BLOCK  # the writer holds less than one block
+            assert not any(no_spool.iterdir())  # and nothing on local disk
+        last_write = time.monotonic()
+    streamed = [r for r in server.requests if r.method == "PUT" and r.path.endswith(".part")]
+    assert len(streamed) == 1 and streamed[0].bytes_in == 16 * BLOCK
+    assert streamed[0].started < last_write  # the upload was under way while writing
+    published = [r for r in server.requests if r.method == "PUT" and r.path.endswith("data.bin")]
+    assert len(published) == 1 and published[0].bytes_in == 0  # by checksum: no byte again
+    assert published[0].headers["X-Checksum-Sha256"] == digest.hexdigest()
+    assert fs.info(path)["sha256"] == digest.hexdigest()
+    assert fs.ls(f"{artifactory_repo.name}/big", detail=False, refresh=True) == [path]
+
+
+def test_a_failed_streamed_write_leaves_the_path_as_it_was(
+    fs: ArtifactoryFileSystem, artifactory_repo: ArtifactoryRepo, no_spool: Path
+) -> None:
+    path = f"{artifactory_repo.name}/keep.bin"
+    fs.pipe_file(path, b"the old content")
+    with pytest.raises(RuntimeError, match="stop"), fs.open(path, "wb", block_size=BLOCK) as f:
+        for piece in pieces(3 * BLOCK):
+            f.write(piece)
+        raise RuntimeError("stop")
+    assert fs.cat_file(path) == b"the old content"
+    artifactory_repo.server.faults.corrupt_next(methods=["PUT"], offset=5 * BLOCK)
+    with pytest.raises(ArtifactoryIntegrityError, match="nothing was written"):  # noqa: SIM117
+        with fs.open(path, "wb", block_size=BLOCK) as f:
+            for piece in pieces(8 * BLOCK):
+                f.write(piece)
+    assert fs.cat_file(path) == b"the old content"
+    assert fs.ls(artifactory_repo.name, detail=False, refresh=True) == [path]  # no hidden copy
