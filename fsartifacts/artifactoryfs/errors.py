@@ -8,8 +8,8 @@ HTTP status            exception (all are :class:`OSError` subclasses)
 404                    :class:`ArtifactoryNotFoundError` (``FileNotFoundError``)
 401, 403               :class:`ArtifactoryPermissionError` (``PermissionError``)
 409                    :class:`ArtifactoryConflictError`: the server refused the
-                       content; with our checksum headers this is a checksum
-                       mismatch, and nothing was stored
+                       content (bytes that do not match our checksum headers, or
+                       a file where a folder is or below a file); nothing was stored
 other 4xx/5xx          :class:`ArtifactoryError` with ``status`` and the message
                        of the server's ``{"errors": [...]}`` body
 HTML or no JSON from   :class:`ArtifactoryNotAnApiError`: the base URL is not an
@@ -68,7 +68,8 @@ class ArtifactoryPermissionError(ArtifactoryError, PermissionError):
 
 
 class ArtifactoryConflictError(ArtifactoryError):
-    """409: the server refused the content (a checksum mismatch); nothing was stored."""
+    """409: the server refused the content (a checksum mismatch, or a file and a folder
+    of one name); nothing was stored."""
 
 
 class ArtifactoryIntegrityError(ArtifactoryError):

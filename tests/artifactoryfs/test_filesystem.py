@@ -689,6 +689,34 @@ def test_folders(fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
     assert fs.ls(repo, detail=False, refresh=True) == [f"{repo}/survivor.txt"]
 
 
+def test_a_file_and_a_folder_of_one_name_clash_with_a_409(
+    fs: ArtifactoryFileSystem, repo: str
+) -> None:
+    fs.pipe_file(f"{repo}/clash/f.txt", b"f")
+    with pytest.raises(ArtifactoryConflictError, match="found a folder") as caught:
+        fs.pipe_file(f"{repo}/clash", b"a file where a folder is")
+    assert caught.value.status == 409
+    with pytest.raises(ArtifactoryConflictError, match="found a file"):
+        fs.pipe_file(f"{repo}/clash/f.txt/below", b"a file below a file")
+    with pytest.raises(ArtifactoryConflictError, match="found a file"):
+        fs.makedirs(f"{repo}/clash/f.txt/sub")
+    assert fs.cat_file(f"{repo}/clash/f.txt") == b"f"
+    assert fs.isdir(f"{repo}/clash")
+
+
+def test_repositories_are_not_made_through_the_filesystem_and_empty_by_a_glob(
+    fs: ArtifactoryFileSystem, repo: str
+) -> None:
+    with pytest.raises(FileExistsError):
+        fs.mkdir(repo)
+    with pytest.raises(FileNotFoundError, match="created by an Artifactory administrator"):
+        fs.makedirs(f"{repo}-never-made")
+    fs.pipe_file(f"{repo}/deep/a.txt", b"a")
+    fs.pipe_file(f"{repo}/top.txt", b"t")
+    fs.rm(f"{repo}/*", recursive=True)
+    assert fs.ls(repo, refresh=True) == [] and fs.isdir(repo)
+
+
 def test_a_transaction_deploys_on_success_only(fs: ArtifactoryFileSystem, repo: str) -> None:
     with fs.transaction:
         with fs.open(f"{repo}/tx/kept.txt", "wb") as f:
