@@ -225,10 +225,15 @@ class HashCache:
         }
 
     def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
-        """Record the sha256 of a file just written and verified, so no one hashes it again."""
+        """Record the sha256 of a file just written and verified, so no one hashes it again
+        (unless it is gone already: the cache only ever saves time)."""
         real = os.path.realpath(path)
+        try:
+            key = self._key(os.stat(real))
+        except FileNotFoundError:
+            return
         with self._lock:
-            self._entries[real] = {**self._key(os.stat(real)), "sha256": sha256}
+            self._entries[real] = {**key, "sha256": sha256}
             self._dirty = True
 
     def save(self) -> None:

@@ -102,18 +102,10 @@ def pull_artifact(
     recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
         _check_pin(url, recorded, pin)
-    if skip_current and dest.is_file():
-        sha256 = ctx.hashes.sha256(dest)
-        same = (
-            sha256 == expected
-            if expected and not recorded
-            else remote_file_matches(
-                ctx.ops, copy.path, copy.entry, dest.stat().st_size, sha256, dest
-            )
-        )
-        if same:
-            result.sha256 = sha256
-            return _recorded(up_to_date(result), copy)
+    current = _current_file(ctx, copy, dest, recorded, expected) if skip_current else None
+    if current is not None:
+        result.sha256 = current
+        return _recorded(up_to_date(result), copy)
     if dry_run:
         return planned(result, "would download")
     check_inside_project(ctx.root, dest)
@@ -264,6 +256,27 @@ def verify(
         )
     if not recorded and not native:
         log.info("%s: the store offers no checksum for it; verified by size only", url)
+
+
+def _current_file(
+    ctx: Context, copy: RemoteCopy, dest: Path, recorded: str | None, expected: str | None
+) -> str | None:
+    """The sha256 of the local file ``dest`` when it already holds the copy's content."""
+    if not dest.is_file():
+        return None
+    try:
+        sha256 = ctx.hashes.sha256(dest)
+        same: bool | None
+        if expected and not recorded:
+            same = sha256 == expected
+        else:
+            size = dest.stat().st_size
+            same = remote_file_matches(ctx.ops, copy.path, copy.entry, size, sha256, dest)
+    except FileNotFoundError:
+        # Removed since it was looked at (or the store's copy since it was listed): not
+        # current, and the download says what is missing.
+        return None
+    return sha256 if same else None
 
 
 def _folder_is_current(ctx: Context, artifact: Artifact, dest: Path, remote: Manifest) -> bool:

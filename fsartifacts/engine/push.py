@@ -14,7 +14,12 @@ from fsartifacts.engine.compare import manifest_of, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.options import PushOptions
-from fsartifacts.engine.pushsource import artifact_source, folder_digests, unchanged_while_uploading
+from fsartifacts.engine.pushsource import (
+    artifact_source,
+    folder_digests,
+    read_digests,
+    unchanged_while_uploading,
+)
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.errors import ConflictError, NotFoundError, option
 from fsartifacts.stores.base import StoreOps
@@ -53,7 +58,7 @@ def _push_file(
     name = naming.file_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name)
     # Every digest the store wants with the upload, in one read of the file.
-    hashed = ctx.hashes.digests(local, ops.upload_digests)
+    hashed = read_digests(ctx.hashes, artifact, local, ops.upload_digests)
     size, sha256 = hashed.stat.st_size, hashed["sha256"]
     result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = ctx.index.entry(name)

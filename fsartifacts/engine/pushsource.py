@@ -88,6 +88,25 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_
                 )
 
 
+def read_digests(
+    hashes: HashCache, artifact: Artifact, path: Path, algorithms: Iterable[str]
+) -> FileDigests:
+    """The digests of a local file the push found, through the cache.
+
+    The file is the project's: one gone or unreadable by the time it is read is a
+    LocalError naming it, never an OSError that reads as the store's.
+    """
+    try:
+        return hashes.digests(path, algorithms)
+    except FileNotFoundError:
+        raise LocalError(
+            f"{artifact.name}: {path} disappeared while it was being pushed (it was there "
+            "when the push looked); nothing was published. Push again once it is back."
+        ) from None
+    except OSError as exc:
+        raise LocalError(f"{artifact.name}: cannot read {path}: {exc.strerror or exc}") from None
+
+
 def folder_digests(
     hashes: HashCache, artifact: Artifact, folder: Path, algorithms: Iterable[str]
 ) -> dict[str, FileDigests]:
@@ -98,7 +117,7 @@ def folder_digests(
     """
     found: dict[str, FileDigests] = {}
     for rel, walked in sorted(walk_files(artifact, folder)):
-        digests = hashes.digests(folder / rel, algorithms)
+        digests = read_digests(hashes, artifact, folder / rel, algorithms)
         if (digests.stat.st_ino, digests.stat.st_dev) != (walked.st_ino, walked.st_dev):
             raise LocalError(
                 f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "

@@ -13,6 +13,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts import Project
 from fsartifacts.config.model import Artifact
+from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import LocalError
 from fsartifacts.hashing import FileDigests, HashCache
@@ -238,3 +239,64 @@ def test_a_folder_entry_swapped_for_a_link_after_the_walk_is_not_read_through_it
         engine.push(Artifact("data", "data"), semver.Version.parse("1.0.0"))
     assert hook.fired
     assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+class DeleteBeforeHashing(HashCache):
+    """The hash cache, which deletes one file just before hashing it: another process
+    removing the file after the push (or a sync pull) found it, made deterministic."""
+
+    def __init__(self, target: Path) -> None:
+        super().__init__()
+        self.target, self.fired = target, False
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+        if Path(path) == self.target and not self.fired:
+            self.fired = True
+            self.target.unlink()
+        return super().digests(path, algorithms)
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_local_file_gone_before_it_is_read_is_a_local_failure_naming_it(
+    kind: str, tmp_path: Path
+) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    if kind == "folder":
+        (root / "data").mkdir()
+        (root / "data" / "a.csv").write_text("x\n")
+        gone = root / "data" / "b.bin"
+    else:
+        gone = root / "data"
+    gone.write_bytes(b"b" * 100)
+    project = Project.load(start=root, environ={})
+    hook = DeleteBeforeHashing(gone)
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    (result,) = engine.run(
+        lambda a: engine.push(a, semver.Version.parse("1.0.0")), [Artifact("data", "data")]
+    )
+    assert hook.fired
+    assert result.action == "failed"
+    assert isinstance(result.exception, LocalError), result.error
+    assert result.error is not None and str(gone) in result.error
+    assert "disappeared while it was being pushed" in result.error
+    assert "not found on" not in result.error  # it is the project's file that is missing
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+def test_a_local_copy_gone_before_sync_pull_reads_it_is_pulled_again(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + MODEL)
+    (root / "model.pkl").write_bytes(b"m" * 100)
+    assert [r.action for r in Project.load(start=root, environ={}).push("model")] == ["pushed"]
+    gone = root / "model_v1.0.0.pkl"  # the copy a sync pull of 1.0.0 finds in place
+    gone.write_bytes(b"m" * 100)
+    project = Project.load(start=root, environ={})
+    hook = DeleteBeforeHashing(gone)
+    engine = Engine(project.store, root, transfer=project.config.transfer, hash_cache=hook)
+    (result,) = engine.run(
+        lambda a: engine.pull(a, "1.0.0", semver.Version.parse("1.0.0"),
+                              PullOptions(skip_current=True)),
+        [Artifact("model", "model.pkl")],
+    )  # fmt: skip
+    assert hook.fired
+    assert result.action == "pulled", result.error
+    assert gone.read_bytes() == b"m" * 100
