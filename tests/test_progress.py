@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import re
@@ -10,9 +11,18 @@ import struct
 import subprocess
 import termios
 from pathlib import Path
+from typing import Any
 
-from fsartifacts.progress import wanted
+import semver
+from fsspec.callbacks import Callback
+
+from fsartifacts.config.model import Artifact, TransferSettings
+from fsartifacts.engine.runner import Engine
+from fsartifacts.progress import CountsFiles, Tally, bars, wanted
+from fsartifacts.stores.url import open_url_store
 from tests.fixtures.cli import BIN, write_project
+
+MiB = 1024 * 1024
 
 
 def test_wanted_only_on_a_terminal_without_ci() -> None:
@@ -68,7 +78,7 @@ def test_a_bar_on_a_terminal_and_none_in_ci(tmp_path: Path) -> None:
     env["FSARTIFACTS_CACHE_DIR"] = str(tmp_path / "cache")
 
     stdout, terminal = run_with_stderr_on_a_terminal(["push", "model"], root, env)
-    assert "model_v1.0.0.pkl" in terminal
+    assert "model 1.0.0: " in terminal  # one bar for the artifact, by name and version
     # The size and the rate in binary units with their binary names, as every other output.
     assert "/3.0 MiB" in terminal
     assert re.search(r"(\d|\?) (B|KiB|MiB|GiB)/s", terminal), terminal
@@ -80,3 +90,62 @@ def test_a_bar_on_a_terminal_and_none_in_ci(tmp_path: Path) -> None:
     )
     assert "pulled" in stdout
     assert terminal.strip() == ""
+
+
+def test_one_bar_per_artifact_shows_its_files_and_bytes() -> None:
+    stream = io.StringIO()
+    bar = bars("features 1.2.0", 64 * MiB, 2000, stream=stream)
+    tally = Tally(bar)
+    for _ in range(412):
+        share = tally.share()
+        share.set_size(32 * 1024)  # a file's own size is not the bar's total
+        share.relative_update(32 * 1024)
+        tally.file_done(share)
+    assert bar.text().startswith("features 1.2.0: 412/2000 files, 12.9/64.0 MiB, ")
+    assert "features 1.2.0: 0/2000 files, 0.0/64.0 MiB" in stream.getvalue()  # shown at once
+    # A transfer that starts over, or fails, takes back what it had counted.
+    share = tally.share()
+    share.relative_update(5 * MiB)
+    share.absolute_update(0)
+    share.relative_update(MiB)
+    tally.undo(share)
+    assert bar.text().startswith("features 1.2.0: 412/2000 files, 12.9/64.0 MiB, ")
+    tally.close()
+
+
+def test_a_file_artifact_bar_has_no_file_count() -> None:
+    bar = bars("model 1.0.0", 3 * MiB, stream=io.StringIO())
+    bar.relative_update(MiB)
+    assert bar.text().startswith("model 1.0.0: 1.0/3.0 MiB, ")
+    bar.close()
+
+
+class Recorded(CountsFiles):
+    def __init__(self, label: str, size: int | None, files: int | None) -> None:
+        super().__init__(size, files)
+        self.label, self.closed = label, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_engine_feeds_one_bar_per_folder_from_all_its_files(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    for i in range(7):
+        (root / "data" / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (root / "data" / f"d{i % 3}" / f"{i}.bin").write_bytes(os.urandom(1000 + i))
+    made: list[Recorded] = []
+
+    def progress(label: str, size: int | None, files: int | None = None) -> Callback:
+        made.append(Recorded(label, size, files))
+        return made[-1]
+
+    store = open_url_store("file://./store", {}, tmp_path, TransferSettings())
+    engine = Engine(store, root, jobs=3, progress=progress)
+    data = Artifact("data", "data")
+    total = sum(1000 + i for i in range(7))
+    pushed = engine.push(data, semver.Version.parse("1.0.0"))
+    pulled = engine.pull(data, "1.0.0", semver.Version.parse("1.0.0"))
+    assert (pushed.action, pulled.action) == ("pushed", "pulled")
+    seen: list[Any] = [(b.label, b.size, b.files, b.value, b.files_done, b.closed) for b in made]
+    assert seen == [("data 1.0.0", total, 7, total, 7, True)] * 2

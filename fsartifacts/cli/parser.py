@@ -50,7 +50,7 @@ def _global_options(*, shown: bool) -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         default=s,
-        help=text("artifacts transferred at once"),
+        help=text("files transferred at once, in all"),
     )
     g.add_argument("--json", action="store_true", default=s, help=text("print one JSON document"))
     g.add_argument(

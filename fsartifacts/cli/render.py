@@ -30,6 +30,18 @@ def human_size(n: int | None) -> str:
     return f"{n} B"
 
 
+def human_fraction(done: int, total: int | None) -> str:
+    """``done`` of ``total`` bytes in the unit of the total: ``12.9/64.0 MiB``."""
+    if total is None:
+        return human_size(done)
+    shown = human_size(total)
+    unit = shown.rpartition(" ")[2]
+    if unit == "B":
+        return f"{done}/{shown}"
+    scale = 1024 ** (("KiB", "MiB", "GiB", "TiB").index(unit) + 1)
+    return f"{done / scale:.1f}/{shown}"
+
+
 # Each result counts under exactly one outcome: an up-to-date copy is not also "skipped".
 OUTCOMES = ("pushed", "pulled", "up_to_date", "skipped", "planned", "deleted", "failed")
 

@@ -6,15 +6,16 @@ Push and pull receive this, never the engine that runs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine.aliases import Aliases
 from fsartifacts.engine.heldclaims import HeldClaims
 from fsartifacts.engine.index import RemoteIndex
+from fsartifacts.engine.transfers import Transfers
 from fsartifacts.hashing import HashCache
-from fsartifacts.progress import ProgressFactory
+from fsartifacts.progress import ProgressFactory, Tally
 from fsartifacts.stores.base import Store, StoreOps
 
 
@@ -30,7 +31,18 @@ class Context:
     hashes: HashCache
     transfer: TransferSettings
     progress: ProgressFactory
+    # Every file transfer of the run, whatever artifact it is of, holds one of its slots.
+    transfers: Transfers = field(default_factory=lambda: Transfers(1))
 
     @property
     def ops(self) -> StoreOps:
         return self.store.ops
+
+    def tally(
+        self, artifact: str, version: str | None, size: int | None, files: int | None = None
+    ) -> Tally:
+        """The progress of one artifact's transfer: one bar, fed by each of its files."""
+        label = f"{artifact} {version}" if version else artifact
+        if files is None:
+            return Tally(self.progress(label, size))
+        return Tally(self.progress(label, size, files))

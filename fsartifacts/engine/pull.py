@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import semver
+from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
@@ -193,20 +194,27 @@ def _pull_file(
     algorithms = {"sha256"} | ({native[0]} if native else set())
     url = result.remote or copy.path
 
-    def attempt() -> tuple[int, str]:
-        callback = ctx.progress(copy.name, copy.size)
-        try:
-            with staged_file(dest) as out:
-                writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
-                ctx.ops.download(copy.path, writer, callback=callback)
-                digests = writer.digests()
-                verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
-                _check_pin(url, digests["sha256"], pin)
-        finally:
-            callback.close()
-        return writer.bytes, digests["sha256"]
+    got: list[tuple[int, str]] = []
 
-    result.bytes, sha256 = _retrying(ctx, f"download of {url}", attempt)
+    def attempt(callback: Callback) -> None:
+        callback.absolute_update(0)  # a retried download starts over
+        with staged_file(dest) as out:
+            writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
+            ctx.ops.download(copy.path, writer, callback=callback)
+            digests = writer.digests()
+            verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
+            _check_pin(url, digests["sha256"], pin)
+        got.append((writer.bytes, digests["sha256"]))
+
+    def download(callback: Callback) -> None:
+        _retrying(ctx, f"download of {url}", partial(attempt, callback))
+
+    tally = ctx.tally(copy.artifact, result.version, copy.size)
+    try:
+        ctx.transfers.one(tally, download)
+    finally:
+        tally.close()
+    result.bytes, sha256 = got[-1]
     result.sha256 = sha256
     ctx.hashes.remember(dest, sha256)
 
@@ -289,28 +297,36 @@ def _folder_is_current(ctx: Context, artifact: Artifact, dest: Path, remote: Man
 
 
 def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str) -> None:
-    staging = staging_dir(dest)
+    tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
+                      len(manifest.files))  # fmt: skip
+    try:
+        staging = staging_dir(dest)
+    except BaseException:
+        tally.close()
+        raise
 
-    def fetch(entry: ManifestEntry) -> None:
-        callback = ctx.progress(f"{copy.name}/{entry.path}", entry.size)
-        try:
-            with staged_member(staging, entry.path, dest) as out:
-                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
-                ctx.ops.download(
-                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
-                )
-        finally:
-            callback.close()
+    def fetch(entry: ManifestEntry, callback: Callback) -> None:
+        callback.absolute_update(0)  # a retried download starts over
+        with staged_member(staging, entry.path, dest) as out:
+            writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
+            ctx.ops.download(
+                f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
+            )
         verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                entry.sha256, None)  # fmt: skip
 
+    def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
+        _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry, callback))
+
     try:
-        for entry in manifest.files:
-            _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry))
+        # Files move jobs at a time, in the run's slots; the first that fails for good
+        # fails the artifact, and the staged tree goes with it.
+        ctx.transfers.files(tally).each(fetch_retrying, manifest.files)
         check_tree(staging, {entry.path: entry.size for entry in manifest.files}, dest)
         swap_dir(staging, dest)
         for entry in manifest.files:
             ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:
+        tally.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import semver
+from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import naming
@@ -77,13 +78,15 @@ def _push_file(
         return planned(result, "would replace" if entry else "would upload")
     if not force and not ops.atomic_create:
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
-    callback = ctx.progress(name, size)
+
+    def upload(callback: Callback) -> None:
+        ops.upload(str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
+                   callback=callback)  # fmt: skip
+
+    tally = ctx.tally(artifact.name, result.version, size)
     try:
         with unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
-            ops.upload(
-                str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
-                callback=callback,
-            )  # fmt: skip
+            ctx.transfers.one(tally, upload)
     except FileExistsError:
         # Another push won the race between our listing and our write.
         ctx.index.invalidate()
@@ -94,7 +97,7 @@ def _push_file(
             return up_to_date(result)
         raise _conflict(artifact, version, url, same, sync) from None
     finally:
-        callback.close()
+        tally.close()
         ctx.index.invalidate()
     return result
 
@@ -175,10 +178,16 @@ def _push_folder(
             if ctx.index.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
             hashed = [(local / rel, d) for rel, d in digests.items()]
-            with unchanged_while_uploading(
-                artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
-            ):
-                ops.upload_folder([(str(local / rel), rel, d) for rel, d in digests.items()], rpath)
+            files = [(str(local / rel), rel, d) for rel, d in digests.items()]
+            tally = ctx.tally(artifact.name, result.version, manifest.size, len(files))
+            try:
+                with unchanged_while_uploading(
+                    artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
+                ):
+                    # Files move jobs at a time, in the run's slots.
+                    ops.upload_folder(files, rpath, ctx.transfers.files(tally))
+            finally:
+                tally.close()
             _check_still_held(ops, artifact, rpath, url, claim)
             ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
         except FileExistsError:

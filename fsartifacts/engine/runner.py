@@ -30,6 +30,7 @@ from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.pull import pull_artifact
 from fsartifacts.engine.push import push_artifact
 from fsartifacts.engine.results import Result, Results, failure, planned, version_text
+from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import (
     AuthError,
     ConflictError,
@@ -73,8 +74,9 @@ class Engine:
         self.aliases = Aliases(store, self.index)
         self.claims = HeldClaims(store.ops)
         self.context = Context(
-            store, root, self.index, self.aliases, self.claims, self.hashes, self.transfer, progress
-        )
+            store, root, self.index, self.aliases, self.claims, self.hashes, self.transfer,
+            progress, Transfers(self.jobs),
+        )  # fmt: skip
 
     # -- running many -----------------------------------------------------------
 

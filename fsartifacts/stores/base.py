@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import IO, Any, ClassVar, Protocol
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -24,6 +25,7 @@ from fsartifacts.atomic import temp_name
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
+from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
 from fsartifacts.errors import AuthError
 from fsartifacts.redaction import HoldsSecret
 
@@ -147,23 +149,29 @@ class StoreOps:
             raise
 
     def upload_folder(
-        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
+        self, files: Iterable[FolderFile], rpath: str, run: FileRunner | None = None
     ) -> None:
         """Upload (local path, relative path, digests) triples into the folder ``rpath``.
 
-        The engine writes the folder's manifest afterwards; until then the folder
-        is invisible to pulls, so its files need no temporary names.
+        ``run`` moves the files (the engine's: several at once, within the run's
+        bound on transfers, each with its progress callback); one after another
+        without it. The engine writes the folder's manifest afterwards; until then
+        the folder is invisible to pulls, so its files need no temporary names.
         """
-        for lpath, relative, digests in files:
-            self.upload(
-                lpath,
-                f"{rpath}/{relative}",
-                sha256=digests["sha256"],
-                exclusive=False,
-                record=False,
-                callback=callback,
-                digests=digests,
-            )
+        (run or OneAfterAnother()).each(partial(self.upload_member, rpath), files)
+
+    def upload_member(self, folder: str, file: FolderFile, callback: Callback) -> None:
+        """One file of a folder artifact into ``folder``: no sidecar, no exclusivity."""
+        lpath, relative, digests = file
+        self.upload(
+            lpath,
+            f"{folder}/{relative}",
+            sha256=digests["sha256"],
+            exclusive=False,
+            record=False,
+            callback=callback,
+            digests=digests,
+        )
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         """Write a small object (a manifest) whole; ``FileExistsError`` as for upload."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.atomic import atomic_write, temp_name, write_atomic
+from fsartifacts.engine.transfers import FileRunner
 from fsartifacts.errors import StoreNotFoundError
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import (
@@ -65,7 +66,7 @@ class LocalOps(StoreOps):
         write_atomic(rpath, data, exclusive=exclusive)
 
     def upload_folder(
-        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
+        self, files: Iterable[FolderFile], rpath: str, run: FileRunner | None = None
     ) -> None:
         """Build the folder under a temporary name, then rename it into place.
 
@@ -75,16 +76,7 @@ class LocalOps(StoreOps):
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
         try:
-            for lpath, relative, digests in files:
-                self.upload(
-                    lpath,
-                    os.path.join(staging, *relative.split("/")),
-                    sha256=digests["sha256"],
-                    exclusive=False,
-                    record=False,
-                    callback=callback,
-                    digests=digests,
-                )
+            super().upload_folder(files, staging, run)
             try:
                 os.rename(staging, rpath)
             except OSError as exc:

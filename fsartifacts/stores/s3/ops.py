@@ -33,7 +33,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -44,14 +43,7 @@ from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import IntegrityError, TransferError
-from fsartifacts.stores.base import (
-    ChangedMeanwhile,
-    FolderFile,
-    PendingUpload,
-    Store,
-    StoreOps,
-    Writable,
-)
+from fsartifacts.stores.base import ChangedMeanwhile, PendingUpload, Store, StoreOps, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code, typed_errors
 from fsartifacts.stores.s3.filesystem import (
@@ -110,9 +102,6 @@ class S3Ops(StoreOps):
         self._lock = threading.Lock()
         self._conditional_writes = True  # until the endpoint says it has none
         self._heads: OrderedDict[str, dict[str, Any]] = OrderedDict()  # recent HEADs by path
-        # At most ``jobs`` uploads at once, however callers nest their threads
-        # (artifacts x files of a folder), so memory stays ~ jobs x parts x part size.
-        self._upload_slots = threading.BoundedSemaphore(max(1, self.transfer.jobs))
 
     # -- listings -----------------------------------------------------------------
 
@@ -151,7 +140,7 @@ class S3Ops(StoreOps):
         part = part_size_for(size, self.transfer.part_size)
         metadata = self._metadata(sha256 if record else None)
         content_type = self._content_type(lpath)
-        with self._upload_slots, self._errors(rpath, "upload to"):
+        with self._errors(rpath, "upload to"):
             if size < 2 * part:  # s3fs's own rule for one PutObject
                 with open(lpath, "rb") as f:
                     data = f.read()
@@ -183,30 +172,6 @@ class S3Ops(StoreOps):
                 )
 
             self._write(bucket, key, put, exclusive=exclusive)
-
-    def upload_folder(
-        self, files: list[FolderFile], rpath: str, callback: Callback | None = None
-    ) -> None:
-        """The files of a folder artifact, ``transfer.jobs`` at a time (one client serves all)."""
-        if len(files) <= 1 or self.transfer.jobs <= 1:
-            super().upload_folder(files, rpath, callback)
-            return
-
-        def one(item: FolderFile) -> None:
-            lpath, relative, digests = item
-            self.upload(
-                lpath,
-                f"{rpath}/{relative}",
-                sha256=digests["sha256"],
-                exclusive=False,
-                record=False,
-                callback=callback,
-                digests=digests,
-            )
-
-        with ThreadPoolExecutor(max_workers=min(self.transfer.jobs, len(files))) as pool:
-            for _ in pool.map(one, files):  # re-raises the first failure
-                pass
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         bucket, key = self._split(rpath)

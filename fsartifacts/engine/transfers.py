@@ -1,0 +1,130 @@
+"""The one bound on transfers in flight: ``jobs`` for the whole run.
+
+Artifacts run ``jobs`` at a time (see :meth:`Engine.run`), and the files of a
+folder artifact run ``jobs`` at a time too; both draw on the same slots, so
+``-j 8`` means at most 8 files moving at once in total, however artifacts and
+their files nest. A thread that waits for file transfers (an artifact's job)
+never holds a slot while it waits: only a transfer itself does, so nesting
+cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+from fsspec.callbacks import Callback, NoOpCallback
+
+from fsartifacts.progress import Tally
+
+T = TypeVar("T")
+
+
+class FileRunner(Protocol):
+    """Runs ``action(item, callback)`` for the files of one artifact, each reporting its
+    progress to ``callback``: what a store's folder upload is handed."""
+
+    def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None: ...
+
+
+class OneAfterAnother:
+    """The plain loop, without progress: for callers outside an engine run."""
+
+    def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
+        for item in items:
+            action(item, NoOpCallback())
+
+
+class Transfers:
+    """At most ``jobs`` transfers in flight at once, shared by every artifact of a run."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+        self._slots = threading.BoundedSemaphore(self.jobs)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the run's slots for the block: around one file's transfer."""
+        with self._slots:
+            yield
+
+    def files(self, tally: Tally) -> FileRunner:
+        """A runner for the files of the artifact whose progress is ``tally``."""
+        return _Files(self, tally)
+
+    def one(self, tally: Tally, action: Callable[[Callback], None]) -> None:
+        """One file's transfer, holding a slot, reporting to ``tally``."""
+        with self.slot():
+            _counted(tally, action)
+
+    def each(self, action: Callable[[T], None], items: Iterable[T]) -> None:
+        """``action(item)`` for every item, each holding a slot while it runs.
+
+        Items are taken from ``items`` only as slots free up, so a folder of
+        100,000 files never has more than ``jobs`` of them in flight or queued.
+        The first failure stops the starting of more; those running are waited
+        for (so nothing writes once this returns), then the failure is raised.
+        """
+        if self.jobs == 1:
+            for item in items:
+                with self.slot():
+                    action(item)
+            return
+        failures: list[BaseException] = []
+        failed = threading.Event()
+
+        def run(item: T) -> None:
+            try:
+                action(item)
+            except BaseException as exc:
+                failures.append(exc)
+                failed.set()
+            finally:
+                self._slots.release()
+
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="fsartifacts-file")
+        running: set[Future[None]] = set()
+        try:
+            for item in items:
+                self._slots.acquire()  # the caller holds none while it waits here
+                if failed.is_set():
+                    self._slots.release()
+                    break
+                running = {f for f in running if not f.done()}
+                running.add(pool.submit(run, item))
+        except BaseException:
+            # An interrupt: start nothing more, and do not wait for what runs.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if failures:
+            raise failures[0]
+
+
+class _Files:
+    def __init__(self, transfers: Transfers, tally: Tally) -> None:
+        self.transfers = transfers
+        self.tally = tally
+
+    def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
+        tally = self.tally
+
+        def one(item: T) -> None:
+            _counted(tally, lambda callback: action(item, callback))
+
+        self.transfers.each(one, items)
+
+
+def _counted(tally: Tally, action: Callable[[Callback], None]) -> None:
+    """``action`` with a callback of its own on ``tally``: a file done once it returns,
+    its bytes taken back from the bar if it fails."""
+    share = tally.share()
+    try:
+        action(share)
+    except BaseException:
+        tally.undo(share)
+        raise
+    tally.file_done(share)

@@ -1,0 +1,139 @@
+"""The run's one bound on transfers, and the files of a folder moving several at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import semver
+
+from fsartifacts.config.model import Artifact, TransferSettings
+from fsartifacts.engine.options import PullOptions
+from fsartifacts.engine.runner import Engine
+from fsartifacts.engine.transfers import Transfers
+from fsartifacts.errors import IntegrityError
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings
+from fsartifacts.stores.artifactory.store import open_artifactory_store
+from fsartifacts.testing.artifactory import ArtifactoryServer
+from fsartifacts.testing.requestlog import RequestRecord, peak_overlap
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import tree_digest
+
+DATA = Artifact("data", "data")
+V1, V2 = semver.Version.parse("1.0.0"), semver.Version.parse("2.0.0")
+
+
+def test_nested_runs_never_exceed_jobs_in_total_and_reach_it() -> None:
+    """Two artifacts' files at once, on 3 slots: never a 4th in flight, and 3 at once
+    (each group of 3 meets at a barrier, which only 3 transfers in flight can pass)."""
+    transfers = Transfers(3)
+    lock, in_flight, most = threading.Lock(), [0], [0]
+    barrier = threading.Barrier(3, timeout=20)
+
+    def transfer(item: int) -> None:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        barrier.wait()
+        with lock:
+            in_flight[0] -= 1
+
+    artifacts = [
+        threading.Thread(target=transfers.each, args=(transfer, range(6))) for _ in range(2)
+    ]
+    for thread in artifacts:
+        thread.start()
+    for thread in artifacts:
+        thread.join(timeout=60)
+    assert most[0] == 3
+    assert not barrier.broken
+
+
+def test_the_first_failure_stops_the_rest_and_is_raised() -> None:
+    transfers = Transfers(2)
+    items = iter(range(1000))
+    started: list[int] = []
+
+    def transfer(item: int) -> None:
+        started.append(item)
+        if item == 3:
+            raise OSError("disk on fire")
+
+    with pytest.raises(OSError, match="disk on fire"):
+        transfers.each(transfer, items)
+    count = len(started)
+    assert count < 10  # items are taken only as slots free up, and none after the failure
+    assert next(items, None) is not None  # the rest were never taken
+    assert len(started) == count  # nothing runs once each() has returned
+
+
+@pytest.fixture
+def server(artifactory_server: ArtifactoryServer) -> ArtifactoryServer:
+    return artifactory_server
+
+
+def engine_on(repo: ArtifactoryRepo, root: Path, jobs: int) -> Engine:
+    transfer = TransferSettings(attempts=3, timeout=10, jobs=jobs)
+    settings = ArtifactorySettings(repo.url, repo.name, path="team")
+    store = open_artifactory_store(settings, None, transfer)
+    return Engine(store, root, transfer=transfer)
+
+
+def write_folder(root: Path, seed: int, files: int = 8) -> dict[str, str]:
+    folder = root / DATA.file
+    for i in range(files):
+        path = folder / f"part-{i}" / f"f{i}.bin" if i % 2 else folder / f"f{i}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes([seed]) * 100 + os.urandom(20_000))
+    return tree_digest(folder)
+
+
+def file_downloads(
+    server: ArtifactoryServer, repo: ArtifactoryRepo, name: str
+) -> list[RequestRecord]:
+    prefix = f"/artifactory/{repo.name}/team/{name}/"
+    return [r for r in server.requests if r.method == "GET" and r.path.startswith(prefix)]
+
+
+def test_a_folder_pull_downloads_its_files_at_once_within_jobs(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    pushed = write_folder(project, 1)
+    engine = engine_on(artifactory_repo, project, jobs=3)
+    assert engine.push(DATA, V1).action == "pushed"
+    server.clear_requests()
+    server.faults.latency = 0.05  # each request takes a while: time enough to overlap
+
+    result = engine.pull(DATA, "1.0.0", V1)
+    assert result.action == "pulled", result.error
+    assert tree_digest(project / "data_v1.0.0") == pushed
+    downloads = file_downloads(server, artifactory_repo, "data_v1.0.0")
+    assert len(downloads) == len(pushed)
+    # Served at once (a client waiting for each answer could not overlap two), within -j.
+    assert 2 <= peak_overlap(downloads) <= 3
+
+
+def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    engine = engine_on(artifactory_repo, project, jobs=4)
+    before = write_folder(project, 1)
+    assert engine.push(DATA, V1).action == "pushed"
+    write_folder(project, 2)
+    assert engine.push(DATA, V2).action == "pushed"
+    assert engine.pull(DATA, "1.0.0", V1, PullOptions(override=True)).action == "pulled"
+    assert tree_digest(project / "data") == before
+    server.clear_requests()
+
+    # The same file arrives corrupted on every try: the store's copy is damaged.
+    server.faults.corrupt_next(count=20, offset=7, path_contains="data_v2.0.0/part-3/")
+    with pytest.raises(IntegrityError, match=r"part-3/f3\.bin.*damaged"):
+        engine.pull(DATA, "2.0.0", V2, PullOptions(override=True))
+    assert tree_digest(project / "data") == before
+    assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
+    # The other files were fetched alongside, and the failure stopped the folder.
+    assert len(file_downloads(server, artifactory_repo, "data_v2.0.0")) >= 2
