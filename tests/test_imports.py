@@ -177,6 +177,16 @@ def test_the_artifactory_filesystem_imports_nothing_of_the_engine_config_or_stor
     assert reached == set()
 
 
+def test_push_and_pull_know_nothing_of_the_engine_that_runs_them() -> None:
+    """They work with the narrow context they are given, and share no helper with each
+    other: not even a type hint reaches the runner, and pull takes nothing from push."""
+    edges, _ = _graph(type_hints=True)
+    operations = ("fsartifacts.engine.push", "fsartifacts.engine.pull")
+    assert "fsartifacts.engine.context" in edges["fsartifacts.engine.push"]
+    assert {m for m in operations if "fsartifacts.engine.runner" in edges[m]} == set()
+    assert "fsartifacts.engine.push" not in edges["fsartifacts.engine.pull"]
+
+
 def test_the_checks_catch_a_cycle_and_a_private_import() -> None:
     """The walk itself: a function-level import counts, a TYPE_CHECKING one does not."""
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
