@@ -27,12 +27,8 @@ from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
-from fsartifacts.versioning import (
-    artifact_version,
-    is_latest_keyword,
-    parse_version,
-    resolve_project_version,
-)
+from fsartifacts.versioning import artifact_version, parse_version, resolve_project_version
+from fsartifacts.versionspec import VersionSpec
 
 if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
@@ -44,14 +40,36 @@ if TYPE_CHECKING:
 
 ALL = "ALL"
 
+# What a version argument may be: the user's text, a parsed request, or None for each
+# artifact's own default (its `version:` range or alias from the config, else LATEST).
+Requested = str | VersionSpec | None
 
-def requested_version(artifact: Artifact, requested: str, locked: LockEntry | None) -> str | None:
+
+def parse_request(requested: Requested) -> VersionSpec | None:
+    """``requested`` parsed once, before any artifact is looked at (exit 2 when malformed)."""
+    if requested is None or isinstance(requested, VersionSpec):
+        return requested
+    return VersionSpec.parse(requested)
+
+
+def default_request(artifact: Artifact) -> VersionSpec:
+    """What a pull of ``artifact`` asks for when no version is given: its ``version:`` from
+    the config when that is a range or an alias, else LATEST (judged against its pin)."""
+    if artifact.version is None:
+        return VersionSpec.latest()
+    spec = VersionSpec.parse(artifact.version, source=f"artifact {artifact.name!r}: version")
+    return VersionSpec.latest() if spec.kind == "exact" else spec
+
+
+def requested_version(
+    artifact: Artifact, requested: VersionSpec, locked: LockEntry | None
+) -> str | None:
     """The version a pull of ``artifact`` asks for, when known before it resolves."""
     if locked is not None:
         return locked.version
-    if artifact.singular or is_latest_keyword(requested):
+    if artifact.singular or requested.version is None:
         return None
-    return requested
+    return str(requested.version)
 
 
 class Project:
@@ -167,6 +185,10 @@ class Project:
         """The version an artifact is pushed as and resolved against (its pin wins)."""
         return artifact_version(artifact, self.version)
 
+    def request(self, artifact: Artifact, requested: Requested = None) -> VersionSpec:
+        """What is asked of ``artifact``: ``requested``, else the artifact's default."""
+        return parse_request(requested) or default_request(artifact)
+
     # -- operations -------------------------------------------------------------
 
     def push(
@@ -205,7 +227,7 @@ class Project:
     def pull(
         self,
         which: str = ALL,
-        version: str = "LATEST",
+        version: Requested = None,
         *,
         override: bool = False,
         prefix: str = "",
@@ -215,16 +237,21 @@ class Project:
         skip_current: bool = False,
         check: bool = False,
     ) -> Results:
-        """Download artifacts and record what was resolved in ``fsartifacts.lock``.
+        """Download artifacts and record what was asked and what it resolved to in
+        ``fsartifacts.lock``.
 
-        ``locked`` installs exactly what the lock file says instead of resolving,
-        all or nothing; ``skip_current`` (sync pull) leaves destinations that
-        already match alone; ``check`` raises the first failure's error.
+        ``version`` is exact, LATEST, a range (``^1.4``) or an alias; None asks each
+        artifact for its configured range, else LATEST. ``locked`` installs exactly what
+        the lock file says instead of resolving, all or nothing; ``skip_current`` (sync
+        pull) leaves destinations that already match alone; ``check`` raises the first
+        failure's error.
         """
         prefix = naming.validate_prefix(prefix)
+        asked = parse_request(version)
         engine = self.engine
         lock = LockFile.read(self.root)
         artifacts = self.artifacts(which)
+        specs = {a.name: asked or default_request(a) for a in artifacts}
         if locked:
             unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
             if unlocked:
@@ -239,7 +266,7 @@ class Project:
             return engine.run(
                 lambda a: engine.pull(
                     a,
-                    version,
+                    specs[a.name],
                     self.artifact_version(a),
                     PullOptions(
                         prefix=prefix,
@@ -253,7 +280,7 @@ class Project:
                 artifacts,
                 done,
                 version_of=lambda a: requested_version(
-                    a, version, lock.entry(a.name) if locked else None
+                    a, specs[a.name], lock.entry(a.name) if locked else None
                 ),
             )
 
@@ -305,7 +332,7 @@ class Project:
     def sync_pull(
         self,
         which: str = ALL,
-        version: str = "LATEST",
+        version: Requested = None,
         *,
         override: bool = False,
         prefix: str = "",
@@ -324,13 +351,16 @@ class Project:
         """Delete one remote version of one artifact (exact version; singular: its copy)."""
         (artifact,) = self.artifacts(name)
         engine = self.engine
-        if artifact.singular or not is_latest_keyword(version):
-            copy = engine.find(
-                artifact, version, self.artifact_version(artifact),
-                prefix=naming.validate_prefix(prefix), pre=True,
-            )  # fmt: skip
-        else:
-            raise ConfigError("rm takes an exact version, not LATEST: name the version to delete.")
+        spec = VersionSpec.parse(version)
+        if not artifact.singular and spec.kind != "exact":
+            raise ConfigError(
+                f"rm takes an exact version, not {spec}: name the version to delete "
+                f"(`fsartifacts list {artifact.name}` shows them)."
+            )
+        copy = engine.find(
+            artifact, spec, self.artifact_version(artifact),
+            prefix=naming.validate_prefix(prefix), pre=True,
+        )  # fmt: skip
         # Through run(), as every transfer: a store error becomes a failed result (and
         # its typed error), not an exception past the CLI.
         results = engine.run(
@@ -406,25 +436,27 @@ class Project:
         )
 
     def resolve(
-        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
     ) -> semver.Version | None:
-        """The version ``version`` (exact or LATEST) means now; None for singular artifacts."""
+        """The version ``version`` (exact, LATEST, a range, an alias; None: the artifact's
+        default) means now; None for singular artifacts."""
         return self.find(name, version, prefix=prefix, pre=pre).version
 
     def find(
-        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
     ) -> RemoteCopy:
+        """The remote copy ``version`` means now (see :meth:`resolve`)."""
         (artifact,) = self.artifacts(name)
         return self.engine.find(
             artifact,
-            version,
+            self.request(artifact, version),
             self.artifact_version(artifact),
             prefix=naming.validate_prefix(prefix),
             pre=pre,
         )
 
     def open(
-        self, name: str, version: str = "LATEST", *, prefix: str = "", pre: bool = False
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
     ) -> IO[bytes]:
         """A binary file object reading a remote file artifact, without writing to disk."""
         copy = self.find(name, version, prefix=prefix, pre=pre)

@@ -35,13 +35,10 @@ def parse_version(text: object, *, source: str) -> semver.Version:
     A leading ``v`` is tolerated (``v1.2.3``), as tags are often written that way.
     """
     raw = str(text).strip() if text is not None else ""
-    candidate = raw[1:] if raw[:1] in ("v", "V") else raw
-    try:
-        return semver.Version.parse(candidate)
-    except (ValueError, TypeError):
-        raise ConfigError(
-            f"{source}: {raw!r} is not a semantic version; write {_EXAMPLE}"
-        ) from None
+    version = exact_version(raw)
+    if version is None:
+        raise ConfigError(f"{source}: {raw!r} is not a semantic version; write {_EXAMPLE}")
+    return version
 
 
 def is_latest_keyword(text: str) -> bool:
@@ -128,11 +125,30 @@ def project_version(
     return resolve_project_version(config, cli_version=cli_version, environ=environ)[0]
 
 
+def exact_version(text: str) -> semver.Version | None:
+    """``text`` as one exact version (a leading ``v`` tolerated), or None when it is not one
+    (a range such as ``^1.4``, ``LATEST``, an alias)."""
+    candidate = text.strip()
+    candidate = candidate[1:] if candidate[:1] in ("v", "V") else candidate
+    try:
+        return semver.Version.parse(candidate)
+    except ValueError:
+        return None
+
+
+def pinned_version(artifact: Artifact) -> semver.Version | None:
+    """The artifact's pin: its ``version:`` when that is one exact version.
+
+    A range or an alias there is not a pin but what a pull of the artifact asks for by
+    default; such an artifact is pushed as the project version.
+    """
+    return exact_version(artifact.version) if artifact.version is not None else None
+
+
 def artifact_version(artifact: Artifact, project: semver.Version) -> semver.Version:
     """The version an artifact is pushed as, and LATEST is judged against: its pin wins."""
-    if artifact.version is None:
-        return project
-    return parse_version(artifact.version, source=f"artifact {artifact.name!r}: version")
+    pin = pinned_version(artifact)
+    return project if pin is None else pin
 
 
 def latest_compatible(

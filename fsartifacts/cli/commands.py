@@ -207,17 +207,35 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from fsartifacts.cli.render import render_listing
+    """Every version, LATEST marked; with a VERSION (or an artifact's configured range),
+    only the versions it matches, the one it resolves to marked."""
+    from fsartifacts.cli.render import Listing, render_listing
+    from fsartifacts.engine.naming import RemoteCopy
+    from fsartifacts.project import parse_request
+    from fsartifacts.versionspec import VersionSpec
 
     project = _load(args)
-    listing = []
+    asked = parse_request(args.version)
+    listing: Listing = []
     for artifact in project.artifacts(args.artifact):
+        request = project.request(artifact, asked)
         copies = project.copies(artifact.name, prefix=args.prefix)
-        try:
-            latest = project.find(artifact.name, "LATEST", prefix=args.prefix, pre=args.pre)
-        except FsArtifactsError:
-            latest = None
-        listing.append((artifact, project.artifact_version(artifact), copies, latest))
+        found: dict[VersionSpec, RemoteCopy | None] = {}
+        for spec in {VersionSpec.latest(), request}:
+            try:
+                found[spec] = project.find(artifact.name, spec, prefix=args.prefix, pre=args.pre)
+            except FsArtifactsError:
+                found[spec] = None
+        if request.kind in ("exact", "range"):
+            copies = [
+                c for c in copies if c.version is None or request.matches(c.version, pre=args.pre)
+            ]
+        listing.append(
+            (
+                artifact, project.artifact_version(artifact), copies,
+                found[VersionSpec.latest()], request, found[request],
+            )
+        )  # fmt: skip
     if args.json:
         print(json.dumps(render_listing(project, listing, as_json=True), indent=2, default=str))
     else:

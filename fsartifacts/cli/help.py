@@ -9,9 +9,12 @@ from __future__ import annotations
 ARTIFACT = "an artifact name from the config"
 ARTIFACT_OR_ALL = "an artifact name from the config, or ALL (any case) for every one"
 VERSION_OR_LATEST = (
-    "an exact version (1.4.0), or LATEST: the highest on the store with the project's "
-    "major version, not above the project version"
+    "an exact version (1.4.0); a range, whose highest match wins (^1.4, ~1.4.2, 1.x, "
+    ">=1.2.0,<2); or LATEST: the highest on the store with the project's major version, "
+    "not above the project version"
 )
+VERSION_DEFAULT = "(default: each artifact's version: range from the config, else LATEST)"
+PRE = "let LATEST and ranges pick pre-releases"
 VERSION = "the exact version to delete (1.2.0)"
 SYNC_DIRECTION = "push: upload what is missing; pull: download what differs locally"
 DEMO_DIRECTORY = "where to build the demo project and its store (default: a new temporary folder)"
@@ -48,7 +51,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     ],
     "pull": [
         ("fsartifacts pull ALL LATEST", "into the project root, under the remote names"),
-        ("fsartifacts pull model 1.2.0 -o", "over the artifact's own file (a folder: mirrored)"),
+        ("fsartifacts pull model '^1.4' -o", "the highest 1.x at or above 1.4.0, over its file"),
         ("fsartifacts pull ALL LATEST --locked", "exactly what fsartifacts.lock records"),
     ],
     "sync": [
@@ -78,6 +81,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "list": [
         ("fsartifacts list", "every artifact's versions, LATEST marked"),
         ("fsartifacts list model --json", "one artifact, as JSON (sizes in bytes)"),
+        ("fsartifacts list model '~1.4'", "the 1.4.x versions, the highest marked"),
     ],
     "alias": [
         ("fsartifacts alias set model 1.4.0 prod", "point prod at 1.4.0"),

@@ -125,12 +125,14 @@ def _push_options(p: argparse.ArgumentParser) -> None:
 
 
 def _pull_options(p: argparse.ArgumentParser) -> None:
+    from fsartifacts.cli import help as words
+
     p.add_argument(
         "-o", "--override", action="store_true",
         help="write to the artifact's file path, replacing it",
     )  # fmt: skip
     _prefix_option(p)
-    p.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    p.add_argument("--pre", action="store_true", help=words.PRE)
     p.add_argument("--dry-run", action="store_true", help="show what would happen")
     p.add_argument(
         "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
@@ -203,9 +205,12 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _push_options(push)
     push.set_defaults(handler=handlers["push"], command_name="push", sync=False)
 
-    pull = _command(commands, "pull", help="download a version or LATEST")
+    pull = _command(commands, "pull", help="download a version, a range's highest, or LATEST")
     pull.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
-    pull.add_argument("version", metavar="VERSION|LATEST", help=words.VERSION_OR_LATEST)
+    pull.add_argument(
+        "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
+        help=f"{words.VERSION_OR_LATEST} {words.VERSION_DEFAULT}",
+    )  # fmt: skip
     _pull_options(pull)
     pull.set_defaults(handler=handlers["pull"], command_name="pull", skip_current=False)
 
@@ -241,8 +246,8 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
     )  # fmt: skip
     sync_pull.add_argument(
-        "version", nargs="?", default="LATEST", metavar="VERSION|LATEST",
-        help=f"{words.VERSION_OR_LATEST} (default LATEST)",
+        "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
+        help=f"{words.VERSION_OR_LATEST} {words.VERSION_DEFAULT}",
     )  # fmt: skip
     _pull_options(sync_pull)
     sync_pull.set_defaults(handler=handlers["pull"], command_name="sync pull", skip_current=True)
@@ -301,8 +306,13 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
     )  # fmt: skip
+    ls.add_argument(
+        "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
+        help=f"show only the versions this matches, marking the one it resolves to "
+        f"{words.VERSION_DEFAULT}",
+    )  # fmt: skip
     _prefix_option(ls)
-    ls.add_argument("--pre", action="store_true", help="let LATEST pick pre-releases")
+    ls.add_argument("--pre", action="store_true", help=words.PRE)
     _credential_options(ls)
     ls.set_defaults(handler=handlers["list"])
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from fsartifacts.escaping import printable
+from fsartifacts.versioning import pinned_version
 
 if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
@@ -15,8 +16,20 @@ if TYPE_CHECKING:
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.results import Result
     from fsartifacts.project import Project
+    from fsartifacts.versionspec import VersionSpec
 
-Listing = list[tuple["Artifact", semver.Version, list["RemoteCopy"], "RemoteCopy | None"]]
+# Per artifact: its base version (what LATEST is judged against), the copies shown, the
+# copy LATEST resolves to, what was asked for and the copy that resolves to.
+Listing = list[
+    tuple[
+        "Artifact",
+        semver.Version,
+        list["RemoteCopy"],
+        "RemoteCopy | None",
+        "VersionSpec",
+        "RemoteCopy | None",
+    ]
+]
 
 
 def human_size(n: int | None) -> str:
@@ -106,9 +119,11 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
             "artifacts": [
                 {
                     "artifact": artifact.name,
-                    "pinned": artifact.version,
+                    "pinned": str(base) if pinned_version(artifact) is not None else None,
                     "resolves_against": str(base),
                     "latest": str(latest.version) if latest and latest.version else None,
+                    "requested": str(request),
+                    "resolved": str(chosen.version) if chosen and chosen.version else None,
                     "versions": [
                         {
                             "version": str(c.version) if c.version else None,
@@ -120,17 +135,19 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
                         for c in copies
                     ],
                 }
-                for artifact, base, copies, latest in listing
+                for artifact, base, copies, latest, request, chosen in listing
             ],
         }
     lines = [f"remote: {store.display}"]
-    for artifact, base, copies, latest in listing:
-        pin = f", pinned to {artifact.version}" if artifact.version else ""
-        lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin})")
+    for artifact, base, copies, _, request, chosen in listing:
+        pin = f", pinned to {artifact.version}" if pinned_version(artifact) is not None else ""
+        asked = "" if request.is_latest else f"; {request} asked"
+        lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin}{asked})")
         if not copies:
-            lines.append(f"  no versions of {artifact.name} at {store.display} yet")
+            what = "versions" if request.is_latest else f"versions matching {request}"
+            lines.append(f"  no {what} of {artifact.name} at {store.display} yet")
         for c in copies:
-            mark = "  <- LATEST" if latest is not None and c.name == latest.name else ""
+            mark = f"  <- {request}" if chosen is not None and c.name == chosen.name else ""
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
             label = str(c.version) if c.version else "(singular)"
             lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}")

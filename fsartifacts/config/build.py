@@ -41,7 +41,7 @@ from fsartifacts.localfiles import file_kind
 from fsartifacts.stores import check_transfer
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings, AuthSettings
 from fsartifacts.stores.s3.settings import S3Settings
-from fsartifacts.versioning import parse_version
+from fsartifacts.versioning import exact_version
 
 
 def build_repository(
@@ -109,11 +109,18 @@ def _build_artifacts(
             file=_normal_file(file),
             singular=bool(item.get("singular", False)),
             ext=item.get("ext"),
-            version=str(parse_version(version, source="")) if version is not None else None,
+            version=None if version is None else _version_text(str(version)),
         )
     if outside:
         raise ConfigValidationError(outside, source=source)
     return tuple(by_name.values())
+
+
+def _version_text(text: str) -> str:
+    """An artifact's ``version:`` as kept: an exact version normalized (``v1.2.0`` is
+    ``1.2.0``), a range, LATEST or an alias as written."""
+    exact = exact_version(text)
+    return str(exact) if exact is not None else text.strip()
 
 
 def _normal_file(file: str) -> str:

@@ -30,6 +30,7 @@ from fsartifacts.config.values import (
 from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.versioning import parse_version
+from fsartifacts.versionspec import VersionSpec
 
 
 def _artifact_schema(strict: bool) -> dict[str, Any]:
@@ -48,7 +49,12 @@ def _artifact_schema(strict: bool) -> dict[str, Any]:
         },
         "singular": {"type": "boolean"},
         "ext": {"type": "string", "nullable": True, "check_with": "extension"},
-        "version": {"type": "string", "nullable": True, "coerce": "text", "check_with": "semver"},
+        "version": {
+            "type": "string",
+            "nullable": True,
+            "coerce": "text",
+            "check_with": "version_spec",
+        },
     }
 
 
@@ -135,6 +141,13 @@ def _validator_class() -> type:
             )
         return None
 
+    def version_spec_problem(value: Any) -> str | None:
+        try:
+            VersionSpec.parse(value, source="")
+        except ConfigError as exc:
+            return str(exc).removeprefix(": ")
+        return None
+
     def loose_name_problem(name: str) -> str | None:
         if has_control_characters(name):
             return control_problem(name)
@@ -200,6 +213,7 @@ def _validator_class() -> type:
         "project_path": path_problem,
         "extension": optional(ext_problem),
         "semver": optional(semver_problem),
+        "version_spec": optional(version_spec_problem),
         "bucket": bucket_problem,
         "http_url": url_problem,
         "store_url": store_url_problem,

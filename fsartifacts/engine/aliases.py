@@ -34,34 +34,16 @@ from fsartifacts.errors import ConfigError, ConflictError, IntegrityError, NotFo
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.stores.base import ChangedMeanwhile, Store, strip_slash
+from fsartifacts.versionspec import VersionSpec
+from fsartifacts.versionspec import validate_alias_name as validate_name
 
 log = logging.getLogger("fsartifacts")
 
 FORMAT = "fsartifacts-alias/1"
-ALIAS_MARK = "@"  # @prod, where a version is asked for
 MARKER = ".fsartifacts-alias."
 SUFFIX = ".json"
-NAME_RULE = (
-    "an alias name is a letter, then letters, digits, '-' or '_' (at most 64), "
-    "and looks like no version or keyword: for example prod, champion, staging"
-)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}", re.ASCII)
-# v1, V2-rc: read as versions by people and by tools; _v1 anywhere: skelebot's
-# Artifactory LATEST takes any path holding "{name}_v{major}" for a version.
-_VERSION_LIKE = re.compile(r"(?:[vV][0-9].*|.*_[vV][0-9].*)", re.ASCII)
-_KEYWORDS = {"latest", "all", "none"}
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 HISTORY_KEPT = 1000  # moves kept in the object; older ones are dropped first
-
-
-def validate_name(name: str) -> str:
-    """``name`` when it may name an alias; else a ConfigError (exit 2) saying the rule."""
-    shown = name if not has_control_characters(name) else repr(name)
-    if not _NAME.fullmatch(name) or _VERSION_LIKE.fullmatch(name):
-        raise ConfigError(f"alias {shown!r}: {NAME_RULE}")
-    if name.lower() in _KEYWORDS:
-        raise ConfigError(f"alias {shown!r}: {name.upper()} is a keyword; {NAME_RULE}")
-    return name
 
 
 def object_name(stem: str, name: str) -> str:
@@ -168,17 +150,18 @@ class Aliases:
     def find(
         self,
         artifact: Artifact,
-        requested: str,
+        requested: VersionSpec | str,
         base: semver.Version,
         *,
         prefix: str = "",
         pre: bool = False,
     ) -> RemoteCopy:
-        """The copy ``requested`` (an exact version, LATEST or @alias) means now."""
-        if not artifact.singular and requested.startswith(ALIAS_MARK):
-            alias = self.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+        """The copy ``requested`` (exact, LATEST, a range or @alias) means now."""
+        spec = requested if isinstance(requested, VersionSpec) else VersionSpec.parse(requested)
+        if not artifact.singular and spec.kind == "alias":
+            alias = self.require(artifact, spec.alias or "", prefix)
             return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
-        return self.index.find(artifact, requested, base, prefix=prefix, pre=pre)
+        return self.index.find(artifact, spec, base, prefix=prefix, pre=pre)
 
     def path(self, artifact: Artifact, name: str, prefix: str = "") -> str:
         return self.store.path(object_name(f"{prefix}{artifact.name}", name))

@@ -18,7 +18,7 @@ from fsartifacts.engine import naming
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.errors import FsArtifactsError, NotFoundError, StoreNotFoundError, option
 from fsartifacts.stores.base import Store
-from fsartifacts.versioning import is_latest_keyword, latest_compatible, parse_version
+from fsartifacts.versionspec import VersionSpec, resolve
 
 Translate = Callable[[BaseException, str], FsArtifactsError]
 
@@ -82,13 +82,16 @@ class RemoteIndex:
     def find(
         self,
         artifact: Artifact,
-        requested: str,
+        requested: VersionSpec | str,
         base: semver.Version,
         *,
         prefix: str = "",
         pre: bool = False,
     ) -> RemoteCopy:
-        """The copy that ``requested`` (an exact version or LATEST) means now."""
+        """The copy that ``requested`` (exact, LATEST, a range: see ``fsartifacts.versionspec``;
+        an alias is the store's to resolve first) means now; ``base`` is what LATEST is
+        judged against."""
+        spec = requested if isinstance(requested, VersionSpec) else VersionSpec.parse(requested)
         copies = self.copies(artifact, prefix)
         if artifact.singular:
             if copies:
@@ -97,18 +100,14 @@ class RemoteIndex:
                 f"{artifact.name}: {self.store.url(naming.file_name(artifact, None, prefix))} "
                 "does not exist; push it first."
             )
-        if is_latest_keyword(requested):
-            chosen = latest_compatible([c.version for c in copies if c.version], base, pre=pre)
-            wanted = f"LATEST (same major {base.major}, not above {base})"
-        else:
-            chosen = parse_version(requested, source="the VERSION argument")
-            wanted = f"version {chosen}"
+        chosen = resolve(spec, [c.version for c in copies if c.version], base, pre=pre)
         for copy in copies:
-            if chosen is not None and copy.version == chosen:
+            if chosen is not None and copy.version == chosen and copy.version.build == chosen.build:
                 return copy
         existing = ", ".join(str(c.version) for c in copies) or "none"
         hint = "" if pre else f" Pre-releases count only with {option('pre')}."
         where = self.store.url(f"{prefix}{artifact.name}_v*")
         raise NotFoundError(
-            f"{artifact.name}: no {wanted} at {where}. Versions there: {existing}.{hint}"
+            f"{artifact.name}: no {spec.describe(base)} at {where}. Versions there: "
+            f"{existing}.{hint}"
         )

@@ -31,6 +31,9 @@ class LockEntry:
     kind: str  # "file" or "folder"
     sha256: str  # of the file, or the manifest digest of a folder
     size: int
+    # What the pull asked for (1.4.0, LATEST, ^1.4, @prod), None for singular artifacts:
+    # ``version`` is what it resolved to, and all that ``--locked`` reads.
+    requested: str | None = None
 
 
 @dataclass
@@ -82,6 +85,7 @@ class LockFile:
                     kind=str(entry.get("kind", "file")),
                     sha256=str(entry["sha256"]).lower(),
                     size=int(entry.get("size", 0)),
+                    requested=None if entry.get("requested") is None else str(entry["requested"]),
                 )
         except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(

@@ -20,7 +20,6 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
-from fsartifacts.engine.aliases import ALIAS_MARK
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
@@ -41,6 +40,7 @@ from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, 
 from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
+from fsartifacts.versionspec import VersionSpec
 
 log = logging.getLogger("fsartifacts")
 
@@ -50,7 +50,7 @@ T = TypeVar("T")
 def pull_artifact(
     ctx: Context,
     artifact: Artifact,
-    requested: str,
+    requested: VersionSpec | str,
     base: semver.Version,
     options: PullOptions,
 ) -> Result:
@@ -61,17 +61,21 @@ def pull_artifact(
     """
     locked, skip_current, dry_run = options.locked, options.skip_current, options.dry_run
     prefix = options.prefix
+    if isinstance(requested, str):
+        requested = VersionSpec.parse(requested)
     pin: Pin | None = None
     if locked is not None:
         copy = locked_copy(ctx, artifact, locked)
+        asked = locked.requested
         pin = Pin(
             locked.sha256,
             "fsartifacts.lock",
             f"Pull without {option('locked')} to take the new copy, or restore the locked one.",
         )
-    elif requested.startswith(ALIAS_MARK):
-        alias = ctx.aliases.require(artifact, requested[len(ALIAS_MARK) :], prefix)
+    elif requested.kind == "alias" and not artifact.singular:
+        alias = ctx.aliases.require(artifact, requested.alias or "", prefix)
         copy = ctx.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        asked = str(requested)
         pin = Pin(
             alias.sha256,
             f"alias @{alias.name}",
@@ -80,6 +84,8 @@ def pull_artifact(
         )
     else:
         copy = ctx.index.find(artifact, requested, base, prefix=prefix, pre=options.pre)
+        asked = None if artifact.singular else str(requested)
+    recorded_as = partial(_recorded, copy=copy, requested=asked)
     dest = override_or_named(ctx.root, artifact, copy, options.override)
     url = ctx.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
@@ -90,7 +96,7 @@ def pull_artifact(
         _check_pin(url, manifest.digest, pin)
         result.bytes, result.sha256 = manifest.size, manifest.digest
         if skip_current and _folder_is_current(ctx, artifact, dest, manifest):
-            return _recorded(up_to_date(result), copy)
+            return recorded_as(up_to_date(result))
         # The install mirrors the manifest: say which local files it takes away.
         result.removed = manifest.unlisted_files(dest)
         if dry_run:
@@ -99,21 +105,21 @@ def pull_artifact(
         with pull_lock(dest):
             sweep_stale(dest)
             _pull_folder(ctx, copy, manifest, dest, url)
-        return _recorded(result, copy)
+        return recorded_as(result)
     recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
         _check_pin(url, recorded, pin)
     current = _current_file(ctx, copy, dest, recorded, expected) if skip_current else None
     if current is not None:
         result.sha256 = current
-        return _recorded(up_to_date(result), copy)
+        return recorded_as(up_to_date(result))
     if dry_run:
         return planned(result, "would download")
     check_inside_project(ctx.root, dest)
     with pull_lock(dest):
         sweep_stale(dest)
         _pull_file(ctx, copy, dest, result, recorded, pin)
-    return _recorded(result, copy)
+    return recorded_as(result)
 
 
 def override_or_named(root: Path, artifact: Artifact, copy: RemoteCopy, override: bool) -> Path:
@@ -173,11 +179,12 @@ def _check_pin(url: str, actual: str, pin: Pin | None) -> None:
         )
 
 
-def _recorded(result: Result, copy: RemoteCopy) -> Result:
+def _recorded(result: Result, *, copy: RemoteCopy, requested: str | None) -> Result:
+    """``result`` with the lock entry it leaves: what was asked for and what it resolved to."""
     if result.sha256:
         result.lock = LockEntry(
             version=result.version, remote=copy.name, kind=copy.kind,
-            sha256=result.sha256, size=result.bytes,
+            sha256=result.sha256, size=result.bytes, requested=requested,
         )  # fmt: skip
     return result
 

@@ -42,6 +42,7 @@ from fsartifacts.errors import (
 from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.base import Store
+from fsartifacts.versionspec import VersionSpec
 
 log = logging.getLogger("fsartifacts")
 
@@ -149,13 +150,14 @@ class Engine:
     def find(
         self,
         artifact: Artifact,
-        requested: str,
+        requested: VersionSpec | str,
         base: semver.Version,
         *,
         prefix: str = "",
         pre: bool = False,
     ) -> RemoteCopy:
-        """The copy ``requested`` (an exact version, LATEST or @alias) means now."""
+        """The copy ``requested`` (exact, LATEST, a range, @alias: see
+        ``fsartifacts.versionspec``) means now; ``base`` is what LATEST is judged against."""
         return self.aliases.find(artifact, requested, base, prefix=prefix, pre=pre)
 
     def push(
@@ -167,7 +169,7 @@ class Engine:
     def pull(
         self,
         artifact: Artifact,
-        requested: str,
+        requested: VersionSpec | str,
         base: semver.Version,
         options: PullOptions | None = None,
     ) -> Result:

@@ -505,9 +505,9 @@ BAD_CONFIGS = [
     ),
     (
         "artifact version",
-        "repository: {s3: {bucket: b}, artifacts: [{name: m, file: m.pkl, version: '1.2'}]}",
-        "repository.artifacts[0].version: '1.2' is not a semantic version",
-        "1.4.0",
+        "repository: {s3: {bucket: b}, artifacts: [{name: m, file: m.pkl, version: '1.2.3.4'}]}",
+        "repository.artifacts[0].version: '1.2.3.4' is not a version or a range",
+        "^1.4",
     ),
     (
         "project version float",
