@@ -1,0 +1,120 @@
+"""fsartifacts:// read by pandas and fsspec on a folder store: ranges, aliases, pickles."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+import pytest
+
+from fsartifacts import Project
+from fsartifacts.versionedfs import VersionedFileSystem
+
+CONFIG = """\
+repository:
+  url: file://./.artifacts
+  artifacts:
+    - {name: table, file: table.csv}
+    - {name: features, file: features}
+"""
+
+
+def push(root: Path, version: str) -> None:
+    """Version ``version`` of both artifacts: a CSV, and a folder of two parquet parts."""
+    n = int(version.split(".")[1])
+    pd.DataFrame({"x": [n, n + 1], "v": [version, version]}).to_csv(root / "table.csv", index=False)
+    (root / "features").mkdir(exist_ok=True)
+    for part in (0, 1):
+        frame = pd.DataFrame({"part": [part], "v": [version]})
+        frame.to_parquet(root / "features" / f"part-{part:04d}.parquet", index=False)
+    results = Project.load(start=root, project_version=version, environ={}).push("ALL")
+    assert {r.action for r in results} == {"pushed"}, results
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "fsartifacts.yaml").write_text(CONFIG)
+    (root / "VERSION").write_text("2.0.0\n")
+    push(root, "1.0.0")
+    push(root, "1.1.0")
+    push(root, "2.0.0")
+    Project.load(start=root, environ={}).alias_set("features", "1.0.0", "prod")
+    return root
+
+
+def test_pandas_reads_a_csv_and_parquet_by_range_and_alias(project: Path) -> None:
+    options = {"config": str(project / "fsartifacts.yaml")}
+    table = pd.read_csv("fsartifacts://table@^1.0", storage_options=options)
+    assert list(table["v"]) == ["1.1.0", "1.1.0"]
+    prod = pd.read_parquet("fsartifacts://features@prod/", storage_options=options)
+    assert sorted(prod["part"]) == [0, 1] and set(prod["v"]) == {"1.0.0"}
+    one = pd.read_parquet("fsartifacts://features@~1.1/part-0001.parquet", storage_options=options)
+    assert list(one["v"]) == ["1.1.0"]
+    # No @: LATEST against the project version; an exact version; the alias spelt @@.
+    assert set(pd.read_csv("fsartifacts://table", storage_options=options)["v"]) == {"2.0.0"}
+    fs = fsspec.filesystem("fsartifacts", **options)
+    assert fs.resolved("fsartifacts://features@@prod/part-0000.parquet") == "1.0.0"
+    assert fs.resolved("table@1.0.0") == "1.0.0"
+    assert sorted(fs.ls("features@prod", detail=False)) == [
+        "features@prod/part-0000.parquet", "features@prod/part-0001.parquet",
+    ]  # fmt: skip
+
+
+def test_the_config_is_found_from_the_working_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("FSARTIFACTS_VERSION", "1.5.0")  # LATEST: the highest 1.x up to 1.5.0
+    with fsspec.open("fsartifacts://table@LATEST", "rb") as f:
+        assert b"1.1.0" in f.read()
+
+
+def test_a_pickle_reads_what_it_resolved_after_a_newer_push(project: Path, tmp_path: Path) -> None:
+    fs = fsspec.filesystem("fsartifacts", config=str(project / "fsartifacts.yaml"))
+    assert isinstance(fs, VersionedFileSystem)
+    assert fs.resolved("table@^1.0") == "1.1.0"
+    blob = tmp_path / "fs.pickle"
+    blob.write_bytes(pickle.dumps(fs))
+    push(project, "1.2.0")
+    assert fsspec.filesystem("fsartifacts", config=str(project / "fsartifacts.yaml")).resolved(
+        "table@^1.0"
+    ) == "1.2.0"  # fmt: skip
+    assert fs.resolved("table@^1.0") == "1.1.0"  # fixed for the instance's life
+
+    # Elsewhere (another process, another working directory): the same version.
+    worker = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import pickle, sys; fs = pickle.loads(open(sys.argv[1], 'rb').read()); "
+            "print(fs.resolved('table@^1.0')); print(fs.cat_file('table@^1.0').decode())",
+            str(blob),
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.splitlines()[0] == "1.1.0"
+    assert "1.1.0" in worker.stdout and "1.2.0" not in worker.stdout
+
+
+def test_read_only_and_missing_versions(project: Path) -> None:
+    fs = fsspec.filesystem("fsartifacts", config=str(project / "fsartifacts.yaml"))
+    before = sorted(str(p) for p in (project / ".artifacts").rglob("*"))
+    for write in (
+        lambda: fs.open("table@^1.0", "wb"),
+        lambda: fs.pipe_file("table@^1.0", b"x"),
+        lambda: fs.rm("features@prod", recursive=True),
+        lambda: fs.mkdir("features@prod/new"),
+    ):
+        with pytest.raises(PermissionError, match="fsartifacts:// is read-only"):
+            write()
+    with pytest.raises(FileNotFoundError, match=r"no version matching \^5.*Versions there"):
+        fs.open("table@^5")
+    with pytest.raises(FileNotFoundError, match="is a file artifact"):
+        fs.open("table@^1.0/inside.csv")
+    assert sorted(str(p) for p in (project / ".artifacts").rglob("*")) == before
