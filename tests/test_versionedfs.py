@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -27,12 +28,16 @@ def push(root: Path, version: str) -> None:
     """Version ``version`` of both artifacts: a CSV, and a folder of two parquet parts."""
     n = int(version.split(".")[1])
     pd.DataFrame({"x": [n, n + 1], "v": [version, version]}).to_csv(root / "table.csv", index=False)
+    write_parts(root, version)
+    results = Project.load(start=root, project_version=version, environ={}).push("ALL")
+    assert {r.action for r in results} == {"pushed"}, results
+
+
+def write_parts(root: Path, version: str) -> None:
     (root / "features").mkdir(exist_ok=True)
     for part in (0, 1):
         frame = pd.DataFrame({"part": [part], "v": [version]})
         frame.to_parquet(root / "features" / f"part-{part:04d}.parquet", index=False)
-    results = Project.load(start=root, project_version=version, environ={}).push("ALL")
-    assert {r.action for r in results} == {"pushed"}, results
 
 
 @pytest.fixture
@@ -118,3 +123,38 @@ def test_read_only_and_missing_versions(project: Path) -> None:
     with pytest.raises(FileNotFoundError, match="is a file artifact"):
         fs.open("table@^1.0/inside.csv")
     assert sorted(str(p) for p in (project / ".artifacts").rglob("*")) == before
+
+
+DASK_JOB = """
+import json, sys
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+from fsartifacts import Project
+
+config = sys.argv[1]
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                  dashboard_address=None) as cluster, Client(cluster) as client:
+    frame = dd.read_parquet("fsartifacts://features@^1.0/", storage_options={"config": config})
+    # A newer match is pushed after the job resolved, before any worker reads.
+    Project.load(config, project_version="1.2.0").push("features")
+    parts = frame.compute()
+    print(json.dumps({"workers": len(client.scheduler_info()["workers"]),
+                      "v": sorted(set(parts["v"])), "parts": sorted(parts["part"].tolist())}))
+"""
+
+
+def test_dask_workers_read_the_version_the_client_resolved(project: Path) -> None:
+    # Two worker processes: each unpickles the filesystem the client resolved with.
+    (project / "features" / "part-0000.parquet").write_bytes(b"")  # the next push's content
+    pd.DataFrame({"part": [0], "v": ["1.2.0"]}).to_parquet(
+        project / "features" / "part-0000.parquet"
+    )
+    job = subprocess.run(
+        [sys.executable, "-c", DASK_JOB, str(project / "fsartifacts.yaml")],
+        cwd=project, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stderr[-3000:]
+    result = json.loads(job.stdout.strip().splitlines()[-1])
+    assert result == {"workers": 2, "v": ["1.1.0"], "parts": [0, 1]}
+    assert (project / ".artifacts" / "features_v1.2.0.manifest.json").is_file()
