@@ -66,7 +66,6 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.utils import isfilelike, tokenize
 
 from fsartifacts.artifactoryfs import download as downloads
-from fsartifacts.artifactoryfs import properties
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.batch import DEFAULT_BATCH_SIZE, BatchOperations, check_batch_size
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
@@ -82,6 +81,7 @@ from fsartifacts.artifactoryfs.errors import (
 from fsartifacts.artifactoryfs.file import ArtifactoryFile
 from fsartifacts.artifactoryfs.http import build_auth, normalise_url
 from fsartifacts.artifactoryfs.metadata import Metadata
+from fsartifacts.artifactoryfs.properties import PropertyOperations
 from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
 from fsartifacts.artifactoryfs.tree import TreeOperations
 from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
@@ -99,7 +99,7 @@ __all__ = [
 ]
 
 
-class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
+class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations, Metadata):
     """JFrog Artifactory repositories as an fsspec filesystem (see the module docstring)."""
 
     protocol = "artifactory"
@@ -239,43 +239,6 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, Metadata):
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
         return super()._strip_protocol(path).lstrip("/")
-
-    # -- properties (extended attributes) ---------------------------------------
-
-    def listxattrs(self, path: str) -> dict[str, str | list[str]]:
-        """Every Artifactory property of ``path`` (a file, folder or repository).
-
-        A key with one value maps to a ``str``, one with several to a ``list``.
-        """
-        return properties.read_properties(self.client, self._strip_protocol(path))
-
-    def getxattr(self, path: str, attr_name: str) -> str | list[str] | None:
-        """The Artifactory property ``attr_name`` of ``path``; None when it is not set."""
-        return self.listxattrs(path).get(attr_name)
-
-    def setxattrs(
-        self, path: str, recursive: bool = False, **attrs: str | list[str] | None
-    ) -> None:
-        """Set properties (a str, or a list of str for several values); None removes one.
-
-        One request changes them all. On a folder the change stays on the folder
-        unless ``recursive=True`` (then everything below it changes too).
-        Keys that are not Python names go as ``**{"build.number": "7"}``.
-        """
-        properties.write_properties(
-            self.client, self._strip_protocol(path), attrs, recursive=recursive
-        )
-
-    setxattr = setxattrs  # s3fs's name for it
-
-    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
-        """Not possible on Artifactory: NotImplementedError saying what to do instead."""
-        raise NotImplementedError(
-            f"cannot sign {path}: Artifactory has no pre-signed or token-carrying download "
-            "URL for a file in a repository, so any client that GETs it needs its own "
-            "credentials; give it a read-only access token, or allow anonymous reads on "
-            "the repository"
-        )
 
     # -- reads ------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fsspec.spec import AbstractFileSystem
+
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
@@ -99,3 +101,42 @@ def _shown(values: Any) -> PropertyValue:
         strings = [str(v) for v in values]
         return strings[0] if len(strings) == 1 else strings
     return str(values)
+
+
+class PropertyOperations(AbstractFileSystem):
+    """A mixin of the filesystem: item properties as extended attributes, and ``sign``."""
+
+    client: ArtifactoryClient
+
+    def listxattrs(self, path: str) -> dict[str, str | list[str]]:
+        """Every Artifactory property of ``path`` (a file, folder or repository).
+
+        A key with one value maps to a ``str``, one with several to a ``list``.
+        """
+        return read_properties(self.client, self._strip_protocol(path))
+
+    def getxattr(self, path: str, attr_name: str) -> str | list[str] | None:
+        """The Artifactory property ``attr_name`` of ``path``; None when it is not set."""
+        return self.listxattrs(path).get(attr_name)
+
+    def setxattrs(
+        self, path: str, recursive: bool = False, **attrs: str | list[str] | None
+    ) -> None:
+        """Set properties (a str, or a list of str for several values); None removes one.
+
+        One request changes them all. On a folder the change stays on the folder
+        unless ``recursive=True`` (then everything below it changes too).
+        Keys that are not Python names go as ``**{"build.number": "7"}``.
+        """
+        write_properties(self.client, self._strip_protocol(path), attrs, recursive=recursive)
+
+    setxattr = setxattrs  # s3fs's name for it
+
+    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
+        """Not possible on Artifactory: NotImplementedError saying what to do instead."""
+        raise NotImplementedError(
+            f"cannot sign {path}: Artifactory has no pre-signed or token-carrying download "
+            "URL for a file in a repository, so any client that GETs it needs its own "
+            "credentials; give it a read-only access token, or allow anonymous reads on "
+            "the repository"
+        )
