@@ -104,11 +104,8 @@ class Engine:
                 result = work(item)
             except Exception as exc:
                 error = self.translate(exc, name)
-                # A bug's traceback is what its report needs (-v); a store failure's, -v -v.
-                internal = isinstance(error, InternalError)
-                log.log(
-                    logging.INFO if internal else logging.DEBUG, "%s failed", name, exc_info=exc
-                )
+                if not isinstance(error, InternalError):  # whose traceback translate logged
+                    log.debug("%s failed", name, exc_info=exc)
                 result = failure(name, error)
                 if version_of is not None:
                     result.version = version_of(item)
@@ -143,7 +140,11 @@ class Engine:
             return NotFoundError(f"{what}: not found on {self.store.display}: {exc}")
         if isinstance(exc, FileExistsError):
             return ConflictError(f"{what}: already exists on {self.store.display}: {exc}")
-        return typed_error(exc, what)
+        error = typed_error(exc, what)
+        if isinstance(error, InternalError):
+            # Its traceback is what the report of the bug needs: -v shows it.
+            log.info("%s: internal error", what, exc_info=exc)
+        return error
 
     # -- operations -------------------------------------------------------------
 

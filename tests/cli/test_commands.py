@@ -10,8 +10,10 @@ import pytest
 
 from tests.fixtures.cli import fsartifacts, write_project
 
-# A third-party fsspec filesystem with a bug, installed as a plugin is: a distribution on
-# the path whose `fsspec.specs` entry point names it (fsspec registers those on import).
+# Third-party fsspec filesystems with a bug, installed as a plugin is: a distribution on
+# the path whose `fsspec.specs` entry points name them (fsspec registers those on import).
+# buggy:// fails to list; buggyrm:// lists a temporary an interrupted push left, and fails
+# to delete it.
 PLUGIN = """\
 from fsspec.implementations.memory import MemoryFileSystem
 
@@ -22,6 +24,21 @@ class BuggyFileSystem(MemoryFileSystem):
 
     def ls(self, path, detail=True, **kwargs):
         return self.session.list(path)
+
+
+class BuggyRmFileSystem(MemoryFileSystem):
+    protocol = "buggyrm"
+    session = None
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return super()._strip_protocol(path.removeprefix("buggyrm://"))
+
+    def rm(self, path, recursive=False, maxdepth=None):
+        return self.session.delete(path)
+
+
+BuggyRmFileSystem().pipe_file("/store/.model_v1.0.0.pkl.fsartifacts-0123456789ab.part", b"half")
 """
 
 
@@ -33,20 +50,21 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     dist = site / "buggyfs-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: buggyfs\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[fsspec.specs]\nbuggy = buggyfs:BuggyFileSystem\n")
+    (dist / "entry_points.txt").write_text(
+        "[fsspec.specs]\nbuggy = buggyfs:BuggyFileSystem\nbuggyrm = buggyfs:BuggyRmFileSystem\n"
+    )
     return {"PYTHONPATH": str(site)}
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = textwrap.dedent("""\
+def project_on(url: str, tmp_path: Path) -> Path:
+    config = textwrap.dedent(f"""\
         repository:
-          url: buggy://store
+          url: {url}
           artifacts:
             - name: model
               file: model.pkl
         """)
-    return write_project(tmp_path_factory.mktemp("p"), config)
+    return write_project(tmp_path / "p", config)
 
 
 def internal_error_line(stderr: str) -> str:
@@ -58,18 +76,21 @@ def internal_error_line(stderr: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "command",
+    ("url", "command"),
     [
         # Outside any transfer: the listing of `list` meets the bug in cli.main's own try.
-        ["list"],
+        ("buggy://store", ["list"]),
         # Inside the runner: the failed result of the artifact is not a store failure.
-        ["pull", "model", "1.0.0"],
+        ("buggy://store", ["pull", "model", "1.0.0"]),
+        # gc's failed result for one leftover, outside the runner.
+        ("buggyrm://store", ["gc", "--older-than", "0s"]),
     ],
-    ids=["list", "pull"],
+    ids=["list", "pull", "gc"],
 )
 def test_a_bug_is_an_internal_error_in_one_line_and_its_traceback_at_v(
-    command: list[str], plugin: dict[str, str], project: Path
+    url: str, command: list[str], plugin: dict[str, str], tmp_path: Path
 ) -> None:
+    project = project_on(url, tmp_path)
     plain = fsartifacts(*command, cwd=project, env=plugin, timeout=60)
     assert plain.returncode == 1, plain.stderr
     assert "Traceback" not in plain.stderr, plain.stderr
