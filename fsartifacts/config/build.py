@@ -29,18 +29,18 @@ from fsartifacts.config.problems import ConfigValidationError
 from fsartifacts.config.values import (
     local_path_of,
     outside_root_problem,
+    parse_boolean,
     parse_count,
     parse_seconds,
     parse_size,
     path_problem,
     stores_in,
-    strip_bucket,
 )
 from fsartifacts.errors import ConfigError
 from fsartifacts.localfiles import file_kind
 from fsartifacts.stores import check_transfer
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings, AuthSettings
-from fsartifacts.stores.s3.settings import S3Settings
+from fsartifacts.stores.s3.settings import S3Settings, normal_bucket
 from fsartifacts.versioning import exact_version
 
 
@@ -135,7 +135,7 @@ def _s3_settings(
     raw = document["s3"]
     extra_args = raw.get("extra_args")
     settings = S3Settings(
-        bucket=strip_bucket(raw["bucket"]),
+        bucket=normal_bucket(raw["bucket"]),
         region=raw.get("region"),
         profile=raw.get("profile"),
         endpoint_url=raw.get("endpoint_url"),
@@ -178,9 +178,9 @@ def _verify(value: bool | str, root: Path, where: str, source: str) -> bool | st
     """True, False, or a CA bundle path; "true"/"false" text (say, from ${VAR}) is a boolean."""
     if isinstance(value, bool):
         return value
-    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-    if value.strip().lower() in words:
-        return words[value.strip().lower()]
+    boolean = parse_boolean(value)
+    if boolean is not None:
+        return boolean
     return _local_file(value, root, where, source)
 
 

@@ -92,9 +92,6 @@ ENV_PART_SIZE = "FSARTIFACTS_PART_SIZE"
 
 STORE_KINDS: tuple[StoreKind, ...] = ("s3", "artifactory", "url")
 RESERVED_NAMES = frozenset({"ALL", "LATEST"})  # command keywords, compared in any case
-AUTH_TYPES = ("user_pass", "token", "api_key", "none")
-AUTH_ALIASES = {"apikey": "api_key"}  # skelebot's spelling
-CHECKSUM_MODES = ("when_supported", "when_required")
 
 
 # --------------------------------------------------------------------------- showing the config

@@ -10,7 +10,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fsartifacts.config.model import AUTH_ALIASES, AUTH_TYPES, CHECKSUM_MODES
 from fsartifacts.config.problems import KeyPath, explain, flatten, render_key_path
 from fsartifacts.config.values import (
     as_text,
@@ -24,11 +23,12 @@ from fsartifacts.config.values import (
     scheme_typo_problem,
     store_url_problem,
     stores_in,
-    strip_bucket,
     url_syntax_problem,
 )
 from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
+from fsartifacts.stores.artifactory.settings import AUTH_TYPES, repo_key_problem
+from fsartifacts.stores.s3.settings import CHECKSUM_MODES, parse_bucket
 from fsartifacts.versioning import parse_version
 from fsartifacts.versionspec import VersionSpec
 
@@ -159,7 +159,9 @@ def _validator_class() -> type:
         typo = control_problem(bucket) or scheme_typo_problem(bucket)
         if typo:
             return typo
-        if not strip_bucket(bucket).split("/")[0]:
+        try:
+            parse_bucket(bucket)
+        except ConfigError:
             return f"{bucket!r} names no bucket; write my-bucket or my-bucket/key/prefix"
         return None
 
@@ -175,9 +177,7 @@ def _validator_class() -> type:
         return url_syntax_problem(url if sep else f"https://{url}")
 
     def repo_problem(repo: str) -> str | None:
-        if has_control_characters(repo):
-            return control_problem(repo)
-        return None if repo.strip("/") else f"{repo!r} names no repository"
+        return control_problem(repo) or repo_key_problem(repo)
 
     def cert_problem(cert: Any) -> str | None:
         if isinstance(cert, list) and (
@@ -222,7 +222,10 @@ def _validator_class() -> type:
         "repo_name": repo_problem,
         "cert": optional(cert_problem),
         "checksums": choice(CHECKSUM_MODES),
-        "auth_type": choice(AUTH_TYPES, AUTH_ALIASES),
+        "auth_type": choice(
+            tuple(dict.fromkeys(AUTH_TYPES.values())),
+            {alias: name for alias, name in AUTH_TYPES.items() if alias != name},
+        ),
         "count": parsed_by(parse_count),
         "seconds": parsed_by(parse_seconds),
         "size": parsed_by(parse_size),

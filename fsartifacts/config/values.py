@@ -94,6 +94,16 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)", re.IGNORECASE | re.AS
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
 
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
+_BOOLEANS.update({"false": False, "no": False, "off": False, "0": False})
+
+
+def parse_boolean(text: str) -> bool | None:
+    """True or False for YAML's spellings of a boolean written as text (``${VAR}``
+    expansion makes text of every value), in any case; None for other text."""
+    return _BOOLEANS.get(text.strip().lower())
+
+
 def parse_size(value: object) -> int:
     """Bytes from ``8388608``, ``"8MiB"``, ``"16MB"`` (decimal) or ``"8M"`` (binary, as rclone)."""
     problem = f"must be a size such as 8MiB, 16MB or 8388608 (got {value!r})"
@@ -301,14 +311,6 @@ def kind_of(value: object) -> str:
     names = {str: "string", bool: "boolean", int: "integer", float: "number"}
     names.update({list: "list", dict: "mapping", type(None): "null"})
     return names.get(type(value), type(value).__name__)
-
-
-def strip_bucket(bucket: str) -> str:
-    """``s3://my-bucket/prefix/`` as ``my-bucket/prefix``."""
-    bucket = bucket.strip()
-    if bucket.lower().startswith("s3://"):
-        bucket = bucket[5:]
-    return bucket.strip("/")
 
 
 def stores_in(repository: Mapping[str, Any]) -> list[StoreKind]:

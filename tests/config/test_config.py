@@ -16,6 +16,7 @@ from fsartifacts.config.problems import ConfigValidationError
 from fsartifacts.config.values import parse_size
 from fsartifacts.errors import ConfigError
 from fsartifacts.redaction import is_secret_key, redacted
+from fsartifacts.stores.artifactory.settings import AuthSettings
 
 S3_REPO = """
 repository:
@@ -280,6 +281,34 @@ def test_verify_from_a_variable_is_a_boolean(tmp_path: Path) -> None:
     settings = load(tmp_path, {"VERIFY": "false"}).repository.artifactory
     assert settings is not None
     assert settings.verify is False
+
+
+@pytest.mark.parametrize(("text", "value"), [("off", False), ("On", True), ("0", False)])
+def test_booleans_are_spelt_alike_in_verify_and_in_auth_aws(
+    tmp_path: Path, text: str, value: bool
+) -> None:
+    write(
+        tmp_path,
+        "fsartifacts.yaml",
+        """
+        repository:
+          artifactory: {url: https://h/artifactory, repo: r, verify: "${B}"}
+          artifacts: [{name: m, file: m.pkl}]
+        """,
+    )
+    settings = load(tmp_path, {"B": text}).repository.artifactory
+    assert settings is not None
+    assert settings.verify is value
+    assert AuthSettings.from_config({"aws": text}).aws is value
+
+
+def test_an_artifactory_repo_is_a_key_without_a_folder(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        "repository: {artifactory: {url: h, repo: generic-local/team}, artifacts: []}",
+    )
+    assert "repository.artifactory.repo: 'generic-local/team' is a repository key" in message
+    assert "repository.artifactory.path" in message
 
 
 # --------------------------------------------------------------------------- strict validation

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fsartifacts.config.values import parse_boolean
 from fsartifacts.errors import ConfigError
 
 AuthType = Literal["user_pass", "token", "api_key", "none"]
@@ -65,17 +66,27 @@ class AuthSettings:
 
 
 def _as_bool(value: Any, key: str) -> bool:
-    # `${VAR}` expansion turns YAML booleans into strings, so accept their spellings.
     if isinstance(value, bool):
         return value
-    if value is None:
+    if value is None or str(value).strip() == "":
         return False
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "on", "1"}:
-        return True
-    if text in {"false", "no", "off", "0", ""}:
-        return False
-    raise ConfigError(f"{key}: must be true or false; got {value!r}")
+    boolean = parse_boolean(str(value))
+    if boolean is None:
+        raise ConfigError(f"{key}: must be true or false; got {value!r}")
+    return boolean
+
+
+def repo_key_problem(repo: str) -> str | None:
+    """Why ``repo`` cannot be an Artifactory repository key, or None."""
+    key = repo.strip().strip("/")
+    if not key:
+        return f"{repo!r} names no repository"
+    if "/" in key:
+        return (
+            f"{key!r} is a repository key, without '/'; put the folder inside it in "
+            "repository.artifactory.path"
+        )
+    return None
 
 
 @dataclass(frozen=True)

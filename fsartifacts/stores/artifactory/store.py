@@ -113,11 +113,6 @@ def open_artifactory_store(
 
     url = settings.url.strip()
     repo = settings.repo.strip().strip("/")
-    if "/" in repo:
-        raise ConfigError(
-            f"repository.artifactory.repo: {repo!r} is a repository key, without '/'; "
-            "put the folder inside it in repository.artifactory.path"
-        )
     path = "/".join(part for part in settings.path.split("/") if part)
     root = f"{repo}/{path}" if path else repo
     options: dict[str, Any] = {

@@ -18,10 +18,15 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
 from fsartifacts.stores.s3.retries import watch_requests
-from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE, S3Settings
+from fsartifacts.stores.s3.settings import (
+    CHECKSUM_MODES,
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    S3Settings,
+    parse_bucket,
+)
 
 PARTS_IN_FLIGHT = 4  # per file: upload memory is about part size x this x jobs
-CHECKSUM_MODES = ("when_supported", "when_required")
 
 
 def filesystem_for(
@@ -37,13 +42,7 @@ def filesystem_for(
             f"repository.s3.endpoint_url: {endpoint_url!r} is not a URL; "
             "give it with its scheme, e.g. http://127.0.0.1:9000"
         )
-    checksums = settings.checksums or "when_supported"
-    if checksums not in CHECKSUM_MODES:
-        raise ConfigError(
-            f"repository.s3.checksums: {checksums!r} is not one of "
-            f"{', '.join(CHECKSUM_MODES)} (when_required is for S3-compatible stores "
-            "that reject botocore's default checksum headers)"
-        )
+    checksums = settings.checksums or CHECKSUM_MODES[0]
     if profile:
         _check_profile(profile)
     extra_args = validate_extra_args(settings.extra_args or {})
@@ -57,24 +56,6 @@ def filesystem_for(
     )
     root = f"{bucket}/{prefix}" if prefix else bucket
     return fs, root
-
-
-def parse_bucket(spec: Any) -> tuple[str, str]:
-    """``my-bucket/optional/key/prefix`` (or an ``s3://`` URL) to (bucket, prefix).
-
-    Empty segments go, so ``bkt/`` is the bucket ``bkt`` and keys never start
-    with ``/`` (skelebot wrote ``/model_v2.0.0.pkl`` for ``bkt-c/``).
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError("repository.s3.bucket: required, e.g. my-bucket or my-bucket/models")
-    text = spec.strip()
-    for scheme in ("s3://", "s3a://"):
-        if text.lower().startswith(scheme):
-            text = text[len(scheme) :]
-    parts = [part for part in text.split("/") if part]
-    if not parts:
-        raise ConfigError(f"repository.s3.bucket: {spec!r} names no bucket")
-    return parts[0], "/".join(parts[1:])
 
 
 def validate_extra_args(extra_args: Any) -> dict[str, Any]:

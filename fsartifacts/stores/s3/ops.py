@@ -51,7 +51,6 @@ from fsartifacts.stores.s3.filesystem import (
     MIN_PART_SIZE,
     PARTS_IN_FLIGHT,
     filesystem_for,
-    parse_bucket,
     part_size_for,
 )
 from fsartifacts.stores.s3.settings import S3Settings
@@ -62,7 +61,6 @@ __all__ = [
     "PARTS_IN_FLIGHT",
     "S3Ops",
     "open_s3_store",
-    "parse_bucket",
     "part_size_for",
 ]
 

@@ -19,6 +19,33 @@ GiB = 1024 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
 MAX_PART_SIZE = 5 * GiB  # and larger ones
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
+# botocore's checksum modes; when_required is for S3-compatible stores that reject
+# its default checksum headers.
+CHECKSUM_MODES = ("when_supported", "when_required")
+
+
+def parse_bucket(spec: Any) -> tuple[str, str]:
+    """``my-bucket/optional/key/prefix`` (or an ``s3://`` URL) to (bucket, prefix).
+
+    Empty segments go, so ``bkt/`` is the bucket ``bkt`` and keys never start
+    with ``/`` (skelebot wrote ``/model_v2.0.0.pkl`` for ``bkt-c/``).
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError("repository.s3.bucket: required, e.g. my-bucket or my-bucket/models")
+    text = spec.strip()
+    for scheme in ("s3://", "s3a://"):
+        if text.lower().startswith(scheme):
+            text = text[len(scheme) :]
+    parts = [part for part in text.split("/") if part]
+    if not parts:
+        raise ConfigError(f"repository.s3.bucket: {spec!r} names no bucket")
+    return parts[0], "/".join(parts[1:])
+
+
+def normal_bucket(spec: str) -> str:
+    """The bucket and its key prefix as one path: ``s3://my-bucket/models/`` as
+    ``my-bucket/models``."""
+    return "/".join(part for part in parse_bucket(spec) if part)
 
 
 def check_transfer(transfer: TransferSettings, origin: Mapping[str, str]) -> None:

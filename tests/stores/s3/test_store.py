@@ -29,15 +29,9 @@ from fsspec.callbacks import Callback
 from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import AuthError, ConfigError, IntegrityError, NotFoundError, TransferError
 from fsartifacts.stores.base import Store, ops_for
-from fsartifacts.stores.s3.filesystem import (
-    MAX_PARTS,
-    MIN_PART_SIZE,
-    PARTS_IN_FLIGHT,
-    parse_bucket,
-    part_size_for,
-)
+from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
 from fsartifacts.stores.s3.ops import S3Ops, open_s3_store
-from fsartifacts.stores.s3.settings import S3Settings
+from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE, S3Settings
 from tests.fixtures.fault_proxy import FaultProxy
 
 PART = MIN_PART_SIZE  # the smallest part S3 takes keeps multipart tests small
@@ -107,27 +101,6 @@ def proxy(moto_server: str) -> Iterator[FaultProxy]:
 # -- configuration ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("spec", "bucket", "prefix"),
-    [
-        ("my-bucket", "my-bucket", ""),
-        ("my-bucket/", "my-bucket", ""),
-        ("bkt-c/", "bkt-c", ""),
-        ("s3://my-bucket/a/b/", "my-bucket", "a/b"),
-        ("S3A://my-bucket//a///b", "my-bucket", "a/b"),
-        ("  /my-bucket/models  ", "my-bucket", "models"),
-    ],
-)
-def test_bucket_spec_normalised(spec: str, bucket: str, prefix: str) -> None:
-    assert parse_bucket(spec) == (bucket, prefix)
-
-
-@pytest.mark.parametrize("spec", [None, "", "  ", "s3://", "///", 42])
-def test_bucket_spec_without_a_bucket_is_a_config_error(spec: Any) -> None:
-    with pytest.raises(ConfigError, match=r"repository\.s3\.bucket"):
-        parse_bucket(spec)
-
-
 def test_store_root_and_display(moto_server: str) -> None:
     store = s3_store(moto_server, "s3://some-bucket/team/models/")
     assert store.root == "some-bucket/team/models"
@@ -168,7 +141,6 @@ def test_part_size_respects_s3_limits() -> None:
 @pytest.mark.parametrize(
     ("cfg", "message"),
     [
-        ({"checksums": "sometimes"}, r"repository\.s3\.checksums"),
         ({"extra_args": {"ServerSideEncrypton": "AES256"}}, "ServerSideEncrypton"),
         ({"extra_args": {"ChecksumAlgorithm": "SHA256"}}, "ChecksumAlgorithm"),
         ({"extra_args": {"StorageClass": 3}}, r"repository\.s3\.extra_args.*StorageClass"),
