@@ -91,3 +91,20 @@ def test_a_failed_streamed_write_leaves_the_path_as_it_was(
                 f.write(piece)
     assert fs.cat_file(path) == b"the old content"
     assert fs.ls(artifactory_repo.name, detail=False, refresh=True) == [path]  # no hidden copy
+
+
+def test_streamed_appends_and_transactions(
+    fs: ArtifactoryFileSystem, artifactory_repo: ArtifactoryRepo, no_spool: Path
+) -> None:
+    path = f"{artifactory_repo.name}/log.bin"
+    first = b"".join(pieces(2 * BLOCK))
+    fs.pipe_file(path, first)
+    with fs.open(path, "ab", block_size=BLOCK) as f:  # the current content is streamed first
+        f.write(b"appended")
+    assert fs.cat_file(path) == first + b"appended"
+    later = f"{artifactory_repo.name}/later.bin"
+    with fs.transaction:
+        with fs.open(later, "wb", block_size=BLOCK) as f:
+            f.write(first)
+        assert not fs.exists(later)  # sent, not published before the transaction ends
+    assert fs.cat_file(later) == first
