@@ -21,6 +21,7 @@ from bench import Bench
 from cases_many import many
 from cases_startup import startup
 from cases_transfer import large, noop_sync
+from cases_write import stream_write
 from measure import MiB, run_measured
 from table import Row, render
 
@@ -29,6 +30,7 @@ CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
     "startup": (startup, "fsartifacts --help and validate against python -c pass"),
+    "write": (stream_write, "a 1 GiB artifactory:// open('wb') write: peak RSS, local disk"),
 }
 
 
