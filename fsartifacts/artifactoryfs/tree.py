@@ -137,32 +137,45 @@ class TreeOperations(AbstractFileSystem):
                 raise outcome
 
     def _checked_for_rm(self, paths: list[str]) -> list[str]:
-        """``paths`` once each exists and each folder among them is empty (else raise):
-        one listing per parent folder, then one per folder among them."""
-        parents = sorted({self._parent(p) for p in paths})
-        listed = dict(zip(parents, self._fresh_listings(parents), strict=True))
-        folders = []
+        """``paths`` once each exists and each folder among them is empty (else raise).
+
+        Fresh from the server, side by side: one listing of a parent folder that holds
+        several of them, the item info of a path alone in its folder (a big folder is
+        not listed to delete one file), then a listing of each folder among them.
+        """
+        by_parent: dict[str, list[str]] = {}
         for p in paths:
-            entries = listed[self._parent(p)]
-            if isinstance(entries, Exception) and not isinstance(entries, FileNotFoundError):
-                raise entries
-            kinds = {e["name"]: e["type"] for e in entries} if isinstance(entries, list) else {}
-            if p not in kinds:
-                raise FileNotFoundError(errno.ENOENT, "no such file or folder", p)
-            if kinds[p] == "directory":
-                folders.append(p)
-        for folder, entries in zip(folders, self._fresh_listings(folders), strict=True):
+            by_parent.setdefault(self._parent(p), []).append(p)
+        lookups = [(d, True) for d, group in by_parent.items() if len(group) > 1]
+        lookups += [(group[0], False) for group in by_parent.values() if len(group) == 1]
+
+        def kinds(lookup: tuple[str, bool]) -> dict[str, str]:
+            where, listing = lookup
+            if not listing:
+                return {where: listings.item_info(self.client, where)["type"]}
+            entries = listings.list_folder(self.client, where, detail=False)
+            return {e["name"]: e["type"] for e in entries} if isinstance(entries, list) else {}
+
+        found: dict[str, str] = {}
+        for outcome in run_batch(kinds, lookups, self.batch_size):
+            if isinstance(outcome, FileNotFoundError):
+                continue
+            if isinstance(outcome, Exception):
+                raise outcome
+            found.update(outcome)
+        missing = [p for p in paths if p not in found]
+        if missing:
+            raise FileNotFoundError(errno.ENOENT, "no such file or folder", missing[0])
+        folders = [p for p in paths if found[p] == "directory"]
+        contents = run_batch(
+            lambda d: listings.list_folder(self.client, d, detail=False), folders, self.batch_size
+        )
+        for folder, entries in zip(folders, contents, strict=True):
             if isinstance(entries, Exception):
                 raise entries
             if entries:
                 raise OSError(errno.ENOTEMPTY, "folder is not empty (use recursive=True)", folder)
         return paths
-
-    def _fresh_listings(self, folders: list[str]) -> list[Any]:
-        """Each folder's entries (with their types) from the server, side by side."""
-        return run_batch(
-            lambda d: listings.list_folder(self.client, d, detail=False), folders, self.batch_size
-        )
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Server-side copy; else a checksum deploy; else download and upload."""

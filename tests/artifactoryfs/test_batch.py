@@ -114,6 +114,13 @@ def test_rm_of_40_files_is_one_delete_each_in_flight_together(
     assert len(server.requests) <= 41  # the 40 deletes and at most one listing of the folder
     assert 2 <= peak_overlap(deletes) <= 8
     assert fs.ls(folder, detail=False, refresh=True) == [f"{folder}/kept.txt"]
+    fs.pipe_file(f"{folder}/one.txt", b"1")
+    server.clear_requests()
+    fs.rm(f"{folder}/one.txt")  # alone: its info and its DELETE, no listing of the folder
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in server.requests] == [
+        ("GET", "one.txt"),
+        ("DELETE", "one.txt"),
+    ]
 
 
 def test_rm_deletes_whole_folders_in_one_request_and_checks_before_deleting(
