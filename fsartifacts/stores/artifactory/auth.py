@@ -9,8 +9,9 @@ the first source holding a secret winning:
 4. with ``auth.aws: true``, AWS Secrets Manager: a JSON secret with the keys
    ``user`` and ``token``, or a plain string that is the token;
 5. a prompt, only when stdin is a terminal and never with ``auth.aws: true``;
-6. else anonymous: a server that wants credentials then answers 401, and the
-   caller raises :func:`missing_credentials_error` (exit 2).
+6. else anonymous: a server that wants credentials then answers 401, which the
+   store words as :func:`~fsartifacts.stores.artifactory.store.missing_credentials_error`
+   (exit 2).
 
 How partial sources combine. A user name from ``-u`` (or else from
 ``$ARTIFACTORY_USER``) is *the* user of the run: it goes with a secret that
@@ -29,43 +30,33 @@ has none. ``authType: none`` is anonymous whatever else is given.
 its default-profile fix: naming a profile, even ``default``, makes botocore
 ignore the ``AWS_ACCESS_KEY_ID`` variables CI jobs usually provide.
 ``awsRegion`` defaults to us-east-1 and ``awsSecret`` to ``Artifactory``, as
-in skelebot. botocore honours ``$AWS_ENDPOINT_URL_SECRETS_MANAGER`` and
-``$AWS_ENDPOINT_URL`` by itself.
+in skelebot. The secret is read by :mod:`fsartifacts.stores.artifactory.secrets`.
 
 No secret is ever part of a message, ``repr`` or log line: errors name the
-source instead, and :func:`install_secret_filter` scrubs log records (it and the
-other log redaction helpers live in :mod:`fsartifacts.redaction`; they are
-importable from here too).
+source instead, and :func:`fsartifacts.redaction.install_secret_filter` scrubs log
+records.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import netrc
 import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, TextIO
 
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import AuthError, ConfigError, TransferError
-from fsartifacts.redaction import install_secret_filter as install_secret_filter
+from fsartifacts.errors import AuthError, ConfigError
+from fsartifacts.stores.artifactory.secrets import parse_aws_secret, read_aws_secret
 from fsartifacts.stores.artifactory.settings import AUTH_KEY, AuthSettings, AuthType
 
 ENV_USER = "ARTIFACTORY_USER"
 ENV_TOKEN = "ARTIFACTORY_TOKEN"
 
 _SECRET_NOUNS = {"user_pass": "password", "token": "access token", "api_key": "API key"}
-_WAYS_TO_GIVE_CREDENTIALS = (
-    "-u USER with -t TOKEN or --token-stdin; "
-    f"${ENV_USER} and ${ENV_TOKEN}; "
-    "a 'machine HOST login USER password SECRET' entry in ~/.netrc; "
-    f"or {AUTH_KEY}.aws: true to read them from AWS Secrets Manager"
-)
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +242,7 @@ class _Resolver:
         text = read_aws_secret(
             s.aws_secret, profile=s.aws_profile, region=s.aws_region, transfer=self.transfer
         )
-        secret_user, secret = _parse_aws_secret(text, s.aws_secret)
+        secret_user, secret = parse_aws_secret(text, s.aws_secret)
         source = f"AWS Secrets Manager (secret '{s.aws_secret}')"
         if self.auth_type == "api_key":
             return _finished("api_key", None, secret, source)
@@ -381,147 +372,3 @@ def _netrc_entry(path: str, host: str) -> tuple[str, str] | None:
         return None
     login, _account, password = found
     return login or "", password or ""
-
-
-# ---------------------------------------------------------------------- AWS Secrets Manager
-
-
-def read_aws_secret(
-    secret_id: str, *, profile: str | None, region: str, transfer: TransferSettings | None = None
-) -> str:
-    """The SecretString (or decoded SecretBinary) of secret_id, or an AuthError (exit 2).
-
-    The request is bounded and its retries announced as every store's (``transfer``)."""
-    try:
-        import botocore.session
-        from botocore.config import Config
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ProfileNotFound,
-            ReadTimeoutError,
-        )
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-    except ImportError as exc:  # pragma: no cover - botocore comes with s3fs
-        raise ConfigError(f"{AUTH_KEY}.aws: true needs botocore: pip install botocore") from exc
-
-    where = f"secret '{secret_id}' in region {region}"
-    if profile:
-        where += f" (AWS profile '{profile}')"
-    fix = f"fix {AUTH_KEY}.awsSecret/awsRegion/awsProfile or the AWS credentials"
-    try:
-        from fsartifacts.retry import connect_timeout
-        from fsartifacts.stores.s3.retries import watch_requests
-
-        transfer = transfer or TransferSettings()
-        session = botocore.session.Session(profile=profile)
-        bounded = Config(
-            connect_timeout=connect_timeout(transfer.timeout),
-            read_timeout=transfer.timeout,
-            retries={"total_max_attempts": transfer.attempts, "mode": "standard"},
-        )
-        client = session.create_client("secretsmanager", region_name=region, config=bounded)
-        watch_requests(client, transfer.attempts, asynchronous=False)
-        response = client.get_secret_value(SecretId=secret_id)
-    except ProfileNotFound as exc:
-        raise AuthError(
-            f"Cannot read the Artifactory credentials from AWS Secrets Manager: AWS profile "
-            f"'{profile}' does not exist: fix {AUTH_KEY}.awsProfile or your AWS config",
-            missing_credentials=True,
-        ) from exc
-    except (NoCredentialsError, PartialCredentialsError) as exc:
-        raise AuthError(
-            f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: no AWS "
-            "credentials were found; set $AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            f"or {AUTH_KEY}.awsProfile",
-            missing_credentials=True,
-        ) from exc
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        if code == "ResourceNotFoundException":
-            problem = "it does not exist"
-        else:
-            problem = f"{code}: {error.get('Message', '')}".rstrip(": ")
-        raise AuthError(
-            f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: "
-            f"{problem}; {fix}",
-            missing_credentials=True,
-        ) from exc
-    except (ReadTimeoutError, BotoConnectionError) as exc:
-        # The network, not the credentials: exit 1, naming the endpoint and the setting.
-        raise TransferError(
-            f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: {exc}; "
-            "check the network and $AWS_ENDPOINT_URL_SECRETS_MANAGER, or allow more time "
-            "(transfer.timeout, FSARTIFACTS_TIMEOUT)"
-        ) from exc
-    except BotoCoreError as exc:
-        raise AuthError(
-            f"Cannot read the Artifactory credentials from AWS Secrets Manager {where}: {exc}",
-            missing_credentials=True,
-        ) from exc
-
-    if "SecretString" in response:
-        return cast(str, response["SecretString"])
-    try:
-        return cast(bytes, response["SecretBinary"]).decode("utf-8")
-    except (KeyError, UnicodeDecodeError):
-        raise AuthError(
-            f"AWS Secrets Manager {where} holds binary data, not text: store the credentials "
-            'as JSON {"user": ..., "token": ...} or as the token itself',
-            missing_credentials=True,
-        ) from None
-
-
-def _parse_aws_secret(text: str, secret_id: str) -> tuple[str | None, str]:
-    """(user, token) from a JSON object, or (None, text) for a plain-string secret."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        # A plain string (JSON scalars such as an all-digit token included) is the token.
-        return None, text[:-1] if text.endswith("\n") else text
-    user, token = data.get("user"), data.get("token")
-    if isinstance(token, bool) or not isinstance(token, str | int) or token == "":
-        keys = ", ".join(sorted(str(k) for k in data)) or "none"
-        raise AuthError(
-            f"AWS Secrets Manager secret '{secret_id}' has no \"token\" (its keys: {keys}): store "
-            'the credentials as JSON {"user": ..., "token": ...}',
-            missing_credentials=True,
-        )
-    return (str(user) if user else None), str(token)
-
-
-# --------------------------------------------------------------------------------- messages
-
-
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def missing_credentials_error(url: str) -> AuthError:
-    """The server wants credentials and the run has none (exit 2)."""
-    return AuthError(
-        f"{_without_userinfo(url)} requires credentials and none were given. Give them with "
-        f"{_WAYS_TO_GIVE_CREDENTIALS}; or run in a terminal to be asked.",
-        missing_credentials=True,
-    )
-
-
-def bad_credentials_error(url: str, credentials: Credentials) -> AuthError:
-    """The server refused the credentials given (exit 1); names their source, never them."""
-    if credentials.anonymous:
-        return missing_credentials_error(url)
-    hint = ""
-    if credentials.auth_type != "token":
-        hint = f" If it is an access token, set {AUTH_KEY}.authType: token."
-    return AuthError(
-        f"{_without_userinfo(url)} refused the {credentials.describe()}: check it, or give "
-        f"others ({_WAYS_TO_GIVE_CREDENTIALS}).{hint}"
-    )

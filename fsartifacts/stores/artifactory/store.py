@@ -10,19 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError
 from fsartifacts.redaction import HoldsSecret
 from fsartifacts.stores.artifactory.auth import (
+    ENV_TOKEN,
+    ENV_USER,
     Credentials,
-    bad_credentials_error,
-    missing_credentials_error,
     resolve_credentials,
 )
-from fsartifacts.stores.artifactory.settings import ArtifactorySettings
+from fsartifacts.stores.artifactory.settings import AUTH_KEY, ArtifactorySettings
 from fsartifacts.stores.base import Store, ops_for
+
+_WAYS_TO_GIVE_CREDENTIALS = (
+    "-u USER with -t TOKEN or --token-stdin; "
+    f"${ENV_USER} and ${ENV_TOKEN}; "
+    "a 'machine HOST login USER password SECRET' entry in ~/.netrc; "
+    f"or {AUTH_KEY}.aws: true to read them from AWS Secrets Manager"
+)
 
 
 @dataclass
@@ -150,3 +157,35 @@ def _auth_options(credentials: Credentials | None) -> dict[str, Any]:
     if credentials.auth_type == "token":
         return {"token": credentials.secret}
     return {"api_key": credentials.secret}
+
+
+# --------------------------------------------------------------------------------- messages
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def missing_credentials_error(url: str) -> AuthError:
+    """The server wants credentials and the run has none (exit 2)."""
+    return AuthError(
+        f"{_without_userinfo(url)} requires credentials and none were given. Give them with "
+        f"{_WAYS_TO_GIVE_CREDENTIALS}; or run in a terminal to be asked.",
+        missing_credentials=True,
+    )
+
+
+def bad_credentials_error(url: str, credentials: Credentials) -> AuthError:
+    """The server refused the credentials given (exit 1); names their source, never them."""
+    if credentials.anonymous:
+        return missing_credentials_error(url)
+    hint = ""
+    if credentials.auth_type != "token":
+        hint = f" If it is an access token, set {AUTH_KEY}.authType: token."
+    return AuthError(
+        f"{_without_userinfo(url)} refused the {credentials.describe()}: check it, or give "
+        f"others ({_WAYS_TO_GIVE_CREDENTIALS}).{hint}"
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fsartifacts.errors import EXIT_FAILED, EXIT_USAGE, AuthError, ConfigError
+from fsartifacts.errors import EXIT_USAGE, AuthError, ConfigError
 from fsartifacts.redaction import (
     SecretFilter,
     install_secret_filter,
@@ -22,8 +22,6 @@ from fsartifacts.redaction import (
 from fsartifacts.stores.artifactory import auth
 from fsartifacts.stores.artifactory.auth import (
     Credentials,
-    bad_credentials_error,
-    missing_credentials_error,
     resolve_credentials,
 )
 from fsartifacts.stores.artifactory.settings import AuthSettings
@@ -490,39 +488,6 @@ def test_prompt_empty_answer_means_anonymous() -> None:
     prompt = Prompt("")
     assert resolve(interactive=True, prompt=prompt).anonymous
     assert len(prompt.questions) == 1
-
-
-# ------------------------------------------------------------------------------- messages
-
-
-def test_missing_credentials_error_names_every_way_and_exits_2() -> None:
-    error = missing_credentials_error("https://bob:hunter2@example.com/artifactory/repo/x")
-    message = str(error)
-    assert error.exit_code == EXIT_USAGE and error.missing_credentials
-    assert "hunter2" not in message and "https://example.com/artifactory/repo/x" in message
-    for way in (
-        "-u",
-        "-t",
-        "--token-stdin",
-        "$ARTIFACTORY_USER",
-        "$ARTIFACTORY_TOKEN",
-        "~/.netrc",
-        "auth.aws",
-    ):
-        assert way in message
-
-
-def test_bad_credentials_error_names_the_source_not_the_secret() -> None:
-    creds = Credentials("user_pass", "alice", PASSWORD, "~/.netrc")
-    error = bad_credentials_error("https://example.com/artifactory", creds)
-    assert error.exit_code == EXIT_FAILED and not error.missing_credentials
-    assert "~/.netrc" in str(error) and "alice" in str(error)
-    assert PASSWORD not in str(error)
-
-
-def test_bad_credentials_error_for_anonymous_is_the_missing_credentials_error() -> None:
-    error = bad_credentials_error("https://example.com", Credentials("none", source="anonymous"))
-    assert error.exit_code == EXIT_USAGE
 
 
 # ------------------------------------------------------------------------------ redaction

@@ -9,11 +9,17 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import EXIT_FAILED, EXIT_USAGE
 from fsartifacts.stores.artifactory.auth import Credentials
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings
-from fsartifacts.stores.artifactory.store import ArtifactoryStore, open_artifactory_store
+from fsartifacts.stores.artifactory.store import (
+    ArtifactoryStore,
+    bad_credentials_error,
+    missing_credentials_error,
+    open_artifactory_store,
+)
 from fsartifacts.stores.base import Store
 
 URL = "http://127.0.0.1:9/artifactory"  # never contacted: the store is only opened
 TOKEN = Credentials("token", "alice", "t0ken-value", source="$ARTIFACTORY_TOKEN")
+PASSWORD = "pw-8c1d5e2b"
 
 
 def store(credentials: Credentials | None) -> ArtifactoryStore:
@@ -57,3 +63,36 @@ def test_a_store_that_knows_no_credentials_says_it_refused_access() -> None:
     plain = Store(fs=store(None).fs, root="models", ops=store(None).ops, display="memory://x")
     assert str(plain.auth_error(PermissionError("denied"))) == "the store refused access: denied"
     assert plain.credentials is None
+
+
+# ------------------------------------------------------------------------------- messages
+
+
+def test_missing_credentials_error_names_every_way_and_exits_2() -> None:
+    error = missing_credentials_error("https://bob:hunter2@example.com/artifactory/repo/x")
+    message = str(error)
+    assert error.exit_code == EXIT_USAGE and error.missing_credentials
+    assert "hunter2" not in message and "https://example.com/artifactory/repo/x" in message
+    for way in (
+        "-u",
+        "-t",
+        "--token-stdin",
+        "$ARTIFACTORY_USER",
+        "$ARTIFACTORY_TOKEN",
+        "~/.netrc",
+        "auth.aws",
+    ):
+        assert way in message
+
+
+def test_bad_credentials_error_names_the_source_not_the_secret() -> None:
+    creds = Credentials("user_pass", "alice", PASSWORD, "~/.netrc")
+    error = bad_credentials_error("https://example.com/artifactory", creds)
+    assert error.exit_code == EXIT_FAILED and not error.missing_credentials
+    assert "~/.netrc" in str(error) and "alice" in str(error)
+    assert PASSWORD not in str(error)
+
+
+def test_bad_credentials_error_for_anonymous_is_the_missing_credentials_error() -> None:
+    error = bad_credentials_error("https://example.com", Credentials("none", source="anonymous"))
+    assert error.exit_code == EXIT_USAGE
