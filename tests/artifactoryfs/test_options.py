@@ -155,3 +155,54 @@ def test_a_cached_instance_uses_a_token_set_after_it_was_made_and_a_rotated_one(
         fs.cat_file("generic-local/late-token.txt")
     sent = [r.headers.get("Authorization") for r in artifactory_secure_server.requests]
     assert sent and set(sent) == {"Bearer a-rotated-token"}
+
+
+DASK_JOB = """
+import json, os, sys
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+url, token, where = sys.argv[1:]
+
+
+def give_token():  # pickled by value; os.environ itself would travel as a copy
+    os.environ["ARTIFACTORY_TOKEN"] = token
+
+
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                  dashboard_address=None) as cluster, Client(cluster) as client:
+    # Set after the workers started: the client has the environment, they do not.
+    os.environ.update(ARTIFACTORY_URL=url, ARTIFACTORY_TOKEN=token)
+    frame = dd.read_parquet(where)
+    try:
+        frame.compute()
+        refused = None
+    except PermissionError as exc:
+        refused = str(exc)
+    # The workers' filesystems read the environment at each request: now they have it.
+    client.run(give_token)
+    # A graph of its own: the scheduler may still hold the first one's erred tasks.
+    rows = sorted(dd.read_parquet(where, columns=["a"]).compute()["a"].tolist())
+    print(json.dumps({"workers": len(client.scheduler_info()["workers"]),
+                      "refused": refused, "rows": rows}))
+"""
+
+
+def test_dask_workers_fail_the_task_without_the_environment_token_and_read_with_it(
+    artifactory_secure_server: ArtifactoryServer,
+) -> None:
+    """Two worker processes unpickle a filesystem configured from the environment: the
+    URL travels, the token does not, and its absence is a task error, never a hang."""
+    url = artifactory_secure_server.url
+    where = "artifactory://generic-local/dask/table.parquet"
+    frame = pd.DataFrame({"a": [3, 1, 2]})
+    frame.to_parquet(where, storage_options={"base_url": url, "token": ARTIFACTORY_TOKEN})
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
+    job = subprocess.run(
+        [sys.executable, "-c", DASK_JOB, url, ARTIFACTORY_TOKEN, where],
+        capture_output=True, text=True, env=env, timeout=240, check=False,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stderr[-3000:]
+    result = json.loads(job.stdout.strip().splitlines()[-1])
+    assert result["workers"] == 2 and result["rows"] == [1, 2, 3]
+    assert result["refused"] is not None and "401" in result["refused"]
