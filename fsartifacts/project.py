@@ -33,6 +33,7 @@ from fsartifacts.versionspec import VersionSpec
 if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
     from fsartifacts.engine.aliases import Alias, Move
+    from fsartifacts.engine.info import VersionInfo
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.redaction import HoldsSecret
@@ -199,23 +200,43 @@ class Project:
         prefix: str = "",
         dry_run: bool = False,
         check: bool = False,
+        message: str | None = None,
     ) -> Results:
         """Upload artifacts as their version; a version already on the store fails
-        (whatever its content) unless ``force``. ``check`` raises the first failure's error."""
+        (whatever its content) unless ``force``. ``check`` raises the first failure's error.
+        Each version records its provenance (git commit, user, host, CI run...) and
+        ``message``."""
         return self._push(
-            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False
-        )
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False,
+            message=message,
+        )  # fmt: skip
 
     def _push(
-        self, which: str, *, force: bool, prefix: str, dry_run: bool, check: bool, sync: bool
+        self,
+        which: str,
+        *,
+        force: bool,
+        prefix: str,
+        dry_run: bool,
+        check: bool,
+        sync: bool,
+        message: str | None = None,
     ) -> Results:
+        from fsartifacts.engine import provenance
+
         prefix = naming.validate_prefix(prefix)
-        options = PushOptions(prefix=prefix, force=force, sync=sync, dry_run=dry_run)
+        artifacts = self.artifacts(which)  # an unknown name fails before git is asked
+        record = {} if dry_run else provenance.collect(
+            self.root, message=message, environ=self._environ
+        )  # fmt: skip
+        options = PushOptions(
+            prefix=prefix, force=force, sync=sync, dry_run=dry_run, provenance=record
+        )
         engine = self.engine
         try:
             results = engine.run(
                 lambda a: engine.push(a, self.artifact_version(a), options),
-                self.artifacts(which),
+                artifacts,
                 version_of=lambda a: None if a.singular else str(self.artifact_version(a)),
             )
         finally:
@@ -322,12 +343,14 @@ class Project:
         prefix: str = "",
         dry_run: bool = False,
         check: bool = False,
+        message: str | None = None,
     ) -> Results:
         """Push that is safe to repeat: an identical copy already there is up to date;
         a different one fails unless ``force``."""
         return self._push(
-            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True
-        )
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True,
+            message=message,
+        )  # fmt: skip
 
     def sync_pull(
         self,
@@ -466,6 +489,26 @@ class Project:
             )
         return self.store.ops.open_read(copy.path)
 
+    def info(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> VersionInfo:
+        """One remote version (exact, LATEST, a range or @alias; by default what a pull
+        asks for): size, sha256, a folder's files, its provenance and its aliases."""
+        from fsartifacts.engine.info import describe
+
+        artifact = self._one(name, "info")
+        copy = self.find(artifact.name, version, prefix=prefix, pre=pre)
+        return describe(self.engine, artifact, copy, naming.validate_prefix(prefix))
+
+    def version_notes(self, name: str, *, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Per remote copy of one artifact (by remote name): its commit and its aliases."""
+        from fsartifacts.engine.info import version_notes
+
+        (artifact,) = self.artifacts(name)
+        prefix = naming.validate_prefix(prefix)
+        copies = self.engine.index.copies(artifact, prefix)
+        return version_notes(self.engine, artifact, copies, prefix)
+
     # -- aliases ----------------------------------------------------------------
 
     def alias_set(
@@ -486,7 +529,7 @@ class Project:
         validate_name(alias)
         if expect is not None and expect != "none":
             expect = str(parse_version(expect, source="--from"))
-        copy = self.find(artifact.name, version, prefix=prefix, pre=True)
+        copy = self.find(artifact.name, version, prefix=prefix, pre=False)
         return self.engine.aliases.set(
             artifact, copy, alias, prefix=naming.validate_prefix(prefix), expect=expect
         )

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "gc": _gc,
             "list": _list,
             "alias": _alias,
+            "info": _info,
             "validate": _validate,
             "demo": _demo,
         }
@@ -151,7 +152,13 @@ def _push(args: argparse.Namespace) -> int:
     up to date)."""
     project = _load(args)
     push = project.sync_push if args.sync else project.push
-    results = push(args.artifact, force=args.force, prefix=args.prefix, dry_run=args.dry_run)
+    results = push(
+        args.artifact,
+        force=args.force,
+        prefix=args.prefix,
+        dry_run=args.dry_run,
+        message=args.message,
+    )
     return _report(args, args.command_name, results)
 
 
@@ -217,6 +224,7 @@ def _list(args: argparse.Namespace) -> int:
     project = _load(args)
     asked = parse_request(args.version)
     listing: Listing = []
+    notes: dict[str, dict[str, Any]] = {}  # by remote name: commit, aliases
     for artifact in project.artifacts(args.artifact):
         request = project.request(artifact, asked)
         copies = project.copies(artifact.name, prefix=args.prefix)
@@ -236,10 +244,24 @@ def _list(args: argparse.Namespace) -> int:
                 found[VersionSpec.latest()], request, found[request],
             )
         )  # fmt: skip
+        notes.update(project.version_notes(artifact.name, prefix=args.prefix))
+    shown = render_listing(project, listing, as_json=args.json, notes=notes)
     if args.json:
-        print(json.dumps(render_listing(project, listing, as_json=True), indent=2, default=str))
+        print(json.dumps(shown, indent=2, default=str))
     else:
-        print(printable(render_listing(project, listing, as_json=False), lines=True))
+        print(printable(shown, lines=True))
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    from fsartifacts.cli.render import render_info
+
+    project = _load(args)
+    info = project.info(args.artifact, args.version, prefix=args.prefix, pre=args.pre)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+    else:
+        print(printable(render_info(info), lines=True))
     return EXIT_OK
 
 

@@ -83,6 +83,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("fsartifacts list model --json", "one artifact, as JSON (sizes in bytes)"),
         ("fsartifacts list model '~1.4'", "the 1.4.x versions, the highest marked"),
     ],
+    "info": [
+        ("fsartifacts info model 1.4.0", "its size, sha256, commit, who pushed it, its aliases"),
+        ("fsartifacts info model @prod --json", "the version prod points at, as JSON"),
+    ],
     "alias": [
         ("fsartifacts alias set model 1.4.0 prod", "point prod at 1.4.0"),
         ("fsartifacts alias list --history", "every alias, with every move"),

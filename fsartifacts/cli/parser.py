@@ -121,6 +121,10 @@ def _push_options(p: argparse.ArgumentParser) -> None:
     )
     _prefix_option(p)
     p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    p.add_argument(
+        "-m", "--message", metavar="TEXT",
+        help="recorded with the version's provenance (shown by `fsartifacts info`)",
+    )  # fmt: skip
     _credential_options(p)
 
 
@@ -315,6 +319,17 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     ls.add_argument("--pre", action="store_true", help=words.PRE)
     _credential_options(ls)
     ls.set_defaults(handler=handlers["list"])
+
+    info = _command(commands, "info", help="one version: size, sha256, files, provenance, aliases")
+    info.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
+    info.add_argument(
+        "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST|@NAME",
+        help=f"{words.VERSION_OR_LATEST}; or @NAME, an alias {words.VERSION_DEFAULT}",
+    )  # fmt: skip
+    _prefix_option(info)
+    info.add_argument("--pre", action="store_true", help=words.PRE)
+    _credential_options(info)
+    info.set_defaults(handler=handlers["info"])
 
     _alias_commands(commands, handlers["alias"])
 

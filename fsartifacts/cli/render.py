@@ -13,6 +13,7 @@ from fsartifacts.versioning import pinned_version
 if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
     from fsartifacts.engine.aliases import Alias, Move
+    from fsartifacts.engine.info import VersionInfo
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.results import Result
     from fsartifacts.project import Project
@@ -111,7 +112,15 @@ def render_plan(project: Project, doomed: list[RemoteCopy], *, keep: int) -> str
     return "\n".join(lines)
 
 
-def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
+def render_listing(
+    project: Project,
+    listing: Listing,
+    *,
+    as_json: bool,
+    notes: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """The versions of each artifact; ``notes`` (by remote name) adds commits and aliases."""
+    notes = notes or {}
     store = project.store
     if as_json:
         return {
@@ -131,6 +140,8 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
                             "remote": store.url(c.display_name),
                             "size": c.size,
                             "modified": c.modified.isoformat() if c.modified else None,
+                            "commit": notes.get(c.name, {}).get("commit"),
+                            "aliases": notes.get(c.name, {}).get("aliases", []),
                         }
                         for c in copies
                     ],
@@ -150,7 +161,10 @@ def render_listing(project: Project, listing: Listing, *, as_json: bool) -> Any:
             mark = f"  <- {request}" if chosen is not None and c.name == chosen.name else ""
             when = c.modified.strftime("%Y-%m-%d %H:%M") if c.modified else "-"
             label = str(c.version) if c.version else "(singular)"
-            lines.append(f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{mark}")
+            note = _note(notes.get(c.name, {}))
+            lines.append(
+                f"  {label:<20} {human_size(c.size):>10}  {when}  {c.display_name}{note}{mark}"
+            )
     return "\n".join(lines)
 
 
@@ -183,6 +197,41 @@ def render_aliases(project: Project, aliases: list[Alias], *, history: bool, as_
                 f"    {m.at}  {m.by}@{m.host}  {m.old or '(new)'} -> {m.new or '(removed)'}"
                 for m in a.history
             ]
+    return "\n".join(lines)
+
+
+def _note(note: dict[str, Any]) -> str:
+    """``  git 1a2b3c4d (dirty)  @prod @staging`` for a listed version, or ""."""
+    parts = []
+    if note.get("commit"):
+        parts.append(f"git {str(note['commit'])[:8]}" + (" (dirty)" if note.get("dirty") else ""))
+    parts += [f"@{name}" for name in note.get("aliases", [])]
+    return "  " + "  ".join(parts) if parts else ""
+
+
+def render_info(info: VersionInfo) -> str:
+    """One version, a field a line; a folder's files below."""
+    p = info.provenance
+    lines = [f"{info.artifact} {info.version or '(singular)'}  ({info.kind})"]
+    rows: list[tuple[str, str | None]] = [
+        ("remote", info.remote),
+        ("size", human_size(info.size)),
+        ("sha256", info.sha256 or "not recorded"),
+        ("aliases", " ".join(f"@{a}" for a in info.aliases) or "none"),
+        ("commit", (p.get("commit", "") + (" (dirty)" if p.get("dirty") else "")) or None),
+        ("branch", p.get("branch")),
+        ("pushed", " ".join(x for x in (p.get("time"), p.get("user") and f"by {p['user']}",
+                                        p.get("host") and f"on {p['host']}") if x) or None),
+        ("ci", " ".join(x for x in (p.get("ci"), p.get("ci_url")) if x) or None),
+        ("message", p.get("message")),
+        ("fsartifacts", p.get("fsartifacts")),
+    ]  # fmt: skip
+    if not p:
+        rows.append(("provenance", "none recorded (pushed before fsartifacts recorded it)"))
+    lines += [f"  {key + ':':<13}{value}" for key, value in rows if value]
+    if info.files is not None:
+        lines.append(f"  files ({len(info.files)}):")
+        lines += [f"    {f.path}  {human_size(f.size)}  sha256 {f.sha256[:12]}" for f in info.files]
     return "\n".join(lines)
 
 

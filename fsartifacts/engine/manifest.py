@@ -10,10 +10,11 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fsartifacts.engine import provenance as provenance_record
 from fsartifacts.errors import IntegrityError, option
 
 FORMAT = "fsartifacts-manifest/1"
@@ -32,6 +33,8 @@ class Manifest:
     artifact: str
     version: str | None
     files: tuple[ManifestEntry, ...]
+    # Where the version came from (see engine.provenance); not part of its content.
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def size(self) -> int:
@@ -58,7 +61,7 @@ class Manifest:
         return sorted(self.files, key=_path) == sorted(other.files, key=_path)
 
     def to_bytes(self) -> bytes:
-        doc = {
+        doc: dict[str, Any] = {
             "format": FORMAT,
             "artifact": self.artifact,
             "version": self.version,
@@ -69,6 +72,8 @@ class Manifest:
                 for f in sorted(self.files, key=_path)
             ],
         }
+        if self.provenance:
+            doc["provenance"] = self.provenance
         return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
 
     @classmethod
@@ -95,7 +100,12 @@ class Manifest:
                 "remove it with `fsartifacts rm`.",
                 transient=False,
             )
-        return cls(str(doc["artifact"]), doc.get("version"), files)
+        return cls(
+            str(doc["artifact"]),
+            doc.get("version"),
+            files,
+            provenance_record.clean(doc.get("provenance")),
+        )
 
 
 def malformed(files: tuple[ManifestEntry, ...]) -> str | None:

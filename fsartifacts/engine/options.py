@@ -6,7 +6,9 @@ CLI build them without importing a store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from fsartifacts.engine.lockfile import LockEntry
 
@@ -24,6 +26,8 @@ class PushOptions:
     force: bool = False
     sync: bool = False
     dry_run: bool = False
+    # Where the version comes from (engine.provenance), stored with what the push uploads.
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

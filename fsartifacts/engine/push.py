@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 import semver
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.engine import naming
+from fsartifacts.engine import naming, provenance
 from fsartifacts.engine.claims import Claim, claim_path
 from fsartifacts.engine.compare import manifest_of, remote_file_matches
 from fsartifacts.engine.context import Context
@@ -99,7 +101,18 @@ def _push_file(
     finally:
         tally.close()
         ctx.index.invalidate()
+    if options.provenance:
+        _write_file_provenance(ctx, name, dict(options.provenance))
     return result
+
+
+def _write_file_provenance(ctx: Context, name: str, record: dict[str, Any]) -> None:
+    """The provenance object beside a pushed file; the push stands without it."""
+    where = ctx.store.path(provenance.object_name(name))
+    try:
+        ctx.ops.write_bytes(where, provenance.to_bytes(record), exclusive=False)
+    except Exception as exc:  # the version is published: only its provenance is missing
+        log.warning("%s: pushed, but its provenance could not be written: %s", name, exc)
 
 
 def _conflict(
@@ -138,7 +151,10 @@ def _push_folder(
     manifest_path = store.path(naming.manifest_name(name))
     # Every digest the store wants for the upload, in the one read that builds the manifest.
     digests = folder_digests(ctx.hashes, artifact, local, ops.upload_digests)
-    manifest = manifest_of(artifact, version_text(version), digests)
+    manifest = dataclasses.replace(
+        manifest_of(artifact, version_text(version), digests),
+        provenance=dict(options.provenance),
+    )
     if not manifest.files:
         raise NotFoundError(
             f"{artifact.name}: the folder {artifact.file} holds no files; nothing to push."

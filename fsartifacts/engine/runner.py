@@ -10,6 +10,7 @@ that stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from typing import TypeVar
 import semver
 
 from fsartifacts.config.model import Artifact, TransferSettings
+from fsartifacts.engine import provenance
 from fsartifacts.engine.aliases import Aliases
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.heldclaims import HeldClaims
@@ -193,6 +195,8 @@ class Engine:
                     self.ops.remove(copy.path, recursive=True)
             else:
                 self.ops.remove(copy.path)
+                with contextlib.suppress(FileNotFoundError):
+                    self.ops.remove(self.store.path(provenance.object_name(copy.name)))
         finally:
             self.index.invalidate()
         return result

@@ -106,6 +106,7 @@ def test_rm_and_prune(remote: Remote, tmp_path: Path) -> None:
     kept = {"1.2.0", "1.3.0", "2.1.0", "2.2.0"}
     assert remote.names() == (
         {f"model_v{v}.pkl" for v in kept}
+        | {f".model_v{v}.pkl.fsartifacts-provenance.json" for v in kept}  # pruned with theirs
         | {f"data_v{v}" for v in kept}
         | {f"data_v{v}.manifest.json" for v in kept}
     )
