@@ -214,8 +214,8 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    """Every version, LATEST marked; with a VERSION (or an artifact's configured range),
-    only the versions it matches, the one it resolves to marked."""
+    """Every version, the one the artifact's default (its configured range, else LATEST)
+    resolves to marked; with a VERSION, only the versions it matches, its answer marked."""
     from fsartifacts.cli.render import Listing, render_listing
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.project import parse_request
@@ -234,7 +234,7 @@ def _list(args: argparse.Namespace) -> int:
                 found[spec] = project.find(artifact.name, spec, prefix=args.prefix, pre=args.pre)
             except FsArtifactsError:
                 found[spec] = None
-        if request.kind in ("exact", "range"):
+        if asked is not None and request.kind in ("exact", "range"):
             copies = [
                 c for c in copies if c.version is None or request.matches(c.version, pre=args.pre)
             ]

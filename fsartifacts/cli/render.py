@@ -152,7 +152,7 @@ def render_listing(
     lines = [f"remote: {store.display}"]
     for artifact, base, copies, _, request, chosen in listing:
         pin = f", pinned to {artifact.version}" if pinned_version(artifact) is not None else ""
-        asked = "" if request.is_latest else f"; {request} asked"
+        asked = "" if request.is_latest else f"; asks for {request}"
         lines.append(f"{artifact.name}  (LATEST resolves against {base}{pin}{asked})")
         if not copies:
             what = "versions" if request.is_latest else f"versions matching {request}"

@@ -82,3 +82,9 @@ def test_ranges_pull_the_highest_match_and_the_lock_keeps_that(
     (shown,) = json.loads(listed.stdout)["artifacts"]
     assert [v["version"] for v in shown["versions"]] == ["1.2.10", "1.2.9"]
     assert (shown["requested"], shown["resolved"], shown["latest"]) == ("~1.2", "1.2.10", "1.6.0")
+    # Without a VERSION: every version, the configured range's answer marked.
+    listed = fsartifacts("list", "model", cwd=consumer)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["2.0.0", "1.6.0", "1.5.0-rc.1", "1.4.3", "1.2.10", "1.2.9"]
+    assert rows[1][-2:] == ["<-", "^1.2"] and "asks for ^1.2" in listed.stdout
