@@ -14,6 +14,7 @@ import pytest
 
 from fsartifacts import Project
 from fsartifacts.versionedfs import VersionedFileSystem
+from tests.fixtures.remotes import Remote, yaml_config
 
 CONFIG = """\
 repository:
@@ -158,3 +159,17 @@ def test_dask_workers_read_the_version_the_client_resolved(project: Path) -> Non
     result = json.loads(job.stdout.strip().splitlines()[-1])
     assert result == {"workers": 2, "v": ["1.1.0"], "parts": [0, 1]}
     assert (project / ".artifacts" / "features_v1.2.0.manifest.json").is_file()
+
+
+@pytest.mark.parametrize("remote", ["s3", "artifactory"], indirect=True)
+def test_reads_go_through_the_stores_own_filesystem(remote: Remote, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    artifacts = "    - {name: table, file: table.csv}\n    - {name: features, file: features}\n"
+    (root / "fsartifacts.yaml").write_text(yaml_config(remote, artifacts))
+    (root / "VERSION").write_text("1.1.0\n")
+    push(root, "1.1.0")
+    options = {"config": str(root / "fsartifacts.yaml")}
+    assert set(pd.read_csv("fsartifacts://table@^1.0", storage_options=options)["v"]) == {"1.1.0"}
+    parts = pd.read_parquet("fsartifacts://features@^1.0/", storage_options=options)
+    assert sorted(parts["part"]) == [0, 1] and set(parts["v"]) == {"1.1.0"}
