@@ -40,7 +40,12 @@ def test_load_push_pull_versions_resolve_open(project_root: Path) -> None:
     assert [str(v) for v in project.versions("model")] == ["2.0.0", "1.4.0", "1.2.0"]
     assert str(project.resolve("model", "LATEST")) == "1.4.0"
     assert str(project.resolve("model", "1.2.0")) == "1.2.0"
-    with project.open("model", "LATEST") as f:
+    assert str(project.resolve("model", "~1.2")) == "1.2.0"  # ranges, here as everywhere
+    assert str(project.resolve("model", ">=1.0.0,<3")) == "2.0.0"
+    assert str(project.resolve("model")) == "1.4.0"  # no version: the artifact's default
+    with pytest.raises(ConfigError, match="'1.2.3.4' is not a version or a range"):
+        project.resolve("model", "1.2.3.4")
+    with project.open("model", "^1.3") as f:
         assert f.read() == b"weights"
     with pytest.raises(ConfigError, match="folder artifact"):
         project.open("data")
