@@ -43,7 +43,7 @@ def test_load_push_pull_versions_resolve_open(project_root: Path) -> None:
     assert str(project.resolve("model", "~1.2")) == "1.2.0"  # ranges, here as everywhere
     assert str(project.resolve("model", ">=1.0.0,<3")) == "2.0.0"
     assert str(project.resolve("model")) == "1.4.0"  # no version: the artifact's default
-    with pytest.raises(ConfigError, match="'1.2.3.4' is not a version or a range"):
+    with pytest.raises(ConfigError, match=r"'1\.2\.3\.4' is not a version or a range"):
         project.resolve("model", "1.2.3.4")
     with project.open("model", "^1.3") as f:
         assert f.read() == b"weights"
