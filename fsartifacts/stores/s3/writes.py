@@ -1,0 +1,254 @@
+"""Writes to S3: create-if-absent uploads, sha256 metadata, ETag checks, and
+conditional replacement of small objects (see :mod:`fsartifacts.stores.s3.ops`)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import mimetypes
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fsspec.asyn import sync
+from fsspec.callbacks import Callback, NoOpCallback
+
+from fsartifacts.errors import IntegrityError
+from fsartifacts.stores.base import ChangedMeanwhile
+from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
+from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
+from fsartifacts.stores.s3.objects import (
+    DOWNLOAD_BLOCK,
+    MD5_ETAG,
+    S3Objects,
+    close_body,
+    opaque_etag,
+    read_block,
+)
+
+log = logging.getLogger("fsartifacts.stores.s3.ops")  # the ops' logger, as before the split
+
+
+class S3Writes(S3Objects):
+    """The writes of the S3 ops."""
+
+    # -- writes -------------------------------------------------------------------
+
+    def upload(
+        self,
+        lpath: str,
+        rpath: str,
+        *,
+        sha256: str,
+        exclusive: bool,
+        record: bool = True,
+        callback: Callback | None = None,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
+        callback = callback or NoOpCallback()
+        bucket, key = self._split(rpath)
+        size = os.path.getsize(lpath)
+        part = part_size_for(size, self.transfer.part_size)
+        metadata = self._metadata(sha256 if record else None)
+        content_type = self._content_type(lpath)
+        with self._errors(rpath, "upload to"):
+            if size < 2 * part:  # s3fs's own rule for one PutObject
+                with open(lpath, "rb") as f:
+                    data = f.read()
+                # Hash the very bytes about to be sent (in memory, under two parts:
+                # no second read of the file). S3 never checks the sha256 we put
+                # in the metadata, and a size + mtime check would miss a rewrite
+                # of the same size within one mtime tick.
+                if hashlib.sha256(data).hexdigest() != sha256.lower():
+                    raise IntegrityError(
+                        f"{lpath} changed while it was being pushed (its sha256 is no longer "
+                        f"{sha256}); nothing was uploaded. Push again once it is complete."
+                    )
+                callback.set_size(len(data))
+                self._put_small(bucket, key, data, metadata, content_type, exclusive=exclusive)
+                callback.relative_update(len(data))
+                return
+
+            def put(conditional: bool) -> None:
+                callback.absolute_update(0)  # a retried upload starts over
+                self.fs.put_file(
+                    lpath,
+                    rpath,
+                    callback=callback,
+                    chunksize=part,
+                    max_concurrency=PARTS_IN_FLIGHT,
+                    mode="create" if conditional else "overwrite",
+                    ContentType=content_type,
+                    **({"Metadata": metadata} if metadata else {}),
+                )
+
+            self._write(bucket, key, put, exclusive=exclusive)
+
+    def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+        bucket, key = self._split(rpath)
+        metadata = self._metadata(hashlib.sha256(data).hexdigest())
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        with self._errors(rpath, "upload to"):
+            self._put_small(bucket, key, data, metadata, content_type, exclusive=exclusive)
+
+    # -- conditional replacement ------------------------------------------------
+
+    @property
+    def atomic_replace(self) -> bool:
+        return self._conditional_writes
+
+    def read_revision(self, rpath: str) -> tuple[bytes, str] | None:
+        """The object's bytes and its ETag, from one GET; None when it does not exist."""
+        bucket, key = self._split(rpath)
+        with self._errors(rpath, "download"):
+            try:
+                response = self.fs.call_s3("get_object", Bucket=bucket, Key=key)
+            except FileNotFoundError as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise
+                return None
+            body, blocks = response["Body"], []
+            try:
+                while block := sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK):
+                    blocks.append(block)
+            finally:
+                close_body(self.fs.loop, body)
+        return b"".join(blocks), str(response.get("ETag", ""))
+
+    def write_if(self, rpath: str, data: bytes, revision: str | None) -> None:
+        """One PutObject conditioned on the ETag read (``If-Match``), or on absence."""
+        if not self._conditional_writes:
+            super().write_if(rpath, data, revision)
+            return
+        bucket, key = self._split(rpath)
+        condition = {"IfMatch": revision} if revision is not None else {"IfNoneMatch": "*"}
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        with self._errors(rpath, "upload to"):
+            try:
+                response = self.fs.call_s3(
+                    "put_object",
+                    Bucket=bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream",
+                    Metadata=self._metadata(hashlib.sha256(data).hexdigest()) or {},
+                    **condition,
+                )
+            except FileExistsError as exc:
+                raise ChangedMeanwhile("it was created since it was read") from exc
+            except FileNotFoundError as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise
+                raise ChangedMeanwhile("it was removed since it was read") from exc
+            except OSError as exc:
+                code = error_code(exc)
+                if code == "PreconditionFailed":
+                    raise ChangedMeanwhile("it was changed since it was read") from exc
+                if code == "ConditionalRequestConflict":
+                    raise ChangedMeanwhile("another change of it was under way") from exc
+                if not conditional_write_unsupported(exc):
+                    raise
+                self._note_no_conditional_writes(bucket)
+                response = None
+            finally:
+                self.fs.invalidate_cache(f"{bucket}/{key}")
+        if response is None:
+            super().write_if(rpath, data, revision)
+            return
+        self._check_etag(bucket, key, response, md5)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _put_small(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str] | None,
+        content_type: str,
+        *,
+        exclusive: bool,
+    ) -> None:
+        """One PutObject, checked against the ETag S3 answers with."""
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        extra: dict[str, Any] = {"ContentType": content_type}
+        if metadata:
+            extra["Metadata"] = metadata
+
+        def put(conditional: bool) -> None:
+            response = self.fs.call_s3(
+                "put_object",
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                **extra,
+                **({"IfNoneMatch": "*"} if conditional else {}),
+            )
+            self._check_etag(bucket, key, response, md5)
+
+        self._write(bucket, key, put, exclusive=exclusive)
+        self.fs.invalidate_cache(f"{bucket}/{key}")
+
+    def _write(
+        self, bucket: str, key: str, put: Callable[[bool], None], *, exclusive: bool
+    ) -> None:
+        """Run ``put(conditional)`` so that an exclusive write never replaces an object."""
+        if not exclusive:
+            put(False)
+            return
+        if self._conditional_writes:
+            for attempt in range(1, self.transfer.attempts + 1):
+                try:
+                    put(True)
+                    return
+                except FileExistsError as exc:
+                    raise FileExistsError(
+                        errno.EEXIST, "already exists", f"s3://{bucket}/{key}"
+                    ) from exc
+                except OSError as exc:
+                    # 409: a concurrent write or delete of the key was in
+                    # progress; S3 asks to retry, and the retry settles it.
+                    if error_code(exc) == "ConditionalRequestConflict":
+                        if attempt < self.transfer.attempts:
+                            continue
+                        raise
+                    if not conditional_write_unsupported(exc):
+                        raise
+                    self._note_no_conditional_writes(bucket)
+                    break
+        if self._head(bucket, key) is not None:
+            raise FileExistsError(errno.EEXIST, "already exists", f"s3://{bucket}/{key}")
+        put(False)
+
+    def _note_no_conditional_writes(self, bucket: str) -> None:
+        with self._lock:
+            if not self._conditional_writes:
+                return
+            self._conditional_writes = False
+        log.info(
+            "the S3 endpoint of bucket %s does not support conditional writes "
+            "(If-None-Match); checking for an existing object before each upload instead, "
+            "so two pushes racing for the same name could both succeed",
+            bucket,
+        )
+
+    def _check_etag(self, bucket: str, key: str, response: dict[str, Any], md5: str) -> None:
+        """A single-part ETag is the MD5 of what S3 stored: it must be the MD5 we sent."""
+        etag = str(response.get("ETag", "")).strip('"').lower()
+        if not MD5_ETAG.fullmatch(etag) or opaque_etag(response) or etag == md5:
+            return
+        deleted = True
+        try:
+            # Only our own write: another writer's newer object has another ETag.
+            self.fs.call_s3("delete_object", Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        except Exception as exc:  # the IntegrityError below matters more
+            log.warning("could not delete the corrupted s3://%s/%s: %s", bucket, key, exc)
+            deleted = False
+        self.fs.invalidate_cache(f"{bucket}/{key}")
+        raise IntegrityError(
+            f"s3://{bucket}/{key}: S3 stored bytes with MD5 {etag} but {md5} was sent, so the "
+            "upload was corrupted on the way"
+            + ("; the bad object was deleted" if deleted else "; delete the bad object")
+            + ". Push again; if it recurs, check proxies between here and the endpoint."
+        )
