@@ -99,11 +99,26 @@ __all__ = [
 ]
 
 
+class _FromEnvironment:
+    """A class attribute whose value is an environment variable's, read when looked up."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> str | None:
+        return os.environ.get(self.name)
+
+
 class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations, Metadata):
     """JFrog Artifactory repositories as an fsspec filesystem (see the module docstring)."""
 
     protocol = "artifactory"
     root_marker = ""
+    # fsspec's instance cache adds these class attributes to its key: a filesystem made
+    # from $ARTIFACTORY_URL is not handed out once the variable names another server.
+    # (Credentials from the environment need no key: they are read at each request.)
+    environment_url = _FromEnvironment("ARTIFACTORY_URL")
+    _extra_tokenize_attributes = ("environment_url",)
 
     def __init__(
         self,

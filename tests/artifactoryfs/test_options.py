@@ -206,3 +206,16 @@ def test_dask_workers_fail_the_task_without_the_environment_token_and_read_with_
     result = json.loads(job.stdout.strip().splitlines()[-1])
     assert result["workers"] == 2 and result["rows"] == [1, 2, 3]
     assert result["refused"] is not None and "401" in result["refused"]
+
+
+def test_the_instance_cache_tells_servers_named_by_artifactory_url_apart(
+    artifactory_repo: ArtifactoryRepo,
+    artifactory_secure_server: ArtifactoryServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARTIFACTORY_URL", artifactory_repo.url)
+    first = fsspec.filesystem("artifactory")
+    assert fsspec.filesystem("artifactory") is first
+    monkeypatch.setenv("ARTIFACTORY_URL", artifactory_secure_server.url)
+    assert fsspec.filesystem("artifactory").url == artifactory_secure_server.url
+    assert first.url == artifactory_repo.url
