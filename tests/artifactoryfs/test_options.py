@@ -219,3 +219,21 @@ def test_the_instance_cache_tells_servers_named_by_artifactory_url_apart(
     monkeypatch.setenv("ARTIFACTORY_URL", artifactory_secure_server.url)
     assert fsspec.filesystem("artifactory").url == artifactory_secure_server.url
     assert first.url == artifactory_repo.url
+
+
+def test_credentials_in_a_given_url_travel_as_options_and_those_in_the_environment_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fs = ArtifactoryFileSystem(base_url="http://me:secret@h.example/artifactory")
+    assert fs.storage_options == {
+        "base_url": "http://h.example/artifactory",
+        "user": "me",
+        "password": "secret",
+    }
+    assert pickle.loads(pickle.dumps(fs)).auth_description == "user 'me' (given)"
+    assert "secret" not in fs.to_json() and "secret" not in repr(fs)
+    monkeypatch.setenv("ARTIFACTORY_URL", "http://env:hidden@h.example/artifactory")
+    from_env = ArtifactoryFileSystem()
+    assert from_env.auth_description.startswith("user 'env'")
+    assert from_env.storage_options == {"base_url": "http://h.example/artifactory"}
+    assert b"hidden" not in pickle.dumps(from_env)
