@@ -25,7 +25,7 @@ from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import LockEntry, LockFile
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
-from fsartifacts.errors import ConfigError, NotFoundError, option
+from fsartifacts.errors import ConfigError, ConflictError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.versioning import artifact_version, parse_version, resolve_project_version
 from fsartifacts.versionspec import VersionSpec
@@ -384,6 +384,17 @@ class Project:
             artifact, spec, self.artifact_version(artifact),
             prefix=naming.validate_prefix(prefix), pre=True,
         )  # fmt: skip
+        pointing = engine.aliases.pointing_at(
+            artifact, copy.version, naming.validate_prefix(prefix)
+        )
+        if pointing:
+            names = ", ".join(f"@{a}" for a in pointing)
+            raise ConflictError(
+                f"{artifact.name} {copy.version}: {names} points at it, so it is not deleted. "
+                f"Move the alias first (`fsartifacts alias set {artifact.name} VERSION "
+                f"{pointing[0]}`) or remove it (`fsartifacts alias rm {artifact.name} "
+                f"{pointing[0]}`)."
+            )
         # Through run(), as every transfer: a store error becomes a failed result (and
         # its typed error), not an exception past the CLI.
         results = engine.run(

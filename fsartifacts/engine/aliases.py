@@ -160,7 +160,14 @@ class Aliases:
         spec = requested if isinstance(requested, VersionSpec) else VersionSpec.parse(requested)
         if not artifact.singular and spec.kind == "alias":
             alias = self.require(artifact, spec.alias or "", prefix)
-            return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+            try:
+                return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+            except NotFoundError as exc:
+                raise NotFoundError(
+                    f"{artifact.name}: @{alias.name} points at {alias.version}, which is gone "
+                    f"from {self.store.display}; point it at a version that is there "
+                    f"(`fsartifacts alias set {artifact.name} VERSION {alias.name}`)."
+                ) from exc
         return self.index.find(artifact, spec, base, prefix=prefix, pre=pre)
 
     def path(self, artifact: Artifact, name: str, prefix: str = "") -> str:
@@ -213,6 +220,14 @@ class Aliases:
             if alias is not None and (removed or alias.version is not None):
                 found.append(alias)
         return found
+
+    def pointing_at(
+        self, artifact: Artifact, version: semver.Version | None, prefix: str = ""
+    ) -> tuple[str, ...]:
+        """The names of the aliases of ``artifact`` that point at ``version`` now."""
+        if version is None:
+            return ()
+        return tuple(a.name for a in self.list(artifact, prefix) if a.version == version)
 
     def set(
         self,

@@ -221,11 +221,14 @@ class Engine:
             return list(pool.map(sized, copies))
 
     def prune_plan(self, artifact: Artifact, keep: int, prefix: str = "") -> list[RemoteCopy]:
-        """The copies ``prune --keep`` deletes: all but the newest ``keep`` of each major."""
+        """The copies ``prune --keep`` deletes: all but the newest ``keep`` of each major,
+        and never one an alias points at (kept beyond the ``keep``)."""
         doomed: list[RemoteCopy] = []
         kept: dict[int, int] = {}
-        for copy in self.index.copies(artifact, prefix):  # newest first
-            if copy.version is None:
+        copies = self.index.copies(artifact, prefix)  # newest first
+        aliased = {a.version for a in self.aliases.list(artifact, prefix)} if copies else set()
+        for copy in copies:
+            if copy.version is None or copy.version in aliased:
                 continue
             kept[copy.version.major] = kept.get(copy.version.major, 0) + 1
             if kept[copy.version.major] > keep:

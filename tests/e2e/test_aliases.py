@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
-from fsartifacts.errors import IntegrityError, NotFoundError
+from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
@@ -114,3 +114,24 @@ def test_two_processes_moving_one_alias_exactly_one_wins(remote: Remote, tmp_pat
     (alias,) = Project.load(start=producer, environ={}).aliases("model", removed=True)
     assert str(alias.version) == winner
     assert [(m.old, m.new) for m in alias.history] == [(None, "1.0.0"), ("1.0.0", winner)]
+
+
+def test_rm_and_prune_leave_a_version_an_alias_points_at(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    remote = Remote("folder", f"  url: {store.as_uri()}\n", None, str(store))
+    root = produce(tmp_path / "p", remote, "1.0.0", "one")
+    for version in ("1.1.0", "1.2.0"):
+        produce(root, remote, version, version)
+    project = Project.load(start=root, environ={})
+    project.alias_set("model", "1.0.0", "prod")
+    with pytest.raises(ConflictError, match=r"model 1\.0\.0: @prod points at it.*alias rm model"):
+        project.rm("model", "1.0.0")
+    doomed = {(c.artifact, str(c.version)) for c in project.prune_plan(keep=1)}
+    assert doomed == {("model", "1.1.0"), ("data", "1.1.0"), ("data", "1.0.0")}
+    project.alias_rm("model", "prod")
+    assert project.rm("model", "1.0.0").ok
+    # A version deleted behind fsartifacts' back: the alias says it points at nothing there.
+    project.alias_set("model", "1.2.0", "prod")
+    (store / "model_v1.2.0.pkl").unlink()
+    with pytest.raises(NotFoundError, match=r"@prod points at 1\.2\.0, which is gone from"):
+        Project.load(start=root, environ={}).resolve("model", "@prod")
