@@ -17,11 +17,15 @@ discarded by the server, a finished hidden copy is deleted.
 
 The price: a streamed upload cannot be retried (its bytes are gone), and the
 writer must keep the server waiting no longer than its read timeout.
+
+A copy the server cannot make itself (no copy API, no content to deploy by
+checksum) goes the same way, from the download straight into the upload.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import queue
 import threading
@@ -31,13 +35,19 @@ from collections.abc import Iterator
 import requests
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.download import download
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
     ArtifactoryIntegrityError,
     error_from_response,
     json_body,
 )
-from fsartifacts.artifactoryfs.upload import deploy_by_checksum
+from fsartifacts.artifactoryfs.upload import (
+    SPOOL_IN_MEMORY,
+    deploy,
+    deploy_by_checksum,
+    size_and_digests,
+)
 from fsartifacts.hashing import HashingWriter
 
 log = logging.getLogger("fsartifacts")
@@ -202,6 +212,30 @@ class StreamingUpload:
             ).close()
         except ArtifactoryError as error:
             log.warning("could not delete the upload's hidden copy %s: %s", self.hidden, error)
+
+
+def copy_by_streaming(client: ArtifactoryClient, path1: str, path2: str, size: int | None) -> None:
+    """Copy ``path1`` to ``path2`` through this process, never through local disk.
+
+    A file of ``SPOOL_IN_MEMORY`` bytes at most is held in memory (so a broken
+    download is retried) and deployed as one PUT; a bigger one goes from the
+    download straight into a :class:`StreamingUpload`, in bounded memory.
+    """
+    if size is not None and size <= SPOOL_IN_MEMORY:
+        held = io.BytesIO()
+        download(client, path1, held, restartable=True)
+        data = held.getvalue()
+        size, sha1, sha256 = size_and_digests(io.BytesIO(data))
+        deploy(client, path2, lambda: io.BytesIO(data), size, sha1, sha256)
+        return
+    upload = StreamingUpload(client, path2)
+    try:
+        download(client, path1, upload.writer)
+        upload.finish()
+        upload.publish()
+    except BaseException:
+        upload.abort()
+        raise
 
 
 class _QueueSink:

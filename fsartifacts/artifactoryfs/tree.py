@@ -16,6 +16,7 @@ from typing import Any
 from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.artifactoryfs import listing as listings
+from fsartifacts.artifactoryfs import streaming
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
@@ -192,7 +193,7 @@ class TreeOperations(AbstractFileSystem):
                 source = self.info(path1, refresh=True)
             if uploads.deploy_by_checksum(self.client, path2, source):
                 return
-            uploads.copy_by_streaming(self.client, path1, path2)
+            streaming.copy_by_streaming(self.client, path1, path2, source.get("size"))
         finally:
             self.invalidate_cache(path2)
 

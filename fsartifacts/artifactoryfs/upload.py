@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
@@ -20,7 +19,7 @@ import requests
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
-from fsartifacts.artifactoryfs.download import ProgressOnce, download
+from fsartifacts.artifactoryfs.download import ProgressOnce
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConnectionError,
     ArtifactoryError,
@@ -311,12 +310,3 @@ def deploy_by_checksum(client: ArtifactoryClient, path: str, source: dict[str, A
         headers,
         ok=(200, 201, 404),
     )
-
-
-def copy_by_streaming(client: ArtifactoryClient, path1: str, path2: str) -> None:
-    """Copy by downloading ``path1`` into a local spool and deploying it as ``path2``."""
-    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
-        download(client, path1, spool, restartable=True)
-        spool.seek(0)
-        size, sha1, sha256 = size_and_digests(spool)
-        deploy(client, path2, lambda: Reopened(spool), size, sha1, sha256)

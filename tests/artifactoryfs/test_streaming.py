@@ -108,3 +108,23 @@ def test_streamed_appends_and_transactions(
             f.write(first)
         assert not fs.exists(later)  # sent, not published before the transaction ends
     assert fs.cat_file(later) == first
+
+
+def test_a_copy_the_server_cannot_make_goes_through_memory_not_disk(
+    fs: ArtifactoryFileSystem, artifactory_repo: ArtifactoryRepo, no_spool: Path
+) -> None:
+    repo, server = artifactory_repo.name, artifactory_repo.server
+    server.pro = False  # no server-side copy
+    for name, size in (("small", 64 * 1024), ("large", 10 * BLOCK)):  # 10 MiB: over 8 MiB
+        data = b"".join(pieces(size, size=64 * 1024))
+        fs.pipe_file(f"{repo}/{name}.bin", data)
+        # The copy's checksum deploy finds nothing: the bytes go through this process.
+        server.faults.fail_next(1, status=404, methods=["PUT"], path_contains=f"{name}-copy")
+        fs.cp_file(f"{repo}/{name}.bin", f"{repo}/{name}-copy.bin")
+        assert fs.cat_file(f"{repo}/{name}-copy.bin") == data
+    assert sorted(fs.ls(repo, detail=False, refresh=True)) == [
+        f"{repo}/large-copy.bin",
+        f"{repo}/large.bin",
+        f"{repo}/small-copy.bin",
+        f"{repo}/small.bin",
+    ]
