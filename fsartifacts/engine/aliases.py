@@ -294,10 +294,9 @@ class Aliases:
             ops.write_if(self.path(artifact, name, prefix), new.to_bytes(), revision)
         except ChangedMeanwhile as exc:
             raise ConflictError(
-                f"{artifact.name}: alias @{name} was not moved: another process moved it at "
-                f"the same time ({exc}), and its move stands. Nothing was changed; see "
-                f"`fsartifacts alias list {artifact.name} --history` and set it again if you "
-                "still mean to."
+                f"{artifact.name}: alias @{name} was not moved: {exc}. Nothing was changed by "
+                f"this move; see `fsartifacts alias list {artifact.name} --history` and set it "
+                "again if you still mean to."
             ) from exc
         finally:
             self.index.invalidate()

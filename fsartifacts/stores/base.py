@@ -242,11 +242,15 @@ class StoreOps:
         if found is not None and found.abandoned() and self.remove_holder(found):
             found = self.claim(path, claim)
         if found is not None:
-            raise ChangedMeanwhile(f"another change of it is under way ({found.describe()})")
+            raise ChangedMeanwhile(
+                f"another change of it is under way ({found.describe()}); a guard left by a "
+                f"killed change is swept after {claims.ABANDONED_AFTER_TEXT}, or at once by "
+                "`fsartifacts gc --older-than 0s`"
+            )
         try:
             current = self.read_revision(rpath)
             if (current[1] if current else None) != revision:
-                raise ChangedMeanwhile("it was changed since it was read")
+                raise ChangedMeanwhile("another process changed it since it was read")
             self.write_bytes(rpath, data, exclusive=False)
         finally:
             self.release(path, claim)

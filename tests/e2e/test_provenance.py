@@ -56,6 +56,7 @@ def test_a_push_from_a_git_checkout_records_its_commit(remote: Remote, tmp_path:
 
     # The provenance object of a file goes with it.
     assert ".model_v1.0.0.pkl.fsartifacts-provenance.json" in remote.names()
+    project.alias_rm("model", "prod")  # rm leaves a version an alias points at
     assert project.rm("model", "1.0.0").ok
     assert not {n for n in remote.names() if n.startswith(".model_v1.0.0.pkl")}
 

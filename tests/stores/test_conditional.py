@@ -68,3 +68,21 @@ def test_of_two_racing_writes_from_one_revision_exactly_one_lands(
         assert sorted(outcomes.values()) == ["refused", "won"], (round_, outcomes)
         winner = next(w for w, o in outcomes.items() if o == "won")
         assert ops.read_bytes(path) == winner.encode()
+
+
+def test_a_change_under_way_is_refused_saying_how_a_left_guard_is_cleared(tmp_path: Path) -> None:
+    from fsspec.implementations.local import LocalFileSystem
+
+    from fsartifacts.engine import claims
+    from fsartifacts.stores.local import LocalOps
+
+    ops, path = LocalOps(LocalFileSystem()), str(tmp_path / ".obj.json")
+    ops.write_if(path, b"one", None)
+    _, revision = ops.read_revision(path) or (b"", "")
+    other = claims.Claim.new()  # another process, between its read and its write
+    assert ops.claim(claims.claim_path(path), other) is None
+    with pytest.raises(ChangedMeanwhile, match=r"under way \(started .*gc --older-than 0s"):
+        ops.write_if(path, b"two", revision)
+    ops.release(claims.claim_path(path), other)
+    ops.write_if(path, b"two", revision)
+    assert ops.read_bytes(path) == b"two"

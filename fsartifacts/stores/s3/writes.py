@@ -136,15 +136,15 @@ class S3Writes(S3Objects):
                     **condition,
                 )
             except FileExistsError as exc:
-                raise ChangedMeanwhile("it was created since it was read") from exc
+                raise ChangedMeanwhile("another process created it since it was read") from exc
             except FileNotFoundError as exc:
                 if error_code(exc) == "NoSuchBucket":
                     raise
-                raise ChangedMeanwhile("it was removed since it was read") from exc
+                raise ChangedMeanwhile("another process removed it since it was read") from exc
             except OSError as exc:
                 code = error_code(exc)
                 if code == "PreconditionFailed":
-                    raise ChangedMeanwhile("it was changed since it was read") from exc
+                    raise ChangedMeanwhile("another process changed it since it was read") from exc
                 if code == "ConditionalRequestConflict":
                     raise ChangedMeanwhile("another change of it was under way") from exc
                 if not conditional_write_unsupported(exc):
