@@ -20,14 +20,16 @@ ARTIFACTS = """\
 """
 
 
-def produce(root: Path, remote: Remote, version: str, seed: str, *, force: bool = False) -> Path:
-    """A project at ``version`` whose artifacts hold ``seed``, pushed in-process."""
+def produce(
+    root: Path, remote: Remote, version: str, seed: str, *, force: bool = False, which: str = "ALL"
+) -> Path:
+    """A project at ``version`` whose artifacts hold ``seed``, pushed (``which``) in-process."""
     write_project(root, yaml_config(remote, ARTIFACTS), version)
     (root / "models").mkdir(exist_ok=True)
     (root / "models" / "model.pkl").write_bytes(f"model {seed}\n".encode() * 500)
     (root / "data" / "deep").mkdir(parents=True, exist_ok=True)
     (root / "data" / "deep" / "part.csv").write_text(f"x\n{seed}\n")
-    results = Project.load(start=root, environ={}).push("ALL", force=force)
+    results = Project.load(start=root, environ={}).push(which, force=force)
     assert {r.action for r in results} == {"pushed"}, results
     return root
 
@@ -97,9 +99,9 @@ def test_pull_at_an_alias_checks_the_sha256_it_recorded(remote: Remote, tmp_path
 
 @pytest.mark.parametrize("remote", ["folder", "s3"], indirect=True)
 def test_two_processes_moving_one_alias_exactly_one_wins(remote: Remote, tmp_path: Path) -> None:
-    producer = produce(tmp_path / "producer", remote, "1.0.0", "one")
+    producer = produce(tmp_path / "producer", remote, "1.0.0", "one", which="model")
     for version in ("1.1.0", "1.2.0"):
-        produce(producer, remote, version, version)
+        produce(producer, remote, version, version, which="model")
     Project.load(start=producer, environ={}).alias_set("model", "1.0.0", "prod")
     procs = {
         version: start("alias", "set", "model", version, "prod", "--from", "1.0.0", cwd=producer)
