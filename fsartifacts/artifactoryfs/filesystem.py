@@ -392,6 +392,24 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
         finally:
             self.invalidate_cache(rpath)
 
+    def deploy_by_checksum(
+        self, path: str, sha256: str, sha1: str, mode: str = "overwrite"
+    ) -> bool:
+        """Create ``path`` from content the server already holds, named by its checksums.
+
+        No byte of content is sent: the server links the binary it keeps with that
+        sha256 (a checksum deploy), so what ``path`` holds is that content by
+        construction. False when the server holds no such content. ``mode="create"``
+        raises FileExistsError when ``path`` exists.
+        """
+        path = self._strip_protocol(path)
+        if mode == "create" and self._exists_on_server(path):
+            raise FileExistsError(errno.EEXIST, "already exists", path)
+        try:
+            return uploads.deploy_by_checksum(self, path, {"sha256": sha256, "sha1": sha1})
+        finally:
+            self.invalidate_cache(path)
+
     def _deploy(
         self,
         path: str,

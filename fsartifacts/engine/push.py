@@ -11,11 +11,12 @@ import semver
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.engine import naming, provenance
+from fsartifacts.engine import naming, provenance, reuse
 from fsartifacts.engine.claims import Claim, claim_path
 from fsartifacts.engine.compare import manifest_of, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.manifest import Manifest
+from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PushOptions
 from fsartifacts.engine.pushsource import (
     artifact_source,
@@ -88,7 +89,13 @@ def _push_file(
     tally = ctx.tally(artifact.name, result.version, size)
     try:
         with unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
-            ctx.transfers.one(tally, upload)
+            # The same content as an earlier version's: copied on the store, not sent again.
+            source = reuse.file_source(ops, _copies(ctx, artifact, prefix), size, sha256,
+                                       skip=rpath)  # fmt: skip
+            if source is None or not ops.copy(
+                source, rpath, exclusive=not force, record=True, digests=hashed
+            ):
+                ctx.transfers.one(tally, upload)
     except FileExistsError:
         # Another push won the race between our listing and our write.
         ctx.index.invalidate()
@@ -195,13 +202,21 @@ def _push_folder(
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
             hashed = [(local / rel, d) for rel, d in digests.items()]
             files = [(str(local / rel), rel, d) for rel, d in digests.items()]
+            # Files an earlier version holds with the same sha256 are copied on the store.
+            stored = reuse.folder_sources(
+                ops, _copies(ctx, artifact, options.prefix),
+                {d["sha256"]: d.stat.st_size for d in digests.values()}, skip=rpath,
+            )  # fmt: skip
+            sources = {
+                rel: stored[d["sha256"]] for rel, d in digests.items() if d["sha256"] in stored
+            }
             tally = ctx.tally(artifact.name, result.version, manifest.size, len(files))
             try:
                 with unchanged_while_uploading(
                     artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
                 ):
                     # Files move jobs at a time, in the run's slots.
-                    ops.upload_folder(files, rpath, ctx.transfers.files(tally))
+                    ops.upload_folder(files, rpath, ctx.transfers.files(tally), sources)
             finally:
                 tally.close()
             _check_still_held(ops, artifact, rpath, url, claim)
@@ -216,6 +231,11 @@ def _push_folder(
         finally:
             ctx.index.invalidate()
     return result
+
+
+def _copies(ctx: Context, artifact: Artifact, prefix: str) -> list[RemoteCopy]:
+    """The versions of ``artifact`` on the store now, newest first (none on a new store)."""
+    return naming.scan(ctx.index.listing(), artifact, prefix)
 
 
 def _existing_version(

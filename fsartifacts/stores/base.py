@@ -26,7 +26,8 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
 from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
-from fsartifacts.errors import AuthError
+from fsartifacts.errors import AuthError, IntegrityError
+from fsartifacts.hashing import HashingWriter
 from fsartifacts.redaction import HoldsSecret
 
 SIDECAR_SUFFIX = ".sha256"
@@ -42,6 +43,16 @@ class Writable(Protocol):
 # A file of a folder artifact: (local path, path inside the folder, its digests by
 # hashlib name, "sha256" always among them: those of upload_digests, computed once).
 FolderFile = tuple[str, str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """A file already on the store whose content a new version may copy: its path, size
+    and sha256 (as recorded when it was pushed)."""
+
+    path: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -81,12 +92,18 @@ class StoreOps:
     - ``upload_digests``: the digests (hashlib names) ``upload`` can use, which
       the engine computes in the same read of the file as its sha256 and
       passes as ``digests``.
+    - ``copies_on_store``: ``copy`` makes the copy on the store itself (a
+      server-side copy, a checksum deploy, a hard link), sending no file bytes
+      through this machine. The engine then copies the files an earlier version
+      already holds instead of uploading them; without it, uploading the local
+      file costs no more than a streamed copy, so it uploads.
     """
 
     atomic_create: ClassVar[bool] = False
     atomic_writes: ClassVar[bool] = False
     records_sha256: ClassVar[bool] = False
     upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
+    copies_on_store: ClassVar[bool] = False
 
     def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
         self.fs = fs
@@ -149,20 +166,39 @@ class StoreOps:
             raise
 
     def upload_folder(
-        self, files: Iterable[FolderFile], rpath: str, run: FileRunner | None = None
+        self,
+        files: Iterable[FolderFile],
+        rpath: str,
+        run: FileRunner | None = None,
+        sources: Mapping[str, StoredCopy] | None = None,
     ) -> None:
         """Upload (local path, relative path, digests) triples into the folder ``rpath``.
 
         ``run`` moves the files (the engine's: several at once, within the run's
         bound on transfers, each with its progress callback); one after another
-        without it. The engine writes the folder's manifest afterwards; until then
-        the folder is invisible to pulls, so its files need no temporary names.
+        without it. ``sources``: {relative path: a file on the store with that
+        content}, copied on the store instead of uploaded (see :meth:`copy`).
+        The engine writes the folder's manifest afterwards; until then the folder
+        is invisible to pulls, so its files need no temporary names.
         """
-        (run or OneAfterAnother()).each(partial(self.upload_member, rpath), files)
+        member = partial(self.upload_member, rpath, sources=sources or {})
+        (run or OneAfterAnother()).each(member, files)
 
-    def upload_member(self, folder: str, file: FolderFile, callback: Callback) -> None:
-        """One file of a folder artifact into ``folder``: no sidecar, no exclusivity."""
+    def upload_member(
+        self,
+        folder: str,
+        file: FolderFile,
+        callback: Callback,
+        *,
+        sources: Mapping[str, StoredCopy] | None = None,
+    ) -> None:
+        """One file of a folder artifact into ``folder``: no sidecar, no exclusivity;
+        copied from its source in ``sources`` when that still holds its content."""
         lpath, relative, digests = file
+        source = (sources or {}).get(relative)
+        if source is not None and self.copy(source, f"{folder}/{relative}", digests=digests):
+            callback.relative_update(source.size)
+            return
         self.upload(
             lpath,
             f"{folder}/{relative}",
@@ -172,6 +208,53 @@ class StoreOps:
             callback=callback,
             digests=digests,
         )
+
+    def copy(
+        self,
+        source: StoredCopy,
+        rpath: str,
+        *,
+        exclusive: bool = False,
+        record: bool = False,
+        digests: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Copy ``source`` to ``rpath`` on the store; True once ``rpath`` holds its content.
+
+        The copy is verified: its size, and its sha256 where the store computes one
+        (else the bytes streamed here). False when ``source`` is gone or no longer
+        holds that content, with nothing left at ``rpath``: the caller uploads
+        instead. ``exclusive`` and ``record`` as for :meth:`upload`; ``digests``: the
+        content's digests the caller knows (those of ``upload_digests``).
+
+        The generic way streams the bytes through this machine (hashed on the way)
+        into a temporary name, renamed into place unless the store writes atomically.
+        """
+        if exclusive and self.fs.exists(rpath):
+            raise FileExistsError(rpath)
+        parent, base = _split(rpath)
+        target = rpath if self.atomic_writes else (f"{parent}/" if parent else "") + temp_name(base)
+        try:
+            with self.fs.open(target, "wb") as out:
+                writer = HashingWriter(out, limit=source.size, what=source.path)
+                self.download(source.path, writer)
+        except (FileNotFoundError, IntegrityError):  # gone, or longer than its content
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(target)
+            return False
+        if (writer.bytes, writer.digests()["sha256"]) != (source.size, source.sha256):
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(target)
+            return False
+        if record and not self.records_sha256:
+            self.write_sidecar(rpath, source.sha256)
+        if target != rpath:
+            try:
+                self.fs.mv(target, rpath)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.fs.rm_file(target)
+                raise
+        return True
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         """Write a small object (a manifest) whole; ``FileExistsError`` as for upload."""

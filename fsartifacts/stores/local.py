@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import pathlib
 import shutil
@@ -10,23 +12,32 @@ from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.atomic import atomic_write, temp_name, write_atomic
+from fsartifacts.atomic import atomic_write, install_temp, temp_beside, temp_name, write_atomic
 from fsartifacts.engine.transfers import FileRunner
-from fsartifacts.errors import StoreNotFoundError
+from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import (
     COPY_CHUNK,
     SIDECAR_SUFFIX,
     FolderFile,
+    StoredCopy,
     StoreOps,
     Writable,
 )
 
 
 class LocalOps(StoreOps):
-    """A folder on this machine: renames are atomic and ``link`` is create-if-absent."""
+    """A folder on this machine: renames are atomic and ``link`` is create-if-absent.
+
+    A copy is a hard link (a ``copy_file_range`` where links cannot be made): a
+    store file is never written in place, since every write here goes to a new
+    temporary file renamed or linked into place and a removal only unlinks, so a
+    file shared by two versions stays what both were pushed with, and removing one
+    version leaves the other whole.
+    """
 
     atomic_create = True
+    copies_on_store = True
 
     def listing(self, path: str) -> list[dict[str, Any]]:
         """As the generic one; a store folder that does not exist is not an empty store
@@ -66,7 +77,11 @@ class LocalOps(StoreOps):
         write_atomic(rpath, data, exclusive=exclusive)
 
     def upload_folder(
-        self, files: Iterable[FolderFile], rpath: str, run: FileRunner | None = None
+        self,
+        files: Iterable[FolderFile],
+        rpath: str,
+        run: FileRunner | None = None,
+        sources: Mapping[str, StoredCopy] | None = None,
     ) -> None:
         """Build the folder under a temporary name, then rename it into place.
 
@@ -76,7 +91,7 @@ class LocalOps(StoreOps):
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
         try:
-            super().upload_folder(files, staging, run)
+            super().upload_folder(files, staging, run, sources)
             try:
                 os.rename(staging, rpath)
             except OSError as exc:
@@ -86,6 +101,33 @@ class LocalOps(StoreOps):
         finally:
             if os.path.exists(staging):
                 shutil.rmtree(staging, ignore_errors=True)
+
+    def copy(
+        self,
+        source: StoredCopy,
+        rpath: str,
+        *,
+        exclusive: bool = False,
+        record: bool = False,
+        digests: Mapping[str, str] | None = None,
+    ) -> bool:
+        """A hard link to ``source`` (a kernel copy where links cannot be made), verified
+        by reading it: its size and sha256 must be those it was pushed with."""
+        try:
+            src = open_regular(source.path)
+        except (OSError, IntegrityError):
+            return False  # removed since it was listed, or not a regular file any more
+        with src:
+            if not _holds(src, source):
+                return False
+            os.makedirs(os.path.dirname(rpath), exist_ok=True)
+            if not _link(src, source.path, rpath, exclusive=exclusive):
+                src.seek(0)  # the very file just checked, copied
+                with atomic_write(rpath, exclusive=exclusive) as dst:
+                    _copy_between_files(src, dst, source.size, NoOpCallback())
+        if record:
+            self.write_sidecar(rpath, source.sha256)
+        return True
 
     def write_sidecar(self, rpath: str, sha256: str) -> None:
         self.write_bytes(
@@ -117,6 +159,38 @@ class LocalOps(StoreOps):
 
 
 KERNEL_COPY_STEP = 64 * 1024 * 1024
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_ino, stat.st_dev
+
+
+def _link(src: IO[bytes], path: str, rpath: str, *, exclusive: bool) -> bool:
+    """A hard link at ``rpath`` to ``path``, the file open as ``src``; False where none
+    can be made (another filesystem, a link limit) or ``path`` is another file now."""
+    staging = temp_beside(rpath)
+    try:
+        os.link(path, staging)
+    except OSError:
+        return False
+    try:
+        if _identity(os.stat(staging)) != _identity(os.fstat(src.fileno())):
+            return False  # replaced between the check and the link
+        install_temp(staging, rpath, exclusive=exclusive)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staging)
+    return True
+
+
+def _holds(src: IO[bytes], source: StoredCopy) -> bool:
+    """Whether the open file ``src`` is ``source.size`` bytes with ``source.sha256``."""
+    if os.fstat(src.fileno()).st_size != source.size:
+        return False
+    digest = hashlib.sha256()
+    while chunk := src.read(COPY_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest() == source.sha256
 
 
 def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:

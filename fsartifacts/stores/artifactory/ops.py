@@ -10,6 +10,10 @@
 - There is no conditional deploy: an exclusive write is a check on the server
   then a PUT, and two pushes racing between the two can both succeed
   (``atomic_create`` is False, which the engine reports at ``-v``).
+- A copy is a checksum deploy: the new path is linked on the server to the
+  binary it already keeps with that sha256, so no byte is sent and the content
+  is verified by construction (``copies_on_store``). Without the sha1 the
+  server's copy API does it, checked against the sha256 the server computes.
 - A download is one streamed GET, checked against the size the server
   sends with it. Its checksum is left to the engine, which hashes every
   byte it receives anyway and checks it against the recorded sha256.
@@ -17,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +32,7 @@ from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.hashing import FileDigests
-from fsartifacts.stores.base import StoreOps, Writable
+from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
 
 
 class ArtifactoryOps(StoreOps):
@@ -41,6 +46,7 @@ class ArtifactoryOps(StoreOps):
     atomic_writes = True
     records_sha256 = True
     upload_digests = ("sha256", "sha1")
+    copies_on_store = True
 
     fs: ArtifactoryFileSystem
 
@@ -95,6 +101,36 @@ class ArtifactoryOps(StoreOps):
                 f"{exc}. Nothing was stored; push again (and check the network or proxy "
                 "if it keeps happening)."
             ) from exc
+
+    def copy(
+        self,
+        source: StoredCopy,
+        rpath: str,
+        *,
+        exclusive: bool = False,
+        record: bool = False,
+        digests: Mapping[str, str] | None = None,
+    ) -> bool:
+        """A checksum deploy with the content's sha256 and sha1 (one PUT, no body); with
+        no sha1 known, the server's own copy of ``source``, then its sha256 checked.
+
+        Artifactory keeps the checksums itself, so ``record`` needs nothing more.
+        """
+        sha1 = (digests or {}).get("sha1")
+        mode = "create" if exclusive else "overwrite"
+        if sha1 and (digests or {}).get("sha256", source.sha256) == source.sha256:
+            return self.fs.deploy_by_checksum(rpath, source.sha256, sha1, mode=mode)
+        if exclusive and self.fs.exists(rpath, refresh=True):
+            raise FileExistsError(rpath)
+        try:
+            self.fs.cp_file(source.path, rpath)
+        except FileNotFoundError:
+            return False
+        if self.recorded_sha256(rpath) != source.sha256:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm_file(rpath)
+            return False
+        return True
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         try:

@@ -17,7 +17,9 @@ What :class:`S3Ops` adds over the generic way:
   ranged GET pinned to the ETag when the connection drops;
 - a small object is replaced conditionally by its ETag (``If-Match``, or
   ``If-None-Match: *`` while it does not exist), so of two racing
-  replacements the server lets one through.
+  replacements the server lets one through;
+- a copy is made by S3 itself (``copies_on_store``, :mod:`~fsartifacts.stores.s3.copies`),
+  checked against the sha256 S3 computes of it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class S3Ops(S3Writes):
     atomic_create = True
     atomic_writes = True
     records_sha256 = True
+    copies_on_store = True
 
     # -- listings -----------------------------------------------------------------
 

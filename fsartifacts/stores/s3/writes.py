@@ -1,5 +1,6 @@
-"""Writes to S3: create-if-absent uploads, sha256 metadata, ETag checks, and
-conditional replacement of small objects (see :mod:`fsartifacts.stores.s3.ops`)."""
+"""Writes to S3: create-if-absent uploads, sha256 metadata, ETag checks, copies S3
+makes itself, and conditional replacement of small objects (see
+:mod:`fsartifacts.stores.s3.ops`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.errors import IntegrityError
-from fsartifacts.stores.base import ChangedMeanwhile
+from fsartifacts.stores.base import ChangedMeanwhile, StoredCopy
+from fsartifacts.stores.s3 import copies as s3_copies
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
 from fsartifacts.stores.s3.objects import (
@@ -84,6 +86,65 @@ class S3Writes(S3Objects):
                 )
 
             self._write(bucket, key, put, exclusive=exclusive)
+
+    def copy(
+        self,
+        source: StoredCopy,
+        rpath: str,
+        *,
+        exclusive: bool = False,
+        record: bool = False,
+        digests: Mapping[str, str] | None = None,
+    ) -> bool:
+        """A copy S3 makes (see :mod:`fsartifacts.stores.s3.copies`), verified by the
+        sha256 S3 computes of it where it offers one, else by its size.
+
+        Exclusive: checked absent first as well, since some endpoints (moto) ignore
+        ``If-None-Match`` on a copy where they honour it on a PutObject.
+        """
+        bucket, key = self._split(rpath)
+        metadata = self._metadata(source.sha256 if record else None) or {}
+        content_type = self._content_type(rpath)
+        sha256: str | None = None
+        with self._errors(rpath, "copy to"):
+            try:
+                if exclusive and self._head(bucket, key) is not None:
+                    raise FileExistsError(errno.EEXIST, "already exists", f"s3://{bucket}/{key}")
+                if source.size > s3_copies.COPY_OBJECT_LIMIT:
+                    s3_copies.copy_in_parts(
+                        self.fs, source.path, source.size, rpath, metadata, content_type
+                    )
+                else:
+
+                    def put(conditional: bool) -> None:
+                        nonlocal sha256
+                        sha256 = s3_copies.copy_object(
+                            self.fs, source.path, rpath, metadata, content_type,
+                            conditional=conditional,
+                        )  # fmt: skip
+
+                    self._write(bucket, key, put, exclusive=exclusive)
+            except FileNotFoundError as exc:
+                if error_code(exc) == "NoSuchBucket":
+                    raise
+                return False  # the source is gone: removed since its manifest was read
+            finally:
+                self.fs.invalidate_cache(rpath)
+            if sha256 is not None:
+                if sha256 == source.sha256:
+                    return True
+                problem = "its sha256 is not the source's"
+            else:
+                head = self._head(bucket, key)
+                size = None if head is None else head.get("ContentLength")
+                if size == source.size:
+                    log.debug("%s: S3 gave no sha256 of the copy; checked by size", rpath)
+                    return True
+                problem = f"it holds {size} bytes, not {source.size}"
+            log.info("the copy of %s to %s is not its content (%s); uploading", source.path,
+                     rpath, problem)  # fmt: skip
+            self.fs.call_s3("delete_object", Bucket=bucket, Key=key)
+        return False
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         bucket, key = self._split(rpath)

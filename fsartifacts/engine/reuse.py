@@ -1,0 +1,81 @@
+"""What a new version can copy on the store instead of uploading: files an earlier
+version of the same artifact already holds with the same sha256.
+
+Every version stays a complete folder (or file) of its own; the copy only spares
+sending bytes the store already has. The earlier versions are read newest first
+(their manifests, or a file's recorded sha256), and at most ``MANIFESTS_READ`` of
+them: the content a new version shares is nearly always in the last few, and a
+store with thousands of versions must not cost thousands of reads per push.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from fsartifacts.engine.manifest import Manifest
+from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.engine.results import entry_size
+from fsartifacts.errors import FsArtifactsError
+from fsartifacts.stores.base import StoredCopy, StoreOps
+
+log = logging.getLogger("fsartifacts")
+
+MANIFESTS_READ = 8  # earlier folder versions whose manifests a push reads, newest first
+FILES_CHECKED = 8  # earlier file versions of the same size whose sha256 a push asks for
+
+
+def folder_sources(
+    ops: StoreOps, copies: list[RemoteCopy], wanted: Mapping[str, int], *, skip: str
+) -> dict[str, StoredCopy]:
+    """{sha256: a file of an earlier folder version with that content}, for the sha256s of
+    ``wanted`` ({sha256: size}); ``copies`` newest first, ``skip`` the version being pushed.
+
+    Only for stores that copy on the store side: elsewhere an upload costs no more.
+    """
+    if not ops.copies_on_store:
+        return {}
+    missing = dict(wanted)
+    found: dict[str, StoredCopy] = {}
+    folders = [c for c in copies if c.kind == "folder" and c.path != skip]
+    for copy in folders[:MANIFESTS_READ]:
+        if not missing:
+            break
+        try:
+            manifest = Manifest.from_bytes(ops.read_bytes(copy.manifest_path), copy.manifest_path)
+        except (OSError, FsArtifactsError) as exc:
+            log.debug("not reusing files of %s: %s", copy.path, exc)
+            continue  # removed since it was listed, or unreadable: the others may serve
+        for entry in manifest.files:
+            if missing.get(entry.sha256) == entry.size and _plain(entry.path):
+                found[entry.sha256] = StoredCopy(
+                    f"{copy.path}/{entry.path}", entry.size, entry.sha256
+                )
+                del missing[entry.sha256]
+    return found
+
+
+def file_source(
+    ops: StoreOps, copies: list[RemoteCopy], size: int, sha256: str, *, skip: str
+) -> StoredCopy | None:
+    """An earlier file version recorded with ``sha256`` (and of ``size``), or None."""
+    if not ops.copies_on_store:
+        return None
+    same_size = [
+        c for c in copies if c.kind == "file" and c.path != skip and entry_size(c.entry) == size
+    ]
+    for copy in same_size[:FILES_CHECKED]:
+        try:
+            recorded = ops.recorded_sha256(copy.path, copy.entry)
+        except (OSError, FsArtifactsError):
+            continue
+        if recorded == sha256:
+            return StoredCopy(copy.path, size, sha256)
+    return None
+
+
+def _plain(path: str) -> bool:
+    """A manifest path that stays inside its folder (one fsartifacts wrote always does)."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not path.startswith("/") and ".." not in parts and "\\" not in path

@@ -1,0 +1,194 @@
+"""A new version sends only what changed, on every kind of store.
+
+Each store counts what reached it another way: the local Artifactory server's
+request log (bytes of request bodies), a counting proxy in front of moto (bytes
+of object PUTs) and, on a folder store, inodes (a copied file is a hard link to
+the earlier version's).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from fsartifacts import Project
+from tests.fixtures.cli import tree_digest, write_project
+from tests.fixtures.fault_proxy import FaultProxy
+
+FOLDER_FILES = 6
+FILE_SIZE = 4_000  # below the size where Artifactory uploads try a checksum deploy anyway
+ARTIFACTS = """\
+    - name: data
+      file: data
+    - name: model
+      file: model.bin
+"""
+
+
+@dataclass
+class Side:
+    """One store, its configuration, and a count of the file bytes sent to it."""
+
+    kind: str
+    config: str
+    fs: Any  # to change the store behind fsartifacts' back
+    base: str  # the store's root on ``fs``
+    server: Any = None  # the local Artifactory server
+    proxy: FaultProxy | None = None  # in front of moto
+    root: Path | None = None  # the folder store
+
+    def clear(self) -> None:
+        if self.server is not None:
+            self.server.clear_requests()
+        if self.proxy is not None:
+            self.proxy.reset()
+
+    def sent(self, name: str) -> int:
+        """Bytes of file content uploaded below ``name`` since the last clear."""
+        if self.server is not None:
+            return sum(
+                r.bytes_in
+                for r in self.server.requests
+                if r.method == "PUT" and f"/{name}" in unquote(r.path)
+            )
+        assert self.proxy is not None
+        return sum(r.bytes_in for r in self.proxy.content_requests("PUT", f"/{name}"))
+
+
+@pytest.fixture(params=["folder", "artifactory", "s3"])
+def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
+    if request.param == "folder":
+        root = tmp_path / "store"
+        root.mkdir()
+        from fsspec.implementations.local import LocalFileSystem
+
+        yield Side("folder", f"  url: {root.as_uri()}\n", LocalFileSystem(), str(root), root=root)
+    elif request.param == "artifactory":
+        repo = request.getfixturevalue("artifactory_repo")
+        config = (
+            f"  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n    path: team\n"
+            "    auth: {authType: none}\n"
+        )
+        from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+
+        fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+        yield Side("artifactory", config, fs, f"{repo.name}/team", server=repo.server)
+    else:
+        import boto3
+        import s3fs
+
+        endpoint = request.getfixturevalue("moto_server")
+        bucket = f"inc-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
+            Bucket=bucket
+        )
+        proxy = FaultProxy(endpoint)
+        config = (
+            f"  s3:\n    bucket: {bucket}/team\n    region: us-east-1\n"
+            f"    endpoint_url: {proxy.url}\n"
+        )
+        try:
+            fs = s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
+            yield Side("s3", config, fs, f"{bucket}/team", proxy=proxy)
+        finally:
+            proxy.close()
+
+
+def project(root: Path, side: Side, version: str) -> Project:
+    write_project(root, f"repository:\n{side.config}  artifacts:\n{ARTIFACTS}", version)
+    environ = {"FSARTIFACTS_CACHE_DIR": str(root.parent / "hash-cache")}
+    return Project.load(start=root, environ=environ)
+
+
+def fill(root: Path) -> None:
+    data = root / "data"
+    (data / "deep").mkdir(parents=True, exist_ok=True)
+    for i in range(FOLDER_FILES):
+        where = data / "deep" if i % 2 else data
+        (where / f"part-{i}.bin").write_bytes(os.urandom(FILE_SIZE + i))
+    (root / "model.bin").write_bytes(os.urandom(FILE_SIZE))
+
+
+def pushed(results: Any) -> None:
+    assert [r.action for r in results] == ["pushed"], results
+
+
+def test_a_new_folder_version_uploads_only_the_changed_file(side: Side, tmp_path: Path) -> None:
+    producer = tmp_path / "producer"
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("data"))
+    changed = producer / "data" / "deep" / "part-1.bin"
+    changed.write_bytes(os.urandom(FILE_SIZE + 7))
+    side.clear()
+
+    pushed(project(producer, side, "1.1.0").push("data"))
+
+    if side.root is not None:
+        v1, v2 = side.root / "data_v1.0.0", side.root / "data_v1.1.0"
+        for path in sorted(p for p in v2.rglob("*") if p.is_file()):
+            shared = path.stat().st_ino == (v1 / path.relative_to(v2)).stat().st_ino
+            assert shared == (path.name != changed.name), path
+    else:
+        assert side.sent("data_v1.1.0/") == FILE_SIZE + 7
+    want = tree_digest(producer / "data")
+
+    # v1 removed: v2 stands on its own, byte for byte the local folder.
+    assert [r.action for r in project(producer, side, "1.1.0").rm("data", "1.0.0")] == ["deleted"]
+    consumer = tmp_path / "consumer"
+    results = project(consumer, side, "1.1.0").pull("data", "1.1.0")
+    assert [r.action for r in results] == ["pulled"], results
+    assert tree_digest(consumer / "data_v1.1.0") == want
+
+
+def test_a_file_version_with_an_earlier_ones_content_is_copied(side: Side, tmp_path: Path) -> None:
+    producer = tmp_path / "producer"
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("model"))
+    side.clear()
+
+    pushed(project(producer, side, "1.0.1").push("model"))
+
+    if side.root is not None:
+        v1, v2 = side.root / "model_v1.0.0.bin", side.root / "model_v1.0.1.bin"
+        assert v1.stat().st_ino == v2.stat().st_ino
+        assert (side.root / "model_v1.0.1.bin.sha256").is_file()
+    else:
+        assert side.sent("model_v1.0.1") == 0
+    assert [r.action for r in project(producer, side, "1.0.1").rm("model", "1.0.0")] == ["deleted"]
+    consumer = tmp_path / "consumer"
+    (pulled,) = project(consumer, side, "1.0.1").pull("model", "1.0.1")
+    assert pulled.action == "pulled" and pulled.sha256
+    assert (consumer / "model_v1.0.1.bin").read_bytes() == (producer / "model.bin").read_bytes()
+
+
+def test_an_earlier_file_that_no_longer_holds_its_content_is_uploaded_instead(
+    side: Side, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("data"))
+    # Changed on the store behind fsartifacts' back: its manifest still names the old bytes.
+    damaged = f"{side.base}/data_v1.0.0/part-0.bin"
+    side.fs.rm_file(damaged)
+    side.fs.pipe_file(damaged, os.urandom(FILE_SIZE))
+    side.clear()
+
+    pushed(project(producer, side, "1.1.0").push("data"))
+
+    if side.root is not None:
+        v1, v2 = side.root / "data_v1.0.0", side.root / "data_v1.1.0"
+        assert (v2 / "part-0.bin").stat().st_ino != (v1 / "part-0.bin").stat().st_ino
+        assert (v2 / "part-2.bin").stat().st_ino == (v1 / "part-2.bin").stat().st_ino
+    else:
+        assert side.sent("data_v1.1.0/") == FILE_SIZE  # that one file, uploaded
+    consumer = tmp_path / "consumer"
+    results = project(consumer, side, "1.1.0").pull("data", "1.1.0")
+    assert [r.action for r in results] == ["pulled"], results
+    assert tree_digest(consumer / "data_v1.1.0") == tree_digest(producer / "data")

@@ -1,0 +1,46 @@
+"""The folder store's copies: hard links to what is already there, checked first."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from fsspec.implementations.local import LocalFileSystem
+
+from fsartifacts.stores.base import StoredCopy
+from fsartifacts.stores.local import LocalOps
+
+
+def stored(path: Path, data: bytes) -> StoredCopy:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return StoredCopy(str(path), len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_a_copy_is_a_hard_link_that_outlives_its_source(tmp_path: Path) -> None:
+    ops = LocalOps(LocalFileSystem())
+    source = stored(tmp_path / "data_v1.0.0" / "a.bin", b"a" * 5000)
+    target = tmp_path / "model_v1.0.1.bin"
+    assert ops.copy(source, str(target), exclusive=True, record=True)
+    assert target.stat().st_ino == Path(source.path).stat().st_ino
+    assert ops.recorded_sha256(str(target)) == source.sha256
+    os.unlink(source.path)
+    assert target.read_bytes() == b"a" * 5000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "data_v1.0.0",
+        "model_v1.0.1.bin",
+        "model_v1.0.1.bin.sha256",
+    ]
+
+
+def test_a_source_that_changed_is_not_linked(tmp_path: Path) -> None:
+    ops = LocalOps(LocalFileSystem())
+    source = stored(tmp_path / "v1" / "a.bin", b"a" * 5000)
+    Path(source.path).write_bytes(b"b" * 5000)  # same size, other bytes
+    assert not ops.copy(source, str(tmp_path / "v2" / "a.bin"))
+    Path(source.path).unlink()
+    os.symlink(tmp_path / "elsewhere", source.path)  # a link is never followed
+    stored(tmp_path / "elsewhere", b"a" * 5000)
+    assert not ops.copy(source, str(tmp_path / "v2" / "a.bin"))
+    assert not (tmp_path / "v2").exists()
