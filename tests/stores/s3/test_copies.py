@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from typing import Any
 
 import pytest
@@ -14,20 +13,6 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.stores.base import Store, StoredCopy
 from fsartifacts.stores.s3 import copies
 from fsartifacts.stores.s3.ops import open_s3_store
-
-
-@pytest.fixture(scope="module")
-def s3_client(moto_server: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3_client: Any) -> str:
-    name = f"cpy-{uuid.uuid4().hex[:20]}"
-    s3_client.create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture

@@ -42,21 +42,6 @@ SRC = Path(__file__).resolve().parents[3]
 # -- fixtures -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def s3_client(moto_server: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3_client: Any) -> str:
-    """A fresh bucket of this test's own: the server is shared, never reset."""
-    name = f"fsa-{uuid.uuid4().hex[:20]}"
-    s3_client.create_bucket(Bucket=name)
-    return name
-
-
 def s3_store(endpoint: str, spec: str, transfer: TransferSettings = TRANSFER, **cfg: Any) -> Store:
     config = {"bucket": spec, "endpoint_url": endpoint, "region": "us-east-1", **cfg}
     return open_s3_store(S3Settings(**config), transfer)
