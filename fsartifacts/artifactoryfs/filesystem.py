@@ -406,7 +406,7 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
         if mode == "create" and self._exists_on_server(path):
             raise FileExistsError(errno.EEXIST, "already exists", path)
         try:
-            return uploads.deploy_by_checksum(self, path, {"sha256": sha256, "sha1": sha1})
+            return uploads.deploy_by_checksum(self.client, path, {"sha256": sha256, "sha1": sha1})
         finally:
             self.invalidate_cache(path)
 

@@ -13,12 +13,13 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.stores.base import Store, StoredCopy
 from fsartifacts.stores.s3 import copies
 from fsartifacts.stores.s3.ops import open_s3_store
+from fsartifacts.stores.s3.settings import S3Settings
 
 
 @pytest.fixture
 def store(moto_server: str, bucket: str) -> Store:
-    config = {"bucket": f"{bucket}/models", "endpoint_url": moto_server, "region": "us-east-1"}
-    return open_s3_store(config, TransferSettings(attempts=2))
+    settings = S3Settings(bucket=f"{bucket}/models", endpoint_url=moto_server, region="us-east-1")
+    return open_s3_store(settings, TransferSettings(attempts=2))
 
 
 def seed(s3_client: Any, bucket: str, key: str, data: bytes) -> StoredCopy:
