@@ -18,8 +18,9 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Protocol
 
 from fsartifacts.atomic import write_atomic
@@ -223,6 +224,33 @@ class HashCache:
             for name, value in entry.items()
             if name not in key and isinstance(value, str) and (wanted is None or name in wanted)
         }
+
+    def holders(self, wanted: Collection[str], under: str | os.PathLike[str]) -> dict[str, str]:
+        """{sha256: a file below ``under`` the cache says holds it}, for those of ``wanted``.
+
+        Only files that still have the size, mtime and inode they were hashed with;
+        whoever reads one still checks its bytes (the cache only saves time).
+        """
+        top = os.path.join(os.path.realpath(under), "")
+        with self._lock:
+            candidates = [
+                (path, entry)
+                for path, entry in self._entries.items()
+                if isinstance(entry, dict)
+                and entry.get("sha256") in wanted
+                and path.startswith(top)
+            ]
+        found: dict[str, str] = {}
+        for path, entry in candidates:
+            if entry["sha256"] in found:
+                continue
+            try:
+                now = os.lstat(path)
+            except OSError:
+                continue
+            if S_ISREG(now.st_mode) and self._known(entry, self._key(now), ["sha256"]):
+                found[entry["sha256"]] = path
+        return found
 
     def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
         """Record the sha256 of a file just written and verified, so no one hashes it again

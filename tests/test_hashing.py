@@ -96,3 +96,17 @@ def test_a_damaged_cache_file_or_entry_is_ignored(tmp_path: Path) -> None:
     cache = HashCache(tmp_path / "hashes.json")
     assert cache.sha256(local) == sha256(b"weights")
     assert (cache.misses, cache.hits) == (1, 0)
+
+
+def test_the_cache_names_files_that_still_hold_a_sha256_below_a_folder(tmp_path: Path) -> None:
+    cache = HashCache()
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "deep").mkdir(parents=True)
+    elsewhere.mkdir()
+    kept, changed, outside = project / "deep" / "a", project / "b", elsewhere / "c"
+    for path, data in ((kept, b"a"), (changed, b"b"), (outside, b"c")):
+        path.write_bytes(data)
+        cache.sha256(path)
+    changed.write_bytes(b"bb")  # its entry no longer describes it
+    wanted = {hashlib.sha256(d).hexdigest() for d in (b"a", b"b", b"c", b"never")}
+    assert cache.holders(wanted, project) == {hashlib.sha256(b"a").hexdigest(): str(kept)}

@@ -20,6 +20,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
+from fsartifacts.engine import reuse
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
@@ -38,7 +39,8 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
 from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
-from fsartifacts.hashing import HashingWriter
+from fsartifacts.hashing import CHUNK, HashingWriter
+from fsartifacts.localfiles import open_regular
 from fsartifacts.retry import with_retries
 from fsartifacts.versionspec import VersionSpec
 
@@ -303,7 +305,26 @@ def _folder_is_current(ctx: Context, artifact: Artifact, dest: Path, remote: Man
         return False  # a link or a special file in it: not the store's copy, pulled again
 
 
+def _copy_local(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
+    """Copy the local file ``source`` to ``entry``'s place in ``staging``; False (and the
+    download instead) unless it holds exactly the manifest's bytes. A link is not read."""
+    try:
+        src = open_regular(str(source))
+    except (OSError, IntegrityError):
+        return False  # gone or replaced since it was hashed
+    with src, staged_member(staging, entry.path, dest) as out:
+        writer = HashingWriter(out, limit=entry.size, what=str(source))
+        try:
+            while chunk := src.read(CHUNK):
+                writer.write(chunk)
+        except IntegrityError:
+            return False  # larger than it was: changed since it was hashed
+    return (writer.bytes, writer.digests()["sha256"]) == (entry.size, entry.sha256)
+
+
 def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str) -> None:
+    # Files the destination (or the project) already holds are copied, not downloaded.
+    local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest)
     tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
                       len(manifest.files))  # fmt: skip
     try:
@@ -314,6 +335,10 @@ def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path,
 
     def fetch(entry: ManifestEntry, callback: Callback) -> None:
         callback.absolute_update(0)  # a retried download starts over
+        source = local.get(entry.sha256)
+        if source is not None and _copy_local(source, staging, entry, dest):
+            callback.absolute_update(entry.size)
+            return
         with staged_member(staging, entry.path, dest) as out:
             writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
             ctx.ops.download(

@@ -1,5 +1,9 @@
-"""What a new version can copy on the store instead of uploading: files an earlier
-version of the same artifact already holds with the same sha256.
+"""What a transfer can take from what is already there instead of sending it.
+
+On push, files an earlier version of the same artifact already holds on the store
+with the same sha256 are copied on the store (:func:`folder_sources`,
+:func:`file_source`). On pull, files the destination or the project already holds
+with the manifest's sha256 are copied locally (:func:`local_sources`).
 
 Every version stays a complete folder (or file) of its own; the copy only spares
 sending bytes the store already has. The earlier versions are read newest first
@@ -11,13 +15,16 @@ store with thousands of versions must not cost thousands of reads per push.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.results import entry_size
 from fsartifacts.errors import FsArtifactsError
+from fsartifacts.hashing import HashCache
 from fsartifacts.stores.base import StoredCopy, StoreOps
 
 log = logging.getLogger("fsartifacts")
@@ -73,6 +80,33 @@ def file_source(
         if recorded == sha256:
             return StoredCopy(copy.path, size, sha256)
     return None
+
+
+def local_sources(hashes: HashCache, root: Path, dest: Path, manifest: Manifest) -> dict[str, Path]:
+    """{sha256: a local file with that content}, for the files of ``manifest``: in
+    ``dest`` (the copy a pull replaces) or anywhere below ``root`` the hash cache knows.
+
+    Only the files of ``dest`` with the size of a file still wanted are hashed (most
+    through the cache already). Whoever copies one checks its bytes again.
+    """
+    wanted = {entry.sha256 for entry in manifest.files}
+    found = {sha256: Path(path) for sha256, path in hashes.holders(wanted, root).items()}
+    sizes = {entry.size for entry in manifest.files if entry.sha256 not in found}
+    if not sizes or dest.is_symlink() or not dest.is_dir():
+        return found
+    for folder, _, names in os.walk(dest):  # links to folders are not followed
+        for name in names:
+            path = Path(folder, name)
+            try:
+                mode, size = (st := path.lstat()).st_mode, st.st_size
+                if not stat.S_ISREG(mode) or size not in sizes:
+                    continue
+                sha256 = hashes.sha256(path)
+            except OSError:
+                continue
+            if sha256 in wanted and sha256 not in found:
+                found[sha256] = path
+    return found
 
 
 def _plain(path: str) -> bool:

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import pytest
 
 from fsartifacts import Project
+from fsartifacts.atomic import TEMP_MARKER
 from tests.fixtures.cli import tree_digest, write_project
 from tests.fixtures.fault_proxy import FaultProxy
 
@@ -49,6 +50,19 @@ class Side:
             self.server.clear_requests()
         if self.proxy is not None:
             self.proxy.reset()
+
+    def received(self, name: str) -> int:
+        """Bytes of file content downloaded from below ``name`` since the last clear."""
+        if self.server is not None:
+            return sum(
+                r.bytes_out
+                for r in self.server.requests
+                if r.method == "GET"
+                and f"/{name}" in unquote(r.path)
+                and not r.path.startswith("/artifactory/api/")
+            )
+        assert self.proxy is not None
+        return sum(r.bytes_out for r in self.proxy.content_requests("GET", f"/{name}"))
 
     def sent(self, name: str) -> int:
         """Bytes of file content uploaded below ``name`` since the last clear."""
@@ -101,9 +115,9 @@ def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
             proxy.close()
 
 
-def project(root: Path, side: Side, version: str) -> Project:
+def project(root: Path, side: Side, version: str, **env: str) -> Project:
     write_project(root, f"repository:\n{side.config}  artifacts:\n{ARTIFACTS}", version)
-    environ = {"FSARTIFACTS_CACHE_DIR": str(root.parent / "hash-cache")}
+    environ = {"FSARTIFACTS_CACHE_DIR": str(root.parent / f"hash-cache-{root.name}"), **env}
     return Project.load(start=root, environ=environ)
 
 
@@ -192,3 +206,63 @@ def test_an_earlier_file_that_no_longer_holds_its_content_is_uploaded_instead(
     results = project(consumer, side, "1.1.0").pull("data", "1.1.0")
     assert [r.action for r in results] == ["pulled"], results
     assert tree_digest(consumer / "data_v1.1.0") == tree_digest(producer / "data")
+
+
+def two_versions(producer: Path, side: Side) -> Path:
+    """data 1.0.0, then 1.1.0 with one file changed; the changed file."""
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("data"))
+    changed = producer / "data" / "deep" / "part-1.bin"
+    changed.write_bytes(os.urandom(FILE_SIZE + 7))
+    pushed(project(producer, side, "1.1.0").push("data"))
+    return changed
+
+
+@pytest.mark.parametrize("side", ["artifactory", "s3"], indirect=True)
+def test_pulling_the_next_version_downloads_only_the_changed_file(
+    side: Side, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    two_versions(producer, side)
+    want = tree_digest(producer / "data")
+
+    # Into the same destination (-o): what the old folder holds is copied from it.
+    consumer = tmp_path / "consumer"
+    (first,) = project(consumer, side, "1.0.0").sync_pull("data", override=True)
+    assert first.action == "pulled", first
+    side.clear()
+    (second,) = project(consumer, side, "1.1.0").sync_pull("data", override=True)
+    assert second.action == "pulled", second
+    assert side.received("data_v1.1.0/") == FILE_SIZE + 7
+    assert tree_digest(consumer / "data") == want
+
+    # Beside the old version (its own name): the hash cache knows where its files are.
+    other = tmp_path / "other"
+    (third,) = project(other, side, "1.1.0").pull("data", "1.0.0")
+    side.clear()
+    (fourth,) = project(other, side, "1.1.0").pull("data", "1.1.0")
+    assert (third.action, fourth.action) == ("pulled", "pulled")
+    assert side.received("data_v1.1.0/") == FILE_SIZE + 7
+    assert tree_digest(other / "data_v1.1.0") == want
+    assert tree_digest(other / "data_v1.0.0") != want
+
+
+@pytest.mark.parametrize("side", ["artifactory"], indirect=True)
+def test_an_interrupted_sync_pull_leaves_the_old_version_in_place(
+    side: Side, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    changed = two_versions(producer, side)
+    consumer = tmp_path / "consumer"
+    (first,) = project(consumer, side, "1.0.0").sync_pull("data", override=True)
+    assert first.action == "pulled", first
+    before = tree_digest(consumer / "data")
+    side.server.faults.fail_next(100, status=500, methods=["GET"], path_contains=changed.name)
+
+    (failed,) = project(consumer, side, "1.1.0", FSARTIFACTS_ATTEMPTS="2").sync_pull(
+        "data", override=True
+    )
+
+    assert failed.action == "failed", failed
+    assert tree_digest(consumer / "data") == before
+    assert [p.name for p in consumer.rglob("*") if TEMP_MARKER in p.name] == []
