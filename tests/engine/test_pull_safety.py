@@ -43,6 +43,10 @@ def pushed(tmp_path: Path) -> tuple[Path, Path]:
     (root / "data" / "a.csv").write_bytes(b"hello")
     (root / "data" / "deep" / "b.bin").write_bytes(b"b" * 300)
     assert {r.action for r in Project.load(start=root, environ={}).push("ALL")} == {"pushed"}
+    # The project's folder moves on after the push: a pull must fetch each file from the
+    # store, where a file it still held would be copied from it instead.
+    (root / "data" / "a.csv").write_bytes(b"local")
+    (root / "data" / "deep" / "b.bin").write_bytes(b"c" * 300)
     return root, tmp_path / "store"
 
 
