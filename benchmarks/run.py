@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 
 from bench import Bench
+from cases_incremental import incremental
 from cases_many import many
 from cases_startup import startup
 from cases_transfer import large, noop_sync
@@ -27,6 +28,7 @@ from table import Row, render
 
 CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "large": (large, "a large artifact, push and pull (folder, Artifactory, moto)"),
+    "incremental": (incremental, "the next version of a folder, 1% changed: push, sync pull"),
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
     "startup": (startup, "fsartifacts --help and validate against python -c pass"),

@@ -27,11 +27,14 @@ from urllib.parse import unquote
 
 @dataclass(frozen=True)
 class Request:
-    """One request as a server saw it: method, path (percent-decoded) and query."""
+    """One request as a server saw it: method, path (percent-decoded) and query, and the
+    bytes of its body and of its response's."""
 
     method: str
     path: str
     query: str
+    bytes_in: int = 0
+    bytes_out: int = 0
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -60,7 +63,10 @@ class Artifactory:
         self.server.clear_requests()
 
     def requests(self) -> list[Request]:
-        return [Request(r.method, *_split_target(r.path)) for r in self.server.requests]
+        return [
+            Request(r.method, *_split_target(r.path), r.bytes_in, r.bytes_out)
+            for r in self.server.requests
+        ]
 
     def file_url(self, path: str) -> str:
         return f"{self.url}/{self.repo}/{path}"
@@ -81,16 +87,29 @@ class _CountingApp:
         self.log: list[Request] = []  # list.append is atomic under the GIL
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        self.log.append(
-            Request(
-                environ["REQUEST_METHOD"],
-                unquote(environ.get("PATH_INFO", "")),
-                environ.get("QUERY_STRING", ""),
-            )
-        )
+        sent = [0]
+
+        def counting(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            length = next((v for k, v in headers if k.lower() == "content-length"), "0")
+            sent[0] = int(length) if length.isdigit() else 0
+            return start_response(status, headers, *rest)
+
+        # An aws-chunked body declares the length of its content apart from the framing.
+        body = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH") or environ.get("CONTENT_LENGTH")
         if self.latency:
             time.sleep(self.latency)
-        return self.app(environ, start_response)
+        try:
+            return self.app(environ, counting)
+        finally:
+            self.log.append(
+                Request(
+                    environ["REQUEST_METHOD"],
+                    unquote(environ.get("PATH_INFO", "")),
+                    environ.get("QUERY_STRING", ""),
+                    int(body) if body and body.isdigit() else 0,
+                    sent[0],
+                )
+            )
 
 
 AWS_TEST_ENV = {
