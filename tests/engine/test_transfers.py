@@ -107,9 +107,11 @@ def test_a_folder_pull_downloads_its_files_at_once_within_jobs(
     server.clear_requests()
     server.faults.latency = 0.05  # each request takes a while: time enough to overlap
 
-    result = engine.pull(DATA, "1.0.0", V1)
+    # Another project: one holding the files would copy them, not download them.
+    consumer = tmp_path / "consumer"
+    result = engine_on(artifactory_repo, consumer, jobs=3).pull(DATA, "1.0.0", V1)
     assert result.action == "pulled", result.error
-    assert tree_digest(project / "data_v1.0.0") == pushed
+    assert tree_digest(consumer / "data_v1.0.0") == pushed
     downloads = file_downloads(server, artifactory_repo, "data_v1.0.0")
     assert len(downloads) == len(pushed)
     # Served at once (a client waiting for each answer could not overlap two), within -j.
