@@ -20,6 +20,7 @@ class Bench:
 
     quick: bool
     runs: int
+    large_mib: int | None = None  # --large-size: one size for every store's large artifact
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fsartifacts-bench-")))
     details: list[str] = field(default_factory=list)
     _warmed: int = 0
@@ -27,7 +28,10 @@ class Bench:
     _moto: Moto | None = None
 
     def large_size(self, kind: str) -> int:
-        """The size of the large artifact: 1 GiB, 256 MiB on moto; 16 MiB with --quick."""
+        """The size of the large artifact: 1 GiB, 256 MiB on moto; 16 MiB with --quick;
+        or the one --large-size gives."""
+        if self.large_mib is not None:
+            return self.large_mib * MiB
         if self.quick:
             return 16 * MiB
         return 256 * MiB if kind == "s3" else GiB

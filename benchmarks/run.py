@@ -59,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="runs of each command, median reported (default 3)",
     )
+    parser.add_argument(
+        "--large-size",
+        type=_positive,
+        metavar="MIB",
+        help="size in MiB of the large artifact on every store (large, sync, write)",
+    )
     return parser.parse_args(argv)
 
 
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     chosen = [name for name in CASES if not args.only or name in args.only]
-    bench = Bench(quick=args.quick, runs=runs)
+    bench = Bench(quick=args.quick, runs=runs, large_mib=args.large_size)
     rows: list[Row] = []
     failed: list[str] = []
     try:
