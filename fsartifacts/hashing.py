@@ -17,7 +17,9 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import threading
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from stat import S_ISREG
@@ -36,17 +38,107 @@ class ByteSource(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+# Past this many bytes each digest moves to a thread of its own, beside the reads or
+# writes of the caller and beside the other digests: hashlib releases the GIL on
+# large buffers. Below it, starting threads would cost more than it saves.
+THREADED_MIN = 4 * CHUNK
+# Chunks waiting for a digest's thread: memory stays at most this many chunks per digest.
+QUEUED_CHUNKS = 4
+
+
+class _DigestThread:
+    """One hasher fed through a bounded queue by a thread of its own."""
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="fsartifacts-hash", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self.chunks.get()) is not None:
+                self.hasher.update(chunk)
+        except BaseException as exc:  # handed back to the caller by finish()
+            self.failure = exc
+            while self.chunks.get() is not None:  # let the feeder go on to its end
+                pass
+
+    def finish(self) -> None:
+        self.chunks.put(None)
+        self.thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+
+def _stop_threads(threads: list[_DigestThread]) -> None:
+    for worker in threads:
+        if worker.thread.is_alive():
+            worker.chunks.put(None)
+
+
+class Digests:
+    """Several digests of one stream of bytes, fed in order with :meth:`update`.
+
+    The first ``THREADED_MIN`` bytes are hashed inline; past them each digest has a
+    thread of its own, so a large file's digests are computed side by side and beside
+    the caller's transfer. Call :meth:`hexdigests` (or :meth:`close`) once fed: it
+    waits for the threads.
+    """
+
+    def __init__(self, algorithms: Iterable[str] = ("sha256",)) -> None:
+        self.hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
+        self.bytes = 0
+        self._threads: list[_DigestThread] | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._threads is None and self.bytes + len(data) > THREADED_MIN:
+            self._threads = [_DigestThread(h) for h in self.hashers.values()]
+            # A transfer abandoned half way (an error, a retry) never asks for its
+            # digests: its threads end when it is dropped.
+            weakref.finalize(self, _stop_threads, list(self._threads))
+        self.bytes += len(data)
+        if self._threads is None:
+            for h in self.hashers.values():
+                h.update(data)
+            return
+        chunk = data if isinstance(data, bytes) else bytes(data)  # the caller may reuse its buffer
+        for worker in self._threads:
+            worker.chunks.put(chunk)
+
+    def close(self) -> None:
+        """Stop the threads (after hashing what was fed); idempotent."""
+        threads, self._threads = self._threads, None
+        failures = []
+        for worker in threads or ():
+            try:
+                worker.finish()
+            except BaseException as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def hexdigests(self) -> dict[str, str]:
+        self.close()
+        return {name: h.hexdigest() for name, h in self.hashers.items()}
+
+
 def hash_stream(
     stream: ByteSource, algorithms: Iterable[str] = ("sha256",)
 ) -> tuple[int, dict[str, str]]:
-    """(size, hex digest by algorithm) of ``stream``, read once to its end."""
-    hashers = {name: hashlib.new(name) for name in algorithms}
-    size = 0
-    while chunk := stream.read(CHUNK):
-        for h in hashers.values():
-            h.update(chunk)
-        size += len(chunk)
-    return size, {name: h.hexdigest() for name, h in hashers.items()}
+    """(size, hex digest by algorithm) of ``stream``, read once to its end.
+
+    The digests of a large stream are computed in threads beside the reads (see
+    :class:`Digests`).
+    """
+    digests = Digests(algorithms)
+    try:
+        while chunk := stream.read(CHUNK):
+            digests.update(chunk)
+    finally:
+        digests.close()
+    return digests.bytes, digests.hexdigests()
 
 
 def hash_file(
@@ -82,7 +174,7 @@ class HashingWriter:
         what: str = "the download",
     ) -> None:
         self.out = out
-        self.hashers = {name: hashlib.new(name) for name in algorithms}
+        self._digests = Digests(algorithms)
         self.bytes = 0
         self.limit = limit
         self.what = what
@@ -95,8 +187,7 @@ class HashingWriter:
                 "its listing describes: push it again.",
                 transient=False,
             )
-        for h in self.hashers.values():
-            h.update(data)
+        self._digests.update(data)
         self.bytes += len(data)
         return self.out.write(data)
 
@@ -104,7 +195,11 @@ class HashingWriter:
         self.out.flush()
 
     def digests(self) -> dict[str, str]:
-        return {name: h.hexdigest() for name, h in self.hashers.items()}
+        return self._digests.hexdigests()
+
+    def close(self) -> None:
+        """Stop the hashing threads of a write abandoned before :meth:`digests`."""
+        self._digests.close()
 
 
 class FileDigests(Mapping[str, str]):

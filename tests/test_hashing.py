@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import io
 import json
 import os
+import threading
 from pathlib import Path
 
-from fsartifacts.hashing import FileDigests, HashCache
+from fsartifacts.hashing import (
+    CHUNK,
+    THREADED_MIN,
+    FileDigests,
+    HashCache,
+    HashingWriter,
+    hash_stream,
+)
 
 
 def sha256(data: bytes) -> str:
@@ -110,3 +120,35 @@ def test_the_cache_names_files_that_still_hold_a_sha256_below_a_folder(tmp_path:
     changed.write_bytes(b"bb")  # its entry no longer describes it
     wanted = {hashlib.sha256(d).hexdigest() for d in (b"a", b"b", b"c", b"never")}
     assert cache.holders(wanted, project) == {hashlib.sha256(b"a").hexdigest(): str(kept)}
+
+
+def test_large_streams_are_hashed_in_threads_and_give_the_inline_digests() -> None:
+    """Past THREADED_MIN each digest has a thread; what it computes is what hashlib does."""
+    data = os.urandom(THREADED_MIN + 3 * CHUNK + 7)
+    seen: set[str] = set()
+
+    class Source(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            seen.update(t.name for t in threading.enumerate())
+            return super().read(size)
+
+    size, digests = hash_stream(Source(data), ("sha1", "sha256", "md5"))
+    assert size == len(data)
+    assert digests == {"sha1": sha1(data), "sha256": sha256(data),
+                       "md5": hashlib.md5(data).hexdigest()}  # fmt: skip
+    assert "fsartifacts-hash" in seen
+    assert not [t for t in threading.enumerate() if t.name == "fsartifacts-hash"]
+
+
+def test_a_small_stream_starts_no_thread_and_a_dropped_writer_stops_its_threads() -> None:
+    before = threading.active_count()
+    assert hash_stream(io.BytesIO(b"weights"), ("sha1",)) == (7, {"sha1": sha1(b"weights")})
+    assert threading.active_count() == before
+    writer = HashingWriter(io.BytesIO())
+    writer.write(os.urandom(THREADED_MIN + 1))
+    assert threading.active_count() == before + 1
+    del writer  # a download abandoned half way
+    gc.collect()
+    for thread in [t for t in threading.enumerate() if t.name == "fsartifacts-hash"]:
+        thread.join(timeout=10)
+    assert threading.active_count() == before

@@ -46,8 +46,16 @@ class Readable(Protocol):
     def close(self) -> None: ...
 
 
-class _UploadBody:
-    """A file-like request body with a known length, so requests sends Content-Length."""
+# What the body hands urllib3 at a time. urllib3 asks a file body for 16 KiB
+# blocks (65,000 sends per GiB); larger blocks cost fewer system calls.
+SEND_BLOCK = 1024 * 1024
+
+
+class UploadBody:
+    """A file-like request body with a known length, so requests sends Content-Length.
+
+    ``read`` returns up to ``SEND_BLOCK`` bytes whatever smaller size it is asked for.
+    """
 
     def __init__(self, raw: Readable, size: int, progress: ProgressOnce) -> None:
         self._raw = raw
@@ -56,7 +64,7 @@ class _UploadBody:
         self._progress = progress
 
     def read(self, amount: int = -1) -> bytes:
-        data = self._raw.read(amount)
+        data = self._raw.read(amount if amount < 0 else max(amount, SEND_BLOCK))
         self._sent += len(data)
         self._progress.advance_to(self._sent)
         return data
@@ -134,8 +142,8 @@ def deploy(
             progress.advance_to(size)
             return
 
-    def body() -> _UploadBody:
-        return _UploadBody(open_body(), size, progress)
+    def body() -> UploadBody:
+        return UploadBody(open_body(), size, progress)
 
     put_with_retries(client, url, action, body, headers)
 
@@ -144,7 +152,7 @@ def put_with_retries(
     client: ArtifactoryClient,
     url: str,
     action: str,
-    make_body: Callable[[], _UploadBody | None],
+    make_body: Callable[[], UploadBody | None],
     headers: dict[str, str],
     ok: tuple[int, ...] = (200, 201),
 ) -> bool:

@@ -31,6 +31,11 @@ def check_url_store(url: str, options: Mapping[str, Any]) -> None:
     if "::" in url:
         return  # a chain: the options go to its parts as fsspec decides
     protocol = fsspec.core.split_protocol(url)[0] or "file"
+    if not options:
+        # Nothing to check against the class: find its package without importing it
+        # (s3fs and aiobotocore cost half a second, and validate sends no request).
+        check_protocol_installed(protocol, url)
+        return
     cls = filesystem_class(protocol, url)
     accepted = accepted_options(cls)
     unknown = sorted(set(options) - accepted) if accepted is not None else []
@@ -39,6 +44,28 @@ def check_url_store(url: str, options: Mapping[str, Any]) -> None:
             f"repository.options.{unknown[0]}: {protocol}:// ({cls.__name__}) takes no such "
             f"option; it takes {', '.join(sorted(accepted or ()))}"
         )
+
+
+def check_protocol_installed(protocol: str, url: str) -> None:
+    """The ConfigError of :func:`filesystem_class` for ``protocol``, read from fsspec's
+    registry and the installed packages, importing none of them."""
+    import importlib.util
+
+    from fsspec.registry import known_implementations, registry
+
+    if protocol in registry:
+        return
+    known = known_implementations.get(protocol)
+    if known is None:
+        filesystem_class(protocol, url)  # raises the error naming an unknown protocol
+        return
+    package = str(known.get("class", "")).split(".", 1)[0]
+    try:
+        found = importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        filesystem_class(protocol, url)  # raises the error naming the missing package
 
 
 def filesystem_class(protocol: str, url: str) -> type[AbstractFileSystem]:

@@ -36,6 +36,7 @@ from fsartifacts.artifactoryfs.errors import (
     ArtifactoryTimeoutError,
 )
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.artifactoryfs.upload import SEND_BLOCK
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import IntegrityError, LocalError
@@ -601,14 +602,14 @@ def test_put_file_with_both_digests_sends_them_and_the_server_checks_the_bytes(
     assert fs.info(f"{repo}/f.bin")["sha1"] == hashlib.sha1(data).hexdigest()
 
     class RewriteWhileSending(Callback):
-        """Rewrites the file in place (same size) once its first bytes are sent."""
+        """Rewrites the file in place (same size) once its first block is sent."""
 
         def relative_update(self, inc: int = 1) -> None:
             if not self.value:
-                local.write_bytes(os.urandom(3 * BIG))
+                local.write_bytes(os.urandom(2 * SEND_BLOCK))
             super().relative_update(inc)
 
-    local.write_bytes(os.urandom(3 * BIG))  # content the server has not seen: a full PUT
+    local.write_bytes(os.urandom(2 * SEND_BLOCK))  # content the server has not seen: a full PUT
     with pytest.raises(ArtifactoryConflictError) as caught:
         fs.put_file(
             local, f"{repo}/g.bin", **digests_of(local.read_bytes()),

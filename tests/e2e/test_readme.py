@@ -43,6 +43,29 @@ def test_help_does_not_import_the_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(
+    "repository",
+    ["url: s3://my-bucket/models", "s3: {bucket: my-bucket/models, region: us-east-1}"],
+)
+def test_validate_of_an_s3_project_imports_no_s3_client(tmp_path: Path, repository: str) -> None:
+    """validate checks the configuration only: the S3 client's packages are not loaded."""
+    (tmp_path / "fsartifacts.yaml").write_text(
+        f"version: 1.0.0\nrepository:\n  {repository}\n"
+        "  artifacts:\n    - {name: model, file: model.pkl}\n"
+    )
+    code = (
+        "import sys\n"
+        "from fsartifacts.cli.commands import main\n"
+        "code = main(['validate'])\n"
+        "heavy = {'s3fs', 'aiobotocore', 'botocore', 'aiohttp', 'boto3'}\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert out.stderr.strip().splitlines()[-1] == "0 []", out.stderr
+
+
 @pytest.fixture(scope="module")
 def fresh_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A copy of what a user's fresh clone installs from, after the README's demo command
