@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from bench import Bench
 from cases_incremental import incremental
-from cases_many import many
+from cases_many import many, many_files
 from cases_startup import startup
 from cases_transfer import large, noop_sync
 from cases_write import stream_write
@@ -30,6 +30,7 @@ CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "large": (large, "a large artifact, push and pull (folder, Artifactory, moto)"),
     "incremental": (incremental, "the next version of a folder, 1% changed: push, sync pull"),
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
+    "files": (many_files, "a folder of 20,000 and of 100,000 files of 1 KiB, push and pull"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
     "startup": (startup, "fsartifacts --help and validate against python -c pass"),
     "write": (stream_write, "a 1 GiB artifactory:// open('wb') write: peak RSS, local disk"),
