@@ -23,6 +23,8 @@ OPTION_SPELLINGS: dict[str, tuple[str, str]] = {
     "pre": ("--pre", "pre=True"),
     "locked": ("--locked", "locked=True"),
     "dry_run": ("--dry-run", "dry_run=True"),
+    "include": ("--include ", "include="),  # followed by the pattern
+    "exclude": ("--exclude ", "exclude="),
     "verbose": ("-v", "the 'fsartifacts' logger at INFO"),
 }
 

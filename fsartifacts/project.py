@@ -12,7 +12,7 @@ The CLI is a thin layer over this class.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -23,8 +23,10 @@ from fsartifacts.config.load import load_config
 from fsartifacts.config.model import Artifact, Config
 from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import LockEntry, LockFile
+from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
+from fsartifacts.engine.selection import Selection
 from fsartifacts.errors import ConfigError, ConflictError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.versioning import artifact_version, parse_version, resolve_project_version
@@ -257,6 +259,8 @@ class Project:
         locked: bool = False,
         skip_current: bool = False,
         check: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> Results:
         """Download artifacts and record what was asked and what it resolved to in
         ``fsartifacts.lock``.
@@ -265,13 +269,15 @@ class Project:
         artifact for its configured range, else LATEST. ``locked`` installs exactly what
         the lock file says instead of resolving, all or nothing; ``skip_current`` (sync
         pull) leaves destinations that already match alone; ``check`` raises the first
-        failure's error.
+        failure's error. ``include``/``exclude`` (gitignore-style patterns) take part of
+        one folder artifact, and are recorded in the lock file for ``locked`` pulls.
         """
         prefix = naming.validate_prefix(prefix)
         asked = parse_request(version)
         engine = self.engine
         lock = LockFile.read(self.root)
         artifacts = self.artifacts(which)
+        selection = self._selection(which, artifacts, include, exclude, locked)
         specs = {a.name: asked or default_request(a) for a in artifacts}
         if locked:
             unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
@@ -296,6 +302,7 @@ class Project:
                         dry_run=dry,
                         locked=lock.entry(a.name) if locked else None,
                         skip_current=skip_current,
+                        selection=selection,
                     ),
                 ),
                 artifacts,
@@ -325,6 +332,44 @@ class Project:
                 # records the artifacts that were installed before it.
                 self._record(lock, list(finished))
         return results.raise_for_status() if check else results
+
+    def _selection(
+        self,
+        which: str,
+        artifacts: list[Artifact],
+        include: Sequence[str],
+        exclude: Sequence[str],
+        locked: bool,
+    ) -> Selection:
+        """The files of one folder artifact a pull takes (all of them without patterns)."""
+        selection = Selection.of(include, exclude)
+        if not selection.partial:
+            return selection
+        if locked:
+            raise ConfigError(
+                f"{selection.describe()} cannot go with {option('locked')}: a locked pull takes "
+                "the files fsartifacts.lock recorded. Pull without one of them."
+            )
+        if len(artifacts) != 1 or artifacts[0].name != which:
+            raise ConfigError(
+                f"{selection.describe()} takes files of one folder artifact: name it instead "
+                f"of {which}."
+            )
+        return selection
+
+    def files(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> tuple[RemoteCopy, Manifest]:
+        """A remote folder version and its manifest: every file with its size and sha256."""
+        copy = self.find(name, version, prefix=prefix, pre=pre)
+        if copy.kind != "folder":
+            raise ConfigError(
+                f"{name}: {self.store.url(copy.display_name)} is a file, not a folder: "
+                "`fsartifacts list` shows its size."
+            )
+        return copy, Manifest.from_bytes(
+            self.engine.ops.read_bytes(copy.manifest_path), self.store.url(copy.display_name)
+        )
 
     def _record(self, lock: LockFile, results: list[Result]) -> None:
         recorded = [r for r in results if r.lock is not None and r.action != "planned"]
@@ -363,11 +408,13 @@ class Project:
         dry_run: bool = False,
         locked: bool = False,
         check: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> Results:
         """Pull that skips every artifact whose local copy already matches."""
         return self.pull(
             which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
-            locked=locked, skip_current=True, check=check,
+            locked=locked, skip_current=True, check=check, include=include, exclude=exclude,
         )  # fmt: skip
 
     def rm(self, name: str, version: str, *, prefix: str = "", dry_run: bool = False) -> Results:

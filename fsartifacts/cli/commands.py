@@ -174,6 +174,8 @@ def _pull(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         locked=args.locked,
         skip_current=args.skip_current,
+        include=args.include,
+        exclude=args.exclude,
     )
     return _report(args, args.command_name, results)
 
@@ -221,6 +223,8 @@ def _list(args: argparse.Namespace) -> int:
     from fsartifacts.project import parse_request
     from fsartifacts.versionspec import VersionSpec
 
+    if args.files or args.include or args.exclude:
+        return _list_files(args)
     project = _load(args)
     asked = parse_request(args.version)
     listing: Listing = []
@@ -285,6 +289,26 @@ def _alias(args: argparse.Namespace) -> int:
         print(json.dumps(shown, indent=2))
     elif not args.quiet:
         print(printable(str(shown), lines=True))
+    return EXIT_OK
+
+
+def _list_files(args: argparse.Namespace) -> int:
+    """list --files ARTIFACT VERSION: a folder version's files, with sizes."""
+    from fsartifacts.cli.render import render_files
+    from fsartifacts.engine.selection import Selection
+    from fsartifacts.errors import ConfigError
+
+    if not args.files or args.version is None or args.artifact.upper() == "ALL":
+        raise ConfigError(
+            "--files takes one folder artifact and its VERSION (--include/--exclude go with "
+            "--files): `fsartifacts list --files ARTIFACT VERSION` shows a folder's files."
+        )
+    selection = Selection.of(args.include, args.exclude)
+    project = _load(args)
+    copy, manifest = project.files(args.artifact, args.version, prefix=args.prefix, pre=args.pre)
+    url = project.store.url(copy.display_name)
+    shown = render_files(url, selection.select(manifest, url), as_json=args.json)
+    print(json.dumps(shown, indent=2) if args.json else printable(shown, lines=True))
     return EXIT_OK
 
 

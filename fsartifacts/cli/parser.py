@@ -141,7 +141,19 @@ def _pull_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
     )
+    _selection_options(p)
     _credential_options(p)
+
+
+def _selection_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--include", action="append", default=[], metavar="GLOB",
+        help="only the files of the folder that match (gitignore-style; repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB",
+        help="not the files of the folder that match (gitignore-style; repeatable)",
+    )  # fmt: skip
 
 
 def _alias_commands(commands: Any, handler: Handler) -> None:
@@ -315,6 +327,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
         help=f"show only the versions this matches, marking the one it resolves to "
         f"{words.VERSION_DEFAULT}",
     )  # fmt: skip
+    ls.add_argument(
+        "--files", action="store_true",
+        help="the files of the folder version VERSION names, with sizes",
+    )  # fmt: skip
+    _selection_options(ls)
     _prefix_option(ls)
     ls.add_argument("--pre", action="store_true", help=words.PRE)
     _credential_options(ls)

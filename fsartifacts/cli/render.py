@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
     from fsartifacts.engine.aliases import Alias, Move
     from fsartifacts.engine.info import VersionInfo
+    from fsartifacts.engine.manifest import Manifest
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.results import Result
     from fsartifacts.project import Project
@@ -207,6 +208,23 @@ def _note(note: dict[str, Any]) -> str:
         parts.append(f"git {str(note['commit'])[:8]}" + (" (dirty)" if note.get("dirty") else ""))
     parts += [f"@{name}" for name in note.get("aliases", [])]
     return "  " + "  ".join(parts) if parts else ""
+
+
+def render_files(url: str, manifest: Manifest, *, as_json: bool) -> Any:
+    """The files of a folder version: one line each (size, path), then their total."""
+    if as_json:
+        return {
+            "remote": url,
+            "artifact": manifest.artifact,
+            "version": manifest.version,
+            "size": manifest.size,
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in manifest.files],
+        }
+    width = max(len(human_size(f.size)) for f in manifest.files)
+    lines = [f"{human_size(f.size):>{width}}  {f.path}" for f in manifest.files]
+    count = len(manifest.files)
+    lines.append(f"{count} file{'' if count == 1 else 's'}, {human_size(manifest.size)} in {url}")
+    return "\n".join(lines)
 
 
 def render_info(info: VersionInfo) -> str:

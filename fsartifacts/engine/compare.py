@@ -10,6 +10,7 @@ from fsartifacts.config.model import Artifact
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.pushsource import folder_digests
 from fsartifacts.engine.results import entry_size
+from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.hashing import FileDigests, HashCache, hash_file
 from fsartifacts.stores.base import StoreOps
 
@@ -44,7 +45,14 @@ def manifest_of(
 
 
 def local_manifest(
-    hashes: HashCache, artifact: Artifact, version: str | None, local: Path
+    hashes: HashCache,
+    artifact: Artifact,
+    version: str | None,
+    local: Path,
+    selection: Selection = EVERY_FILE,
 ) -> Manifest:
-    """The manifest of a local folder, hashing through the cache."""
-    return manifest_of(artifact, version, folder_digests(hashes, artifact, local, ("sha256",)))
+    """The manifest of a local folder (of the files ``selection`` takes), hashing through
+    the cache."""
+    wanted = selection.wants if selection.partial else None
+    digests = folder_digests(hashes, artifact, local, ("sha256",), wanted)
+    return manifest_of(artifact, version, digests)

@@ -20,7 +20,7 @@ import fcntl
 import os
 import shutil
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -196,6 +196,31 @@ def check_tree(staging: Path, expected: Mapping[str, int], dest: Path) -> None:
             f"else changed it during the pull. Nothing was installed; {dest} is as it was. "
             "Pull again."
         )
+
+
+def carry_over(dest: Path, staging: Path, paths: Iterable[str]) -> dict[str, int]:
+    """Link the files ``paths`` (relative) of ``dest`` into the same places in ``staging``,
+    so that they stay once it is swapped in; {path: size} of what was carried (-1 for a
+    link or a special file, as :func:`check_tree` counts them).
+
+    A hard link shares the file, costs no copy and leaves ``dest`` as it was should the
+    pull fail; a copy where the two cannot share one (another filesystem).
+    """
+    carried: dict[str, int] = {}
+    for relative in paths:
+        source, target = contained(dest, relative), contained(staging, relative)
+        with local_writes(target):
+            for parent in reversed(target.relative_to(staging).parents[:-1]):
+                (staging / parent).mkdir(exist_ok=True)
+            try:
+                os.link(source, target, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                shutil.copy2(source, target, follow_symlinks=False)
+            st = target.lstat()
+        carried[relative] = st.st_size if stat.S_ISREG(st.st_mode) else -1
+    return carried
 
 
 def swap_dir(staging: Path, dest: Path) -> None:

@@ -34,6 +34,19 @@ class LockEntry:
     # What the pull asked for (1.4.0, LATEST, ^1.4, @prod), None for singular artifacts:
     # ``version`` is what it resolved to, and all that ``--locked`` reads.
     requested: str | None = None
+    # A partial pull's selection of a folder's files (gitignore-style patterns).
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As written to the lock file: a selection only where there is one."""
+        doc = asdict(self)
+        for key in ("include", "exclude"):
+            if doc[key]:
+                doc[key] = list(doc[key])
+            else:
+                del doc[key]
+        return doc
 
 
 @dataclass
@@ -86,6 +99,8 @@ class LockFile:
                     sha256=str(entry["sha256"]).lower(),
                     size=int(entry.get("size", 0)),
                     requested=None if entry.get("requested") is None else str(entry["requested"]),
+                    include=_patterns(entry, "include"),
+                    exclude=_patterns(entry, "exclude"),
                 )
         except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
@@ -121,7 +136,7 @@ class LockFile:
             "format": FORMAT,
             "store": self.store,
             "artifacts": {
-                name: asdict(entry) for name, entry in sorted((self.artifacts or {}).items())
+                name: entry.to_dict() for name, entry in sorted((self.artifacts or {}).items())
             },
         }
         text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
@@ -132,3 +147,10 @@ class LockFile:
                 f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
                 "but not recorded. Free the space or fix the permissions, then pull again."
             ) from exc
+
+
+def _patterns(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = entry.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ValueError(f"{key} must be a list of patterns, not {value!r}")
+    return tuple(value)

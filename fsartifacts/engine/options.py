@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fsartifacts.engine.lockfile import LockEntry
+from fsartifacts.engine.selection import EVERY_FILE, Selection
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class PullOptions:
     ``override`` installs at the artifact's own path instead of its remote name;
     ``pre`` lets LATEST pick a pre-release; ``locked`` installs exactly that lock
     entry instead of resolving; ``skip_current`` (sync pull) leaves a destination
-    that already holds the same content alone.
+    that already holds the same content alone; ``selection`` takes part of a folder
+    (a lock entry brings its own).
     """
 
     prefix: str = ""
@@ -46,3 +48,4 @@ class PullOptions:
     dry_run: bool = False
     locked: LockEntry | None = None
     skip_current: bool = False
+    selection: Selection = EVERY_FILE

@@ -24,6 +24,7 @@ from fsartifacts.engine import reuse
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
+    carry_over,
     check_tree,
     contained,
     pull_lock,
@@ -38,6 +39,7 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
+from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
 from fsartifacts.hashing import CHUNK, HashingWriter
 from fsartifacts.localfiles import open_regular
@@ -62,13 +64,14 @@ def pull_artifact(
     same content alone.
     """
     locked, skip_current, dry_run = options.locked, options.skip_current, options.dry_run
-    prefix = options.prefix
+    prefix, selection = options.prefix, options.selection
     if isinstance(requested, str):
         requested = VersionSpec.parse(requested)
     pin: Pin | None = None
     if locked is not None:
         copy = locked_copy(ctx, artifact, locked)
         asked = locked.requested
+        selection = Selection(locked.include, locked.exclude)
         pin = Pin(
             locked.sha256,
             "fsartifacts.lock",
@@ -87,27 +90,34 @@ def pull_artifact(
     else:
         copy = ctx.index.find(artifact, requested, base, prefix=prefix, pre=options.pre)
         asked = None if artifact.singular else str(requested)
-    recorded_as = partial(_recorded, copy=copy, requested=asked)
+    recorded_as = partial(_recorded, copy=copy, requested=asked, selection=selection)
     dest = override_or_named(ctx.root, artifact, copy, options.override)
     url = ctx.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
     result.bytes = copy.size or 0
     expected = pin.sha256 if pin else None
     if copy.kind == "folder":
-        manifest = Manifest.from_bytes(ctx.ops.read_bytes(copy.manifest_path), url)
-        _check_pin(url, manifest.digest, pin)
-        result.bytes, result.sha256 = manifest.size, manifest.digest
-        if skip_current and _folder_is_current(ctx, artifact, dest, manifest):
+        full = Manifest.from_bytes(ctx.ops.read_bytes(copy.manifest_path), url)
+        _check_pin(url, full.digest, pin)
+        manifest = selection.select(full, url)
+        result.bytes, result.sha256 = manifest.size, full.digest
+        if skip_current and _folder_is_current(ctx, artifact, dest, manifest, selection):
             return recorded_as(up_to_date(result))
-        # The install mirrors the manifest: say which local files it takes away.
-        result.removed = manifest.unlisted_files(dest)
+        # The install mirrors the manifest (within the selection): say which local files
+        # it takes away.
+        result.removed = [p for p in manifest.unlisted_files(dest) if selection.wants(p)]
         if dry_run:
             return planned(result, "would download")
         check_inside_project(ctx.root, dest)
         with pull_lock(dest):
             sweep_stale(dest)
-            _pull_folder(ctx, copy, manifest, dest, url)
+            _pull_folder(ctx, copy, manifest, dest, url, selection)
         return recorded_as(result)
+    if selection.partial:
+        raise ConfigError(
+            f"{artifact.name}: {selection.describe()} takes files of a folder artifact, and "
+            f"{url} is a file: pull it without them."
+        )
     recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
         _check_pin(url, recorded, pin)
@@ -181,12 +191,15 @@ def _check_pin(url: str, actual: str, pin: Pin | None) -> None:
         )
 
 
-def _recorded(result: Result, *, copy: RemoteCopy, requested: str | None) -> Result:
+def _recorded(
+    result: Result, *, copy: RemoteCopy, requested: str | None, selection: Selection
+) -> Result:
     """``result`` with the lock entry it leaves: what was asked for and what it resolved to."""
     if result.sha256:
         result.lock = LockEntry(
             version=result.version, remote=copy.name, kind=copy.kind,
             sha256=result.sha256, size=result.bytes, requested=requested,
+            include=selection.include, exclude=selection.exclude,
         )  # fmt: skip
     return result
 
@@ -296,13 +309,18 @@ def _current_file(
     return sha256 if same else None
 
 
-def _folder_is_current(ctx: Context, artifact: Artifact, dest: Path, remote: Manifest) -> bool:
+def _folder_is_current(
+    ctx: Context, artifact: Artifact, dest: Path, remote: Manifest, selection: Selection
+) -> bool:
+    """Whether ``dest`` holds the files of ``remote`` (within ``selection``: the local
+    files outside it are not the pull's business)."""
     if not dest.is_dir():
         return False
     try:
-        return local_manifest(ctx.hashes, artifact, remote.version, dest).same_content(remote)
+        local = local_manifest(ctx.hashes, artifact, remote.version, dest, selection)
     except LocalError:
         return False  # a link or a special file in it: not the store's copy, pulled again
+    return local.same_content(remote)
 
 
 def _copy_local(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
@@ -322,7 +340,14 @@ def _copy_local(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -
     return (writer.bytes, writer.digests()["sha256"]) == (entry.size, entry.sha256)
 
 
-def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path, url: str) -> None:
+def _pull_folder(
+    ctx: Context,
+    copy: RemoteCopy,
+    manifest: Manifest,
+    dest: Path,
+    url: str,
+    selection: Selection = EVERY_FILE,
+) -> None:
     # Files the destination (or the project) already holds are copied, not downloaded.
     local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest)
     tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
@@ -354,7 +379,12 @@ def _pull_folder(ctx: Context, copy: RemoteCopy, manifest: Manifest, dest: Path,
         # Files move jobs at a time, in the run's slots; the first that fails for good
         # fails the artifact, and the staged tree goes with it.
         ctx.transfers.files(tally).each(fetch_retrying, manifest.files)
-        check_tree(staging, {entry.path: entry.size for entry in manifest.files}, dest)
+        expected = {entry.path: entry.size for entry in manifest.files}
+        if selection.partial:
+            # The local files outside the selection stay: into the new tree with the rest.
+            kept = [p for p in manifest.unlisted_files(dest) if not selection.wants(p)]
+            expected.update(carry_over(dest, staging, kept))
+        check_tree(staging, expected, dest)
         swap_dir(staging, dest)
         for entry in manifest.files:
             ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)

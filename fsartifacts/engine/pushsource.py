@@ -108,15 +108,22 @@ def read_digests(
 
 
 def folder_digests(
-    hashes: HashCache, artifact: Artifact, folder: Path, algorithms: Iterable[str]
+    hashes: HashCache,
+    artifact: Artifact,
+    folder: Path,
+    algorithms: Iterable[str],
+    wanted: Callable[[str], bool] | None = None,
 ) -> dict[str, FileDigests]:
-    """{relative path: digests} of the files below ``folder`` (see :func:`walk_files`).
+    """{relative path: digests} of the files below ``folder`` (see :func:`walk_files`),
+    those ``wanted`` takes (by relative path) if given.
 
     Each is checked to be the file the walk found: hashing follows links, so an entry
     swapped for a link after the walk would otherwise be read through it.
     """
     found: dict[str, FileDigests] = {}
     for rel, walked in sorted(walk_files(artifact, folder)):
+        if wanted is not None and not wanted(rel):
+            continue
         digests = read_digests(hashes, artifact, folder / rel, algorithms)
         if (digests.stat.st_ino, digests.stat.st_dev) != (walked.st_ino, walked.st_dev):
             raise LocalError(
