@@ -205,3 +205,32 @@ def test_the_checks_catch_a_cycle_and_a_private_import() -> None:
     assert sorted(names, key=str) == sorted(
         [("typing", ["TYPE_CHECKING"]), ("y", ["_hidden"])], key=str
     )
+
+
+STORE_KINDS = {"s3", "s3a", "artifactory"}
+
+
+def _kind_compares(tree: ast.AST) -> Iterator[int]:
+    """Lines comparing a value with a store kind's name (``== "s3"``, ``in ("s3", ...)``)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in [node.left, *node.comparators]:
+            names = (
+                operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+            )
+            if any(isinstance(n, ast.Constant) and n.value in STORE_KINDS for n in names):
+                yield node.lineno
+
+
+def test_no_module_outside_the_stores_compares_against_a_store_kind() -> None:
+    """Only stores/ knows which store it talks to; everything else asks it."""
+    apart = ("stores", "artifactoryfs", "testing")
+    found = [
+        f"{module}:{line}"
+        for module, path in MODULES.items()
+        if [*module.split("."), ""][1] not in apart
+        for line in _kind_compares(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+    assert list(_kind_compares(ast.parse("if kind == 's3' or x in ('a', 'artifactory'): pass")))
