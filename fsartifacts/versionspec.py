@@ -167,10 +167,15 @@ def _range(text: str) -> Any:
     """node-semver's Range for ``text`` (raises ValueError when malformed).
 
     A comma is cargo's "and", which npm writes as a space. An empty alternative of
-    ``||`` would mean "any version" to node-semver: refused as the typo it is.
+    ``||``, or an empty term between commas, would mean "any version" (or nothing) to
+    node-semver: refused as the typo it is, as cargo does.
     """
     import nodesemver  # costs ~25 ms at import: only when a range is asked for
 
+    if any(
+        not term.strip() for part in text.split("||") if "," in part for term in part.split(",")
+    ):
+        raise ValueError(f"empty term between commas in {text!r}")
     normal = " ".join(text.replace(",", " ").split())
     if any(not part.strip() for part in normal.split("||")):
         raise ValueError(f"empty alternative in {text!r}")

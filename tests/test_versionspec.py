@@ -96,6 +96,7 @@ def test_an_alias_is_parsed_here_and_resolved_by_the_store() -> None:
     [
         "^", ">=", "1.2.3.4", "01.2.3", "garbage", ">=1.0.0 ||", "|| ^1", "^1.4 extra",
         "1.2.3 -", "~>", "@", "@-x", "@pr od", "@v1", "@latest", "", "   ", "1.0.0\x1b[2J", None,
+        ">=1.2.0,,<2", "^1.4,", ",^1.4", "^1 || ,<2", "1.x.x.x", "~", "\u0661.\u0662.\u0663",
     ],
 )  # fmt: skip
 def test_malformed_requests_are_usage_errors_naming_them(text: str | None) -> None:
