@@ -119,9 +119,9 @@ class Alias:
                 Move(
                     _version_text(m.get("from")),
                     _version_text(m.get("to")),
-                    str(m.get("by", "?")),
-                    str(m.get("host", "?")),
-                    str(m.get("at", "?")),
+                    _text(m.get("by")),
+                    _text(m.get("host")),
+                    _text(m.get("at")),
                 )
                 for m in doc.get("history", [])
             )
@@ -132,6 +132,11 @@ class Alias:
                 transient=False,
             ) from exc
         return cls(artifact, name, version, sha256, remote, history)
+
+
+def _text(value: Any) -> str:
+    """A field of a move as the store holds it, as short printable text ("?" when none)."""
+    return (provenance.short_text(str(value)) if value is not None else "") or "?"
 
 
 def _version_text(value: Any) -> str | None:
@@ -160,15 +165,21 @@ class Aliases:
         spec = requested if isinstance(requested, VersionSpec) else VersionSpec.parse(requested)
         if not artifact.singular and spec.kind == "alias":
             alias = self.require(artifact, spec.alias or "", prefix)
-            try:
-                return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
-            except NotFoundError as exc:
-                raise NotFoundError(
-                    f"{artifact.name}: @{alias.name} points at {alias.version}, which is gone "
-                    f"from {self.store.display}; point it at a version that is there "
-                    f"(`fsartifacts alias set {artifact.name} VERSION {alias.name}`)."
-                ) from exc
+            return self.copy_of(artifact, alias, base, prefix)
         return self.index.find(artifact, spec, base, prefix=prefix, pre=pre)
+
+    def copy_of(
+        self, artifact: Artifact, alias: Alias, base: semver.Version, prefix: str = ""
+    ) -> RemoteCopy:
+        """The copy ``alias`` points at; NotFoundError naming the alias when it is gone."""
+        try:
+            return self.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"{artifact.name}: @{alias.name} points at {alias.version}, which is gone "
+                f"from {self.store.display}; point it at a version that is there "
+                f"(`fsartifacts alias set {artifact.name} VERSION {alias.name}`)."
+            ) from exc
 
     def path(self, artifact: Artifact, name: str, prefix: str = "") -> str:
         return self.store.path(object_name(f"{prefix}{artifact.name}", name))

@@ -35,13 +35,13 @@ MAX_TEXT = 1000
 def user() -> str:
     """The local user name (from the environment or the password database), or "unknown"."""
     try:
-        return _printable(getpass.getuser()) or "unknown"
+        return short_text(getpass.getuser()) or "unknown"
     except (OSError, KeyError, ImportError):
         return "unknown"
 
 
 def host() -> str:
-    return _printable(socket.gethostname()) or "unknown"
+    return short_text(socket.gethostname()) or "unknown"
 
 
 def object_name(basename: str) -> str:
@@ -87,7 +87,7 @@ def clean(record: Any) -> dict[str, Any]:
             if isinstance(value, bool):
                 kept[key] = value
         elif isinstance(value, str | int) and not isinstance(value, bool):
-            text = _printable(str(value), MAX_TEXT)
+            text = short_text(str(value), MAX_TEXT)
             if text:
                 kept[key] = text
     return kept
@@ -181,5 +181,7 @@ def _safe_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, hostname + port, parts.path, "", parts.fragment))
 
 
-def _printable(text: str, limit: int = 255) -> str:
+def short_text(text: str, limit: int = 255) -> str:
+    """``text`` without the characters a terminal would act on (newlines, escapes, bidi
+    overrides), at most ``limit`` long: what a record read from a store may print."""
     return "".join(c for c in text if c.isprintable())[:limit]

@@ -79,7 +79,7 @@ def pull_artifact(
         )
     elif requested.kind == "alias" and not artifact.singular:
         alias = ctx.aliases.require(artifact, requested.alias or "", prefix)
-        copy = ctx.index.find(artifact, str(alias.version), base, prefix=prefix, pre=True)
+        copy = ctx.aliases.copy_of(artifact, alias, base, prefix)
         asked = str(requested)
         pin = Pin(
             alias.sha256,

@@ -137,3 +137,8 @@ def test_rm_and_prune_leave_a_version_an_alias_points_at(tmp_path: Path) -> None
     (store / "model_v1.2.0.pkl").unlink()
     with pytest.raises(NotFoundError, match=r"@prod points at 1\.2\.0, which is gone from"):
         Project.load(start=root, environ={}).resolve("model", "@prod")
+    # A pull of it says the same, naming the alias, not only the missing version.
+    (result,) = Project.load(start=root, environ={}).pull("model", "@prod", override=True)
+    assert result.action == "failed" and "@prod points at 1.2.0, which is gone" in str(
+        result.error
+    ), result.error

@@ -82,3 +82,14 @@ def test_an_alias_object_must_name_its_own_artifact_and_alias() -> None:
         with pytest.raises(IntegrityError, match="the alias object is unreadable"):
             Alias.from_bytes(json.dumps(broken).encode(), "model", "prod", "url")
     assert doc["format"] == FORMAT and re.fullmatch(r"[0-9a-f]{64}", digest)
+
+
+def test_the_history_read_from_a_store_is_short_printable_text() -> None:
+    # Anyone with write access to the store wrote these fields: a newline in one would add a
+    # line of their choosing to `alias list --history`.
+    doc = json.loads(Alias("model", "prod", None, None, None).to_bytes())
+    doc["history"] = [
+        {"from": None, "to": "1.0.0", "by": "evil\n\x1b[31mfake", "host": "h" * 5000, "at": "\r"}
+    ]
+    (move,) = Alias.from_bytes(json.dumps(doc).encode(), "model", "prod", "url").history
+    assert (move.by, move.host, move.at) == ("evil[31mfake", "h" * 255, "?")
