@@ -1,0 +1,55 @@
+"""The remote index: one listing of the store per run, however many versions it holds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import semver
+
+from fsartifacts.config.model import Artifact, TransferSettings
+from fsartifacts.engine.manifest import Manifest
+from fsartifacts.engine.runner import Engine
+from fsartifacts.stores.artifactory.settings import ArtifactorySettings
+from fsartifacts.stores.artifactory.store import open_artifactory_store
+from fsartifacts.testing.artifactory import ArtifactoryServer
+from tests.fixtures.artifactory import ArtifactoryRepo
+
+DATA = Artifact("data", "data")
+VERSIONS = 100  # the request count does not grow with it; the server's listing does
+NEWEST = semver.Version.parse(f"1.{VERSIONS}.0")
+
+
+def engine_on(repo: ArtifactoryRepo, root: Path) -> Engine:
+    transfer = TransferSettings(attempts=2, timeout=30, jobs=3)
+    store = open_artifactory_store(ArtifactorySettings(repo.url, repo.name, path="team"),
+                                   None, transfer)  # fmt: skip
+    return Engine(store, root, transfer=transfer)
+
+
+def test_latest_among_many_folder_versions_is_one_listing(
+    artifactory_repo: ArtifactoryRepo, artifactory_server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """LATEST among 100 folder versions: one listing of the store, one manifest read,
+    then the files, as with 10,000 (which the local server takes over a minute to list).
+    The old versions are written straight into its storage: their manifests list no files."""
+    server = artifactory_server
+    folder = Path(server.root) / artifactory_repo.name / "team"
+    folder.mkdir(parents=True)
+    empty = Manifest("data", None, ()).to_bytes()
+    for minor in range(VERSIONS):
+        (folder / f"data_v1.{minor}.0").mkdir()
+        (folder / f"data_v1.{minor}.0.manifest.json").write_bytes(empty)
+    project = tmp_path / "project"
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (project / "data").mkdir(parents=True, exist_ok=True)
+        (project / "data" / name).write_bytes(os.urandom(1000))
+    assert engine_on(artifactory_repo, project).push(DATA, NEWEST).action == "pushed"
+    server.clear_requests()
+
+    result = engine_on(artifactory_repo, project).pull(DATA, "LATEST", NEWEST)
+    assert (result.action, result.version) == ("pulled", str(NEWEST)), result.error
+    listings = [r.path for r in server.requests if "/api/storage/" in r.path]
+    assert len(listings) == 1, listings
+    downloads = [r.path for r in server.requests if r.method == "GET" and "/api/" not in r.path]
+    assert len(downloads) == 1 + 3, downloads  # the manifest, then the three files
