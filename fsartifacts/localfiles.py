@@ -23,9 +23,7 @@ from pathlib import PurePosixPath
 from typing import IO
 
 from fsartifacts.errors import IntegrityError, option
-
-KiB = 1024
-MiB = 1024 * KiB
+from fsartifacts.sizes import KiB, MiB
 
 CONFIG_LIMIT = 1 * MiB  # fsartifacts.yaml, skelebot.yaml, their overlays, pyproject.toml
 LOCK_LIMIT = 16 * MiB

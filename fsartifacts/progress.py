@@ -149,7 +149,7 @@ def _binary_tqdm() -> type[tqdm]:
     """
     from tqdm import tqdm
 
-    from fsartifacts.cli.render import human_fraction, human_size
+    from fsartifacts.sizes import human_fraction, human_size
 
     class BinaryTqdm(tqdm):
         def __init__(self, *args: Any, files_shown: str = "", **kwargs: Any) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from fsartifacts.escaping import printable
+from fsartifacts.sizes import human_size
 from fsartifacts.versioning import pinned_version
 
 if TYPE_CHECKING:
@@ -32,29 +33,6 @@ Listing = list[
         "RemoteCopy | None",
     ]
 ]
-
-
-def human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def human_fraction(done: int, total: int | None) -> str:
-    """``done`` of ``total`` bytes in the unit of the total: ``12.9/64.0 MiB``."""
-    if total is None:
-        return human_size(done)
-    shown = human_size(total)
-    unit = shown.rpartition(" ")[2]
-    if unit == "B":
-        return f"{done}/{shown}"
-    scale = 1024 ** (("KiB", "MiB", "GiB", "TiB").index(unit) + 1)
-    return f"{done / scale:.1f}/{shown}"
 
 
 # Each result counts under exactly one outcome: an up-to-date copy is not also "skipped".
