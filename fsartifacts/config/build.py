@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fsartifacts.config.booleans import parse_boolean
 from fsartifacts.config.model import (
     ENV_ATTEMPTS,
     ENV_JOBS,
@@ -29,7 +30,6 @@ from fsartifacts.config.problems import ConfigValidationError
 from fsartifacts.config.values import (
     local_path_of,
     outside_root_problem,
-    parse_boolean,
     parse_count,
     parse_seconds,
     parse_size,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from fsartifacts.redaction import redacted
+from fsartifacts.sizes import MiB
 
 if TYPE_CHECKING:
     # Built by the configuration (:mod:`fsartifacts.config.build`), which imports them.
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
 StoreKind = Literal["s3", "artifactory", "url"]
 ConfigFlavour = Literal["fsartifacts", "skelebot"]
-
-MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -94,16 +94,6 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)", re.IGNORECASE | re.AS
 _POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
 
 
-_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
-_BOOLEANS.update({"false": False, "no": False, "off": False, "0": False})
-
-
-def parse_boolean(text: str) -> bool | None:
-    """True or False for YAML's spellings of a boolean written as text (``${VAR}``
-    expansion makes text of every value), in any case; None for other text."""
-    return _BOOLEANS.get(text.strip().lower())
-
-
 def parse_size(value: object) -> int:
     """Bytes from ``8388608``, ``"8MiB"``, ``"16MB"`` (decimal) or ``"8M"`` (binary, as rclone)."""
     problem = f"must be a size such as 8MiB, 16MB or 8388608 (got {value!r})"

@@ -62,6 +62,6 @@ def check_transfer(kind: str, transfer: TransferSettings, origin: Mapping[str, s
     """Refuse transfer settings the store of ``kind`` cannot work with, as a ConfigError
     naming the setting's ``origin`` (its key, variable or option)."""
     if kind == "s3":
-        from fsartifacts.stores.s3.settings import check_transfer as check_s3_transfer
+        from fsartifacts.stores.s3.settings import check_part_size
 
-        check_s3_transfer(transfer, origin)
+        check_part_size(transfer.part_size, origin)

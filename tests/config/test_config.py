@@ -11,11 +11,12 @@ import yaml
 
 from fsartifacts.config.file import find_config
 from fsartifacts.config.load import load_config
-from fsartifacts.config.model import Config, MiB, config_as_dict
+from fsartifacts.config.model import Config, config_as_dict
 from fsartifacts.config.problems import ConfigValidationError
 from fsartifacts.config.values import parse_size
 from fsartifacts.errors import ConfigError
 from fsartifacts.redaction import is_secret_key, redacted
+from fsartifacts.sizes import MiB
 from fsartifacts.stores.artifactory.settings import AuthSettings
 
 S3_REPO = """

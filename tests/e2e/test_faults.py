@@ -87,8 +87,8 @@ import pytest
 
 from fsartifacts import Project
 from fsartifacts.atomic import TEMP_MARKER
-from fsartifacts.config.model import MiB
 from fsartifacts.errors import FsArtifactsError, IntegrityError, TransferError
+from fsartifacts.sizes import MiB
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.fault_proxy import FaultProxy, artifactory_content_request

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fsartifacts.config.values import parse_boolean
+from fsartifacts.config.booleans import parse_boolean
 from fsartifacts.errors import ConfigError
 
 AuthType = Literal["user_pass", "token", "api_key", "none"]

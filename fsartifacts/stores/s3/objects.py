@@ -15,7 +15,8 @@ from typing import Any
 
 from fsspec.asyn import sync
 
-from fsartifacts.config.model import MiB, TransferSettings
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.sizes import MiB
 from fsartifacts.stores.base import StoreOps
 from fsartifacts.stores.s3.errors import error_code, typed_errors
 

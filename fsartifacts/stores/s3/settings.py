@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import ConfigError
+from fsartifacts.sizes import GiB, MiB
 
-GiB = 1024 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller parts (except the last)
 MAX_PART_SIZE = 5 * GiB  # and larger ones
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
@@ -48,11 +47,11 @@ def normal_bucket(spec: str) -> str:
     return "/".join(part for part in parse_bucket(spec) if part)
 
 
-def check_transfer(transfer: TransferSettings, origin: Mapping[str, str]) -> None:
+def check_part_size(part_size: int, origin: Mapping[str, str]) -> None:
     """A part size outside S3's limits, named by where it was set (``origin``)."""
-    if not MIN_PART_SIZE <= transfer.part_size <= MAX_PART_SIZE:
+    if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
         raise ConfigError(
-            f"{origin['part_size']}: a part size of {transfer.part_size} bytes is outside "
+            f"{origin['part_size']}: a part size of {part_size} bytes is outside "
             f"S3's limits; give between 5MiB and 5GiB"
         )
 

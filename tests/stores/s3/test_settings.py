@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from fsartifacts.config.model import MiB, TransferSettings
 from fsartifacts.errors import EXIT_USAGE, ConfigError
+from fsartifacts.sizes import MiB
 from fsartifacts.stores.s3.settings import (
     MAX_PART_SIZE,
     MIN_PART_SIZE,
     S3Settings,
-    check_transfer,
+    check_part_size,
     normal_bucket,
     parse_bucket,
 )
@@ -47,11 +47,9 @@ def test_a_bucket_spec_is_shown_as_one_path() -> None:
 @pytest.mark.parametrize("part_size", [MIN_PART_SIZE - 1, MAX_PART_SIZE + 1])
 def test_a_part_size_outside_s3s_limits_names_where_it_was_set(part_size: int) -> None:
     with pytest.raises(ConfigError, match=r"^\$FSARTIFACTS_PART_SIZE: a part size of") as caught:
-        check_transfer(
-            TransferSettings(part_size=part_size), {"part_size": "$FSARTIFACTS_PART_SIZE"}
-        )
+        check_part_size(part_size, {"part_size": "$FSARTIFACTS_PART_SIZE"})
     assert caught.value.exit_code == EXIT_USAGE
-    check_transfer(TransferSettings(part_size=8 * MiB), {"part_size": "transfer.part_size"})
+    check_part_size(8 * MiB, {"part_size": "transfer.part_size"})
 
 
 def test_settings_show_only_what_was_given() -> None:

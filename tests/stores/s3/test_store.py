@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from fsspec.callbacks import Callback
 
-from fsartifacts.config.model import MiB, TransferSettings
+from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError, IntegrityError, NotFoundError, TransferError
+from fsartifacts.sizes import MiB
 from fsartifacts.stores.base import Store, ops_for
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
 from fsartifacts.stores.s3.ops import S3Ops, open_s3_store
