@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import semver
+
 from fsartifacts.atomic import temp_beside, write_atomic
 from fsartifacts.errors import ConfigError, LocalError, option
 from fsartifacts.escaping import has_control_characters
@@ -92,10 +94,17 @@ class LockFile:
                     # Remote names are basenames in the store's root; anything else reads
                     # from elsewhere on the store.
                     raise ValueError(f"the remote name {remote!r} is not a name in the store")
+                version = None if entry.get("version") is None else str(entry["version"])
+                if version is not None and not _is_exact(version):
+                    # A lock names the one version it resolved; a range is the config's to say.
+                    raise ValueError(f"{name}: {version!r} is not an exact version")
+                kind = str(entry.get("kind", "file"))
+                if kind not in KINDS:
+                    raise ValueError(f"{name}: {kind!r} is not a kind ({' or '.join(KINDS)})")
                 lock.artifacts[str(name)] = LockEntry(
-                    version=None if entry.get("version") is None else str(entry["version"]),
+                    version=version,
                     remote=remote,
-                    kind=str(entry.get("kind", "file")),
+                    kind=kind,
                     sha256=str(entry["sha256"]).lower(),
                     size=int(entry.get("size", 0)),
                     requested=None if entry.get("requested") is None else str(entry["requested"]),
@@ -147,6 +156,17 @@ class LockFile:
                 f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
                 "but not recorded. Free the space or fix the permissions, then pull again."
             ) from exc
+
+
+KINDS = ("file", "folder")
+
+
+def _is_exact(version: str) -> bool:
+    try:
+        semver.Version.parse(version)
+    except ValueError:
+        return False
+    return True
 
 
 def _patterns(entry: dict[str, Any], key: str) -> tuple[str, ...]:

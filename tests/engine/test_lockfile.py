@@ -123,3 +123,20 @@ def test_a_lock_entry_naming_something_outside_the_store_root_is_refused(tmp_pat
     assert run.returncode == 2, run.stdout + run.stderr
     assert "'../secret.pkl' is not a name in the store" in one_line(run.stderr)
     assert tree_digest(root / "models") == before
+
+
+def test_a_lock_entry_edited_to_a_range_or_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
+    root = producer(tmp_path / "p", "one")
+    assert fsartifacts("push", "ALL", cwd=root).returncode == 0
+    assert fsartifacts("pull", "model", "1.0.0", "-o", cwd=root).returncode == 0
+    lock = root / "fsartifacts.lock"
+    written = lock.read_text()
+    for edit, said in (
+        (("version: 1.0.0", "version: ^1.0"), "'^1.0' is not an exact version"),
+        (("kind: file", "kind: tree"), "'tree' is not a kind"),
+    ):
+        lock.write_text(written.replace(*edit))
+        run = fsartifacts("pull", "model", "-o", "--locked", cwd=root)
+        assert run.returncode == 2, run.stdout + run.stderr
+        line = one_line(run.stderr)
+        assert "not a lock file fsartifacts can read" in line and said in line, line
