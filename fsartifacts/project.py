@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import semver
 
@@ -27,25 +26,19 @@ from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.engine.selection import Selection
-from fsartifacts.errors import ConfigError, ConflictError, NotFoundError, option
+from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
-from fsartifacts.versioning import artifact_version, parse_version, resolve_project_version
+from fsartifacts.projectqueries import ALL, RemoteQueries, Requested
+from fsartifacts.projectremovals import RemoteRemovals
+from fsartifacts.versioning import artifact_version, resolve_project_version
 from fsartifacts.versionspec import VersionSpec
 
 if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
-    from fsartifacts.engine.aliases import Alias, Move
-    from fsartifacts.engine.info import VersionInfo
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.redaction import HoldsSecret
     from fsartifacts.stores.base import Store
-
-ALL = "ALL"
-
-# What a version argument may be: the user's text, a parsed request, or None for each
-# artifact's own default (its `version:` range or alias from the config, else LATEST).
-Requested = str | VersionSpec | None
 
 
 def parse_request(requested: Requested) -> VersionSpec | None:
@@ -75,8 +68,13 @@ def requested_version(
     return str(requested.version)
 
 
-class Project:
-    """A loaded configuration, its project version, and (lazily) its store."""
+class Project(RemoteQueries, RemoteRemovals):
+    """A loaded configuration, its project version, and (lazily) its store.
+
+    What it asks of the store without changing it, and its aliases, are
+    :class:`~fsartifacts.projectqueries.RemoteQueries`'; its deletions (rm, prune,
+    gc) :class:`~fsartifacts.projectremovals.RemoteRemovals`'.
+    """
 
     def __init__(
         self,
@@ -416,203 +414,6 @@ class Project:
             which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
             locked=locked, skip_current=True, check=check, include=include, exclude=exclude,
         )  # fmt: skip
-
-    def rm(self, name: str, version: str, *, prefix: str = "", dry_run: bool = False) -> Results:
-        """Delete one remote version of one artifact (exact version; singular: its copy)."""
-        (artifact,) = self.artifacts(name)
-        engine = self.engine
-        spec = VersionSpec.parse(version)
-        if not artifact.singular and spec.kind != "exact":
-            raise ConfigError(
-                f"rm takes an exact version, not {spec}: name the version to delete "
-                f"(`fsartifacts list {artifact.name}` shows them)."
-            )
-        copy = engine.find(
-            artifact, spec, self.artifact_version(artifact),
-            prefix=naming.validate_prefix(prefix), pre=True,
-        )  # fmt: skip
-        pointing = engine.aliases.pointing_at(
-            artifact, copy.version, naming.validate_prefix(prefix)
-        )
-        if pointing:
-            names = ", ".join(f"@{a}" for a in pointing)
-            raise ConflictError(
-                f"{artifact.name} {copy.version}: {names} points at it, so it is not deleted. "
-                f"Move the alias first (`fsartifacts alias set {artifact.name} VERSION "
-                f"{pointing[0]}`) or remove it (`fsartifacts alias rm {artifact.name} "
-                f"{pointing[0]}`)."
-            )
-        # Through run(), as every transfer: a store error becomes a failed result (and
-        # its typed error), not an exception past the CLI.
-        results = engine.run(
-            lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
-        )
-        if results.ok and not dry_run:
-            self._sweep(name, prefix)
-        return results
-
-    def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
-        """What ``prune --keep`` would delete: all but the newest ``keep`` of each major."""
-        if keep < 1:
-            raise ConfigError(f"keep={keep}: keep at least 1 version of each major.")
-        prefix = naming.validate_prefix(prefix)
-        return self.engine.with_folder_sizes(
-            [
-                copy
-                for artifact in self.artifacts(which)
-                for copy in self.engine.prune_plan(artifact, keep, prefix)
-            ]
-        )
-
-    def prune(
-        self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
-    ) -> Results:
-        """Delete all but the newest ``keep`` versions of each major, per artifact."""
-        engine = self.engine
-        doomed = self.prune_plan(which, keep=keep, prefix=prefix)
-        results = engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
-        if results.ok and not dry_run:
-            self._sweep(which, prefix)
-        return results
-
-    def gc(
-        self,
-        which: str = ALL,
-        *,
-        prefix: str = "",
-        older_than: timedelta | None = None,
-        dry_run: bool = False,
-    ) -> Results:
-        """List, and unless ``dry_run`` remove, what interrupted pushes left on the store
-        (claims, temporaries, unfinished folders, multipart uploads) idle for ``older_than``
-        (default: an hour)."""
-        from fsartifacts.engine import leftovers
-        from fsartifacts.engine.claims import ABANDONED_AFTER
-
-        return leftovers.collect(
-            self.store, self.artifacts(which), translate=self.engine.translate,
-            prefix=naming.validate_prefix(prefix),
-            older_than=ABANDONED_AFTER if older_than is None else older_than, dry_run=dry_run,
-        )  # fmt: skip
-
-    def _sweep(self, which: str, prefix: str) -> None:
-        """After a push, prune or rm that went well: remove the leftovers that are provably
-        abandoned. (After a failure the store may be unwell: no more requests.)"""
-        from fsartifacts.engine import leftovers
-
-        leftovers.sweep(self.store, self.artifacts(which), prefix=naming.validate_prefix(prefix))
-
-    def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
-        """The remote versions of one artifact, newest first (empty for singular ones)."""
-        (artifact,) = self.artifacts(name)
-        copies = self.engine.index.copies(artifact, naming.validate_prefix(prefix))
-        return [c.version for c in copies if c.version is not None]
-
-    def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
-        """The remote copies of one artifact with their names, sizes (a folder's from its
-        manifest) and dates, newest first."""
-        (artifact,) = self.artifacts(name)
-        return self.engine.with_folder_sizes(
-            self.engine.index.copies(artifact, naming.validate_prefix(prefix))
-        )
-
-    def resolve(
-        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
-    ) -> semver.Version | None:
-        """The version ``version`` (exact, LATEST, a range, an alias; None: the artifact's
-        default) means now; None for singular artifacts."""
-        return self.find(name, version, prefix=prefix, pre=pre).version
-
-    def find(
-        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
-    ) -> RemoteCopy:
-        """The remote copy ``version`` means now (see :meth:`resolve`)."""
-        (artifact,) = self.artifacts(name)
-        return self.engine.find(
-            artifact,
-            self.request(artifact, version),
-            self.artifact_version(artifact),
-            prefix=naming.validate_prefix(prefix),
-            pre=pre,
-        )
-
-    def open(
-        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
-    ) -> IO[bytes]:
-        """A binary file object reading a remote file artifact, without writing to disk."""
-        copy = self.find(name, version, prefix=prefix, pre=pre)
-        if copy.kind != "file":
-            raise ConfigError(
-                f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
-            )
-        return self.store.ops.open_read(copy.path)
-
-    def info(
-        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
-    ) -> VersionInfo:
-        """One remote version (exact, LATEST, a range or @alias; by default what a pull
-        asks for): size, sha256, a folder's files, its provenance and its aliases."""
-        from fsartifacts.engine.info import describe
-
-        artifact = self._one(name, "info")
-        copy = self.find(artifact.name, version, prefix=prefix, pre=pre)
-        return describe(self.engine, artifact, copy, naming.validate_prefix(prefix))
-
-    def version_notes(self, name: str, *, prefix: str = "") -> dict[str, dict[str, Any]]:
-        """Per remote copy of one artifact (by remote name): its commit and its aliases."""
-        from fsartifacts.engine.info import version_notes
-
-        (artifact,) = self.artifacts(name)
-        prefix = naming.validate_prefix(prefix)
-        copies = self.engine.index.copies(artifact, prefix)
-        return version_notes(self.engine, artifact, copies, prefix)
-
-    # -- aliases ----------------------------------------------------------------
-
-    def alias_set(
-        self,
-        name: str,
-        version: str,
-        alias: str,
-        *,
-        prefix: str = "",
-        expect: str | None = None,
-    ) -> tuple[Alias, Move]:
-        """Point ``alias`` (prod, staging...) of one artifact at ``version`` (exact, LATEST
-        or another alias); ``expect``: only if it points at that version now ("none": unset).
-        """
-        from fsartifacts.engine.aliases import validate_name
-
-        artifact = self._one(name, "alias set")
-        validate_name(alias)
-        if expect is not None and expect != "none":
-            expect = str(parse_version(expect, source="--from"))
-        copy = self.find(artifact.name, version, prefix=prefix, pre=False)
-        return self.engine.aliases.set(
-            artifact, copy, alias, prefix=naming.validate_prefix(prefix), expect=expect
-        )
-
-    def alias_rm(self, name: str, alias: str, *, prefix: str = "") -> tuple[Alias, Move]:
-        """Unset ``alias`` of one artifact (its history stays on the store)."""
-        from fsartifacts.engine.aliases import validate_name
-
-        artifact = self._one(name, "alias rm")
-        validate_name(alias)
-        return self.engine.aliases.remove(artifact, alias, prefix=naming.validate_prefix(prefix))
-
-    def aliases(self, which: str = ALL, *, prefix: str = "", removed: bool = False) -> list[Alias]:
-        """The aliases of the artifacts ``which`` names (with ``removed``, unset ones too)."""
-        prefix = naming.validate_prefix(prefix)
-        found: list[Alias] = []
-        for artifact in self.artifacts(which):
-            found += self.engine.aliases.list(artifact, prefix, removed=removed)
-        return found
-
-    def _one(self, name: str, command: str) -> Artifact:
-        if name.upper() == ALL and self.config.repository.artifact(name) is None:
-            raise ConfigError(f"{command} takes one artifact, not ALL")
-        (artifact,) = self.artifacts(name)
-        return artifact
 
     # -- credentials ------------------------------------------------------------
 

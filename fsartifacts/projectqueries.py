@@ -1,0 +1,165 @@
+"""What a :class:`~fsartifacts.project.Project` asks of its store without pushing or
+pulling: the versions and copies there, what a version means now, one copy's
+details, a remote file opened for reading, and the artifacts' aliases.
+"""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Any
+
+from fsartifacts.engine import naming
+from fsartifacts.errors import ConfigError
+from fsartifacts.versioning import parse_version
+from fsartifacts.versionspec import VersionSpec
+
+if TYPE_CHECKING:
+    import semver
+
+    from fsartifacts.config.model import Artifact, Config
+    from fsartifacts.engine.aliases import Alias, Move
+    from fsartifacts.engine.info import VersionInfo
+    from fsartifacts.engine.naming import RemoteCopy
+    from fsartifacts.engine.runner import Engine
+    from fsartifacts.stores.base import Store
+
+ALL = "ALL"
+
+# What a version argument may be: the user's text, a parsed request, or None for each
+# artifact's own default (its `version:` range or alias from the config, else LATEST).
+Requested = str | VersionSpec | None
+
+
+class ProjectParts:
+    """What :class:`~fsartifacts.project.Project` provides to the parts of its API kept
+    in other modules: the configuration, the store, the engine and the artifacts."""
+
+    if TYPE_CHECKING:
+        config: Config
+
+        @property
+        def store(self) -> Store: ...
+
+        @property
+        def engine(self) -> Engine: ...
+
+        def artifacts(self, which: str = ALL) -> list[Artifact]: ...
+
+        def artifact_version(self, artifact: Artifact) -> semver.Version: ...
+
+        def request(self, artifact: Artifact, requested: Requested = None) -> VersionSpec: ...
+
+
+class RemoteQueries(ProjectParts):
+    """The read-only questions and the alias moves of a project."""
+
+    def versions(self, name: str, *, prefix: str = "") -> list[semver.Version]:
+        """The remote versions of one artifact, newest first (empty for singular ones)."""
+        (artifact,) = self.artifacts(name)
+        copies = self.engine.index.copies(artifact, naming.validate_prefix(prefix))
+        return [c.version for c in copies if c.version is not None]
+
+    def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
+        """The remote copies of one artifact with their names, sizes (a folder's from its
+        manifest) and dates, newest first."""
+        (artifact,) = self.artifacts(name)
+        return self.engine.with_folder_sizes(
+            self.engine.index.copies(artifact, naming.validate_prefix(prefix))
+        )
+
+    def resolve(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> semver.Version | None:
+        """The version ``version`` (exact, LATEST, a range, an alias; None: the artifact's
+        default) means now; None for singular artifacts."""
+        return self.find(name, version, prefix=prefix, pre=pre).version
+
+    def find(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> RemoteCopy:
+        """The remote copy ``version`` means now (see :meth:`resolve`)."""
+        (artifact,) = self.artifacts(name)
+        return self.engine.find(
+            artifact,
+            self.request(artifact, version),
+            self.artifact_version(artifact),
+            prefix=naming.validate_prefix(prefix),
+            pre=pre,
+        )
+
+    def open(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> IO[bytes]:
+        """A binary file object reading a remote file artifact, without writing to disk."""
+        copy = self.find(name, version, prefix=prefix, pre=pre)
+        if copy.kind != "file":
+            raise ConfigError(
+                f"{name}: {copy.name} is a folder artifact; pull it instead of opening it."
+            )
+        return self.store.ops.open_read(copy.path)
+
+    def info(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> VersionInfo:
+        """One remote version (exact, LATEST, a range or @alias; by default what a pull
+        asks for): size, sha256, a folder's files, its provenance and its aliases."""
+        from fsartifacts.engine.info import describe
+
+        artifact = self._one(name, "info")
+        copy = self.find(artifact.name, version, prefix=prefix, pre=pre)
+        return describe(self.engine, artifact, copy, naming.validate_prefix(prefix))
+
+    def version_notes(self, name: str, *, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Per remote copy of one artifact (by remote name): its commit and its aliases."""
+        from fsartifacts.engine.info import version_notes
+
+        (artifact,) = self.artifacts(name)
+        prefix = naming.validate_prefix(prefix)
+        copies = self.engine.index.copies(artifact, prefix)
+        return version_notes(self.engine, artifact, copies, prefix)
+
+    # -- aliases ----------------------------------------------------------------
+
+    def alias_set(
+        self,
+        name: str,
+        version: str,
+        alias: str,
+        *,
+        prefix: str = "",
+        expect: str | None = None,
+    ) -> tuple[Alias, Move]:
+        """Point ``alias`` (prod, staging...) of one artifact at ``version`` (exact, LATEST
+        or another alias); ``expect``: only if it points at that version now ("none": unset).
+        """
+        from fsartifacts.engine.aliases import validate_name
+
+        artifact = self._one(name, "alias set")
+        validate_name(alias)
+        if expect is not None and expect != "none":
+            expect = str(parse_version(expect, source="--from"))
+        copy = self.find(artifact.name, version, prefix=prefix, pre=False)
+        return self.engine.aliases.set(
+            artifact, copy, alias, prefix=naming.validate_prefix(prefix), expect=expect
+        )
+
+    def alias_rm(self, name: str, alias: str, *, prefix: str = "") -> tuple[Alias, Move]:
+        """Unset ``alias`` of one artifact (its history stays on the store)."""
+        from fsartifacts.engine.aliases import validate_name
+
+        artifact = self._one(name, "alias rm")
+        validate_name(alias)
+        return self.engine.aliases.remove(artifact, alias, prefix=naming.validate_prefix(prefix))
+
+    def aliases(self, which: str = ALL, *, prefix: str = "", removed: bool = False) -> list[Alias]:
+        """The aliases of the artifacts ``which`` names (with ``removed``, unset ones too)."""
+        prefix = naming.validate_prefix(prefix)
+        found: list[Alias] = []
+        for artifact in self.artifacts(which):
+            found += self.engine.aliases.list(artifact, prefix, removed=removed)
+        return found
+
+    def _one(self, name: str, command: str) -> Artifact:
+        if name.upper() == ALL and self.config.repository.artifact(name) is None:
+            raise ConfigError(f"{command} takes one artifact, not ALL")
+        (artifact,) = self.artifacts(name)
+        return artifact
