@@ -41,8 +41,7 @@ from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
-from fsartifacts.hashing import CHUNK, HashingWriter
-from fsartifacts.localfiles import open_regular
+from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
 from fsartifacts.versionspec import VersionSpec
 
@@ -231,6 +230,13 @@ def _pull_file(
     def download(callback: Callback) -> None:
         _retrying(ctx, f"download of {url}", partial(attempt, callback))
 
+    # A file of the project the hash cache knows to hold the recorded content (the pin
+    # was checked against it already) is copied instead.
+    local = ctx.hashes.holders({recorded}, ctx.root).get(recorded) if recorded else None
+    if recorded and local and reuse.copy_file(Path(local), dest, copy.size, recorded):
+        result.bytes, result.sha256 = dest.stat().st_size, recorded
+        ctx.hashes.remember(dest, recorded)
+        return
     tally = ctx.tally(copy.artifact, result.version, copy.size)
     try:
         ctx.transfers.one(tally, download)
@@ -323,23 +329,6 @@ def _folder_is_current(
     return local.same_content(remote)
 
 
-def _copy_local(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
-    """Copy the local file ``source`` to ``entry``'s place in ``staging``; False (and the
-    download instead) unless it holds exactly the manifest's bytes. A link is not read."""
-    try:
-        src = open_regular(str(source))
-    except (OSError, IntegrityError):
-        return False  # gone or replaced since it was hashed
-    with src, staged_member(staging, entry.path, dest) as out:
-        writer = HashingWriter(out, limit=entry.size, what=str(source))
-        try:
-            while chunk := src.read(CHUNK):
-                writer.write(chunk)
-        except IntegrityError:
-            return False  # larger than it was: changed since it was hashed
-    return (writer.bytes, writer.digests()["sha256"]) == (entry.size, entry.sha256)
-
-
 def _pull_folder(
     ctx: Context,
     copy: RemoteCopy,
@@ -361,7 +350,7 @@ def _pull_folder(
     def fetch(entry: ManifestEntry, callback: Callback) -> None:
         callback.absolute_update(0)  # a retried download starts over
         source = local.get(entry.sha256)
-        if source is not None and _copy_local(source, staging, entry, dest):
+        if source is not None and reuse.copy_member(source, staging, entry, dest):
             callback.absolute_update(entry.size)
             return
         with staged_member(staging, entry.path, dest) as out:

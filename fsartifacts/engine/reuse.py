@@ -19,12 +19,15 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import IO
 
-from fsartifacts.engine.manifest import Manifest
+from fsartifacts.engine.install import Sink, staged_file, staged_member
+from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.results import entry_size
-from fsartifacts.errors import FsArtifactsError
-from fsartifacts.hashing import HashCache
+from fsartifacts.errors import FsArtifactsError, IntegrityError
+from fsartifacts.hashing import CHUNK, HashCache, HashingWriter
+from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import StoredCopy, StoreOps
 
 log = logging.getLogger("fsartifacts")
@@ -113,3 +116,50 @@ def _plain(path: str) -> bool:
     """A manifest path that stays inside its folder (one fsartifacts wrote always does)."""
     parts = PurePosixPath(path).parts
     return bool(parts) and not path.startswith("/") and ".." not in parts and "\\" not in path
+
+
+def copy_member(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
+    """Copy the local file ``source`` to ``entry``'s place in ``staging``; False (and the
+    download instead) unless it holds exactly the manifest's bytes. A link is not read."""
+    src = _open_local(source)
+    if src is None:
+        return False
+    with src, staged_member(staging, entry.path, dest) as out:
+        return _copied(src, out, entry.size, entry.sha256)
+
+
+class _NotTheContent(Exception):
+    """A local file is not the content it was taken for: nothing is installed from it."""
+
+
+def copy_file(source: Path, dest: Path, size: int | None, sha256: str) -> bool:
+    """Install a copy of the local file ``source`` at ``dest`` (atomically, as a download
+    is) if it holds ``size`` bytes with ``sha256``; False, ``dest`` untouched, if not."""
+    src = _open_local(source)
+    if src is None:
+        return False
+    try:
+        with src, staged_file(dest) as out:
+            if not _copied(src, out, size, sha256):
+                raise _NotTheContent(source)
+    except _NotTheContent:
+        return False
+    return True
+
+
+def _open_local(source: Path) -> IO[bytes] | None:
+    try:
+        return open_regular(str(source))  # never through a link
+    except (OSError, IntegrityError):
+        return None  # gone or replaced since it was hashed
+
+
+def _copied(src: IO[bytes], out: Sink, size: int | None, sha256: str) -> bool:
+    """Copy ``src`` into ``out``; whether it was ``size`` bytes (when known) with ``sha256``."""
+    writer = HashingWriter(out, limit=size, what=src.name)
+    try:
+        while chunk := src.read(CHUNK):
+            writer.write(chunk)
+    except IntegrityError:
+        return False  # larger than it was: changed since it was hashed
+    return writer.digests()["sha256"] == sha256 and size in (None, writer.bytes)

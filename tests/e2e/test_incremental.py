@@ -266,3 +266,23 @@ def test_an_interrupted_sync_pull_leaves_the_old_version_in_place(
     assert failed.action == "failed", failed
     assert tree_digest(consumer / "data") == before
     assert [p.name for p in consumer.rglob("*") if TEMP_MARKER in p.name] == []
+
+
+@pytest.mark.parametrize("side", ["artifactory"], indirect=True)
+def test_a_file_version_the_project_already_holds_is_copied_not_downloaded(
+    side: Side, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("model"))
+    pushed(project(producer, side, "1.0.1").push("model"))  # the same content
+    consumer = tmp_path / "consumer"
+    (first,) = project(consumer, side, "1.0.1").pull("model", "1.0.0")
+    side.clear()
+
+    (second,) = project(consumer, side, "1.0.1").pull("model", "1.0.1")
+
+    assert (first.action, second.action) == ("pulled", "pulled")
+    assert side.received("model_v1.0.1") == 0
+    assert (consumer / "model_v1.0.1.bin").read_bytes() == (producer / "model.bin").read_bytes()
+    assert second.sha256 == first.sha256 and second.lock is not None
