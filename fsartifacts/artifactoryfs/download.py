@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import re
 import uuid
@@ -29,6 +28,7 @@ from fsartifacts.artifactoryfs.errors import (
     transport_error,
 )
 from fsartifacts.artifactoryfs.listing import item_info
+from fsartifacts.hashing import Digests
 from fsartifacts.retry import pause_before_retry, retry_delay
 
 DOWNLOAD_CHUNK = 1024 * 1024
@@ -199,7 +199,8 @@ def _download_once(
         expected_size = int(length) if length and length.isdigit() else None
         if expected_size is not None:
             progress.callback.set_size(expected_size)
-        hasher = hashlib.new(algorithm) if algorithm else None
+        # The checksum is computed in a thread beside the receive (see Digests).
+        hasher = Digests([algorithm]) if algorithm else None
         received = 0
         try:
             for chunk in response.iter_content(DOWNLOAD_CHUNK):
@@ -210,15 +211,19 @@ def _download_once(
                 progress.advance_to(received)
         except requests.RequestException as exc:
             raise InterruptedTransfer(transport_error(exc, action)) from None
+        finally:
+            if hasher:
+                hasher.close()
     if expected_size is not None and received != expected_size:
         raise InterruptedTransfer(
             ArtifactoryConnectionError(
                 f"{action}: the connection ended after {received} of {expected_size} bytes"
             )
         )
-    if hasher and hasher.hexdigest() != expected:
+    got = hasher.hexdigests()[algorithm] if hasher and algorithm else None
+    if got is not None and got != expected:
         raise ArtifactoryIntegrityError(
-            f"{action}: the received bytes have {algorithm} {hasher.hexdigest()}, "
+            f"{action}: the received bytes have {algorithm} {got}, "
             f"the server announced {expected}; the download was discarded"
         )
 

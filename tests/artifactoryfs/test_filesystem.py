@@ -40,7 +40,7 @@ from fsartifacts.artifactoryfs.upload import SEND_BLOCK
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import IntegrityError, LocalError
-from fsartifacts.hashing import HashCache
+from fsartifacts.hashing import THREADED_MIN, HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.artifactory.auth import Credentials
 from fsartifacts.stores.artifactory.ops import ArtifactoryOps
@@ -415,13 +415,16 @@ def test_ranged_reads(fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryS
         fs.cat_file(repo)
 
 
+# Small: hashed inline; large: hashed in a thread beside the receive, corrupted near its end.
+@pytest.mark.parametrize(("size", "offset"), [(50_000, 1234), (THREADED_MIN + 50_000, -10)])
 def test_get_file_verifies_the_checksum_and_leaves_the_target_alone(
-    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
-) -> None:
-    fs.pipe_file(f"{repo}/model.bin", os.urandom(50_000))
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path,
+    size: int, offset: int,
+) -> None:  # fmt: skip
+    fs.pipe_file(f"{repo}/model.bin", os.urandom(size))
     target = tmp_path / "model.bin"
     target.write_bytes(b"the previous version")
-    server.faults.corrupt_next(offset=1234)
+    server.faults.corrupt_next(offset=offset % size)
     with pytest.raises(ArtifactoryIntegrityError, match="sha256"):
         fs.get_file(f"{repo}/model.bin", str(target))
     assert target.read_bytes() == b"the previous version"
