@@ -20,7 +20,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.config.values import outside_root_problem
-from fsartifacts.engine import reuse
+from fsartifacts.engine import naming, reuse
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
@@ -151,6 +151,17 @@ def check_inside_project(root: Path, dest: Path) -> None:
 
 def locked_copy(ctx: Context, artifact: Artifact, locked: LockEntry) -> RemoteCopy:
     """The remote copy a lock entry names, read from the store's listing."""
+    version = semver.Version.parse(locked.version) if locked.version else None
+    named = naming.folder_name(artifact, version)
+    if locked.kind == "file":
+        named += naming.remote_ext(artifact)
+    if not locked.remote.endswith(named) or locked.remote.startswith("."):
+        # Whatever the prefix it was pulled with, a copy's name ends with its own.
+        raise ConfigError(
+            f"fsartifacts.lock: not a lock file fsartifacts can read ({locked.remote!r} is "
+            f"not the name of {artifact.name} {version or ''}); restore it from version "
+            f"control, or delete it and pull without {option('locked')} to write a new one."
+        )
     entry = ctx.index.entry(locked.remote)
     want_dir = locked.kind == "folder"
     manifest = ctx.index.entry(locked.remote + ".manifest.json") if want_dir else True
@@ -162,7 +173,7 @@ def locked_copy(ctx: Context, artifact: Artifact, locked: LockEntry) -> RemoteCo
         )
     return RemoteCopy(
         artifact=artifact.name,
-        version=semver.Version.parse(locked.version) if locked.version else None,
+        version=version,
         name=locked.remote,
         path=ctx.store.path(locked.remote),
         kind=locked.kind,  # type: ignore[arg-type]

@@ -134,6 +134,12 @@ def test_a_lock_entry_edited_to_a_range_or_an_unknown_kind_is_a_usage_error(tmp_
     for edit, said in (
         (("version: 1.0.0", "version: ^1.0"), "'^1.0' is not an exact version"),
         (("kind: file", "kind: tree"), "'tree' is not a kind"),
+        # Entries that disagree: the bytes of one copy would be installed as another's.
+        (("version: 1.0.0", "version: 1.1.0"), "is not the name of model 1.1.0"),
+        (
+            ("remote: model_v1.0.0.pkl", "remote: .model.fsartifacts-alias.prod.json"),
+            "is not the name of model 1.0.0",
+        ),
     ):
         lock.write_text(written.replace(*edit))
         run = fsartifacts("pull", "model", "-o", "--locked", cwd=root)
