@@ -125,11 +125,10 @@ class VersionSpec:
 
 def validate_alias_name(name: str) -> str:
     """``name`` when it may name an alias; else a ConfigError (exit 2) saying the rule."""
-    shown = name if not has_control_characters(name) else repr(name)
     if not _ALIAS_NAME.fullmatch(name) or _VERSION_LIKE.fullmatch(name):
-        raise ConfigError(f"alias {shown!r}: {ALIAS_NAME_RULE}")
+        raise ConfigError(f"alias {name!r}: {ALIAS_NAME_RULE}")
     if name.lower() in _KEYWORDS:
-        raise ConfigError(f"alias {shown!r}: {name.upper()} is a keyword; {ALIAS_NAME_RULE}")
+        raise ConfigError(f"alias {name!r}: {name.upper()} is a keyword; {ALIAS_NAME_RULE}")
     return name
 
 

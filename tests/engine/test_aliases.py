@@ -26,8 +26,9 @@ def test_alias_names_that_are_taken(name: str) -> None:
 
 @pytest.mark.parametrize("name", BAD)
 def test_alias_names_that_are_refused_say_the_rule(name: str) -> None:
-    with pytest.raises(ConfigError, match="an alias name is a letter"):
+    with pytest.raises(ConfigError, match="an alias name is a letter") as caught:
         validate_name(name)
+    assert str(caught.value).startswith(f"alias {name!r}: ")  # quoted once, escaped
 
 
 def skelebot_s3_latest_candidates(names: list[str], artifact: str, major: int) -> list[str]:
