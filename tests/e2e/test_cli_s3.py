@@ -38,19 +38,9 @@ from tests.fixtures.cli import (
 
 
 @pytest.fixture(scope="module")
-def s3(moto_server: str) -> Any:
-    """A plain boto3 client: how the tests (and skelebot) see the bucket."""
-    import boto3
-
-    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    """A fresh bucket of this test's own: the server is shared, never reset."""
-    name = f"cli-{uuid.uuid4().hex[:20]}"
-    s3.create_bucket(Bucket=name)
-    return name
+def s3(s3_client: Any) -> Any:
+    """The session server's boto3 client, by the short name these tests use."""
+    return s3_client
 
 
 def s3_project(

@@ -359,13 +359,6 @@ class S3Side:
         return self.proxy.pending()
 
 
-@pytest.fixture(scope="module")
-def s3_client(moto_server: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
-
-
 @pytest.fixture
 def side_for(
     request: pytest.FixtureRequest,
