@@ -397,7 +397,11 @@ def test_skelebot_remote_layout(
     with urllib.request.urlopen(url) as response:  # a plain GET, as any other client does
         assert response.read() == (project / "models" / "model.pkl").read_bytes()
     on_disk = artifactory_repo.server.root / artifactory_repo.name / "team" / "models"
-    assert sorted(p.name for p in on_disk.iterdir()) == ["model_v1.3.0.pkl"]
+    # Beside it only what fsartifacts records of it, hidden (a dot) from skelebot's listing.
+    assert sorted(p.name for p in on_disk.iterdir()) == [
+        ".model_v1.3.0.pkl.fsartifacts-provenance.json",
+        "model_v1.3.0.pkl",
+    ]
 
 
 @pytest.mark.parametrize("authenticated", [True, False], ids=["user_pass", "anonymous"])

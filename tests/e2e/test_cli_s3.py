@@ -71,6 +71,12 @@ def all_keys(s3: Any, bucket: str) -> list[str]:
     return sorted(keys)
 
 
+def copy_keys(s3: Any, bucket: str) -> list[str]:
+    """The keys of the copies, as skelebot names them: without the hidden objects (a dot
+    before the name) that hold what fsartifacts records beside them, such as provenance."""
+    return [key for key in all_keys(s3, bucket) if not key.rpartition("/")[2].startswith(".")]
+
+
 def read_key(s3: Any, bucket: str, key: str) -> bytes:
     return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
@@ -137,7 +143,7 @@ def test_push_pull_list_and_all_latest(
         "features": "pushed",
         "labels": "skipped",  # the singular one is unchanged: up to date
     }
-    assert all_keys(s3, bucket) == sorted(
+    assert copy_keys(s3, bucket) == sorted(
         f"{at}{name}"
         for name in (
             "model_v1.0.0.pkl",
@@ -213,13 +219,13 @@ def test_keys_are_skelebots_and_skelebots_objects_are_pulled_and_verified(
     (producer / "params.json").write_text('{"depth": 6}')
     pushed = run_json("push", "ALL", cwd=producer, env=env)
     assert set(by_artifact(pushed, "action").values()) == {"pushed"}
-    assert all_keys(s3, bucket) == sorted(
+    assert copy_keys(s3, bucket) == sorted(
         [
             skelebot_key(spec, "model", "model.pkl", "1.0.0"),
             skelebot_key(spec, "params", "params.json", None),
         ]
     )
-    assert all_keys(s3, bucket) == ["ml/churn/model_v1.0.0.pkl", "ml/churn/params.json"]
+    assert copy_keys(s3, bucket) == ["ml/churn/model_v1.0.0.pkl", "ml/churn/params.json"]
 
     # Objects as skelebot writes them: boto3's upload_file, no metadata at all.
     small = tmp_path / "small.pkl"
@@ -397,7 +403,7 @@ def test_skelebot_B6_bucket_with_trailing_slash_gives_clean_keys(
     (producer / "models" / "model.pkl").write_bytes(b"two")
     pushed = run_json("push", "model", cwd=producer)
     assert by_artifact(pushed, "remote") == {"model": f"s3://{bucket}/model_v2.0.0.pkl"}
-    assert all_keys(s3, bucket) == ["model_v2.0.0.pkl"]
+    assert copy_keys(s3, bucket) == ["model_v2.0.0.pkl"]
     # Other spellings of the same place find the same key.
     spec = f"s3://{bucket}//"
     consumer = s3_project(tmp_path / "consumer", spec, moto_server, MODEL, "2.1.0")
@@ -551,8 +557,10 @@ def test_extra_args_reach_every_stored_object(
     pushed = run_json("push", "ALL", cwd=producer, env=env)
     assert set(by_artifact(pushed, "action").values()) == {"pushed"}
 
-    keys = all_keys(s3, bucket)
+    keys = all_keys(s3, bucket)  # the provenance objects too: every object gets the arguments
     assert keys == [
+        "x/.model_v1.0.0.pkl.fsartifacts-provenance.json",
+        "x/.weights_v1.0.0.bin.fsartifacts-provenance.json",
         "x/data_v1.0.0.manifest.json",
         "x/data_v1.0.0/rows.csv",
         "x/model_v1.0.0.pkl",
@@ -608,7 +616,7 @@ def test_no_credentials_is_a_clear_usage_error_and_a_profile_fixes_it(
         "push", "model", cwd=producer, env={"AWS_SHARED_CREDENTIALS_FILE": str(credentials)}
     )
     assert by_artifact(pushed, "action") == {"model": "pushed"}
-    assert all_keys(s3, bucket) == ["model_v1.0.0.pkl"]
+    assert copy_keys(s3, bucket) == ["model_v1.0.0.pkl"]
 
 
 def test_a_missing_bucket_fails_naming_the_bucket(moto_server: str, tmp_path: Path) -> None:
