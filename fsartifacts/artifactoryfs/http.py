@@ -22,6 +22,7 @@ from urllib3.util.retry import Retry
 
 from fsartifacts.redaction import shown_url
 from fsartifacts.retry import BACKOFF_MAX, TIMEOUT_TRIES, pause_before_retry, retry_delay
+from fsartifacts.urls import with_scheme
 
 log = logging.getLogger("fsartifacts")
 
@@ -178,10 +179,7 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
 
 def normalise_url(url: str) -> tuple[str, str | None, str | None]:
     """(base URL without trailing slash or userinfo, user, password from the URL)."""
-    url = url.strip()
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
+    parts = urlsplit(with_scheme(url.strip()))
     user = parts.username
     password = parts.password
     netloc = parts.hostname or ""

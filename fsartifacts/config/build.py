@@ -41,6 +41,7 @@ from fsartifacts.localfiles import file_kind
 from fsartifacts.stores import check_transfer
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings, AuthSettings
 from fsartifacts.stores.s3.settings import S3Settings, normal_bucket
+from fsartifacts.urls import with_scheme
 from fsartifacts.versioning import exact_version
 
 
@@ -149,9 +150,7 @@ def _artifactory_settings(
     document: Mapping[str, Any], root: Path, prefix: str, source: str
 ) -> dict[str, Any]:
     raw = document["artifactory"]
-    url = raw["url"].strip().rstrip("/")
-    if "://" not in url:
-        url = f"https://{url}"  # no scheme means https: skelebot's docs write a bare host
+    url = with_scheme(raw["url"].strip().rstrip("/"))
     where = f"{prefix}.artifactory"
     cert = raw.get("cert")
     if isinstance(cert, str):

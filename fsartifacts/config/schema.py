@@ -29,6 +29,7 @@ from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.stores.artifactory.settings import AUTH_TYPES, repo_key_problem
 from fsartifacts.stores.s3.settings import CHECKSUM_MODES, parse_bucket
+from fsartifacts.urls import with_scheme
 from fsartifacts.versioning import parse_version
 from fsartifacts.versionspec import VersionSpec
 
@@ -174,7 +175,7 @@ def _validator_class() -> type:
             return f"{url!r} must be an http:// or https:// URL"
         if not (rest if sep else url).split("/")[0]:
             return f"{url!r} names no host; write https://host/artifactory"
-        return url_syntax_problem(url if sep else f"https://{url}")
+        return url_syntax_problem(with_scheme(url))
 
     def repo_problem(repo: str) -> str | None:
         return control_problem(repo) or repo_key_problem(repo)

@@ -23,6 +23,7 @@ from fsartifacts.stores.artifactory.auth import (
 )
 from fsartifacts.stores.artifactory.settings import AUTH_KEY, ArtifactorySettings
 from fsartifacts.stores.base import Store, ops_for
+from fsartifacts.urls import with_scheme
 
 _WAYS_TO_GIVE_CREDENTIALS = (
     "-u USER with -t TOKEN or --token-stdin; "
@@ -75,7 +76,7 @@ def credentials_for(
     """The credentials of this run for the server ``settings`` names, found in order
     (:func:`~fsartifacts.stores.artifactory.auth.resolve_credentials`)."""
     url = settings.url
-    host = urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+    host = urlsplit(with_scheme(url)).hostname or ""
     return resolve_credentials(
         settings.auth,
         host,
