@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.cli import BIN, fsartifacts, tree_digest, write_project
+from tests.fixtures.cli import BIN, fsartifacts, interruptible, tree_digest, write_project
 
 CONFIG = """\
 repository:
@@ -307,6 +307,7 @@ def pull_interrupted_by(sig: signal.Signals, tmp_path: Path) -> tuple[int, str, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60
     seen = False
