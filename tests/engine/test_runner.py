@@ -192,6 +192,9 @@ def test_skelebot_B2_corrupted_pull_leaves_the_destination_untouched(
     store.fs.pipe_file(rpath, bytes(data))
     e.index.invalidate()
     target = project / "models" / "model.pkl"
+    # The project moved on since the push, so the pull cannot reuse its bytes: it must
+    # read the damaged store copy.
+    target.write_bytes(b"edited after the push\n")
     before = target.read_bytes()
     with pytest.raises(IntegrityError, match="sha256"):
         e.pull(MODEL, "1.0.0", V("1.0.0"), PullOptions(override=True))
