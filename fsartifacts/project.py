@@ -201,14 +201,16 @@ class Project(RemoteQueries, RemoteRemovals):
         dry_run: bool = False,
         check: bool = False,
         message: str | None = None,
+        resume: bool = True,
     ) -> Results:
         """Upload artifacts as their version; a version already on the store fails
         (whatever its content) unless ``force``. ``check`` raises the first failure's error.
         Each version records its provenance (git commit, user, host, CI run...) and
-        ``message``."""
+        ``message``. ``resume`` (the default) continues an upload an interrupted run left
+        unfinished; False starts it over."""
         return self._push(
             which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False,
-            message=message,
+            message=message, resume=resume,
         )  # fmt: skip
 
     def _push(
@@ -221,6 +223,7 @@ class Project(RemoteQueries, RemoteRemovals):
         check: bool,
         sync: bool,
         message: str | None = None,
+        resume: bool = True,
     ) -> Results:
         from fsartifacts.engine import provenance
 
@@ -230,7 +233,12 @@ class Project(RemoteQueries, RemoteRemovals):
             self.root, message=message, environ=self._environ
         )  # fmt: skip
         options = PushOptions(
-            prefix=prefix, force=force, sync=sync, dry_run=dry_run, provenance=record
+            prefix=prefix,
+            force=force,
+            sync=sync,
+            dry_run=dry_run,
+            resume=resume,
+            provenance=record,
         )
         engine = self.engine
         try:
@@ -259,6 +267,7 @@ class Project(RemoteQueries, RemoteRemovals):
         check: bool = False,
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
+        resume: bool = True,
     ) -> Results:
         """Download artifacts and record what was asked and what it resolved to in
         ``fsartifacts.lock``.
@@ -269,6 +278,8 @@ class Project(RemoteQueries, RemoteRemovals):
         pull) leaves destinations that already match alone; ``check`` raises the first
         failure's error. ``include``/``exclude`` (gitignore-style patterns) take part of
         one folder artifact, and are recorded in the lock file for ``locked`` pulls.
+        ``resume`` (the default) continues a download an interrupted run left unfinished;
+        False starts it over.
         """
         prefix = naming.validate_prefix(prefix)
         asked = parse_request(version)
@@ -301,6 +312,7 @@ class Project(RemoteQueries, RemoteRemovals):
                         locked=lock.entry(a.name) if locked else None,
                         skip_current=skip_current,
                         selection=selection,
+                        resume=resume,
                     ),
                 ),
                 artifacts,
@@ -387,12 +399,13 @@ class Project(RemoteQueries, RemoteRemovals):
         dry_run: bool = False,
         check: bool = False,
         message: str | None = None,
+        resume: bool = True,
     ) -> Results:
         """Push that is safe to repeat: an identical copy already there is up to date;
         a different one fails unless ``force``."""
         return self._push(
             which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True,
-            message=message,
+            message=message, resume=resume,
         )  # fmt: skip
 
     def sync_pull(
@@ -408,11 +421,13 @@ class Project(RemoteQueries, RemoteRemovals):
         check: bool = False,
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
+        resume: bool = True,
     ) -> Results:
         """Pull that skips every artifact whose local copy already matches."""
         return self.pull(
             which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
             locked=locked, skip_current=True, check=check, include=include, exclude=exclude,
+            resume=resume,
         )  # fmt: skip
 
     # -- credentials ------------------------------------------------------------

@@ -158,6 +158,7 @@ def _push(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         dry_run=args.dry_run,
         message=args.message,
+        resume=args.resume,
     )
     return _report(args, args.command_name, results)
 
@@ -176,6 +177,7 @@ def _pull(args: argparse.Namespace) -> int:
         skip_current=args.skip_current,
         include=args.include,
         exclude=args.exclude,
+        resume=args.resume,
     )
     return _report(args, args.command_name, results)
 

@@ -121,6 +121,7 @@ def _push_options(p: argparse.ArgumentParser) -> None:
     )
     _prefix_option(p)
     p.add_argument("--dry-run", action="store_true", help="show what would happen")
+    _resume_option(p, "upload")
     p.add_argument(
         "-m", "--message", metavar="TEXT",
         help="recorded with the version's provenance (shown by `fsartifacts info`)",
@@ -141,8 +142,16 @@ def _pull_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
     )
+    _resume_option(p, "download")
     _selection_options(p)
     _credential_options(p)
+
+
+def _resume_option(p: argparse.ArgumentParser, transfer: str) -> None:
+    p.add_argument(
+        "--no-resume", dest="resume", action="store_false",
+        help=f"start over an interrupted {transfer} instead of continuing it",
+    )  # fmt: skip
 
 
 def _selection_options(p: argparse.ArgumentParser) -> None:

@@ -20,13 +20,15 @@ class PushOptions:
 
     ``force`` replaces a copy of the version that is already there; ``sync`` (the
     safe-to-repeat push) takes an identical copy as up to date and refuses only a
-    different one; ``dry_run`` says what would move and moves nothing.
+    different one; ``dry_run`` says what would move and moves nothing; ``resume``
+    continues an upload an earlier run left unfinished (False starts it over).
     """
 
     prefix: str = ""
     force: bool = False
     sync: bool = False
     dry_run: bool = False
+    resume: bool = True
     # Where the version comes from (engine.provenance), stored with what the push uploads.
     provenance: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -39,7 +41,8 @@ class PullOptions:
     ``pre`` lets LATEST pick a pre-release; ``locked`` installs exactly that lock
     entry instead of resolving; ``skip_current`` (sync pull) leaves a destination
     that already holds the same content alone; ``selection`` takes part of a folder
-    (a lock entry brings its own).
+    (a lock entry brings its own); ``resume`` continues a download an earlier run left
+    unfinished (False starts it over).
     """
 
     prefix: str = ""
@@ -49,3 +52,4 @@ class PullOptions:
     locked: LockEntry | None = None
     skip_current: bool = False
     selection: Selection = EVERY_FILE
+    resume: bool = True
