@@ -87,11 +87,7 @@ class TreeOperations(AbstractFileSystem):
         self._delete(path)
 
     def _delete(self, path: str) -> None:
-        if "/" not in path:
-            raise ArtifactoryPermissionError(
-                f"refusing to delete repository {path!r}: delete what is inside it instead "
-                f"(rm('{path}/*', recursive=True))"
-            )
+        _refuse_repositories([path])
         try:
             self.client.call(
                 "DELETE", self.client.file_url(path), f"delete {path}", ok=(200, 202, 204)
@@ -107,76 +103,122 @@ class TreeOperations(AbstractFileSystem):
         self.rm_file(path)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Delete; a recursive delete of one plain path is one request (the server recurses)."""
-        if (
-            isinstance(path, str)
-            and recursive
-            and maxdepth is None
-            and not _GLOB_CHARS.search(path)
-        ):
-            stripped = self._strip_protocol(path)
-            if "/" in stripped:
-                self._delete(stripped)
-                return
-        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        for p in paths:
-            if "/" not in p:  # refuse before deleting anything, not after its contents
-                self._delete(p)
-        if maxdepth is not None:  # a folder below maxdepth must not go with its parent
+        """Delete paths (globs expanded): one DELETE per path, ``batch_size`` at once.
+
+        Recursively, each path named is one DELETE whatever it holds (the server
+        recurses) and a path below another one named is not sent at all; paths that
+        do not exist are skipped, FileNotFoundError only when none did (fsspec's
+        rule for a recursive rm). Otherwise a folder named must be empty (ENOTEMPTY
+        before anything is deleted) and a path that does not exist raises
+        FileNotFoundError once the others are deleted.
+
+        A list is never turned into a delete of a folder it did not name, even one
+        naming every file a listing showed in it: a file another client writes
+        there between that listing and the DELETE would go with the folder.
+        """
+        if recursive and maxdepth is not None:  # what lies below maxdepth must stay
+            paths = self.expand_path(path, recursive=True, maxdepth=maxdepth)
+            _refuse_repositories(paths)
             for p in reversed(paths):
                 self.rm_file(p)
             return
-        # A request per path, batch_size at once; recursively only the topmost paths
-        # (the server deletes a folder with all below it), else after checking them all.
-        chosen = set(paths)
+        named = self._named_for_rm(path)
+        _refuse_repositories(named)
         if recursive:
-            targets = [p for p in paths if not any(a in chosen for a in _ancestors(p))]
-        else:
-            targets = self._checked_for_rm(paths)
-        for outcome in run_batch(self._delete, targets, self.batch_size, stop_on_error=True):
+            chosen = set(named)
+            targets = [p for p in named if not any(a in chosen for a in _ancestors(p))]
+            missing = self._delete_each(targets)
+            if len(missing) == len(targets):
+                raise _not_found(missing, len(named))
+            return
+        kinds = self._kinds_for_rm(named)
+        self._refuse_full_folders([p for p in named if kinds[p] == "directory"])
+        missing = [p for p in named if kinds[p] is None]
+        missing += self._delete_each([p for p in named if kinds[p] is not None])
+        if missing:
+            raise _not_found(sorted(missing), len(named))
+
+    def _named_for_rm(self, path: Any) -> list[str]:
+        """The paths ``path`` names, sorted, each glob replaced by what it matches."""
+        out: set[str] = set()
+        for p in self._strip_protocol([path] if isinstance(path, str) else list(path)):
+            out.update(self.glob(p) if _GLOB_CHARS.search(p) else [p])
+        if not out:
+            raise FileNotFoundError(errno.ENOENT, "nothing matches", str(path))
+        return sorted(out)
+
+    def _delete_each(self, paths: list[str]) -> list[str]:
+        """DELETE each of ``paths``, ``batch_size`` at once: those that did not exist.
+
+        Any other failure stops starting new deletes and is raised (the first in
+        path order) once the running ones end.
+        """
+
+        def delete(p: str) -> bool:
+            try:
+                self._delete(p)
+            except FileNotFoundError:
+                return False
+            return True
+
+        outcomes = run_batch(delete, paths, self.batch_size, stop_on_error=True)
+        for outcome in outcomes:
             if isinstance(outcome, Exception):
                 raise outcome
+        return [p for p, deleted in zip(paths, outcomes, strict=True) if not deleted]
 
-    def _checked_for_rm(self, paths: list[str]) -> list[str]:
-        """``paths`` once each exists and each folder among them is empty (else raise).
+    def _kinds_for_rm(self, paths: list[str]) -> dict[str, str | None]:
+        """``"file"``, ``"directory"`` or None (missing) for each of ``paths``.
 
-        Fresh from the server, side by side: one listing of a parent folder that holds
-        several of them, the item info of a path alone in its folder (a big folder is
-        not listed to delete one file), then a listing of each folder among them.
+        Known from the listing cache, no request; else fresh from the server, side
+        by side: one listing of a parent folder that holds several of them, the item
+        info of a path alone in its folder (a big folder is not listed to delete one
+        file).
         """
-        by_parent: dict[str, list[str]] = {}
+        kinds: dict[str, str | None] = {}
+        unknown: dict[str, list[str]] = {}
         for p in paths:
-            by_parent.setdefault(self._parent(p), []).append(p)
-        lookups = [(d, True) for d, group in by_parent.items() if len(group) > 1]
-        lookups += [(group[0], False) for group in by_parent.values() if len(group) == 1]
+            try:
+                cached = self._cached_info(p)
+            except FileNotFoundError:  # a cached listing lacks it: it may be new since
+                cached = None
+            if cached is not None:
+                kinds[p] = cached["type"]
+            else:
+                unknown.setdefault(self._parent(p), []).append(p)
+        lookups = [(d, True) for d, group in unknown.items() if len(group) > 1]
+        lookups += [(group[0], False) for group in unknown.values() if len(group) == 1]
 
-        def kinds(lookup: tuple[str, bool]) -> dict[str, str]:
-            where, listing = lookup
+        def lookup(item: tuple[str, bool]) -> dict[str, str]:
+            where, listing = item
             if not listing:
                 return {where: listings.item_info(self.client, where)["type"]}
             entries = listings.list_folder(self.client, where, detail=False)
             return {e["name"]: e["type"] for e in entries} if isinstance(entries, list) else {}
 
         found: dict[str, str] = {}
-        for outcome in run_batch(kinds, lookups, self.batch_size):
+        for outcome in run_batch(lookup, lookups, self.batch_size):
             if isinstance(outcome, FileNotFoundError):
                 continue
             if isinstance(outcome, Exception):
                 raise outcome
             found.update(outcome)
-        missing = [p for p in paths if p not in found]
-        if missing:
-            raise FileNotFoundError(errno.ENOENT, "no such file or folder", missing[0])
-        folders = [p for p in paths if found[p] == "directory"]
+        for group in unknown.values():
+            kinds.update((p, found.get(p)) for p in group)
+        return kinds
+
+    def _refuse_full_folders(self, folders: list[str]) -> None:
+        """ENOTEMPTY for the first of ``folders`` with anything in it (fresh listings)."""
         contents = run_batch(
             lambda d: listings.list_folder(self.client, d, detail=False), folders, self.batch_size
         )
         for folder, entries in zip(folders, contents, strict=True):
+            if isinstance(entries, FileNotFoundError):
+                continue  # gone since: its DELETE will say so
             if isinstance(entries, Exception):
                 raise entries
             if entries:
                 raise OSError(errno.ENOTEMPTY, "folder is not empty (use recursive=True)", folder)
-        return paths
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Server-side copy; else a checksum deploy; else download and upload."""
@@ -229,6 +271,29 @@ class TreeOperations(AbstractFileSystem):
                     self.invalidate_cache(src)
                     self.invalidate_cache(dst)
         super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+
+
+def _refuse_repositories(paths: list[str]) -> None:
+    """Before anything is deleted: a repository among ``paths`` is refused."""
+    for p in paths:
+        if "/" not in p:
+            raise ArtifactoryPermissionError(
+                f"refusing to delete repository {p!r}: delete what is inside it instead "
+                f"(rm('{p}/*', recursive=True))"
+            )
+
+
+def _not_found(missing: list[str], named: int) -> FileNotFoundError:
+    """One FileNotFoundError for the paths of a ``rm`` that did not exist."""
+    if named == 1:
+        return FileNotFoundError(errno.ENOENT, "no such file or folder", missing[0])
+    return FileNotFoundError(
+        errno.ENOENT,
+        f"no such file or folder ({len(missing)} of the {named} paths; the others were deleted)"
+        if len(missing) < named
+        else f"no such file or folder (none of the {named} paths exists)",
+        missing[0],
+    )
 
 
 def _ancestors(path: str) -> list[str]:

@@ -40,6 +40,8 @@ In-process::
     srv.faults.corrupt_next(count=1, offset=0, methods=("GET",), path_contains=None)
     srv.faults.redirect_next(location, status=307, count=1, methods=("PUT",),
                              path_contains=None)
+    srv.faults.before_next(action, count=1, methods=None, path_contains=None)
+                                       # action() runs before the next matching request
     srv.faults.latency = 0.02          # seconds slept before each request
     srv.faults.pending()               # fault applications still armed
     srv.faults.reset()                 # disarm all, latency 0

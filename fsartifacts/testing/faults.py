@@ -25,6 +25,9 @@ requests (FIFO when several rules match), then disarms itself:
   ``count`` matching requests with ``status`` and ``Location: location`` (a full URL, or
   a path on this server), after reading their body; nothing is stored. Like a proxy or
   a load balancer sending clients elsewhere.
+* ``before_next(action, count=1, methods=None)``: call ``action()`` before handling the
+  next ``count`` matching requests (after the latency, before any other fault): another
+  client acting at that very moment, e.g. writing a file a request is about to affect.
 * ``latency``: seconds slept before handling each request.
 
 ``drop_after``, ``truncate_next`` and ``corrupt_next`` act on artifact content only (GET
@@ -38,7 +41,7 @@ which requests a rule matches.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -47,6 +50,7 @@ DROP = "drop"
 TRUNCATE = "truncate"
 CORRUPT = "corrupt"
 REDIRECT = "redirect"
+BEFORE = "before"
 
 
 @dataclass
@@ -64,6 +68,7 @@ class FaultRule:
     nbytes: int = 0
     offset: int = 0
     location: str = ""
+    action: Callable[[], None] | None = None
 
     def matches(self, method: str, target: str) -> bool:
         if self.methods is not None and method.upper() not in self.methods:
@@ -148,6 +153,15 @@ class Faults:
         self._arm(
             FaultRule(REDIRECT, count, _methods(methods), path_contains, status, location=location)
         )
+
+    def before_next(
+        self,
+        action: Callable[[], None],
+        count: int = 1,
+        methods: Iterable[str] | None = None,
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(BEFORE, count, _methods(methods), path_contains, action=action))
 
     def reset(self) -> None:
         """Disarm every rule and set latency back to 0."""

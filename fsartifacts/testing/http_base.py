@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from fsartifacts.testing import views
-from fsartifacts.testing.faults import FAIL, REDIRECT, FaultRule
+from fsartifacts.testing.faults import BEFORE, FAIL, REDIRECT, FaultRule
 from fsartifacts.testing.httpserver import ArtifactoryHTTPServer
 from fsartifacts.testing.model import ArtifactoryError
 from fsartifacts.testing.requestlog import RequestRecord
@@ -79,6 +79,9 @@ class HandlerBase(BaseHTTPRequestHandler):
                 raise
             if app.faults.latency:
                 time.sleep(app.faults.latency)
+            rule = app.faults.take(BEFORE, self.command, self.path)
+            if rule is not None and rule.action is not None:
+                rule.action()
             rule = app.faults.take(FAIL, self.command, self.path)
             if rule is not None:
                 raise _injected_failure(rule)

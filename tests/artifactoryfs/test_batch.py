@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.testing.requestlog import RequestRecord, peak_overlap
@@ -97,23 +98,50 @@ def test_put_and_get_of_a_tree_keep_fsspec_naming(
         )
 
 
+def test_rm_of_a_folder_is_one_delete_whatever_it_holds(artifactory_repo: ArtifactoryRepo) -> None:
+    fs = make_fs(artifactory_repo)
+    repo = artifactory_repo.name
+    server = artifactory_repo.server
+    folder = f"{repo}/big"
+    fs.pipe({f"{folder}/d{i % 4}/f{i:02d}.txt": b"x" for i in range(40)})
+    server.clear_requests()
+    fs.rm(folder, recursive=True)
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in server.requests] == [("DELETE", "big")]
+    assert not fs.exists(folder, refresh=True)
+    # What fsspec's expand_path gives for rm([...], recursive=True): the folder and all
+    # below it, plus a file beside it. The folder's descendants go with its one DELETE.
+    fs.pipe({f"{folder}/d{i % 4}/f{i:02d}.txt": b"x" for i in range(40)} | {f"{repo}/o": b"o"})
+    expanded = fs.expand_path([folder, f"{repo}/o"], recursive=True)
+    assert len(expanded) == 1 + 4 + 40 + 1
+    server.clear_requests()
+    fs.rm(expanded, recursive=True)
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in server.requests) == ["big", "o"]
+    assert fs.ls(repo, detail=False, refresh=True) == []
+
+
 def test_rm_of_40_files_is_one_delete_each_in_flight_together(
     artifactory_repo: ArtifactoryRepo,
 ) -> None:
     fs = make_fs(artifactory_repo, batch_size=8)
     folder = f"{artifactory_repo.name}/many"
     paths = [f"{folder}/f{i:02d}.txt" for i in range(40)]
-    fs.pipe(dict.fromkeys(paths, b"x"))
-    fs.pipe_file(f"{folder}/kept.txt", b"k")
     server = artifactory_repo.server
+    for recursive in (True, False):
+        fs.pipe(dict.fromkeys(paths, b"x") | {f"{folder}/kept.txt": b"k"})
+        if not recursive:
+            fs.ls(folder)  # a listing cached tells files from folders: no request for it
+        server.clear_requests()
+        server.faults.latency = 0.1
+        fs.rm(paths, recursive=recursive)
+        server.faults.latency = 0
+        deletes = only(server.requests, "DELETE")
+        assert len(deletes) == len(server.requests) == 40  # no stat, no listing
+        assert 2 <= peak_overlap(deletes) <= 8
+        assert fs.ls(folder, detail=False, refresh=True) == [f"{folder}/kept.txt"]
+    fs.pipe(dict.fromkeys(paths, b"x"))
     server.clear_requests()
-    server.faults.latency = 0.05
-    fs.rm(paths)
-    deletes = only(server.requests, "DELETE")
-    assert len(deletes) == 40
-    assert len(server.requests) <= 41  # the 40 deletes and at most one listing of the folder
-    assert 2 <= peak_overlap(deletes) <= 8
-    assert fs.ls(folder, detail=False, refresh=True) == [f"{folder}/kept.txt"]
+    fs.rm(paths)  # nothing cached: one listing of their folder tells which are folders
+    assert len(only(server.requests, "DELETE")) == 40 and len(server.requests) == 41
     fs.pipe_file(f"{folder}/one.txt", b"1")
     server.clear_requests()
     fs.rm(f"{folder}/one.txt")  # alone: its info and its DELETE, no listing of the folder
@@ -123,7 +151,49 @@ def test_rm_of_40_files_is_one_delete_each_in_flight_together(
     ]
 
 
-def test_rm_deletes_whole_folders_in_one_request_and_checks_before_deleting(
+@pytest.mark.parametrize("recursive", [False, True])
+def test_rm_of_every_file_listed_keeps_a_file_written_meanwhile(
+    artifactory_repo: ArtifactoryRepo, recursive: bool
+) -> None:
+    fs = make_fs(artifactory_repo)
+    folder = f"{artifactory_repo.name}/shared"
+    fs.pipe({f"{folder}/f{i}.txt": b"x" for i in range(5)})
+    listed = fs.find(folder)
+    late = f"{artifactory_repo.repo_url}/shared/late.txt"
+    # Another client writes into the folder just before the first DELETE arrives.
+    artifactory_repo.server.faults.before_next(
+        lambda: requests.put(late, data=b"late", timeout=10).raise_for_status(),
+        methods=["DELETE"],
+    )
+    fs.rm(listed, recursive=recursive)
+    assert fs.ls(folder, detail=False, refresh=True) == [f"{folder}/late.txt"]
+
+
+def test_rm_of_missing_paths_follows_fsspec(artifactory_repo: ArtifactoryRepo) -> None:
+    fs = make_fs(artifactory_repo)
+    repo = artifactory_repo.name
+    server = artifactory_repo.server
+    a, b, gone = f"{repo}/m/a.txt", f"{repo}/m/b.txt", f"{repo}/m/gone.txt"
+    fs.pipe({a: b"a", b: b"b"})
+    # Not recursive: as rm_file of each, a missing path is an error, raised once the
+    # others are deleted.
+    with pytest.raises(FileNotFoundError, match=r"1 of the 3 paths.*gone\.txt"):
+        fs.rm([a, gone, b])
+    assert not fs.exists(a, refresh=True) and not fs.exists(b, refresh=True)
+    # Recursive: fsspec skips paths that do not exist, and fails only when none does;
+    # the DELETE's 404 says so, no request asks first.
+    fs.pipe_file(a, b"a")
+    server.clear_requests()
+    fs.rm([a, gone], recursive=True)
+    assert [r.method for r in server.requests] == ["DELETE", "DELETE"]
+    assert not fs.exists(a, refresh=True)
+    with pytest.raises(FileNotFoundError, match="none of the 2 paths"):
+        fs.rm([gone, f"{repo}/m/nope"], recursive=True)
+    with pytest.raises(FileNotFoundError, match=r"gone\.txt"):
+        fs.rm(gone, recursive=True)
+
+
+def test_rm_refuses_full_folders_and_repositories_before_deleting(
     artifactory_repo: ArtifactoryRepo,
 ) -> None:
     fs = make_fs(artifactory_repo)
@@ -132,7 +202,7 @@ def test_rm_deletes_whole_folders_in_one_request_and_checks_before_deleting(
     fs.pipe({f"{repo}/t/a/{i}.txt": b"a" for i in range(5)} | {f"{repo}/t/b/x.txt": b"b"})
     fs.pipe_file(f"{repo}/t/top.txt", b"t")
     server.clear_requests()
-    fs.rm(f"{repo}/t/*", recursive=True)  # the glob's listing, then one DELETE per child
+    fs.rm(f"{repo}/t/*", recursive=True)  # the glob's listing, then one DELETE per match
     assert sorted(r.path.rsplit("/", 1)[-1] for r in only(server.requests, "DELETE")) == [
         "a",
         "b",
@@ -140,11 +210,18 @@ def test_rm_deletes_whole_folders_in_one_request_and_checks_before_deleting(
     ]
     assert fs.ls(f"{repo}/t", detail=False, refresh=True) == []
     fs.pipe({f"{repo}/u/full/x.txt": b"x", f"{repo}/u/y.txt": b"y"})
-    with pytest.raises(OSError, match="not empty"):
-        fs.rm([f"{repo}/u/y.txt", f"{repo}/u/full"])
-    with pytest.raises(FileNotFoundError):
-        fs.rm([f"{repo}/u/y.txt", f"{repo}/u/missing.txt"])
-    assert fs.cat(f"{repo}/u/y.txt") == b"y"  # refused before anything was deleted
+    fs.makedirs(f"{repo}/u/empty")
+    for cached in (False, True):
+        if cached:
+            fs.ls(f"{repo}/u")
+        with pytest.raises(OSError, match="not empty"):
+            fs.rm([f"{repo}/u/y.txt", f"{repo}/u/full"])
+        assert fs.cat(f"{repo}/u/y.txt") == b"y"  # refused before anything was deleted
+    for refused in ([f"{repo}/u/y.txt", repo], f"{repo}*"):
+        with pytest.raises(PermissionError, match="refusing to delete repository"):
+            fs.rm(refused, recursive=True)
+    fs.rm([f"{repo}/u/y.txt", f"{repo}/u/empty"])
+    assert fs.ls(f"{repo}/u", detail=False, refresh=True) == [f"{repo}/u/full"]
 
 
 def test_find_and_du_on_oss_list_folders_concurrently(artifactory_repo: ArtifactoryRepo) -> None:

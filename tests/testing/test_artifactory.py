@@ -824,6 +824,21 @@ def test_fail_next_matches_on_path(repo: ArtifactoryRepo, session: requests.Sess
     assert session.get(f"{repo.repo_url}/b.txt").status_code == 200
 
 
+def test_before_next_acts_just_before_the_matching_request(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    put(session, repo, "f.txt", b"old")
+    seen: list[bytes] = []
+    repo.server.faults.before_next(
+        lambda: seen.append(session.get(f"{repo.repo_url}/f.txt").content), methods=["DELETE"]
+    )
+    assert session.get(f"{repo.repo_url}/f.txt").content == b"old"  # not a DELETE: no action
+    assert seen == []
+    assert session.delete(f"{repo.repo_url}/f.txt").status_code == 204
+    assert seen == [b"old"]  # it ran before the DELETE was handled
+    assert repo.server.faults.pending() == 0
+
+
 def test_redirect_next_answers_a_deploy_with_a_location_and_stores_nothing(
     repo: ArtifactoryRepo, session: requests.Session
 ) -> None:
