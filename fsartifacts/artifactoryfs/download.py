@@ -110,6 +110,48 @@ def _read_once(
     return data
 
 
+def stream_range(
+    client: ArtifactoryClient,
+    path: str,
+    out: Writer,
+    start: int,
+    end: int,
+    *,
+    if_range: str | None = None,
+) -> None:
+    """Stream bytes ``[start, end)`` of ``path`` into ``out`` with one ranged GET.
+
+    ``if_range``: the ETag (the sha1) the file must still have; a server whose file
+    changed answers with the whole new file (200), refused here unread. A body cut
+    off is the caller's to retry (:class:`InterruptedTransfer` is raised as its error).
+    """
+    if end <= start:
+        return
+    headers = {"Accept-Encoding": "identity", "Range": f"bytes={start}-{end - 1}"}
+    if if_range:
+        headers["If-Range"] = f'"{if_range}"'
+    action = f"read {path}"
+    response = client.send("GET", client.file_url(path), action, headers=headers, stream=True)
+    with response:
+        if response.status_code != 206:
+            if response.status_code in (200, 416):
+                raise ArtifactoryError(
+                    f"{action}: the file changed since it was listed (the server answered a "
+                    f"ranged GET with {response.status_code}); pull again",
+                    status=response.status_code,
+                )
+            raise error_from_response(response, action)
+        first = re.match(r"bytes ([0-9]+)-", response.headers.get("Content-Range", ""))
+        if not first or int(first.group(1)) != start:
+            raise ArtifactoryError(f"{action}: asked for bytes from {start}, the server sent "
+                                   f"{response.headers.get('Content-Range')!r}")  # fmt: skip
+        try:
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                out.write(chunk)
+        except requests.RequestException as exc:
+            raise transport_error(exc, action) from None
+
+
 def refuse_folder(response: requests.Response, path: str) -> None:
     """A GET on a folder is redirected to ``folder/`` and answered with an HTML page."""
     if response.history and urlsplit(response.url).path.endswith("/"):

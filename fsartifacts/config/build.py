@@ -19,6 +19,9 @@ from fsartifacts.config.model import (
     ENV_ATTEMPTS,
     ENV_JOBS,
     ENV_PART_SIZE,
+    ENV_RANGE_SIZE,
+    ENV_RANGED_FROM,
+    ENV_RANGES,
     ENV_TIMEOUT,
     RESERVED_NAMES,
     Artifact,
@@ -205,6 +208,9 @@ def transfer_settings(
         "attempts": (parse_count, ENV_ATTEMPTS),
         "timeout": (parse_seconds, ENV_TIMEOUT),
         "part_size": (parse_size, ENV_PART_SIZE),
+        "ranges": (parse_count, ENV_RANGES),
+        "range_size": (parse_size, ENV_RANGE_SIZE),
+        "ranged_from": (parse_size, ENV_RANGED_FROM),
     }
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}

@@ -62,6 +62,11 @@ class TransferSettings:
     attempts: int = 5
     timeout: float = 30.0
     part_size: int = 8 * MiB
+    # A file of at least ``ranged_from`` bytes, on a store that serves ranges, is
+    # downloaded ``ranges`` ranges of ``range_size`` at a time (1: one stream).
+    ranges: int = 4
+    range_size: int = 16 * MiB
+    ranged_from: int = 64 * MiB
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ ENV_JOBS = "FSARTIFACTS_JOBS"
 ENV_ATTEMPTS = "FSARTIFACTS_ATTEMPTS"
 ENV_TIMEOUT = "FSARTIFACTS_TIMEOUT"
 ENV_PART_SIZE = "FSARTIFACTS_PART_SIZE"
+ENV_RANGES = "FSARTIFACTS_RANGES"
+ENV_RANGE_SIZE = "FSARTIFACTS_RANGE_SIZE"
+ENV_RANGED_FROM = "FSARTIFACTS_RANGED_FROM"
 
 STORE_KINDS: tuple[StoreKind, ...] = ("s3", "artifactory", "url")
 RESERVED_NAMES = frozenset({"ALL", "LATEST"})  # command keywords, compared in any case
@@ -132,6 +140,9 @@ def config_as_dict(config: Config) -> dict[str, Any]:
                 "attempts": config.transfer.attempts,
                 "timeout": config.transfer.timeout,
                 "part_size": config.transfer.part_size,
+                "ranges": config.transfer.ranges,
+                "range_size": config.transfer.range_size,
+                "ranged_from": config.transfer.ranged_from,
             },
             "warnings": list(config.warnings),
             "notes": store_notes(repo.url),

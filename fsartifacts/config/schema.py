@@ -90,6 +90,9 @@ _TRANSFER_SCHEMA: dict[str, Any] = {
     "attempts": {"check_with": "count"},
     "timeout": {"check_with": "seconds"},
     "part_size": {"check_with": "size"},
+    "ranges": {"check_with": "count"},
+    "range_size": {"check_with": "size"},
+    "ranged_from": {"check_with": "size"},
 }
 
 

@@ -20,6 +20,7 @@ import fcntl
 import os
 import shutil
 import stat
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from glob import escape
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,8 @@ from fsartifacts.escaping import has_control_characters
 
 LOCK_SUFFIX = ".fsartifacts-lock"
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
+PARTIAL_TAG = "partial"  # the staged file of a download that may resume
+PARTIAL_FRESH_FOR = 24 * 3600  # seconds a resumable download is kept for a later run
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
@@ -111,15 +114,33 @@ def pull_lock(dest: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def partial_paths(dest: Path) -> tuple[Path, Path]:
+    """The staged file of a resumable download of ``dest``, and its journal."""
+    base = f".{dest.name}{TEMP_MARKER}{PARTIAL_TAG}"
+    return dest.parent / f"{base}.part", dest.parent / f"{base}.json"
+
+
 def sweep_stale(dest: Path) -> None:
     """Remove temporaries a dead pull of ``dest`` left beside it; call with its lock held.
 
     A folder the dead pull had moved aside to swap in its replacement is put
-    back when ``dest`` itself is missing: it is the copy that was there.
+    back when ``dest`` itself is missing: it is the copy that was there. A
+    resumable download (its journal beside it) is kept for a day, for the next
+    pull to resume or discard.
     """
     if not dest.parent.is_dir():
         return
+    partial, journal = partial_paths(dest)
+    try:
+        fresh = time.time() - journal.lstat().st_mtime < PARTIAL_FRESH_FOR
+    except FileNotFoundError:
+        fresh = False
+    if not fresh or not os.path.lexists(partial):
+        with contextlib.suppress(FileNotFoundError):
+            journal.unlink()
     for leftover in dest.parent.glob(f".{escape(dest.name)}{TEMP_MARKER}*.part"):
+        if leftover == partial and fresh:
+            continue
         if leftover.name.endswith(f"{OLD_TAG}.part") and not os.path.lexists(dest):
             os.rename(leftover, dest)
         elif leftover.is_dir() and not leftover.is_symlink():
@@ -142,13 +163,18 @@ def staged_file(dest: Path) -> Iterator[Sink]:
             with local_writes(dest):
                 flush_to_disk(f)
         with local_writes(dest):
-            if dest.is_dir() and not dest.is_symlink():
-                _replace_dir_with(tmp, dest)
-            else:
-                install_temp(tmp, dest)
+            put_in_place(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def put_in_place(tmp: Path, dest: Path) -> None:
+    """Rename the finished file ``tmp`` over ``dest`` (a file, a folder or nothing)."""
+    if dest.is_dir() and not dest.is_symlink():
+        _replace_dir_with(tmp, dest)
+    else:
+        install_temp(tmp, dest)
 
 
 def staging_dir(dest: Path) -> Path:

@@ -34,6 +34,7 @@ from fsartifacts.engine.install import (
     swap_dir,
     sweep_stale,
 )
+from fsartifacts.engine.largefile import in_ranges, pull_in_ranges
 from fsartifacts.engine.lockfile import LockEntry
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
@@ -129,7 +130,7 @@ def pull_artifact(
     check_inside_project(ctx.root, dest)
     with pull_lock(dest):
         sweep_stale(dest)
-        _pull_file(ctx, copy, dest, result, recorded, pin)
+        _pull_file(ctx, copy, dest, result, recorded, pin, options.resume)
     return recorded_as(result)
 
 
@@ -221,6 +222,7 @@ def _pull_file(
     result: Result,
     recorded: str | None,
     pin: Pin | None,
+    resume: bool = True,
 ) -> None:
     native = None if recorded else ctx.ops.native_checksum(copy.entry)
     algorithms = {"sha256"} | ({native[0]} if native else set())
@@ -234,8 +236,7 @@ def _pull_file(
             writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
             ctx.ops.download(copy.path, writer, callback=callback)
             digests = writer.digests()
-            verify(url, dest, writer.bytes, digests, copy.size, recorded, native)
-            _check_pin(url, digests["sha256"], pin)
+            checked(url, dest, recorded, native, pin, copy.size, writer.bytes, digests)
         got.append((writer.bytes, digests["sha256"]))
 
     def download(callback: Callback) -> None:
@@ -250,12 +251,35 @@ def _pull_file(
         return
     tally = ctx.tally(copy.artifact, result.version, copy.size)
     try:
-        ctx.transfers.one(tally, download)
+        if in_ranges(ctx, copy):
+            sha256 = pull_in_ranges(
+                ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),
+                check=partial(checked, url, dest, recorded, native, pin, copy.size),
+                resume=resume, tally=tally,
+            )  # fmt: skip
+            got.append((copy.size or 0, sha256))
+        else:
+            ctx.transfers.one(tally, download)
     finally:
         tally.close()
     result.bytes, sha256 = got[-1]
     result.sha256 = sha256
     ctx.hashes.remember(dest, sha256)
+
+
+def checked(
+    url: str,
+    dest: Path,
+    recorded: str | None,
+    native: tuple[str, str] | None,
+    pin: Pin | None,
+    size: int | None,
+    received: int,
+    digests: dict[str, str],
+) -> None:
+    """:func:`verify`, then the pin: the checks of every downloaded file."""
+    verify(url, dest, received, digests, size, recorded, native)
+    _check_pin(url, digests["sha256"], pin)
 
 
 def _retrying(ctx: Context, what: str, action: Callable[[], T]) -> T:

@@ -3,7 +3,8 @@
 Artifacts run ``jobs`` at a time (see :meth:`Engine.run`), and the files of a
 folder artifact run ``jobs`` at a time too; both draw on the same slots, so
 ``-j 8`` means at most 8 files moving at once in total, however artifacts and
-their files nest. A thread that waits for file transfers (an artifact's job)
+their files nest; the further ranges of a large file downloaded in ranges take
+spare slots too. A thread that waits for file transfers (an artifact's job)
 never holds a slot while it waits: only a transfer itself does, so nesting
 cannot deadlock.
 """
@@ -50,6 +51,16 @@ class Transfers:
         """Hold one of the run's slots for the block: around one file's transfer."""
         with self._slots:
             yield
+
+    def spare_slot(self, timeout: float) -> bool:
+        """Take one more slot if one is free within ``timeout`` seconds; True once taken
+        (give it back with :meth:`release_spare`). For the further ranges of a file whose
+        transfer already holds a slot: the file goes on in that one whatever happens, so
+        waiting here for more cannot deadlock, and ``jobs`` still bounds every range."""
+        return self._slots.acquire(timeout=timeout)
+
+    def release_spare(self) -> None:
+        self._slots.release()
 
     def files(self, tally: Tally) -> FileRunner:
         """A runner for the files of the artifact whose progress is ``tally``."""

@@ -97,6 +97,9 @@ class StoreOps:
       through this machine. The engine then copies the files an earlier version
       already holds instead of uploading them; without it, uploading the local
       file costs no more than a streamed copy, so it uploads.
+    - ``serves_ranges``: :meth:`read_range` streams part of an object pinned to a
+      :meth:`revision`, so a large file downloads as several ranges at once
+      (:mod:`fsartifacts.engine.ranged`) and an interrupted pull resumes.
     """
 
     atomic_create: ClassVar[bool] = False
@@ -104,6 +107,7 @@ class StoreOps:
     records_sha256: ClassVar[bool] = False
     upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
     copies_on_store: ClassVar[bool] = False
+    serves_ranges: ClassVar[bool] = False
 
     def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
         self.fs = fs
@@ -368,6 +372,18 @@ class StoreOps:
             while chunk := f.read(COPY_CHUNK):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
+
+    def revision(self, entry: dict[str, Any]) -> str | None:
+        """What tells this content of the listed object from any other (an ETag), or None."""
+        return None
+
+    def read_range(
+        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+    ) -> None:
+        """Stream bytes ``[start, end)`` of ``rpath`` into ``out`` with one request, refused
+        (a :class:`~fsartifacts.errors.TransferError`) once the object is no longer at
+        ``revision``. Only where ``serves_ranges``."""
+        raise NotImplementedError(f"{type(self).__name__} serves no ranges")
 
     def read_bytes(self, rpath: str) -> bytes:
         return bytes(self.fs.cat_file(rpath))

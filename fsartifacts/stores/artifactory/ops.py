@@ -16,7 +16,9 @@
   server's copy API does it, checked against the sha256 the server computes.
 - A download is one streamed GET, checked against the size the server
   sends with it. Its checksum is left to the engine, which hashes every
-  byte it receives anyway and checks it against the recorded sha256.
+  byte it receives anyway and checks it against the recorded sha256. A large
+  one is several ranged GETs at once (``serves_ranges``), each pinned to the
+  file's sha1, which Artifactory sends as its ETag (``If-Range``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from typing import Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.artifactoryfs.errors import ArtifactoryConflictError, ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.download import stream_range
+from fsartifacts.artifactoryfs.errors import (
+    ArtifactoryConflictError,
+    ArtifactoryError,
+    ArtifactoryIntegrityError,
+)
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import IntegrityError, StoreNotFoundError
+from fsartifacts.errors import IntegrityError, StoreNotFoundError, TransferError
 from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
 
@@ -47,6 +54,7 @@ class ArtifactoryOps(StoreOps):
     records_sha256 = True
     upload_digests = ("sha256", "sha1")
     copies_on_store = True
+    serves_ranges = True
 
     fs: ArtifactoryFileSystem
 
@@ -152,6 +160,21 @@ class ArtifactoryOps(StoreOps):
         against the recorded sha256 (or the folder's manifest).
         """
         self.fs.download(rpath, out, callback=callback or NoOpCallback(), verify=False)
+
+    def revision(self, entry: dict[str, Any]) -> str | None:
+        sha1 = entry.get("sha1")
+        return str(sha1).lower() if sha1 else None
+
+    def read_range(
+        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+    ) -> None:
+        path = self.fs._strip_protocol(rpath)
+        try:
+            stream_range(self.fs.client, path, out, start, end, if_range=revision)
+        except ArtifactoryError as exc:
+            if exc.status not in (200, 416):
+                raise
+            raise TransferError(str(exc)) from None
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The sha256 Artifactory keeps: from the listing entry, else from the storage API."""

@@ -14,7 +14,8 @@ What :class:`S3Ops` adds over the generic way:
 - single-part uploads are checked against the ETag S3 returns (the MD5 of
   what it stored), multipart ETags (``...-N``) are never taken for a hash;
 - a download is one streamed GET read in bounded blocks, resumed with a
-  ranged GET pinned to the ETag when the connection drops;
+  ranged GET pinned to the ETag when the connection drops; a large one is
+  several such ranged GETs at once (``serves_ranges``);
 - a small object is replaced conditionally by its ETag (``If-Match``, or
   ``If-None-Match: *`` while it does not exist), so of two racing
   replacements the server lets one through;
@@ -82,6 +83,7 @@ class S3Ops(S3Writes):
     atomic_writes = True
     records_sha256 = True
     copies_on_store = True
+    serves_ranges = True
 
     # -- listings -----------------------------------------------------------------
 
@@ -188,15 +190,15 @@ class S3Ops(S3Writes):
                 f"downloading {self._url(rpath)}: got {done} of {total} bytes; try again"
             )
 
-    def _resume(self, rpath: str, etag: str | None, offset: int) -> Any:
-        """The rest of the object from ``offset``, provided it is still the same object."""
+    def _resume(self, rpath: str, etag: str | None, offset: int, end: int | None = None) -> Any:
+        """The object from ``offset`` (to ``end``), provided it is still the same object."""
         bucket, key = self._split(rpath)
         try:
             response = self.fs.call_s3(
                 "get_object",
                 Bucket=bucket,
                 Key=key,
-                Range=f"bytes={offset}-",
+                Range=f"bytes={offset}-{'' if end is None else end - 1}",
                 **({"IfMatch": etag} if etag else {}),
             )
         except OSError as exc:
@@ -206,6 +208,22 @@ class S3Ops(S3Writes):
                 f"{self._url(rpath)} was replaced while it was being downloaded; try again"
             ) from exc
         return response["Body"]
+
+    def revision(self, entry: dict[str, Any]) -> str | None:
+        etag = entry.get("ETag")
+        return str(etag) if etag else None
+
+    def read_range(
+        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+    ) -> None:
+        """One GET of ``Range: bytes=start-(end-1)`` pinned to the ETag (``If-Match``)."""
+        with self._errors(rpath, "download"):
+            body = self._resume(rpath, revision, start, end)
+            try:
+                while block := sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK):
+                    out.write(block)
+            finally:
+                close_body(self.fs.loop, body)
 
     def read_bytes(self, rpath: str) -> bytes:
         with self._errors(rpath, "download"):

@@ -1,0 +1,77 @@
+"""The pull of one large file in ranges: its partial, its tries, its verification.
+
+A file of at least ``transfer.ranged_from`` bytes on a store that serves ranges
+(``StoreOps.serves_ranges``) downloads through :mod:`fsartifacts.engine.ranged` into the
+partial of :mod:`fsartifacts.engine.partial`. A try that fails keeps what arrived, so
+the next try asks only for the rest; bytes that fail verification are discarded and
+the next try starts over. A pull that does not finish (its tries spent, an interrupt)
+leaves the partial and its journal for the next run, unless resuming is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fsspec.callbacks import Callback
+
+from fsartifacts.engine.context import Context
+from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.engine.partial import CopyIdentity, Partial
+from fsartifacts.engine.ranged import RangedJob, download_ranges
+from fsartifacts.errors import IntegrityError
+from fsartifacts.progress import Tally
+from fsartifacts.retry import with_retries
+
+# Checks the whole file's (size, digests by hashlib name); raises IntegrityError.
+Check = Callable[[int, dict[str, str]], None]
+
+
+def in_ranges(ctx: Context, copy: RemoteCopy) -> bool:
+    """Whether ``copy`` is downloaded in ranges."""
+    size = copy.size or 0
+    return ctx.ops.serves_ranges and size > 0 and size >= ctx.transfer.ranged_from
+
+
+def pull_in_ranges(
+    ctx: Context,
+    copy: RemoteCopy,
+    dest: Path,
+    *,
+    url: str,
+    recorded: str | None,
+    algorithms: tuple[str, ...],
+    check: Check,
+    resume: bool,
+    tally: Tally,
+) -> str:
+    """Download ``copy`` into ``dest`` in ranges, verified by ``check``; its sha256."""
+    size = copy.size or 0
+    identity = CopyIdentity(copy.path, size, ctx.ops.revision(copy.entry), recorded)
+    partial = Partial.open(dest, identity, resume=resume)
+    digests: list[dict[str, str]] = []
+
+    def attempt(callback: Callback) -> None:
+        callback.absolute_update(0)  # what arrived before is counted again below
+        if partial.discarded:
+            partial.reopen()
+        job = RangedJob(ctx.ops, copy.path, str(partial.path), size, identity.revision,
+                        ctx.transfer.ranges, ctx.transfer.range_size, algorithms, url)  # fmt: skip
+        got = download_ranges(job, partial.received, ctx.transfers, callback, partial.record)
+        try:
+            check(size, got)
+        except IntegrityError:
+            partial.discard()
+            raise
+        digests.append(got)
+
+    def transfer(callback: Callback) -> None:
+        with_retries(f"download of {url}", ctx.transfer.attempts, lambda: attempt(callback))
+
+    try:
+        ctx.transfers.one(tally, transfer)
+    except BaseException:
+        partial.give_up()
+        raise
+    partial.install()
+    return digests[-1]["sha256"]

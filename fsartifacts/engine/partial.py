@@ -1,0 +1,196 @@
+"""The staged file of a download in ranges, and the journal that lets a later run resume it.
+
+The staged file lives beside the destination under one fixed hidden name
+(:func:`~fsartifacts.engine.install.partial_paths`), at its full size from the start.
+Beside it, a small JSON journal says which copy it is of (remote path, size, the
+store's revision of it, its recorded sha256) and which byte intervals hold their
+bytes. The journal is written atomically, after the staged file's data is on the disk,
+so it never claims bytes a crash could lose.
+
+The journal is hostile input: anything in it that is not exactly the copy being
+pulled, or not a plain list of intervals within its size, discards it and the staged
+file both. It decides only what is not asked for again: every byte is still hashed
+from the staged file and checked against the recorded sha256, and it never names
+where to write (the staged file's name comes from the destination's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import stat
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from fsartifacts.atomic import flush_to_disk, write_atomic
+from fsartifacts.engine.install import local_writes, partial_paths, put_in_place
+from fsartifacts.engine.ranged import Interval, Received, merged
+from fsartifacts.errors import FsArtifactsError
+from fsartifacts.localfiles import read_small_file
+
+JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
+_JOURNAL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CopyIdentity:
+    """What a partial download is of: the remote path, its size and revision, its sha256."""
+
+    remote: str
+    size: int
+    revision: str | None
+    sha256: str | None
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a later run can tell this copy from a replacement of it."""
+        return bool(self.revision or self.sha256)
+
+
+class Partial:
+    """The staged file of one download in ranges (see the module docstring).
+
+    ``journal``: whether progress is journalled for a later run; without it the staged
+    file is discarded whenever the pull does not finish.
+    """
+
+    def __init__(self, dest: Path, identity: CopyIdentity, received: Received, journal: bool):
+        self.dest = dest
+        self.identity = identity
+        self.path, self.journal_path = partial_paths(dest)
+        self.received = received
+        self.journal = journal
+        self._lock = threading.Lock()
+        self._closed = False
+        self.discarded = False
+
+    @classmethod
+    def open(cls, dest: Path, identity: CopyIdentity, *, resume: bool) -> Partial:
+        """The partial download of ``identity`` beside ``dest``: the one an earlier run left
+        when ``resume`` and its journal describes this very copy, else a new one."""
+        path, journal_path = partial_paths(dest)
+        journal = resume and identity.resumable
+        done = _load(journal_path, path, identity) if journal else None
+        if done is not None:
+            return cls(dest, identity, Received(done), journal)
+        with local_writes(dest):
+            _remove(path, journal_path)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(path, flags, 0o644)
+            try:
+                _reserve(fd, identity.size)
+            except BaseException:
+                os.close(fd)
+                os.unlink(path)
+                raise
+            os.close(fd)
+        partial = cls(dest, identity, Received(), journal)
+        partial.record()
+        return partial
+
+    def record(self) -> None:
+        """Journal what has arrived: first onto the disk, then claimed in the journal."""
+        with self._lock:
+            if self.journal and not self._closed:
+                self._write_journal()
+
+    def _write_journal(self) -> None:
+        done = self.received.snapshot()  # before the fsync: only bytes it makes durable
+        with local_writes(self.dest):
+            fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            body = {"format": _JOURNAL_FORMAT, **asdict(self.identity), "done": done}
+            write_atomic(self.journal_path, json.dumps(body).encode(), durable=False)
+
+    def install(self) -> None:
+        """Put the complete, verified staged file in the place of the destination."""
+        with self._lock:
+            self._closed = True
+            with local_writes(self.dest):
+                with open(self.path, "rb+") as f:
+                    flush_to_disk(f)
+                put_in_place(self.path, self.dest)
+                _remove(self.journal_path)
+
+    def give_up(self) -> None:
+        """The pull did not finish: keep what arrived for a later run where journalled,
+        else remove it."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self.journal:
+                with contextlib.suppress(OSError, FsArtifactsError):
+                    self._write_journal()
+                return
+            _remove(self.path, self.journal_path)
+
+    def discard(self) -> None:
+        """Remove the staged file and its journal: what arrived failed verification. The
+        next attempt starts over (:meth:`reopen`)."""
+        with self._lock:
+            self._closed = True
+            self.discarded = True
+            _remove(self.path, self.journal_path)
+
+    def reopen(self) -> None:
+        """A fresh staged file in place of the one :meth:`discard` removed."""
+        fresh = Partial.open(self.dest, self.identity, resume=False)
+        with self._lock:
+            self.received, self._closed, self.discarded = fresh.received, False, False
+        self.record()
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Give the new staged file its full size, taking the disk space now where the
+    filesystem can (a full disk fails before anything is downloaded)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        os.ftruncate(fd, size)  # a filesystem without fallocate: a sparse file
+    except AttributeError:  # pragma: no cover - platforms without posix_fallocate
+        os.ftruncate(fd, size)
+
+
+def _load(journal_path: Path, path: Path, identity: CopyIdentity) -> list[Interval] | None:
+    """The intervals a journal claims for ``identity``, or None when it is not one to trust."""
+    try:
+        st = os.lstat(path)
+        body: Any = json.loads(read_small_file(journal_path, JOURNAL_LIMIT))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size != identity.size or not isinstance(body, dict):
+        return None
+    expected = {"format": _JOURNAL_FORMAT, **asdict(identity)}
+    if any(body.get(key) != value or type(body.get(key)) is not type(value)
+           for key, value in expected.items()):  # fmt: skip
+        return None
+    done = body.get("done")
+    if not isinstance(done, list):
+        return None
+    intervals: list[Interval] = []
+    for item in done:
+        if not (isinstance(item, list) and len(item) == 2
+                and all(type(n) is int for n in item)):  # fmt: skip
+            return None
+        start, end = item
+        if not 0 <= start < end <= identity.size:
+            return None
+        intervals.append((start, end))
+    return merged(intervals)
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

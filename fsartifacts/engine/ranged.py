@@ -1,0 +1,280 @@
+"""A large file downloaded as several ranges at once, written in place, hashed in order.
+
+The file is cut into ranges of ``transfer.range_size``; up to ``transfer.ranges`` of
+them are in flight at once, each one ranged GET pinned to the object's revision
+(:meth:`~fsartifacts.stores.base.StoreOps.read_range`), written where it belongs in the
+staged file through a file handle of its own (``os.pwrite``). The first range runs in
+the slot the file's transfer holds; each further one takes a spare slot of the run, so
+``-j`` still bounds every request in flight.
+
+The calling thread hashes the staged file behind the writers, in order, as the run of
+written bytes from its start grows: the file's digests are ready when its last range
+lands, without a second read at the end, and every byte is hashed from the disk (those
+an earlier attempt wrote too), so what a journal claims is never taken on trust.
+Memory stays at about one block per range in flight.
+
+What arrived is kept as byte intervals (:class:`Received`): an attempt that fails keeps
+them, so the next attempt (a retry, or a later run through the journal of
+:mod:`fsartifacts.engine.partial`) asks only for the rest.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from fsspec.callbacks import Callback
+
+from fsartifacts.engine.transfers import Transfers
+from fsartifacts.errors import IntegrityError
+from fsartifacts.hashing import CHUNK, Digests
+from fsartifacts.stores.base import StoreOps
+
+SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
+STOP_WAIT = 2.0  # seconds an interrupted download waits for its writers to notice
+
+Interval = tuple[int, int]  # [start, end) in bytes
+
+
+def merged(intervals: Iterable[Interval]) -> list[Interval]:
+    """``intervals`` sorted, with those that touch or overlap joined."""
+    out: list[Interval] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        elif end > start:
+            out.append((start, end))
+    return out
+
+
+def missing(done: Iterable[Interval], size: int) -> list[Interval]:
+    """The parts of ``[0, size)`` outside ``done``."""
+    gaps, at = [], 0
+    for start, end in merged(done):
+        if start > at:
+            gaps.append((at, min(start, size)))
+        at = max(at, end)
+    if at < size:
+        gaps.append((at, size))
+    return [(s, e) for s, e in gaps if e > s]
+
+
+def split(intervals: Iterable[Interval], size_each: int) -> list[Interval]:
+    """``intervals`` cut into pieces of at most ``size_each`` bytes, in order."""
+    pieces = []
+    for start, end in intervals:
+        pieces += [(at, min(at + size_each, end)) for at in range(start, end, size_each)]
+    return pieces
+
+
+class Received:
+    """The intervals of the staged file that hold their bytes, shared by the writers,
+    the hasher and whoever records them (thread-safe)."""
+
+    def __init__(self, done: Iterable[Interval] = ()) -> None:
+        self.changed = threading.Condition()
+        self._done = merged(done)
+
+    def add(self, start: int, end: int) -> None:
+        with self.changed:
+            at = bisect.bisect_left(self._done, (start, end))
+            self._done.insert(at, (start, end))
+            self._done = merged(self._done)
+            self.changed.notify_all()
+
+    def snapshot(self) -> list[Interval]:
+        with self.changed:
+            return list(self._done)
+
+    def prefix(self) -> int:
+        """How many bytes from the start of the file are all written."""
+        with self.changed:
+            return self._done[0][1] if self._done and self._done[0][0] == 0 else 0
+
+    def total(self) -> int:
+        with self.changed:
+            return sum(end - start for start, end in self._done)
+
+
+@dataclass(frozen=True)
+class RangedJob:
+    """One file to download in ranges into ``path`` (the staged file, already ``size``
+    bytes long), pinned to ``revision``."""
+
+    ops: StoreOps
+    rpath: str
+    path: str
+    size: int
+    revision: str | None
+    ranges: int  # in flight at most
+    range_size: int
+    algorithms: tuple[str, ...]
+    what: str  # the copy's URL, for messages
+
+
+class _Stopped(Exception):
+    """A writer told to stop (another range failed, or the user interrupted)."""
+
+
+class _Run:
+    def __init__(
+        self,
+        job: RangedJob,
+        received: Received,
+        transfers: Transfers,
+        callback: Callback,
+        recorded: Callable[[], None],
+    ) -> None:
+        self.job = job
+        self.received = received
+        self.transfers = transfers
+        self.recorded = recorded
+        self.todo = split(missing(received.snapshot(), job.size), job.range_size)
+        self.todo.reverse()  # popped from the end: the file's start first
+        self.failures: list[BaseException] = []
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._callback = callback
+        self.running = 0
+
+    def take(self) -> Interval | None:
+        with self._lock:
+            return self.todo.pop() if self.todo and not self.stop.is_set() else None
+
+    def progress(self, n: int) -> None:
+        with self._lock:
+            self._callback.relative_update(n)
+
+    def fail(self, exc: BaseException) -> None:
+        with self.received.changed:
+            if not isinstance(exc, _Stopped):
+                self.failures.append(exc)
+            self.stop.set()
+            self.received.changed.notify_all()
+
+    def worker(self, spare: bool) -> None:
+        try:
+            if spare:
+                while not self.transfers.spare_slot(SLOT_WAIT):
+                    with self._lock:
+                        if not self.todo or self.stop.is_set():
+                            return
+            try:
+                fd = os.open(self.job.path, os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    while (span := self.take()) is not None:
+                        self.fetch(fd, *span)
+                        self.recorded()
+                finally:
+                    os.close(fd)
+            finally:
+                if spare:
+                    self.transfers.release_spare()
+        except BaseException as exc:  # handed to the hashing thread, which raises it
+            self.fail(exc)
+        finally:
+            with self.received.changed:
+                self.running -= 1
+                self.received.changed.notify_all()
+
+    def fetch(self, fd: int, start: int, end: int) -> None:
+        writer = _RangeWriter(self, fd, start, end)
+        self.job.ops.read_range(self.job.rpath, start, end, writer, revision=self.job.revision)
+        if writer.at != end:
+            raise IntegrityError(
+                f"{self.job.what}: the range of bytes {start}-{end - 1} ended after "
+                f"{writer.at - start} of its {end - start} bytes: the transfer was cut short"
+            )
+
+
+class _RangeWriter:
+    """Where one range's bytes go: its place in the staged file, and nowhere past it."""
+
+    def __init__(self, run: _Run, fd: int, start: int, end: int) -> None:
+        self.run, self.fd, self.at, self.end = run, fd, start, end
+
+    def write(self, data: bytes) -> int:
+        if self.run.stop.is_set():
+            raise _Stopped()
+        if self.at + len(data) > self.end:
+            raise IntegrityError(
+                f"{self.run.job.what}: the store sent more than the bytes "
+                f"{self.at}-{self.end - 1} asked for; the download was stopped",
+                transient=False,
+            )
+        view, at = memoryview(data), self.at
+        while view:
+            written = os.pwrite(self.fd, view, at)
+            view, at = view[written:], at + written
+        self.run.received.add(self.at, at)
+        self.at = at
+        self.run.progress(len(data))
+        return len(data)
+
+
+def download_ranges(
+    job: RangedJob,
+    received: Received,
+    transfers: Transfers,
+    callback: Callback,
+    recorded: Callable[[], None],
+) -> dict[str, str]:
+    """Download what ``received`` lacks of ``job``'s file, and return the digests of the
+    whole file (hashed from the staged file, in order, while the ranges arrive).
+
+    ``recorded`` is called after each range that completes (to journal the progress).
+    The first failure of a range stops the others and is raised; what arrived stays
+    in ``received``.
+    """
+    run = _Run(job, received, transfers, callback, recorded)
+    callback.relative_update(received.total())
+    workers = [
+        threading.Thread(target=run.worker, args=(i > 0,), name="fsartifacts-range", daemon=True)
+        for i in range(min(job.ranges, len(run.todo)))
+    ]
+    run.running = len(workers)
+    digests = Digests(job.algorithms)
+    try:
+        for thread in workers:
+            thread.start()
+        _hash_behind(run, digests)
+    except BaseException as exc:
+        run.fail(exc)
+        digests.close()
+        for thread in workers:
+            thread.join(STOP_WAIT)
+        raise
+    return digests.hexdigests()
+
+
+def _hash_behind(run: _Run, digests: Digests) -> None:
+    size, hashed = run.job.size, 0
+    fd = os.open(run.job.path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while hashed < size:
+            with run.received.changed:
+                while not run.stop.is_set() and run.running and run.received.prefix() <= hashed:
+                    run.received.changed.wait(SLOT_WAIT)
+                if run.failures:
+                    raise run.failures[0]
+                if run.stop.is_set():
+                    raise _Stopped()
+                ready = run.received.prefix()
+                if ready <= hashed:  # every writer is done, and bytes are still missing
+                    raise IntegrityError(
+                        f"{run.job.what}: received {run.received.total()} bytes of the "
+                        f"{size} it lists: the transfer was cut short"
+                    )
+            while hashed < ready:
+                data = os.pread(fd, min(CHUNK, ready - hashed), hashed)
+                if not data:
+                    raise IntegrityError(f"{run.job.what}: the staged file was cut short")
+                digests.update(data)
+                hashed += len(data)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
