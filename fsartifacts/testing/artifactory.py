@@ -42,6 +42,7 @@ In-process::
                              path_contains=None)
     srv.faults.before_next(action, count=1, methods=None, path_contains=None)
                                        # action() runs before the next matching request
+    srv.faults.cut_after(nbytes, methods=("GET",), path_contains=None)  # RST for good
     srv.faults.latency = 0.02          # seconds slept before each request
     srv.faults.pending()               # fault applications still armed
     srv.faults.reset()                 # disarm all, latency 0

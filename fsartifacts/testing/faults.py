@@ -28,12 +28,16 @@ requests (FIFO when several rules match), then disarms itself:
 * ``before_next(action, count=1, methods=None)``: call ``action()`` before handling the
   next ``count`` matching requests (after the latency, before any other fault): another
   client acting at that very moment, e.g. writing a file a request is about to affect.
+* ``cut_after(nbytes)``: from now on (until ``reset()``), reset the connection (RST) of
+  every matching download once ``nbytes`` of artifact content went out in all, over
+  every request since it was armed: a network that goes down for good part way through
+  a transfer, whatever the client retries.
 * ``latency``: seconds slept before handling each request.
 
-``drop_after``, ``truncate_next`` and ``corrupt_next`` act on artifact content only (GET
-of a file under ``/artifactory/<repo>/``, PUT of a file), never on REST API JSON, so a
-client's metadata calls do not use them up. ``methods`` (default ``("GET",)`` for
-those three, every method for ``fail_next``; ``None`` means any) and
+``drop_after``, ``cut_after``, ``truncate_next`` and ``corrupt_next`` act on artifact
+content only (GET of a file under ``/artifactory/<repo>/``, PUT of a file), never on
+REST API JSON, so a client's metadata calls do not use them up. ``methods`` (default
+``("GET",)`` for those four, every method for ``fail_next``; ``None`` means any) and
 ``path_contains`` (a substring of the request target, raw or percent-decoded) narrow
 which requests a rule matches.
 """
@@ -51,6 +55,7 @@ TRUNCATE = "truncate"
 CORRUPT = "corrupt"
 REDIRECT = "redirect"
 BEFORE = "before"
+CUT = "cut"
 
 
 @dataclass
@@ -120,6 +125,21 @@ class Faults:
         path_contains: str | None = None,
     ) -> None:
         self._arm(FaultRule(DROP, count, _methods(methods), path_contains, nbytes=_size(nbytes)))
+
+    def cut_after(
+        self,
+        nbytes: int,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(CUT, None, _methods(methods), path_contains, nbytes=_size(nbytes)))
+
+    def spend(self, rule: FaultRule, nbytes: int) -> int:
+        """How many of ``nbytes`` the ``cut_after`` rule still lets out (taken from it)."""
+        with self._lock:
+            allowed = min(nbytes, rule.nbytes)
+            rule.nbytes -= allowed
+            return allowed
 
     def truncate_next(
         self,

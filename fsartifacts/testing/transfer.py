@@ -15,7 +15,7 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from fsartifacts.testing import views
-from fsartifacts.testing.faults import CORRUPT, DROP, TRUNCATE
+from fsartifacts.testing.faults import CORRUPT, CUT, DROP, TRUNCATE
 from fsartifacts.testing.http_base import CHUNK, AbortRequest, HandlerBase
 from fsartifacts.testing.model import (
     ArtifactoryError,
@@ -297,6 +297,7 @@ class ArtifactEndpoints(HandlerBase):
             limit, ending = min(truncate.nbytes, total), "truncate"
         corrupt = faults.take(CORRUPT, self.command, self.path) if total else None
         corrupt_at = min(corrupt.offset, total - 1) if corrupt else None
+        cut = faults.take(CUT, self.command, self.path)
         record = self._end_headers(limit)
         sent = 0
         try:
@@ -304,6 +305,8 @@ class ArtifactEndpoints(HandlerBase):
                 if sent >= limit:
                     break
                 chunk = chunk[: limit - sent]
+                if cut is not None and (allowed := faults.spend(cut, len(chunk))) < len(chunk):
+                    chunk, ending, limit = chunk[:allowed], "reset", sent + allowed
                 if corrupt_at is not None and sent <= corrupt_at < sent + len(chunk):
                     chunk = _flip(chunk, corrupt_at - sent)
                 self.wfile.write(chunk)
@@ -311,6 +314,8 @@ class ArtifactEndpoints(HandlerBase):
         except OSError:
             self.server.app.request_log.amend(record, replace(record, bytes_out=sent))
             raise
+        if sent != record.bytes_out:
+            self.server.app.request_log.amend(record, replace(record, bytes_out=sent))
         if ending == "reset":
             self._reset_connection()
         elif ending == "truncate":

@@ -1,0 +1,141 @@
+"""Large files pulled as several ranges at once, on the local Artifactory server and moto.
+
+The files are small (about 1.5 MiB) and the transfer settings make them large: ranges
+from 1 MiB on, of 256 KiB each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fsartifacts import Project
+from fsartifacts.errors import IntegrityError
+from fsartifacts.testing.requestlog import peak_overlap
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.fault_proxy import FaultProxy
+
+SIZE = 6 * 256 * 1024 + 1000  # seven ranges, the last a short one
+RANGED = "transfer:\n  ranged_from: 1MiB\n  range_size: 256KiB\n  ranges: 4\n  jobs: {jobs}\n"
+
+
+def artifactory_config(repo: ArtifactoryRepo) -> str:
+    return (
+        f"  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n"
+        "    auth: {authType: none}\n"
+    )
+
+
+def project(root: Path, store: str, *, jobs: int = 4, ranged: bool = True) -> Project:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fsartifacts.yaml").write_text(
+        f"version: 1.0.0\nrepository:\n{store}  artifacts:\n"
+        "    - name: model\n      file: model.bin\n" + (RANGED.format(jobs=jobs) if ranged else "")
+    )
+    return Project.load(start=root, environ={})
+
+
+def pushed(tmp_path: Path, store: str, data: bytes) -> None:
+    producer = project(tmp_path / "producer", store)
+    (tmp_path / "producer" / "model.bin").write_bytes(data)
+    assert producer.push("model").ok
+
+
+def content_gets(repo: ArtifactoryRepo) -> list:
+    return [r for r in repo.server.requests if r.method == "GET" and "model_v1.0.0" in r.path]
+
+
+@pytest.fixture
+def data() -> bytes:
+    return os.urandom(SIZE)
+
+
+def test_a_large_file_arrives_in_ranges_in_flight_together(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    artifactory_repo.server.clear_requests()
+    artifactory_repo.server.faults.latency = 0.05  # each range takes long enough to overlap
+    results = project(tmp_path / "consumer", store).pull("model", "1.0.0")
+    assert results.ok, results
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+    gets = content_gets(artifactory_repo)
+    assert sorted(r.headers.get("Range") for r in gets) == sorted(
+        f"bytes={start}-{min(start + 256 * 1024, SIZE) - 1}" for start in range(0, SIZE, 256 * 1024)
+    )
+    assert sum(r.bytes_out for r in gets) == SIZE
+    assert peak_overlap(gets) > 1
+    assert results[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert sorted(p.name for p in (tmp_path / "consumer").iterdir()) == [
+        "fsartifacts.lock", "fsartifacts.yaml", "model_v1.0.0.bin"
+    ]  # fmt: skip
+
+
+def test_ranges_take_their_slots_from_jobs(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    artifactory_repo.server.clear_requests()
+    artifactory_repo.server.faults.latency = 0.02
+    assert project(tmp_path / "consumer", store, jobs=1).pull("model", "1.0.0").ok
+    gets = content_gets(artifactory_repo)
+    assert len(gets) == 7
+    assert peak_overlap(gets) == 1
+
+
+def test_a_file_below_the_threshold_is_one_get(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    data = os.urandom(1024 * 1024 - 1)
+    pushed(tmp_path, store, data)
+    artifactory_repo.server.clear_requests()
+    assert project(tmp_path / "consumer", store).pull("model", "1.0.0").ok
+    gets = content_gets(artifactory_repo)
+    assert [r.headers.get("Range") for r in gets] == [None]
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+
+
+def test_a_corrupted_range_fails_the_pull_and_leaves_the_destination_as_it_was(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    consumer = project(tmp_path / "consumer", store)
+    dest = tmp_path / "consumer" / "model_v1.0.0.bin"
+    dest.write_bytes(b"the copy that was there")
+    # One byte of every range is flipped, on every try.
+    artifactory_repo.server.faults.corrupt_next(
+        count=100, offset=1000, path_contains="model_v1.0.0"
+    )
+    with pytest.raises(IntegrityError, match=r"damaged|sha256"):
+        consumer.pull("model", "1.0.0", check=True)
+    assert dest.read_bytes() == b"the copy that was there"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["fsartifacts.yaml", dest.name]
+
+
+@pytest.fixture
+def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(moto_server)
+    yield proxy
+    proxy.close()
+
+
+def test_a_large_file_arrives_in_ranges_from_s3(
+    tmp_path: Path, moto_server: str, bucket: str, s3_proxy: FaultProxy, data: bytes
+) -> None:
+    store = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
+    pushed(tmp_path, store.format(bucket=bucket, url=moto_server), data)
+    consumer = project(tmp_path / "consumer", store.format(bucket=bucket, url=s3_proxy.url))
+    results = consumer.pull("model", "1.0.0")
+    assert results.ok, results
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+    gets = s3_proxy.content_requests("GET", "model_v1.0.0")
+    assert len(gets) == 7
+    assert sum(r.bytes_out for r in gets) == SIZE
