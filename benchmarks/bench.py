@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from measure import MiB, Summary
+from peers import Peers
 from servers import Artifactory, Moto
 
 GiB = 1024 * MiB
@@ -21,6 +22,7 @@ class Bench:
     quick: bool
     runs: int
     large_mib: int | None = None  # --large-size: one size for every store's large artifact
+    peers: Peers = field(default_factory=Peers)  # rclone, aws, dvc: found or set up
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fsartifacts-bench-")))
     details: list[str] = field(default_factory=list)
     _warmed: int = 0

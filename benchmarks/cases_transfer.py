@@ -22,12 +22,11 @@ from measure import (
     write_random_file,
 )
 from projects import ARTIFACTORY, FOLDER, S3, fsartifacts_command, write_project
-from remotes import LargeRemote, large_remote
+from remotes import PULL, PUSH, Baseline, LargeRemote, large_remote
 from servers import child_env
 from table import Row, mib, rate, seconds, times, verdict
 
 RSS_LIMIT = 150  # MiB, fsartifacts' peak RSS on every store
-MIN_RATIO = {FOLDER: 0.8, ARTIFACTORY: 0.8, S3: 1.0}  # throughput against the baseline
 NOOP_LIMIT = 0.05  # a no-op sync pull against a full pull
 VERSION = "1.0.0"
 REMOTE_NAME = f"big_v{VERSION}.bin"
@@ -56,8 +55,8 @@ class _Project:
     def fsartifacts(self, *args: str, cache: Path | None = None) -> Sample:
         return run_measured([*fsartifacts_command(), *args], cwd=self.root, env=self.env(cache))
 
-    def baseline(self, argv: list[str]) -> Sample:
-        return run_measured(argv, cwd=self.root, env=self.env())
+    def baseline(self, argv: list[str], extra: dict[str, str] | None = None) -> Sample:
+        return run_measured(argv, cwd=self.root, env={**self.env(), **(extra or {})})
 
     def push_once(self) -> None:
         self.remote.remove(REMOTE_NAME)
@@ -109,77 +108,85 @@ def _large_on(bench: Bench, kind: str, project: _Project) -> list[Row]:
         drop_file(project.pulled)
         return project.fsartifacts("pull", "big", VERSION)
 
-    def baseline_push(durable: bool) -> Callable[[], Sample]:
+    def measured(baseline: Baseline) -> Callable[[], Sample]:
         def run() -> Sample:
             remote.remove(copy_name)
-            argv = remote.baseline_push(project.local, copy_name)
-            return project.baseline(synced(argv, remote.stored(copy_name)) if durable else argv)
-
-        return run
-
-    def baseline_pull(durable: bool) -> Callable[[], Sample]:
-        def run() -> Sample:
             drop_file(baseline_dest)
-            argv = remote.baseline_pull(REMOTE_NAME, baseline_dest)
-            return project.baseline(synced(argv, baseline_dest) if durable else argv)
+            return project.baseline(baseline.argv or [], baseline.env)
 
         return run
 
     rows: list[Row] = []
-    for direction, fsartifacts, baseline, tool, durable in (
-        ("push", push, baseline_push, remote.baseline_push_label, remote.durable_push),
-        ("pull", pull, baseline_pull, remote.baseline_pull_label, True),
+    for direction, fsartifacts, local, name in (
+        (PUSH, push, project.local, copy_name),
+        (PULL, pull, baseline_dest, REMOTE_NAME),
     ):
         case = f"{direction} {mib(size)} file"
-        if remote.missing is not None:
-            (fa,) = _in_turns(bench.runs, fsartifacts)
-            rows.append(Row(case, kind, "throughput", f"{rate(size, fa.wall):.0f} MiB/s",
-                            f"{tool}: not run ({remote.missing})", "",
-                            f">= {MIN_RATIO[kind]}x", "n/a"))  # fmt: skip
-            base = durable_base = None
-        else:
-            commands = [fsartifacts, baseline(False)] + ([baseline(True)] if durable else [])
-            fa, base, *rest = _in_turns(bench.runs, *commands)
-            durable_base = rest[0] if rest else None
-            rows.append(_throughput_row(case, kind, size, fa, base, tool, MIN_RATIO[kind]))
-            if durable_base is not None:
-                rows.append(_throughput_row(case, kind, size, fa, durable_base,
-                                            f"{tool} + sync", None))  # fmt: skip
+        baselines = remote.baselines(direction, local, name)
+        ran = [b for b in baselines if b.argv is not None]
+        fa, *summaries = _in_turns(bench.runs, fsartifacts, *(measured(b) for b in ran))
+        results = dict(zip((b.label for b in ran), summaries, strict=True))
+        for baseline in baselines:
+            base = results.get(baseline.label)
+            if base is None:
+                rows.append(Row(case, kind, "throughput", _mibps(size, fa),
+                                f"{baseline.label}: not run ({baseline.why_not})", "",
+                                _target(baseline.target),
+                                "n/a" if baseline.target else ""))  # fmt: skip
+                continue
+            rows.append(_throughput_row(case, kind, size, fa, base, baseline.label,
+                                        baseline.target))  # fmt: skip
+            bench.detail(f"{case} on {kind}", baseline.label, base)
+        group = [b for b in baselines if b.fastest]
+        if group and remote.fastest_target is not None:
+            rows.append(_fastest_row(case, kind, size, fa, group, results, remote.fastest_target))
         rss = fa.peak_rss / MiB
+        first = next(iter(results.items()), None)
         rows.append(Row(
             case, kind, "peak RSS", f"{rss:.0f} MiB",
-            f"{tool}: {mib(base.peak_rss)}" if base else "n/a", "",
+            f"{first[0]}: {mib(first[1].peak_rss)}" if first else "n/a", "",
             f"<= {RSS_LIMIT} MiB", verdict(rss <= RSS_LIMIT),
         ))  # fmt: skip
         bench.detail(f"{case} on {kind}", "fsartifacts", fa)
-        if base is not None:
-            bench.detail(f"{case} on {kind}", tool, base)
-        if durable_base is not None:
-            bench.detail(f"{case} on {kind}", f"{tool} + sync", durable_base)
     remote.remove(copy_name)
     drop_file(baseline_dest)
     return rows
+
+
+def _mibps(size: int, summary: Summary) -> str:
+    return f"{rate(size, summary.wall):.0f} MiB/s ({seconds(summary.wall)})"
+
+
+def _target(wanted: float | None) -> str:
+    return f">= {wanted}x" if wanted is not None else ""
 
 
 def _throughput_row(
     case: str, kind: str, size: int, fa: Summary, base: Summary, tool: str, wanted: float | None
 ) -> Row:
     """fsartifacts' throughput beside a baseline's; a target only where ``wanted`` is set."""
-    ratio = rate(size, fa.wall) / rate(size, base.wall)
+    ratio = base.wall / fa.wall
     return Row(
-        case, kind, "throughput" if wanted is not None else "throughput (durable copy)",
-        f"{rate(size, fa.wall):.0f} MiB/s ({seconds(fa.wall)})",
-        f"{tool}: {rate(size, base.wall):.0f} MiB/s ({seconds(base.wall)})",
-        times(ratio),
-        f">= {wanted}x" if wanted is not None else "",
-        verdict(ratio >= wanted) if wanted is not None else "",
+        case, kind, "throughput", _mibps(size, fa), f"{tool}: {_mibps(size, base)}",
+        times(ratio), _target(wanted), verdict(ratio >= wanted) if wanted is not None else "",
     )  # fmt: skip
 
 
-def synced(argv: list[str], path: Path) -> list[str]:
-    """``argv`` then ``sync PATH``: the baseline made as durable as fsartifacts, which
-    fsyncs what it writes before renaming it into place."""
-    return ["sh", "-c", 'target=$1; shift; "$@" && exec sync "$target"', "sh", str(path), *argv]
+def _fastest_row(
+    case: str, kind: str, size: int, fa: Summary, group: list[Baseline],
+    results: dict[str, Summary], wanted: float,
+) -> Row:  # fmt: skip
+    """fsartifacts against the fastest of a group of peers (those of them that ran)."""
+    names = " / ".join(b.label for b in group)
+    metric = f"throughput vs fastest of {names}"
+    ran = [(results[b.label], b.label) for b in group if b.label in results]
+    if not ran:
+        return Row(case, kind, metric, _mibps(size, fa), "not run (none of them is installed)",
+                   "", _target(wanted), "n/a")  # fmt: skip
+    best, label = min(ran, key=lambda pair: pair[0].wall)
+    ratio = best.wall / fa.wall
+    return Row(case, kind, metric, _mibps(size, fa), f"{label}: {_mibps(size, best)}",
+               times(ratio), _target(wanted), verdict(ratio >= wanted))  # fmt: skip
 
 
 # -- case 3 --------------------------------------------------------------------------

@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick         # small sizes, one run each: a smoke run
     python benchmarks/run.py --only startup  # one case (repeatable: --only many --only sync)
     python benchmarks/run.py --runs 5        # runs per command (median); default 3
+    python benchmarks/run.py --quick --setup # install the peers (rclone, awscli, dvc) first
 
 Prints one table: for each case fsartifacts' figure, the baseline's figure
 measured in the same run on the same servers, their ratio, and PASS/MISS per
@@ -16,6 +17,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bench import Bench
 from cases_incremental import incremental
@@ -24,6 +26,7 @@ from cases_startup import startup
 from cases_transfer import large, noop_sync
 from cases_write import stream_write
 from measure import MiB, run_measured
+from peers import Peers
 from table import Row, render
 
 CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
@@ -66,6 +69,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="MIB",
         help="size in MiB of the large artifact on every store (large, sync, write)",
     )
+    parser.add_argument(
+        "--setup",
+        action="store_true",
+        help="install the missing peers (rclone, awscli, dvc) first; a full run always does",
+    )
+    parser.add_argument(
+        "--tools",
+        type=Path,
+        metavar="DIR",
+        help="where awscli and dvc are installed, each in a venv (default ~/.cache/"
+        "fsartifacts-benchmarks/tools)",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     chosen = [name for name in CASES if not args.only or name in args.only]
-    bench = Bench(quick=args.quick, runs=runs, large_mib=args.large_size)
+    peers = Peers(args.tools)
+    bench = Bench(quick=args.quick, runs=runs, large_mib=args.large_size, peers=peers)
+    if args.setup or not args.quick:
+        peers.setup(bench.note)
     rows: list[Row] = []
     failed: list[str] = []
     try:
