@@ -60,13 +60,13 @@ class Peers:
             found = shutil.which(RCLONE)
             if found:
                 return Peer(name, found)
-            return Peer(name, None, "rclone is not installed (apt-get install -y rclone, "
-                                    "or python benchmarks/run.py --setup)")  # fmt: skip
+            return Peer(name, None, "rclone is not installed; apt-get install -y rclone, or "
+                                    "python benchmarks/run.py --setup")  # fmt: skip
         executable = self._venv_bin(name) / name
         if executable.exists():
             return Peer(name, str(executable))
-        return Peer(name, None, f"{PIP_PEERS[name][0]} is not installed in {self.tools} "
-                                "(python benchmarks/run.py --setup installs it)")  # fmt: skip
+        return Peer(name, None, f"{PIP_PEERS[name][0]} is not installed in {self.tools}; "
+                                "python benchmarks/run.py --setup installs it")  # fmt: skip
 
     def setup(self, note: Callable[[str], None]) -> None:
         """Install every missing peer; a failure is remembered as that peer's why_not."""
@@ -146,3 +146,17 @@ def aws_config(path: Path, concurrency: int | None = None) -> dict[str, str]:
         lines += ["s3 =", f"  max_concurrent_requests = {concurrency}"]
     path.write_text("\n".join(lines) + "\n")
     return {"AWS_CONFIG_FILE": str(path)}
+
+
+def version(peer: Peer) -> str:
+    """The first line a peer prints for its version (the table names what was measured)."""
+    assert peer.path is not None
+    argv = [peer.path, "version"] if peer.name == RCLONE else [peer.path, "--version"]
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"its version could not be read: {exc}"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else f"exit {done.returncode}"

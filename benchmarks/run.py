@@ -1,6 +1,6 @@
 """Benchmarks of fsartifacts against plain tools, measured in one run on this machine.
 
-    python benchmarks/run.py                 # every case, full sizes (6-7 minutes here)
+    python benchmarks/run.py                 # every case, full sizes (tens of minutes here)
     python benchmarks/run.py --quick         # small sizes, one run each: a smoke run
     python benchmarks/run.py --only startup  # one case (repeatable: --only many --only sync)
     python benchmarks/run.py --runs 5        # runs per command (median); default 3
@@ -20,8 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import Bench
+from cases_folders import folders
 from cases_incremental import incremental
 from cases_many import many, many_files
+from cases_peers import peers as peer_versions
 from cases_startup import startup
 from cases_transfer import large, noop_sync
 from cases_write import stream_write
@@ -30,7 +32,9 @@ from peers import Peers
 from table import Row, render
 
 CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
+    "peers": (peer_versions, "the peer tools of this run (rclone, awscli, dvc) and versions"),
     "large": (large, "a large artifact, push and pull (folder, Artifactory, moto)"),
+    "folders": (folders, "a folder of 2,000 files: push, pull, next version, against peers"),
     "incremental": (incremental, "the next version of a folder, 1% changed: push, sync pull"),
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
     "files": (many_files, "a folder of 20,000 and of 100,000 files of 1 KiB, push and pull"),
