@@ -5,25 +5,25 @@ ask for quiet, JSON or ``--no-progress`` (the rule JFrog CLI users settled on).
 
 A bar reads ``features 1.2.0: 412/2000 files, 12.9/64.0 MiB, 3.1 MiB/s``: the
 artifact's version, its files (for a folder) and bytes so far. The files of a
-folder move several at once; each transfer reports to its own :class:`FileShare`,
-which passes what it moved on to the artifact's :class:`Tally`.
+folder move several at once; each transfer reports to its own
+:class:`~fsartifacts.progressbars.FileShare`, which passes what it moved on to the
+artifact's :class:`~fsartifacts.progressbars.Tally`.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-import threading
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, Protocol
-
-from fsspec.callbacks import Callback, NoOpCallback
-
-from fsartifacts.escaping import printable
+from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
+    from fsspec.callbacks import Callback
+
+    from fsartifacts.progressbars import TqdmBar
+
+# The bars themselves (fsspec callbacks, tqdm) are in fsartifacts.progressbars, imported
+# when the first one is made: a command that moves nothing (validate) loads neither.
 
 
 class ProgressFactory(Protocol):
@@ -33,6 +33,8 @@ class ProgressFactory(Protocol):
 
 
 def no_progress(label: str, size: int | None, files: int | None = None) -> Callback:
+    from fsspec.callbacks import NoOpCallback
+
     return NoOpCallback()
 
 
@@ -41,129 +43,10 @@ def wanted(*, disabled: bool, environ: Mapping[str, str] | None = None) -> bool:
     return not disabled and not env.get("CI") and sys.stderr.isatty()
 
 
-class CountsFiles(Callback):
-    """A bar that also shows how many of the artifact's files are done."""
-
-    def __init__(self, size: int | None = None, files: int | None = None) -> None:
-        super().__init__(size=size)
-        self.files = files
-        self.files_done = 0
-
-    def file_done(self) -> None:
-        self.files_done += 1
-        self.call()
-
-
-class Tally:
-    """The progress of one artifact, from the transfers of its files in any thread."""
-
-    def __init__(self, bar: Callback) -> None:
-        self.bar = bar
-        self._lock = threading.Lock()
-
-    def share(self) -> FileShare:
-        """The callback to hand one file's transfer."""
-        return FileShare(self)
-
-    def moved(self, delta: int) -> None:
-        if delta:
-            with self._lock:
-                self.bar.relative_update(delta)
-
-    def file_done(self, share: FileShare) -> None:
-        with self._lock:
-            if isinstance(self.bar, CountsFiles):
-                self.bar.file_done()
-
-    def undo(self, share: FileShare) -> None:
-        """Take back what a failed transfer of one file had counted."""
-        share.absolute_update(0)
-
-    def close(self) -> None:
-        with self._lock:
-            self.bar.close()
-
-
-class FileShare(Callback):
-    """One file's transfer: its bytes go to the artifact's bar as they move.
-
-    Its own size is not the bar's (the artifact's total is), and a transfer that
-    starts over (``absolute_update(0)``) takes back what it had counted.
-    """
-
-    def __init__(self, tally: Tally) -> None:
-        super().__init__()
-        self.tally = tally
-        self._counted = 0
-
-    def call(self, *args: Any, **kwargs: Any) -> None:
-        value = int(self.value or 0)
-        delta, self._counted = value - self._counted, value
-        self.tally.moved(delta)
-
-
 def bars(
     label: str, size: int | None, files: int | None = None, *, stream: IO[str] | None = None
 ) -> TqdmBar:
     """A tqdm bar on stderr (or ``stream``) for one artifact, removed when it ends."""
+    from fsartifacts.progressbars import TqdmBar
+
     return TqdmBar(label, size, files, stream or sys.stderr)
-
-
-class TqdmBar(CountsFiles):
-    """The artifact's bar on a terminal."""
-
-    def __init__(self, label: str, size: int | None, files: int | None, stream: IO[str]) -> None:
-        super().__init__(size, files)
-        self.tqdm: tqdm = _binary_tqdm()(
-            total=size,
-            desc=printable(label),  # a name from the store: never raw to the terminal
-            unit="B",
-            bar_format="{desc}: {files}{sizes}, {rate_fmt}",
-            leave=False,
-            file=stream,
-            dynamic_ncols=True,
-            files_shown=self._files_shown(),
-        )
-
-    def _files_shown(self) -> str:
-        return "" if self.files is None else f"{self.files_done}/{self.files} files, "
-
-    def text(self) -> str:
-        """The bar's line as it stands."""
-        return str(self.tqdm)
-
-    def call(self, *args: Any, **kwargs: Any) -> None:
-        self.tqdm.files_shown = self._files_shown()
-        self.tqdm.update(int(self.value or 0) - self.tqdm.n)
-
-    def close(self) -> None:
-        self.tqdm.close()
-
-
-@functools.cache
-def _binary_tqdm() -> type[tqdm]:
-    """tqdm, with sizes and rates written as the rest of the output writes them (MiB).
-
-    tqdm's own ``unit_scale`` names binary multiples with decimal prefixes ("3.00MB"
-    for 3 MiB) and always computes the rate in decimal ones.
-    """
-    from tqdm import tqdm
-
-    from fsartifacts.sizes import human_fraction, human_size
-
-    class BinaryTqdm(tqdm):
-        def __init__(self, *args: Any, files_shown: str = "", **kwargs: Any) -> None:
-            self.files_shown = files_shown  # "412/2000 files, " for a folder; shown at once
-            super().__init__(*args, **kwargs)
-
-        @property
-        def format_dict(self) -> dict[str, Any]:
-            shown: dict[str, Any] = super().format_dict
-            total, elapsed = shown.get("total"), shown.get("elapsed")
-            rate = shown.get("rate") or (shown.get("n", 0) / elapsed if elapsed else None)
-            shown["sizes"] = human_fraction(int(shown.get("n") or 0), total)
-            shown["files"] = self.files_shown
-            shown["rate_fmt"] = f"{human_size(int(rate))}/s" if rate else "? B/s"
-            return shown
-
-    return BinaryTqdm

@@ -18,7 +18,8 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
-from fsartifacts.progress import CountsFiles, Tally, bars, wanted
+from fsartifacts.progress import bars, wanted
+from fsartifacts.progressbars import CountsFiles, Tally
 from fsartifacts.stores.url import open_url_store
 from tests.fixtures.cli import BIN, write_project
 

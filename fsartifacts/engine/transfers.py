@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.progress import Tally
+from fsartifacts.progressbars import Tally
 
 T = TypeVar("T")
 

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from fsartifacts.config.model import TransferSettings, store_notes
 from fsartifacts.config.values import local_path_of
 from fsartifacts.errors import ConfigError, TransferError
-from fsartifacts.stores.base import Store, ops_for
 
 if TYPE_CHECKING:
     from fsspec.spec import AbstractFileSystem
+
+    from fsartifacts.stores.base import Store
 
 log = logging.getLogger("fsartifacts")
 
@@ -26,6 +27,8 @@ log = logging.getLogger("fsartifacts")
 def check_url_store(url: str, options: Mapping[str, Any]) -> None:
     """Refuse a URL whose protocol fsspec does not know, and options its filesystem
     does not take (fsspec would pass them on silently, and nothing would use them)."""
+    if not options and local_path_of(url) is not None:
+        return  # a local folder: fsspec's own file:// (and fsspec not loaded for validate)
     import fsspec.core
 
     if "::" in url:
@@ -164,6 +167,8 @@ def open_url_store(
 ) -> Store:
     """Any fsspec URL; a relative local path (``file://./x``, ``./x``) is from the project root."""
     import fsspec.core
+
+    from fsartifacts.stores.base import Store, ops_for
 
     local = local_path_of(url)
     if local is not None and not Path(local).is_absolute():

@@ -66,6 +66,8 @@ def validate_extra_args(extra_args: Any) -> dict[str, Any]:
     """
     if not isinstance(extra_args, dict):
         raise ConfigError("repository.s3.extra_args: must be a mapping of PutObject arguments")
+    if not extra_args:
+        return {}  # nothing to check: S3's model (a quarter of a second to read) stays unread
     from botocore.validate import ParamValidator
 
     put_shape, allowed = _upload_arguments()

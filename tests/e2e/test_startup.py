@@ -1,0 +1,73 @@
+"""What a command loads before its first request: the libraries of the stores it does not
+use, and of the features it does not run, stay unimported (each costs a noticeable part of
+a second at every start). A module imported at the top level where it is not needed fails
+here, on each store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fixtures.cli import command_env, write_project
+from tests.fixtures.remotes import Remote, yaml_config
+
+# Runs each command of argv[1] in turn in one process; after each, its exit code and the
+# top-level packages loaded so far go to the file argv[2].
+RUN_AND_LIST_MODULES = """\
+import json, sys
+from fsartifacts.cli.commands import main
+loaded = []
+for argv in json.loads(sys.argv[1]):
+    code = main(argv)
+    loaded.append([argv, code, sorted({m.split(".")[0] for m in sys.modules})])
+with open(sys.argv[2], "w") as out:
+    json.dump(loaded, out)
+"""
+
+NETWORK = {"urllib3", "certifi", "idna"}  # requests and botocore share them
+STORE_LIBRARIES = {
+    "folder": set(),
+    "artifactory": {"requests", "charset_normalizer", *NETWORK},
+    "s3": {"s3fs", "aiobotocore", "botocore", "aiohttp", "jmespath", *NETWORK},
+}
+ALL_STORE_LIBRARIES = set().union(*STORE_LIBRARIES.values())
+# Never before the first request: bars (off without a terminal), ignore-patterns (no
+# --include/--exclude given), dataframes (fsspec implementations may pull them in).
+NEVER = {"tqdm", "pathspec", "pandas", "pyarrow", "numpy", "boto3"}
+CONFIG_LIBRARIES = {"yaml", "cerberus", "semver"}
+
+
+def test_each_command_loads_only_what_its_store_and_its_work_need(
+    remote: Remote, tmp_path: Path
+) -> None:
+    root = write_project(
+        tmp_path / "project", yaml_config(remote, "    - {name: model, file: model.pkl}\n")
+    )
+    (root / "model.pkl").write_bytes(b"weights")
+    commands = [["--help"], ["validate"], ["list"]]
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(commands), str(report)],
+        cwd=root,
+        env={**command_env(root, remote.env), "CI": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = {" ".join(argv): (code, set(modules)) for argv, code, modules in json.loads(
+        report.read_text()
+    )}  # fmt: skip
+    assert {command: code for command, (code, _) in loaded.items()} == dict.fromkeys(loaded, 0)
+    others = ALL_STORE_LIBRARIES - STORE_LIBRARIES[remote.kind]
+    forbidden = {
+        # The grammar and its words only.
+        "--help": {"fsspec", *CONFIG_LIBRARIES, *ALL_STORE_LIBRARIES, *NEVER},
+        # The configuration read and checked; no store opened, no request sent.
+        "validate": {"fsspec", *ALL_STORE_LIBRARIES, *NEVER},
+        "list": others | NEVER,
+    }
+    found = {command: sorted(loaded[command][1] & forbidden[command]) for command in forbidden}
+    assert found == {command: [] for command in forbidden}, done.stderr
