@@ -20,7 +20,7 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import CopyIdentity, Partial
 from fsartifacts.engine.ranged import RangedJob, download_ranges
 from fsartifacts.errors import IntegrityError
-from fsartifacts.progress import Tally
+from fsartifacts.progressbars import Tally
 from fsartifacts.retry import with_retries
 
 # Checks the whole file's (size, digests by hashlib name); raises IntegrityError.
