@@ -3,11 +3,12 @@
 fsspec's own ``cat``, ``cat_ranges``, ``pipe``, ``get`` and ``put`` call the
 one-path method (``cat_file``, ``pipe_file``, ``get_file``, ``put_file``) once per
 path, one after the other: over a link with latency, forty files cost forty round
-trips end to end. Here the same calls run on a thread pool of at most
-``batch_size`` threads, each with its own ``requests.Session`` (the filesystem
-keeps one per thread). Which paths a call means is still decided by fsspec's
-code (globs, recursion, destination naming and its containment check): it runs
-against a planner that records each one-path call instead of making it.
+trips end to end. Here the same calls run ``batch_size`` at once on the
+filesystem's :class:`~fsartifacts.artifactoryfs.pool.BatchPool`, each thread with
+its own ``requests.Session`` (the filesystem keeps one per thread). Which paths
+a call means is still decided by fsspec's code (globs, recursion, destination
+naming and its containment check): it runs against a planner that records each
+one-path call instead of making it.
 
 Errors surface as fsspec's do. ``cat`` honours ``on_error`` ("raise": the first
 failing path's error, in path order, once every read ended; "omit"; "return": the
@@ -20,19 +21,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import (
-    ALL_COMPLETED,
-    FIRST_EXCEPTION,
-    ThreadPoolExecutor,
-    wait,
-)
-from typing import Any, TypeVar
+from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractFileSystem
 
-T = TypeVar("T")
-R = TypeVar("R")
+from fsartifacts.artifactoryfs.pool import BatchPool
 
 # s3fs's default (fsspec's gather_batch_size): requests of one batch call in flight at once.
 DEFAULT_BATCH_SIZE = 128
@@ -49,60 +43,6 @@ def check_batch_size(value: Any) -> int:
             f"batch_size must be a whole number of requests at once, 1 or more, not {value!r}"
         )
     return size
-
-
-def run_batch(
-    func: Callable[[T], R], items: Sequence[T], limit: int, *, stop_on_error: bool = False
-) -> list[R | Exception]:
-    """``func`` of each item, at most ``limit`` at once: results in item order.
-
-    A failed item's place holds its exception. With ``stop_on_error``, items not
-    yet started when one fails are not started (their place holds the first
-    failure's exception too). An interrupt (KeyboardInterrupt) cancels what has
-    not started and is raised at once.
-    """
-    if len(items) <= 1 or limit <= 1:
-        return _run_serially(func, items, stop_on_error)
-    pool = ThreadPoolExecutor(min(limit, len(items)), thread_name_prefix="artifactory-batch")
-    try:
-        futures = [pool.submit(func, item) for item in items]
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION if stop_on_error else ALL_COMPLETED)
-        for future in pending:
-            future.cancel()
-        wait(pending)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    errors = [None if f.cancelled() else f.exception() for f in futures]
-    for error in errors:
-        if error is not None and not isinstance(error, Exception):
-            raise error  # not a failure of one item (SystemExit and the like)
-    failure = next((e for e in errors if isinstance(e, Exception)), None)
-    outcomes: list[R | Exception] = []
-    for future, error in zip(futures, errors, strict=True):
-        if future.cancelled():
-            assert failure is not None  # only a failure cancels
-            outcomes.append(failure)
-        elif isinstance(error, Exception):
-            outcomes.append(error)
-        else:
-            outcomes.append(future.result())
-    return outcomes
-
-
-def _run_serially(
-    func: Callable[[T], R], items: Sequence[T], stop_on_error: bool
-) -> list[R | Exception]:
-    out: list[R | Exception] = []
-    for item in items:
-        try:
-            out.append(func(item))
-        except Exception as error:
-            if stop_on_error:
-                raise
-            out.append(error)
-    return out
 
 
 def first_error(results: Sequence[object]) -> Exception | None:
@@ -130,6 +70,7 @@ class BatchOperations(AbstractFileSystem):
     """The many-path methods of fsspec, run concurrently (see the module docstring)."""
 
     batch_size: int = DEFAULT_BATCH_SIZE
+    batch_pool: BatchPool
 
     def cat(
         self, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any
@@ -141,7 +82,7 @@ class BatchOperations(AbstractFileSystem):
             and paths[0] == self._strip_protocol(path)
         ):
             return self.cat_file(paths[0], **kwargs)
-        results = run_batch(lambda p: self.cat_file(p, **kwargs), paths, self.batch_size)
+        results = self.batch_pool.run(lambda p: self.cat_file(p, **kwargs), paths)
         error = first_error(results)
         if error is not None and on_error == "raise":
             raise error
@@ -169,9 +110,7 @@ class BatchOperations(AbstractFileSystem):
         if len(starts_list) != len(paths) or len(ends_list) != len(paths):
             raise ValueError("paths, starts and ends must have the same length")
         ranges = list(zip(paths, starts_list, ends_list, strict=True))
-        results = run_batch(
-            lambda r: self.cat_file(r[0], r[1], r[2], **kwargs), ranges, self.batch_size
-        )
+        results = self.batch_pool.run(lambda r: self.cat_file(r[0], r[1], r[2], **kwargs), ranges)
         error = first_error(results)
         if error is not None and on_error != "return":
             raise error
@@ -184,11 +123,8 @@ class BatchOperations(AbstractFileSystem):
         if not isinstance(path, dict):
             raise ValueError("path must be str or dict")
         items = [(self._strip_protocol(k), v) for k, v in path.items()]
-        results = run_batch(
-            lambda kv: self.pipe_file(kv[0], kv[1], **kwargs),
-            items,
-            self.batch_size,
-            stop_on_error=True,
+        results = self.batch_pool.run(
+            lambda kv: self.pipe_file(kv[0], kv[1], **kwargs), items, stop_on_error=True
         )
         _raise_first(results)
 
@@ -237,7 +173,7 @@ class BatchOperations(AbstractFileSystem):
             with lock:
                 callback.relative_update(1)
 
-        _raise_first(run_batch(one, pairs, self.batch_size, stop_on_error=True))
+        _raise_first(self.batch_pool.run(one, pairs, stop_on_error=True))
 
 
 def _raise_first(results: Sequence[object]) -> None:

@@ -14,7 +14,9 @@ at most 10 of them), ``attempts``
 (total tries of one request, default 5) and ``batch_size`` (requests in flight
 at once for the many-path calls ``cat``, ``cat_ranges``, ``get``, ``put``,
 ``pipe``, ``rm`` and ``find``; default 128, as s3fs; see
-:mod:`fsartifacts.artifactoryfs.batch`).
+:mod:`fsartifacts.artifactoryfs.batch`). Those calls share one pool of threads
+per filesystem, started on first use; ``close()`` ends them (a later call starts
+new ones), as does dropping the filesystem.
 
 Credentials, in this order: the storage options ``user`` + ``password``,
 ``token`` (``Authorization: Bearer``, or the Basic password when ``user`` is
@@ -81,6 +83,7 @@ from fsartifacts.artifactoryfs.errors import (
 from fsartifacts.artifactoryfs.file import ArtifactoryFile
 from fsartifacts.artifactoryfs.http import build_auth, normalise_url
 from fsartifacts.artifactoryfs.metadata import Metadata
+from fsartifacts.artifactoryfs.pool import BatchPool
 from fsartifacts.artifactoryfs.properties import PropertyOperations
 from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
 from fsartifacts.artifactoryfs.tree import TreeOperations
@@ -156,6 +159,7 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
         if int(attempts) < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts!r}")
         self.batch_size = check_batch_size(batch_size)
+        self.batch_pool = BatchPool(self.batch_size)
         clean_url, url_user, url_password = normalise_url(raw_url)
         # What a pickle or to_json carries in place of the URL as given: the resolved
         # URL, and the credentials a given URL held (explicit ones; the environment's
@@ -180,6 +184,15 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
             timeout=float(timeout),
             attempts=int(attempts),
         )
+
+    def close(self) -> None:
+        """Let the threads of many-path calls end; a later call starts new ones."""
+        self.batch_pool.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "batch_pool", None)  # absent when __init__ failed
+        if pool is not None:
+            pool.close()
 
     # -- credentials ------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
@@ -17,6 +16,7 @@ from fsartifacts.artifactoryfs.errors import (
     json_body,
     server_message,
 )
+from fsartifacts.artifactoryfs.pool import SERIAL, BatchPool
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -84,15 +84,15 @@ def list_repositories(client: ArtifactoryClient) -> list[dict[str, Any]]:
 
 
 def list_folder(
-    client: ArtifactoryClient, path: str, detail: bool = True, batch_size: int = 1
+    client: ArtifactoryClient, path: str, detail: bool = True, pool: BatchPool = SERIAL
 ) -> list[dict[str, Any]] | dict[str, Any]:
     """Entries directly under folder ``path``, or the info of ``path`` if it is a file.
 
     The File List API (Pro) gives sizes and checksums of every child in one
     request. Without it (OSS; anonymous callers; ``path`` is a file) the
     Folder Info API names the children, and each file costs one more
-    request when ``detail`` is wanted (else its size is None), ``batch_size``
-    of them at once.
+    request when ``detail`` is wanted (else its size is None), run on
+    ``pool`` (the filesystem's: ``batch_size`` at once).
     """
     entries = file_list(client, path, deep=False)
     if entries is not None:
@@ -111,7 +111,7 @@ def list_folder(
             files.append(name)
         else:
             entries.append({"name": name, "size": None, "type": "file"})
-    for info in run_batch(lambda name: item_info(client, name), files, batch_size):
+    for info in pool.run(lambda name: item_info(client, name), files):
         if isinstance(info, Exception):
             raise info
         entries.append(info)

@@ -15,15 +15,15 @@ from typing import Any
 from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.artifactoryfs import listing as listings
-from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.pool import BatchPool
 
 
 class Metadata(AbstractFileSystem):
     """info, exists, ls, find, checksums and times over ``self.client``, cached."""
 
     client: ArtifactoryClient
-    batch_size: int  # requests at once where a call needs many
+    batch_pool: BatchPool  # runs the requests of a call that needs many, batch_size at once
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,7 +118,7 @@ class Metadata(AbstractFileSystem):
             listed = (
                 listings.list_repositories(self.client)
                 if not path
-                else listings.list_folder(self.client, path, detail, self.batch_size)
+                else listings.list_folder(self.client, path, detail, self.batch_pool)
             )
             if isinstance(listed, dict):  # a file
                 return [listed] if detail else [path]
@@ -173,7 +173,7 @@ class Metadata(AbstractFileSystem):
         out: dict[str, dict[str, Any]] = {}
         level, depth = [path], 1
         while level:
-            listed = run_batch(lambda d: self._list_for_walk(d, detail), level, self.batch_size)
+            listed = self.batch_pool.run(lambda d: self._list_for_walk(d, detail), level)
             below: list[str] = []
             for folder, entries in zip(level, listed, strict=True):
                 if isinstance(entries, FileNotFoundError):
@@ -206,7 +206,7 @@ class Metadata(AbstractFileSystem):
             return [dict(e) for e in cached]
         if not path:
             return listings.list_repositories(self.client)
-        listed = listings.list_folder(self.client, path, detail, self.batch_size)
+        listed = listings.list_folder(self.client, path, detail, self.batch_pool)
         if isinstance(listed, list) and all(e["size"] is not None for e in listed):
             self._remember_listing(path, listed)
         return listed

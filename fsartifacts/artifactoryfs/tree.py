@@ -18,9 +18,9 @@ from fsspec.spec import AbstractFileSystem
 from fsartifacts.artifactoryfs import listing as listings
 from fsartifacts.artifactoryfs import streaming
 from fsartifacts.artifactoryfs import upload as uploads
-from fsartifacts.artifactoryfs.batch import run_batch
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import ArtifactoryNotFoundError, ArtifactoryPermissionError
+from fsartifacts.artifactoryfs.pool import BatchPool
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -29,7 +29,7 @@ class TreeOperations(AbstractFileSystem):
     """mkdir, makedirs, rm, rmdir, cp_file and mv over ``self.client``."""
 
     client: ArtifactoryClient
-    batch_size: int  # requests at once where a call needs many
+    batch_pool: BatchPool  # runs the requests of a call that needs many, batch_size at once
 
     def _exists_on_server(self, path: str) -> bool:
         """exists() without the listing cache: for checks that guard a write."""
@@ -161,7 +161,7 @@ class TreeOperations(AbstractFileSystem):
                 return False
             return True
 
-        outcomes = run_batch(delete, paths, self.batch_size, stop_on_error=True)
+        outcomes = self.batch_pool.run(delete, paths, stop_on_error=True)
         for outcome in outcomes:
             if isinstance(outcome, Exception):
                 raise outcome
@@ -197,7 +197,7 @@ class TreeOperations(AbstractFileSystem):
             return {e["name"]: e["type"] for e in entries} if isinstance(entries, list) else {}
 
         found: dict[str, str] = {}
-        for outcome in run_batch(lookup, lookups, self.batch_size):
+        for outcome in self.batch_pool.run(lookup, lookups):
             if isinstance(outcome, FileNotFoundError):
                 continue
             if isinstance(outcome, Exception):
@@ -209,8 +209,8 @@ class TreeOperations(AbstractFileSystem):
 
     def _refuse_full_folders(self, folders: list[str]) -> None:
         """ENOTEMPTY for the first of ``folders`` with anything in it (fresh listings)."""
-        contents = run_batch(
-            lambda d: listings.list_folder(self.client, d, detail=False), folders, self.batch_size
+        contents = self.batch_pool.run(
+            lambda d: listings.list_folder(self.client, d, detail=False), folders
         )
         for folder, entries in zip(folders, contents, strict=True):
             if isinstance(entries, FileNotFoundError):
