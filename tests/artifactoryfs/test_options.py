@@ -78,6 +78,27 @@ def test_pandas_and_get_mapper_take_base_url(artifactory_repo: ArtifactoryRepo) 
     assert dict(mapper) == {"one": b"1"}
 
 
+def test_url_to_fs_takes_base_url_flat_and_url_only_nested(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    """As the README says: ``base_url`` flat, ``url`` under the protocol's name only,
+    since ``url_to_fs``, ``get_mapper`` and ``open_local`` have a ``url`` parameter."""
+    repo = artifactory_repo.name
+    ArtifactoryFileSystem(base_url=artifactory_repo.url).pipe_file(f"{repo}/flat/a.txt", b"a")
+    fs, path = fsspec.core.url_to_fs(f"artifactory://{repo}/flat", base_url=artifactory_repo.url)
+    assert (fs.url, path) == (artifactory_repo.url, f"{repo}/flat")
+    assert fs.ls(path, detail=False) == [f"{repo}/flat/a.txt"]
+    nested, _ = fsspec.core.url_to_fs(
+        f"artifactory://{repo}/flat", artifactory={"url": artifactory_repo.url}
+    )
+    assert nested.url == artifactory_repo.url
+    with fsspec.open(f"artifactory://{repo}/flat/a.txt", url=artifactory_repo.url) as f:
+        assert f.read() == b"a"  # fsspec.open's own parameter is urlpath: url is ours
+    for call in (fsspec.core.url_to_fs, fsspec.get_mapper, fsspec.open_local):
+        with pytest.raises(TypeError, match="multiple values for argument 'url'"):
+            call(f"artifactory://{repo}/flat", url=artifactory_repo.url)
+
+
 def test_the_url_alias_reaches_pandas_and_get_mapper_as_an_artifactory_option(
     artifactory_repo: ArtifactoryRepo,
 ) -> None:
