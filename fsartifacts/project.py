@@ -21,7 +21,7 @@ import semver
 from fsartifacts.config.load import load_config
 from fsartifacts.config.model import Artifact, Config
 from fsartifacts.engine import naming
-from fsartifacts.engine.lockfile import LockEntry, LockFile
+from fsartifacts.engine.lockfile import InstallLog, LockEntry, LockFile
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
@@ -298,6 +298,12 @@ class Project(RemoteQueries, RemoteRemovals):
         if not dry_run:
             lock.check_writable()
 
+        installs = InstallLog()  # what was installed, even if the run is interrupted
+
+        def reported(result: Result) -> None:  # a copy up to date is recorded too
+            if result.lock is not None and result.action != "planned":
+                installs.record(result.artifact, result.lock)
+
         def pull_all(dry: bool, done: Callable[[Result], None] | None = None) -> Results:
             return engine.run(
                 lambda a: engine.pull(
@@ -313,6 +319,7 @@ class Project(RemoteQueries, RemoteRemovals):
                         skip_current=skip_current,
                         selection=selection,
                         resume=resume,
+                        installs=installs,
                     ),
                 ),
                 artifacts,
@@ -322,7 +329,6 @@ class Project(RemoteQueries, RemoteRemovals):
                 ),
             )
 
-        finished: list[Result] = []  # what was installed, even if the run is interrupted
         try:
             results = None
             if locked and not dry_run and len(artifacts) > 1:
@@ -334,13 +340,14 @@ class Project(RemoteQueries, RemoteRemovals):
                         r if r.action == "failed" else not_installed(r) for r in checked
                     )
             if results is None:
-                results = pull_all(dry_run, finished.append)
+                results = pull_all(dry_run, reported)
         finally:
+            # In ``finally``: after an interrupt (Ctrl-C) the lock file still records
+            # every artifact installed before it, and nothing is installed after.
+            installed = installs.close()
             engine.hashes.save()
             if not dry_run:
-                # In ``finally``: after an interrupt (Ctrl-C) the lock file still
-                # records the artifacts that were installed before it.
-                self._record(lock, list(finished))
+                self._record(lock, installed)
         return results.raise_for_status() if check else results
 
     def _selection(
@@ -381,13 +388,11 @@ class Project(RemoteQueries, RemoteRemovals):
             self.engine.ops.read_bytes(copy.manifest_path), self.store.url(copy.display_name)
         )
 
-    def _record(self, lock: LockFile, results: list[Result]) -> None:
-        recorded = [r for r in results if r.lock is not None and r.action != "planned"]
-        if recorded:
+    def _record(self, lock: LockFile, entries: dict[str, LockEntry]) -> None:
+        if entries:
             lock.store = self.store.display
-            for r in recorded:
-                assert r.lock is not None
-                lock.record(r.artifact, r.lock)
+            for artifact, entry in entries.items():
+                lock.record(artifact, entry)
             lock.write()
 
     def sync_push(

@@ -21,7 +21,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -36,6 +36,10 @@ PARTIAL_TAG = "partial"  # the staged file of a download that may resume
 PARTIAL_FRESH_FOR = 24 * 3600  # seconds a resumable download is kept for a later run
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+# What the rename that installs a copy runs inside, so that the install and its record are
+# one step (``lockfile.InstallLog.installing``); by default, nothing.
+Installing = Callable[[], contextlib.AbstractContextManager[object]]
 
 
 def local_error(exc: OSError, path: Path) -> LocalError:
@@ -151,8 +155,9 @@ def sweep_stale(dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_file(dest: Path) -> Iterator[Sink]:
-    """A file whose content replaces ``dest`` when the block ends without error."""
+def staged_file(dest: Path, install: Installing = contextlib.nullcontext) -> Iterator[Sink]:
+    """A file whose content replaces ``dest`` when the block ends without error (the
+    rename inside ``install()``)."""
     tmp = temp_beside(dest)
     with local_writes(dest):
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +167,7 @@ def staged_file(dest: Path) -> Iterator[Sink]:
             yield Sink(f, dest)
             with local_writes(dest):
                 flush_to_disk(f)
-        with local_writes(dest):
+        with local_writes(dest), install():
             put_in_place(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):

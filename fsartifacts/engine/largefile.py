@@ -10,12 +10,14 @@ leaves the partial and its journal for the next run, unless resuming is off.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 from fsspec.callbacks import Callback
 
 from fsartifacts.engine.context import Context
+from fsartifacts.engine.install import Installing
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import CopyIdentity, Partial
 from fsartifacts.engine.ranged import RangedJob, download_ranges
@@ -44,8 +46,10 @@ def pull_in_ranges(
     check: Check,
     resume: bool,
     tally: Tally,
+    installing: Installing = contextlib.nullcontext,
 ) -> str:
-    """Download ``copy`` into ``dest`` in ranges, verified by ``check``; its sha256."""
+    """Download ``copy`` into ``dest`` in ranges, verified by ``check``, and install it (the
+    rename inside ``installing()``); its sha256."""
     size = copy.size or 0
     identity = CopyIdentity(copy.path, size, ctx.ops.revision(copy.entry), recorded)
     partial = Partial.open(dest, identity, resume=resume)
@@ -73,5 +77,6 @@ def pull_in_ranges(
     except BaseException:
         partial.give_up()
         raise
-    partial.install()
+    with installing():
+        partial.install()
     return digests[-1]["sha256"]

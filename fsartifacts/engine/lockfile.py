@@ -6,7 +6,10 @@ diff and merges without surprises. Written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +159,46 @@ class LockFile:
                 f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
                 "but not recorded. Free the space or fix the permissions, then pull again."
             ) from exc
+
+
+class InstallLog:
+    """The lock entries of one pull run, each recorded in the step that installs its copy.
+
+    The rename that puts a copy in place and the record of its entry happen under one
+    lock, which :meth:`close` takes too. A run interrupted (Ctrl-C) while a worker thread
+    has installed a copy but not yet returned it thus still finds it here, and no worker
+    installs anything once the run has closed the log to write the lock file: what the
+    lock file records is exactly what was installed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, LockEntry] = {}
+        self._closed = False
+
+    @contextlib.contextmanager
+    def installing(self, artifact: str, entry: Callable[[], LockEntry | None]) -> Iterator[None]:
+        """Around the rename that installs ``artifact``: once it succeeds, ``entry()``
+        (what the install leaves in the lock file) is recorded before anyone can look."""
+        with self._lock:
+            if self._closed:
+                raise LocalError(f"{artifact}: not installed, the pull was interrupted.")
+            yield
+            recorded = entry()
+            if recorded is not None:
+                self._entries[artifact] = recorded
+
+    def record(self, artifact: str, entry: LockEntry) -> None:
+        """The entry of a copy found already in place (or reported after its install)."""
+        with self._lock:
+            if not self._closed:
+                self._entries[artifact] = entry
+
+    def close(self) -> dict[str, LockEntry]:
+        """Stop the installs, and return the entries of every one that happened."""
+        with self._lock:
+            self._closed = True
+            return dict(self._entries)
 
 
 KINDS = ("file", "folder")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsartifacts.engine.lockfile import LockEntry
+from fsartifacts.engine.lockfile import InstallLog, LockEntry
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 
 
@@ -42,7 +42,8 @@ class PullOptions:
     entry instead of resolving; ``skip_current`` (sync pull) leaves a destination
     that already holds the same content alone; ``selection`` takes part of a folder
     (a lock entry brings its own); ``resume`` continues a download an earlier run left
-    unfinished (False starts it over).
+    unfinished (False starts it over); ``installs`` records each install in the step
+    that makes it, for the lock file.
     """
 
     prefix: str = ""
@@ -53,3 +54,4 @@ class PullOptions:
     skip_current: bool = False
     selection: Selection = EVERY_FILE
     resume: bool = True
+    installs: InstallLog = field(default_factory=InstallLog, compare=False, hash=False)

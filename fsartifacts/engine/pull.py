@@ -24,6 +24,7 @@ from fsartifacts.engine import naming, reuse
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
+    Installing,
     carry_over,
     check_tree,
     contained,
@@ -94,6 +95,10 @@ def pull_artifact(
     dest = override_or_named(ctx.root, artifact, copy, options.override)
     url = ctx.store.url(copy.display_name)
     result = Result(artifact.name, "pulled", version_text(copy.version), url, str(dest))
+    # The install is recorded for the lock file in the step of its rename (result's sha256
+    # and size are set by then), so an interrupt after it cannot leave it unrecorded.
+    installing = partial(options.installs.installing, artifact.name,
+                         lambda: recorded_as(result).lock)  # fmt: skip
     result.bytes = copy.size or 0
     expected = pin.sha256 if pin else None
     if copy.kind == "folder":
@@ -111,7 +116,7 @@ def pull_artifact(
         check_inside_project(ctx.root, dest)
         with pull_lock(dest):
             sweep_stale(dest)
-            _pull_folder(ctx, copy, manifest, dest, url, selection)
+            _pull_folder(ctx, copy, manifest, dest, url, installing, selection)
         return recorded_as(result)
     if selection.partial:
         raise ConfigError(
@@ -130,7 +135,7 @@ def pull_artifact(
     check_inside_project(ctx.root, dest)
     with pull_lock(dest):
         sweep_stale(dest)
-        _pull_file(ctx, copy, dest, result, recorded, pin, options.resume)
+        _pull_file(ctx, copy, dest, result, recorded, pin, installing, options.resume)
     return recorded_as(result)
 
 
@@ -222,22 +227,25 @@ def _pull_file(
     result: Result,
     recorded: str | None,
     pin: Pin | None,
+    installing: Installing,
     resume: bool = True,
 ) -> None:
     native = None if recorded else ctx.ops.native_checksum(copy.entry)
     algorithms = {"sha256"} | ({native[0]} if native else set())
     url = result.remote or copy.path
 
-    got: list[tuple[int, str]] = []
+    def accept(received: int, digests: dict[str, str]) -> None:
+        """The checks of the downloaded file; what it holds, once they pass."""
+        checked(url, dest, recorded, native, pin, copy.size, received, digests)
+        result.bytes, result.sha256 = received, digests["sha256"]
 
     def attempt(callback: Callback) -> None:
         callback.absolute_update(0)  # a retried download starts over
-        with staged_file(dest) as out:
+        with staged_file(dest, installing) as out:
             writer = HashingWriter(out, algorithms, limit=copy.size, what=url)
             ctx.ops.download(copy.path, writer, callback=callback)
             digests = writer.digests()
-            checked(url, dest, recorded, native, pin, copy.size, writer.bytes, digests)
-        got.append((writer.bytes, digests["sha256"]))
+            accept(writer.bytes, digests)
 
     def download(callback: Callback) -> None:
         _retrying(ctx, f"download of {url}", partial(attempt, callback))
@@ -245,26 +253,25 @@ def _pull_file(
     # A file of the project the hash cache knows to hold the recorded content (the pin
     # was checked against it already) is copied instead.
     local = ctx.hashes.holders({recorded}, ctx.root).get(recorded) if recorded else None
-    if recorded and local and reuse.copy_file(Path(local), dest, copy.size, recorded):
-        result.bytes, result.sha256 = dest.stat().st_size, recorded
-        ctx.hashes.remember(dest, recorded)
-        return
+    if recorded and local:
+        result.sha256 = recorded  # what the copy holds if it is made
+        if reuse.copy_file(Path(local), dest, copy.size, recorded, installing):
+            result.bytes = dest.stat().st_size
+            ctx.hashes.remember(dest, recorded)
+            return
     tally = ctx.tally(copy.artifact, result.version, copy.size)
     try:
         if in_ranges(ctx, copy):
-            sha256 = pull_in_ranges(
+            pull_in_ranges(
                 ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),
-                check=partial(checked, url, dest, recorded, native, pin, copy.size),
-                resume=resume, tally=tally,
+                check=accept, resume=resume, tally=tally, installing=installing,
             )  # fmt: skip
-            got.append((copy.size or 0, sha256))
         else:
             ctx.transfers.one(tally, download)
     finally:
         tally.close()
-    result.bytes, sha256 = got[-1]
-    result.sha256 = sha256
-    ctx.hashes.remember(dest, sha256)
+    assert result.sha256 is not None  # set by the attempt that installed the copy
+    ctx.hashes.remember(dest, result.sha256)
 
 
 def checked(
@@ -370,6 +377,7 @@ def _pull_folder(
     manifest: Manifest,
     dest: Path,
     url: str,
+    installing: Installing,
     selection: Selection = EVERY_FILE,
 ) -> None:
     # Files the destination (or the project) already holds are copied, not downloaded.
@@ -409,7 +417,8 @@ def _pull_folder(
             kept = [p for p in manifest.unlisted_files(dest) if not selection.wants(p)]
             expected.update(carry_over(dest, staging, kept))
         check_tree(staging, expected, dest)
-        swap_dir(staging, dest)
+        with installing():
+            swap_dir(staging, dest)
         for entry in manifest.files:
             ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:

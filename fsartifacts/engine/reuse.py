@@ -14,6 +14,7 @@ store with thousands of versions must not cost thousands of reads per push.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from fsartifacts.engine.install import Sink, staged_file, staged_member
+from fsartifacts.engine.install import Installing, Sink, staged_file, staged_member
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.results import entry_size
@@ -132,14 +133,18 @@ class _NotTheContent(Exception):
     """A local file is not the content it was taken for: nothing is installed from it."""
 
 
-def copy_file(source: Path, dest: Path, size: int | None, sha256: str) -> bool:
+def copy_file(
+    source: Path, dest: Path, size: int | None, sha256: str,
+    install: Installing = contextlib.nullcontext,
+) -> bool:  # fmt: skip
     """Install a copy of the local file ``source`` at ``dest`` (atomically, as a download
-    is) if it holds ``size`` bytes with ``sha256``; False, ``dest`` untouched, if not."""
+    is, the rename inside ``install()``) if it holds ``size`` bytes with ``sha256``; False,
+    ``dest`` untouched, if not."""
     src = _open_local(source)
     if src is None:
         return False
     try:
-        with src, staged_file(dest) as out:
+        with src, staged_file(dest, install) as out:
             if not _copied(src, out, size, sha256):
                 raise _NotTheContent(source)
     except _NotTheContent:

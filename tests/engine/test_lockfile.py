@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
+import pytest
+
+from fsartifacts.engine.install import staged_file
+from fsartifacts.engine.lockfile import InstallLog
+from fsartifacts.errors import LocalError
 from tests.fixtures.cli import fsartifacts, tree_digest, write_project
 
 CONFIG = """\
@@ -146,3 +152,16 @@ def test_a_lock_entry_edited_to_a_range_or_an_unknown_kind_is_a_usage_error(tmp_
         assert run.returncode == 2, run.stdout + run.stderr
         line = one_line(run.stderr)
         assert "not a lock file fsartifacts can read" in line and said in line, line
+
+
+def test_once_a_run_has_closed_its_install_log_nothing_more_is_installed(tmp_path: Path) -> None:
+    """An interrupted run closes the log to write the lock file; a worker still running
+    then leaves its destination as it was instead of installing what nobody records."""
+    installs, dest = InstallLog(), tmp_path / "model.bin"
+    dest.write_bytes(b"old")
+    assert installs.close() == {}
+    refused = pytest.raises(LocalError, match="model: not installed, the pull was interrupted")
+    with refused, staged_file(dest, partial(installs.installing, "model", lambda: None)) as out:
+        out.file.write(b"new")
+    assert dest.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [dest]
