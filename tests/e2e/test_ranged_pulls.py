@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fsspec.callbacks import Callback
 
 from fsartifacts import Project
 from fsartifacts.errors import IntegrityError
@@ -139,3 +141,24 @@ def test_a_large_file_arrives_in_ranges_from_s3(
     gets = s3_proxy.content_requests("GET", "model_v1.0.0")
     assert len(gets) == 7
     assert sum(r.bytes_out for r in gets) == SIZE
+
+
+class _CtrlCOnClose(Callback):
+    """A progress bar that Ctrl-C (SIGINT) hits as it closes: after the copy is in place,
+    before the pull returns it."""
+
+    def close(self) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_right_after_a_ranged_install_still_records_it_in_the_lock_file(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    consumer = project(tmp_path / "consumer", store, jobs=1)
+    consumer.progress = lambda label, size, files=None: _CtrlCOnClose()
+    with pytest.raises(KeyboardInterrupt):
+        consumer.pull("model", "1.0.0")
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+    assert "remote: model_v1.0.0.bin" in (tmp_path / "consumer" / "fsartifacts.lock").read_text()
