@@ -104,4 +104,9 @@ class RemoteRemovals(ProjectParts):
         abandoned. (After a failure the store may be unwell: no more requests.)"""
         from fsartifacts.engine import leftovers
 
-        leftovers.sweep(self.store, self.artifacts(which), prefix=naming.validate_prefix(prefix))
+        leftovers.sweep(
+            self.store,
+            self.artifacts(which),
+            prefix=naming.validate_prefix(prefix),
+            journals=self.engine.context.journals,
+        )

@@ -1,5 +1,6 @@
 """What one push or pull works with: the store, the project root, the remote index,
-its aliases, the claims this run holds, the hash cache, the transfer settings and the progress hook.
+its aliases, the claims this run holds, the hash cache, the transfer settings, the progress
+hook and the journals of uploads a later run can continue.
 
 Push and pull receive this, never the engine that runs them.
 """
@@ -18,6 +19,7 @@ from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory
 from fsartifacts.progressbars import Tally
 from fsartifacts.stores.base import Store, StoreOps
+from fsartifacts.stores.journals import UploadJournals
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Context:
     progress: ProgressFactory
     # Every file transfer of the run, whatever artifact it is of, holds one of its slots.
     transfers: Transfers = field(default_factory=lambda: Transfers(1))
+    # Where uploads a later run can continue keep their journals (in the project).
+    journals: UploadJournals | None = None
 
     @property
     def ops(self) -> StoreOps:

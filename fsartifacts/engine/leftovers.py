@@ -6,7 +6,8 @@
   name, and folders being built, on stores without atomic writes;
 - unfinished folder versions: ``name_vX/`` without its manifest (a push or an
   ``rm`` that was killed);
-- incomplete multipart uploads (S3).
+- incomplete multipart uploads (S3); the automatic sweep leaves one that a journal of
+  the project points at (a push that can continue it) for a day, ``gc`` does not.
 
 Something is abandoned once nothing has written to it for longer than the age
 (:data:`~fsartifacts.engine.claims.ABANDONED_AFTER` unless told), by the store's own
@@ -33,6 +34,7 @@ from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path
 from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
 from fsartifacts.errors import FsArtifactsError
 from fsartifacts.stores.base import PendingUpload, Store, strip_slash
+from fsartifacts.stores.journals import KEPT_FOR, UploadJournals
 
 log = logging.getLogger("fsartifacts")
 
@@ -64,10 +66,17 @@ def find(
     *,
     prefix: str = "",
     older_than: timedelta = ABANDONED_AFTER,
+    journals: UploadJournals | None = None,
 ) -> list[Leftover]:
-    """Every leftover under the store's root that nothing has written to for ``older_than``."""
+    """Every leftover under the store's root that nothing has written to for ``older_than``.
+
+    An unfinished upload that one of ``journals`` points at is left for the next push
+    to continue until nothing has written to it for :data:`KEPT_FOR` as well.
+    """
     ops = store.ops
-    cutoff = datetime.now(UTC) - older_than
+    now = datetime.now(UTC)
+    cutoff = now - older_than
+    continued = journals.uploads() if journals is not None else set()
     entries = ops.listing(store.root)
     names = {_base(e["name"]) for e in entries}
     found: list[Leftover] = []
@@ -107,6 +116,10 @@ def find(
             if modified is not None and modified <= cutoff:
                 found.append(Leftover("unfinished folder", path, modified, directory=True))
     for upload in ops.pending_uploads(store.root, older_than):
+        if (upload.path, upload.upload_id) in continued and (
+            upload.modified is None or upload.modified > now - KEPT_FOR
+        ):
+            continue
         inside = upload.path[len(store.root) :].lstrip("/") if store.root else upload.path
         if inside.partition("/")[0] not in live:
             found.append(Leftover("upload", upload.path, upload.modified, upload=upload))
@@ -182,15 +195,18 @@ def sweep(
     *,
     prefix: str = "",
     older_than: timedelta = ABANDONED_AFTER,
+    journals: UploadJournals | None = None,
 ) -> list[Leftover]:
-    """Remove every leftover older than ``older_than``; a failure is logged, never raised.
+    """Remove every leftover older than ``older_than``, but the uploads ``journals`` says
+    a later push can continue (see :func:`find`); a failure is logged, never raised.
 
     For push, prune and rm, after their own work: a sweep that fails must not
     fail them.
     """
     removed: list[Leftover] = []
     try:
-        for leftover in find(store, artifacts, prefix=prefix, older_than=older_than):
+        found = find(store, artifacts, prefix=prefix, older_than=older_than, journals=journals)
+        for leftover in found:
             if remove(store, leftover):
                 log.info("removed an abandoned %s: %s", leftover.kind, store.url(leftover.name))
                 removed.append(leftover)

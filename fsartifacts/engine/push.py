@@ -82,9 +82,11 @@ def _push_file(
     if not force and not ops.atomic_create:
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
 
+    journals = ctx.journals.resuming(options.resume) if ctx.journals else None
+
     def upload(callback: Callback) -> None:
         ops.upload(str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
-                   callback=callback)  # fmt: skip
+                   callback=callback, journals=journals)  # fmt: skip
 
     tally = ctx.tally(artifact.name, result.version, size)
     try:

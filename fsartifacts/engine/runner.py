@@ -44,6 +44,7 @@ from fsartifacts.errors import (
 from fsartifacts.hashing import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.base import Store
+from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.versionspec import VersionSpec
 
 log = logging.getLogger("fsartifacts")
@@ -78,7 +79,7 @@ class Engine:
         self.claims = HeldClaims(store.ops)
         self.context = Context(
             store, root, self.index, self.aliases, self.claims, self.hashes, self.transfer,
-            progress, Transfers(self.jobs),
+            progress, Transfers(self.jobs), UploadJournals.of_project(root),
         )  # fmt: skip
 
     # -- running many -----------------------------------------------------------

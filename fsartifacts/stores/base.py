@@ -29,6 +29,7 @@ from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
 from fsartifacts.errors import AuthError, IntegrityError
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.redaction import HoldsSecret
+from fsartifacts.stores.journals import UploadJournals
 
 SIDECAR_SUFFIX = ".sha256"
 COPY_CHUNK = 1024 * 1024
@@ -142,6 +143,7 @@ class StoreOps:
         record: bool = True,
         callback: Callback | None = None,
         digests: Mapping[str, str] | None = None,
+        journals: UploadJournals | None = None,
     ) -> None:
         """Upload ``lpath`` to ``rpath`` so no reader sees it half written.
 
@@ -149,7 +151,10 @@ class StoreOps:
         ``record`` writes the sha256 where the store keeps it. ``digests``: the
         file's digests the caller computed (those of ``upload_digests``; a
         :class:`~fsartifacts.hashing.FileDigests` also carries the file's stat
-        then), for stores that send them with the upload.
+        then), for stores that send them with the upload. ``journals``: where an
+        upload that a later run can continue (an S3 multipart upload) keeps its
+        journal, and whether to continue one found there; stores whose uploads are
+        one request ignore it.
         """
         callback = callback or NoOpCallback()
         if exclusive and self.fs.exists(rpath):

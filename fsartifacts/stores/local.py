@@ -24,6 +24,7 @@ from fsartifacts.stores.base import (
     StoreOps,
     Writable,
 )
+from fsartifacts.stores.journals import UploadJournals
 
 
 class LocalOps(StoreOps):
@@ -60,6 +61,7 @@ class LocalOps(StoreOps):
         record: bool = True,
         callback: Callback | None = None,
         digests: Mapping[str, str] | None = None,
+        journals: UploadJournals | None = None,
     ) -> None:
         callback = callback or NoOpCallback()
         os.makedirs(os.path.dirname(rpath), exist_ok=True)

@@ -40,6 +40,7 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import IntegrityError, StoreNotFoundError, TransferError
 from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
+from fsartifacts.stores.journals import UploadJournals
 
 
 class ArtifactoryOps(StoreOps):
@@ -87,6 +88,7 @@ class ArtifactoryOps(StoreOps):
         record: bool = True,
         callback: Callback | None = None,
         digests: Mapping[str, str] | None = None,
+        journals: UploadJournals | None = None,
     ) -> None:
         """One deploy with the file's checksums (a checksum deploy when the server has it).
 

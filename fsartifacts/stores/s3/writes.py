@@ -8,7 +8,6 @@ import errno
 import hashlib
 import logging
 import mimetypes
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,9 +16,11 @@ from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.errors import IntegrityError
 from fsartifacts.stores.base import ChangedMeanwhile, StoredCopy
+from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3 import copies as s3_copies
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
+from fsartifacts.stores.s3.multipart import PartsUpload, hashed_stat, upload_in_parts
 from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
     MD5_ETAG,
@@ -47,10 +48,14 @@ class S3Writes(S3Objects):
         record: bool = True,
         callback: Callback | None = None,
         digests: Mapping[str, str] | None = None,
+        journals: UploadJournals | None = None,
     ) -> None:
+        """One PutObject under two parts, else a multipart upload that a later run
+        continues where ``journals`` keeps its journal (see :mod:`.multipart`)."""
         callback = callback or NoOpCallback()
         bucket, key = self._split(rpath)
-        size = os.path.getsize(lpath)
+        stat = hashed_stat(lpath, digests)
+        size = stat.st_size
         part = part_size_for(size, self.transfer.part_size)
         metadata = self._metadata(sha256 if record else None)
         content_type = self._content_type(lpath)
@@ -72,20 +77,27 @@ class S3Writes(S3Objects):
                 callback.relative_update(len(data))
                 return
 
+            upload = PartsUpload(
+                lpath, bucket, key, size, stat.st_mtime_ns, sha256, part,
+                {"ContentType": content_type, **({"Metadata": metadata} if metadata else {})},
+            )  # fmt: skip
+
             def put(conditional: bool) -> None:
-                callback.absolute_update(0)  # a retried upload starts over
-                self.fs.put_file(
-                    lpath,
-                    rpath,
+                callback.set_size(size)
+                callback.absolute_update(0)  # a retried upload counts again what it reuses
+                upload_in_parts(
+                    self.fs,
+                    upload,
+                    conditional=conditional,
                     callback=callback,
-                    chunksize=part,
-                    max_concurrency=PARTS_IN_FLIGHT,
-                    mode="create" if conditional else "overwrite",
-                    ContentType=content_type,
-                    **({"Metadata": metadata} if metadata else {}),
+                    journals=journals,
+                    parts_in_flight=PARTS_IN_FLIGHT,
                 )
 
-            self._write(bucket, key, put, exclusive=exclusive)
+            try:
+                self._write(bucket, key, put, exclusive=exclusive)
+            finally:
+                self.fs.invalidate_cache(rpath)
 
     def copy(
         self,

@@ -1,0 +1,236 @@
+"""Multipart uploads to S3 that a later run can continue.
+
+The upload is recorded in a journal in the project (see :mod:`fsartifacts.stores.journals`)
+as soon as S3 has created it. An upload that fails for a reason a later run can get past
+(the connection, retries exhausted, Ctrl-C, a killed process) is left on S3 with its
+journal; the next upload of the same file to the same key, when the journal still
+describes it (same size, mtime, sha256, part size, creation arguments), asks S3 which
+parts it holds (ListParts) and sends only the others. A part S3 holds is reused only when
+its ETag is the MD5 of the local part (S3's part ETag, but for SSE-KMS and SSE-C), so
+what is completed is the local file's bytes. Anything else starts over: the stale upload
+is aborted and its journal removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from fsspec.asyn import sync
+from fsspec.callbacks import Callback
+
+from fsartifacts.stores.journals import UploadJournal, UploadJournals
+from fsartifacts.stores.s3.errors import error_code
+from fsartifacts.stores.s3.objects import MD5_ETAG
+
+log = logging.getLogger("fsartifacts.stores.s3.ops")
+
+_GONE = {"NoSuchUpload", "NoSuchBucket"}  # S3 no longer holds the upload
+
+
+@dataclass(frozen=True)
+class PartsUpload:
+    """One file to upload in parts: its path, size, mtime and sha256 (as hashed), the
+    target bucket and key, the part size, and the arguments of CreateMultipartUpload."""
+
+    lpath: str
+    bucket: str
+    key: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    part_size: int
+    create_args: Mapping[str, Any]
+
+    @property
+    def target(self) -> str:
+        return f"{self.bucket}/{self.key}"
+
+    @property
+    def parts(self) -> int:
+        return math.ceil(self.size / self.part_size)
+
+    def journal(self, upload_id: str) -> UploadJournal:
+        request = json.dumps(dict(self.create_args), sort_keys=True, default=str)
+        return UploadJournal(
+            target=self.target,
+            upload_id=upload_id,
+            size=self.size,
+            mtime_ns=self.mtime_ns,
+            sha256=self.sha256.lower(),
+            part_size=self.part_size,
+            request=hashlib.sha256(request.encode()).hexdigest(),
+        )
+
+
+def upload_in_parts(
+    fs: Any,
+    upload: PartsUpload,
+    *,
+    conditional: bool,
+    callback: Callback,
+    journals: UploadJournals | None,
+    parts_in_flight: int,
+) -> None:
+    """Upload ``upload`` in parts, continuing the one its journal names where it can; the
+    completion is create-if-absent when ``conditional``."""
+    bucket, key = upload.bucket, upload.key
+    held: dict[int, tuple[str, int]] = {}
+    upload_id = _continued(fs, upload, journals, held)
+    if upload_id is None:
+        upload_id = fs.call_s3(
+            "create_multipart_upload", Bucket=bucket, Key=key, **upload.create_args
+        )["UploadId"]
+        if journals is not None and journals.resume:
+            journals.write(upload.journal(upload_id))
+    try:
+        with open(upload.lpath, "rb") as f:
+            parts = _send_parts(fs, f, upload, upload_id, held, callback, parts_in_flight)
+        fs.call_s3(
+            "complete_multipart_upload",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+            **({"IfNoneMatch": "*"} if conditional else {}),
+        )
+    except BaseException as exc:
+        keep = journals is not None and journals.resume and _worth_keeping(exc)
+        if keep:
+            log.info("the upload to s3://%s stopped (%s); the next push continues it",
+                     upload.target, type(exc).__name__)  # fmt: skip
+        else:
+            _abort(fs, bucket, key, upload_id)
+            if journals is not None:
+                journals.discard(upload.target)
+        raise
+    if journals is not None:
+        journals.discard(upload.target)
+
+
+def _continued(
+    fs: Any,
+    upload: PartsUpload,
+    journals: UploadJournals | None,
+    held: dict[int, tuple[str, int]],
+) -> str | None:
+    """The id of the unfinished upload the journal names, its parts put in ``held``
+    ({part number: (ETag, size)}); None to start over (a stale upload aborted)."""
+    if journals is None:
+        return None
+    journal = journals.read(upload.target)
+    if journal is None:
+        return None
+    if not journals.resume or not journal.matches(upload.journal(journal.upload_id)):
+        why = "resuming is off" if not journals.resume else "the file or the upload changed"
+        log.info("starting the upload to s3://%s over: %s", upload.target, why)
+        _abort(fs, upload.bucket, upload.key, journal.upload_id)
+        journals.discard(upload.target)
+        return None
+    try:
+        held.update(_held_parts(fs, upload.bucket, upload.key, journal.upload_id))
+    except FileNotFoundError as exc:
+        if error_code(exc) == "NoSuchBucket":
+            raise
+        log.info("the unfinished upload to s3://%s is gone; starting over", upload.target)
+        journals.discard(upload.target)
+        return None
+    log.info("continuing the upload to s3://%s: S3 holds %d of its %d parts",
+             upload.target, len(held), upload.parts)  # fmt: skip
+    return journal.upload_id
+
+
+def _held_parts(fs: Any, bucket: str, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
+    """{part number: (ETag, size)} of every part S3 holds of the upload (all pages)."""
+    held: dict[int, tuple[str, int]] = {}
+    request: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+    while True:
+        page = fs.call_s3("list_parts", **request)
+        for part in page.get("Parts", []):
+            held[int(part["PartNumber"])] = (str(part.get("ETag", "")), int(part.get("Size", -1)))
+        if not page.get("IsTruncated"):
+            return held
+        request["PartNumberMarker"] = page.get("NextPartNumberMarker")
+
+
+def _send_parts(
+    fs: Any,
+    f: IO[bytes],
+    upload: PartsUpload,
+    upload_id: str,
+    held: Mapping[int, tuple[str, int]],
+    callback: Callback,
+    parts_in_flight: int,
+) -> list[dict[str, Any]]:
+    """Every part of the file, in order: a held part whose ETag is the MD5 of the local
+    part is taken as it is, the others are sent, ``parts_in_flight`` at a time."""
+    done: list[dict[str, Any]] = []
+
+    async def send(number: int, data: bytes) -> dict[str, Any]:
+        response = await fs._call_s3(
+            "upload_part",
+            Bucket=upload.bucket,
+            Key=upload.key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        callback.relative_update(len(data))
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    async def send_all(batch: list[tuple[int, bytes]]) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(send(n, d) for n, d in batch)))
+
+    number = 1
+    while number <= upload.parts:
+        batch: list[tuple[int, bytes]] = []
+        while len(batch) < parts_in_flight and number <= upload.parts:
+            data = f.read(upload.part_size)
+            etag, size = held.get(number, ("", -1))
+            if (
+                size == len(data)
+                and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
+            ):
+                done.append({"PartNumber": number, "ETag": etag})
+                callback.relative_update(len(data))
+            else:
+                batch.append((number, data))
+            number += 1
+        if batch:
+            done.extend(sync(fs.loop, send_all, batch))
+    return sorted(done, key=lambda part: int(part["PartNumber"]))
+
+
+def _md5_etag(etag: str) -> str | None:
+    plain = etag.strip('"').lower()
+    return plain if MD5_ETAG.fullmatch(plain) else None
+
+
+def _worth_keeping(exc: BaseException) -> bool:
+    """Whether a later run can still use the upload after ``exc`` ended this one."""
+    if isinstance(exc, FileExistsError):
+        return False  # another push published the key: the upload is of no more use
+    return not (isinstance(exc, OSError) and error_code(exc) in _GONE)
+
+
+def _abort(fs: Any, bucket: str, key: str, upload_id: str) -> None:
+    """AbortMultipartUpload; a failure is logged (the sweep of stale uploads gets it later)."""
+    try:
+        fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+    except FileNotFoundError:
+        pass  # already gone
+    except Exception as exc:
+        log.info("could not abort the unfinished upload to s3://%s/%s: %s", bucket, key, exc)
+
+
+def hashed_stat(lpath: str, digests: Mapping[str, str] | None) -> os.stat_result:
+    """The file's stat when it was hashed (a FileDigests carries it), else as it is now."""
+    stat = getattr(digests, "stat", None)
+    return stat if isinstance(stat, os.stat_result) else os.stat(lpath)

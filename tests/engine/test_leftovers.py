@@ -1,0 +1,44 @@
+"""The sweep after a push leaves alone an unfinished S3 upload that a journal of the
+project points at (the next push continues it); ``gc`` removes it like any other."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.engine import leftovers
+from fsartifacts.stores.journals import UploadJournal, UploadJournals
+from fsartifacts.stores.s3.ops import open_s3_store
+from fsartifacts.stores.s3.settings import S3Settings
+
+
+def unfinished(s3: Any, bucket: str, key: str) -> str:
+    """An upload with one part written now (moto dates uploads without parts in 2010)."""
+    upload_id = str(s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"])
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"x" * 1024)
+    return upload_id
+
+
+def test_the_sweep_spares_an_upload_a_journal_points_at_and_gc_does_not(
+    moto_server: str, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    settings = S3Settings(bucket=bucket, endpoint_url=moto_server, region="us-east-1")
+    store = open_s3_store(settings, TransferSettings(attempts=2))
+    journalled = unfinished(s3_client, bucket, "model_v1.0.0.pkl")
+    other = unfinished(s3_client, bucket, "model_v2.0.0.pkl")
+    journals = UploadJournals.of_project(tmp_path)
+    journals.write(UploadJournal(f"{bucket}/model_v1.0.0.pkl", journalled, 1, 1, "0" * 64,
+                                 5242880, "0" * 64))  # fmt: skip
+
+    removed = leftovers.sweep(store, [], older_than=timedelta(0), journals=journals)
+    assert [r.upload.upload_id for r in removed if r.upload] == [other]
+    pending = s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert [u["UploadId"] for u in pending] == [journalled]
+
+    collected = leftovers.collect(
+        store, [], translate=lambda exc, what: RuntimeError(what), older_than=timedelta(0)
+    )
+    assert [r.action for r in collected] == ["deleted"]
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
