@@ -14,6 +14,8 @@ import textwrap
 import threading
 import time
 
+import pytest
+
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.artifactoryfs.pool import BatchPool
 from fsartifacts.testing.requestlog import peak_overlap
@@ -122,3 +124,28 @@ def test_nested_calls_and_a_forked_child_keep_the_pool_working(
     child = [r for r in server.requests if "/child" in r.path]
     assert len(child) == 8
     assert 2 <= peak_overlap(child) <= 4  # side by side in the child too, within the bound
+
+
+def test_an_interrupt_in_the_caller_is_raised_at_once_and_starts_nothing_more() -> None:
+    pool = BatchPool(3)
+    release = threading.Event()
+    ran: list[int] = []
+    helpers: set[threading.Thread] = set()
+    held_too_long: list[int] = []
+
+    def item(i: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            raise KeyboardInterrupt  # Ctrl-C while the caller runs an item of its own
+        ran.append(i)
+        helpers.add(threading.current_thread())
+        if not release.wait(timeout=30):  # the caller waited for us: it should not
+            held_too_long.append(i)
+
+    with pytest.raises(KeyboardInterrupt):
+        pool.run(item, range(20))
+    release.set()
+    pool.close()
+    for thread in helpers:
+        thread.join(timeout=30)
+    assert held_too_long == []
+    assert len(ran) <= 2  # each helper ended the item it had, and took no other
