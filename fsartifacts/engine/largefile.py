@@ -11,6 +11,7 @@ leaves the partial and its journal for the next run, unless resuming is off.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from fsartifacts.engine.ranged import RangedJob, download_ranges
 from fsartifacts.errors import IntegrityError
 from fsartifacts.progressbars import Tally
 from fsartifacts.retry import with_retries
+
+log = logging.getLogger("fsartifacts")
 
 # Checks the whole file's (size, digests by hashlib name); raises IntegrityError.
 Check = Callable[[int, dict[str, str]], None]
@@ -76,6 +79,9 @@ def pull_in_ranges(
         ctx.transfers.one(tally, transfer)
     except BaseException:
         partial.give_up()
+        if partial.journal and not partial.discarded and (kept := partial.received.total()):
+            log.warning("%s: %d of its %d bytes are kept in %s; the next pull resumes from "
+                        "there", url, kept, size, partial.path)  # fmt: skip
         raise
     with installing():
         partial.install()

@@ -1,0 +1,182 @@
+"""A large file's pull that does not finish is resumed by the next run (real processes where
+how a process ends matters).
+
+The local Artifactory server's ``cut_after`` switch stands for a network that goes down
+for good part way: the first run spends its tries and fails, keeping its partial file
+and journal; the next run, on a healthy server, asks only for the bytes the journal
+does not hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from fsartifacts import Project
+from tests.e2e.test_ranged_pulls import SIZE, artifactory_config, project
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import fsartifacts, start
+
+NAME = "model_v1.0.0.bin"
+ENV = {"FSARTIFACTS_ATTEMPTS": "2"}
+
+
+@pytest.fixture
+def store(tmp_path: Path, artifactory_repo: ArtifactoryRepo) -> str:
+    return artifactory_config(artifactory_repo)
+
+
+def push(tmp_path: Path, store: str, data: bytes, *, force: bool = False) -> None:
+    producer = project(tmp_path / "producer", store)
+    (tmp_path / "producer" / "model.bin").write_bytes(data)
+    assert producer.push("model", force=force).ok
+
+
+def consumer(tmp_path: Path, store: str) -> Path:
+    project(tmp_path / "consumer", store)
+    return tmp_path / "consumer"
+
+
+def journal(root: Path) -> Path:
+    return root / f".{NAME}.fsartifacts-partial.json"
+
+
+def held(root: Path) -> int:
+    """The bytes the journal says the partial file holds."""
+    return sum(end - start for start, end in json.loads(journal(root).read_text())["done"])
+
+
+def served(repo: ArtifactoryRepo) -> int:
+    """Bytes of the file the server sent since its log was cleared."""
+    return sum(r.bytes_out for r in repo.server.requests if r.method == "GET" and NAME in r.path)
+
+
+def cut_short(repo: ArtifactoryRepo, root: Path, *, cli: bool = True) -> int:
+    """A pull that the network lets have 600 KiB of the file, then fails for good (a
+    real process unless ``cli`` is False): it fails, keeping its partial download. The
+    bytes its journal holds."""
+    nbytes = 600 * 1024
+    repo.server.faults.cut_after(nbytes, path_contains=NAME)
+    # One range at a time: the ranges before the cut arrive whole (a reset connection
+    # loses what its client had not read yet).
+    if cli:
+        run = fsartifacts("pull", "model", "1.0.0", "-j", "1", cwd=root, env=ENV)
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert "the next pull resumes" in run.stderr
+    else:
+        one_at_a_time = Project.load(start=root, environ={**ENV, "FSARTIFACTS_JOBS": "1"})
+        assert not one_at_a_time.pull("model", "1.0.0").ok
+    repo.server.faults.reset()
+    assert not (root / NAME).exists()
+    assert 2 * 256 * 1024 <= held(root) <= nbytes
+    repo.server.clear_requests()
+    return held(root)
+
+
+def pulled(root: Path, *args: str, cli: bool = True) -> None:
+    if cli:
+        run = fsartifacts("pull", "model", "1.0.0", *args, cwd=root, env=ENV)
+        assert run.returncode == 0, run.stdout + run.stderr
+    else:
+        assert Project.load(start=root, environ=ENV).pull("model", "1.0.0").ok
+    assert sorted(p.name for p in root.iterdir()) == ["fsartifacts.lock", "fsartifacts.yaml", NAME]
+
+
+def test_a_pull_cut_short_is_resumed_by_the_next_and_downloads_only_the_rest(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    kept = cut_short(artifactory_repo, root)
+    pulled(root)
+    assert served(artifactory_repo) == SIZE - kept
+    assert (root / NAME).read_bytes() == data
+
+
+def test_a_partial_of_a_copy_replaced_since_is_discarded(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    push(tmp_path, store, os.urandom(SIZE))
+    root = consumer(tmp_path, store)
+    cut_short(artifactory_repo, root, cli=False)
+    replacement = os.urandom(SIZE)
+    push(tmp_path, store, replacement, force=True)
+    artifactory_repo.server.clear_requests()
+    pulled(root, cli=False)
+    assert served(artifactory_repo) == SIZE
+    assert (root / NAME).read_bytes() == replacement
+
+
+def test_no_resume_starts_over_and_leaves_nothing(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    cut_short(artifactory_repo, root)
+    pulled(root, "--no-resume")
+    assert served(artifactory_repo) == SIZE
+    assert (root / NAME).read_bytes() == data
+    # Nor does a pull without resuming leave anything when it is cut short.
+    (root / NAME).unlink()
+    artifactory_repo.server.faults.cut_after(600 * 1024, path_contains=NAME)
+    run = fsartifacts("pull", "model", "1.0.0", "--no-resume", cwd=root, env=ENV)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["fsartifacts.lock", "fsartifacts.yaml"]
+
+
+@pytest.mark.parametrize("tamper", ["claims everything", "truncated", "past the end", "old"])
+def test_a_journal_not_to_trust_is_never_taken_on_its_word(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, tamper: str
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    cut_short(artifactory_repo, root, cli=False)
+    body = json.loads(journal(root).read_text())
+    if tamper == "claims everything":
+        body["done"] = [[0, SIZE]]  # the partial still holds zeros: the sha256 says so
+        journal(root).write_text(json.dumps(body))
+    elif tamper == "truncated":
+        journal(root).write_text(json.dumps(body)[:40])
+    elif tamper == "past the end":
+        body["done"] = [[0, SIZE * 2]]
+        journal(root).write_text(json.dumps(body))
+    else:
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(journal(root), (two_days_ago, two_days_ago))
+    pulled(root, cli=False)
+    assert (root / NAME).read_bytes() == data
+    assert served(artifactory_repo) == SIZE
+
+
+def test_a_killed_pull_leaves_a_partial_the_next_run_resumes(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    artifactory_repo.server.faults.latency = 0.3  # each range waits, so the kill lands mid-way
+    process = start("pull", "model", "1.0.0", "-j", "1", cwd=root, env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while not (journal(root).exists() and held(root) > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    artifactory_repo.server.faults.latency = 0
+    kept = held(root)
+    assert 0 < kept < SIZE
+    artifactory_repo.server.clear_requests()
+    pulled(root)
+    assert served(artifactory_repo) == SIZE - kept
+    assert (root / NAME).read_bytes() == data
