@@ -32,7 +32,7 @@ from folder_tools import (
     artifactory_tools,
     s3_tools,
 )
-from measure import KiB, Sample, Summary
+from measure import CommandFailed, KiB, Sample, Summary
 from projects import ARTIFACTORY, S3, artifactory_store, s3_store
 from servers import Artifactory, Moto, curl_path
 from table import Row, seconds, times, verdict
@@ -117,12 +117,7 @@ def _folders_on(bench: Bench, kind: str, count: int, size: int) -> list[Row]:
         for _ in range(bench.runs):
             for tool in tools:
                 write(v1)
-                tool.reset()
-                steps = tool.steps()
-                for step in STEPS:
-                    if step == PUSH_NEXT:
-                        write(v2)
-                    _take(tool, step, steps[step], server, walls, moved, why_not)
+                _cycle(tool, write, v2, server, walls, moved, why_not)
     finally:
         server.set_latency(0)
         for tool in tools:
@@ -138,6 +133,40 @@ def _folders_on(bench: Bench, kind: str, count: int, size: int) -> list[Row]:
     return _rows(label, kind, tools, summaries, moved, why_not, total)
 
 
+def _cycle(
+    tool: FolderTool, write: Callable[[dict[str, bytes]], None], v2: dict[str, bytes],
+    server: Artifactory | Moto, walls: dict[tuple[str, str], list[Sample]],
+    moved: dict[tuple[str, str], int], why_not: dict[tuple[str, str], str],
+) -> None:  # fmt: skip
+    """One tool's four steps. A peer's command that fails ends its steps of this run, each
+    shown as failed with the tool's last words; fsartifacts failing fails the case."""
+    failed = None
+    try:
+        tool.reset()
+        steps = tool.steps()
+    except CommandFailed as exc:
+        if isinstance(tool, Fsartifacts):
+            raise
+        failed, steps = _failed(exc), {}
+    for step in STEPS:
+        if step == PUSH_NEXT:
+            write(v2)
+        if failed is not None:
+            why_not[(tool.label, step)] = failed
+            continue
+        try:
+            _take(tool, step, steps[step], server, walls, moved, why_not)
+        except CommandFailed as exc:
+            if isinstance(tool, Fsartifacts):
+                raise
+            failed = why_not[(tool.label, step)] = _failed(exc)
+
+
+def _failed(exc: CommandFailed) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"failed ({lines[-1][:160] if lines else 'no output'})"
+
+
 def _take(
     tool: FolderTool, step: str, command: Step, server: Artifactory | Moto,
     walls: dict[tuple[str, str], list[Sample]], moved: dict[tuple[str, str], int],
@@ -149,7 +178,8 @@ def _take(
         why_not[key] = command
         return
     server.clear_requests()
-    walls.setdefault(key, []).append(command())
+    sample = command()
+    walls.setdefault(key, []).append(sample)
     requests = server.requests()
     pushing = step in (PUSH, PUSH_NEXT)
     moved[key] = sum(r.bytes_in if pushing else r.bytes_out for r in requests)
