@@ -24,6 +24,7 @@ from cases_folders import folders
 from cases_incremental import incremental
 from cases_many import many, many_files
 from cases_peers import peers as peer_versions
+from cases_resume import resume
 from cases_startup import startup
 from cases_transfer import large, noop_sync
 from cases_write import stream_write
@@ -40,6 +41,7 @@ CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "files": (many_files, "a folder of 20,000 and of 100,000 files of 1 KiB, push and pull"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
     "startup": (startup, "fsartifacts --help and validate against python -c pass"),
+    "resume": (resume, "a large pull killed at 60%, then run again: the bytes it transfers"),
     "write": (stream_write, "a 1 GiB artifactory:// open('wb') write: peak RSS, local disk"),
 }
 
