@@ -198,12 +198,19 @@ def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
     Its folders are made inside ``staging`` only: if ``staging`` itself is gone,
     this fails instead of building a new, incomplete one.
     """
+    target = member_target(staging, relative)
+    with local_writes(target), open(target, "wb") as f:
+        yield Sink(f, dest)
+
+
+def member_target(staging: Path, relative: str) -> Path:
+    """Where the file ``relative`` goes in the folder ``staging``, its folders made there
+    (inside ``staging`` only: if ``staging`` itself is gone, this fails)."""
     target = contained(staging, relative)
     with local_writes(target):
         for parent in reversed(target.relative_to(staging).parents[:-1]):
             (staging / parent).mkdir(exist_ok=True)
-        with open(target, "wb") as f:
-            yield Sink(f, dest)
+    return target
 
 
 def check_tree(staging: Path, expected: Mapping[str, int], dest: Path) -> None:

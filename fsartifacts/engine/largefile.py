@@ -34,8 +34,40 @@ Check = Callable[[int, dict[str, str]], None]
 
 def in_ranges(ctx: Context, copy: RemoteCopy) -> bool:
     """Whether ``copy`` is downloaded in ranges."""
-    size = copy.size or 0
-    return ctx.ops.serves_ranges and size > 0 and size >= ctx.transfer.ranged_from
+    return is_large(ctx, copy.size)
+
+
+def is_large(ctx: Context, size: int | None) -> bool:
+    """Whether a file of ``size`` bytes is downloaded in ranges."""
+    return ctx.ops.serves_ranges and bool(size) and (size or 0) >= ctx.transfer.ranged_from
+
+
+def fetch_member_in_ranges(
+    ctx: Context,
+    rpath: str,
+    target: Path,
+    size: int,
+    sha256: str,
+    *,
+    url: str,
+    check: Check,
+    callback: Callback,
+) -> None:
+    """One try of a large file of a folder version into ``target`` (in the folder being
+    built), in ranges, within the slot its caller holds; verified by ``check``.
+
+    Its staged file lives in that folder, which a failed pull removes: nothing resumes
+    across runs, and a try that fails leaves nothing of its own.
+    """
+    partial = Partial.open(target, CopyIdentity(rpath, size, None, sha256), resume=False)
+    try:
+        job = RangedJob(ctx.ops, rpath, str(partial.path), size, None, ctx.transfer.ranges,
+                        ctx.transfer.range_size, ("sha256",), url)  # fmt: skip
+        check(size, download_ranges(job, partial.received, ctx.transfers, callback, partial.record))
+    except BaseException:
+        partial.discard()
+        raise
+    partial.install()
 
 
 def pull_in_ranges(

@@ -28,6 +28,7 @@ from fsartifacts.engine.install import (
     carry_over,
     check_tree,
     contained,
+    member_target,
     pull_lock,
     staged_file,
     staged_member,
@@ -35,7 +36,12 @@ from fsartifacts.engine.install import (
     swap_dir,
     sweep_stale,
 )
-from fsartifacts.engine.largefile import in_ranges, pull_in_ranges
+from fsartifacts.engine.largefile import (
+    fetch_member_in_ranges,
+    in_ranges,
+    is_large,
+    pull_in_ranges,
+)
 from fsartifacts.engine.lockfile import LockEntry
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
@@ -395,6 +401,14 @@ def _pull_folder(
         source = local.get(entry.sha256)
         if source is not None and reuse.copy_member(source, staging, entry, dest):
             callback.absolute_update(entry.size)
+            return
+        if is_large(ctx, entry.size):
+            fetch_member_in_ranges(
+                ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
+                entry.sha256, url=f"{url}{entry.path}", callback=callback,
+                check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
+                              entry.size),
+            )  # fmt: skip
             return
         with staged_member(staging, entry.path, dest) as out:
             writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")

@@ -162,3 +162,32 @@ def test_ctrl_c_right_after_a_ranged_install_still_records_it_in_the_lock_file(
         consumer.pull("model", "1.0.0")
     assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
     assert "remote: model_v1.0.0.bin" in (tmp_path / "consumer" / "fsartifacts.lock").read_text()
+
+
+def test_a_large_file_of_a_folder_arrives_in_ranges_too(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    producer = tmp_path / "producer"
+    (producer / "weights" / "deep").mkdir(parents=True)
+    (producer / "weights" / "deep" / "big.bin").write_bytes(data)
+    (producer / "weights" / "small.txt").write_text("small\n")
+    config = RANGED.format(jobs=4)
+    folder = "    - name: weights\n      file: weights\n"
+    for root in (producer, tmp_path / "consumer"):
+        root.mkdir(exist_ok=True)
+        (root / "fsartifacts.yaml").write_text(
+            f"version: 1.0.0\nrepository:\n{store}  artifacts:\n{folder}{config}"
+        )
+    assert Project.load(start=producer, environ={}).push("weights").ok
+    artifactory_repo.server.clear_requests()
+    consumer = Project.load(start=tmp_path / "consumer", environ={})
+    assert consumer.pull("weights", "1.0.0").ok
+    pulled = tmp_path / "consumer" / "weights_v1.0.0"
+    assert (pulled / "deep" / "big.bin").read_bytes() == data
+    assert sorted(p.relative_to(pulled).as_posix() for p in pulled.rglob("*")) == [
+        "deep", "deep/big.bin", "small.txt"
+    ]  # fmt: skip
+    gets = [r for r in artifactory_repo.server.requests if r.method == "GET"]
+    assert len([r for r in gets if "big.bin" in r.path and "Range" in r.headers]) == 7
+    assert [r.headers.get("Range") for r in gets if "small.txt" in r.path] == [None]
