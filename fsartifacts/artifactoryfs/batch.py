@@ -1,11 +1,12 @@
 """Many-path operations of ``artifactory://``, run up to ``batch_size`` requests at once.
 
-fsspec's own ``cat``, ``cat_ranges``, ``pipe``, ``get`` and ``put`` call the
-one-path method (``cat_file``, ``pipe_file``, ``get_file``, ``put_file``) once per
-path, one after the other: over a link with latency, forty files cost forty round
-trips end to end. Here the same calls run ``batch_size`` at once on the
-filesystem's :class:`~fsartifacts.artifactoryfs.pool.BatchPool`, each thread with
-its own ``requests.Session`` (the filesystem keeps one per thread). Which paths
+fsspec's own ``cat``, ``cat_ranges``, ``pipe``, ``get``, ``put`` and ``copy`` call
+the one-path method (``cat_file``, ``pipe_file``, ``get_file``, ``put_file``,
+``cp_file``) once per path, one after the other: over a link with latency, forty
+files cost forty round trips end to end. Here the same calls run ``batch_size``
+at once on the filesystem's :class:`~fsartifacts.artifactoryfs.pool.BatchPool`,
+each thread with its own ``requests.Session`` (the filesystem keeps one per
+thread). Which paths
 a call means is still decided by fsspec's code (globs, recursion, destination
 naming and its containment check): it runs against a planner that records each
 one-path call instead of making it.
@@ -13,8 +14,9 @@ one-path call instead of making it.
 Errors surface as fsspec's do. ``cat`` honours ``on_error`` ("raise": the first
 failing path's error, in path order, once every read ended; "omit"; "return": the
 exception as that path's value) and ``cat_ranges`` returns exceptions in place
-by default. ``get``, ``put`` and ``pipe`` stop starting new transfers at the first
-failure, let the running ones end, and raise the first failure in path order.
+by default. ``get``, ``put``, ``pipe`` and ``copy`` stop starting new transfers at
+the first failure, let the running ones end, and raise the first failure in path
+order (``copy`` skips a missing source where fsspec's ``on_error`` says so).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def first_error(results: Sequence[object]) -> Exception | None:
 
 
 class _Planner:
-    """Stands in for the filesystem in fsspec's ``get``/``put``: records each file pair."""
+    """Stands in for the filesystem in fsspec's ``get``/``put``/``copy``: records each pair."""
 
     def __init__(self, fs: AbstractFileSystem) -> None:
         self._fs = fs
@@ -64,6 +66,9 @@ class _Planner:
 
     def put_file(self, lpath: str, rpath: str, **kwargs: Any) -> None:
         self.pairs.append((lpath, rpath))
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        self.pairs.append((path1, path2))
 
 
 class BatchOperations(AbstractFileSystem):
@@ -155,6 +160,30 @@ class BatchOperations(AbstractFileSystem):
         AbstractFileSystem.put(planner, lpath, rpath, recursive=recursive, maxdepth=maxdepth,
                                **kwargs)  # fmt: skip
         self._transfer(self.put_file, planner.pairs, callback, kwargs)
+
+    def copy(
+        self,
+        path1: Any,
+        path2: Any,
+        recursive: bool = False,
+        maxdepth: int | None = None,
+        on_error: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        planner = _Planner(self)
+        AbstractFileSystem.copy(planner, path1, path2, recursive=recursive, maxdepth=maxdepth,
+                                on_error=on_error, **kwargs)  # fmt: skip
+        # fsspec's rule: a source that does not exist is skipped in a recursive copy.
+        skip_missing = (on_error or ("ignore" if recursive else "raise")) == "ignore"
+
+        def one(pair: tuple[str, str]) -> None:
+            try:
+                self.cp_file(pair[0], pair[1], **kwargs)
+            except FileNotFoundError:
+                if not skip_missing:
+                    raise
+
+        _raise_first(self.batch_pool.run(one, planner.pairs, stop_on_error=True))
 
     def _transfer(
         self,

@@ -13,7 +13,7 @@ the variable. Other options: ``verify`` (bool or CA bundle), ``cert`` (path or (
 at most 10 of them), ``attempts``
 (total tries of one request, default 5) and ``batch_size`` (requests in flight
 at once for the many-path calls ``cat``, ``cat_ranges``, ``get``, ``put``,
-``pipe``, ``rm`` and ``find``; default 128, as s3fs; see
+``pipe``, ``copy``, ``rm`` and ``find``; default 128, as s3fs; see
 :mod:`fsartifacts.artifactoryfs.batch`). Those calls share one pool of threads
 per filesystem, started on first use; ``close()`` ends them (a later call starts
 new ones), as does dropping the filesystem.

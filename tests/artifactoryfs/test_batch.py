@@ -98,6 +98,32 @@ def test_put_and_get_of_a_tree_keep_fsspec_naming(
         )
 
 
+def test_copy_of_a_tree_runs_side_by_side_with_fsspec_naming_and_errors(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    fs = make_fs(artifactory_repo, batch_size=8)
+    repo = artifactory_repo.name
+    server = artifactory_repo.server
+    source = {f"{repo}/src/f{i:02d}.txt": b"%d" % i for i in range(16)}
+    source[f"{repo}/src/sub/deep.txt"] = b"d"
+    fs.pipe(source)
+    server.clear_requests()
+    server.faults.latency = 0.1
+    fs.copy(f"{repo}/src", f"{repo}/dst", recursive=True)
+    server.faults.latency = 0
+    copies = only(server.requests, "POST")  # one server-side copy per file
+    assert len(copies) == 17
+    assert 2 <= peak_overlap(copies) <= 8
+    copied = {p.replace("/src/", "/dst/"): data for p, data in source.items()}
+    assert fs.find(f"{repo}/dst") == sorted(copied)
+    assert fs.cat(sorted(copied)) == copied
+    pair = ([f"{repo}/src/f00.txt", f"{repo}/src/gone.txt"], [f"{repo}/x", f"{repo}/y"])
+    with pytest.raises(FileNotFoundError, match=r"gone\.txt"):
+        fs.copy(*pair)
+    fs.copy(*pair, on_error="ignore")  # fsspec's rule: a missing source is skipped
+    assert fs.ls(repo, detail=False, refresh=True) == [f"{repo}/{n}" for n in ("dst", "src", "x")]
+
+
 def test_rm_of_a_folder_is_one_delete_whatever_it_holds(artifactory_repo: ArtifactoryRepo) -> None:
     fs = make_fs(artifactory_repo)
     repo = artifactory_repo.name
