@@ -23,10 +23,11 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from fsartifacts.atomic import write_atomic
 from fsartifacts.errors import IntegrityError
+from fsartifacts.localcopy import Progress, file_descriptor, kernel_copies, kernel_copy
 from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
 
 CHUNK = 1024 * 1024
@@ -180,16 +181,43 @@ class HashingWriter:
         self.what = what
 
     def write(self, data: bytes) -> int:
-        if self.limit is not None and self.bytes + len(data) > self.limit:
+        self._check_limit(len(data))
+        self._digests.update(data)
+        self.bytes += len(data)
+        return self.out.write(data)
+
+    def copy_from(self, src: IO[bytes], progress: Progress | None = None) -> None:
+        """Write the rest of the regular file ``src``, as :meth:`write` of its bytes would.
+
+        A large one goes to an output that is a file inside the kernel, hashed behind
+        the copy and written back to disk as it goes (see :mod:`fsartifacts.localcopy`);
+        whatever the kernel cannot copy goes on through :meth:`write`.
+        """
+        start = src.tell()
+        rest = os.fstat(src.fileno()).st_size - start
+        dst = file_descriptor(self.out)
+        if dst is not None and rest > THREADED_MIN and kernel_copies():
+            self._check_limit(rest)
+            self.out.flush()
+            dst_at = os.lseek(dst, 0, os.SEEK_CUR)
+            copied = kernel_copy(src.fileno(), dst, rest, src_at=start, dst_at=dst_at,
+                                 feed=self._digests.update, progress=progress)  # fmt: skip
+            self.bytes += copied
+            os.lseek(dst, dst_at + copied, os.SEEK_SET)  # later writes go on after the copy
+            src.seek(start + copied)
+        while chunk := src.read(CHUNK):
+            self.write(chunk)
+            if progress is not None:
+                progress.relative_update(len(chunk))
+
+    def _check_limit(self, more: int) -> None:
+        if self.limit is not None and self.bytes + more > self.limit:
             raise IntegrityError(
                 f"{self.what}: the store sent more than the {self.limit} bytes it lists for "
                 "it, and the download was stopped there. The copy on the store is not the one "
                 "its listing describes: push it again.",
                 transient=False,
             )
-        self._digests.update(data)
-        self.bytes += len(data)
-        return self.out.write(data)
 
     def flush(self) -> None:
         self.out.flush()

@@ -10,6 +10,9 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
+from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import (
     CHUNK,
     THREADED_MIN,
@@ -152,3 +155,52 @@ def test_a_small_stream_starts_no_thread_and_a_dropped_writer_stops_its_threads(
     for thread in [t for t in threading.enumerate() if t.name == "fsartifacts-hash"]:
         thread.join(timeout=10)
     assert threading.active_count() == before
+
+
+class _Counted:
+    """A progress callback: how many bytes it was told of."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.total += inc
+
+
+def test_copy_from_a_large_file_hashes_and_writes_every_byte_after_what_was_written(
+    tmp_path: Path,
+) -> None:
+    """In the kernel where the output is a file, on through write() where the kernel
+    cannot (an output opened for appending), into a stream without a descriptor: the
+    same bytes, digests and count, after the bytes written before."""
+    data = os.urandom(2 * THREADED_MIN + 12345)
+    source = tmp_path / "large.bin"
+    source.write_bytes(data)
+    outputs = {
+        "file": lambda: open(tmp_path / "file.out", "wb"),  # noqa: SIM115
+        "appended": lambda: open(tmp_path / "appended.out", "ab"),  # noqa: SIM115
+        "stream": io.BytesIO,
+    }
+    for name, make in outputs.items():
+        out, progress = make(), _Counted()
+        with out, open(source, "rb") as src:
+            writer = HashingWriter(out, ("sha256", "sha1"), limit=len(data) + 3)
+            writer.write(b"abc")
+            writer.copy_from(src, progress)
+            writer.flush()
+            written = out.getvalue() if isinstance(out, io.BytesIO) else None
+        written = written if written is not None else (tmp_path / f"{name}.out").read_bytes()
+        assert written == b"abc" + data, name
+        assert writer.bytes == len(data) + 3 and progress.total == len(data), name
+        assert writer.digests() == {"sha256": sha256(written), "sha1": sha1(written)}, name
+
+
+def test_copy_from_a_file_larger_than_the_limit_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "large.bin"
+    source.write_bytes(os.urandom(THREADED_MIN + 1))
+    with open(tmp_path / "out", "wb") as out, open(source, "rb") as src:
+        writer = HashingWriter(out, limit=THREADED_MIN, what="model_v1.bin")
+        with pytest.raises(IntegrityError, match=r"model_v1\.bin: the store sent more"):
+            writer.copy_from(src)
+        writer.close()
+    assert (tmp_path / "out").read_bytes() == b""

@@ -84,6 +84,10 @@ class Sink:
         with local_writes(self.dest):
             self.file.flush()
 
+    def fileno(self) -> int:
+        """The file's descriptor: a large local file is copied into it by the kernel."""
+        return self.file.fileno()
+
 
 @contextlib.contextmanager
 def pull_lock(dest: Path) -> Iterator[None]:

@@ -27,7 +27,7 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.results import entry_size
 from fsartifacts.errors import FsArtifactsError, IntegrityError
-from fsartifacts.hashing import CHUNK, HashCache, HashingWriter
+from fsartifacts.hashing import HashCache, HashingWriter
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import StoredCopy, StoreOps
 
@@ -163,8 +163,7 @@ def _copied(src: IO[bytes], out: Sink, size: int | None, sha256: str) -> bool:
     """Copy ``src`` into ``out``; whether it was ``size`` bytes (when known) with ``sha256``."""
     writer = HashingWriter(out, limit=size, what=src.name)
     try:
-        while chunk := src.read(CHUNK):
-            writer.write(chunk)
+        writer.copy_from(src)
     except IntegrityError:
         return False  # larger than it was: changed since it was hashed
     return writer.digests()["sha256"] == sha256 and size in (None, writer.bytes)

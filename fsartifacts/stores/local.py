@@ -15,6 +15,8 @@ from fsspec.callbacks import Callback, NoOpCallback
 from fsartifacts.atomic import atomic_write, install_temp, temp_beside, temp_name, write_atomic
 from fsartifacts.engine.transfers import FileRunner
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
+from fsartifacts.hashing import THREADED_MIN, HashingWriter
+from fsartifacts.localcopy import kernel_copies, kernel_copy
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import (
     COPY_CHUNK,
@@ -148,6 +150,9 @@ class LocalOps(StoreOps):
     ) -> None:
         callback = callback or NoOpCallback()
         with open_regular(rpath, within) as src:
+            if isinstance(out, HashingWriter):
+                out.copy_from(src, callback)  # in the kernel, hashed behind the copy
+                return
             while chunk := src.read(COPY_CHUNK):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
@@ -158,9 +163,6 @@ class LocalOps(StoreOps):
 
     def open_read(self, rpath: str) -> IO[bytes]:
         return open_regular(rpath)
-
-
-KERNEL_COPY_STEP = 64 * 1024 * 1024
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int]:
@@ -196,21 +198,28 @@ def _holds(src: IO[bytes], source: StoredCopy) -> bool:
 
 
 def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:
-    """Copy ``size`` bytes inside the kernel where it can (copy_file_range), else by chunks."""
+    """Copy ``size`` bytes inside the kernel where it can (copy_file_range; a large file
+    written back to disk as it goes, so that the fsync after it has little left), else
+    by chunks."""
     copied = 0
-    if hasattr(os, "copy_file_range"):
-        try:
-            while copied < size:
-                step = os.copy_file_range(src.fileno(), dst.fileno(), KERNEL_COPY_STEP)
-                if step == 0:
-                    break
-                copied += step
-                callback.relative_update(step)
-        except OSError:
-            # Not supported between these filesystems: go on with the portable loop.
-            src.seek(copied)
-            dst.seek(copied)
-            dst.truncate()
+    if kernel_copies():
+        if size > THREADED_MIN:
+            copied = kernel_copy(src.fileno(), dst.fileno(), size, src_at=0, dst_at=0,
+                                 progress=callback)  # fmt: skip
+        else:
+            try:
+                while copied < size:
+                    step = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                    if step == 0:
+                        break
+                    copied += step
+                    callback.relative_update(step)
+            except OSError:
+                pass  # not between these filesystems: go on with the portable loop
+        # Where the kernel stopped (another filesystem, an error) the loop goes on.
+        src.seek(copied)
+        dst.seek(copied)
+        dst.truncate()
     while chunk := src.read(COPY_CHUNK):
         dst.write(chunk)
         callback.relative_update(len(chunk))

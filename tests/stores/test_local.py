@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fsspec.implementations.local import LocalFileSystem
 
+from fsartifacts.hashing import THREADED_MIN, HashingWriter
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.local import LocalOps
 
@@ -44,3 +45,24 @@ def test_a_source_that_changed_is_not_linked(tmp_path: Path) -> None:
     stored(tmp_path / "elsewhere", b"a" * 5000)
     assert not ops.copy(source, str(tmp_path / "v2" / "a.bin"))
     assert not (tmp_path / "v2").exists()
+
+
+def test_a_large_file_pushed_and_pulled_is_copied_whole_and_hashed(tmp_path: Path) -> None:
+    """Past THREADED_MIN the kernel copies it (written back as it goes) and a thread
+    hashes what it copied: the bytes and the digest are the file's, to the last byte."""
+    ops = LocalOps(LocalFileSystem())
+    data = os.urandom(2 * THREADED_MIN + 4321)
+    local = tmp_path / "project" / "model.bin"
+    local.parent.mkdir()
+    local.write_bytes(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    rpath = str(tmp_path / "store" / "model_v1.0.0.bin")
+    ops.upload(str(local), rpath, sha256=sha256, exclusive=True)
+    assert Path(rpath).read_bytes() == data
+    pulled = tmp_path / "pulled.bin"
+    with open(pulled, "wb") as out:
+        writer = HashingWriter(out, limit=len(data))
+        ops.download(rpath, writer)
+        writer.flush()
+    assert pulled.read_bytes() == data
+    assert (writer.bytes, writer.digests()["sha256"]) == (len(data), sha256)

@@ -1,0 +1,143 @@
+"""A large local file copied by the kernel, read back behind the copy, written back as it goes.
+
+``copy_file_range`` moves the bytes inside the kernel while a thread of
+:func:`kernel_copy` reads each copied block back from the page cache for the
+caller's hashing (so the hashing overlaps the copy instead of following it)
+and hands the destination's blocks to the disk (``fdatasync``) as they are
+copied, so the fsync that makes the file durable finds little left to write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+# The kernel copies this much at a time; the thread reads back as much.
+KERNEL_STEP = 8 * 1024 * 1024
+# The destination is written back to disk every this many copied bytes.
+WRITEBACK_STEP = 32 * 1024 * 1024
+
+
+class Progress(Protocol):
+    """What is told of the bytes as they are copied (an fsspec Callback)."""
+
+    def relative_update(self, inc: int = 1) -> None: ...
+
+
+def file_descriptor(out: object) -> int | None:
+    """The file descriptor behind ``out``, or None (a stream in memory, a wrapper)."""
+    fileno = getattr(out, "fileno", None)
+    try:
+        return int(fileno()) if fileno is not None else None
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+
+
+def kernel_copies() -> bool:
+    """Whether this system has ``copy_file_range`` (Linux)."""
+    return hasattr(os, "copy_file_range")
+
+
+def kernel_copy(
+    src: int,
+    dst: int,
+    size: int,
+    *,
+    src_at: int,
+    dst_at: int,
+    feed: Callable[[bytes], None] | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Copy up to ``size`` bytes from the descriptor ``src`` at ``src_at`` to ``dst`` at
+    ``dst_at``, inside the kernel (neither descriptor's offset moves); the bytes copied,
+    fewer than ``size`` where the kernel cannot copy between these two files (the
+    caller goes on by other means from there) or ``src`` ends first.
+
+    ``feed`` is given every copied byte, in order, read back from ``src`` by a thread
+    behind the copy; it has had all of them when this returns.
+    """
+    behind = _Behind(src, dst, src_at, feed)
+    copied = 0
+    try:
+        while copied < size:
+            try:
+                step = os.copy_file_range(
+                    src, dst, min(KERNEL_STEP, size - copied), src_at + copied, dst_at + copied
+                )
+            except OSError:
+                break  # not between these files (or their filesystems): the caller goes on
+            if step == 0:
+                break
+            copied += step
+            behind.advance(step)
+            if progress is not None:
+                progress.relative_update(step)
+    finally:
+        behind.finish()
+    return copied
+
+
+class _Behind:
+    """The thread that reads the copied blocks back for ``feed`` and writes ``dst`` back."""
+
+    def __init__(
+        self, src: int, dst: int, start: int, feed: Callable[[bytes], None] | None
+    ) -> None:
+        self.src, self.dst, self.start, self.feed = src, dst, start, feed
+        self.copied = 0
+        self.done = False
+        self.failure: BaseException | None = None
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="fsartifacts-copy", daemon=True)
+        self.thread.start()
+
+    def advance(self, step: int) -> None:
+        with self.changed:
+            self.copied += step
+            self.changed.notify()
+
+    def finish(self) -> None:
+        with self.changed:
+            self.done = True
+            self.changed.notify()
+        self.thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _run(self) -> None:
+        fed = written_back = 0
+        try:
+            while True:
+                with self.changed:
+                    while self.copied == fed and not self.done:
+                        self.changed.wait()
+                    copied, done = self.copied, self.done
+                fed = self._feed(fed, copied)
+                if copied - written_back >= WRITEBACK_STEP:
+                    _write_back(self.dst)
+                    written_back = copied
+                if done and fed == copied:
+                    return
+        except BaseException as exc:  # raised in the copying thread by finish()
+            self.failure = exc
+
+    def _feed(self, fed: int, copied: int) -> int:
+        if self.feed is None:
+            return copied
+        while fed < copied:
+            block = os.pread(self.src, min(KERNEL_STEP, copied - fed), self.start + fed)
+            if not block:  # cut short since it was copied: what was copied is unknown
+                raise OSError(errno.EIO, "the file was truncated while it was being copied")
+            self.feed(block)
+            fed += len(block)
+        return fed
+
+
+def _write_back(fd: int) -> None:
+    """Start the disk on what is written so far; the final fsync still decides."""
+    with contextlib.suppress(OSError):  # one that cannot be synced is reported by that fsync
+        os.fdatasync(fd)
