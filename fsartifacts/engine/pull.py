@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -48,7 +47,8 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
-from fsartifacts.errors import ConfigError, IntegrityError, LocalError, NotFoundError, option
+from fsartifacts.engine.verify import Pin, check_pin, checked, verify
+from fsartifacts.errors import ConfigError, LocalError, NotFoundError, option
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
 from fsartifacts.versionspec import VersionSpec
@@ -109,7 +109,7 @@ def pull_artifact(
     expected = pin.sha256 if pin else None
     if copy.kind == "folder":
         full = Manifest.from_bytes(ctx.ops.read_bytes(copy.manifest_path), url)
-        _check_pin(url, full.digest, pin)
+        check_pin(url, full.digest, pin)
         manifest = selection.select(full, url)
         result.bytes, result.sha256 = manifest.size, full.digest
         if skip_current and _folder_is_current(ctx, artifact, dest, manifest, selection):
@@ -131,7 +131,7 @@ def pull_artifact(
         )
     recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
-        _check_pin(url, recorded, pin)
+        check_pin(url, recorded, pin)
     current = _current_file(ctx, copy, dest, recorded, expected) if skip_current else None
     if current is not None:
         result.sha256 = current
@@ -192,25 +192,6 @@ def locked_copy(ctx: Context, artifact: Artifact, locked: LockEntry) -> RemoteCo
         size=None if want_dir else entry_size(entry),
         entry=entry,
     )
-
-
-@dataclass(frozen=True)
-class Pin:
-    """The sha256 a pull must find, what recorded it, and the way out when it differs."""
-
-    sha256: str | None
-    source: str  # "fsartifacts.lock", "alias @prod"
-    remedy: str
-
-
-def _check_pin(url: str, actual: str, pin: Pin | None) -> None:
-    expected = pin.sha256 if pin else None
-    if pin and expected and actual.lower() != expected.lower():
-        raise IntegrityError(
-            f"{url} differs from what {pin.source} recorded (sha256 {expected[:16]}..., the "
-            f"store has {actual[:16]}...): it was replaced since. {pin.remedy}",
-            transient=False,
-        )
 
 
 def _recorded(
@@ -280,66 +261,8 @@ def _pull_file(
     ctx.hashes.remember(dest, result.sha256)
 
 
-def checked(
-    url: str,
-    dest: Path,
-    recorded: str | None,
-    native: tuple[str, str] | None,
-    pin: Pin | None,
-    size: int | None,
-    received: int,
-    digests: dict[str, str],
-) -> None:
-    """:func:`verify`, then the pin: the checks of every downloaded file."""
-    verify(url, dest, received, digests, size, recorded, native)
-    _check_pin(url, digests["sha256"], pin)
-
-
 def _retrying(ctx: Context, what: str, action: Callable[[], T]) -> T:
     return with_retries(what, ctx.transfer.attempts, action)
-
-
-def verify(
-    url: str,
-    dest: Path,
-    received: int,
-    digests: dict[str, str],
-    size: int | None,
-    recorded: str | None,
-    native: tuple[str, str] | None,
-) -> None:
-    """Check received bytes against the size and the strongest checksum the store offers."""
-    kept = f"{dest} was left as it was; try again"
-    got = digests["sha256"]
-    evidence = f"{received} {got}"
-    push_again = f"push it again ({option('force')}). {dest} was left as it was."
-    if size is not None and received != size:
-        raise IntegrityError(
-            f"{url}: received {received} bytes but the store lists {size}: the transfer "
-            f"was cut short or the copy changed during it. {kept}.",
-            received=evidence,
-            damaged=f"{url}: the copy on the store is damaged (it sends {received} bytes, "
-            f"sha256 {got}; the store lists {size} bytes): {push_again}",
-        )
-    if recorded and got != recorded:
-        raise IntegrityError(
-            f"{url}: the sha256 of the received bytes ({got[:16]}...) is not "
-            f"the one recorded at push ({recorded[:16]}...): corrupted in transit or on the "
-            f"store. {kept}.",
-            received=evidence,
-            damaged=f"{url}: the copy on the store is damaged (sha256 {got}, recorded "
-            f"{recorded}): {push_again}",
-        )
-    if native and digests[native[0]] != native[1].lower():
-        raise IntegrityError(
-            f"{url}: the {native[0]} of the received bytes is not the store's ({native[1]}): "
-            f"corrupted in transit or on the store. {kept}.",
-            received=evidence,
-            damaged=f"{url}: the copy on the store is damaged ({native[0]} "
-            f"{digests[native[0]]}, recorded {native[1].lower()}): {push_again}",
-        )
-    if not recorded and not native:
-        log.info("%s: the store offers no checksum for it; verified by size only", url)
 
 
 def _current_file(
