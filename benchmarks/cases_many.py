@@ -24,6 +24,7 @@ from typing import Any
 
 from bench import Bench
 from measure import KiB, MiB, Sample, Summary, expect_actions, repeat, run_measured
+from peers import RCLONE
 from projects import (
     ARTIFACTORY,
     FOLDER,
@@ -194,13 +195,16 @@ def many_files(bench: Bench) -> list[Row]:
     return rows
 
 
-def _copier() -> tuple[str, Callable[[Path, Path], list[str]]]:
-    rclone = shutil.which("rclone")
-    if rclone:
+def _copier(bench: Bench) -> tuple[str, Callable[[Path, Path], list[str]]]:
+    rclone = bench.peers.get(RCLONE)
+    if rclone.path:
         return "rclone copy --transfers 8", lambda src, dst: [
-            rclone, "copy", "--transfers", "8", str(src), str(dst),
+            str(rclone.path), "copy", "--transfers", "8", str(src), str(dst),
         ]  # fmt: skip
-    return "cp -r", lambda src, dst: ["cp", "-r", str(src), str(dst)]
+    # The fallback names itself and why rclone did not run, so no row passes for rclone's.
+    return f"cp -r (rclone not run: {rclone.why_not})", lambda src, dst: [
+        "cp", "-r", str(src), str(dst),
+    ]  # fmt: skip
 
 
 def _files_case(bench: Bench, count: int, memory_only: bool) -> list[Row]:
@@ -217,7 +221,7 @@ def _files_case(bench: Bench, count: int, memory_only: bool) -> list[Row]:
     env = child_env({"FSARTIFACTS_CACHE_DIR": str(root / "cache")})
     remote, pulled = store / "data_v1.0.0", project / "data_v1.0.0"
     copied = root / "copied"
-    name, copy_argv = _copier()
+    name, copy_argv = _copier(bench)
 
     def clear_store() -> None:
         shutil.rmtree(remote, ignore_errors=True)
