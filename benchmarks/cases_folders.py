@@ -237,6 +237,6 @@ def _bytes_row(
     return Row(
         label, kind, f"{step}: bytes {'sent' if step == PUSH_NEXT else 'received'}",
         f"{share(fa)} ({fa // KiB} KiB)", "; ".join(others) or "no peer ran",
-        f"{total / max(fa, 1):.0f}x of whole", f"<= {MAX_FRACTION:.0%}",
+        f"{total / max(fa, 1):.0f}x", f"<= {MAX_FRACTION:.0%}",
         verdict(fraction <= MAX_FRACTION),
     )  # fmt: skip
