@@ -12,6 +12,7 @@ says "not run: <why_not>": it is never dropped and never stood in for by another
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -69,12 +70,22 @@ class Peers:
                                 "python benchmarks/run.py --setup installs it")  # fmt: skip
 
     def setup(self, note: Callable[[str], None]) -> None:
-        """Install every missing peer; a failure is remembered as that peer's why_not."""
+        """Install every missing peer; a failure is remembered as that peer's why_not.
+
+        Runs that share the tools folder take turns (a lock file in it), so one never
+        rebuilds a venv another is still installing into."""
         if not self.get(RCLONE).ok:
             self._install(RCLONE, note, self._apt_rclone)
-        for name, (_, requirement) in PIP_PEERS.items():
-            if not self.get(name).ok:
-                self._install(name, note, lambda n=name, r=requirement: self._pip(n, r))
+        missing = [name for name in PIP_PEERS if not self.get(name).ok]
+        if not missing:
+            return
+        self.tools.mkdir(parents=True, exist_ok=True)
+        with open(self.tools / ".setup.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for name in missing:
+                if not self.get(name).ok:  # another run may have installed it meanwhile
+                    requirement = PIP_PEERS[name][1]
+                    self._install(name, note, lambda n=name, r=requirement: self._pip(n, r))
 
     def _install(self, name: str, note: Callable[[str], None], step: Callable[[], None]) -> None:
         note(f"setup: installing {name}")
