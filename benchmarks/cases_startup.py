@@ -1,8 +1,10 @@
-"""Case 4: start-up. ``fsartifacts --help`` and ``fsartifacts validate`` against ``python -c pass``.
+"""Case 4: start-up. ``fsartifacts --help``, ``validate`` and ``list`` against ``python -c pass``.
 
 Each command runs ~10 times, taken in turns; the median wall time is
-reported. Which modules a command imports comes from ``python -X
-importtime``: ``--help`` must not load fsspec, s3fs or requests.
+reported. ``list`` runs on a folder store and (but with --quick) on the local
+Artifactory server and on moto: its time is the start-up plus one listing.
+Which modules a command imports comes from ``python -X importtime``: ``--help``
+must not load fsspec, s3fs or requests.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 
 from bench import Bench
 from measure import Sample, Summary, run_measured
-from projects import folder_store, fsartifacts_command, write_project
+from projects import ARTIFACTORY, S3, folder_store, fsartifacts_command, write_project
+from remotes import large_remote
 from servers import child_env
 from table import Row, seconds, verdict
 
@@ -23,31 +26,40 @@ HEAVY = (*FORBIDDEN_AT_HELP, "botocore", "boto3", "aiobotocore", "urllib3", "yam
 
 
 def startup(bench: Bench) -> list[Row]:
-    bench.note("startup: --help and validate against python -c pass")
+    bench.note("startup: --help, validate and list against python -c pass")
     root = bench.scratch("startup")
+    (root / "store").mkdir(exist_ok=True)
     project = write_project(
         root / "project", folder_store(root / "store"), [("model", "model.pkl")], "1.0.0"
     )
     env = child_env({"FSARTIFACTS_CACHE_DIR": str(root / "cache")})
+    fsartifacts = fsartifacts_command()
+    # name: (argv, project, environment)
     commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "fsartifacts --help": [*fsartifacts_command(), "--help"],
-        "fsartifacts validate": [*fsartifacts_command(), "validate"],
+        "python -c pass": ([sys.executable, "-c", "pass"], project, env),
+        "fsartifacts --help": ([*fsartifacts, "--help"], project, env),
+        "fsartifacts validate": ([*fsartifacts, "validate"], project, env),
+        "fsartifacts list (folder)": ([*fsartifacts, "list"], project, env),
     }
+    for kind in () if bench.quick else (ARTIFACTORY, S3):
+        spec = large_remote(bench, kind, "startup").spec
+        on = write_project(root / f"project-{kind}", spec, [("model", "model.pkl")], "1.0.0")
+        commands[f"fsartifacts list ({kind})"] = ([*fsartifacts, "list"], on, {**env, **spec.env})
     runs = 3 if bench.quick else max(10, bench.runs)
     samples: dict[str, list[Sample]] = {name: [] for name in commands}
-    for argv in commands.values():  # one untimed run each: warm the page cache
-        run_measured(argv, cwd=project, env=env)
+    for argv, cwd, child in commands.values():  # one untimed run each: warm the page cache
+        run_measured(argv, cwd=cwd, env=child)
     for _ in range(runs):
-        for name, argv in commands.items():
-            samples[name].append(run_measured(argv, cwd=project, env=env))
+        for name, (argv, cwd, child) in commands.items():
+            samples[name].append(run_measured(argv, cwd=cwd, env=child))
     medians = {name: Summary.of(s) for name, s in samples.items()}
     for name, summary in medians.items():
         bench.detail("startup", name, summary)
     python = medians["python -c pass"].wall
 
     rows = []
-    for name in ("fsartifacts --help", "fsartifacts validate"):
+    for name in list(commands)[1:]:
+        argv, cwd, child = commands[name]
         extra = medians[name].wall - python
         limited = name.endswith("--help")
         rows.append(Row(
@@ -56,7 +68,7 @@ def startup(bench: Bench) -> list[Row]:
             f"<= +{HELP_LIMIT * 1000:.0f} ms" if limited else "",
             verdict(extra <= HELP_LIMIT) if limited else "",
         ))  # fmt: skip
-        imported = imports(commands[name][-1], project, env)
+        imported = imports(argv[-1], cwd, child)
         heavy = [m for m in HEAVY if m in imported.modules]
         if limited:
             forbidden = [m for m in FORBIDDEN_AT_HELP if m in imported.modules]
@@ -68,6 +80,7 @@ def startup(bench: Bench) -> list[Row]:
                 bench.details.append(f"{name}: slowest imports (cumulative): {imported.top(8)}")
         else:
             rows.append(Row(name, "-", "heavy imports", ", ".join(heavy) or "none", ""))
+            bench.details.append(f"{name}: slowest imports (cumulative): {imported.top(6)}")
     return rows
 
 

@@ -40,7 +40,7 @@ CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
     "files": (many_files, "a folder of 20,000 and of 100,000 files of 1 KiB, push and pull"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
-    "startup": (startup, "fsartifacts --help and validate against python -c pass"),
+    "startup": (startup, "fsartifacts --help, validate and list against python -c pass"),
     "resume": (resume, "a large pull killed at 60%, then run again: the bytes it transfers"),
     "write": (stream_write, "a 1 GiB artifactory:// open('wb') write: peak RSS, local disk"),
 }
