@@ -14,16 +14,28 @@ from tests.fixtures.cli import command_env, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
 # Runs each command of argv[1] in turn in one process; after each, its exit code and the
-# top-level packages loaded so far go to the file argv[2].
+# top-level packages loaded so far go to the file argv[2]. On S3 (argv[3]) it counts the
+# reads of S3's service model (a large JSON file) by the last command.
 RUN_AND_LIST_MODULES = """\
 import json, sys
 from fsartifacts.cli.commands import main
+*commands, last = json.loads(sys.argv[1])
+reads = []
+def count_s3_model_reads():
+    import botocore.loaders
+    read = botocore.loaders.Loader.load_service_model
+    def counted(self, service_name, type_name, api_version=None):
+        reads.extend([1] if (service_name, type_name) == ("s3", "service-2") else [])
+        return read(self, service_name, type_name, api_version)
+    botocore.loaders.Loader.load_service_model = counted
 loaded = []
-for argv in json.loads(sys.argv[1]):
+for argv in [*commands, last]:
+    if argv is last and sys.argv[3] == "s3":
+        count_s3_model_reads()
     code = main(argv)
     loaded.append([argv, code, sorted({m.split(".")[0] for m in sys.modules})])
 with open(sys.argv[2], "w") as out:
-    json.dump(loaded, out)
+    json.dump({"commands": loaded, "s3_model_reads": len(reads)}, out)
 """
 
 NETWORK = {"urllib3", "certifi", "idna"}  # requests and botocore share them
@@ -42,14 +54,16 @@ CONFIG_LIBRARIES = {"yaml", "cerberus", "semver"}
 def test_each_command_loads_only_what_its_store_and_its_work_need(
     remote: Remote, tmp_path: Path
 ) -> None:
+    """On S3, too, the service model is read once, by the client: the check of
+    ``extra_args`` against it reads it again only when there are some."""
     root = write_project(
         tmp_path / "project", yaml_config(remote, "    - {name: model, file: model.pkl}\n")
     )
     (root / "model.pkl").write_bytes(b"weights")
     commands = [["--help"], ["validate"], ["list"]]
-    report = tmp_path / "modules.json"
+    report, kind = tmp_path / "modules.json", remote.kind
     done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(commands), str(report)],
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(commands), str(report), kind],
         cwd=root,
         env={**command_env(root, remote.env), "CI": "true"},
         capture_output=True,
@@ -57,9 +71,8 @@ def test_each_command_loads_only_what_its_store_and_its_work_need(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    loaded = {" ".join(argv): (code, set(modules)) for argv, code, modules in json.loads(
-        report.read_text()
-    )}  # fmt: skip
+    reported = json.loads(report.read_text())
+    loaded = {" ".join(argv): (code, set(modules)) for argv, code, modules in reported["commands"]}
     assert {command: code for command, (code, _) in loaded.items()} == dict.fromkeys(loaded, 0)
     others = ALL_STORE_LIBRARIES - STORE_LIBRARIES[remote.kind]
     forbidden = {
@@ -71,3 +84,4 @@ def test_each_command_loads_only_what_its_store_and_its_work_need(
     }
     found = {command: sorted(loaded[command][1] & forbidden[command]) for command in forbidden}
     assert found == {command: [] for command in forbidden}, done.stderr
+    assert reported["s3_model_reads"] == (1 if remote.kind == "s3" else 0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import os
 import socket
@@ -171,37 +170,6 @@ def test_import_stores_does_not_load_s3fs_or_botocore() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip() == "[]"
-
-
-# Opens a store with the extra_args of argv[1], makes its client, and prints how many
-# times S3's service model (a large JSON file) was read on the way.
-COUNT_MODEL_READS = """\
-import json, sys
-import botocore.loaders
-from fsartifacts.config.model import TransferSettings
-from fsartifacts.stores.s3.ops import open_s3_store
-from fsartifacts.stores.s3.settings import S3Settings
-reads = []
-read = botocore.loaders.Loader.load_service_model
-def counted(self, service_name, type_name, api_version=None):
-    reads.extend([1] if (service_name, type_name) == ("s3", "service-2") else [])
-    return read(self, service_name, type_name, api_version)
-botocore.loaders.Loader.load_service_model = counted
-settings = S3Settings("b", region="us-east-1", endpoint_url=sys.argv[2],
-                      extra_args=json.loads(sys.argv[1]))
-open_s3_store(settings, TransferSettings()).fs.connect()
-print(len(reads))
-"""
-
-
-def test_without_extra_args_the_s3_model_is_read_once(moto_server: str) -> None:
-    """Reading it costs a quarter of a second before the first request: the client reads
-    it, and checking extra_args against it reads it again only when there are some."""
-    out = subprocess.run(
-        [sys.executable, "-c", COUNT_MODEL_READS, json.dumps({}), moto_server],
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    assert out.stdout.strip() == "1"
 
 
 # -- listings -----------------------------------------------------------------------
