@@ -28,7 +28,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.stores.journals import UploadJournal, UploadJournals
 from fsartifacts.stores.s3.errors import error_code
-from fsartifacts.stores.s3.objects import MD5_ETAG
+from fsartifacts.stores.s3.objects import MD5_ETAG, SendBody
 
 log = logging.getLogger("fsartifacts.stores.s3.ops")
 
@@ -180,7 +180,7 @@ def _send_parts(
             Key=upload.key,
             UploadId=upload_id,
             PartNumber=number,
-            Body=data,
+            Body=SendBody(data),
         )
         callback.relative_update(len(data))
         return {"PartNumber": number, "ETag": response["ETag"]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import mimetypes
 import re
 import threading
@@ -21,6 +22,7 @@ from fsartifacts.stores.base import StoreOps
 from fsartifacts.stores.s3.errors import error_code, typed_errors
 
 DOWNLOAD_BLOCK = MiB  # bytes handed from the event loop to the caller per read
+SEND_BLOCK = MiB  # bytes of an upload's body handed to the socket per write
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 _OPAQUE_ETAG_SSE = {"aws:kms", "aws:kms:dsse"}  # their ETags are not the MD5 of the content
@@ -106,6 +108,19 @@ class S3Objects(StoreOps):
             attempts=self.transfer.attempts,
             bucket_of=lambda: self._split(rpath)[0],
         )
+
+
+class SendBody(io.BytesIO):
+    """The body of a PutObject or UploadPart, read out in blocks of at least SEND_BLOCK.
+
+    aiohttp sends a BytesIO body (botocore turns bytes into one) in reads of 256 KiB, a
+    write call each; the checksums botocore computes read it their own way, unchanged.
+    """
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and 0 < size < SEND_BLOCK:
+            size = SEND_BLOCK
+        return super().read(size)
 
 
 async def read_block(body: Any, size: int) -> bytes:
