@@ -24,6 +24,7 @@ import bisect
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from fsartifacts.hashing import CHUNK, Digests
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
-STOP_WAIT = 2.0  # seconds an interrupted download waits for its writers to notice
+STOP_WAIT = 2.0  # seconds in all a failed or interrupted download waits for its writers
 
 Interval = tuple[int, int]  # [start, end) in bytes
 
@@ -245,8 +246,11 @@ def download_ranges(
     except BaseException as exc:
         run.fail(exc)
         digests.close()
+        # Each writer stops at its next block; one stuck in a read is left behind (its
+        # file handle is its own, and what it writes after this is claimed by no one).
+        deadline = time.monotonic() + STOP_WAIT
         for thread in workers:
-            thread.join(STOP_WAIT)
+            thread.join(max(0.0, deadline - time.monotonic()))
         raise
     return digests.hexdigests()
 

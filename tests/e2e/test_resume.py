@@ -156,8 +156,9 @@ def test_a_journal_not_to_trust_is_never_taken_on_its_word(
     assert served(artifactory_repo) == SIZE
 
 
-def test_a_killed_pull_leaves_a_partial_the_next_run_resumes(
-    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, how: signal.Signals
 ) -> None:
     data = os.urandom(SIZE)
     push(tmp_path, store, data)
@@ -168,8 +169,9 @@ def test_a_killed_pull_leaves_a_partial_the_next_run_resumes(
         deadline = time.monotonic() + 60
         while not (journal(root).exists() and held(root) > 0) and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.kill(process.pid, signal.SIGKILL)
-        process.communicate(timeout=30)
+        os.kill(process.pid, how)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
     finally:
         if process.poll() is None:
             process.kill()
