@@ -116,28 +116,24 @@ def stream_range(
     out: Writer,
     start: int,
     end: int,
-    *,
-    if_range: str | None = None,
 ) -> None:
     """Stream bytes ``[start, end)`` of ``path`` into ``out`` with one ranged GET.
 
-    ``if_range``: the ETag (the sha1) the file must still have; a server whose file
-    changed answers with the whole new file (200), refused here unread. A body cut
-    off is the caller's to retry (:class:`InterruptedTransfer` is raised as its error).
+    A server that answers with the whole file (200) or none of it (416: it shrank) is
+    refused unread. A body cut off is the caller's to retry (raised as a transport
+    error).
     """
     if end <= start:
         return
     headers = {"Accept-Encoding": "identity", "Range": f"bytes={start}-{end - 1}"}
-    if if_range:
-        headers["If-Range"] = f'"{if_range}"'
     action = f"read {path}"
     response = client.send("GET", client.file_url(path), action, headers=headers, stream=True)
     with response:
         if response.status_code != 206:
             if response.status_code in (200, 416):
                 raise ArtifactoryError(
-                    f"{action}: the file changed since it was listed (the server answered a "
-                    f"ranged GET with {response.status_code}); pull again",
+                    f"{action}: the server answered a ranged GET with {response.status_code} "
+                    "(it ignores ranges, or the file changed since it was listed); pull again",
                     status=response.status_code,
                 )
             raise error_from_response(response, action)

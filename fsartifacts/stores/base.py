@@ -98,8 +98,9 @@ class StoreOps:
       through this machine. The engine then copies the files an earlier version
       already holds instead of uploading them; without it, uploading the local
       file costs no more than a streamed copy, so it uploads.
-    - ``serves_ranges``: :meth:`read_range` streams part of an object pinned to a
-      :meth:`revision`, so a large file downloads as several ranges at once
+    - ``serves_ranges``: :meth:`read_range` streams part of an object, and
+      :meth:`revision` tells its content from a replacement's, so a large file
+      downloads as several ranges at once
       (:mod:`fsartifacts.engine.ranged`) and an interrupted pull resumes.
     """
 
@@ -385,9 +386,10 @@ class StoreOps:
     def read_range(
         self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
     ) -> None:
-        """Stream bytes ``[start, end)`` of ``rpath`` into ``out`` with one request, refused
-        (a :class:`~fsartifacts.errors.TransferError`) once the object is no longer at
-        ``revision``. Only where ``serves_ranges``."""
+        """Stream bytes ``[start, end)`` of ``rpath`` into ``out`` with one request; where
+        the store can, refused (a :class:`~fsartifacts.errors.TransferError`) once the
+        object is no longer at ``revision`` (the whole file's sha256 is checked anyway).
+        Only where ``serves_ranges``."""
         raise NotImplementedError(f"{type(self).__name__} serves no ranges")
 
     def read_bytes(self, rpath: str) -> bytes:

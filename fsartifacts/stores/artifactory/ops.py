@@ -17,8 +17,10 @@
 - A download is one streamed GET, checked against the size the server
   sends with it. Its checksum is left to the engine, which hashes every
   byte it receives anyway and checks it against the recorded sha256. A large
-  one is several ranged GETs at once (``serves_ranges``), each pinned to the
-  file's sha1, which Artifactory sends as its ETag (``If-Range``).
+  one is several ranged GETs at once (``serves_ranges``). They are not pinned
+  with ``If-Range``: a server that redirects downloads to a CDN or presigned
+  URL answers there with another ETag, and the range would be refused. The
+  recorded sha256 the whole file is checked against pins the content instead.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ class ArtifactoryOps(StoreOps):
     ) -> None:
         path = self.fs._strip_protocol(rpath)
         try:
-            stream_range(self.fs.client, path, out, start, end, if_range=revision)
+            stream_range(self.fs.client, path, out, start, end)
         except ArtifactoryError as exc:
             if exc.status not in (200, 416):
                 raise
