@@ -29,8 +29,6 @@ from fsartifacts.engine.index import RemoteIndex
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions, PushOptions
-from fsartifacts.engine.pull import pull_artifact
-from fsartifacts.engine.push import push_artifact
 from fsartifacts.engine.results import Result, Results, failure, planned, version_text
 from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import (
@@ -168,6 +166,9 @@ class Engine:
         self, artifact: Artifact, version: semver.Version, options: PushOptions | None = None
     ) -> Result:
         """See :func:`fsartifacts.engine.push.push_artifact`."""
+        # Imported by the commands that transfer: a listing loads none of their modules.
+        from fsartifacts.engine.push import push_artifact
+
         return push_artifact(self.context, artifact, version, options or PushOptions())
 
     def pull(
@@ -178,6 +179,8 @@ class Engine:
         options: PullOptions | None = None,
     ) -> Result:
         """See :func:`fsartifacts.engine.pull.pull_artifact`."""
+        from fsartifacts.engine.pull import pull_artifact
+
         return pull_artifact(self.context, artifact, requested, base, options or PullOptions())
 
     def remove(self, copy: RemoteCopy, *, dry_run: bool = False) -> Result:

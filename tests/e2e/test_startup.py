@@ -14,7 +14,7 @@ from tests.fixtures.cli import command_env, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
 # Runs each command of argv[1] in turn in one process; after each, its exit code and the
-# top-level packages loaded so far go to the file argv[2]. On S3 (argv[3]) it counts the
+# modules loaded so far go to the file argv[2]. On S3 (argv[3]) it counts the
 # reads of S3's service model (a large JSON file) by the last command.
 RUN_AND_LIST_MODULES = """\
 import json, sys
@@ -33,7 +33,7 @@ for argv in [*commands, last]:
     if argv is last and sys.argv[3] == "s3":
         count_s3_model_reads()
     code = main(argv)
-    loaded.append([argv, code, sorted({m.split(".")[0] for m in sys.modules})])
+    loaded.append([argv, code, sorted(sys.modules)])
 with open(sys.argv[2], "w") as out:
     json.dump({"commands": loaded, "s3_model_reads": len(reads)}, out)
 """
@@ -49,6 +49,7 @@ ALL_STORE_LIBRARIES = set().union(*STORE_LIBRARIES.values())
 # --include/--exclude given), dataframes (fsspec implementations may pull them in).
 NEVER = {"tqdm", "pathspec", "pandas", "pyarrow", "numpy", "boto3"}
 CONFIG_LIBRARIES = {"yaml", "cerberus", "semver"}
+TRANSFERS = {f"fsartifacts.engine.{name}" for name in ("push", "pull", "install", "ranged")}
 
 
 def test_each_command_loads_only_what_its_store_and_its_work_need(
@@ -73,6 +74,7 @@ def test_each_command_loads_only_what_its_store_and_its_work_need(
     assert done.returncode == 0, done.stderr
     reported = json.loads(report.read_text())
     loaded = {" ".join(argv): (code, set(modules)) for argv, code, modules in reported["commands"]}
+    packages = {command: {m.split(".")[0] for m in got} for command, (_, got) in loaded.items()}
     assert {command: code for command, (code, _) in loaded.items()} == dict.fromkeys(loaded, 0)
     others = ALL_STORE_LIBRARIES - STORE_LIBRARIES[remote.kind]
     forbidden = {
@@ -82,6 +84,8 @@ def test_each_command_loads_only_what_its_store_and_its_work_need(
         "validate": {"fsspec", *ALL_STORE_LIBRARIES, *NEVER},
         "list": others | NEVER,
     }
-    found = {command: sorted(loaded[command][1] & forbidden[command]) for command in forbidden}
+    found = {command: sorted(packages[command] & forbidden[command]) for command in forbidden}
     assert found == {command: [] for command in forbidden}, done.stderr
+    # A listing transfers nothing: the modules of push and pull stay unloaded too.
+    assert sorted(loaded["list"][1] & TRANSFERS) == []
     assert reported["s3_model_reads"] == (1 if remote.kind == "s3" else 0)
