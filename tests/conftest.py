@@ -12,6 +12,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.moto",
     "tests.fixtures.artifactory",
     "tests.fixtures.remotes",
+    "tests.fixtures.dask",
 ]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fsspec
 import pandas as pd
@@ -15,6 +15,9 @@ import pytest
 from fsartifacts import Project
 from fsartifacts.versionedfs import VersionedFileSystem
 from tests.fixtures.remotes import Remote, yaml_config
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 CONFIG = """\
 repository:
@@ -126,38 +129,23 @@ def test_read_only_and_missing_versions(project: Path) -> None:
     assert sorted(str(p) for p in (project / ".artifacts").rglob("*")) == before
 
 
-DASK_JOB = """
-import json, sys
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
+def test_dask_workers_read_the_version_the_client_resolved(
+    project: Path, dask_client: Client
+) -> None:
+    # Two worker processes: each unpickles the filesystem the client resolved with.
+    import dask.dataframe as dd
 
-from fsartifacts import Project
-
-config = sys.argv[1]
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                  dashboard_address=None) as cluster, Client(cluster) as client:
+    pd.DataFrame({"part": [0], "v": ["1.2.0"]}).to_parquet(
+        project / "features" / "part-0000.parquet"
+    )  # the next push's content
+    config = str(project / "fsartifacts.yaml")
     frame = dd.read_parquet("fsartifacts://features@^1.0/", storage_options={"config": config})
     # A newer match is pushed after the job resolved, before any worker reads.
     Project.load(config, project_version="1.2.0").push("features")
-    parts = frame.compute()
-    print(json.dumps({"workers": len(client.scheduler_info()["workers"]),
-                      "v": sorted(set(parts["v"])), "parts": sorted(parts["part"].tolist())}))
-"""
-
-
-def test_dask_workers_read_the_version_the_client_resolved(project: Path) -> None:
-    # Two worker processes: each unpickles the filesystem the client resolved with.
-    (project / "features" / "part-0000.parquet").write_bytes(b"")  # the next push's content
-    pd.DataFrame({"part": [0], "v": ["1.2.0"]}).to_parquet(
-        project / "features" / "part-0000.parquet"
-    )
-    job = subprocess.run(
-        [sys.executable, "-c", DASK_JOB, str(project / "fsartifacts.yaml")],
-        cwd=project, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert job.returncode == 0, job.stderr[-3000:]
-    result = json.loads(job.stdout.strip().splitlines()[-1])
-    assert result == {"workers": 2, "v": ["1.1.0"], "parts": [0, 1]}
+    parts = dask_client.compute(frame).result()
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    assert sorted(set(parts["v"])) == ["1.1.0"]
+    assert sorted(parts["part"].tolist()) == [0, 1]
     assert (project / ".artifacts" / "features_v1.2.0.manifest.json").is_file()
 
 

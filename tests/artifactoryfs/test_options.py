@@ -8,7 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import pandas as pd
@@ -17,6 +17,10 @@ import pytest
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactory import ARTIFACTORY_TOKEN, ArtifactoryRepo
+from tests.fixtures.dask import worker_environment
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 ENVIRONMENT = ("ARTIFACTORY_URL", "ARTIFACTORY_USER", "ARTIFACTORY_TOKEN")
 
@@ -178,55 +182,30 @@ def test_a_cached_instance_uses_a_token_set_after_it_was_made_and_a_rotated_one(
     assert sent and set(sent) == {"Bearer a-rotated-token"}
 
 
-DASK_JOB = """
-import json, os, sys
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
-
-url, token, where = sys.argv[1:]
-
-
-def give_token():  # pickled by value; os.environ itself would travel as a copy
-    os.environ["ARTIFACTORY_TOKEN"] = token
-
-
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                  dashboard_address=None) as cluster, Client(cluster) as client:
-    # Set after the workers started: the client has the environment, they do not.
-    os.environ.update(ARTIFACTORY_URL=url, ARTIFACTORY_TOKEN=token)
-    frame = dd.read_parquet(where)
-    try:
-        frame.compute()
-        refused = None
-    except PermissionError as exc:
-        refused = str(exc)
-    # The workers' filesystems read the environment at each request: now they have it.
-    client.run(give_token)
-    # A graph of its own: the scheduler may still hold the first one's erred tasks.
-    rows = sorted(dd.read_parquet(where, columns=["a"]).compute()["a"].tolist())
-    print(json.dumps({"workers": len(client.scheduler_info()["workers"]),
-                      "refused": refused, "rows": rows}))
-"""
-
-
 def test_dask_workers_fail_the_task_without_the_environment_token_and_read_with_it(
     artifactory_secure_server: ArtifactoryServer,
+    dask_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two worker processes unpickle a filesystem configured from the environment: the
     URL travels, the token does not, and its absence is a task error, never a hang."""
+    import dask.dataframe as dd
+
     url = artifactory_secure_server.url
     where = "artifactory://generic-local/dask/table.parquet"
     frame = pd.DataFrame({"a": [3, 1, 2]})
     frame.to_parquet(where, storage_options={"base_url": url, "token": ARTIFACTORY_TOKEN})
-    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
-    job = subprocess.run(
-        [sys.executable, "-c", DASK_JOB, url, ARTIFACTORY_TOKEN, where],
-        capture_output=True, text=True, env=env, timeout=240, check=False,
-    )  # fmt: skip
-    assert job.returncode == 0, job.stderr[-3000:]
-    result = json.loads(job.stdout.strip().splitlines()[-1])
-    assert result["workers"] == 2 and result["rows"] == [1, 2, 3]
-    assert result["refused"] is not None and "401" in result["refused"]
+    # Set after the workers started: the client has the environment, they do not.
+    monkeypatch.setenv("ARTIFACTORY_URL", url)
+    monkeypatch.setenv("ARTIFACTORY_TOKEN", ARTIFACTORY_TOKEN)
+    with pytest.raises(PermissionError, match="401"):
+        dask_client.compute(dd.read_parquet(where)).result()
+    # The workers' filesystems read the environment at each request: now they have it.
+    with worker_environment(dask_client, ARTIFACTORY_TOKEN=ARTIFACTORY_TOKEN):
+        # A graph of its own: the scheduler may still hold the first one's erred tasks.
+        rows = dask_client.compute(dd.read_parquet(where, columns=["a"])).result()
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    assert sorted(rows["a"].tolist()) == [1, 2, 3]
 
 
 def test_the_instance_cache_tells_servers_named_by_artifactory_url_apart(
