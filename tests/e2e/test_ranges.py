@@ -40,16 +40,13 @@ def pull(cwd: Path, *args: str) -> dict:
     return {r["artifact"]: r["version"] for r in json.loads(run.stdout)["results"]}
 
 
-@pytest.mark.parametrize("remote", ["folder", "s3"], indirect=True)
-def test_ranges_pull_the_highest_match_and_the_lock_keeps_that(
-    remote: Remote, tmp_path: Path
-) -> None:
+def pulled_by_the_configured_range(remote: Remote, tmp_path: Path) -> tuple[Path, Path]:
+    """(producer, consumer) after ON_STORE was pushed and the consumer pulled ALL with no
+    VERSION: the model by its configured ^1.2 (not the pre-release, not 2.0.0), the folder
+    artifact by LATEST against the project version 1.9.0, both in the lock file."""
     producer = write_project(tmp_path / "producer", yaml_config(remote, ARTIFACTS), "")
     push_versions(producer, ON_STORE)
     consumer = write_project(tmp_path / "consumer", yaml_config(remote, ARTIFACTS), "1.9.0")
-
-    # No VERSION: the model's configured ^1.2 (not the pre-release, not 2.0.0); the folder
-    # artifact's LATEST against the project version 1.9.0.
     assert pull(consumer, "ALL") == {"model": "1.4.3", "data": "1.4.3"}
     lock = LockFile.read(consumer)
     model, data = lock.entry("model"), lock.entry("data")
@@ -57,6 +54,33 @@ def test_ranges_pull_the_highest_match_and_the_lock_keeps_that(
     assert data is not None and (data.requested, data.version, data.kind) == (
         "LATEST", "1.4.3", "folder"
     )  # fmt: skip
+    return producer, consumer
+
+
+def listed_in_order(consumer: Path) -> dict:
+    """1.2.10 > 1.2.9: numbers, not text."""
+    listed = fsartifacts("list", "model", "~1.2", "--json", cwd=consumer)
+    assert listed.returncode == 0, listed.stderr
+    (shown,) = json.loads(listed.stdout)["artifacts"]
+    assert [v["version"] for v in shown["versions"]] == ["1.2.10", "1.2.9"]
+    return shown
+
+
+@pytest.mark.parametrize("remote", ["s3"], indirect=True)
+def test_a_range_resolves_from_the_s3_listing(remote: Remote, tmp_path: Path) -> None:
+    """The range rules are the engine's, proven on the folder store below; here the names
+    listed on S3 reach them (the pre-release, the next major and 1.2.10 among them)."""
+    _, consumer = pulled_by_the_configured_range(remote, tmp_path)
+    shown = listed_in_order(consumer)
+    assert (shown["requested"], shown["resolved"], shown["latest"]) == ("~1.2", "1.2.10", "1.4.3")
+
+
+@pytest.mark.parametrize("remote", ["folder"], indirect=True)
+def test_ranges_pull_the_highest_match_and_the_lock_keeps_that(
+    remote: Remote, tmp_path: Path
+) -> None:
+    producer, consumer = pulled_by_the_configured_range(remote, tmp_path)
+    data = LockFile.read(consumer).entry("data")
 
     # A newer match appears: --locked still installs exactly what the lock resolved.
     push_versions(producer, ("1.6.0",))
@@ -76,11 +100,7 @@ def test_ranges_pull_the_highest_match_and_the_lock_keeps_that(
     assert LockFile.read(consumer).entry("data") == data
     assert model is not None and (model.requested, model.version) == (">=1.2.0,<2", "1.6.0")
 
-    # 1.2.10 > 1.2.9: numbers, not text.
-    listed = fsartifacts("list", "model", "~1.2", "--json", cwd=consumer)
-    assert listed.returncode == 0, listed.stderr
-    (shown,) = json.loads(listed.stdout)["artifacts"]
-    assert [v["version"] for v in shown["versions"]] == ["1.2.10", "1.2.9"]
+    shown = listed_in_order(consumer)
     assert (shown["requested"], shown["resolved"], shown["latest"]) == ("~1.2", "1.2.10", "1.6.0")
     # Without a VERSION: every version, the configured range's answer marked.
     listed = fsartifacts("list", "model", cwd=consumer)
