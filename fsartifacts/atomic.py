@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,41 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
     try:
         with contextlib.suppress(OSError):  # some filesystems refuse fsync on a folder
             os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(folder: str | os.PathLike[str]) -> None:
+    """Make every file and name below ``folder`` durable, at once where the system can.
+
+    One ``syncfs`` of the filesystem ``folder`` is on (Linux) costs about what a few
+    fsyncs cost, where an fsync per file makes a folder of 20,000 small files take
+    minutes; elsewhere each file and folder below it is fsynced.
+    """
+    if _syncfs(folder):
+        return
+    for top, _, names in os.walk(folder):
+        for name in names:
+            fd = os.open(os.path.join(top, name), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(top)
+
+
+def _syncfs(folder: str | os.PathLike[str]) -> bool:
+    """``syncfs(2)`` of the filesystem holding ``folder``; False where there is none."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only here: most commands never write a folder to a folder store
+
+    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if syncfs is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        return bool(syncfs(fd) == 0)
     finally:
         os.close(fd)
 

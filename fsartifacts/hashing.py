@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from stat import S_ISREG
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 from fsartifacts.atomic import write_atomic
 from fsartifacts.errors import IntegrityError
@@ -230,28 +230,56 @@ class HashingWriter:
         self._digests.close()
 
 
-class FileDigests(Mapping[str, str]):
-    """Hex digests of a local file by hashlib name, and the file's ``os.stat`` when hashed.
+class FileIdentity(NamedTuple):
+    """What changes when a file is written or replaced: size, mtime, inode, device, ctime
+    (which no one can set back, as ``touch`` can the mtime). Named as ``os.stat`` names
+    them, so either can be compared."""
 
-    The stat lets a later step check, without reading the file again, that it
-    still has the size, mtime and inode it had when it was hashed.
+    st_size: int
+    st_mtime_ns: int
+    st_ino: int
+    st_dev: int
+    st_ctime_ns: int
+
+
+def file_identity(stat: os.stat_result | FileIdentity) -> FileIdentity:
+    """The :class:`FileIdentity` of a file's stat."""
+    return FileIdentity(stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev, stat.st_ctime_ns)
+
+
+class FileDigests(Mapping[str, str]):
+    """Hex digests of a local file by hashlib name, and the file's identity when hashed.
+
+    The identity lets a later step check, without reading the file again, that it
+    still has the size, mtime and inode it had when it was hashed. A push keeps one
+    per file of a folder, so it holds only that: no ``os.stat_result``, no dict.
     """
 
-    def __init__(self, hexdigests: Mapping[str, str], stat: os.stat_result) -> None:
-        self._hexdigests = dict(hexdigests)
-        self.stat = stat
+    __slots__ = ("_names", "_values", "identity")
+
+    def __init__(self, hexdigests: Mapping[str, str], stat: os.stat_result | FileIdentity) -> None:
+        self._names = tuple(hexdigests)
+        self._values = tuple(hexdigests.values())
+        self.identity = file_identity(stat)
+
+    @property
+    def size(self) -> int:
+        return self.identity.st_size
 
     def __getitem__(self, name: str) -> str:
-        return self._hexdigests[name]
+        try:
+            return self._values[self._names.index(name)]
+        except ValueError:
+            raise KeyError(name) from None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._hexdigests)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._hexdigests)
+        return len(self._names)
 
     def __repr__(self) -> str:
-        return f"FileDigests({self._hexdigests!r}, size={self.stat.st_size})"
+        return f"FileDigests({dict(self)!r}, size={self.size})"
 
     def unchanged(self, path: str | os.PathLike[str]) -> bool:
         """Whether ``path`` is still the file these digests were computed from.
@@ -264,13 +292,7 @@ class FileDigests(Mapping[str, str]):
             now = os.stat(path)
         except OSError:
             return False
-        return file_identity(now) == file_identity(self.stat)
-
-
-def file_identity(stat: os.stat_result) -> tuple[int, ...]:
-    """What changes when a file is written or replaced: size, mtime, inode, device, ctime
-    (which no one can set back, as ``touch`` can the mtime)."""
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev, stat.st_ctime_ns)
+        return file_identity(now) == self.identity
 
 
 def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:

@@ -42,7 +42,7 @@ def test_digests_come_from_one_read_and_carry_the_stat(tmp_path: Path) -> None:
     digests = cache.digests(local, ("sha1",))
     assert isinstance(digests, FileDigests)
     assert dict(digests) == {"sha256": sha256(data), "sha1": sha1(data)}
-    assert (digests.stat.st_size, digests.stat.st_mtime_ns, digests.stat.st_ino) == (
+    assert (digests.size, digests.identity.st_mtime_ns, digests.identity.st_ino) == (
         local.stat().st_size, local.stat().st_mtime_ns, local.stat().st_ino,
     )  # fmt: skip
     assert (cache.misses, cache.hits) == (1, 0)

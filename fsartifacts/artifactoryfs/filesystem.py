@@ -88,6 +88,7 @@ from fsartifacts.artifactoryfs.properties import PropertyOperations
 from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
 from fsartifacts.artifactoryfs.tree import TreeOperations
 from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
+from fsartifacts.hashing import FileIdentity
 
 __all__ = [
     "ArtifactoryConflictError",
@@ -376,7 +377,7 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
         mode: str = "overwrite",
         sha256: str | None = None,
         sha1: str | None = None,
-        hashed_stat: os.stat_result | None = None,
+        hashed_stat: os.stat_result | FileIdentity | None = None,
         **kwargs: Any,
     ) -> None:
         """Deploy a local file with its sha1 and sha256, so a corrupted upload is refused.
@@ -390,8 +391,9 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
         is read once first, for its sha1 and to check its sha256. With both,
         it is not read before sending: the server checks every byte against
         them (409 on a mismatch, nothing stored), and ``hashed_stat``, the
-        file's ``os.stat`` when it was hashed, refuses before any byte is sent
-        a file whose size, mtime or inode changed since.
+        file's ``os.stat`` (or its :class:`FileIdentity`) when it was hashed,
+        refuses before any byte is sent a file whose size, mtime or inode
+        changed since.
         """
         rpath = self._strip_protocol(rpath)
         lpath = os.fspath(lpath)

@@ -29,7 +29,7 @@ from fsartifacts.artifactoryfs.errors import (
     error_from_response,
 )
 from fsartifacts.artifactoryfs.http import RETRY_STATUSES, retry_after_seconds
-from fsartifacts.hashing import file_identity, hash_stream
+from fsartifacts.hashing import FileIdentity, file_identity, hash_stream
 from fsartifacts.redaction import without_query
 from fsartifacts.retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
 
@@ -270,7 +270,7 @@ def deploy_file(
     lpath: str,
     sha256: str | None,
     sha1: str | None,
-    hashed_stat: os.stat_result | None,
+    hashed_stat: os.stat_result | FileIdentity | None,
     callback: Callback,
 ) -> None:
     """Deploy local file ``lpath``; see :meth:`ArtifactoryFileSystem.put_file`."""

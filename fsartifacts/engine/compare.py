@@ -40,7 +40,7 @@ def manifest_of(
     return Manifest(
         artifact.name,
         version,
-        tuple(ManifestEntry(rel, d.stat.st_size, d["sha256"]) for rel, d in digests.items()),
+        tuple(ManifestEntry(rel, d.size, d["sha256"]) for rel, d in digests.items()),
     )
 
 

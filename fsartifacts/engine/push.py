@@ -63,7 +63,7 @@ def _push_file(
     rpath, url = store.path(name), store.url(name)
     # Every digest the store wants with the upload, in one read of the file.
     hashed = read_digests(ctx.hashes, artifact, local, ops.upload_digests)
-    size, sha256 = hashed.stat.st_size, hashed["sha256"]
+    size, sha256 = hashed.size, hashed["sha256"]
     result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = ctx.index.entry(name)
     if entry is not None:
@@ -90,7 +90,9 @@ def _push_file(
 
     tally = ctx.tally(artifact.name, result.version, size)
     try:
-        with unchanged_while_uploading(artifact, [(local, hashed)], lambda: ops.remove(rpath)):
+        with unchanged_while_uploading(
+            artifact, local.parent, {local.name: hashed}, lambda: ops.remove(rpath)
+        ):
             # The same content as an earlier version's: copied on the store, not sent again.
             source = reuse.file_source(ops, _copies(ctx, artifact, prefix), size, sha256,
                                        skip=rpath)  # fmt: skip
@@ -202,21 +204,18 @@ def _push_folder(
                 ops.remove(manifest_path)
             if ctx.index.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
-            hashed = [(local / rel, d) for rel, d in digests.items()]
-            files = [(str(local / rel), rel, d) for rel, d in digests.items()]
+            files = ((str(local / rel), rel, d) for rel, d in digests.items())
             # Files an earlier version holds with the same sha256 are copied on the store.
-            stored = reuse.folder_sources(
+            sources = reuse.folder_sources(
                 ops, _copies(ctx, artifact, options.prefix),
-                {d["sha256"]: d.stat.st_size for d in digests.values()}, skip=rpath,
+                {d["sha256"]: d.size for d in digests.values()}, skip=rpath,
             )  # fmt: skip
-            sources = {
-                rel: stored[d["sha256"]] for rel, d in digests.items() if d["sha256"] in stored
-            }
-            tally = ctx.tally(artifact.name, result.version, manifest.size, len(files))
+            tally = ctx.tally(artifact.name, result.version, manifest.size, len(digests))
             try:
                 with unchanged_while_uploading(
-                    artifact, hashed, lambda: ops.remove(rpath, recursive=True), partial=True
-                ):
+                    artifact, local, digests, lambda: ops.remove(rpath, recursive=True),
+                    partial=True,
+                ):  # fmt: skip
                     # Files move jobs at a time, in the run's slots.
                     ops.upload_folder(files, rpath, ctx.transfers.files(tally), sources)
             finally:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from fsartifacts.config.model import Artifact
@@ -121,11 +121,15 @@ def folder_digests(
     swapped for a link after the walk would otherwise be read through it.
     """
     found: dict[str, FileDigests] = {}
-    for rel, walked in sorted(walk_files(artifact, folder)):
-        if wanted is not None and not wanted(rel):
-            continue
+    # Only what the check below needs is kept of each walked file's lstat, until hashed.
+    walked = sorted(
+        (rel, (st.st_ino, st.st_dev))
+        for rel, st in walk_files(artifact, folder)
+        if wanted is None or wanted(rel)
+    )
+    for rel, identity in walked:
         digests = read_digests(hashes, artifact, folder / rel, algorithms)
-        if (digests.stat.st_ino, digests.stat.st_dev) != (walked.st_ino, walked.st_dev):
+        if (digests.identity.st_ino, digests.identity.st_dev) != identity:
             raise LocalError(
                 f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
                 "replaced after the folder was listed); nothing was published. Push again "
@@ -138,27 +142,30 @@ def folder_digests(
 @contextlib.contextmanager
 def unchanged_while_uploading(
     artifact: Artifact,
-    files: list[tuple[Path, FileDigests]],
+    base: Path,
+    files: Mapping[str, FileDigests],
     withdraw: Callable[[], object],
     *,
     partial: bool = False,
 ) -> Iterator[None]:
     """Fail the push when a file is no longer the one that was hashed once its upload
     is done: the store could hold bytes that are not the sha256 recorded for them.
-    ``withdraw`` then removes what the upload wrote; ``partial``: a failed upload may
-    have written some of it too (the files of a folder). Checked here, for every store."""
+    ``files``: {path relative to ``base``: its digests} (the folder's own mapping, not
+    a copy of it). ``withdraw`` then removes what the upload wrote; ``partial``: a
+    failed upload may have written some of it too (the files of a folder). Checked
+    here, for every store."""
     try:
         yield
     except FileExistsError:
         raise  # another push won: nothing of ours is there, and the caller decides
     except Exception as exc:
         # A store that checks the file itself fails first: the cause to report is the change.
-        if _first_changed(files) is not None:
+        if _first_changed(base, files) is not None:
             outcome = _withdrawn(artifact, withdraw) if partial else "nothing was published"
-            _fail_if_changed(artifact, files, outcome, exc)
+            _fail_if_changed(artifact, base, files, outcome, exc)
         raise
-    if _first_changed(files) is not None:
-        _fail_if_changed(artifact, files, _withdrawn(artifact, withdraw), None)
+    if _first_changed(base, files) is not None:
+        _fail_if_changed(artifact, base, files, _withdrawn(artifact, withdraw), None)
 
 
 def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
@@ -173,17 +180,20 @@ def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
     return "what it wrote was removed from the store"
 
 
-def _first_changed(files: list[tuple[Path, FileDigests]]) -> Path | None:
-    return next((path for path, digests in files if not digests.unchanged(path)), None)
+def _first_changed(base: Path, files: Mapping[str, FileDigests]) -> Path | None:
+    return next(
+        (base / rel for rel, digests in files.items() if not digests.unchanged(base / rel)), None
+    )
 
 
 def _fail_if_changed(
     artifact: Artifact,
-    files: list[tuple[Path, FileDigests]],
+    base: Path,
+    files: Mapping[str, FileDigests],
     outcome: str,
     cause: BaseException | None,
 ) -> None:
-    changed = _first_changed(files)
+    changed = _first_changed(base, files)
     if changed is not None:
         raise LocalError(
             f"{artifact.name}: {changed} changed while it was being pushed, so the upload may "

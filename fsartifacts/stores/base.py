@@ -186,7 +186,7 @@ class StoreOps:
 
         ``run`` moves the files (the engine's: several at once, within the run's
         bound on transfers, each with its progress callback); one after another
-        without it. ``sources``: {relative path: a file on the store with that
+        without it. ``sources``: {sha256: a file on the store with that
         content}, copied on the store instead of uploaded (see :meth:`copy`).
         The engine writes the folder's manifest afterwards; until then the folder
         is invisible to pulls, so its files need no temporary names.
@@ -205,7 +205,7 @@ class StoreOps:
         """One file of a folder artifact into ``folder``: no sidecar, no exclusivity;
         copied from its source in ``sources`` when that still holds its content."""
         lpath, relative, digests = file
-        source = (sources or {}).get(relative)
+        source = (sources or {}).get(digests["sha256"])
         if source is not None and self.copy(source, f"{folder}/{relative}", digests=digests):
             callback.relative_update(source.size)
             return

@@ -12,7 +12,15 @@ from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.atomic import atomic_write, install_temp, temp_beside, temp_name, write_atomic
+from fsartifacts.atomic import (
+    atomic_write,
+    fsync_dir,
+    install_temp,
+    sync_tree,
+    temp_beside,
+    temp_name,
+    write_atomic,
+)
 from fsartifacts.engine.transfers import FileRunner
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.hashing import THREADED_MIN, HashingWriter
@@ -87,24 +95,53 @@ class LocalOps(StoreOps):
         run: FileRunner | None = None,
         sources: Mapping[str, StoredCopy] | None = None,
     ) -> None:
-        """Build the folder under a temporary name, then rename it into place.
+        """Build the folder under a temporary name, make it durable, then rename it into place.
 
-        The rename fails when ``rpath`` already exists, so of two racing pushes
-        of one folder version only one gets its files in.
+        Until the rename no one sees the staged folder, so its files are written in
+        place, and the whole tree is made durable in one step before it is renamed
+        (never a fsync per file). The rename fails when ``rpath`` already exists, so of
+        two racing pushes of one folder version only one gets its files in.
         """
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
         try:
+            os.makedirs(staging)
             super().upload_folder(files, staging, run, sources)
+            sync_tree(staging)
             try:
                 os.rename(staging, rpath)
             except OSError as exc:
                 if os.path.exists(rpath):
                     raise FileExistsError(rpath) from exc
                 raise
+            fsync_dir(parent)
         finally:
             if os.path.exists(staging):
                 shutil.rmtree(staging, ignore_errors=True)
+
+    def upload_member(
+        self,
+        folder: str,
+        file: FolderFile,
+        callback: Callback,
+        *,
+        sources: Mapping[str, StoredCopy] | None = None,
+    ) -> None:
+        """One file into the staged folder :meth:`upload_folder` builds: written in place
+        (the folder is made durable whole before anyone sees it); a hard link to its
+        source in ``sources`` when that still holds its content."""
+        lpath, relative, digests = file
+        target = os.path.join(folder, *relative.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        source = (sources or {}).get(digests["sha256"])
+        if source is not None and _staged_copy(source, target):
+            callback.relative_update(source.size)
+            return
+        with open(lpath, "rb") as src, open(target, "xb") as dst:
+            size = os.fstat(src.fileno()).st_size
+            callback.set_size(size)
+            _copy_between_files(src, dst, size, callback)
+        shutil.copymode(lpath, target)
 
     def copy(
         self,
@@ -184,6 +221,30 @@ def _link(src: IO[bytes], path: str, rpath: str, *, exclusive: bool) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staging)
+    return True
+
+
+def _staged_copy(source: StoredCopy, target: str) -> bool:
+    """``source`` at the new name ``target`` in a staged folder: a hard link (a copy where
+    none can be made), once ``source`` is checked to hold its content; False if not."""
+    try:
+        src = open_regular(source.path)
+    except (OSError, IntegrityError):
+        return False  # removed since it was listed, or not a regular file any more
+    with src:
+        if not _holds(src, source):
+            return False
+        try:
+            os.link(source.path, target)
+        except OSError:
+            pass
+        else:
+            if _identity(os.stat(target)) == _identity(os.fstat(src.fileno())):
+                return True
+            os.unlink(target)  # replaced between the check and the link
+        src.seek(0)  # the very file just checked, copied
+        with open(target, "xb") as dst:
+            _copy_between_files(src, dst, source.size, NoOpCallback())
     return True
 
 

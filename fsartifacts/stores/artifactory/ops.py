@@ -106,7 +106,7 @@ class ArtifactoryOps(StoreOps):
                 mode="create" if exclusive else "overwrite",
                 sha256=sha256,
                 sha1=given.get("sha1"),
-                hashed_stat=digests.stat if isinstance(digests, FileDigests) else None,
+                hashed_stat=digests.identity if isinstance(digests, FileDigests) else None,
             )
         except (ArtifactoryConflictError, ArtifactoryIntegrityError) as exc:
             raise IntegrityError(
