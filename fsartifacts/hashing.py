@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import queue
@@ -25,7 +26,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import IO, Any, NamedTuple, Protocol
 
-from fsartifacts.atomic import write_atomic
+from fsartifacts.atomic import atomic_write
 from fsartifacts.errors import IntegrityError
 from fsartifacts.localcopy import Progress, file_descriptor, kernel_copies, kernel_copy
 from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
@@ -303,6 +304,30 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "fsartifacts" / "hashes.json"
 
 
+# One entry of the cache in memory: (size, mtime_ns, inode, sha256, then each other
+# digest as name, value, ...). A flat tuple, not a dict: a project may hold 100,000 files.
+_Entry = tuple[Any, ...]
+_KEYS = ("size", "mtime_ns", "inode")
+
+
+def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
+    """An entry read from the cache file as a tuple (as json parses it: each object once
+    read, so the dicts are never all held); anything else (the file's top level) as is."""
+    key = tuple(doc.get(k) for k in _KEYS)
+    sha256 = doc.get("sha256")
+    if not all(type(v) is int for v in key) or not isinstance(sha256, str):
+        return doc
+    others = [x for n, v in doc.items() if n not in _KEYS and n != "sha256" and isinstance(v, str)
+              for x in (n, v)]  # fmt: skip
+    return (*key, sha256, *others)
+
+
+def _entry_doc(entry: _Entry) -> dict[str, Any]:
+    """An entry as the cache file writes it."""
+    return {**dict(zip(_KEYS, entry, strict=False)), "sha256": entry[3],
+            **dict(zip(entry[4::2], entry[5::2], strict=True))}  # fmt: skip
+
+
 class HashCache:
     """Digests of local files (always the sha256), remembered by (path, size, mtime, inode).
 
@@ -313,33 +338,41 @@ class HashCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._entries: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, _Entry] = {}
         self._dirty = False
         self.hits = 0
         self.misses = 0
         if path is not None:
             # A FIFO or a device in its place is refused by read_small_file, never waited on.
             with contextlib.suppress(OSError, ValueError, RecursionError):
-                loaded = json.loads(read_small_file(path, CACHE_LIMIT))
+                loaded = json.loads(read_small_file(path, CACHE_LIMIT), object_hook=_entry_of)
                 if isinstance(loaded, dict):
-                    self._entries = loaded
+                    self._entries = {
+                        k: v for k, v in loaded.items() if isinstance(k, str) and type(v) is tuple
+                    }
 
     @staticmethod
-    def _key(stat: os.stat_result) -> dict[str, Any]:
-        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+    def _key(stat: os.stat_result) -> tuple[int, int, int]:
+        return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
         return self.digests(path)["sha256"]
 
     def digests(
-        self, path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)
+        self,
+        path: str | os.PathLike[str],
+        algorithms: Iterable[str] = ("sha256",),
+        *,
+        resolved: bool = False,
     ) -> FileDigests:
         """The sha256 of ``path`` and its digest for each of ``algorithms``.
 
         What the cache lacks is computed in a single read of the file (a miss);
-        a hit reads nothing. The result carries the stat the digests belong to.
+        a hit reads nothing. The result carries the identity the digests belong to.
+        ``resolved``: the caller knows ``path`` is already its real path (no link on
+        the way), which spares resolving each file of a large folder again.
         """
-        real = os.path.realpath(path)
+        real = os.fspath(path) if resolved else os.path.realpath(path)
         stat = os.stat(real)
         key = self._key(stat)
         wanted = list(dict.fromkeys(("sha256", *algorithms)))
@@ -354,21 +387,21 @@ class HashCache:
         # Stat again: a file that changed while being read must not be cached.
         if self._key(os.stat(real)) == key:
             with self._lock:
-                kept = self._known(self._entries.get(real), key, None)
-                self._entries[real] = {**key, **kept, **digests}
+                kept = {**self._known(self._entries.get(real), key, None), **digests}
+                others = [x for n, v in kept.items() if n != "sha256" for x in (n, v)]
+                self._entries[real] = (*key, kept["sha256"], *others)
                 self._dirty = True
         return FileDigests(digests, stat)
 
     @staticmethod
-    def _known(entry: Any, key: dict[str, Any], wanted: list[str] | None) -> dict[str, str]:
+    def _known(
+        entry: _Entry | None, key: tuple[int, int, int], wanted: list[str] | None
+    ) -> dict[str, str]:
         """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
-        if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in key.items()):
+        if entry is None or entry[:3] != key:
             return {}
-        return {
-            name: value
-            for name, value in entry.items()
-            if name not in key and isinstance(value, str) and (wanted is None or name in wanted)
-        }
+        held = {"sha256": entry[3], **dict(zip(entry[4::2], entry[5::2], strict=True))}
+        return {name: value for name, value in held.items() if wanted is None or name in wanted}
 
     def holders(self, wanted: Collection[str], under: str | os.PathLike[str]) -> dict[str, str]:
         """{sha256: a file below ``under`` the cache says holds it}, for those of ``wanted``.
@@ -381,20 +414,18 @@ class HashCache:
             candidates = [
                 (path, entry)
                 for path, entry in self._entries.items()
-                if isinstance(entry, dict)
-                and entry.get("sha256") in wanted
-                and path.startswith(top)
+                if entry[3] in wanted and path.startswith(top)
             ]
         found: dict[str, str] = {}
         for path, entry in candidates:
-            if entry["sha256"] in found:
+            if entry[3] in found:
                 continue
             try:
                 now = os.lstat(path)
             except OSError:
                 continue
             if S_ISREG(now.st_mode) and self._known(entry, self._key(now), ["sha256"]):
-                found[entry["sha256"]] = path
+                found[entry[3]] = path
         return found
 
     def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
@@ -406,16 +437,23 @@ class HashCache:
         except FileNotFoundError:
             return
         with self._lock:
-            self._entries[real] = {**key, "sha256": sha256}
+            self._entries[real] = (*key, sha256)
             self._dirty = True
 
     def save(self) -> None:
+        """Write the cache, one entry at a time: never the whole file in memory at once."""
         if self.path is None or not self._dirty:
             return
-        with self._lock:
-            data = json.dumps(self._entries, sort_keys=True)
-            self._dirty = False
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # A cache: losing the last save to a crash only costs hashing again.
-            write_atomic(self.path, data.encode("utf-8"), durable=False)
+            with self._lock, atomic_write(self.path, durable=False) as f:
+                out = io.TextIOWrapper(f, encoding="utf-8", newline="")
+                out.write("{")
+                for n, path in enumerate(sorted(self._entries)):
+                    doc = json.dumps(_entry_doc(self._entries[path]), sort_keys=True)
+                    out.write(f"{', ' if n else ''}{json.dumps(path)}: {doc}")
+                out.write("}")
+                out.flush()
+                out.detach()
+                self._dirty = False

@@ -89,14 +89,22 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_
 
 
 def read_digests(
-    hashes: HashCache, artifact: Artifact, path: Path, algorithms: Iterable[str]
+    hashes: HashCache,
+    artifact: Artifact,
+    path: Path,
+    algorithms: Iterable[str],
+    *,
+    resolved: bool = False,
 ) -> FileDigests:
-    """The digests of a local file the push found, through the cache.
+    """The digests of a local file the push found, through the cache (``resolved``: as
+    for :meth:`HashCache.digests`).
 
     The file is the project's: one gone or unreadable by the time it is read is a
     LocalError naming it, never an OSError that reads as the store's.
     """
     try:
+        if resolved:
+            return hashes.digests(path, algorithms, resolved=True)
         return hashes.digests(path, algorithms)
     except FileNotFoundError:
         raise LocalError(
@@ -127,8 +135,11 @@ def folder_digests(
         for rel, st in walk_files(artifact, folder)
         if wanted is None or wanted(rel)
     )
+    # Nothing below the folder is a link (the walk refuses them): its real path and the
+    # relative one are each file's real path, without resolving every file again.
+    real = Path(os.path.realpath(folder))
     for rel, identity in walked:
-        digests = read_digests(hashes, artifact, folder / rel, algorithms)
+        digests = read_digests(hashes, artifact, real / rel, algorithms, resolved=True)
         if (digests.identity.st_ino, digests.identity.st_dev) != identity:
             raise LocalError(
                 f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "

@@ -76,8 +76,8 @@ class RewriteAfterHashing(HashCache):
         super().__init__()
         self.target, self.data, self.fired = target, data, False
 
-    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
-        found = super().digests(path, algorithms)
+    def digests(self, path: Any, algorithms: Any = ("sha256",), **options: Any) -> FileDigests:
+        found = super().digests(path, algorithms, **options)
         if Path(path) == self.target and not self.fired:
             self.fired = True
             self.target.write_bytes(self.data)
@@ -215,12 +215,12 @@ class SwapForALinkBeforeHashing(HashCache):
         super().__init__()
         self.target, self.link_to, self.fired = target, link_to, False
 
-    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+    def digests(self, path: Any, algorithms: Any = ("sha256",), **options: Any) -> FileDigests:
         if Path(path) == self.target and not self.fired:
             self.fired = True
             self.target.unlink()
             self.target.symlink_to(self.link_to)
-        return super().digests(path, algorithms)
+        return super().digests(path, algorithms, **options)
 
 
 def test_a_folder_entry_swapped_for_a_link_after_the_walk_is_not_read_through_it(
@@ -249,11 +249,11 @@ class DeleteBeforeHashing(HashCache):
         super().__init__()
         self.target, self.fired = target, False
 
-    def digests(self, path: Any, algorithms: Any = ("sha256",)) -> FileDigests:
+    def digests(self, path: Any, algorithms: Any = ("sha256",), **options: Any) -> FileDigests:
         if Path(path) == self.target and not self.fired:
             self.fired = True
             self.target.unlink()
-        return super().digests(path, algorithms)
+        return super().digests(path, algorithms, **options)
 
 
 @pytest.mark.parametrize("kind", ["folder", "file"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
+import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from fsartifacts.hashing import THREADED_MIN, HashingWriter
@@ -66,3 +68,33 @@ def test_a_large_file_pushed_and_pulled_is_copied_whole_and_hashed(tmp_path: Pat
         writer.flush()
     assert pulled.read_bytes() == data
     assert (writer.bytes, writer.digests()["sha256"]) == (len(data), sha256)
+
+
+def test_a_folder_is_staged_then_made_durable_at_once_not_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of many small files costs one sync, not an fsync per file; the files are
+    in place under the version's name with their bytes, and no staged folder is left."""
+    project = tmp_path / "project"
+    files = []
+    for i in range(40):
+        local = project / f"d{i % 4}" / f"{i}.bin"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(os.urandom(100 + i))
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()
+        files.append((str(local), f"d{i % 4}/{i}.bin", {"sha256": digest}))
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    store = tmp_path / "store"
+    store.mkdir()
+    LocalOps(LocalFileSystem()).upload_folder(files, str(store / "data_v1.0.0"))
+    assert synced.count("file") <= 1  # one syncfs where the system has it
+    assert os.listdir(store) == ["data_v1.0.0"]
+    for local, relative, _ in files:
+        assert (store / "data_v1.0.0" / relative).read_bytes() == Path(local).read_bytes()
