@@ -29,7 +29,7 @@ from typing import IO, Any, NamedTuple, Protocol
 from fsartifacts.atomic import atomic_write
 from fsartifacts.errors import IntegrityError
 from fsartifacts.localcopy import Progress, file_descriptor, kernel_copies, kernel_copy
-from fsartifacts.localfiles import CACHE_LIMIT, read_small_file
+from fsartifacts.localfiles import CACHE_LIMIT, open_small_file
 
 CHUNK = 1024 * 1024
 
@@ -328,6 +328,28 @@ def _entry_doc(entry: _Entry) -> dict[str, Any]:
             **dict(zip(entry[4::2], entry[5::2], strict=True))}  # fmt: skip
 
 
+def _read_entries(path: Path) -> dict[str, _Entry]:
+    """The entries of a cache file: one a line as :meth:`HashCache.save` writes them (read
+    a line at a time), else the whole file as one JSON object (as older versions wrote)."""
+    entries: dict[str, _Entry] = {}
+
+    def take(doc: Any) -> None:
+        if isinstance(doc, dict):
+            entries.update((k, v) for k, v in doc.items() if type(v) is tuple)
+
+    with open_small_file(path, CACHE_LIMIT) as f:
+        first = f.readline()
+        if first.strip() != b"{":
+            take(json.loads(first + f.read(), object_hook=_entry_of))
+            return entries
+        for line in f:
+            line = line.rstrip(b",\r\n")
+            if line == b"}":
+                return entries
+            take(json.loads(b"{" + line + b"}", object_hook=_entry_of))
+    raise ValueError(f"{path} ends before its last line")
+
+
 class HashCache:
     """Digests of local files (always the sha256), remembered by (path, size, mtime, inode).
 
@@ -343,13 +365,9 @@ class HashCache:
         self.hits = 0
         self.misses = 0
         if path is not None:
-            # A FIFO or a device in its place is refused by read_small_file, never waited on.
+            # A FIFO or a device in its place is refused by open_small_file, never waited on.
             with contextlib.suppress(OSError, ValueError, RecursionError):
-                loaded = json.loads(read_small_file(path, CACHE_LIMIT), object_hook=_entry_of)
-                if isinstance(loaded, dict):
-                    self._entries = {
-                        k: v for k, v in loaded.items() if isinstance(k, str) and type(v) is tuple
-                    }
+                self._entries = _read_entries(path)
 
     @staticmethod
     def _key(stat: os.stat_result) -> tuple[int, int, int]:
@@ -452,8 +470,8 @@ class HashCache:
                 out.write("{")
                 for n, path in enumerate(sorted(self._entries)):
                     doc = json.dumps(_entry_doc(self._entries[path]), sort_keys=True)
-                    out.write(f"{', ' if n else ''}{json.dumps(path)}: {doc}")
-                out.write("}")
+                    out.write(f"{',' if n else ''}\n{json.dumps(path)}: {doc}")
+                out.write("\n}\n")
                 out.flush()
                 out.detach()
                 self._dirty = False

@@ -86,6 +86,23 @@ def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes:
         os.close(fd)
 
 
+def open_small_file(path: str | os.PathLike[str], limit: int) -> IO[bytes]:
+    """The regular file ``path`` open for reading, refused as :func:`read_small_file`
+    refuses it, for a reader that takes it a line at a time."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile(path, f"is {file_kind(st.st_mode)}, not a regular file")
+        if st.st_size > limit:
+            raise UnreadableFile(path, f"is larger than {_bound(limit)}, too large to be read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_small_text(path: str | os.PathLike[str], limit: int) -> str:
     """:func:`read_small_file` decoded as UTF-8 (UnicodeDecodeError when it is not)."""
     return read_small_file(path, limit).decode("utf-8")

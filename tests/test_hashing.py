@@ -83,6 +83,36 @@ def test_the_cache_file_keeps_a_sha256_in_every_entry(tmp_path: Path) -> None:
     assert (again.misses, again.hits) == (0, 1)
 
 
+def test_the_cache_file_holds_one_entry_a_line_and_reads_back_a_line_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """A project of 100,000 files: the cache is written and read an entry at a time (never
+    the whole file in memory), and the file is still one JSON object, as older versions read."""
+    files = []
+    for name in ("a.bin", "b\nc.bin", "d.bin"):  # a newline in a name stays on its line
+        (tmp_path / name).write_bytes(name.encode())
+        files.append(tmp_path / name)
+    cache = HashCache(tmp_path / "hashes.json")
+    for path in files:
+        cache.digests(path, ["sha1"])
+    cache.save()
+    text = (tmp_path / "hashes.json").read_text()
+    lines = text.splitlines()
+    assert (lines[0], lines[-1], len(lines)) == ("{", "}", 5)
+    as_older_versions_read = json.loads(text)
+    assert sorted(e["sha256"] for e in as_older_versions_read.values()) == sorted(
+        sha256(p.name.encode()) for p in files
+    )
+    again = HashCache(tmp_path / "hashes.json")
+    for path in files:
+        assert again.digests(path, ["sha1"])["sha1"] == sha1(path.name.encode())
+    assert (again.misses, again.hits) == (0, 3)
+    (tmp_path / "hashes.json").write_text("\n".join(lines[:-2]))  # cut short: ignored
+    damaged = HashCache(tmp_path / "hashes.json")
+    assert damaged.sha256(files[0]) == sha256(b"a.bin")
+    assert (damaged.misses, damaged.hits) == (1, 0)
+
+
 def test_an_entry_written_by_an_older_version_is_used(tmp_path: Path) -> None:
     local = tmp_path / "model.pkl"
     local.write_bytes(b"weights")

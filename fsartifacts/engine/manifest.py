@@ -21,7 +21,7 @@ FORMAT = "fsartifacts-manifest/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: a folder may hold 100,000
 class ManifestEntry:
     path: str  # relative POSIX path inside the folder
     size: int
