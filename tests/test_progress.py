@@ -150,3 +150,32 @@ def test_the_engine_feeds_one_bar_per_folder_from_all_its_files(tmp_path: Path) 
     assert (pushed.action, pulled.action) == ("pushed", "pulled")
     seen: list[Any] = [(b.label, b.size, b.files, b.value, b.files_done, b.closed) for b in made]
     assert seen == [("data 1.0.0", total, 7, total, 7, True)] * 2
+
+
+def test_copies_advance_the_bar_as_transfers_do(tmp_path: Path) -> None:
+    """A version copied on the store from an earlier one with the same content, and a pull
+    served from a project file with the recorded content, fill their bar (bytes and files)
+    as the upload or download they spare would have."""
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    for i in range(3):
+        (root / "data" / f"{i}.bin").write_bytes(os.urandom(1000 + i))
+    (root / "model.bin").write_bytes(os.urandom(5000))
+    made: list[Recorded] = []
+
+    def progress(label: str, size: int | None, files: int | None = None) -> Callback:
+        made.append(Recorded(label, size, files))
+        return made[-1]
+
+    store = open_url_store("file://./store", {}, tmp_path, TransferSettings())
+    engine = Engine(store, root, jobs=2, progress=progress)
+    model, data = Artifact("model", "model.bin"), Artifact("data", "data")
+    v1, v2 = semver.Version.parse("1.0.0"), semver.Version.parse("1.0.1")
+    for artifact in (model, data):
+        engine.push(artifact, v1)
+        made.clear()
+        assert engine.push(artifact, v2).action == "pushed"  # every byte copied on the store
+        assert engine.pull(artifact, "1.0.1", v2).action == "pulled"  # from the project's
+        seen = [(b.label, b.value, b.files_done, b.closed) for b in made]
+        total, files = (5000, 1) if artifact is model else (3003, 3)
+        assert seen == [(f"{artifact.name} 1.0.1", total, files, True)] * 2

@@ -240,14 +240,18 @@ def _pull_file(
     # A file of the project the hash cache knows to hold the recorded content (the pin
     # was checked against it already) is copied instead.
     local = ctx.hashes.holders({recorded}, ctx.root).get(recorded) if recorded else None
-    if recorded and local:
-        result.sha256 = recorded  # what the copy holds if it is made
-        if reuse.copy_file(Path(local), dest, copy.size, recorded, installing):
-            result.bytes = dest.stat().st_size
-            ctx.hashes.remember(dest, recorded)
-            return
     tally = ctx.tally(copy.artifact, result.version, copy.size)
     try:
+        if recorded and local:
+            result.sha256 = recorded  # what the copy holds if it is made
+            if ctx.transfers.copied(
+                tally,
+                lambda: reuse.copy_file(Path(local), dest, copy.size, recorded, installing),
+                copy.size or 0,  # the size the store lists: the bar's total
+            ):
+                result.bytes = dest.stat().st_size
+                ctx.hashes.remember(dest, recorded)
+                return
         if in_ranges(ctx, copy):
             pull_in_ranges(
                 ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),

@@ -96,8 +96,10 @@ def _push_file(
             # The same content as an earlier version's: copied on the store, not sent again.
             source = reuse.file_source(ops, _copies(ctx, artifact, prefix), size, sha256,
                                        skip=rpath)  # fmt: skip
-            if source is None or not ops.copy(
-                source, rpath, exclusive=not force, record=True, digests=hashed
+            if source is None or not ctx.transfers.copied(
+                tally,
+                lambda: ops.copy(source, rpath, exclusive=not force, record=True, digests=hashed),
+                size,
             ):
                 ctx.transfers.one(tally, upload)
     except FileExistsError:

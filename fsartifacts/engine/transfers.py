@@ -71,6 +71,18 @@ class Transfers:
         with self.slot():
             _counted(tally, action)
 
+    def copied(self, tally: Tally, copy: Callable[[], bool], size: int) -> bool:
+        """A copy made in place of a transfer (on the store, or of a local file), holding a
+        slot: True once made, and then on ``tally`` as the ``size`` bytes it spared moving,
+        as the transfer would have been; False (nothing counted) when it could not be."""
+        with self.slot():
+            if not copy():
+                return False
+        share = tally.share()
+        share.relative_update(size)
+        tally.file_done(share)
+        return True
+
     def each(self, action: Callable[[T], None], items: Iterable[T]) -> None:
         """``action(item)`` for every item, each holding a slot while it runs.
 
