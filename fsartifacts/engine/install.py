@@ -139,23 +139,41 @@ def sweep_stale(dest: Path) -> None:
     if not dest.parent.is_dir():
         return
     partial, journal = partial_paths(dest)
-    try:
-        fresh = time.time() - journal.lstat().st_mtime < PARTIAL_FRESH_FOR
-    except FileNotFoundError:
-        fresh = False
-    if not fresh or not os.path.lexists(partial):
-        with contextlib.suppress(FileNotFoundError):
-            journal.unlink()
+    fresh = resumable_leftover(partial, journal)
+    if not fresh:
+        _remove_entry(journal)
     for leftover in dest.parent.glob(f".{escape(dest.name)}{TEMP_MARKER}*.part"):
         if leftover == partial and fresh:
             continue
         if leftover.name.endswith(f"{OLD_TAG}.part") and not os.path.lexists(dest):
             os.rename(leftover, dest)
-        elif leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+            _remove_entry(leftover)
+
+
+def resumable_leftover(partial: Path, journal: Path) -> bool:
+    """Whether a partial download and its journal may be resumed: both regular files
+    (never a folder, a link or a file linked from elsewhere, which a resume would write
+    through), the journal less than a day old."""
+    try:
+        staged, notes = partial.lstat(), journal.lstat()
+    except FileNotFoundError:
+        return False
+    return (
+        stat.S_ISREG(staged.st_mode)
+        and staged.st_nlink == 1
+        and stat.S_ISREG(notes.st_mode)
+        and time.time() - notes.st_mtime < PARTIAL_FRESH_FOR
+    )
+
+
+def _remove_entry(path: Path) -> None:
+    """Remove whatever is at ``path``: a folder with its content, else the entry itself."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 @contextlib.contextmanager

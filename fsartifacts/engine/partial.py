@@ -169,7 +169,9 @@ def _load(journal_path: Path, path: Path, identity: CopyIdentity) -> list[Interv
         body: Any = json.loads(read_small_file(journal_path, JOURNAL_LIMIT))
     except (OSError, ValueError, RecursionError):
         return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size != identity.size or not isinstance(body, dict):
+    if not (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_size == identity.size):
+        return None  # a link from elsewhere would be written through
+    if not isinstance(body, dict):
         return None
     expected = {"format": _JOURNAL_FORMAT, **asdict(identity)}
     if any(body.get(key) != value or type(body.get(key)) is not type(value)

@@ -1,0 +1,69 @@
+"""What a pull finds beside its destination in the place of a partial download: only a
+regular file of its own, with a regular journal, is resumed; anything else is swept away
+and the download starts over, without writing through it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.engine.install import partial_paths, sweep_stale
+from fsartifacts.engine.partial import CopyIdentity, Partial
+
+SIZE = 4096
+IDENTITY = CopyIdentity("repo/model_v1.0.0.bin", SIZE, "etag-1", "ab" * 32)
+
+
+def left_by_an_earlier_run(dest: Path) -> Partial:
+    """A partial download of ``dest`` holding its first half, journalled."""
+    partial = Partial.open(dest, IDENTITY, resume=True)
+    with open(partial.path, "r+b") as f:
+        f.write(b"x" * (SIZE // 2))
+    partial.received.add(0, SIZE // 2)
+    partial.give_up()
+    return partial
+
+
+def test_a_partial_left_by_an_earlier_run_is_resumed(tmp_path: Path) -> None:
+    dest = tmp_path / "model_v1.0.0.bin"
+    left_by_an_earlier_run(dest)
+    sweep_stale(dest)
+    assert Partial.open(dest, IDENTITY, resume=True).received.total() == SIZE // 2
+
+
+def test_a_hard_link_in_place_of_the_staged_file_is_never_written_through(
+    tmp_path: Path,
+) -> None:
+    dest = tmp_path / "project" / "model_v1.0.0.bin"
+    staged = left_by_an_earlier_run(dest).path
+    outside = tmp_path / "outside.bin"  # a file of the user's, of the same size
+    outside.write_bytes(staged.read_bytes())
+    staged.unlink()
+    os.link(outside, staged)
+    sweep_stale(dest)
+    partial = Partial.open(dest, IDENTITY, resume=True)
+    assert partial.received.total() == 0
+    assert os.stat(partial.path).st_ino != os.stat(outside).st_ino
+    assert os.stat(outside).st_nlink == 1
+
+
+@pytest.mark.parametrize("which", ["staged file", "journal", "journal alone"])
+def test_a_folder_in_place_of_the_staged_file_or_its_journal_is_swept(
+    tmp_path: Path, which: str
+) -> None:
+    dest = tmp_path / "model_v1.0.0.bin"
+    left_by_an_earlier_run(dest)
+    staged, journal = partial_paths(dest)
+    folder = journal if which.startswith("journal") else staged
+    folder.unlink()
+    folder.mkdir()
+    (folder / "inside").write_text("x")
+    if which == "journal alone":
+        staged.unlink()
+    sweep_stale(dest)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    partial = Partial.open(dest, IDENTITY, resume=True)
+    assert partial.received.total() == 0
+    assert staged.is_file() and journal.is_file()
