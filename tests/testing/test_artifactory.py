@@ -865,6 +865,20 @@ def test_drop_after_resets_a_download(repo: ArtifactoryRepo, session: requests.S
     assert session.get(f"{repo.repo_url}/f.bin").content == data  # next one is fine
 
 
+def test_cut_after_resets_every_download_once_its_bytes_are_spent(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    put(session, repo, "f.bin", data)
+    repo.server.faults.cut_after(300_000, path_contains="f.bin")
+    for _ in range(3):
+        with pytest.raises(requests.exceptions.RequestException):
+            session.get(f"{repo.repo_url}/f.bin").raise_for_status()
+    assert [r.bytes_out for r in repo.server.requests[-3:]] == [300_000, 0, 0]
+    repo.server.faults.reset()
+    assert session.get(f"{repo.repo_url}/f.bin").content == data
+
+
 def test_drop_after_cuts_an_upload_and_stores_nothing(
     repo: ArtifactoryRepo, session: requests.Session
 ) -> None:
