@@ -16,8 +16,11 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-# The kernel copies this much at a time; the thread reads back as much.
+# The kernel copies this much at a time.
 KERNEL_STEP = 8 * 1024 * 1024
+# The thread reads the copy back in blocks of this size: with the blocks queued for the
+# digests' threads, the memory a copy holds stays a few of them.
+READ_BACK = 1024 * 1024
 # The destination is written back to disk every this many copied bytes.
 WRITEBACK_STEP = 32 * 1024 * 1024
 
@@ -129,7 +132,7 @@ class _Behind:
         if self.feed is None:
             return copied
         while fed < copied:
-            block = os.pread(self.src, min(KERNEL_STEP, copied - fed), self.start + fed)
+            block = os.pread(self.src, min(READ_BACK, copied - fed), self.start + fed)
             if not block:  # cut short since it was copied: what was copied is unknown
                 raise OSError(errno.EIO, "the file was truncated while it was being copied")
             self.feed(block)
