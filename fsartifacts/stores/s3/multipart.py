@@ -26,6 +26,7 @@ from typing import IO, Any
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback
 
+from fsartifacts.hashing import FileDigests, FileIdentity, file_identity
 from fsartifacts.stores.journals import UploadJournal, UploadJournals
 from fsartifacts.stores.s3.errors import error_code
 from fsartifacts.stores.s3.objects import MD5_ETAG, SendBody
@@ -230,7 +231,9 @@ def _abort(fs: Any, bucket: str, key: str, upload_id: str) -> None:
         log.info("could not abort the unfinished upload to s3://%s/%s: %s", bucket, key, exc)
 
 
-def hashed_stat(lpath: str, digests: Mapping[str, str] | None) -> os.stat_result:
-    """The file's stat when it was hashed (a FileDigests carries it), else as it is now."""
-    stat = getattr(digests, "stat", None)
-    return stat if isinstance(stat, os.stat_result) else os.stat(lpath)
+def hashed_stat(lpath: str, digests: Mapping[str, str] | None) -> FileIdentity:
+    """The file's size and mtime when it was hashed (a FileDigests carries them), else as
+    they are now."""
+    if isinstance(digests, FileDigests):
+        return digests.identity
+    return file_identity(os.stat(lpath))
