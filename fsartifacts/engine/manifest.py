@@ -7,6 +7,7 @@ first on pull, so every file is verified against it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -43,8 +44,10 @@ class Manifest:
     @property
     def digest(self) -> str:
         """One sha256 for the whole tree: of the sorted (path, size, sha256) lines."""
-        lines = "".join(f"{f.sha256}  {f.size}  {f.path}\n" for f in sorted(self.files, key=_path))
-        return hashlib.sha256(lines.encode()).hexdigest()
+        digest = hashlib.sha256()
+        for f in sorted(self.files, key=_path):  # a line at a time: a folder may be large
+            digest.update(f"{f.sha256}  {f.size}  {f.path}\n".encode())
+        return digest.hexdigest()
 
     def unlisted_files(self, folder: Path) -> list[str]:
         """The files (and links) below ``folder`` that this manifest does not list, sorted."""
@@ -61,31 +64,38 @@ class Manifest:
         return sorted(self.files, key=_path) == sorted(other.files, key=_path)
 
     def to_bytes(self) -> bytes:
+        """The manifest as JSON (keys sorted, indented by one), its files written one at a
+        time: a folder of 100,000 files is never held as 100,000 dicts and their pieces."""
         doc: dict[str, Any] = {
             "format": FORMAT,
             "artifact": self.artifact,
             "version": self.version,
             "size": self.size,
             "sha256": self.digest,
-            "files": [
-                {"path": f.path, "size": f.size, "sha256": f.sha256}
-                for f in sorted(self.files, key=_path)
-            ],
+            "files": [],
         }
         if self.provenance:
             doc["provenance"] = self.provenance
-        return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+        # Any quote inside a value is escaped: the first `"files": []` is the key's own.
+        head, tail = json.dumps(doc, indent=1, sort_keys=True).split('"files": []', 1)
+        out = io.BytesIO()
+        out.write(f'{head}"files": ['.encode())
+        for n, f in enumerate(sorted(self.files, key=_path)):
+            out.write(
+                f'{"," if n else ""}\n  {{\n   "path": {json.dumps(f.path)},\n   "sha256": '
+                f'{json.dumps(f.sha256)},\n   "size": {f.size}\n  }}'.encode()
+            )
+        out.write(f"{chr(10) + ' ' if self.files else ''}]{tail}\n".encode())
+        return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str) -> Manifest:
         try:
-            doc: Any = json.loads(data)
+            # Each file's object becomes its entry as it is parsed: never all held as dicts.
+            doc: Any = json.loads(data, object_hook=_entry_of)
             if doc.get("format") != FORMAT:
                 raise ValueError(f"unknown format {doc.get('format')!r}")
-            files = tuple(
-                ManifestEntry(str(f["path"]), int(f["size"]), str(f["sha256"]).lower())
-                for f in doc["files"]
-            )
+            files = tuple(f if isinstance(f, ManifestEntry) else _entry(f) for f in doc["files"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IntegrityError(
                 f"{where}: the folder manifest is unreadable ({exc}); push that version again "
@@ -126,6 +136,15 @@ def malformed(files: tuple[ManifestEntry, ...]) -> str | None:
     if clash:
         return f"{clash[0]!r} is listed both as a file and as a folder of other files"
     return None
+
+
+def _entry(f: Any) -> ManifestEntry:
+    return ManifestEntry(str(f["path"]), int(f["size"]), str(f["sha256"]).lower())
+
+
+def _entry_of(doc: dict[str, Any]) -> Any:
+    """A file's object read from a manifest as its entry; any other object as it is."""
+    return _entry(doc) if doc.keys() == {"path", "size", "sha256"} else doc
 
 
 def _path(entry: ManifestEntry) -> str:
