@@ -19,6 +19,7 @@ import io
 import json
 import os
 import queue
+import struct
 import threading
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -304,14 +305,29 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "fsartifacts" / "hashes.json"
 
 
-# One entry of the cache in memory: (size, mtime_ns, inode, sha256, then each other
-# digest as name, value, ...). A flat tuple, not a dict: a project may hold 100,000 files.
+# One entry of the cache in memory: its size, mtime and inode and its sha256 packed in one
+# bytes object, then each other digest as name, value, ...: a project may hold 100,000
+# files, and this is a third of a tuple of ints and hex strings.
 _Entry = tuple[Any, ...]
 _KEYS = ("size", "mtime_ns", "inode")
+_PACKED = struct.Struct("<QqQ32s")
+
+
+def _pack(key: tuple[int, int, int], sha256: str, others: Iterable[str] = ()) -> _Entry:
+    return (_PACKED.pack(*key, bytes.fromhex(sha256)), *others)
+
+
+def _key_of(entry: _Entry) -> tuple[int, int, int]:
+    size, mtime_ns, inode, _ = _PACKED.unpack(entry[0])
+    return size, mtime_ns, inode
+
+
+def _sha256_of(entry: _Entry) -> str:
+    return str(entry[0][-32:].hex())
 
 
 def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
-    """An entry read from the cache file as a tuple (as json parses it: each object once
+    """An entry read from the cache file, packed (as json parses it: each object once
     read, so the dicts are never all held); anything else (the file's top level) as is."""
     key = tuple(doc.get(k) for k in _KEYS)
     sha256 = doc.get("sha256")
@@ -319,13 +335,16 @@ def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
         return doc
     others = [x for n, v in doc.items() if n not in _KEYS and n != "sha256" and isinstance(v, str)
               for x in (n, v)]  # fmt: skip
-    return (*key, sha256, *others)
+    try:
+        return _pack((key[0], key[1], key[2]), sha256, others)  # type: ignore[arg-type]
+    except (ValueError, struct.error):
+        return doc  # not a sha256, or not a file's size: ignored
 
 
 def _entry_doc(entry: _Entry) -> dict[str, Any]:
     """An entry as the cache file writes it."""
-    return {**dict(zip(_KEYS, entry, strict=False)), "sha256": entry[3],
-            **dict(zip(entry[4::2], entry[5::2], strict=True))}  # fmt: skip
+    return {**dict(zip(_KEYS, _key_of(entry), strict=True)), "sha256": _sha256_of(entry),
+            **dict(zip(entry[1::2], entry[2::2], strict=True))}  # fmt: skip
 
 
 def _read_entries(path: Path) -> dict[str, _Entry]:
@@ -407,7 +426,7 @@ class HashCache:
             with self._lock:
                 kept = {**self._known(self._entries.get(real), key, None), **digests}
                 others = [x for n, v in kept.items() if n != "sha256" for x in (n, v)]
-                self._entries[real] = (*key, kept["sha256"], *others)
+                self._entries[real] = _pack(key, kept["sha256"], others)
                 self._dirty = True
         return FileDigests(digests, stat)
 
@@ -416,9 +435,9 @@ class HashCache:
         entry: _Entry | None, key: tuple[int, int, int], wanted: list[str] | None
     ) -> dict[str, str]:
         """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
-        if entry is None or entry[:3] != key:
+        if entry is None or _key_of(entry) != key:
             return {}
-        held = {"sha256": entry[3], **dict(zip(entry[4::2], entry[5::2], strict=True))}
+        held = {"sha256": _sha256_of(entry), **dict(zip(entry[1::2], entry[2::2], strict=True))}
         return {name: value for name, value in held.items() if wanted is None or name in wanted}
 
     def holders(self, wanted: Collection[str], under: str | os.PathLike[str]) -> dict[str, str]:
@@ -430,20 +449,20 @@ class HashCache:
         top = os.path.join(os.path.realpath(under), "")
         with self._lock:
             candidates = [
-                (path, entry)
+                (path, entry, sha256)
                 for path, entry in self._entries.items()
-                if entry[3] in wanted and path.startswith(top)
+                if path.startswith(top) and (sha256 := _sha256_of(entry)) in wanted
             ]
         found: dict[str, str] = {}
-        for path, entry in candidates:
-            if entry[3] in found:
+        for path, entry, sha256 in candidates:
+            if sha256 in found:
                 continue
             try:
                 now = os.lstat(path)
             except OSError:
                 continue
             if S_ISREG(now.st_mode) and self._known(entry, self._key(now), ["sha256"]):
-                found[entry[3]] = path
+                found[sha256] = path
         return found
 
     def remember(self, path: str | os.PathLike[str], sha256: str) -> None:
@@ -455,7 +474,7 @@ class HashCache:
         except FileNotFoundError:
             return
         with self._lock:
-            self._entries[real] = (*key, sha256)
+            self._entries[real] = _pack(key, sha256)
             self._dirty = True
 
     def save(self) -> None:
