@@ -80,14 +80,20 @@ def pull_in_ranges(
     algorithms: tuple[str, ...],
     check: Check,
     resume: bool,
+    verified: bool,
     tally: Tally,
     installing: Installing = contextlib.nullcontext,
 ) -> str:
     """Download ``copy`` into ``dest`` in ranges, verified by ``check``, and install it (the
-    rename inside ``installing()``); its sha256."""
+    rename inside ``installing()``); its sha256.
+
+    ``verified``: whether ``check`` holds the whole file to a digest the store keeps. A
+    file checked by its size alone is never resumed: nothing would catch the bytes a
+    journal claims wrongly.
+    """
     size = copy.size or 0
     identity = CopyIdentity(copy.path, size, ctx.ops.revision(copy.entry), recorded)
-    partial = Partial.open(dest, identity, resume=resume)
+    partial = Partial.open(dest, identity, resume=resume and verified)
     digests: list[dict[str, str]] = []
 
     def attempt(callback: Callback) -> None:

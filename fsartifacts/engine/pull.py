@@ -255,7 +255,8 @@ def _pull_file(
         if in_ranges(ctx, copy):
             pull_in_ranges(
                 ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),
-                check=accept, resume=resume, tally=tally, installing=installing,
+                check=accept, resume=resume, verified=bool(recorded or native), tally=tally,
+                installing=installing,
             )  # fmt: skip
         else:
             ctx.transfers.one(tally, download)
