@@ -382,7 +382,7 @@ class ArtifactoryFileSystem(BatchOperations, TreeOperations, PropertyOperations,
     ) -> None:
         """Deploy a local file with its sha1 and sha256, so a corrupted upload is refused.
 
-        Files of 10 KiB or more are first offered by checksum alone: when the
+        Files of 1 MiB or more are first offered by checksum alone: when the
         server already holds the content, no byte is sent.
 
         ``sha256`` (and ``sha1``), when given, are what the caller hashed

@@ -37,7 +37,12 @@ log = logging.getLogger("fsartifacts")
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 MAX_UPLOAD_REDIRECTS = 5
-CHECKSUM_DEPLOY_MIN = 10 * 1024  # below this a full PUT costs no more (JFrog's own clients agree)
+# A checksum deploy is a probe: one more round trip for every file the server does not
+# hold yet. It pays off only where the bytes it may save take longer to send than that
+# round trip: from about 1 MiB (8 ms at 1 Gbit/s, 80 ms at 100 Mbit/s, against 20-50 ms
+# to a remote server). Below it, a folder of new small files would cost two requests a
+# file. A new version's files already held by an earlier one are copied, not probed.
+CHECKSUM_DEPLOY_MIN = 1024 * 1024
 
 
 class Readable(Protocol):

@@ -36,7 +36,7 @@ from fsartifacts.artifactoryfs.errors import (
     ArtifactoryTimeoutError,
 )
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-from fsartifacts.artifactoryfs.upload import SEND_BLOCK
+from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN, SEND_BLOCK
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import IntegrityError, LocalError
@@ -56,7 +56,7 @@ from tests.fixtures.artifactory import (
     ArtifactoryRepo,
 )
 
-BIG = 10 * 1024  # the size from which a checksum deploy is tried first
+BIG = CHECKSUM_DEPLOY_MIN  # the size from which a checksum deploy is tried first
 MODEL = Artifact("model", "models/model.pkl")
 V1 = semver.Version.parse("1.0.0")
 
@@ -533,11 +533,14 @@ def test_checksum_deploy_miss_falls_back_to_a_full_upload(
     assert fs.cat_file(f"{repo}/new.bin") == data
     assert sum(callback.updates) == len(data)
 
-    small = tmp_path / "small.txt"
-    small.write_bytes(b"small")
-    fs.put_file(small, f"{repo}/small.txt")
-    (put,) = requests_to(server, "PUT", "small.txt")  # below 10 KiB: straight to a full PUT
-    assert put.bytes_in == 5
+    # Below the threshold a probe's round trip costs more than the bytes it could save:
+    # straight to a full PUT, for a tiny file and for one of a few tens of KiB alike.
+    for name, size in (("small.txt", 5), ("tens-of-kib.bin", 32 * 1024)):
+        small = tmp_path / name
+        small.write_bytes(os.urandom(size))
+        fs.put_file(small, f"{repo}/{name}")
+        (put,) = requests_to(server, "PUT", name)
+        assert put.bytes_in == size
 
 
 def test_put_file_retries_after_a_dropped_connection(

@@ -1,6 +1,6 @@
 """The fault matrix: no fault loses or corrupts data, on Artifactory and on S3.
 
-Each cell pushes or pulls one 256 KiB artifact through the Python API with
+Each cell pushes or pulls one 1.25 MiB artifact through the Python API with
 ``FSARTIFACTS_ATTEMPTS=3`` and ``FSARTIFACTS_TIMEOUT=0.5`` while one fault is
 armed: on the local Artifactory server through its own fault switches, on S3
 through :class:`tests.fixtures.fault_proxy.FaultProxy` in front of moto. Every cell
@@ -86,6 +86,7 @@ from urllib.parse import unquote
 import pytest
 
 from fsartifacts import Project
+from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN
 from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.errors import FsArtifactsError, IntegrityError, TransferError
 from fsartifacts.sizes import MiB
@@ -95,7 +96,7 @@ from tests.fixtures.fault_proxy import FaultProxy, artifactory_content_request
 
 ATTEMPTS = 3
 TIMEOUT = 0.5
-SIZE = 256 * 1024
+SIZE = CHECKSUM_DEPLOY_MIN + 256 * 1024  # large enough that an Artifactory push probes first
 CUT = 100_000  # bytes of content before a drop or a truncation; also the corrupted offset
 LATENCY = 1.0  # the slow Artifactory server: twice the timeout
 HOLD = 30.0  # the proxy's slow requests: longer than any test, cut short by close()
