@@ -27,9 +27,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from fsspec.callbacks import Callback
 
+from fsartifacts.engine.install import local_writes
 from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
@@ -208,9 +210,10 @@ class _RangeWriter:
                 transient=False,
             )
         view, at = memoryview(data), self.at
-        while view:
-            written = os.pwrite(self.fd, view, at)
-            view, at = view[written:], at + written
+        with local_writes(Path(self.run.job.path)):  # a full disk names the file, not errno
+            while view:
+                written = os.pwrite(self.fd, view, at)
+                view, at = view[written:], at + written
         self.run.received.add(self.at, at)
         self.at = at
         self.run.progress(len(data))
