@@ -155,7 +155,7 @@ class Project(RemoteQueries, RemoteRemovals):
     def engine(self) -> Engine:
         if self._engine is None:
             from fsartifacts.engine.runner import Engine
-            from fsartifacts.hashing import HashCache, default_cache_path
+            from fsartifacts.hashcache import HashCache, default_cache_path
 
             self._engine = Engine(
                 self.store,

@@ -13,14 +13,8 @@ from pathlib import Path
 import pytest
 
 from fsartifacts.errors import IntegrityError
-from fsartifacts.hashing import (
-    CHUNK,
-    THREADED_MIN,
-    FileDigests,
-    HashCache,
-    HashingWriter,
-    hash_stream,
-)
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import CHUNK, THREADED_MIN, FileDigests, HashingWriter, hash_stream
 
 
 def sha256(data: bytes) -> str:

@@ -11,7 +11,8 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.pushsource import folder_digests
 from fsartifacts.engine.results import entry_size
 from fsartifacts.engine.selection import EVERY_FILE, Selection
-from fsartifacts.hashing import FileDigests, HashCache, hash_file
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import FileDigests, hash_file
 from fsartifacts.stores.base import StoreOps
 
 

@@ -15,7 +15,7 @@ from fsartifacts.engine.aliases import Aliases
 from fsartifacts.engine.heldclaims import HeldClaims
 from fsartifacts.engine.index import RemoteIndex
 from fsartifacts.engine.transfers import Transfers
-from fsartifacts.hashing import HashCache
+from fsartifacts.hashcache import HashCache
 from fsartifacts.progress import ProgressFactory
 from fsartifacts.progressbars import Tally
 from fsartifacts.stores.base import Store, StoreOps

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError
-from fsartifacts.hashing import FileDigests, HashCache
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import FileDigests
 from fsartifacts.localfiles import file_kind
 
 log = logging.getLogger("fsartifacts")

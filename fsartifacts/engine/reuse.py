@@ -27,7 +27,8 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.results import entry_size
 from fsartifacts.errors import FsArtifactsError, IntegrityError
-from fsartifacts.hashing import HashCache, HashingWriter
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import HashingWriter
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import StoredCopy, StoreOps
 

@@ -39,7 +39,7 @@ from fsartifacts.errors import (
     NotFoundError,
     typed_error,
 )
-from fsartifacts.hashing import HashCache
+from fsartifacts.hashcache import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.base import Store
 from fsartifacts.stores.journals import UploadJournals

@@ -40,7 +40,8 @@ from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN, SEND_BLOCK
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import IntegrityError, LocalError
-from fsartifacts.hashing import THREADED_MIN, HashCache
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import THREADED_MIN
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.artifactory.auth import Credentials
 from fsartifacts.stores.artifactory.ops import ArtifactoryOps

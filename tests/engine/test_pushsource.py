@@ -16,7 +16,8 @@ from fsartifacts.config.model import Artifact
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import LocalError
-from fsartifacts.hashing import FileDigests, HashCache
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import FileDigests
 from tests.fixtures.cli import fsartifacts, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 

@@ -15,7 +15,8 @@ from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
-from fsartifacts.hashing import HashCache, hash_file
+from fsartifacts.hashcache import HashCache
+from fsartifacts.hashing import hash_file
 from fsartifacts.stores.base import Store, StoreOps
 from fsartifacts.stores.local import LocalOps
 from fsartifacts.stores.url import open_url_store
