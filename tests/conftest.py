@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,33 @@ def _a_home_of_our_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         for name in ("FSARTIFACTS_CONFIG", "FSARTIFACTS_ENV", "FSARTIFACTS_VERSION"):
             env.delenv(name, raising=False)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A test that runs the CLI in this process leaves logging as it found it.
+
+    ``main()`` sets up the process's logging for its run, as a command line does: the
+    package's logger stops propagating and takes the level of ``-q``/``-v`` (and ``-v -v``
+    replaces the root logger's handlers). Left so, later tests would capture none of the
+    package's records. pytest's own capture handlers come and go with each phase of a
+    test, so on the root logger only what the test added or removed is put back.
+    """
+    package, root = logging.getLogger("fsartifacts"), logging.getLogger()
+    saved = (package.handlers[:], package.filters[:], package.level, package.propagate)
+    root_handlers, root_level = root.handlers[:], root.level
+    yield
+    package.handlers[:], package.filters[:] = saved[0], saved[1]
+    package.setLevel(saved[2])
+    package.propagate = saved[3]
+
+    def pytests(handler: logging.Handler) -> bool:
+        return type(handler).__module__.startswith("_pytest")
+
+    kept = [h for h in root.handlers if h in root_handlers or pytests(h)]
+    lost = [h for h in root_handlers if h not in root.handlers and not pytests(h)]
+    root.handlers[:] = kept + lost
+    root.setLevel(root_level)
 
 
 def pip_cache_dir() -> Path:
