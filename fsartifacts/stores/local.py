@@ -7,7 +7,7 @@ import hashlib
 import os
 import pathlib
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -154,12 +154,8 @@ class LocalOps(StoreOps):
     ) -> bool:
         """A hard link to ``source`` (a kernel copy where links cannot be made), verified
         by reading it: its size and sha256 must be those it was pushed with."""
-        try:
-            src = open_regular(source.path)
-        except (OSError, IntegrityError):
-            return False  # removed since it was listed, or not a regular file any more
-        with src:
-            if not _holds(src, source):
+        with _verified_source(source) as src:
+            if src is None:
                 return False
             os.makedirs(os.path.dirname(rpath), exist_ok=True)
             if not _link(src, source.path, rpath, exclusive=exclusive):
@@ -210,13 +206,9 @@ def _link(src: IO[bytes], path: str, rpath: str, *, exclusive: bool) -> bool:
     """A hard link at ``rpath`` to ``path``, the file open as ``src``; False where none
     can be made (another filesystem, a link limit) or ``path`` is another file now."""
     staging = temp_beside(rpath)
-    try:
-        os.link(path, staging)
-    except OSError:
+    if not _link_to(src, path, staging):
         return False
     try:
-        if _identity(os.stat(staging)) != _identity(os.fstat(src.fileno())):
-            return False  # replaced between the check and the link
         install_temp(staging, rpath, exclusive=exclusive)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -224,28 +216,47 @@ def _link(src: IO[bytes], path: str, rpath: str, *, exclusive: bool) -> bool:
     return True
 
 
+def _link_to(src: IO[bytes], path: str, target: str | os.PathLike[str]) -> bool:
+    """A hard link at the new name ``target`` to ``path``, the file open as ``src``; False,
+    with nothing left at ``target``, where none can be made or ``path`` is another file now."""
+    try:
+        os.link(path, target)
+    except OSError:
+        return False
+    linked = False
+    try:
+        linked = _identity(os.stat(target)) == _identity(os.fstat(src.fileno()))
+    finally:
+        if not linked:  # replaced between the check and the link
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+    return linked
+
+
 def _staged_copy(source: StoredCopy, target: str) -> bool:
     """``source`` at the new name ``target`` in a staged folder: a hard link (a copy where
     none can be made), once ``source`` is checked to hold its content; False if not."""
+    with _verified_source(source) as src:
+        if src is None:
+            return False
+        if not _link_to(src, source.path, target):
+            src.seek(0)  # the very file just checked, copied
+            with open(target, "xb") as dst:
+                _copy_between_files(src, dst, source.size, NoOpCallback())
+    return True
+
+
+@contextlib.contextmanager
+def _verified_source(source: StoredCopy) -> Iterator[IO[bytes] | None]:
+    """The file of ``source`` open, once checked to hold its size and sha256; None when it
+    was removed since it was listed, is not a regular file any more, or holds other bytes."""
     try:
         src = open_regular(source.path)
     except (OSError, IntegrityError):
-        return False  # removed since it was listed, or not a regular file any more
+        yield None
+        return
     with src:
-        if not _holds(src, source):
-            return False
-        try:
-            os.link(source.path, target)
-        except OSError:
-            pass
-        else:
-            if _identity(os.stat(target)) == _identity(os.fstat(src.fileno())):
-                return True
-            os.unlink(target)  # replaced between the check and the link
-        src.seek(0)  # the very file just checked, copied
-        with open(target, "xb") as dst:
-            _copy_between_files(src, dst, source.size, NoOpCallback())
-    return True
+        yield src if _holds(src, source) else None
 
 
 def _holds(src: IO[bytes], source: StoredCopy) -> bool:
