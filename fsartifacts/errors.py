@@ -128,6 +128,13 @@ class TransferError(FsArtifactsError):
     """A transfer failed for a reason outside the user's data (network, server)."""
 
 
+class RangesNotServed(TransferError):
+    """The store answered a ranged read with something other than the range asked for
+    (the whole file, as some proxies and CDNs do): it does not serve ranges, and the file
+    is to be downloaded in one stream instead. Raised before any of the answer's bytes
+    are written."""
+
+
 class InternalError(FsArtifactsError):
     """An exception no part of fsartifacts expects: a bug (ours, a library's, a plugin
     filesystem's), not a failure of the store, the network or a local file.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
-import re
 import uuid
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -21,17 +21,21 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConnectionError,
-    ArtifactoryError,
     ArtifactoryIntegrityError,
+    ArtifactoryRangeError,
+    ArtifactoryRangesIgnored,
     InterruptedTransfer,
     error_from_response,
     transport_error,
 )
 from fsartifacts.artifactoryfs.listing import item_info
+from fsartifacts.byteranges import NOT_SERVED, SHORT, range_problem
 from fsartifacts.hashing import Digests
 from fsartifacts.retry import pause_before_retry, retry_delay
 
 DOWNLOAD_CHUNK = 1024 * 1024
+
+log = logging.getLogger("fsartifacts")
 
 
 class Writer(Protocol):
@@ -89,25 +93,39 @@ def _read_once(
 ) -> bytes:
     response = client.send("GET", client.file_url(path), action, headers=headers, stream=True)
     with response:
-        if response.status_code == 416:
-            return b""  # start at or past the end (every range of an empty file is)
-        if response.status_code not in (200, 206):
+        if response.status_code not in (200, 206, 416):
             raise error_from_response(response, action)
         refuse_folder(response, path)
+        ranged = "Range" in headers
+        problem = (range_problem(start, end, response.status_code,
+                                 response.headers.get("Content-Range"), may_end_early=True)
+                   if ranged else None)  # fmt: skip
+        if problem and problem.kind == SHORT:
+            if response.status_code == 416:
+                return b""  # start at or past the end (every range of an empty file is)
+            raise ArtifactoryRangeError(f"{action}: {problem.detail}", detail=problem.detail)
+        if problem and response.status_code != 200:
+            raise ArtifactoryRangesIgnored(f"{action}: {problem.detail}", detail=problem.detail)
         try:
-            data = response.content
+            if problem:  # the whole file: a read must still return the bytes asked for
+                return _cut(response, start, end, action)
+            return response.content
         except requests.RequestException as exc:
             raise InterruptedTransfer(transport_error(exc, action)) from None
-    if response.status_code == 200 and "Range" in headers:
-        return data[start:end]  # the server ignored the range
-    if response.status_code == 206:
-        first = re.match(r"bytes ([0-9]+)-", response.headers.get("Content-Range", ""))
-        if first and int(first.group(1)) != start:
-            raise ArtifactoryError(
-                f"{action}: asked for bytes from {start}, the server sent them from "
-                f"{first.group(1)}"
-            )
-    return data
+
+
+def _cut(response: requests.Response, start: int, end: int | None, action: str) -> bytes:
+    """Bytes ``[start, end)`` of a whole file's body, read no further than ``end``."""
+    log.debug("%s: the server ignores ranges and sent the whole file", action)
+    parts, at = [], 0
+    for chunk in response.iter_content(DOWNLOAD_CHUNK):
+        lo, hi = max(start - at, 0), len(chunk) if end is None else min(len(chunk), end - at)
+        if hi > lo:
+            parts.append(chunk[lo:hi])
+        at += len(chunk)
+        if end is not None and at >= end:
+            break
+    return b"".join(parts)
 
 
 def stream_range(
@@ -119,9 +137,11 @@ def stream_range(
 ) -> None:
     """Stream bytes ``[start, end)`` of ``path`` into ``out`` with one ranged GET.
 
-    A server that answers with the whole file (200) or none of it (416: it shrank) is
-    refused unread. A body cut off is the caller's to retry (raised as a transport
-    error).
+    An answer that is not that range (:func:`~fsartifacts.byteranges.range_problem`)
+    is refused unread: :class:`ArtifactoryRangesIgnored` when the server does not
+    serve the range (its caller reads the file in one stream instead), else
+    :class:`ArtifactoryRangeError` (the file is shorter than the range). A body cut
+    off is the caller's to retry (raised as a transport error).
     """
     if end <= start:
         return
@@ -129,18 +149,14 @@ def stream_range(
     action = f"read {path}"
     response = client.send("GET", client.file_url(path), action, headers=headers, stream=True)
     with response:
-        if response.status_code != 206:
-            if response.status_code in (200, 416):
-                raise ArtifactoryError(
-                    f"{action}: the server answered a ranged GET with {response.status_code} "
-                    "(it ignores ranges, or the file changed since it was listed); pull again",
-                    status=response.status_code,
-                )
+        if response.status_code not in (200, 206, 416):
             raise error_from_response(response, action)
-        first = re.match(r"bytes ([0-9]+)-", response.headers.get("Content-Range", ""))
-        if not first or int(first.group(1)) != start:
-            raise ArtifactoryError(f"{action}: asked for bytes from {start}, the server sent "
-                                   f"{response.headers.get('Content-Range')!r}")  # fmt: skip
+        problem = range_problem(start, end, response.status_code,
+                                response.headers.get("Content-Range"))  # fmt: skip
+        if problem:
+            kind = ArtifactoryRangesIgnored if problem.kind == NOT_SERVED else ArtifactoryRangeError
+            raise kind(f"{action}: {problem.detail}", status=response.status_code,
+                       detail=problem.detail)  # fmt: skip
         try:
             for chunk in response.iter_content(DOWNLOAD_CHUNK):
                 out.write(chunk)

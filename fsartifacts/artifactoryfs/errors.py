@@ -76,6 +76,20 @@ class ArtifactoryIntegrityError(ArtifactoryError):
     """Downloaded bytes do not match the size or checksum the server announced."""
 
 
+class ArtifactoryRangeError(ArtifactoryError):
+    """A ranged GET was answered with less than the range asked: the file is shorter than
+    it was when its size was known. ``detail`` says what the server sent."""
+
+    def __init__(self, message: str, *, status: int = 0, detail: str | None = None) -> None:
+        super().__init__(message, status=status)
+        self.detail = detail or message
+
+
+class ArtifactoryRangesIgnored(ArtifactoryRangeError):
+    """A ranged GET was answered with the whole file (200) or another range: the server,
+    or a proxy in front of it, does not serve ranges."""
+
+
 class ArtifactoryConnectionError(ArtifactoryError, ConnectionError):
     """The server could not be reached, or the connection broke."""
 

@@ -7,6 +7,7 @@ Push and pull receive this, never the engine that runs them.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,9 @@ class Context:
     transfers: Transfers = field(default_factory=lambda: Transfers(1))
     # Where uploads a later run can continue keep their journals (in the project).
     journals: UploadJournals | None = None
+    # Set once the store answered a ranged read with something else (the whole file):
+    # its large files download in one stream for the rest of the run.
+    ranges_refused: threading.Event = field(default_factory=threading.Event)
 
     @property
     def ops(self) -> StoreOps:

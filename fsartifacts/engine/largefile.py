@@ -6,6 +6,11 @@ partial of :mod:`fsartifacts.engine.partial`. A try that fails keeps what arrive
 the next try asks only for the rest; bytes that fail verification are discarded and
 the next try starts over. A pull that does not finish (its tries spent, an interrupt)
 leaves the partial and its journal for the next run, unless resuming is off.
+
+A store that answers a ranged read with anything but the range asked (the whole file,
+as some proxies and CDNs do: :class:`~fsartifacts.errors.RangesNotServed`) gets no more
+ranged reads in this run: the partial is removed (a resumed one too: the download
+starts over) and the caller downloads the file in one stream, verified the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from fsartifacts.engine.install import Installing
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import CopyIdentity, Partial
 from fsartifacts.engine.ranged import RangedJob, download_ranges
-from fsartifacts.errors import IntegrityError
+from fsartifacts.errors import IntegrityError, RangesNotServed
 from fsartifacts.progressbars import Tally
 from fsartifacts.retry import with_retries
 
@@ -39,7 +44,23 @@ def in_ranges(ctx: Context, copy: RemoteCopy) -> bool:
 
 def is_large(ctx: Context, size: int | None) -> bool:
     """Whether a file of ``size`` bytes is downloaded in ranges."""
-    return ctx.ops.serves_ranges and bool(size) and (size or 0) >= ctx.transfer.ranged_from
+    return (
+        ctx.ops.serves_ranges
+        and not ctx.ranges_refused.is_set()
+        and bool(size)
+        and (size or 0) >= ctx.transfer.ranged_from
+    )
+
+
+def _not_served(ctx: Context, url: str, exc: RangesNotServed, kept: int) -> None:
+    """Note that the store does not serve ranges: no more ranged reads in this run."""
+    if not ctx.ranges_refused.is_set():
+        ctx.ranges_refused.set()
+        log.info("%s; the store does not serve ranges, so large files download in one "
+                 "stream for the rest of this run", exc)  # fmt: skip
+    if kept:
+        log.debug("%s: the %d bytes an earlier pull kept are discarded, since the store "
+                  "no longer serves ranges: the download starts over", url, kept)  # fmt: skip
 
 
 def fetch_member_in_ranges(
@@ -52,9 +73,11 @@ def fetch_member_in_ranges(
     url: str,
     check: Check,
     callback: Callback,
-) -> None:
+) -> bool:
     """One try of a large file of a folder version into ``target`` (in the folder being
-    built), in ranges, within the slot its caller holds; verified by ``check``.
+    built), in ranges, within the slot its caller holds; verified by ``check``. False
+    (nothing left of it) when the store does not serve ranges: the caller downloads
+    it in one stream.
 
     Its staged file lives in that folder, which a failed pull removes: nothing resumes
     across runs, and a try that fails leaves nothing of its own.
@@ -64,10 +87,15 @@ def fetch_member_in_ranges(
         job = RangedJob(ctx.ops, rpath, str(partial.path), size, None, ctx.transfer.ranges,
                         ctx.transfer.range_size, ("sha256",), url)  # fmt: skip
         check(size, download_ranges(job, partial.received, ctx.transfers, callback, partial.record))
+    except RangesNotServed as exc:
+        partial.discard()
+        _not_served(ctx, url, exc, 0)
+        return False
     except BaseException:
         partial.discard()
         raise
     partial.install()
+    return True
 
 
 def pull_in_ranges(
@@ -83,9 +111,10 @@ def pull_in_ranges(
     verified: bool,
     tally: Tally,
     installing: Installing = contextlib.nullcontext,
-) -> str:
+) -> bool:
     """Download ``copy`` into ``dest`` in ranges, verified by ``check``, and install it (the
-    rename inside ``installing()``); its sha256.
+    rename inside ``installing()``); False (nothing left of it, nor of an earlier run's
+    partial) when the store does not serve ranges: the caller downloads it in one stream.
 
     ``verified``: whether ``check`` holds the whole file to a digest the store keeps. A
     file checked by its size alone is never resumed: nothing would catch the bytes a
@@ -94,7 +123,7 @@ def pull_in_ranges(
     size = copy.size or 0
     identity = CopyIdentity(copy.path, size, ctx.ops.revision(copy.entry), recorded)
     partial = Partial.open(dest, identity, resume=resume and verified)
-    digests: list[dict[str, str]] = []
+    kept = partial.received.total()  # by an earlier run
 
     def attempt(callback: Callback) -> None:
         callback.absolute_update(0)  # what arrived before is counted again below
@@ -108,13 +137,16 @@ def pull_in_ranges(
         except IntegrityError:
             partial.discard()
             raise
-        digests.append(got)
 
     def transfer(callback: Callback) -> None:
         with_retries(f"download of {url}", ctx.transfer.attempts, lambda: attempt(callback))
 
     try:
         ctx.transfers.one(tally, transfer)
+    except RangesNotServed as exc:
+        partial.discard()
+        _not_served(ctx, url, exc, kept)
+        return False
     except BaseException:
         partial.give_up()
         if partial.journal and not partial.discarded and (kept := partial.received.total()):
@@ -123,4 +155,4 @@ def pull_in_ranges(
         raise
     with installing():
         partial.install()
-    return digests[-1]["sha256"]
+    return True

@@ -252,13 +252,11 @@ def _pull_file(
                 result.bytes = dest.stat().st_size
                 ctx.hashes.remember(dest, recorded)
                 return
-        if in_ranges(ctx, copy):
-            pull_in_ranges(
-                ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),
-                check=accept, resume=resume, verified=bool(recorded or native), tally=tally,
-                installing=installing,
-            )  # fmt: skip
-        else:
+        if not (in_ranges(ctx, copy) and pull_in_ranges(
+            ctx, copy, dest, url=url, recorded=recorded, algorithms=tuple(sorted(algorithms)),
+            check=accept, resume=resume, verified=bool(recorded or native), tally=tally,
+            installing=installing,
+        )):  # fmt: skip
             ctx.transfers.one(tally, download)
     finally:
         tally.close()
@@ -330,14 +328,14 @@ def _pull_folder(
         if source is not None and reuse.copy_member(source, staging, entry, dest):
             callback.absolute_update(entry.size)
             return
-        if is_large(ctx, entry.size):
-            fetch_member_in_ranges(
-                ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
-                entry.sha256, url=f"{url}{entry.path}", callback=callback,
-                check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
-                              entry.size),
-            )  # fmt: skip
+        if is_large(ctx, entry.size) and fetch_member_in_ranges(
+            ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
+            entry.sha256, url=f"{url}{entry.path}", callback=callback,
+            check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
+                          entry.size),
+        ):  # fmt: skip
             return
+        callback.absolute_update(0)  # what a ranged try counted before it fell back
         with staged_member(staging, entry.path, dest) as out:
             writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
             ctx.ops.download(

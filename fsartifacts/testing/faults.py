@@ -32,6 +32,9 @@ requests (FIFO when several rules match), then disarms itself:
   every matching download once ``nbytes`` of artifact content went out in all, over
   every request since it was armed: a network that goes down for good part way through
   a transfer, whatever the client retries.
+* ``ignore_ranges(count=None)``: answer the next ``count`` matching ranged GETs (every
+  one until ``reset()`` when None) as if they had no ``Range`` header: 200 and the whole
+  file, as some proxies and CDNs do.
 * ``latency``: seconds slept before handling each request.
 
 ``drop_after``, ``cut_after``, ``truncate_next`` and ``corrupt_next`` act on artifact
@@ -56,6 +59,7 @@ CORRUPT = "corrupt"
 REDIRECT = "redirect"
 BEFORE = "before"
 CUT = "cut"
+IGNORE_RANGES = "ignore_ranges"
 
 
 @dataclass
@@ -133,6 +137,14 @@ class Faults:
         path_contains: str | None = None,
     ) -> None:
         self._arm(FaultRule(CUT, None, _methods(methods), path_contains, nbytes=_size(nbytes)))
+
+    def ignore_ranges(
+        self,
+        count: int | None = None,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(IGNORE_RANGES, count, _methods(methods), path_contains))
 
     def spend(self, rule: FaultRule, nbytes: int) -> int:
         """How many of ``nbytes`` the ``cut_after`` rule still lets out (taken from it)."""

@@ -389,6 +389,20 @@ def test_names_that_need_encoding(fs: ArtifactoryFileSystem, repo: str, tmp_path
 # -- reads -----------------------------------------------------------------------
 
 
+def test_ranged_reads_from_a_server_that_ignores_ranges_return_the_bytes_asked(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
+) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 10)
+    fs.pipe_file(f"{repo}/whole.bin", data)
+    server.faults.ignore_ranges(path_contains="whole.bin")
+    try:
+        assert fs.cat_file(f"{repo}/whole.bin", 10, 20) == data[10:20]
+        assert fs.cat_file(f"{repo}/whole.bin", 1024 * 1024 + 5) == data[1024 * 1024 + 5 :]
+        assert fs.cat_file(f"{repo}/whole.bin", 5, 1024 * 1024 + 7) == data[5 : 1024 * 1024 + 7]
+    finally:
+        server.faults.reset()
+
+
 def test_ranged_reads(fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer) -> None:
     data = bytes(range(256)) * 4
     fs.pipe_file(f"{repo}/r.bin", data)

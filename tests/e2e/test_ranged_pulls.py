@@ -122,6 +122,41 @@ def test_a_corrupted_range_fails_the_pull_and_leaves_the_destination_as_it_was(
     assert sorted(p.name for p in dest.parent.iterdir()) == ["fsartifacts.yaml", dest.name]
 
 
+def test_a_server_that_ignores_ranges_gets_one_stream_for_the_file(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    artifactory_repo.server.clear_requests()
+    artifactory_repo.server.faults.ignore_ranges(path_contains="model_v1.0.0")
+    results = project(tmp_path / "consumer", store).pull("model", "1.0.0")
+    assert results.ok, results
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+    assert results[0].sha256 == hashlib.sha256(data).hexdigest()
+    gets = content_gets(artifactory_repo)
+    # The first answers (at most one a range in flight) show it, then one whole GET.
+    assert [r.headers.get("Range") for r in gets if r.status == 206] == []
+    assert 1 <= len([r for r in gets if "Range" in r.headers]) <= 4
+    assert [r.headers.get("Range") for r in gets if "Range" not in r.headers] == [None]
+    assert sorted(p.name for p in (tmp_path / "consumer").iterdir()) == [
+        "fsartifacts.lock", "fsartifacts.yaml", "model_v1.0.0.bin"
+    ]  # fmt: skip
+
+
+def test_the_one_stream_after_ignored_ranges_is_still_verified(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    artifactory_repo.server.faults.ignore_ranges(path_contains="model_v1.0.0")
+    artifactory_repo.server.faults.corrupt_next(count=100, offset=5000, path_contains="model_v1")
+    dest = tmp_path / "consumer" / "model_v1.0.0.bin"
+    with pytest.raises(IntegrityError, match=r"damaged|sha256"):
+        project(tmp_path / "consumer", store).pull("model", "1.0.0", check=True)
+    assert not dest.exists()
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["fsartifacts.yaml"]
+
+
 @pytest.fixture
 def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
     proxy = FaultProxy(moto_server)
@@ -143,6 +178,22 @@ def test_a_large_file_arrives_in_ranges_from_s3(
     assert sum(r.bytes_out for r in gets) == SIZE
 
 
+def test_moto_behind_a_proxy_that_drops_ranges_gets_one_stream_for_the_file(
+    tmp_path: Path, moto_server: str, bucket: str, s3_proxy: FaultProxy, data: bytes
+) -> None:
+    store = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
+    pushed(tmp_path, store.format(bucket=bucket, url=moto_server), data)
+    consumer = project(tmp_path / "consumer", store.format(bucket=bucket, url=s3_proxy.url))
+    s3_proxy.ignore_ranges(path_contains="model_v1.0.0")
+    results = consumer.pull("model", "1.0.0")
+    assert results.ok, results
+    assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
+    assert results[0].sha256 == hashlib.sha256(data).hexdigest()
+    gets = s3_proxy.content_requests("GET", "model_v1.0.0")
+    assert all(r.status == 200 for r in gets)
+    assert 2 <= len(gets) <= 5  # at most one refused answer a range in flight, then one
+
+
 class _CtrlCOnClose(Callback):
     """A progress bar that Ctrl-C (SIGINT) hits as it closes: after the copy is in place,
     before the pull returns it."""
@@ -162,6 +213,33 @@ def test_ctrl_c_right_after_a_ranged_install_still_records_it_in_the_lock_file(
         consumer.pull("model", "1.0.0")
     assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
     assert "remote: model_v1.0.0.bin" in (tmp_path / "consumer" / "fsartifacts.lock").read_text()
+
+
+def test_after_ignored_ranges_no_file_of_the_run_asks_for_ranges_again(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    producer = tmp_path / "producer"
+    (producer / "weights").mkdir(parents=True)
+    files = {f"part{i}.bin": os.urandom(SIZE) for i in range(2)}
+    for name, content in files.items():
+        (producer / "weights" / name).write_bytes(content)
+    config = RANGED.format(jobs=1)  # one file after the other: the second knows
+    folder = "    - name: weights\n      file: weights\n"
+    for root in (producer, tmp_path / "consumer"):
+        root.mkdir(exist_ok=True)
+        (root / "fsartifacts.yaml").write_text(
+            f"version: 1.0.0\nrepository:\n{store}  artifacts:\n{folder}{config}"
+        )
+    assert Project.load(start=producer, environ={}).push("weights").ok
+    artifactory_repo.server.clear_requests()
+    artifactory_repo.server.faults.ignore_ranges(path_contains="part")
+    assert Project.load(start=tmp_path / "consumer", environ={}).pull("weights", "1.0.0").ok
+    for name, content in files.items():
+        assert (tmp_path / "consumer" / "weights_v1.0.0" / name).read_bytes() == content
+    gets = [r for r in artifactory_repo.server.requests if r.method == "GET" and "part" in r.path]
+    assert len([r for r in gets if "Range" in r.headers]) == 1
+    assert len([r for r in gets if "Range" not in r.headers]) == 2
 
 
 def test_a_large_file_of_a_folder_arrives_in_ranges_too(

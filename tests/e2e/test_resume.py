@@ -10,6 +10,7 @@ does not hold.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import time
@@ -111,6 +112,22 @@ def test_a_partial_of_a_copy_replaced_since_is_discarded(
     pulled(root, cli=False)
     assert served(artifactory_repo) == SIZE
     assert (root / NAME).read_bytes() == replacement
+
+
+def test_a_partial_whose_server_no_longer_serves_ranges_starts_over_in_one_stream(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    kept = cut_short(artifactory_repo, root, cli=False)
+    artifactory_repo.server.faults.ignore_ranges(path_contains=NAME)
+    with caplog.at_level(logging.DEBUG, logger="fsartifacts"):
+        pulled(root, cli=False)
+    assert (root / NAME).read_bytes() == data
+    assert [r.headers.get("Range") for r in artifactory_repo.server.requests
+            if r.method == "GET" and NAME in r.path and r.status == 200][-1] is None  # fmt: skip
+    assert f"the {kept} bytes an earlier pull kept are discarded" in caplog.text
 
 
 def test_no_resume_starts_over_and_leaves_nothing(

@@ -879,6 +879,24 @@ def test_cut_after_resets_every_download_once_its_bytes_are_spent(
     assert session.get(f"{repo.repo_url}/f.bin").content == data
 
 
+def test_ignore_ranges_answers_ranged_gets_with_the_whole_file_until_reset(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    put(session, repo, "digits", b"0123456789")
+    repo.server.faults.ignore_ranges(path_contains="digits")
+    for _ in range(2):
+        response = session.get(f"{repo.repo_url}/digits", headers={"Range": "bytes=2-4"})
+        assert (response.status_code, response.content) == (200, b"0123456789")
+        assert "Content-Range" not in response.headers
+    assert session.get(f"{repo.repo_url}/digits").status_code == 200  # no Range: not its
+    repo.server.faults.reset()
+    response = session.get(f"{repo.repo_url}/digits", headers={"Range": "bytes=2-4"})
+    assert (response.status_code, response.content) == (206, b"234")
+    repo.server.faults.ignore_ranges(count=1)
+    assert session.get(f"{repo.repo_url}/digits", headers={"Range": "bytes=2-4"}).status_code == 200
+    assert session.get(f"{repo.repo_url}/digits", headers={"Range": "bytes=2-4"}).status_code == 206
+
+
 def test_drop_after_cuts_an_upload_and_stores_nothing(
     repo: ArtifactoryRepo, session: requests.Session
 ) -> None:

@@ -34,12 +34,19 @@ from fsspec.callbacks import Callback, NoOpCallback
 from fsartifacts.artifactoryfs.download import stream_range
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConflictError,
-    ArtifactoryError,
     ArtifactoryIntegrityError,
+    ArtifactoryRangeError,
+    ArtifactoryRangesIgnored,
 )
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.byteranges import shorter_message
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import IntegrityError, StoreNotFoundError, TransferError
+from fsartifacts.errors import (
+    IntegrityError,
+    RangesNotServed,
+    StoreNotFoundError,
+    TransferError,
+)
 from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
 from fsartifacts.stores.journals import UploadJournals
@@ -175,10 +182,10 @@ class ArtifactoryOps(StoreOps):
         path = self.fs._strip_protocol(rpath)
         try:
             stream_range(self.fs.client, path, out, start, end)
-        except ArtifactoryError as exc:
-            if exc.status not in (200, 416):
-                raise
-            raise TransferError(str(exc)) from None
+        except ArtifactoryRangesIgnored as exc:
+            raise RangesNotServed(f"{self.fs.url}/{path}: {exc.detail}") from None
+        except ArtifactoryRangeError as exc:
+            raise TransferError(shorter_message(f"{self.fs.url}/{path}", exc.detail)) from None
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The sha256 Artifactory keeps: from the listing entry, else from the storage API."""

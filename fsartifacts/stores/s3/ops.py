@@ -37,8 +37,9 @@ from botocore.exceptions import IncompleteReadError
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
+from fsartifacts.byteranges import NOT_SERVED, range_problem, shorter_message
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import TransferError
+from fsartifacts.errors import RangesNotServed, TransferError
 from fsartifacts.stores.base import PendingUpload, Store, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import error_code
@@ -176,7 +177,12 @@ class S3Ops(S3Writes):
                         close_body(self.fs.loop, body)
                         time.sleep(min(0.1 * 2**failures, 5.0))
                         log.debug("resuming %s at byte %d after %s", rpath, done, exc)
-                        body = self._resume(rpath, etag, done)
+                        try:
+                            body = self._resume(rpath, etag, done)
+                        except RangesNotServed:
+                            log.debug("%s: the store does not serve ranges; the download "
+                                      "starts over", rpath)  # fmt: skip
+                            raise exc from None
                         continue
                     if not block:
                         break
@@ -191,7 +197,11 @@ class S3Ops(S3Writes):
             )
 
     def _resume(self, rpath: str, etag: str | None, offset: int, end: int | None = None) -> Any:
-        """The object from ``offset`` (to ``end``), provided it is still the same object."""
+        """The body of the object from ``offset`` (to ``end``; None: its end), provided it
+        is still the same object and the answer is that range
+        (:func:`~fsartifacts.byteranges.range_problem`): a store that does not serve it is
+        :class:`~fsartifacts.errors.RangesNotServed`, one shorter than asked a
+        TransferError, both raised with the body unread."""
         bucket, key = self._split(rpath)
         try:
             response = self.fs.call_s3(
@@ -202,11 +212,24 @@ class S3Ops(S3Writes):
                 **({"IfMatch": etag} if etag else {}),
             )
         except OSError as exc:
-            if error_code(exc) != "PreconditionFailed":
+            code = error_code(exc)
+            if code == "InvalidRange":
+                short = range_problem(offset, end, 416, None)
+                assert short is not None
+                raise TransferError(shorter_message(self._url(rpath), short.detail)) from exc
+            if code != "PreconditionFailed":
                 raise
             raise TransferError(
                 f"{self._url(rpath)} was replaced while it was being downloaded; try again"
             ) from exc
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        problem = range_problem(offset, end, status, response.get("ContentRange"),
+                                may_end_early=end is None)  # fmt: skip
+        if problem is not None:
+            close_body(self.fs.loop, response["Body"])
+            if problem.kind == NOT_SERVED:
+                raise RangesNotServed(f"{self._url(rpath)}: {problem.detail}")
+            raise TransferError(shorter_message(self._url(rpath), problem.detail))
         return response["Body"]
 
     def revision(self, entry: dict[str, Any]) -> str | None:
