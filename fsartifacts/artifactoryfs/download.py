@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import uuid
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from fsartifacts.artifactoryfs.errors import (
 from fsartifacts.artifactoryfs.listing import item_info
 from fsartifacts.byteranges import NOT_SERVED, SHORT, range_problem
 from fsartifacts.hashing import Digests
+from fsartifacts.inflight import InFlight
 from fsartifacts.retry import pause_before_retry, retry_delay
 
 DOWNLOAD_CHUNK = 1024 * 1024
@@ -134,8 +136,10 @@ def stream_range(
     out: Writer,
     start: int,
     end: int,
+    in_flight: InFlight | None = None,
 ) -> None:
-    """Stream bytes ``[start, end)`` of ``path`` into ``out`` with one ranged GET.
+    """Stream bytes ``[start, end)`` of ``path`` into ``out`` with one ranged GET, read
+    within ``in_flight`` (another thread may end it: the read then raises).
 
     An answer that is not that range (:func:`~fsartifacts.byteranges.range_problem`)
     is refused unread: :class:`ArtifactoryRangesIgnored` when the server does not
@@ -158,10 +162,20 @@ def stream_range(
             raise kind(f"{action}: {problem.detail}", status=response.status_code,
                        detail=problem.detail)  # fmt: skip
         try:
-            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                out.write(chunk)
+            with (in_flight or InFlight()).reading(partial(_shut, response)):
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    out.write(chunk)
         except requests.RequestException as exc:
             raise transport_error(exc, action) from None
+
+
+def _shut(response: requests.Response) -> None:
+    """End a response another thread is reading: shutting its socket down wakes a read
+    blocked in it (closing would not)."""
+    raw = response.raw
+    if hasattr(raw, "shutdown"):  # urllib3 2.3 and later
+        raw.shutdown()
+    response.close()
 
 
 def refuse_folder(response: requests.Response, path: str) -> None:

@@ -16,6 +16,12 @@ Memory stays at about one block per range in flight.
 What arrived is kept as byte intervals (:class:`Received`): an attempt that fails keeps
 them, so the next attempt (a retry, or a later run through the journal of
 :mod:`fsartifacts.engine.partial`) asks only for the rest.
+
+The first failure of a range (or an interrupt of the calling thread) stops the others
+at once: each writer checks the stop between blocks, and the responses in flight are
+closed (:class:`~fsartifacts.inflight.InFlight`), so a read blocked on a stalled server
+returns too. The download returns or raises only once every writer has ended and
+closed its handle of the staged file.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ import bisect
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +40,10 @@ from fsartifacts.engine.install import local_writes
 from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
+from fsartifacts.inflight import InFlight
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
-STOP_WAIT = 2.0  # seconds in all a failed or interrupted download waits for its writers
 
 Interval = tuple[int, int]  # [start, end) in bytes
 
@@ -140,6 +145,7 @@ class _Run:
         self.todo.reverse()  # popped from the end: the file's start first
         self.failures: list[BaseException] = []
         self.stop = threading.Event()
+        self.in_flight = InFlight()
         self._lock = threading.Lock()
         self._callback = callback
         self.running = 0
@@ -153,11 +159,14 @@ class _Run:
             self._callback.relative_update(n)
 
     def fail(self, exc: BaseException) -> None:
+        """Stop every writer for ``exc``; only the first failure counts (what the others
+        raise once stopped, their responses closed under them, follows from it)."""
         with self.received.changed:
-            if not isinstance(exc, _Stopped):
+            if not isinstance(exc, _Stopped) and not self.stop.is_set():
                 self.failures.append(exc)
             self.stop.set()
             self.received.changed.notify_all()
+        self.in_flight.close_all()
 
     def worker(self, spare: bool) -> None:
         try:
@@ -186,7 +195,8 @@ class _Run:
 
     def fetch(self, fd: int, start: int, end: int) -> None:
         writer = _RangeWriter(self, fd, start, end)
-        self.job.ops.read_range(self.job.rpath, start, end, writer, revision=self.job.revision)
+        self.job.ops.read_range(self.job.rpath, start, end, writer, revision=self.job.revision,
+                                in_flight=self.in_flight)  # fmt: skip
         if writer.at != end:
             raise IntegrityError(
                 f"{self.job.what}: the range of bytes {start}-{end - 1} ended after "
@@ -249,12 +259,13 @@ def download_ranges(
     except BaseException as exc:
         run.fail(exc)
         digests.close()
-        # Each writer stops at its next block; one stuck in a read is left behind (its
-        # file handle is its own, and what it writes after this is claimed by no one).
-        deadline = time.monotonic() + STOP_WAIT
-        for thread in workers:
-            thread.join(max(0.0, deadline - time.monotonic()))
         raise
+    finally:
+        # Stopped or done, each writer ends soon (a read blocked on the network was
+        # closed under it): nothing of this download writes after it returns.
+        for thread in workers:
+            if thread.ident is not None:  # started
+                thread.join()
     return digests.hexdigests()
 
 

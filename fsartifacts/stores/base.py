@@ -28,6 +28,7 @@ from fsartifacts.engine.claims import Claim, Holder
 from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
 from fsartifacts.errors import AuthError, IntegrityError
 from fsartifacts.hashing import HashingWriter
+from fsartifacts.inflight import InFlight
 from fsartifacts.redaction import HoldsSecret
 from fsartifacts.stores.journals import UploadJournals
 
@@ -384,12 +385,23 @@ class StoreOps:
         return None
 
     def read_range(
-        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+        self,
+        rpath: str,
+        start: int,
+        end: int,
+        out: Writable,
+        *,
+        revision: str | None,
+        in_flight: InFlight | None = None,
     ) -> None:
         """Stream bytes ``[start, end)`` of ``rpath`` into ``out`` with one request; where
         the store can, refused (a :class:`~fsartifacts.errors.TransferError`) once the
         object is no longer at ``revision`` (the whole file's sha256 is checked anyway).
-        Only where ``serves_ranges``."""
+        An answer that is not that range is :class:`~fsartifacts.errors.RangesNotServed`
+        when the store does not serve it, a TransferError naming the file when the file
+        is shorter (:mod:`fsartifacts.byteranges`). The response is read within
+        ``in_flight.reading``, so another thread can end it. Only where
+        ``serves_ranges``."""
         raise NotImplementedError(f"{type(self).__name__} serves no ranges")
 
     def read_bytes(self, rpath: str) -> bytes:

@@ -35,14 +35,18 @@ requests (FIFO when several rules match), then disarms itself:
 * ``ignore_ranges(count=None)``: answer the next ``count`` matching ranged GETs (every
   one until ``reset()`` when None) as if they had no ``Range`` header: 200 and the whole
   file, as some proxies and CDNs do.
+* ``stall_after(nbytes, seconds=60.0, count=1)``: once ``nbytes`` of artifact content
+  went out, hold the rest of the response for ``seconds`` (cut short by ``reset()``),
+  then reset the connection: a server or network that hangs part way. ``stalled()``
+  counts the responses that began to hang since the last ``reset()``.
 * ``latency``: seconds slept before handling each request.
 
-``drop_after``, ``cut_after``, ``truncate_next`` and ``corrupt_next`` act on artifact
-content only (GET of a file under ``/artifactory/<repo>/``, PUT of a file), never on
-REST API JSON, so a client's metadata calls do not use them up. ``methods`` (default
-``("GET",)`` for those four, every method for ``fail_next``; ``None`` means any) and
-``path_contains`` (a substring of the request target, raw or percent-decoded) narrow
-which requests a rule matches.
+``drop_after``, ``cut_after``, ``stall_after``, ``truncate_next`` and ``corrupt_next``
+act on artifact content only (GET of a file under ``/artifactory/<repo>/``, PUT of a
+file), never on REST API JSON, so a client's metadata calls do not use them up.
+``methods`` (default ``("GET",)`` for those five, every method for ``fail_next``;
+``None`` means any) and ``path_contains`` (a substring of the request target, raw or
+percent-decoded) narrow which requests a rule matches.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ REDIRECT = "redirect"
 BEFORE = "before"
 CUT = "cut"
 IGNORE_RANGES = "ignore_ranges"
+STALL = "stall"
 
 
 @dataclass
@@ -78,6 +83,7 @@ class FaultRule:
     offset: int = 0
     location: str = ""
     action: Callable[[], None] | None = None
+    seconds: float = 0.0
 
     def matches(self, method: str, target: str) -> bool:
         if self.methods is not None and method.upper() not in self.methods:
@@ -94,6 +100,8 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._latency = 0.0
+        self._release = threading.Event()  # set by reset(): every stall ends
+        self._stalled = 0
 
     @property
     def latency(self) -> float:
@@ -146,6 +154,31 @@ class Faults:
     ) -> None:
         self._arm(FaultRule(IGNORE_RANGES, count, _methods(methods), path_contains))
 
+    def stall_after(
+        self,
+        nbytes: int,
+        seconds: float = 60.0,
+        count: int | None = 1,
+        methods: Iterable[str] | None = ("GET",),
+        path_contains: str | None = None,
+    ) -> None:
+        if seconds < 0:
+            raise ValueError("a stall lasts >= 0 seconds")
+        self._arm(FaultRule(STALL, count, _methods(methods), path_contains,
+                            nbytes=_size(nbytes), seconds=float(seconds)))  # fmt: skip
+
+    def stall(self, rule: FaultRule) -> None:
+        """Hang for the ``stall_after`` rule: ``rule.seconds``, or until ``reset()``."""
+        with self._lock:
+            release = self._release
+            self._stalled += 1
+        release.wait(rule.seconds)
+
+    def stalled(self) -> int:
+        """How many responses began to hang (``stall_after``) since the last ``reset()``."""
+        with self._lock:
+            return self._stalled
+
     def spend(self, rule: FaultRule, nbytes: int) -> int:
         """How many of ``nbytes`` the ``cut_after`` rule still lets out (taken from it)."""
         with self._lock:
@@ -196,10 +229,12 @@ class Faults:
         self._arm(FaultRule(BEFORE, count, _methods(methods), path_contains, action=action))
 
     def reset(self) -> None:
-        """Disarm every rule and set latency back to 0."""
+        """Disarm every rule, end every stall and set latency back to 0."""
         with self._lock:
             self._rules.clear()
             self._latency = 0.0
+            self._release.set()
+            self._release, self._stalled = threading.Event(), 0
 
     def pending(self) -> int:
         """How many fault applications are still armed (0 once all have fired)."""

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from fsartifacts.testing import views
-from fsartifacts.testing.faults import CORRUPT, CUT, DROP, IGNORE_RANGES, TRUNCATE
+from fsartifacts.testing.faults import CORRUPT, CUT, DROP, IGNORE_RANGES, STALL, TRUNCATE
 from fsartifacts.testing.http_base import CHUNK, AbortRequest, HandlerBase
 from fsartifacts.testing.model import (
     ArtifactoryError,
@@ -301,6 +301,9 @@ class ArtifactEndpoints(HandlerBase):
         corrupt = faults.take(CORRUPT, self.command, self.path) if total else None
         corrupt_at = min(corrupt.offset, total - 1) if corrupt else None
         cut = faults.take(CUT, self.command, self.path)
+        stall = None if drop or truncate else faults.take(STALL, self.command, self.path)
+        if stall is not None:
+            limit, ending = min(stall.nbytes, total), "reset"
         record = self._end_headers(limit)
         sent = 0
         try:
@@ -319,6 +322,9 @@ class ArtifactEndpoints(HandlerBase):
             raise
         if sent != record.bytes_out:
             self.server.app.request_log.amend(record, replace(record, bytes_out=sent))
+        if stall is not None:
+            self.wfile.flush()
+            faults.stall(stall)
         if ending == "reset":
             self._reset_connection()
         elif ending == "truncate":

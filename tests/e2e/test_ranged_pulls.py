@@ -6,9 +6,13 @@ from 1 MiB on, of 256 KiB each.
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import hashlib
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,6 +159,54 @@ def test_the_one_stream_after_ignored_ranges_is_still_verified(
         project(tmp_path / "consumer", store).pull("model", "1.0.0", check=True)
     assert not dest.exists()
     assert sorted(p.name for p in dest.parent.iterdir()) == ["fsartifacts.yaml"]
+
+
+def staged_handles(root: Path) -> list[str]:
+    """What this process holds open of the partial files under ``root``."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(root)) and "fsartifacts-partial" in target:
+                held.append(target)
+    return held
+
+
+def range_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "fsartifacts-range" and t.is_alive()]
+
+
+@pytest.mark.parametrize("how", ["a range fails", "ctrl-c"])
+def test_a_stopped_ranged_pull_leaves_no_writer_running_and_no_handle_open(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes, how: str
+) -> None:
+    store = artifactory_config(artifactory_repo)
+    pushed(tmp_path, store, data)
+    root = tmp_path / "consumer"
+    project(root, store)
+    consumer = Project.load(start=root, environ={"FSARTIFACTS_ATTEMPTS": "1"})
+    faults = artifactory_repo.server.faults
+    # Every range hangs after 64 KiB for a minute (the fixture's reset ends it); with
+    # "a range fails", the first one breaks off after a second instead.
+    if how == "a range fails":
+        faults.stall_after(64 * 1024, seconds=1.0, path_contains="model_v1.0.0")
+    faults.stall_after(64 * 1024, seconds=60.0, count=None, path_contains="model_v1.0.0")
+    if how == "ctrl-c":
+
+        def interrupt_once_ranges_hang() -> None:
+            deadline = time.monotonic() + 30
+            while faults.stalled() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            _thread.interrupt_main()
+
+        threading.Thread(target=interrupt_once_ranges_hang, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            consumer.pull("model", "1.0.0")
+    else:
+        assert not consumer.pull("model", "1.0.0").ok
+    assert faults.stalled() >= 2  # it stopped while ranges hung
+    assert range_threads() == []
+    assert staged_handles(root) == []
 
 
 @pytest.fixture

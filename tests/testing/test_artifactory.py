@@ -897,6 +897,27 @@ def test_ignore_ranges_answers_ranged_gets_with_the_whole_file_until_reset(
     assert session.get(f"{repo.repo_url}/digits", headers={"Range": "bytes=2-4"}).status_code == 206
 
 
+def test_stall_after_hangs_a_download_part_way_until_reset(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    data = os.urandom(300_000)
+    put(session, repo, "f.bin", data)
+    repo.server.faults.stall_after(100_000, path_contains="f.bin")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        stalled = pool.submit(lambda: session.get(f"{repo.repo_url}/f.bin").content)
+        deadline = time.monotonic() + 30
+        while repo.server.faults.stalled() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert repo.server.faults.stalled() == 1
+        assert not stalled.done()
+        repo.server.faults.reset()  # ends the stall: the connection is reset
+        with pytest.raises(requests.exceptions.RequestException):
+            stalled.result(timeout=30)
+    assert repo.server.requests[-1].bytes_out == 100_000
+    assert repo.server.faults.stalled() == 0
+    assert requests.get(f"{repo.repo_url}/f.bin").content == data
+
+
 def test_drop_after_cuts_an_upload_and_stores_nothing(
     repo: ArtifactoryRepo, session: requests.Session
 ) -> None:

@@ -48,6 +48,7 @@ from fsartifacts.errors import (
     TransferError,
 )
 from fsartifacts.hashing import FileDigests
+from fsartifacts.inflight import InFlight
 from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
 from fsartifacts.stores.journals import UploadJournals
 
@@ -177,11 +178,18 @@ class ArtifactoryOps(StoreOps):
         return str(sha1).lower() if sha1 else None
 
     def read_range(
-        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+        self,
+        rpath: str,
+        start: int,
+        end: int,
+        out: Writable,
+        *,
+        revision: str | None,
+        in_flight: InFlight | None = None,
     ) -> None:
         path = self.fs._strip_protocol(rpath)
         try:
-            stream_range(self.fs.client, path, out, start, end)
+            stream_range(self.fs.client, path, out, start, end, in_flight)
         except ArtifactoryRangesIgnored as exc:
             raise RangesNotServed(f"{self.fs.url}/{path}: {exc.detail}") from None
         except ArtifactoryRangeError as exc:

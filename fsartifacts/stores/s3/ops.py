@@ -30,6 +30,7 @@ import logging
 import re
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import s3fs
@@ -40,6 +41,7 @@ from fsspec.callbacks import Callback, NoOpCallback
 from fsartifacts.byteranges import NOT_SERVED, range_problem, shorter_message
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import RangesNotServed, TransferError
+from fsartifacts.inflight import InFlight
 from fsartifacts.stores.base import PendingUpload, Store, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import error_code
@@ -237,14 +239,22 @@ class S3Ops(S3Writes):
         return str(etag) if etag else None
 
     def read_range(
-        self, rpath: str, start: int, end: int, out: Writable, *, revision: str | None
+        self,
+        rpath: str,
+        start: int,
+        end: int,
+        out: Writable,
+        *,
+        revision: str | None,
+        in_flight: InFlight | None = None,
     ) -> None:
         """One GET of ``Range: bytes=start-(end-1)`` pinned to the ETag (``If-Match``)."""
         with self._errors(rpath, "download"):
             body = self._resume(rpath, revision, start, end)
             try:
-                while block := sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK):
-                    out.write(block)
+                with (in_flight or InFlight()).reading(partial(close_body, self.fs.loop, body)):
+                    while block := sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK):
+                        out.write(block)
             finally:
                 close_body(self.fs.loop, body)
 
