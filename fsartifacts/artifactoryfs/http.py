@@ -78,12 +78,63 @@ class EnvironmentAuth(HeaderAuth):
         return credential_headers(user, token, api_key=None, source="from $ARTIFACTORY_TOKEN")
 
 
+# The variables requests takes proxies and a CA bundle from.
+ENVIRONMENT_SETTINGS = (
+    *(f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")),
+    *(f"{scheme}_PROXY" for scheme in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
 class _Session(requests.Session):
-    """A Session that strips every credential header when a redirect leaves the host.
+    """A Session that strips every credential header when a redirect leaves the host,
+    and reads the proxy and CA-bundle variables once per host and value.
 
     requests itself strips only ``Authorization``; ``X-JFrog-Art-Api`` would
-    follow a download redirect to a CDN or a presigned S3 URL.
+    follow a download redirect to a CDN or a presigned S3 URL. And for each
+    request it walks the whole environment several times (every variable, for
+    any ``*_proxy``): tenths of a millisecond a request, most of a second for a
+    folder of 2,000 files. Here what it found is kept per host, keyed by the
+    values of the variables it depends on, so a proxy set or changed later
+    (read with a dozen lookups per request) still takes effect.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], tuple[dict[str, str], str | None]] = {}
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Any:  # requests' own dict of proxies, stream, verify and cert
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        text = url.decode() if isinstance(url, bytes) else str(url or "")
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        parts = urlsplit(text)
+        key = (parts.scheme, parts.netloc, no_proxy, *map(os.environ.get, ENVIRONMENT_SETTINGS))
+        found = self._environment.get(key)
+        if found is None:
+            if len(self._environment) >= 64:  # hosts and values seen: a handful in a run
+                self._environment.clear()
+            found = self._environment[key] = _environment_settings(text, no_proxy)
+        env_proxies, bundle = found
+        if proxies is not None:
+            for name, value in env_proxies.items():
+                proxies.setdefault(name, value)
+        if (verify is True or verify is None) and bundle:
+            verify = bundle
+        return {
+            "proxies": requests.sessions.merge_setting(proxies, self.proxies),
+            "stream": requests.sessions.merge_setting(stream, self.stream),
+            "verify": requests.sessions.merge_setting(verify, self.verify),
+            "cert": requests.sessions.merge_setting(cert, self.cert),
+        }
 
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
@@ -93,6 +144,12 @@ class _Session(requests.Session):
             for name in CREDENTIAL_HEADERS:
                 prepared_request.headers.pop(name, None)
         # Deliberately no netrc lookup for the new host (requests' default).
+
+
+def _environment_settings(url: str, no_proxy: str | None) -> tuple[dict[str, str], str | None]:
+    """(the proxies the environment gives ``url``, its CA bundle), as requests reads them."""
+    proxies = requests.utils.get_environ_proxies(url, no_proxy=no_proxy)
+    return proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
 class _Retry(Retry):

@@ -1,0 +1,66 @@
+"""The Sessions of ``artifactory://``: what they take from the environment, and how often."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+import requests
+
+from fsartifacts.artifactoryfs.errors import ArtifactoryConnectionError
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.artifactoryfs.http import ENVIRONMENT_SETTINGS
+from tests.fixtures.artifactory import ArtifactoryRepo
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENVIRONMENT_SETTINGS:
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name, raising=False)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_proxy_environment_is_read_once_per_host_not_per_request(
+    artifactory_repo: ArtifactoryRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests walks the whole environment for proxies on every request; a folder of
+    2,000 files paid for it 2,000 times over."""
+    real = requests.utils.get_environ_proxies
+    reads: list[str] = []
+
+    def counting(url: str, no_proxy: str | None = None) -> dict[str, Any]:
+        reads.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    for module in (requests.utils, requests.sessions):
+        monkeypatch.setattr(module, "get_environ_proxies", counting)
+    fs = ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True)
+    path = f"{artifactory_repo.name}/env/once.bin"
+    fs.pipe_file(path, b"x" * 100)
+    for _ in range(5):
+        assert fs.cat_file(path) == b"x" * 100
+    assert len(reads) == 1
+
+
+def test_a_proxy_set_or_lifted_later_takes_effect_on_the_next_request(
+    artifactory_repo: ArtifactoryRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs = ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True, attempts=1)
+    path = f"{artifactory_repo.name}/env/proxied.bin"
+    fs.pipe_file(path, b"y" * 10)
+    assert fs.cat_file(path) == b"y" * 10
+
+    # A proxy nobody listens on: every request now goes to it, and fails.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ArtifactoryConnectionError):
+        fs.cat_file(path)
+    # The local server is exempted: straight to it again.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert fs.cat_file(path) == b"y" * 10
