@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import semver
 
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.runner import Engine
@@ -139,3 +140,37 @@ def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
     assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
     # The other files were fetched alongside, and the failure stopped the folder.
     assert len(file_downloads(server, artifactory_repo, "data_v2.0.0")) >= 2
+
+
+def test_a_folder_moves_in_one_request_per_file_and_a_constant_few_more(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """Each file of a folder costs one PUT to push and one GET to pull, as curl's; what
+    else is asked (claims, listings, the manifest) does not grow with the files."""
+    others: dict[str, list[int]] = {"push": [], "pull": []}
+    # The store's folder exists already (a push into none first asks whether the repo does).
+    ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True).pipe_file(
+        f"{artifactory_repo.name}/team/README", b"artifacts"
+    )
+    for files in (3, 12):
+        artifact = Artifact(f"data{files}", f"data{files}")
+        project = tmp_path / f"project-{files}"
+        folder = project / artifact.file
+        for i in range(files):
+            path = folder / f"part-{i % 2}" / f"f{i}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(os.urandom(2_000))
+        content = f"/artifactory/{artifactory_repo.name}/team/{artifact.name}_v1.0.0/"
+        server.clear_requests()
+        assert engine_on(artifactory_repo, project, jobs=4).push(artifact, V1).action == "pushed"
+        puts = [r for r in server.requests if r.method == "PUT" and r.path.startswith(content)]
+        assert len(puts) == files
+        others["push"].append(len(server.requests) - files)
+
+        server.clear_requests()
+        consumer = engine_on(artifactory_repo, tmp_path / f"consumer-{files}", jobs=4)
+        assert consumer.pull(artifact, "1.0.0", V1).action == "pulled"
+        assert len(file_downloads(server, artifactory_repo, f"{artifact.name}_v1.0.0")) == files
+        others["pull"].append(len(server.requests) - files)
+    assert others["push"][0] == others["push"][1] <= 16, others
+    assert others["pull"][0] == others["pull"][1] <= 2, others  # the listing, the manifest
