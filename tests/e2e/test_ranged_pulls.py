@@ -246,6 +246,23 @@ def test_moto_behind_a_proxy_that_drops_ranges_gets_one_stream_for_the_file(
     assert 2 <= len(gets) <= 5  # at most one refused answer a range in flight, then one
 
 
+def test_a_failed_ranged_pull_from_s3_leaves_no_writer_running_and_no_handle_open(
+    tmp_path: Path, moto_server: str, bucket: str, s3_proxy: FaultProxy, data: bytes
+) -> None:
+    store = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
+    pushed(tmp_path, store.format(bucket=bucket, url=moto_server), data)
+    root = tmp_path / "consumer"
+    project(root, store.format(bucket=bucket, url=s3_proxy.url))
+    consumer = Project.load(start=root, environ={"FSARTIFACTS_ATTEMPTS": "1"})
+    # The first range breaks off after a second; the others hang until the proxy closes.
+    s3_proxy.stall_after(64 * 1024, seconds=1.0, path_contains="model_v1.0.0")
+    s3_proxy.stall_after(64 * 1024, seconds=60.0, count=None, path_contains="model_v1.0.0")
+    assert not consumer.pull("model", "1.0.0").ok
+    assert s3_proxy.stalled() >= 2
+    assert range_threads() == []
+    assert staged_handles(root) == []
+
+
 class _CtrlCOnClose(Callback):
     """A progress bar that Ctrl-C (SIGINT) hits as it closes: after the copy is in place,
     before the pull returns it."""
