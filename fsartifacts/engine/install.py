@@ -33,6 +33,7 @@ from fsartifacts.escaping import has_control_characters
 LOCK_SUFFIX = ".fsartifacts-lock"
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
 PARTIAL_TAG = "partial"  # the staged file of a download that may resume
+KEPT_TAG = "kept"  # the members of a folder pull kept for a later run
 PARTIAL_FRESH_FOR = 24 * 3600  # seconds a resumable download is kept for a later run
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
@@ -133,8 +134,9 @@ def sweep_stale(dest: Path) -> None:
 
     A folder the dead pull had moved aside to swap in its replacement is put
     back when ``dest`` itself is missing: it is the copy that was there. A
-    resumable download (its journal beside it) is kept for a day, for the next
-    pull to resume or discard.
+    resumable download (its journal beside it), or the members a folder pull kept
+    (:func:`kept_members_path`), is kept for a day, for the next pull to resume or
+    discard.
     """
     if not dest.parent.is_dir():
         return
@@ -142,8 +144,9 @@ def sweep_stale(dest: Path) -> None:
     fresh = resumable_leftover(partial, journal)
     if not fresh:
         _remove_entry(journal)
+    kept = kept_members_path(dest)
     for leftover in dest.parent.glob(f".{escape(dest.name)}{TEMP_MARKER}*.part"):
-        if leftover == partial and fresh:
+        if (leftover == partial and fresh) or (leftover == kept and kept_members_leftover(kept)):
             continue
         if leftover.name.endswith(f"{OLD_TAG}.part") and not os.path.lexists(dest):
             os.rename(leftover, dest)
@@ -165,6 +168,22 @@ def resumable_leftover(partial: Path, journal: Path) -> bool:
         and stat.S_ISREG(notes.st_mode)
         and time.time() - notes.st_mtime < PARTIAL_FRESH_FOR
     )
+
+
+def kept_members_path(dest: Path) -> Path:
+    """The folder where a pull of the folder ``dest`` keeps its verified members for a
+    later run (:class:`~fsartifacts.engine.partial.KeptMembers`)."""
+    return dest.parent / f".{dest.name}{TEMP_MARKER}{KEPT_TAG}.part"
+
+
+def kept_members_leftover(path: Path) -> bool:
+    """Whether ``path`` is the folder of members a folder pull kept for a later run: a
+    real folder (never a link), changed less than a day ago."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and time.time() - st.st_mtime < PARTIAL_FRESH_FOR
 
 
 def _remove_entry(path: Path) -> None:

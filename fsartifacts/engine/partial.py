@@ -20,6 +20,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import stat
 import threading
 from dataclasses import asdict, dataclass
@@ -27,10 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from fsartifacts.atomic import flush_to_disk, write_atomic
-from fsartifacts.engine.install import local_writes, partial_paths, put_in_place
+from fsartifacts.engine.install import (
+    contained,
+    kept_members_leftover,
+    kept_members_path,
+    local_writes,
+    partial_paths,
+    put_in_place,
+)
 from fsartifacts.engine.ranged import Interval, Received, merged
-from fsartifacts.errors import FsArtifactsError
+from fsartifacts.errors import FsArtifactsError, TransferError
 from fsartifacts.localfiles import read_small_file
+from fsartifacts.retry import is_transient
 
 JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
 _JOURNAL_FORMAT = 1
@@ -147,6 +156,61 @@ class Partial:
         with self._lock:
             self.received, self._closed, self.discarded = fresh.received, False, False
         self.record()
+
+
+class KeptMembers:
+    """The members of a folder pull already downloaded and verified, kept for a later run
+    in a hidden folder beside the destination
+    (:func:`~fsartifacts.engine.install.kept_members_path`) until the pull completes: hard
+    links to the staged files, so nothing is copied and nothing unverified is ever in it.
+    They are kept when the pull is interrupted, killed or its transfers fail; a copy
+    refused (damaged, unsafe) leaves none.
+
+    The next pull of the same folder copies from it
+    (:func:`~fsartifacts.engine.reuse.local_sources`) what its manifest still wants, each
+    file's sha256 checked again as it is copied; what it does not want is never read.
+    Without ``resume`` nothing is kept, and what an earlier run kept is removed. One
+    older than a day is swept with the other leftovers.
+    """
+
+    def __init__(self, dest: Path, *, resume: bool) -> None:
+        self.dest = dest
+        self.path = kept_members_path(dest)
+        self.resume = resume
+        if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
+            self.discard()  # not asked for, or not a folder of ours (a file, a link)
+
+    def folders(self) -> list[Path]:
+        """Where the members an earlier run kept are (none, or this one folder)."""
+        return [self.path] if self.resume and kept_members_leftover(self.path) else []
+
+    def keep(self, staged: Path, relative: str) -> None:
+        """Keep the verified member ``staged`` (in the folder being built) for a later run,
+        where a hard link can be made (elsewhere the member is simply not kept)."""
+        if not self.resume:
+            return
+        target = contained(self.path, relative)
+        with contextlib.suppress(OSError):
+            self.path.mkdir(exist_ok=True)
+            for folder in reversed(target.relative_to(self.path).parents[:-1]):
+                (self.path / folder).mkdir(exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()  # an earlier run's, which the new one replaces
+            os.link(staged, target)
+
+    def give_up(self, exc: BaseException) -> None:
+        """The pull failed with ``exc``: keep the members for a later run when it was
+        interrupted or a transfer failed, else (the copy refused) remove them."""
+        interrupted = isinstance(exc, (KeyboardInterrupt, TransferError))
+        if not (interrupted or (isinstance(exc, OSError) and is_transient(exc))):
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove what was kept: the pull completed (or resuming is off)."""
+        if os.path.isdir(self.path) and not os.path.islink(self.path):
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            _remove(self.path)
 
 
 def _reserve(fd: int, size: int) -> None:

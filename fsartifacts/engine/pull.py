@@ -45,6 +45,7 @@ from fsartifacts.engine.lockfile import LockEntry
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
+from fsartifacts.engine.partial import KeptMembers
 from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.verify import Pin, check_pin, checked, verify
@@ -122,7 +123,7 @@ def pull_artifact(
         check_inside_project(ctx.root, dest)
         with pull_lock(dest):
             sweep_stale(dest)
-            _pull_folder(ctx, copy, manifest, dest, url, installing, selection)
+            _pull_folder(ctx, copy, manifest, dest, url, installing, selection, options.resume)
         return recorded_as(result)
     if selection.partial:
         raise ConfigError(
@@ -311,9 +312,12 @@ def _pull_folder(
     url: str,
     installing: Installing,
     selection: Selection = EVERY_FILE,
+    resume: bool = True,
 ) -> None:
-    # Files the destination (or the project) already holds are copied, not downloaded.
-    local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest)
+    # Files the destination, the project or an interrupted pull of it already holds are
+    # copied, not downloaded; each one downloaded is kept until the pull completes.
+    keeping = KeptMembers(dest, resume=resume)
+    local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest, keeping.folders())
     tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
                       len(manifest.files))  # fmt: skip
     try:
@@ -328,21 +332,22 @@ def _pull_folder(
         if source is not None and reuse.copy_member(source, staging, entry, dest):
             callback.absolute_update(entry.size)
             return
-        if is_large(ctx, entry.size) and fetch_member_in_ranges(
-            ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
-            entry.sha256, url=f"{url}{entry.path}", callback=callback,
+        target = member_target(staging, entry.path)
+        if not (is_large(ctx, entry.size) and fetch_member_in_ranges(
+            ctx, f"{copy.path}/{entry.path}", target, entry.size, entry.sha256,
+            url=f"{url}{entry.path}", callback=callback,
             check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
                           entry.size),
-        ):  # fmt: skip
-            return
-        callback.absolute_update(0)  # what a ranged try counted before it fell back
-        with staged_member(staging, entry.path, dest) as out:
-            writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
-            ctx.ops.download(
-                f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
-            )
-        verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
-               entry.sha256, None)  # fmt: skip
+        )):  # fmt: skip
+            callback.absolute_update(0)  # what a ranged try counted before it fell back
+            with staged_member(staging, entry.path, dest) as out:
+                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
+                ctx.ops.download(
+                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
+                )
+            verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
+                   entry.sha256, None)  # fmt: skip
+        keeping.keep(target, entry.path)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
         _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry, callback))
@@ -359,6 +364,11 @@ def _pull_folder(
         check_tree(staging, expected, dest)
         with installing():
             swap_dir(staging, dest)
+    except BaseException as exc:
+        keeping.give_up(exc)
+        raise
+    else:
+        keeping.discard()
         for entry in manifest.files:
             ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:

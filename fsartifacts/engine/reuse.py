@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -87,30 +87,34 @@ def file_source(
     return None
 
 
-def local_sources(hashes: HashCache, root: Path, dest: Path, manifest: Manifest) -> dict[str, Path]:
+def local_sources(
+    hashes: HashCache, root: Path, dest: Path, manifest: Manifest, also: Iterable[Path] = ()
+) -> dict[str, Path]:
     """{sha256: a local file with that content}, for the files of ``manifest``: in
-    ``dest`` (the copy a pull replaces) or anywhere below ``root`` the hash cache knows.
+    ``dest`` (the copy a pull replaces), in the folders ``also`` (the members an
+    interrupted pull kept), or anywhere below ``root`` the hash cache knows.
 
-    Only the files of ``dest`` with the size of a file still wanted are hashed (most
-    through the cache already). Whoever copies one checks its bytes again.
+    Only the files of those folders with the size of a file still wanted are hashed
+    (most through the cache already). Whoever copies one checks its bytes again.
     """
     wanted = {entry.sha256 for entry in manifest.files}
     found = {sha256: Path(path) for sha256, path in hashes.holders(wanted, root).items()}
-    sizes = {entry.size for entry in manifest.files if entry.sha256 not in found}
-    if not sizes or dest.is_symlink() or not dest.is_dir():
-        return found
-    for folder, _, names in os.walk(dest):  # links to folders are not followed
-        for name in names:
-            path = Path(folder, name)
-            try:
-                mode, size = (st := path.lstat()).st_mode, st.st_size
-                if not stat.S_ISREG(mode) or size not in sizes:
+    for place in (dest, *also):
+        sizes = {entry.size for entry in manifest.files if entry.sha256 not in found}
+        if not sizes or place.is_symlink() or not place.is_dir():
+            continue
+        for folder, _, names in os.walk(place):  # links to folders are not followed
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    mode, size = (st := path.lstat()).st_mode, st.st_size
+                    if not stat.S_ISREG(mode) or size not in sizes:
+                        continue
+                    sha256 = hashes.sha256(path)
+                except OSError:
                     continue
-                sha256 = hashes.sha256(path)
-            except OSError:
-                continue
-            if sha256 in wanted and sha256 not in found:
-                found[sha256] = path
+                if sha256 in wanted and sha256 not in found:
+                    found[sha256] = path
     return found
 
 

@@ -199,3 +199,96 @@ def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
     pulled(root)
     assert served(artifactory_repo) == SIZE - kept
     assert (root / NAME).read_bytes() == data
+
+
+FOLDER = "weights_v1.0.0"
+MEMBERS = [f"{n}.bin" for n in range(1, 7)]
+
+
+def folder_project(root: Path, store: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fsartifacts.yaml").write_text(
+        f"version: 1.0.0\nrepository:\n{store}  artifacts:\n"
+        "    - name: weights\n      file: weights\n"
+    )
+    return root
+
+
+def member_gets(repo: ArtifactoryRepo) -> list[str]:
+    """The members of the folder version the server sent since its log was cleared."""
+    return sorted(
+        r.path.rsplit("/", 1)[1]
+        for r in repo.server.requests
+        if r.method == "GET" and f"/{FOLDER}/" in r.path and r.path.endswith(".bin")
+    )
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_a_folder_pull_stopped_part_way_keeps_its_verified_members_for_the_next(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, how: signal.Signals
+) -> None:
+    producer = folder_project(tmp_path / "producer", store)
+    files = {name: os.urandom(50_000) for name in MEMBERS}
+    (producer / "weights").mkdir()
+    for name, content in files.items():
+        (producer / "weights" / name).write_bytes(content)
+    assert Project.load(start=producer, environ={}).push("weights").ok
+    root = folder_project(tmp_path / "consumer", store)
+    faults = artifactory_repo.server.faults
+    faults.stall_after(10_000, seconds=60.0, path_contains=f"{FOLDER}/4.bin")
+    process = start("pull", "weights", "1.0.0", "-j", "1", cwd=root, env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while faults.stalled() < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(process.pid, how)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
+    finally:
+        if process.poll() is None:
+            process.kill()
+    faults.reset()
+    kept = root / f".{FOLDER}.fsartifacts-kept.part"
+    assert sorted(p.name for p in kept.iterdir()) == ["1.bin", "2.bin", "3.bin"]
+    artifactory_repo.server.clear_requests()
+    assert Project.load(start=root, environ=ENV).pull("weights", "1.0.0").ok
+    assert member_gets(artifactory_repo) == ["4.bin", "5.bin", "6.bin"]
+    for name, content in files.items():
+        assert (root / FOLDER / name).read_bytes() == content
+    assert sorted(p.name for p in root.iterdir()) == [
+        "fsartifacts.lock",
+        "fsartifacts.yaml",
+        FOLDER,
+    ]
+
+
+def test_kept_members_that_are_not_the_manifest_s_are_downloaded_and_no_resume_keeps_none(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer = folder_project(tmp_path / "producer", store)
+    files = {name: os.urandom(50_000) for name in MEMBERS[:3]}
+    (producer / "weights").mkdir()
+    for name, content in files.items():
+        (producer / "weights" / name).write_bytes(content)
+    assert Project.load(start=producer, environ={}).push("weights").ok
+    root = folder_project(tmp_path / "consumer", store)
+    kept = root / f".{FOLDER}.fsartifacts-kept.part"
+    kept.mkdir()
+    (kept / "1.bin").write_bytes(files["1.bin"])  # as a stopped pull left it
+    (kept / "2.bin").write_bytes(os.urandom(50_000))  # the same size, other bytes
+    artifactory_repo.server.clear_requests()
+    assert Project.load(start=root, environ=ENV).pull("weights", "1.0.0").ok
+    assert member_gets(artifactory_repo) == ["2.bin", "3.bin"]
+    for name, content in files.items():
+        assert (root / FOLDER / name).read_bytes() == content
+    assert not kept.exists()
+    # --no-resume neither takes nor keeps any.
+    kept.mkdir()
+    (kept / "1.bin").write_bytes(files["1.bin"])
+    (root / FOLDER / "1.bin").write_bytes(b"changed")
+    (root / FOLDER / "2.bin").unlink()
+    artifactory_repo.server.clear_requests()
+    run = fsartifacts("pull", "weights", "1.0.0", "--no-resume", cwd=root, env=ENV)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert member_gets(artifactory_repo) == ["1.bin", "2.bin"]
+    assert not kept.exists()
