@@ -25,10 +25,12 @@ What :class:`S3Ops` adds over the generic way:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import re
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -64,6 +66,36 @@ _STREAM_ERRORS: tuple[type[BaseException], ...] = (
     *s3fs.core.S3_RETRYABLE_ERRORS,
     IncompleteReadError,
 )
+
+
+@dataclass
+class _Opened:
+    """A GetObject's response and what was read of its body in the same crossing."""
+
+    response: dict[str, Any]
+    block: bytes | None  # the first block; None when reading it failed (``error``)
+    closed: bool  # the body was read to its end and let go
+    error: BaseException | None = None
+
+
+async def _get_first_block(fs: Any, bucket: str, key: str, size: int) -> _Opened:
+    """GetObject and up to ``size`` bytes of its body; a shorter block is the whole of
+    it, and the body is closed then. A failure of the read is handed back, not raised:
+    the caller resumes from the response it has."""
+    response = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+    try:
+        block = await read_block(response["Body"], size)
+    except _STREAM_ERRORS as exc:
+        return _Opened(response, None, False, exc)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await response["Body"].aclose()
+        raise
+    if len(block) < size:
+        with contextlib.suppress(Exception):
+            await response["Body"].aclose()
+        return _Opened(response, block, True)
+    return _Opened(response, block, False)
 
 
 def open_s3_store(settings: S3Settings, transfer: TransferSettings) -> Store:
@@ -159,15 +191,28 @@ class S3Ops(S3Writes):
         callback = callback or NoOpCallback()
         bucket, key = self._split(rpath)
         with self._errors(rpath, "download"):
-            response = self.fs.call_s3("get_object", Bucket=bucket, Key=key)
-            etag, total = response.get("ETag"), response.get("ContentLength")
+            # The request and its first block in one crossing to the event loop (and,
+            # when that block is the whole object, the goodbye too): s3fs runs every
+            # request on one loop thread, and a folder of small files spent three more
+            # crossings per file waiting on it.
+            opened = sync(self.fs.loop, _get_first_block, self.fs, bucket, key, DOWNLOAD_BLOCK)
+            etag, total = opened.response.get("ETag"), opened.response.get("ContentLength")
             callback.set_size(total)
-            body, done, failures = response["Body"], 0, 0
+            body, done, failures = opened.response["Body"], 0, 0
+            closed, first, error = opened.closed, opened.block, opened.error
             try:
                 while True:
                     try:
-                        block = sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK)
+                        if error is not None:
+                            raise error
+                        if first is not None:
+                            block, first = first, None
+                        elif closed:
+                            block = b""
+                        else:
+                            block = sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK)
                     except _STREAM_ERRORS as exc:
+                        error = None
                         if total is not None and done >= total:
                             break  # every byte arrived; only the goodbye failed
                         failures += 1
@@ -179,12 +224,7 @@ class S3Ops(S3Writes):
                         close_body(self.fs.loop, body)
                         time.sleep(min(0.1 * 2**failures, 5.0))
                         log.debug("resuming %s at byte %d after %s", rpath, done, exc)
-                        try:
-                            body = self._resume(rpath, etag, done)
-                        except RangesNotServed:
-                            log.debug("%s: the store does not serve ranges; the download "
-                                      "starts over", rpath)  # fmt: skip
-                            raise exc from None
+                        body, closed = self._resume(rpath, etag, done), False
                         continue
                     if not block:
                         break
@@ -192,7 +232,8 @@ class S3Ops(S3Writes):
                     done += len(block)
                     callback.relative_update(len(block))
             finally:
-                close_body(self.fs.loop, body)
+                if not closed:
+                    close_body(self.fs.loop, body)
         if total is not None and done != total:
             raise TransferError(
                 f"downloading {self._url(rpath)}: got {done} of {total} bytes; try again"

@@ -628,6 +628,34 @@ def test_download_streams_and_reports_progress(store: Store, s3_client: Any, buc
     assert len(progress.seen) >= 4  # blocks of 1 MiB, not one read of everything
 
 
+def test_a_small_download_is_one_crossing_to_the_event_loop(
+    store: Store, s3_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s3fs runs every request on one loop thread, which a folder of small files keeps
+    busy: the GET, its body and its goodbye go there together, not one call each."""
+    import fsspec.asyn
+
+    import fsartifacts.stores.s3.objects as s3_objects
+    import fsartifacts.stores.s3.ops as s3_ops
+
+    data = os.urandom(40_000)
+    s3_client.put_object(Bucket=bucket, Key="models/small.bin", Body=data)
+    crossings: list[str] = []
+    real_sync = fsspec.asyn.sync
+
+    def counting(loop: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
+        crossings.append(getattr(func, "__name__", repr(func)))
+        return real_sync(loop, func, *args, **kwargs)
+
+    for module in (fsspec.asyn, s3_objects, s3_ops):  # s3fs's calls, and ours
+        monkeypatch.setattr(module, "sync", counting)
+    progress, out = Recording(), io.BytesIO()
+    store.ops.download(store.path("small.bin"), out, callback=progress)
+    assert out.getvalue() == data
+    assert progress.seen[-1] == (len(data), len(data))
+    assert len(crossings) == 1, crossings
+
+
 def test_download_resumes_after_a_dropped_connection(
     bucket: str, s3_client: Any, proxy: FaultProxy
 ) -> None:
