@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import semver
@@ -17,10 +20,13 @@ from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import open_artifactory_store
+from fsartifacts.stores.s3.ops import open_s3_store
+from fsartifacts.stores.s3.settings import S3Settings
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from fsartifacts.testing.requestlog import RequestRecord, peak_overlap
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import tree_digest
+from tests.fixtures.fault_proxy import FaultProxy
 
 DATA = Artifact("data", "data")
 V1, V2 = semver.Version.parse("1.0.0"), semver.Version.parse("2.0.0")
@@ -142,35 +148,81 @@ def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
     assert len(file_downloads(server, artifactory_repo, "data_v2.0.0")) >= 2
 
 
+def extra_requests_of_folders(
+    tmp_path: Path,
+    engine: Callable[[Path], Engine],
+    requests: Callable[[], list[tuple[str, str]]],
+    clear: Callable[[], None],
+    content: Callable[[str], str],
+) -> dict[str, list[int]]:
+    """Push and pull folders of 2 and 5 files: for each, one request per file is checked
+    (a PUT to push, a GET to pull), and the count of all the others is returned."""
+    others: dict[str, list[int]] = {"push": [], "pull": []}
+    for files in (2, 5):
+        artifact = Artifact(f"data{files}", f"data{files}")
+        project = tmp_path / f"project-{files}"
+        for i in range(files):
+            path = project / artifact.file / f"part-{i % 2}" / f"f{i}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(os.urandom(2_000))
+        prefix = content(f"{artifact.name}_v1.0.0/")
+        for step, method in (("push", "PUT"), ("pull", "GET")):
+            clear()
+            if step == "push":
+                assert engine(project).push(artifact, V1).action == "pushed"
+            else:
+                pulled = engine(tmp_path / f"consumer-{files}").pull(artifact, "1.0.0", V1)
+                assert pulled.action == "pulled", pulled.error
+            seen = requests()
+            moved = [r for r in seen if r[0] == method and r[1].startswith(prefix)]
+            assert len(moved) == files, (step, seen)
+            others[step].append(len(seen) - files)
+    return others
+
+
 def test_a_folder_moves_in_one_request_per_file_and_a_constant_few_more(
     artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
     """Each file of a folder costs one PUT to push and one GET to pull, as curl's; what
     else is asked (claims, listings, the manifest) does not grow with the files."""
-    others: dict[str, list[int]] = {"push": [], "pull": []}
     # The store's folder exists already (a push into none first asks whether the repo does).
     ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True).pipe_file(
         f"{artifactory_repo.name}/team/README", b"artifacts"
     )
-    for files in (3, 12):
-        artifact = Artifact(f"data{files}", f"data{files}")
-        project = tmp_path / f"project-{files}"
-        folder = project / artifact.file
-        for i in range(files):
-            path = folder / f"part-{i % 2}" / f"f{i}.bin"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(os.urandom(2_000))
-        content = f"/artifactory/{artifactory_repo.name}/team/{artifact.name}_v1.0.0/"
-        server.clear_requests()
-        assert engine_on(artifactory_repo, project, jobs=4).push(artifact, V1).action == "pushed"
-        puts = [r for r in server.requests if r.method == "PUT" and r.path.startswith(content)]
-        assert len(puts) == files
-        others["push"].append(len(server.requests) - files)
+    others = extra_requests_of_folders(
+        tmp_path,
+        lambda root: engine_on(artifactory_repo, root, jobs=4),
+        lambda: [(r.method, r.path) for r in server.requests],
+        server.clear_requests,
+        lambda name: f"/artifactory/{artifactory_repo.name}/team/{name}",
+    )
+    assert others["push"][0] == others["push"][1] <= 16, others
+    assert others["pull"][0] == others["pull"][1] <= 2, others  # the listing, the manifest
 
-        server.clear_requests()
-        consumer = engine_on(artifactory_repo, tmp_path / f"consumer-{files}", jobs=4)
-        assert consumer.pull(artifact, "1.0.0", V1).action == "pulled"
-        assert len(file_downloads(server, artifactory_repo, f"{artifact.name}_v1.0.0")) == files
-        others["pull"].append(len(server.requests) - files)
+
+def test_a_folder_on_s3_moves_in_one_request_per_file_and_a_constant_few_more(
+    moto_server: str, bucket: str, s3_client: Any, tmp_path: Path
+) -> None:
+    """The same on S3 (counted by a proxy in front of moto): no HEAD per file for what
+    the manifest already says, no listing per subfolder."""
+    s3_client.put_object(Bucket=bucket, Key="team/README", Body=b"artifacts")  # as above
+    transfer = TransferSettings(attempts=3, timeout=10, jobs=4)
+    proxy = FaultProxy(moto_server)
+    try:
+        settings = S3Settings(bucket=f"{bucket}/team", endpoint_url=proxy.url, region="us-east-1")
+        store = open_s3_store(settings, transfer)  # one client: making each costs a second
+
+        def engine(root: Path) -> Engine:
+            return Engine(store, root, transfer=transfer)
+
+        others = extra_requests_of_folders(
+            tmp_path,
+            engine,
+            lambda: [(r.method, unquote(r.path)) for r in proxy.requests],
+            proxy.reset,
+            lambda name: f"/{bucket}/team/{name}",
+        )
+    finally:
+        proxy.close()
     assert others["push"][0] == others["push"][1] <= 16, others
     assert others["pull"][0] == others["pull"][1] <= 2, others  # the listing, the manifest
