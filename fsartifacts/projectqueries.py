@@ -59,12 +59,11 @@ class RemoteQueries(ProjectParts):
         return [c.version for c in copies if c.version is not None]
 
     def copies(self, name: str, *, prefix: str = "") -> list[RemoteCopy]:
-        """The remote copies of one artifact with their names, sizes (a folder's from its
-        manifest) and dates, newest first."""
+        """The remote copies of one artifact with their names, sizes and dates, newest
+        first, all from one listing: a folder's size is the one its push noted there, None
+        for a folder pushed before fsartifacts noted it (:meth:`files` reads it)."""
         (artifact,) = self.artifacts(name)
-        return self.engine.with_folder_sizes(
-            self.engine.index.copies(artifact, naming.validate_prefix(prefix))
-        )
+        return self.engine.index.copies(artifact, naming.validate_prefix(prefix))
 
     def resolve(
         self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
@@ -109,7 +108,8 @@ class RemoteQueries(ProjectParts):
         return describe(self.engine, artifact, copy, naming.validate_prefix(prefix))
 
     def version_notes(self, name: str, *, prefix: str = "") -> dict[str, dict[str, Any]]:
-        """Per remote copy of one artifact (by remote name): its commit and its aliases."""
+        """Per remote copy of one artifact (by remote name): its commit, as its listing note
+        says, and its aliases."""
         from fsartifacts.engine.info import version_notes
 
         (artifact,) = self.artifacts(name)

@@ -7,15 +7,19 @@ invalidates it, and the next question lists again.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import semver
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import naming
+from fsartifacts.engine.listnotes import Listed, Note
 from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.engine.results import entry_modified
 from fsartifacts.errors import FsArtifactsError, NotFoundError, StoreNotFoundError, option
 from fsartifacts.stores.base import Store
 from fsartifacts.versionspec import VersionSpec, resolve
@@ -68,11 +72,25 @@ class RemoteIndex:
             self._store_missing = None
 
     def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
-        """Every copy of ``artifact`` on the store, newest version first."""
+        """Every copy of ``artifact`` on the store, newest version first, each with what
+        its listing note says: a folder's size (None without a note) and the commit."""
         entries = self.listing()
         if self._store_missing is not None:
             raise self._store_missing  # reading a store that is not there is no empty answer
-        return naming.scan(entries, artifact, prefix)
+        listed = Listed.of(entries)
+        copies = naming.scan(entries, artifact, prefix)
+        published = _manifest_times(entries) if any(c.modified is None for c in copies) else {}
+        return [
+            dataclasses.replace(
+                copy,
+                note=listed.note(copy.name),
+                notes=listed.paths_of(copy.name),
+                size=_size(copy, listed.note(copy.name)),
+                # A folder an object store lists without a date was published by its manifest.
+                modified=copy.modified or published.get(copy.name),
+            )
+            for copy in copies
+        ]
 
     def entry(self, name: str) -> dict[str, Any] | None:
         """The listing's entry for ``name`` (relative to the root), if there is one."""
@@ -111,3 +129,22 @@ class RemoteIndex:
             f"{artifact.name}: no {spec.describe(base)} at {where}. Versions there: "
             f"{existing}.{hint}"
         )
+
+
+def _size(copy: RemoteCopy, note: Note | None) -> int | None:
+    """A file's size as listed; a folder's as its push noted it (no listing has it)."""
+    if copy.kind == "file":
+        return copy.size
+    return note.size if note is not None else None
+
+
+def _manifest_times(entries: list[dict[str, Any]]) -> dict[str, datetime]:
+    """When each folder version's manifest was written, by the folder's basename."""
+    times = {}
+    for entry in entries:
+        base = entry["name"].rstrip("/").rpartition("/")[2]
+        if base.endswith(naming.MANIFEST_SUFFIX) and entry.get("type") != "directory":
+            when = entry_modified(entry)
+            if when is not None:
+                times[base.removesuffix(naming.MANIFEST_SUFFIX)] = when
+    return times

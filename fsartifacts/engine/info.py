@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +87,9 @@ def version_notes(
     engine: Engine, artifact: Artifact, copies: list[RemoteCopy], prefix: str = ""
 ) -> dict[str, dict[str, Any]]:
     """For ``list``: each copy's commit (and whether its tree was dirty) and the aliases
-    pointing at it, by remote name. What cannot be read is left out, never fatal."""
+    pointing at it, by remote name. The commit is the one its listing note carries, so
+    that a listing of many versions reads nothing per version (``info`` reads the
+    provenance itself); what cannot be read is left out, never fatal."""
     if artifact.singular or not copies:
         return {}
     try:
@@ -96,25 +97,11 @@ def version_notes(
     except Exception:  # only shown: an unreadable alias leaves the column empty
         log.debug("%s: no aliases for the listing", artifact.name, exc_info=True)
         aliases = []
-
-    def one(copy: RemoteCopy) -> tuple[str, dict[str, Any]]:
-        record: dict[str, Any] = {}
-        try:
-            if copy.kind == "folder":
-                where = engine.store.url(copy.display_name)
-                record = Manifest.from_bytes(
-                    engine.ops.read_bytes(copy.manifest_path), where
-                ).provenance
-            else:
-                record = file_provenance(engine, copy)
-        except Exception:  # only shown, as above
-            log.debug("%s: no provenance for the listing", copy.name, exc_info=True)
-        note: dict[str, Any] = {
-            "commit": record.get("commit"),
-            "dirty": record.get("dirty"),
+    return {
+        copy.name: {
+            "commit": copy.note.commit if copy.note else None,
+            "dirty": copy.note.dirty if copy.note and copy.note.commit else None,
             "aliases": [a.name for a in aliases if a.version == copy.version],
         }
-        return copy.name, note
-
-    with ThreadPoolExecutor(max_workers=max(1, min(engine.jobs, len(copies)))) as pool:
-        return dict(pool.map(one, copies))
+        for copy in copies
+    }

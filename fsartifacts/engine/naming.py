@@ -24,6 +24,7 @@ from typing import Any, Literal
 import semver
 
 from fsartifacts.config.model import Artifact
+from fsartifacts.engine.listnotes import Note
 from fsartifacts.engine.results import entry_modified, entry_size
 from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
@@ -100,6 +101,10 @@ class RemoteCopy:
     size: int | None = None
     modified: datetime | None = None
     entry: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Its listing note (see engine.listnotes) and the paths of its note objects, where the
+    # index found them.
+    note: Note | None = field(default=None, compare=False, repr=False)
+    notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def manifest_path(self) -> str:

@@ -11,7 +11,7 @@ import semver
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.engine import naming, provenance, reuse
+from fsartifacts.engine import listnotes, naming, provenance, reuse
 from fsartifacts.engine.claims import Claim, claim_path
 from fsartifacts.engine.compare import manifest_of, remote_file_matches
 from fsartifacts.engine.context import Context
@@ -66,6 +66,7 @@ def _push_file(
     size, sha256 = hashed.size, hashed["sha256"]
     result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = ctx.index.entry(name)
+    stale_notes = listnotes.Listed.of(ctx.index.listing()).paths_of(name)
     if entry is not None:
         if entry.get("type") == "directory":
             raise ConflictError(
@@ -83,6 +84,8 @@ def _push_file(
         log.info("%s: this store cannot create atomically; checked that it is absent first", url)
 
     journals = ctx.journals.resuming(options.resume) if ctx.journals else None
+    # The note of a copy this push replaces (or of one that is gone) would describe another.
+    listnotes.remove(ops, stale_notes)
 
     def upload(callback: Callback) -> None:
         ops.upload(str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
@@ -116,6 +119,8 @@ def _push_file(
         ctx.index.invalidate()
     if options.provenance:
         _write_file_provenance(ctx, name, dict(options.provenance))
+        if options.provenance.get("commit"):  # its size is in every listing already
+            listnotes.write(ops, rpath, size, options.provenance)
     return result
 
 
@@ -206,6 +211,8 @@ def _push_folder(
                 ops.remove(manifest_path)
             if ctx.index.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
+            # While the version is invisible: a note of what it was must not outlive it.
+            listnotes.remove(ops, listnotes.Listed.of(ctx.index.listing()).paths_of(name))
             files = ((str(local / rel), rel, d) for rel, d in digests.items())
             # Files an earlier version holds with the same sha256 are copied on the store.
             sources = reuse.folder_sources(
@@ -224,6 +231,7 @@ def _push_folder(
                 tally.close()
             _check_still_held(ops, artifact, rpath, url, claim)
             ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
+            listnotes.write(ops, rpath, manifest.size, manifest.provenance)
         except FileExistsError:
             # A push that takes no claim (an older fsartifacts) got there first.
             ctx.index.invalidate()

@@ -21,7 +21,7 @@ from typing import TypeVar
 import semver
 
 from fsartifacts.config.model import Artifact, TransferSettings
-from fsartifacts.engine import provenance
+from fsartifacts.engine import listnotes, provenance
 from fsartifacts.engine.aliases import Aliases
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.heldclaims import HeldClaims
@@ -196,17 +196,20 @@ class Engine:
                 # Not under a push of the same version (say with --force) writing there.
                 with self.claims.claimed(copy.artifact, copy.path, url):
                     self.ops.remove(copy.manifest_path)
+                    listnotes.remove(self.ops, copy.notes)
                     self.ops.remove(copy.path, recursive=True)
             else:
                 self.ops.remove(copy.path)
                 with contextlib.suppress(FileNotFoundError):
                     self.ops.remove(self.store.path(provenance.object_name(copy.name)))
+                listnotes.remove(self.ops, copy.notes)
         finally:
             self.index.invalidate()
         return result
 
     def with_folder_sizes(self, copies: list[RemoteCopy]) -> list[RemoteCopy]:
-        """``copies`` with each folder's size, read from its manifest (a listing gives none)."""
+        """``copies`` with the size of each folder whose listing note gave none (one pushed
+        before fsartifacts noted it there), read from its manifest."""
 
         def sized(copy: RemoteCopy) -> RemoteCopy:
             if copy.kind != "folder" or copy.size is not None:

@@ -109,6 +109,7 @@ def test_rm_and_prune(remote: Remote, tmp_path: Path) -> None:
         | {f".model_v{v}.pkl.fsartifacts-provenance.json" for v in kept}  # pruned with theirs
         | {f"data_v{v}" for v in kept}
         | {f"data_v{v}.manifest.json" for v in kept}
+        | {f".data_v{v}.fsartifacts-listed.s{len(v) + 100}" for v in kept}  # sizes, for list
     )
 
     run_ok("rm", "data", "2.2.0", cwd=producer)

@@ -1,0 +1,236 @@
+"""`list` and `pull ALL LATEST` on a store with many folder versions: one listing, and no
+manifest read of a version that is neither shown in detail nor installed.
+
+Each store counts what reached it its own way: the local Artifactory server's request
+log, a counting proxy in front of moto, and on a folder store the files opened and
+folders listed below it (audit events of this process). The versions below the newest
+are written straight through the store's filesystem, as a push leaves them, rather
+than pushed one by one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from fsartifacts import Project
+from fsartifacts.cli.commands import main
+from fsartifacts.engine.manifest import Manifest, ManifestEntry
+from tests.fixtures.cli import write_project
+from tests.fixtures.fault_proxy import FaultProxy
+
+FEW, MANY = 2, 30  # old versions: the requests of `list` must not grow from one to the other
+ARTIFACTS = """\
+    - name: data
+      file: data
+    - name: model
+      file: model.bin
+"""
+
+# Paths this process opened or listed below a watched folder (the folder store's reads).
+_WATCHED: list[tuple[str, list[tuple[str, str]]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _WATCHED or event not in ("open", "os.scandir", "os.listdir"):
+        return
+    path = args[0] if args else None
+    if isinstance(path, bytes):
+        path = path.decode(errors="replace")
+    if not isinstance(path, str):
+        return  # a file descriptor
+    for root, seen in _WATCHED:
+        if path == root or path.startswith(root + "/"):
+            seen.append(("list" if event != "open" else "read", path[len(root) :].lstrip("/")))
+
+
+sys.addaudithook(_audit)
+
+
+@dataclass
+class Side:
+    """One store, its configuration, and what fsartifacts asked of it."""
+
+    kind: str
+    config: str
+    fs: Any
+    base: str
+    server: Any = None
+    proxy: FaultProxy | None = None
+    local: list[tuple[str, str]] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.local.clear()
+        if self.server is not None:
+            self.server.clear_requests()
+        if self.proxy is not None:
+            self.proxy.reset()
+
+    def requests(self) -> list[tuple[str, str]]:
+        """(what, path) of every request since the last clear: "list" for a listing,
+        "read" for an object read (or a HEAD), "write" else."""
+        if self.kind == "folder":
+            return list(self.local)
+        if self.server is not None:
+            found = [(r.method, unquote(r.path)) for r in self.server.requests]
+        else:
+            assert self.proxy is not None
+            found = [(r.method, unquote(r.path)) for r in self.proxy.requests]
+        shown = []
+        for method, path in found:
+            what = "write" if method not in ("GET", "HEAD") else "read"
+            if "/api/storage/" in path or "list-type=" in path or "?list" in path:
+                what = "list"
+            shown.append((what, path.split("?")[0]))
+        return shown
+
+
+@pytest.fixture(params=["folder", "artifactory", "s3"])
+def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
+    if request.param == "folder":
+        from fsspec.implementations.local import LocalFileSystem
+
+        root = tmp_path / "store"
+        root.mkdir()
+        found = Side("folder", f"  url: {root.as_uri()}\n", LocalFileSystem(), str(root))
+        _WATCHED.append((str(root), found.local))
+        try:
+            yield found
+        finally:
+            _WATCHED.remove((str(root), found.local))
+    elif request.param == "artifactory":
+        from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+
+        repo = request.getfixturevalue("artifactory_repo")
+        path = f"team/many_{uuid.uuid4().hex[:6]}"
+        config = (
+            f"  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n    path: {path}\n"
+            "    auth: {authType: none}\n"
+        )
+        fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+        yield Side("artifactory", config, fs, f"{repo.name}/{path}", server=repo.server)
+    else:
+        import boto3
+        import s3fs
+
+        endpoint = request.getfixturevalue("moto_server")
+        bucket = f"many-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
+            Bucket=bucket
+        )
+        proxy = FaultProxy(endpoint)
+        config = (
+            f"  s3:\n    bucket: {bucket}/team\n    region: us-east-1\n"
+            f"    endpoint_url: {proxy.url}\n"
+        )
+        try:
+            fs = s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
+            yield Side("s3", config, fs, f"{bucket}/team", proxy=proxy)
+        finally:
+            proxy.close()
+
+
+def old_versions(side: Side, minors: range) -> None:
+    """Folder versions data 1.MINOR.0 of one file each, written as an earlier fsartifacts
+    pushed them (the folder, then its manifest), in two batches of requests."""
+    files, manifests = {}, {}
+    for minor in minors:
+        content = b"x" * (minor + 1)
+        name = f"{side.base}/data_v1.{minor}.0"
+        if side.kind == "folder":
+            side.fs.makedirs(name, exist_ok=True)
+        files[f"{name}/part.bin"] = content
+        entry = ManifestEntry("part.bin", len(content), hashlib.sha256(content).hexdigest())
+        manifest = Manifest("data", f"1.{minor}.0", (entry,), {"commit": "ab" * 20})
+        manifests[f"{name}.manifest.json"] = manifest.to_bytes()
+    side.fs.pipe(files)
+    side.fs.pipe(manifests)
+
+
+def producer(root: Path, side: Side, version: str) -> Path:
+    write_project(root, f"repository:\n{side.config}  artifacts:\n{ARTIFACTS}", version)
+    (root / "data" / "deep").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "a.bin").write_bytes(b"a" * 3000)
+    (root / "data" / "deep" / "b.bin").write_bytes(b"b" * 30)
+    (root / "model.bin").write_bytes(b"m" * 500)
+    return root
+
+
+def cli(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    with contextlib.chdir(root):
+        code = main(["--no-progress", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    return out
+
+
+def test_list_and_pull_latest_of_many_folder_versions_are_one_listing(
+    side: Side, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = producer(tmp_path / "producer", side, f"1.{MANY + 1}.0")
+    old_versions(side, range(FEW))
+    assert Project.load(start=root, environ={}).push("ALL").ok
+    side.clear()
+    text = cli(root, "list", capsys=capsys)
+    few = side.requests()
+    rows = [line.split() for line in text.splitlines() if "data_v" in line]
+    assert rows[0][:3] == [f"1.{MANY + 1}.0", "3.0", "KiB"], text
+    assert rows[1][1] == "-", text
+
+    old_versions(side, range(FEW, MANY))
+    side.clear()
+    listed = json.loads(cli(root, "--json", "list", capsys=capsys))
+    many = side.requests()
+    assert len(many) == len(few), (few, many)
+    assert [what for what, _ in many].count("list") == 1, many
+    assert not [path for _, path in many if path.endswith(".manifest.json")], many
+
+    (data, model) = listed["artifacts"]
+    assert len(data["versions"]) == MANY + 1 and data["latest"] == f"1.{MANY + 1}.0"
+    newest, *older = data["versions"]
+    # The push recorded the folder's size where the listing shows it.
+    assert (newest["version"], newest["size"]) == (f"1.{MANY + 1}.0", 3030)
+    assert all(v["modified"] for v in data["versions"]), data  # S3 lists no folder's date
+    # Versions pushed before that was recorded: their size is unknown to a listing.
+    assert {v["size"] for v in older} == {None}
+    assert model["versions"][0]["size"] == 500
+
+    # Its files, and so its size, are one manifest away.
+    side.clear()
+    files = cli(root, "list", "--files", "data", "1.5.0", capsys=capsys)
+    assert files.splitlines()[-1].startswith("1 file, 6 B in "), files
+    manifests = [p for _, p in side.requests() if p.endswith(".manifest.json")]
+    assert [p.rpartition("/")[2] for p in manifests] == ["data_v1.5.0.manifest.json"], manifests
+
+    # pull ALL LATEST reads the one manifest it installs, and nothing of another version.
+    consumer = tmp_path / "consumer"
+    write_project(consumer, (root / "fsartifacts.yaml").read_text(), f"1.{MANY + 5}.0")
+    side.clear()
+    doc = json.loads(cli(consumer, "--json", "pull", "ALL", "LATEST", capsys=capsys))
+    assert {r["version"] for r in doc["results"]} == {f"1.{MANY + 1}.0"}, doc
+    requests = side.requests()
+    assert [what for what, _ in requests].count("list") == 1, requests
+    manifests = [p.rpartition("/")[2] for _, p in requests if p.endswith(".manifest.json")]
+    assert manifests == [f"data_v1.{MANY + 1}.0.manifest.json"], requests
+    assert not [p for _, p in requests if "_v1." in p and f"_v1.{MANY + 1}.0" not in p], requests
+
+    # Replaced with --force: the listing shows the new size, from the one note left.
+    (root / "data" / "a.bin").write_bytes(b"a" * 100)
+    assert Project.load(start=root, environ={}).push("data", force=True).ok
+    replaced = json.loads(cli(root, "--json", "list", "data", capsys=capsys))
+    assert replaced["artifacts"][0]["versions"][0]["size"] == 130
+    notes = [n for n in side.fs.ls(side.base, detail=False) if "fsartifacts-listed" in n]
+    assert [n.rpartition("/")[2] for n in notes] == [
+        f".data_v1.{MANY + 1}.0.fsartifacts-listed.s130"
+    ]
