@@ -218,3 +218,20 @@ def test_build_metadata_ties_do_not_depend_on_listing_order() -> None:
     second = latest_compatible([b, a], V("1.5.0"))
     assert first is not None and second is not None
     assert first.build == second.build == "build.2"
+
+
+def test_precedence_sorts_versions_as_semver_compares_them() -> None:
+    import functools
+    import random
+
+    from fsartifacts.versioning import precedence
+
+    texts = ["1.0.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+             "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0-rc.01a", "0.9.9", "1.0.1",
+             "1.10.0", "1.9.0", "2.0.0-0", "2.0.0-1", "2.0.0-10", "2.0.0-9", "2.0.0-a",
+             "10.0.0", "1.0.0-alpha.1.1"]  # fmt: skip
+    versions = [V(t) for t in texts]
+    random.Random(5).shuffle(versions)
+    by_semver = sorted(versions, key=functools.cmp_to_key(lambda a, b: a.compare(b)))
+    assert sorted(versions, key=precedence) == by_semver
+    assert precedence(V("1.0.0+build.1")) == precedence(V("1.0.0"))

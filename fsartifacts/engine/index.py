@@ -37,6 +37,10 @@ class RemoteIndex:
         self._listing_error: FsArtifactsError | None = None
         self._store_missing: StoreNotFoundError | None = None  # one a push would create
         self._lock = threading.Lock()
+        # What the current listing was read back as, per (artifact, prefix): list, find,
+        # and the notes of each ask it several times of a listing of 10,000 versions.
+        self._read_from: list[dict[str, Any]] | None = None
+        self._read: dict[tuple[Artifact, str], list[RemoteCopy]] = {}
 
     def listing(self) -> list[dict[str, Any]]:
         """The entries of the store's root: listed once, again after :meth:`invalidate`.
@@ -70,6 +74,7 @@ class RemoteIndex:
             self._listing = None
             self._listing_error = None
             self._store_missing = None
+            self._read_from, self._read = None, {}
 
     def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
         """Every copy of ``artifact`` on the store, newest version first, each with what
@@ -77,20 +82,16 @@ class RemoteIndex:
         entries = self.listing()
         if self._store_missing is not None:
             raise self._store_missing  # reading a store that is not there is no empty answer
-        listed = Listed.of(entries)
-        copies = naming.scan(entries, artifact, prefix)
-        published = _manifest_times(entries) if any(c.modified is None for c in copies) else {}
-        return [
-            dataclasses.replace(
-                copy,
-                note=listed.note(copy.name),
-                notes=listed.paths_of(copy.name),
-                size=_size(copy, listed.note(copy.name)),
-                # A folder an object store lists without a date was published by its manifest.
-                modified=copy.modified or published.get(copy.name),
-            )
-            for copy in copies
-        ]
+        with self._lock:
+            if self._read_from is not entries:
+                self._read_from, self._read = entries, {}
+            found = self._read.get((artifact, prefix))
+        if found is None:
+            found = _read_back(entries, artifact, prefix)
+            with self._lock:
+                if self._read_from is entries:
+                    self._read[(artifact, prefix)] = found
+        return list(found)
 
     def entry(self, name: str) -> dict[str, Any] | None:
         """The listing's entry for ``name`` (relative to the root), if there is one."""
@@ -129,6 +130,24 @@ class RemoteIndex:
             f"{artifact.name}: no {spec.describe(base)} at {where}. Versions there: "
             f"{existing}.{hint}"
         )
+
+
+def _read_back(entries: list[dict[str, Any]], artifact: Artifact, prefix: str) -> list[RemoteCopy]:
+    """The copies of ``artifact`` in ``entries``, with their listing notes."""
+    listed = Listed.of(entries)
+    copies = naming.scan(entries, artifact, prefix)
+    published = _manifest_times(entries) if any(c.modified is None for c in copies) else {}
+    return [
+        dataclasses.replace(
+            copy,
+            note=listed.note(copy.name),
+            notes=listed.paths_of(copy.name),
+            size=_size(copy, listed.note(copy.name)),
+            # A folder an object store lists without a date was published by its manifest.
+            modified=copy.modified or published.get(copy.name),
+        )
+        for copy in copies
+    ]
 
 
 def _size(copy: RemoteCopy, note: Note | None) -> int | None:

@@ -28,6 +28,7 @@ from fsartifacts.engine.listnotes import Note
 from fsartifacts.engine.results import entry_modified, entry_size
 from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
+from fsartifacts.versioning import precedence
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 COMPOUND_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
@@ -166,5 +167,7 @@ def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") ->
                 entry=entry,
             )
         )
-    copies.sort(key=lambda c: (c.version or semver.Version(0), c.name), reverse=True)
+    lowest = precedence(semver.Version(0))
+    copies.sort(key=lambda c: (precedence(c.version) if c.version else lowest, c.name),
+                reverse=True)  # fmt: skip
     return copies

@@ -37,7 +37,7 @@ def test_a_name_too_long_for_a_file_system_drops_the_commit_then_the_note() -> N
         ".data_v1.4.0.fsartifacts-listed.s12\n",
         ".data_v1.4.0\x1b.fsartifacts-listed.s12",
         "data_v1.4.0.fsartifacts-listed.s12",  # not hidden
-        ".data_v1.4.0.fsartifacts-listed.s１２",  # not ASCII digits
+        ".data_v1.4.0.fsartifacts-listed.s\uff11\uff12",  # not ASCII digits
     ],
 )
 def test_what_is_not_a_note_as_written_is_none(name: str) -> None:
