@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import Bench
 from cases_folders import folders
 from cases_incremental import incremental
+from cases_listing import listing
 from cases_many import many, many_files
 from cases_peers import peers as peer_versions
 from cases_resume import resume
@@ -38,6 +39,7 @@ CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
     "folders": (folders, "a folder of 2,000 files: push, pull, next version, against peers"),
     "incremental": (incremental, "the next version of a folder, 1% changed: push, sync pull"),
     "many": (many, "pull ALL LATEST of 50 artifacts x 20 versions, 20 ms latency"),
+    "listing": (listing, "list of a store with 10,000 folder versions: requests, wall time"),
     "files": (many_files, "a folder of 20,000 and of 100,000 files of 1 KiB, push and pull"),
     "sync": (noop_sync, "no-op sync pull of an up-to-date large artifact"),
     "startup": (startup, "fsartifacts --help, validate and list against python -c pass"),
