@@ -7,7 +7,10 @@
 - unfinished folder versions: ``name_vX/`` without its manifest (a push or an
   ``rm`` that was killed);
 - incomplete multipart uploads (S3); the automatic sweep leaves one that a journal of
-  the project points at (a push that can continue it) for a day, ``gc`` does not.
+  the project points at (a push that can continue it) for a day, ``gc`` does not;
+- listing notes (``.name_vX.fsartifacts-listed...``) of versions that are gone (an
+  ``rm`` that was killed, or one by a fsartifacts that wrote no notes), which would
+  otherwise describe a version pushed again under that name.
 
 Something is abandoned once nothing has written to it for longer than the age
 (:data:`~fsartifacts.engine.claims.ABANDONED_AFTER` unless told), by the store's own
@@ -29,7 +32,7 @@ from typing import Any, Literal
 
 from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.config.model import Artifact
-from fsartifacts.engine import naming
+from fsartifacts.engine import listnotes, naming
 from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
 from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
 from fsartifacts.errors import FsArtifactsError
@@ -38,7 +41,7 @@ from fsartifacts.stores.journals import KEPT_FOR, UploadJournals
 
 log = logging.getLogger("fsartifacts")
 
-Kind = Literal["claim", "temporary", "unfinished folder", "upload"]
+Kind = Literal["claim", "temporary", "unfinished folder", "upload", "listing note"]
 # temp_name's names: the hex, then an optional tag (".old"), then ".part".
 _TEMPORARY = re.compile(rf"\.(?P<base>.+){re.escape(TEMP_MARKER)}[0-9a-f]{{12}}(?:\.[a-z]+)?\.part")
 
@@ -115,6 +118,14 @@ def find(
             modified = _newest(store, entry)
             if modified is not None and modified <= cutoff:
                 found.append(Leftover("unfinished folder", path, modified, directory=True))
+    files = {_base(e["name"]) for e in entries if e.get("type") != "directory"}
+    for entry in entries:
+        note = listnotes.parse(_base(entry["name"])) if entry.get("type") != "directory" else None
+        if note is None or note[0] in files or naming.manifest_name(note[0]) in files:
+            continue  # not a note, or the note of a version that is there
+        modified = entry_modified(entry)
+        if note[0] not in live and modified is not None and modified <= cutoff:
+            found.append(Leftover("listing note", strip_slash(entry["name"]), modified, 0))
     for upload in ops.pending_uploads(store.root, older_than):
         if (upload.path, upload.upload_id) in continued and (
             upload.modified is None or upload.modified > now - KEPT_FOR
@@ -136,7 +147,7 @@ def remove(store: Store, leftover: Leftover) -> bool:
         assert leftover.upload is not None
         ops.abort_upload(leftover.upload)
         return True
-    if leftover.kind == "temporary":
+    if leftover.kind in ("temporary", "listing note"):
         with contextlib.suppress(FileNotFoundError):
             ops.remove(leftover.path, recursive=leftover.directory)
         return True

@@ -42,3 +42,33 @@ def test_the_sweep_spares_an_upload_a_journal_points_at_and_gc_does_not(
     )
     assert [r.action for r in collected] == ["deleted"]
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_gc_takes_the_listing_notes_of_versions_that_are_gone(tmp_path: Path) -> None:
+    from fsspec.implementations.local import LocalFileSystem
+
+    from fsartifacts.stores.base import Store, ops_for
+
+    root = tmp_path / "store"
+    (root / "data_v1.0.0").mkdir(parents=True)
+    (root / "data_v1.0.0.manifest.json").write_text("{}")
+    (root / "model_v1.0.0.bin").write_bytes(b"m")
+    kept = {
+        ".data_v1.0.0.fsartifacts-listed.s3",
+        ".model_v1.0.0.bin.fsartifacts-listed.s1.gabcdef0",
+    }
+    gone = {
+        ".data_v2.0.0.fsartifacts-listed.s3",
+        ".model_v2.0.0.bin.fsartifacts-listed.s1.gabcdef0",
+    }
+    for name in kept | gone:
+        (root / name).write_bytes(b"")
+    fs = LocalFileSystem()
+    store = Store(fs, str(root), ops_for(fs), root.as_uri())
+
+    collected = leftovers.collect(
+        store, [], translate=lambda exc, what: RuntimeError(what), older_than=timedelta(0)
+    )
+    assert sorted(r.artifact for r in collected) == ["listing note", "listing note"]
+    assert {p.name for p in root.iterdir()} == {"data_v1.0.0", "data_v1.0.0.manifest.json",
+                                                 "model_v1.0.0.bin"} | kept  # fmt: skip
