@@ -50,6 +50,7 @@ def test_the_whole_job_end_to_end(tmp_path: Path) -> None:
     first = fsartifacts("push", "ALL", cwd=producer)
     assert first.returncode == 0, first.stderr
     assert sorted(p.name for p in store.iterdir() if not p.name.endswith(".sha256")) == [
+        ".embeddings_v1.0.0.fsartifacts-listed.s904",  # the folder's size, for list
         ".features_v1.0.0.csv.fsartifacts-provenance.json",  # where each file came from
         ".labels.json.fsartifacts-provenance.json",
         ".model_v1.0.0.pkl.fsartifacts-provenance.json",
