@@ -171,42 +171,97 @@ def _send_parts(
     parts_in_flight: int,
 ) -> list[dict[str, Any]]:
     """Every part of the file, in order: a held part whose ETag is the MD5 of the local
-    part is taken as it is, the others are sent, ``parts_in_flight`` at a time."""
+    part is taken as it is, the others are sent (see :func:`_send_window`)."""
+    parts = sync(
+        fs.loop, _send_window, fs, f.fileno(), upload, upload_id, held, callback, parts_in_flight
+    )
+    return sorted(parts, key=lambda part: int(part["PartNumber"]))
+
+
+async def _send_window(
+    fs: Any,
+    fd: int,
+    upload: PartsUpload,
+    upload_id: str,
+    held: Mapping[int, tuple[str, int]],
+    callback: Callback,
+    parts_in_flight: int,
+) -> list[dict[str, Any]]:
+    """The parts sent through a sliding window: the next part is read as soon as one of
+    the ``parts_in_flight`` in flight is answered, so the connections never wait for a
+    whole batch, and memory stays at ``parts_in_flight`` parts. Reading a part (and the
+    MD5 of a held one) happens on a worker thread, never on the event loop that sends
+    the others."""
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(parts_in_flight)
     done: list[dict[str, Any]] = []
+    sending: list[asyncio.Future[dict[str, Any]]] = []
 
     async def send(number: int, data: bytes) -> dict[str, Any]:
-        response = await fs._call_s3(
-            "upload_part",
-            Bucket=upload.bucket,
-            Key=upload.key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=SendBody(data),
-        )
+        try:
+            response = await fs._call_s3(
+                "upload_part",
+                Bucket=upload.bucket,
+                Key=upload.key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=SendBody(data),
+            )
+        finally:
+            slots.release()
         callback.relative_update(len(data))
         return {"PartNumber": number, "ETag": response["ETag"]}
 
-    async def send_all(batch: list[tuple[int, bytes]]) -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(send(n, d) for n, d in batch)))
-
-    number = 1
-    while number <= upload.parts:
-        batch: list[tuple[int, bytes]] = []
-        while len(batch) < parts_in_flight and number <= upload.parts:
-            data = f.read(upload.part_size)
-            etag, size = held.get(number, ("", -1))
-            if (
-                size == len(data)
-                and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
-            ):
-                done.append({"PartNumber": number, "ETag": etag})
+    try:
+        for number in range(1, upload.parts + 1):
+            await slots.acquire()
+            for task in sending:  # a part that failed ends the upload: read no more
+                if task.done() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            data, reused = await loop.run_in_executor(
+                None, _local_part, fd, upload, number, held.get(number)
+            )
+            if reused is not None:
+                slots.release()
+                done.append({"PartNumber": number, "ETag": reused})
                 callback.relative_update(len(data))
-            else:
-                batch.append((number, data))
-            number += 1
-        if batch:
-            done.extend(sync(fs.loop, send_all, batch))
-    return sorted(done, key=lambda part: int(part["PartNumber"]))
+                continue
+            sending.append(asyncio.ensure_future(send(number, data)))
+            del data  # the task holds the part until it is answered
+        done.extend(await asyncio.gather(*sending))
+    except BaseException:
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
+        raise
+    return done
+
+
+def _local_part(
+    fd: int, upload: PartsUpload, number: int, held: tuple[str, int] | None
+) -> tuple[bytes, str | None]:
+    """Part ``number`` of the local file, and the ETag S3 holds for it when that part is
+    the same bytes (size, and an ETag that is their MD5), else None: send it."""
+    offset = (number - 1) * upload.part_size
+    wanted = min(upload.part_size, max(0, upload.size - offset))
+    chunks: list[bytes] = []
+    got = 0
+    while got < wanted:
+        chunk = os.pread(fd, wanted - got, offset + got)
+        if not chunk:
+            break  # the file shrank: what was read is sent, and the change is caught after
+        chunks.append(chunk)
+        got += len(chunk)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if held is None:
+        return data, None
+    etag, size = held
+    if (
+        size == len(data)
+        and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    ):
+        return data, etag
+    return data, None
 
 
 def _md5_etag(etag: str) -> str | None:

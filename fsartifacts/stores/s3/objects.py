@@ -115,7 +115,17 @@ class SendBody(io.BytesIO):
 
     aiohttp sends a BytesIO body (botocore turns bytes into one) in reads of 256 KiB, a
     write call each; the checksums botocore computes read it their own way, unchanged.
+    A BytesIO made from bytes shares them until its buffer is asked for, and aiohttp asks
+    for it only to measure the body: it is answered from the bytes, so a part in flight
+    is held once in memory, not twice.
     """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._data = data
+
+    def getbuffer(self) -> memoryview:
+        return memoryview(self._data)
 
     def read(self, size: int | None = -1, /) -> bytes:
         if size is not None and 0 < size < SEND_BLOCK:

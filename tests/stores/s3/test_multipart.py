@@ -1,0 +1,161 @@
+"""Multipart uploads part by part, against moto's server through a proxy that counts the
+UploadPart requests in flight: a sliding window of parts, and a continued upload that
+sends only the parts S3 lacks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fsspec.callbacks import NoOpCallback
+
+from fsartifacts.config.model import TransferSettings
+from fsartifacts.stores.base import Store
+from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.s3.multipart import PartsUpload, upload_in_parts
+from fsartifacts.stores.s3.ops import open_s3_store
+from fsartifacts.stores.s3.settings import MIN_PART_SIZE, S3Settings
+from tests.fixtures.fault_proxy import FaultProxy
+
+PART = MIN_PART_SIZE
+GATE_TIMEOUT = 10.0  # bounds the wait of a held part when the part it waits for never comes
+
+
+def part_number(path: str) -> int | None:
+    numbers = parse_qs(urlsplit(path).query).get("partNumber")
+    return int(numbers[0]) if numbers else None
+
+
+class PartsProxy(FaultProxy):
+    """Counts the UploadPart requests in flight (from their arrival until their answer is
+    decided, before it is sent, so a request started on that answer is never counted
+    with the one it follows); optionally holds part ``hold`` until part ``until`` arrives."""
+
+    def __init__(self, upstream: str, hold: int | None = None, until: int | None = None):
+        super().__init__(upstream)
+        self.hold, self.until = hold, until
+        self.in_flight = self.peak = 0
+        self.events: list[tuple[str, int]] = []  # ("arrived" | "answered", part number)
+        self._arrival = threading.Condition(self._lock)
+
+    def _forward(self, handler: Any) -> None:
+        number = part_number(handler.path) if handler.command == "PUT" else None
+        if number is not None:
+            with self._lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                self.events.append(("arrived", number))
+                self._arrival.notify_all()
+                if number == self.hold:
+                    self._arrival.wait_for(lambda: ("arrived", self.until) in self.events,
+                                           GATE_TIMEOUT)  # fmt: skip
+        super()._forward(handler)
+
+    def _record(self, handler: Any, *args: Any) -> None:
+        number = part_number(handler.path) if handler.command == "PUT" else None
+        if number is not None:
+            with self._lock:
+                self.in_flight -= 1
+                self.events.append(("answered", number))
+        super()._record(handler, *args)
+
+    @property
+    def arrived(self) -> list[int]:
+        return [number for event, number in self.events if event == "arrived"]
+
+
+@pytest.fixture
+def data() -> bytes:
+    return os.urandom(4 * PART + PART // 2)  # five parts, the last one short
+
+
+def store_at(endpoint: str, bucket: str) -> Store:
+    settings = S3Settings(bucket=bucket, endpoint_url=endpoint, region="us-east-1")
+    return open_s3_store(settings, TransferSettings(part_size=PART, attempts=2, timeout=20.0))
+
+
+def parts_upload(path: Path, bucket: str, data: bytes) -> PartsUpload:
+    stat = path.stat()
+    sha256 = hashlib.sha256(data).hexdigest()
+    return PartsUpload(str(path), bucket, "big.bin", len(data), stat.st_mtime_ns, sha256, PART,
+                       {"Metadata": {"sha256": sha256}})  # fmt: skip
+
+
+@pytest.fixture
+def local(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    return path
+
+
+def published(s3_client: Any, bucket: str) -> tuple[bytes, dict[str, str]]:
+    stored = s3_client.get_object(Bucket=bucket, Key="big.bin")
+    return stored["Body"].read(), stored["Metadata"]
+
+
+@pytest.fixture
+def window_proxy(moto_server: str) -> Iterator[PartsProxy]:
+    # Part 1 is answered only once part 4 has arrived: with two parts in flight, part 4
+    # can start only if parts 2 and 3 went through while part 1 was still in flight.
+    proxy = PartsProxy(moto_server, hold=1, until=4)
+    yield proxy
+    proxy.close()
+
+
+def test_parts_go_through_a_sliding_window_never_wider_than_asked(
+    window_proxy: PartsProxy, s3_client: Any, bucket: str, local: Path, data: bytes
+) -> None:
+    store = store_at(window_proxy.url, bucket)
+    upload = parts_upload(local, bucket, data)
+    upload_in_parts(store.fs, upload, conditional=True, callback=NoOpCallback(),
+                    journals=None, parts_in_flight=2)  # fmt: skip
+
+    # A new part started as soon as one was answered, not when both of a batch were.
+    events = window_proxy.events
+    assert events.index(("arrived", 4)) < events.index(("answered", 1))
+    assert window_proxy.peak == 2
+    assert sorted(window_proxy.arrived) == [1, 2, 3, 4, 5]
+    assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
+
+
+@pytest.fixture
+def counting_proxy(moto_server: str) -> Iterator[PartsProxy]:
+    proxy = PartsProxy(moto_server)
+    yield proxy
+    proxy.close()
+
+
+def test_a_continued_upload_sends_only_the_parts_s3_lacks_through_the_window(
+    counting_proxy: PartsProxy,
+    s3_client: Any,
+    bucket: str,
+    local: Path,
+    data: bytes,
+    tmp_path: Path,
+) -> None:
+    store = store_at(counting_proxy.url, bucket)
+    upload = parts_upload(local, bucket, data)
+    upload_id = s3_client.create_multipart_upload(
+        Bucket=bucket, Key="big.bin", Metadata={"sha256": upload.sha256}
+    )["UploadId"]
+    for number in (2, 4):  # held apart: the window must skip them wherever they are
+        body = data[(number - 1) * PART : number * PART]
+        s3_client.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload_id,
+                              PartNumber=number, Body=body)  # fmt: skip
+    journals = UploadJournals(tmp_path / "journals")
+    journals.write(upload.journal(upload_id))
+
+    upload_in_parts(store.fs, upload, conditional=True, callback=NoOpCallback(),
+                    journals=journals, parts_in_flight=2)  # fmt: skip
+
+    assert sorted(counting_proxy.arrived) == [1, 3, 5]
+    assert counting_proxy.peak <= 2
+    assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert journals.read(upload.target) is None
