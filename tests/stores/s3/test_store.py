@@ -28,6 +28,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError, IntegrityError, NotFoundError, TransferError
+from fsartifacts.retry import is_transient
 from fsartifacts.sizes import MiB
 from fsartifacts.stores.base import Store, ops_for
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
@@ -667,6 +668,23 @@ def test_download_resumes_after_a_dropped_connection(
     store.ops.download(store.path("m.bin"), out)
     assert proxy.dropped == 1
     assert out.getvalue() == data
+
+
+def test_a_dropped_download_the_store_cannot_resume_is_a_failure_worth_another_try(
+    bucket: str, s3_client: Any, proxy: FaultProxy
+) -> None:
+    """A proxy that drops Range answers the resume with the whole object: nothing of
+    it is written after the bytes already received, and the download is tried again."""
+    data = os.urandom(2 * MiB + 5)
+    s3_client.put_object(Bucket=bucket, Key="m.bin", Body=data)
+    proxy.faults.add("drop_first_get")
+    proxy.ignore_ranges(count=1)
+    store = s3_store(proxy.url, bucket)
+    out = io.BytesIO()
+    with pytest.raises(Exception) as caught:
+        store.ops.download(store.path("m.bin"), out)
+    assert is_transient(caught.value), caught.value
+    assert len(out.getvalue()) < len(data)
 
 
 def test_download_never_mixes_two_versions_of_an_object(
