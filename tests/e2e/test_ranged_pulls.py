@@ -51,6 +51,22 @@ def pushed(tmp_path: Path, store: str, data: bytes) -> None:
     assert producer.push("model").ok
 
 
+def pushed_folder(tmp_path: Path, store: str, files: dict[str, bytes], *, jobs: int) -> None:
+    """``files`` pushed as the folder artifact ``weights`` 1.0.0 by tmp_path/producer;
+    tmp_path/consumer is a project of the same configuration."""
+    folder = "    - name: weights\n      file: weights\n"
+    for root in (tmp_path / "producer", tmp_path / "consumer"):
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "fsartifacts.yaml").write_text(
+            f"version: 1.0.0\nrepository:\n{store}  artifacts:\n{folder}" + RANGED.format(jobs=jobs)
+        )
+    for name, content in files.items():
+        path = tmp_path / "producer" / "weights" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    assert Project.load(start=tmp_path / "producer", environ={}).push("weights").ok
+
+
 def content_gets(repo: ArtifactoryRepo) -> list:
     return [r for r in repo.server.requests if r.method == "GET" and "model_v1.0.0" in r.path]
 
@@ -287,20 +303,9 @@ def test_ctrl_c_right_after_a_ranged_install_still_records_it_in_the_lock_file(
 def test_after_ignored_ranges_no_file_of_the_run_asks_for_ranges_again(
     tmp_path: Path, artifactory_repo: ArtifactoryRepo
 ) -> None:
-    store = artifactory_config(artifactory_repo)
-    producer = tmp_path / "producer"
-    (producer / "weights").mkdir(parents=True)
     files = {f"part{i}.bin": os.urandom(SIZE) for i in range(2)}
-    for name, content in files.items():
-        (producer / "weights" / name).write_bytes(content)
-    config = RANGED.format(jobs=1)  # one file after the other: the second knows
-    folder = "    - name: weights\n      file: weights\n"
-    for root in (producer, tmp_path / "consumer"):
-        root.mkdir(exist_ok=True)
-        (root / "fsartifacts.yaml").write_text(
-            f"version: 1.0.0\nrepository:\n{store}  artifacts:\n{folder}{config}"
-        )
-    assert Project.load(start=producer, environ={}).push("weights").ok
+    # One file after the other: the second knows.
+    pushed_folder(tmp_path, artifactory_config(artifactory_repo), files, jobs=1)
     artifactory_repo.server.clear_requests()
     artifactory_repo.server.faults.ignore_ranges(path_contains="part")
     assert Project.load(start=tmp_path / "consumer", environ={}).pull("weights", "1.0.0").ok
@@ -314,19 +319,8 @@ def test_after_ignored_ranges_no_file_of_the_run_asks_for_ranges_again(
 def test_a_large_file_of_a_folder_arrives_in_ranges_too(
     tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes
 ) -> None:
-    store = artifactory_config(artifactory_repo)
-    producer = tmp_path / "producer"
-    (producer / "weights" / "deep").mkdir(parents=True)
-    (producer / "weights" / "deep" / "big.bin").write_bytes(data)
-    (producer / "weights" / "small.txt").write_text("small\n")
-    config = RANGED.format(jobs=4)
-    folder = "    - name: weights\n      file: weights\n"
-    for root in (producer, tmp_path / "consumer"):
-        root.mkdir(exist_ok=True)
-        (root / "fsartifacts.yaml").write_text(
-            f"version: 1.0.0\nrepository:\n{store}  artifacts:\n{folder}{config}"
-        )
-    assert Project.load(start=producer, environ={}).push("weights").ok
+    files = {"deep/big.bin": data, "small.txt": b"small\n"}
+    pushed_folder(tmp_path, artifactory_config(artifactory_repo), files, jobs=4)
     artifactory_repo.server.clear_requests()
     consumer = Project.load(start=tmp_path / "consumer", environ={})
     assert consumer.pull("weights", "1.0.0").ok

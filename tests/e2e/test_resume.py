@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,20 @@ def pulled(root: Path, *args: str, cli: bool = True) -> None:
     else:
         assert Project.load(start=root, environ=ENV).pull("model", "1.0.0").ok
     assert sorted(p.name for p in root.iterdir()) == ["fsartifacts.lock", "fsartifacts.yaml", NAME]
+
+
+def stopped_once(process: subprocess.Popen[str], ready: Callable[[], bool], how: int) -> None:
+    """Send ``how`` (SIGKILL, SIGINT) to ``process`` once ``ready()``; it ends as it should."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(process.pid, how)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def test_a_pull_cut_short_is_resumed_by_the_next_and_downloads_only_the_rest(
@@ -181,17 +197,11 @@ def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
     push(tmp_path, store, data)
     root = consumer(tmp_path, store)
     artifactory_repo.server.faults.latency = 0.3  # each range waits, so the kill lands mid-way
-    process = start("pull", "model", "1.0.0", "-j", "1", cwd=root, env=ENV)
-    try:
-        deadline = time.monotonic() + 60
-        while not (journal(root).exists() and held(root) > 0) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(process.pid, how)
-        _, err = process.communicate(timeout=30)
-        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
-    finally:
-        if process.poll() is None:
-            process.kill()
+    stopped_once(
+        start("pull", "model", "1.0.0", "-j", "1", cwd=root, env=ENV),
+        lambda: journal(root).exists() and held(root) > 0,
+        how,
+    )
     artifactory_repo.server.faults.latency = 0
     kept = held(root)
     assert 0 < kept < SIZE
@@ -237,16 +247,7 @@ def test_a_folder_pull_stopped_part_way_keeps_its_verified_members_for_the_next(
     faults = artifactory_repo.server.faults
     faults.stall_after(10_000, seconds=60.0, path_contains=f"{FOLDER}/4.bin")
     process = start("pull", "weights", "1.0.0", "-j", "1", cwd=root, env=ENV)
-    try:
-        deadline = time.monotonic() + 60
-        while faults.stalled() < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(process.pid, how)
-        _, err = process.communicate(timeout=30)
-        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
-    finally:
-        if process.poll() is None:
-            process.kill()
+    stopped_once(process, lambda: faults.stalled() >= 1, how)
     faults.reset()
     kept = root / f".{FOLDER}.fsartifacts-kept.part"
     assert sorted(p.name for p in kept.iterdir()) == ["1.bin", "2.bin", "3.bin"]
