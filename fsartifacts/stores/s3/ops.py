@@ -224,7 +224,13 @@ class S3Ops(S3Writes):
                         close_body(self.fs.loop, body)
                         time.sleep(min(0.1 * 2**failures, 5.0))
                         log.debug("resuming %s at byte %d after %s", rpath, done, exc)
-                        body, closed = self._resume(rpath, etag, done), False
+                        try:
+                            body, closed = self._resume(rpath, etag, done), False
+                        except RangesNotServed:
+                            closed = True  # closed above; the whole object was not read
+                            log.debug("%s: the store does not serve ranges; the download "
+                                      "starts over", rpath)  # fmt: skip
+                            raise exc from None
                         continue
                     if not block:
                         break
