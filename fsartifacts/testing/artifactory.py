@@ -43,9 +43,14 @@ In-process::
     srv.faults.before_next(action, count=1, methods=None, path_contains=None)
                                        # action() runs before the next matching request
     srv.faults.cut_after(nbytes, methods=("GET",), path_contains=None)  # RST for good
+    srv.faults.ignore_ranges(count=None, methods=("GET",), path_contains=None)
+                                       # ranged GETs answered 200 with the whole file
+    srv.faults.stall_after(nbytes, seconds=60.0, count=1, methods=("GET",),
+                           path_contains=None)  # hang part way (until reset), then RST
+    srv.faults.stalled()               # responses that began to hang since reset()
     srv.faults.latency = 0.02          # seconds slept before each request
     srv.faults.pending()               # fault applications still armed
-    srv.faults.reset()                 # disarm all, latency 0
+    srv.faults.reset()                 # disarm all, end stalls, latency 0
     srv.stop()                         # idempotent; also closes idle keep-alive connections
 
     with ArtifactoryServer(tmp_path) as srv: ...   # start/stop
