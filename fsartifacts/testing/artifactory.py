@@ -48,6 +48,7 @@ In-process::
     srv.faults.stall_after(nbytes, seconds=60.0, count=1, methods=("GET",),
                            path_contains=None)  # hang part way (until reset), then RST
     srv.faults.stalled()               # responses that began to hang since reset()
+    srv.faults.end_stalls(n=1)         # end the n oldest hanging now (RST)
     srv.faults.latency = 0.02          # seconds slept before each request
     srv.faults.pending()               # fault applications still armed
     srv.faults.reset()                 # disarm all, end stalls, latency 0

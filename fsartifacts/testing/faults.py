@@ -38,7 +38,8 @@ requests (FIFO when several rules match), then disarms itself:
 * ``stall_after(nbytes, seconds=60.0, count=1)``: once ``nbytes`` of artifact content
   went out, hold the rest of the response for ``seconds`` (cut short by ``reset()``),
   then reset the connection: a server or network that hangs part way. ``stalled()``
-  counts the responses that began to hang since the last ``reset()``.
+  counts the responses that began to hang since the last ``reset()``;
+  ``end_stalls(n=1)`` ends the ``n`` oldest of those hanging now.
 * ``latency``: seconds slept before handling each request.
 
 ``drop_after``, ``cut_after``, ``stall_after``, ``truncate_next`` and ``corrupt_next``
@@ -100,7 +101,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._latency = 0.0
-        self._release = threading.Event()  # set by reset(): every stall ends
+        self._stalls: list[threading.Event] = []  # of the responses hanging now, oldest first
         self._stalled = 0
 
     @property
@@ -168,11 +169,26 @@ class Faults:
                             nbytes=_size(nbytes), seconds=float(seconds)))  # fmt: skip
 
     def stall(self, rule: FaultRule) -> None:
-        """Hang for the ``stall_after`` rule: ``rule.seconds``, or until ``reset()``."""
+        """Hang for the ``stall_after`` rule: ``rule.seconds``, or until ``end_stalls()``
+        or ``reset()`` ends it."""
+        release = threading.Event()
         with self._lock:
-            release = self._release
+            self._stalls.append(release)
             self._stalled += 1
-        release.wait(rule.seconds)
+        try:
+            release.wait(rule.seconds)
+        finally:
+            with self._lock:
+                if release in self._stalls:
+                    self._stalls.remove(release)
+
+    def end_stalls(self, n: int = 1) -> None:
+        """End the ``n`` oldest of the responses hanging now (each then resets its
+        connection, as a stall that ran out does)."""
+        with self._lock:
+            ending, self._stalls = self._stalls[:n], self._stalls[n:]
+        for release in ending:
+            release.set()
 
     def stalled(self) -> int:
         """How many responses began to hang (``stall_after``) since the last ``reset()``."""
@@ -233,8 +249,9 @@ class Faults:
         with self._lock:
             self._rules.clear()
             self._latency = 0.0
-            self._release.set()
-            self._release, self._stalled = threading.Event(), 0
+            ending, self._stalls, self._stalled = self._stalls, [], 0
+        for release in ending:
+            release.set()
 
     def pending(self) -> int:
         """How many fault applications are still armed (0 once all have fired)."""

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts import Project
 from fsartifacts.errors import IntegrityError
+from fsartifacts.testing.faults import Faults
 from fsartifacts.testing.requestlog import peak_overlap
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.fault_proxy import FaultProxy
@@ -192,6 +193,18 @@ def range_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "fsartifacts-range" and t.is_alive()]
 
 
+def once_hanging(faults: Faults, action: Callable[[], None]) -> None:
+    """``action()`` on a thread of its own once two responses hang (``stall_after``)."""
+
+    def wait_then_act() -> None:
+        deadline = time.monotonic() + 30
+        while faults.stalled() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        action()
+
+    threading.Thread(target=wait_then_act, daemon=True).start()
+
+
 @pytest.mark.parametrize("how", ["a range fails", "ctrl-c"])
 def test_a_stopped_ranged_pull_leaves_no_writer_running_and_no_handle_open(
     tmp_path: Path, artifactory_repo: ArtifactoryRepo, data: bytes, how: str
@@ -202,20 +215,12 @@ def test_a_stopped_ranged_pull_leaves_no_writer_running_and_no_handle_open(
     project(root, store)
     consumer = Project.load(start=root, environ={"FSARTIFACTS_ATTEMPTS": "1"})
     faults = artifactory_repo.server.faults
-    # Every range hangs after 64 KiB for a minute (the fixture's reset ends it); with
-    # "a range fails", the first one breaks off after a second instead.
-    if how == "a range fails":
-        faults.stall_after(64 * 1024, seconds=1.0, path_contains="model_v1.0.0")
+    # Every range hangs after 64 KiB (until the fixture's reset); once two hang, one of
+    # them breaks off (a reset connection: the pull fails) or the user presses Ctrl-C.
     faults.stall_after(64 * 1024, seconds=60.0, count=None, path_contains="model_v1.0.0")
+    stop = _thread.interrupt_main if how == "ctrl-c" else faults.end_stalls
+    once_hanging(faults, stop)
     if how == "ctrl-c":
-
-        def interrupt_once_ranges_hang() -> None:
-            deadline = time.monotonic() + 30
-            while faults.stalled() < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            _thread.interrupt_main()
-
-        threading.Thread(target=interrupt_once_ranges_hang, daemon=True).start()
         with pytest.raises(KeyboardInterrupt):
             consumer.pull("model", "1.0.0")
     else:
@@ -270,9 +275,9 @@ def test_a_failed_ranged_pull_from_s3_leaves_no_writer_running_and_no_handle_ope
     root = tmp_path / "consumer"
     project(root, store.format(bucket=bucket, url=s3_proxy.url))
     consumer = Project.load(start=root, environ={"FSARTIFACTS_ATTEMPTS": "1"})
-    # The first range breaks off after a second; the others hang until the proxy closes.
-    s3_proxy.stall_after(64 * 1024, seconds=1.0, path_contains="model_v1.0.0")
+    # Every range hangs (until the proxy closes); once two hang, one breaks off.
     s3_proxy.stall_after(64 * 1024, seconds=60.0, count=None, path_contains="model_v1.0.0")
+    once_hanging(s3_proxy, s3_proxy.end_stalls)
     assert not consumer.pull("model", "1.0.0").ok
     assert s3_proxy.stalled() >= 2
     assert range_threads() == []

@@ -910,10 +910,12 @@ def test_stall_after_hangs_a_download_part_way_until_reset(
             time.sleep(0.01)
         assert repo.server.faults.stalled() == 1
         assert not stalled.done()
-        repo.server.faults.reset()  # ends the stall: the connection is reset
+        repo.server.faults.end_stalls(1)  # the connection is reset
         with pytest.raises(requests.exceptions.RequestException):
             stalled.result(timeout=30)
     assert repo.server.requests[-1].bytes_out == 100_000
+    assert repo.server.faults.stalled() == 1
+    repo.server.faults.reset()
     assert repo.server.faults.stalled() == 0
     assert requests.get(f"{repo.repo_url}/f.bin").content == data
 
