@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,8 @@ def _push_folder(
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
             # While the version is invisible: a note of what it was must not outlive it.
             listnotes.remove(ops, listnotes.Listed.of(ctx.index.listing()).paths_of(name))
-            files = ((str(local / rel), rel, d) for rel, d in digests.items())
+            top = str(local)
+            files = ((os.path.join(top, rel), rel, d) for rel, d in digests.items())
             # Files an earlier version holds with the same sha256 are copied on the store.
             sources = reuse.folder_sources(
                 ops, _copies(ctx, artifact, options.prefix),

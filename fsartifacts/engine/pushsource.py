@@ -20,6 +20,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError
@@ -61,38 +62,48 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_
     a folder that cannot be read (it is not skipped, which would push a partial copy).
     """
 
-    def unreadable(exc: OSError) -> None:
+    def unreadable(exc: OSError) -> NoReturn:
         raise LocalError(f"{artifact.name}: cannot read {exc.filename}: {exc.strerror}")
 
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
-        dirnames.sort()
-        for name in (*dirnames, *filenames):
-            full = Path(dirpath) / name
-            rel = full.relative_to(folder).as_posix()
-            try:
-                walked = full.lstat()
-            except OSError as exc:
-                unreadable(exc)
-            mode = walked.st_mode
-            if stat.S_ISLNK(mode):
-                raise LocalError(
-                    f"{artifact.name}: {artifact.file}/{rel} is a symbolic link (to "
-                    f"{os.readlink(full)}); links inside a folder artifact are never followed: "
-                    "replace it with the file itself, or remove it."
-                )
-            if stat.S_ISREG(mode):
-                yield rel, walked
-            elif not stat.S_ISDIR(mode):
-                raise LocalError(
-                    f"{artifact.name}: {artifact.file}/{rel} is {file_kind(mode)}, not a regular "
-                    "file; a folder artifact may hold only files and folders: remove it."
-                )
+    # Strings and scandir entries, not a Path per file: a folder may hold 100,000 files.
+    top = os.fspath(folder)
+    pending = [""]  # folders still to list, relative to ``top``
+    while pending:
+        here = pending.pop()
+        try:
+            listing = os.scandir(os.path.join(top, here) if here else top)
+        except OSError as exc:
+            unreadable(exc)
+        with listing:  # one folder open at a time: its subfolders wait in ``pending``
+            for entry in listing:
+                rel = f"{here}/{entry.name}" if here else entry.name
+                try:
+                    walked = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    unreadable(exc)
+                mode = walked.st_mode
+                if stat.S_ISLNK(mode):
+                    raise LocalError(
+                        f"{artifact.name}: {artifact.file}/{rel} is a symbolic link (to "
+                        f"{os.readlink(entry.path)}); links inside a folder artifact are never "
+                        "followed: replace it with the file itself, or remove it."
+                    )
+                if stat.S_ISREG(mode):
+                    yield rel, walked
+                elif stat.S_ISDIR(mode):
+                    pending.append(rel)
+                else:
+                    raise LocalError(
+                        f"{artifact.name}: {artifact.file}/{rel} is {file_kind(mode)}, not a "
+                        "regular file; a folder artifact may hold only files and folders: "
+                        "remove it."
+                    )
 
 
 def read_digests(
     hashes: HashCache,
     artifact: Artifact,
-    path: Path,
+    path: str | os.PathLike[str],
     algorithms: Iterable[str],
     *,
     resolved: bool = False,
@@ -138,9 +149,10 @@ def folder_digests(
     )
     # Nothing below the folder is a link (the walk refuses them): its real path and the
     # relative one are each file's real path, without resolving every file again.
-    real = Path(os.path.realpath(folder))
+    real = os.path.realpath(folder)
     for rel, identity in walked:
-        digests = read_digests(hashes, artifact, real / rel, algorithms, resolved=True)
+        where = os.path.join(real, rel)
+        digests = read_digests(hashes, artifact, where, algorithms, resolved=True)
         if (digests.identity.st_ino, digests.identity.st_dev) != identity:
             raise LocalError(
                 f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "

@@ -7,6 +7,7 @@ import hashlib
 import os
 import pathlib
 import shutil
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -35,6 +36,9 @@ from fsartifacts.stores.base import (
     Writable,
 )
 from fsartifacts.stores.journals import UploadJournals
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
 
 
 class LocalOps(StoreOps):
@@ -79,7 +83,7 @@ class LocalOps(StoreOps):
         with open(lpath, "rb") as src, atomic_write(rpath, exclusive=exclusive) as dst:
             size = os.fstat(src.fileno()).st_size
             callback.set_size(size)
-            _copy_between_files(src, dst, size, callback)
+            _copy_between_files(src.fileno(), dst.fileno(), size, callback)
             shutil.copymode(lpath, dst.name)
         if record:
             self.write_sidecar(rpath, sha256)
@@ -132,16 +136,26 @@ class LocalOps(StoreOps):
         source in ``sources`` when that still holds its content."""
         lpath, relative, digests = file
         target = os.path.join(folder, *relative.split("/"))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         source = (sources or {}).get(digests["sha256"])
-        if source is not None and _staged_copy(source, target):
-            callback.relative_update(source.size)
-            return
-        with open(lpath, "rb") as src, open(target, "xb") as dst:
-            size = os.fstat(src.fileno()).st_size
-            callback.set_size(size)
-            _copy_between_files(src, dst, size, callback)
-        shutil.copymode(lpath, target)
+        if source is not None:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if _staged_copy(source, target):
+                callback.relative_update(source.size)
+                return
+        # Descriptors, not file objects, and the mode from the one fstat: a folder of
+        # 20,000 small files pays for each file's syscalls, so each does only what it must.
+        src = os.open(lpath, os.O_RDONLY | _CLOEXEC)
+        try:
+            st = os.fstat(src)
+            callback.set_size(st.st_size)
+            dst = _create_member(target)
+            try:
+                _copy_between_files(src, dst, st.st_size, callback)
+                os.fchmod(dst, stat.S_IMODE(st.st_mode))
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
 
     def copy(
         self,
@@ -161,7 +175,7 @@ class LocalOps(StoreOps):
             if not _link(src, source.path, rpath, exclusive=exclusive):
                 src.seek(0)  # the very file just checked, copied
                 with atomic_write(rpath, exclusive=exclusive) as dst:
-                    _copy_between_files(src, dst, source.size, NoOpCallback())
+                    _copy_between_files(src.fileno(), dst.fileno(), source.size, NoOpCallback())
         if record:
             self.write_sidecar(rpath, source.sha256)
         return True
@@ -198,8 +212,8 @@ class LocalOps(StoreOps):
         return open_regular(rpath)
 
 
-def _identity(stat: os.stat_result) -> tuple[int, int]:
-    return stat.st_ino, stat.st_dev
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return st.st_ino, st.st_dev
 
 
 def _link(src: IO[bytes], path: str, rpath: str, *, exclusive: bool) -> bool:
@@ -242,7 +256,7 @@ def _staged_copy(source: StoredCopy, target: str) -> bool:
         if not _link_to(src, source.path, target):
             src.seek(0)  # the very file just checked, copied
             with open(target, "xb") as dst:
-                _copy_between_files(src, dst, source.size, NoOpCallback())
+                _copy_between_files(src.fileno(), dst.fileno(), source.size, NoOpCallback())
     return True
 
 
@@ -269,30 +283,44 @@ def _holds(src: IO[bytes], source: StoredCopy) -> bool:
     return digest.hexdigest() == source.sha256
 
 
-def _copy_between_files(src: IO[bytes], dst: IO[bytes], size: int, callback: Callback) -> None:
-    """Copy ``size`` bytes inside the kernel where it can (copy_file_range; a large file
-    written back to disk as it goes, so that the fsync after it has little left), else
-    by chunks."""
+def _create_member(target: str) -> int:
+    """A new file at ``target`` in a staged folder, open for writing; its folder is made
+    when the first file in it finds it missing (one failed open a folder, not a
+    ``makedirs`` a file)."""
+    try:
+        return os.open(target, _NEW_FILE, 0o600)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        return os.open(target, _NEW_FILE, 0o600)
+
+
+def _copy_between_files(src: int, dst: int, size: int, callback: Callback) -> None:
+    """Copy the descriptor ``src`` into the new file ``dst`` from their starts, at offsets
+    (neither descriptor's position is used): inside the kernel where it can
+    (copy_file_range; a large file written back to disk as it goes, so that the fsync
+    after it has little left), else, or where the kernel stopped, by chunks to the end of
+    ``src``. A small file costs one syscall."""
     copied = 0
     if kernel_copies():
         if size > THREADED_MIN:
-            copied = kernel_copy(src.fileno(), dst.fileno(), size, src_at=0, dst_at=0,
-                                 progress=callback)  # fmt: skip
+            copied = kernel_copy(src, dst, size, src_at=0, dst_at=0, progress=callback)
         else:
             try:
                 while copied < size:
-                    step = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                    step = os.copy_file_range(src, dst, size - copied, copied, copied)
                     if step == 0:
                         break
                     copied += step
                     callback.relative_update(step)
             except OSError:
                 pass  # not between these filesystems: go on with the portable loop
-        # Where the kernel stopped (another filesystem, an error) the loop goes on.
-        src.seek(copied)
-        dst.seek(copied)
-        dst.truncate()
-    while chunk := src.read(COPY_CHUNK):
-        dst.write(chunk)
+        if copied == size:
+            return
+    # Where the kernel stopped (another filesystem, an error) the loop goes on.
+    while chunk := os.pread(src, COPY_CHUNK, copied):
+        view = memoryview(chunk)
+        while view:
+            written = os.pwrite(dst, view, copied)
+            view = view[written:]
+            copied += written
         callback.relative_update(len(chunk))
-    dst.flush()

@@ -98,3 +98,59 @@ def test_a_folder_is_staged_then_made_durable_at_once_not_file_by_file(
     assert os.listdir(store) == ["data_v1.0.0"]
     for local, relative, _ in files:
         assert (store / "data_v1.0.0" / relative).read_bytes() == Path(local).read_bytes()
+
+
+def _folder_files(project: Path, count: int, folders: int) -> list[tuple[str, str, dict[str, str]]]:
+    files = []
+    for i in range(count):
+        local = project / f"d{i % folders}" / "deeper" / f"{i}.bin"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(os.urandom(100 + i))
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()
+        files.append((str(local), f"d{i % folders}/deeper/{i}.bin", {"sha256": digest}))
+    return files
+
+
+def test_a_folder_makes_each_of_its_folders_once_and_keeps_each_files_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folders are made when their first file needs them, not once a file; each file keeps
+    the permission bits of its local copy."""
+    files = _folder_files(tmp_path / "project", 30, 3)
+    os.chmod(files[0][0], 0o755)
+    os.chmod(files[1][0], 0o640)
+    made: list[str] = []
+    real_makedirs = os.makedirs
+
+    def counting(name: str, *args: object, **kwargs: object) -> None:
+        made.append(name)
+        real_makedirs(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "makedirs", counting)
+    store = tmp_path / "store"
+    LocalOps(LocalFileSystem()).upload_folder(files, str(store / "data_v1.0.0"))
+    assert len(made) == len(set(made)) < len(files)  # each folder once, not once a file
+    for local, relative, _ in files:
+        pushed = store / "data_v1.0.0" / relative
+        assert pushed.read_bytes() == Path(local).read_bytes()
+        assert stat.S_IMODE(pushed.stat().st_mode) == stat.S_IMODE(os.stat(local).st_mode)
+    assert stat.S_IMODE((store / "data_v1.0.0" / files[0][1]).stat().st_mode) == 0o755
+
+
+def test_a_folder_is_copied_by_chunks_where_the_kernel_cannot_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between filesystems copy_file_range fails: every byte still arrives, by chunks."""
+
+    def refused(*args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refused)
+    files = _folder_files(tmp_path / "project", 6, 2)
+    big = tmp_path / "project" / "big.bin"
+    big.write_bytes(os.urandom(THREADED_MIN + 12345))  # past one chunk, in the kernel's way
+    files.append((str(big), "big.bin", {"sha256": hashlib.sha256(big.read_bytes()).hexdigest()}))
+    store = tmp_path / "store"
+    LocalOps(LocalFileSystem()).upload_folder(files, str(store / "data_v1.0.0"))
+    for local, relative, _ in files:
+        assert (store / "data_v1.0.0" / relative).read_bytes() == Path(local).read_bytes()
