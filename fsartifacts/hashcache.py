@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import struct
 import threading
 from collections.abc import Collection, Iterable, Mapping
@@ -38,24 +39,42 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 # One entry of the cache in memory: its size, mtime and inode and its sha256 packed in one
-# bytes object, then each other digest as name, value, ...: a project may hold 100,000
-# files, and this is a third of a tuple of ints and hex strings.
-_Entry = tuple[Any, ...]
+# bytes object, alone when that is all it holds (a project may hold 100,000 files); an
+# entry with other digests is a tuple of that object, then each other digest as name,
+# value, ...
+_Entry = bytes | tuple[Any, ...]
 _KEYS = ("size", "mtime_ns", "inode")
 _PACKED = struct.Struct("<QqQ32s")
+# A line as :meth:`HashCache.save` writes an entry holding a sha256 and perhaps a sha1,
+# its path without escapes: read without building its dict (the rest go through json).
+_LINE = re.compile(
+    rb'"([^"\\]*)": \{"inode": (\d+), "mtime_ns": (-?\d+), (?:"sha1": "([0-9a-f]{40})", )?'
+    rb'"sha256": "([0-9a-f]{64})", "size": (\d+)\}'
+)
 
 
 def _pack(key: tuple[int, int, int], sha256: str, others: Iterable[str] = ()) -> _Entry:
-    return (_PACKED.pack(*key, bytes.fromhex(sha256)), *others)
+    packed = _PACKED.pack(*key, bytes.fromhex(sha256))
+    extra = tuple(others)
+    return (packed, *extra) if extra else packed
+
+
+def _packed(entry: _Entry) -> bytes:
+    return entry if isinstance(entry, bytes) else entry[0]
+
+
+def _others(entry: _Entry) -> tuple[Any, ...]:
+    """The other digests of an entry, as name, value, ..."""
+    return () if isinstance(entry, bytes) else entry[1:]
 
 
 def _key_of(entry: _Entry) -> tuple[int, int, int]:
-    size, mtime_ns, inode, _ = _PACKED.unpack(entry[0])
+    size, mtime_ns, inode, _ = _PACKED.unpack(_packed(entry))
     return size, mtime_ns, inode
 
 
 def _sha256_of(entry: _Entry) -> str:
-    return str(entry[0][-32:].hex())
+    return _packed(entry)[-32:].hex()
 
 
 def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
@@ -73,10 +92,33 @@ def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
         return doc  # not a sha256, or not a file's size: ignored
 
 
-def _entry_doc(entry: _Entry) -> dict[str, Any]:
-    """An entry as the cache file writes it."""
-    return {**dict(zip(_KEYS, _key_of(entry), strict=True)), "sha256": _sha256_of(entry),
-            **dict(zip(entry[1::2], entry[2::2], strict=True))}  # fmt: skip
+def _entry_line(path: str, entry: _Entry) -> str:
+    """An entry as the cache file writes it: the JSON ``json.dumps`` would give, written
+    directly where the entry holds only its sha256 (the usual case, and the costly one
+    when a folder of 100,000 files was hashed)."""
+    size, mtime_ns, inode = _key_of(entry)
+    others = _others(entry)
+    plain = path.isascii() and path.isprintable() and '"' not in path and "\\" not in path
+    if not others and plain:
+        return (f'"{path}": {{"inode": {inode}, "mtime_ns": {mtime_ns}, '
+                f'"sha256": "{_sha256_of(entry)}", "size": {size}}}')  # fmt: skip
+    doc: dict[str, Any] = dict(zip(_KEYS, (size, mtime_ns, inode), strict=True))
+    doc.update(sha256=_sha256_of(entry), **dict(zip(others[::2], others[1::2], strict=True)))
+    return f"{json.dumps(path)}: {json.dumps(doc, sort_keys=True)}"
+
+
+def _line_entry(line: bytes) -> tuple[str, _Entry] | None:
+    """The entry a line of the cache file holds, read by :data:`_LINE`; None if it is not
+    such a line (json reads it then)."""
+    found = _LINE.fullmatch(line)
+    if found is None or not found[1].isascii():
+        return None
+    path, inode, mtime_ns, sha1, sha256, size = found.groups()
+    key = (int(size), int(mtime_ns), int(inode))
+    try:
+        return path.decode(), _pack(key, sha256.decode(), ("sha1", sha1.decode()) if sha1 else ())
+    except struct.error:
+        return None  # out of range: json reads it, and it is ignored there
 
 
 def _read_entries(path: Path) -> dict[str, _Entry]:
@@ -86,7 +128,7 @@ def _read_entries(path: Path) -> dict[str, _Entry]:
 
     def take(doc: Any) -> None:
         if isinstance(doc, dict):
-            entries.update((k, v) for k, v in doc.items() if type(v) is tuple)
+            entries.update((k, v) for k, v in doc.items() if type(v) in (bytes, tuple))
 
     with open_small_file(path, CACHE_LIMIT) as f:
         first = f.readline()
@@ -97,7 +139,11 @@ def _read_entries(path: Path) -> dict[str, _Entry]:
             line = line.rstrip(b",\r\n")
             if line == b"}":
                 return entries
-            take(json.loads(b"{" + line + b"}", object_hook=_entry_of))
+            read = _line_entry(line)
+            if read is not None:
+                entries[read[0]] = read[1]
+            else:
+                take(json.loads(b"{" + line + b"}", object_hook=_entry_of))
     raise ValueError(f"{path} ends before its last line")
 
 
@@ -169,7 +215,8 @@ class HashCache:
         """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
         if entry is None or _key_of(entry) != key:
             return {}
-        held = {"sha256": _sha256_of(entry), **dict(zip(entry[1::2], entry[2::2], strict=True))}
+        others = _others(entry)
+        held = {"sha256": _sha256_of(entry), **dict(zip(others[::2], others[1::2], strict=True))}
         return {name: value for name, value in held.items() if wanted is None or name in wanted}
 
     def holders(self, wanted: Collection[str], under: str | os.PathLike[str]) -> dict[str, str]:
@@ -202,11 +249,15 @@ class HashCache:
         (unless it is gone already: the cache only ever saves time)."""
         real = os.path.realpath(path)
         try:
-            key = self._key(os.stat(real))
+            self.remember_stat(real, os.stat(real), sha256)
         except FileNotFoundError:
             return
+
+    def remember_stat(self, real: str, stat: os.stat_result, sha256: str) -> None:
+        """As :meth:`remember`, for a file whose real path and stat the caller has just
+        taken (the walk of a folder it installs): no lookup of its own."""
         with self._lock:
-            self._entries[real] = _pack(key, sha256)
+            self._entries[real] = _pack(self._key(stat), sha256)
             self._dirty = True
 
     def save(self) -> None:
@@ -220,8 +271,7 @@ class HashCache:
                 out = io.TextIOWrapper(f, encoding="utf-8", newline="")
                 out.write("{")
                 for n, path in enumerate(sorted(self._entries)):
-                    doc = json.dumps(_entry_doc(self._entries[path]), sort_keys=True)
-                    out.write(f"{',' if n else ''}\n{json.dumps(path)}: {doc}")
+                    out.write(f"{',' if n else ''}\n{_entry_line(path, self._entries[path])}")
                 out.write("\n}\n")
                 out.flush()
                 out.detach()

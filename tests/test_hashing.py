@@ -107,6 +107,31 @@ def test_the_cache_file_holds_one_entry_a_line_and_reads_back_a_line_at_a_time(
     assert (damaged.misses, damaged.hits) == (1, 0)
 
 
+def test_the_cache_file_is_the_json_of_its_entries_whatever_their_names(tmp_path: Path) -> None:
+    """Entries holding a sha256 alone are written and read without json for speed: the
+    file stays exactly the JSON of every entry, odd names included, and reads back whole."""
+    names = ["plain.bin", 'a "quote".bin', "back\\slash.bin", "caf\u00e9.bin", "tab\t.bin"]
+    cache = HashCache(tmp_path / "hashes.json")
+    expected = {}
+    for n, name in enumerate(names):
+        path = tmp_path / name
+        path.write_bytes(name.encode())
+        digests = cache.digests(path, ["sha1"] if n % 2 else ["sha256"])
+        st = path.stat()
+        expected[os.path.realpath(path)] = {
+            "size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino, **digests
+        }  # fmt: skip
+    cache.save()
+    assert json.loads((tmp_path / "hashes.json").read_text()) == expected
+    again = HashCache(tmp_path / "hashes.json")
+    for n, name in enumerate(names):
+        assert again.digests(tmp_path / name, ["sha1"] if n % 2 else ["sha256"]) == {
+            k: v for k, v in expected[os.path.realpath(tmp_path / name)].items()
+            if k in ("sha256", "sha1")
+        }  # fmt: skip
+    assert (again.misses, again.hits) == (0, len(names))
+
+
 def test_an_entry_written_by_an_older_version_is_used(tmp_path: Path) -> None:
     local = tmp_path / "model.pkl"
     local.write_bytes(b"weights")

@@ -24,9 +24,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from glob import escape
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, NoReturn
 
 from fsartifacts.atomic import TEMP_MARKER, flush_to_disk, install_temp, temp_beside, temp_name
+from fsartifacts.engine.manifest import ManifestEntry
 from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
 from fsartifacts.escaping import has_control_characters
 
@@ -236,11 +237,18 @@ def staging_dir(dest: Path) -> Path:
 def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
     """A new file at ``relative`` inside the folder ``staging`` being built for ``dest``.
 
-    Its folders are made inside ``staging`` only: if ``staging`` itself is gone,
-    this fails instead of building a new, incomplete one.
+    Its folders are made inside ``staging`` only, when the first file in one finds it
+    missing (not a ``mkdir`` of every parent for every file): if ``staging`` itself is
+    gone, this fails instead of building a new, incomplete one.
     """
-    target = member_target(staging, relative)
-    with local_writes(target), open(target, "wb") as f:
+    target = contained(staging, relative)
+    with local_writes(target):
+        try:
+            f = open(target, "wb")  # noqa: SIM115 - closed by the block below
+        except FileNotFoundError:
+            _make_parents(staging, target)
+            f = open(target, "wb")  # noqa: SIM115 - closed by the block below
+    with local_writes(target), f:
         yield Sink(f, dest)
 
 
@@ -248,33 +256,75 @@ def member_target(staging: Path, relative: str) -> Path:
     """Where the file ``relative`` goes in the folder ``staging``, its folders made there
     (inside ``staging`` only: if ``staging`` itself is gone, this fails)."""
     target = contained(staging, relative)
-    with local_writes(target):
-        for parent in reversed(target.relative_to(staging).parents[:-1]):
-            (staging / parent).mkdir(exist_ok=True)
+    if not os.path.isdir(target.parent):  # one stat, where most files find their folder made
+        with local_writes(target):
+            _make_parents(staging, target)
     return target
 
 
-def check_tree(staging: Path, expected: Mapping[str, int], dest: Path) -> None:
-    """Refuse a staged folder that is not exactly ``expected`` ({relative path: size})."""
-    found: dict[str, int] = {}
+def _make_parents(staging: Path, target: Path) -> None:
+    """The folders between ``staging`` and ``target``, made inside ``staging`` only."""
+    for parent in reversed(target.relative_to(staging).parents[:-1]):
+        (staging / parent).mkdir(exist_ok=True)
+
+
+def check_tree(
+    staging: Path,
+    expected: Mapping[str, ManifestEntry],
+    dest: Path,
+    found: Callable[[str, os.stat_result], None] | None = None,
+) -> None:
+    """Refuse a staged folder that is not exactly ``expected`` ({relative path: its entry,
+    of which the size is checked}); ``found(relative path, lstat)`` for each of its files
+    as it is checked.
+
+    Each file is checked as the walk meets it: nothing is kept per file beyond
+    ``expected`` (a folder may hold 100,000), and only a tree that fails is walked again
+    for the message.
+    """
+    matched = 0
+    top = os.fspath(staging)
+    pending = [""]  # folders still to list, relative to ``staging``
+    while pending:
+        here = pending.pop()
+        with os.scandir(os.path.join(top, here) if here else top) as listing:
+            for entry in listing:
+                rel = f"{here}/{entry.name}" if here else entry.name
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    pending.append(rel)
+                    continue
+                want = expected.get(rel)
+                size = st.st_size if stat.S_ISREG(st.st_mode) else -1
+                if want is None or want.size != size:
+                    _refuse_tree(staging, expected, dest)
+                matched += 1
+                if found is not None:
+                    found(rel, st)
+    if matched != len(expected):
+        _refuse_tree(staging, expected, dest)
+
+
+def _refuse_tree(staging: Path, expected: Mapping[str, ManifestEntry], dest: Path) -> NoReturn:
+    """The refusal of a staged folder that is not ``expected``, naming the first problems."""
+    present: dict[str, int] = {}
     for folder, dirs, files in os.walk(staging):
         for name in dirs + files:
             path = Path(folder, name)
             mode, size = (st := path.lstat()).st_mode, st.st_size
             if not stat.S_ISDIR(mode):
-                found[path.relative_to(staging).as_posix()] = size if stat.S_ISREG(mode) else -1
+                present[path.relative_to(staging).as_posix()] = size if stat.S_ISREG(mode) else -1
     problems = [
-        f"{path} {'missing' if path not in found else 'has the wrong size'}"
-        for path, size in sorted(expected.items())
-        if found.get(path) != size
-    ] + [f"{path} not in the manifest" for path in sorted(set(found) - set(expected))]
-    if problems:
-        shown = ", ".join(problems[:5]) + (", ..." if len(problems) > 5 else "")
-        raise LocalError(
-            f"the folder built for {dest} does not match its manifest ({shown}): something "
-            f"else changed it during the pull. Nothing was installed; {dest} is as it was. "
-            "Pull again."
-        )
+        f"{path} {'missing' if path not in present else 'has the wrong size'}"
+        for path, entry in sorted(expected.items())
+        if present.get(path) != entry.size
+    ] + [f"{path} not in the manifest" for path in sorted(set(present) - set(expected))]
+    shown = ", ".join(problems[:5]) + (", ..." if len(problems) > 5 else "")
+    raise LocalError(
+        f"the folder built for {dest} does not match its manifest ({shown}): something "
+        f"else changed it during the pull. Nothing was installed; {dest} is as it was. "
+        "Pull again."
+    )
 
 
 def carry_over(dest: Path, staging: Path, paths: Iterable[str]) -> dict[str, int]:
@@ -289,8 +339,7 @@ def carry_over(dest: Path, staging: Path, paths: Iterable[str]) -> dict[str, int
     for relative in paths:
         source, target = contained(dest, relative), contained(staging, relative)
         with local_writes(target):
-            for parent in reversed(target.relative_to(staging).parents[:-1]):
-                (staging / parent).mkdir(exist_ok=True)
+            _make_parents(staging, target)
             try:
                 os.link(source, target, follow_symlinks=False)
             except OSError as exc:

@@ -8,6 +8,7 @@ file) says is the temporary renamed over the destination.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from functools import partial
@@ -356,12 +357,23 @@ def _pull_folder(
         # Files move jobs at a time, in the run's slots; the first that fails for good
         # fails the artifact, and the staged tree goes with it.
         ctx.transfers.files(tally).each(fetch_retrying, manifest.files)
-        expected = {entry.path: entry.size for entry in manifest.files}
+        expected = {entry.path: entry for entry in manifest.files}
         if selection.partial:
             # The local files outside the selection stay: into the new tree with the rest.
             kept = [p for p in manifest.unlisted_files(dest) if not selection.wants(p)]
-            expected.update(carry_over(dest, staging, kept))
-        check_tree(staging, expected, dest)
+            carried = carry_over(dest, staging, kept)
+            expected.update((p, ManifestEntry(p, size, "")) for p, size in carried.items())
+        # Each file's digest is remembered under the name the swap gives it, from the stat
+        # the check of the tree takes anyway (the rename keeps size, mtime and inode).
+        installed = os.path.join(os.path.realpath(dest.parent), dest.name)
+        hashes = ctx.hashes
+
+        def found(relative: str, st: os.stat_result) -> None:
+            sha256 = expected[relative].sha256
+            if sha256:  # not a file carried over from the old copy
+                hashes.remember_stat(os.path.join(installed, relative), st, sha256)
+
+        check_tree(staging, expected, dest, found)
         with installing():
             swap_dir(staging, dest)
     except BaseException as exc:
@@ -369,8 +381,6 @@ def _pull_folder(
         raise
     else:
         keeping.discard()
-        for entry in manifest.files:
-            ctx.hashes.remember(dest.joinpath(*entry.path.split("/")), entry.sha256)
     finally:
         tally.close()
         if staging.exists():

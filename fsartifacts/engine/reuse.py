@@ -89,25 +89,27 @@ def file_source(
 
 def local_sources(
     hashes: HashCache, root: Path, dest: Path, manifest: Manifest, also: Iterable[Path] = ()
-) -> dict[str, Path]:
-    """{sha256: a local file with that content}, for the files of ``manifest``: in
-    ``dest`` (the copy a pull replaces), in the folders ``also`` (the members an
-    interrupted pull kept), or anywhere below ``root`` the hash cache knows.
+) -> dict[str, str]:
+    """{sha256: the path of a local file with that content}, for the files of
+    ``manifest``: in ``dest`` (the copy a pull replaces), in the folders ``also`` (the
+    members an interrupted pull kept), or anywhere below ``root`` the hash cache knows.
+    Paths as strings: one per file of a folder of 100,000, where a ``Path`` (with its
+    parts) weighs several times its string.
 
     Only the files of those folders with the size of a file still wanted are hashed
     (most through the cache already). Whoever copies one checks its bytes again.
     """
     wanted = {entry.sha256 for entry in manifest.files}
-    found = {sha256: Path(path) for sha256, path in hashes.holders(wanted, root).items()}
+    found = hashes.holders(wanted, root)
     for place in (dest, *also):
         sizes = {entry.size for entry in manifest.files if entry.sha256 not in found}
         if not sizes or place.is_symlink() or not place.is_dir():
             continue
         for folder, _, names in os.walk(place):  # links to folders are not followed
             for name in names:
-                path = Path(folder, name)
+                path = os.path.join(folder, name)
                 try:
-                    mode, size = (st := path.lstat()).st_mode, st.st_size
+                    mode, size = (st := os.lstat(path)).st_mode, st.st_size
                     if not stat.S_ISREG(mode) or size not in sizes:
                         continue
                     sha256 = hashes.sha256(path)
@@ -124,7 +126,7 @@ def _plain(path: str) -> bool:
     return bool(parts) and not path.startswith("/") and ".." not in parts and "\\" not in path
 
 
-def copy_member(source: Path, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
+def copy_member(source: str, staging: Path, entry: ManifestEntry, dest: Path) -> bool:
     """Copy the local file ``source`` to ``entry``'s place in ``staging``; False (and the
     download instead) unless it holds exactly the manifest's bytes. A link is not read."""
     src = _open_local(source)
@@ -157,7 +159,7 @@ def copy_file(
     return True
 
 
-def _open_local(source: Path) -> IO[bytes] | None:
+def _open_local(source: str | Path) -> IO[bytes] | None:
     try:
         return open_regular(str(source))  # never through a link
     except (OSError, IntegrityError):

@@ -284,3 +284,22 @@ def test_folder_store_copy_falls_back_when_the_kernel_cannot_copy(
     assert (tmp_path / "store" / "model_v1.0.0.pkl").read_bytes() == (
         project / "models" / "model.pkl"
     ).read_bytes()
+
+
+def test_a_pulled_folder_is_known_to_the_cache_without_being_read_again(
+    store: Store, project: Path, tmp_path: Path
+) -> None:
+    """Each pulled file's sha256 is remembered from the check of the staged tree, under
+    the name the install gives it: a sync pull after it hashes none of them."""
+    engine(store, project).push(DATA, V("1.0.0"))
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    cache = HashCache(tmp_path / "hashes.json")
+    puller = Engine(store, consumer, jobs=2, hash_cache=cache)
+    assert puller.pull(DATA, "1.0.0", V("1.0.0")).action == "pulled"
+    pulled = consumer / "data_v1.0.0"
+    for path in (pulled / "a.csv", pulled / "sub" / "b.bin"):
+        assert cache.sha256(path) == hash_file(path)["sha256"]
+    misses = cache.misses
+    again = puller.pull(DATA, "1.0.0", V("1.0.0"), PullOptions(skip_current=True))
+    assert again.detail == "up to date" and cache.misses == misses

@@ -1,0 +1,75 @@
+"""A staged folder: its files made cheaply, and its check against the manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fsartifacts.engine.install import check_tree, staged_member
+from fsartifacts.engine.manifest import ManifestEntry
+from fsartifacts.errors import LocalError
+
+FILES = {f"d{i % 3}/sub/{i}.bin": bytes([i]) * (10 + i) for i in range(12)}
+
+
+def staged(tmp_path: Path) -> tuple[Path, dict[str, ManifestEntry]]:
+    staging = tmp_path / ".data.staged"
+    staging.mkdir()
+    for relative, data in FILES.items():
+        with staged_member(staging, relative, tmp_path / "data") as out:
+            out.write(data)
+    return staging, {p: ManifestEntry(p, len(d), "0" * 64) for p, d in FILES.items()}
+
+
+def test_staged_files_make_each_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder is made when its first file finds it missing, not once for every file."""
+    made: list[str] = []
+    real_mkdir = Path.mkdir
+
+    def counting(self: Path, *args: object, **kwargs: object) -> None:
+        made.append(str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", counting)
+    staging, _ = staged(tmp_path)
+    assert len(made) == len(set(made)) < len(FILES)
+    for relative, data in FILES.items():
+        assert (staging / relative).read_bytes() == data
+
+
+def test_a_staged_file_is_never_made_outside_a_staged_folder_that_is_gone(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(LocalError), staged_member(tmp_path / "gone", "a/b.bin", tmp_path / "d"):
+        pass
+    assert not (tmp_path / "gone").exists()
+
+
+def test_the_check_of_a_tree_reports_each_file_with_its_stat(tmp_path: Path) -> None:
+    staging, expected = staged(tmp_path)
+    seen: dict[str, int] = {}
+    check_tree(staging, expected, tmp_path / "data", lambda p, st: seen.update({p: st.st_ino}))
+    assert seen == {p: (staging / p).stat().st_ino for p in FILES}
+
+
+@pytest.mark.parametrize("change", ["missing", "extra", "size", "link"])
+def test_a_tree_that_is_not_its_manifest_is_refused(tmp_path: Path, change: str) -> None:
+    staging, expected = staged(tmp_path)
+    first = next(iter(FILES))
+    if change == "missing":
+        (staging / first).unlink()
+    elif change == "extra":
+        (staging / "d0" / "stray.bin").write_bytes(b"x")
+    elif change == "size":
+        (staging / first).write_bytes(b"other")
+    else:
+        (staging / first).unlink()
+        os.symlink("/etc/passwd", staging / first)
+    with pytest.raises(LocalError, match="does not match its manifest") as refused:
+        check_tree(staging, expected, tmp_path / "data")
+    wanted = {"missing": "missing", "extra": "not in the manifest"}.get(change, "wrong size")
+    assert wanted in str(refused.value)
