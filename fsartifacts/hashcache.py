@@ -26,7 +26,7 @@ from stat import S_ISREG
 from typing import Any
 
 from fsartifacts.atomic import atomic_write
-from fsartifacts.hashing import FileDigests, hash_file
+from fsartifacts.hashing import FileDigests, FileIdentity, hash_file
 from fsartifacts.localfiles import CACHE_LIMIT, open_small_file
 
 
@@ -167,7 +167,7 @@ class HashCache:
                 self._entries = _read_entries(path)
 
     @staticmethod
-    def _key(stat: os.stat_result) -> tuple[int, int, int]:
+    def _key(stat: os.stat_result | FileIdentity) -> tuple[int, int, int]:
         return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
@@ -207,6 +207,15 @@ class HashCache:
                 self._entries[real] = _pack(key, kept["sha256"], others)
                 self._dirty = True
         return FileDigests(digests, stat)
+
+    def known(self, path: str | os.PathLike[str], algorithms: Iterable[str]) -> bool:
+        """Whether the cache holds the digests of ``path`` for ``algorithms`` (and its
+        sha256): a lookup, never a read of the file."""
+        real = os.path.realpath(path)
+        key = self._key(os.stat(real))
+        wanted = list(dict.fromkeys(("sha256", *algorithms)))
+        with self._lock:
+            return len(self._known(self._entries.get(real), key, wanted)) == len(wanted)
 
     @staticmethod
     def _known(
@@ -253,7 +262,7 @@ class HashCache:
         except FileNotFoundError:
             return
 
-    def remember_stat(self, real: str, stat: os.stat_result, sha256: str) -> None:
+    def remember_stat(self, real: str, stat: os.stat_result | FileIdentity, sha256: str) -> None:
         """As :meth:`remember`, for a file whose real path and stat the caller has just
         taken (the walk of a folder it installs): no lookup of its own."""
         with self._lock:

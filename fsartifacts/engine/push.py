@@ -22,11 +22,13 @@ from fsartifacts.engine.options import PushOptions
 from fsartifacts.engine.pushsource import (
     artifact_source,
     folder_digests,
+    open_source,
     read_digests,
     unchanged_while_uploading,
 )
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.errors import ConflictError, NotFoundError, option
+from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoreOps
 
 log = logging.getLogger("fsartifacts")
@@ -62,13 +64,19 @@ def _push_file(
     prefix, force, sync = options.prefix, options.force, options.sync
     name = naming.file_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name)
-    # Every digest the store wants with the upload, in one read of the file.
-    hashed = read_digests(ctx.hashes, artifact, local, ops.upload_digests)
-    size, sha256 = hashed.size, hashed["sha256"]
-    result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     entry = ctx.index.entry(name)
     stale_notes = listnotes.Listed.of(ctx.index.listing()).paths_of(name)
+    copies = _copies(ctx, artifact, prefix)
+    hashed: FileDigests | None = None
+    size = _hashed_as_uploaded(ctx, local, entry, options, copies, rpath)
+    if size is None:
+        # Every digest the store wants with the upload, in one read of the file.
+        hashed = read_digests(ctx.hashes, artifact, local, ops.upload_digests)
+        size = hashed.size
+    sha256 = hashed["sha256"] if hashed is not None else None
+    result = Result(artifact.name, "pushed", version_text(version), url, str(local), size, sha256)
     if entry is not None:
+        assert hashed is not None and sha256 is not None  # hashed first where a copy is there
         if entry.get("type") == "directory":
             raise ConflictError(
                 f"{artifact.name}: {url} is a folder on the store and {artifact.file} "
@@ -87,19 +95,29 @@ def _push_file(
     journals = ctx.journals.resuming(options.resume) if ctx.journals else None
     # The note of a copy this push replaces (or of one that is gone) would describe another.
     listnotes.remove(ops, stale_notes)
+    # The file's digests, by name: filled by an upload that hashes as it copies, and checked
+    # against the file once the upload is done.
+    files = {local.name: hashed} if hashed is not None else {}
 
     def upload(callback: Callback) -> None:
-        ops.upload(str(local), rpath, sha256=sha256, digests=hashed, exclusive=not force,
-                   callback=callback, journals=journals)  # fmt: skip
+        if hashed is None:
+            with open_source(artifact, local) as src:
+                files[local.name] = ops.upload_hashing(
+                    src, rpath, exclusive=not force, callback=callback
+                )
+            return
+        ops.upload(str(local), rpath, sha256=hashed["sha256"], digests=hashed,
+                   exclusive=not force, callback=callback, journals=journals)  # fmt: skip
 
     tally = ctx.tally(artifact.name, result.version, size)
     try:
-        with unchanged_while_uploading(
-            artifact, local.parent, {local.name: hashed}, lambda: ops.remove(rpath)
-        ):
+        with unchanged_while_uploading(artifact, local.parent, files, lambda: ops.remove(rpath)):
             # The same content as an earlier version's: copied on the store, not sent again.
-            source = reuse.file_source(ops, _copies(ctx, artifact, prefix), size, sha256,
-                                       skip=rpath)  # fmt: skip
+            source = (
+                reuse.file_source(ops, copies, size, hashed["sha256"], skip=rpath)
+                if hashed is not None
+                else None
+            )
             if source is None or not ctx.transfers.copied(
                 tally,
                 lambda: ops.copy(source, rpath, exclusive=not force, record=True, digests=hashed),
@@ -111,18 +129,50 @@ def _push_file(
         ctx.index.invalidate()
         if not sync:
             raise _conflict(artifact, version, url, None, sync) from None
-        same = remote_file_matches(ops, rpath, ctx.index.entry(name) or {}, size, sha256, local)
+        if hashed is None:
+            hashed = read_digests(ctx.hashes, artifact, local, ops.upload_digests)
+        same = remote_file_matches(ops, rpath, ctx.index.entry(name) or {}, hashed.size,
+                                   hashed["sha256"], local)  # fmt: skip
         if same:
             return up_to_date(result)
         raise _conflict(artifact, version, url, same, sync) from None
     finally:
         tally.close()
         ctx.index.invalidate()
+    if hashed is None:  # hashed by the upload, from the bytes it copied
+        hashed = files[local.name]
+        result.bytes, result.sha256 = hashed.size, hashed["sha256"]
+        ctx.hashes.remember_stat(os.path.realpath(local), hashed.identity, hashed["sha256"])
     if options.provenance:
         _write_file_provenance(ctx, name, dict(options.provenance))
         if options.provenance.get("commit"):  # its size is in every listing already
             listnotes.write(ops, rpath, size, options.provenance)
     return result
+
+
+def _hashed_as_uploaded(
+    ctx: Context,
+    local: Path,
+    entry: dict[str, Any] | None,
+    options: PushOptions,
+    copies: list[RemoteCopy],
+    rpath: str,
+) -> int | None:
+    """The file's size if the store is to hash it as it uploads it (``hashes_uploads``),
+    sparing the push a read of the whole file first; None to hash it first. Only for a
+    new copy (none there to compare it with), pushed for real, of a file the cache has
+    no digests of and that no earlier version of its size might hold (that takes its
+    sha256 before the upload)."""
+    ops = ctx.ops
+    if not ops.hashes_uploads or entry is not None or options.dry_run:
+        return None
+    try:
+        size = local.stat().st_size
+        if ctx.hashes.known(local, ops.upload_digests):
+            return None
+    except OSError:
+        return None  # the read of its digests says what is wrong
+    return None if reuse.may_share(ops, copies, size, skip=rpath) else size
 
 
 def _write_file_provenance(ctx: Context, name: str, record: dict[str, Any]) -> None:

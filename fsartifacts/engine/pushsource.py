@@ -20,7 +20,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError
@@ -109,15 +109,25 @@ def read_digests(
     resolved: bool = False,
 ) -> FileDigests:
     """The digests of a local file the push found, through the cache (``resolved``: as
-    for :meth:`HashCache.digests`).
-
-    The file is the project's: one gone or unreadable by the time it is read is a
-    LocalError naming it, never an OSError that reads as the store's.
-    """
-    try:
+    for :meth:`HashCache.digests`); its read fails as :func:`local_reads` says."""
+    with local_reads(artifact, path):
         if resolved:
             return hashes.digests(path, algorithms, resolved=True)
         return hashes.digests(path, algorithms)
+
+
+def open_source(artifact: Artifact, path: Path) -> IO[bytes]:
+    """The local file ``path`` the push found, open for reading (as :func:`local_reads`)."""
+    with local_reads(artifact, path):
+        return open(path, "rb")
+
+
+@contextlib.contextmanager
+def local_reads(artifact: Artifact, path: str | os.PathLike[str]) -> Iterator[None]:
+    """The block that reads the project's file ``path``: one gone or unreadable by then is
+    a LocalError naming it, never an OSError that reads as the store's."""
+    try:
+        yield
     except FileNotFoundError:
         raise LocalError(
             f"{artifact.name}: {path} disappeared while it was being pushed (it was there "

@@ -74,10 +74,7 @@ def file_source(
     """An earlier file version recorded with ``sha256`` (and of ``size``), or None."""
     if not ops.copies_on_store:
         return None
-    same_size = [
-        c for c in copies if c.kind == "file" and c.path != skip and entry_size(c.entry) == size
-    ]
-    for copy in same_size[:FILES_CHECKED]:
+    for copy in _same_size(copies, size, skip)[:FILES_CHECKED]:
         try:
             recorded = ops.recorded_sha256(copy.path, copy.entry)
         except (OSError, FsArtifactsError):
@@ -85,6 +82,19 @@ def file_source(
         if recorded == sha256:
             return StoredCopy(copy.path, size, sha256)
     return None
+
+
+def may_share(ops: StoreOps, copies: list[RemoteCopy], size: int, *, skip: str) -> bool:
+    """Whether an earlier file version might hold the content of a file of ``size`` bytes
+    (one of that size, on a store that copies on its side): the push needs the file's
+    sha256 before it uploads to know."""
+    return ops.copies_on_store and bool(_same_size(copies, size, skip))
+
+
+def _same_size(copies: list[RemoteCopy], size: int, skip: str) -> list[RemoteCopy]:
+    return [
+        c for c in copies if c.kind == "file" and c.path != skip and entry_size(c.entry) == size
+    ]
 
 
 def local_sources(

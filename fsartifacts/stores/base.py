@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from fsartifacts.engine import claims
 from fsartifacts.engine.claims import Claim, Holder
 from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
 from fsartifacts.errors import AuthError, IntegrityError
-from fsartifacts.hashing import HashingWriter
+from fsartifacts.hashing import FileDigests, HashingWriter, hash_stream
 from fsartifacts.inflight import InFlight
 from fsartifacts.redaction import HoldsSecret
 from fsartifacts.stores.journals import UploadJournals
@@ -99,6 +100,10 @@ class StoreOps:
       through this machine. The engine then copies the files an earlier version
       already holds instead of uploading them; without it, uploading the local
       file costs no more than a streamed copy, so it uploads.
+    - ``hashes_uploads``: :meth:`upload_hashing` computes a file's sha256 from the
+      bytes as it copies them (the folder store's kernel copy, hashed behind it), so
+      the engine need not read a file it has no digest of once to hash it, then again
+      to upload it.
     - ``serves_ranges``: :meth:`read_range` streams part of an object, and
       :meth:`revision` tells its content from a replacement's, so a large file
       downloads as several ranges at once
@@ -110,6 +115,7 @@ class StoreOps:
     records_sha256: ClassVar[bool] = False
     upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
     copies_on_store: ClassVar[bool] = False
+    hashes_uploads: ClassVar[bool] = False
     serves_ranges: ClassVar[bool] = False
 
     def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
@@ -175,6 +181,19 @@ class StoreOps:
             with contextlib.suppress(Exception):
                 self.fs.rm_file(staging)
             raise
+
+    def upload_hashing(
+        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+    ) -> FileDigests:
+        """:meth:`upload` of the local file open as ``src`` (its sha256 recorded), that
+        sha256 computed on the way: the file's digests, with its identity as it was opened.
+        Here, hashed first, then uploaded; a store with ``hashes_uploads`` hashes the very
+        bytes it copies."""
+        opened = os.fstat(src.fileno())
+        digests = FileDigests(hash_stream(src)[1], opened)
+        self.upload(src.name, rpath, sha256=digests["sha256"], exclusive=exclusive,
+                    callback=callback, digests=digests)  # fmt: skip
+        return digests
 
     def upload_folder(
         self,

@@ -8,7 +8,7 @@ import os
 import pathlib
 import shutil
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
@@ -24,7 +24,7 @@ from fsartifacts.atomic import (
 )
 from fsartifacts.engine.transfers import FileRunner
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
-from fsartifacts.hashing import THREADED_MIN, HashingWriter
+from fsartifacts.hashing import THREADED_MIN, Digests, FileDigests, HashingWriter
 from fsartifacts.localcopy import kernel_copies, kernel_copy
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import (
@@ -37,6 +37,7 @@ from fsartifacts.stores.base import (
 )
 from fsartifacts.stores.journals import UploadJournals
 
+Feed = Callable[[bytes], None]
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
 
@@ -53,6 +54,7 @@ class LocalOps(StoreOps):
 
     atomic_create = True
     copies_on_store = True
+    hashes_uploads = True
 
     def listing(self, path: str) -> list[dict[str, Any]]:
         """As the generic one; a store folder that does not exist is not an empty store
@@ -87,6 +89,29 @@ class LocalOps(StoreOps):
             shutil.copymode(lpath, dst.name)
         if record:
             self.write_sidecar(rpath, sha256)
+
+    def upload_hashing(
+        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+    ) -> FileDigests:
+        """As :meth:`upload`, the sha256 computed from the bytes as the kernel copies them
+        (read back behind the copy from the page cache, hashed in a thread: see
+        :mod:`fsartifacts.localcopy`): one pass over the file, not a hash pass then a copy.
+        A file changed while it is copied is the caller's to refuse, from its identity."""
+        callback = callback or NoOpCallback()
+        os.makedirs(os.path.dirname(rpath), exist_ok=True)
+        opened = os.fstat(src.fileno())
+        callback.set_size(opened.st_size)
+        digests = Digests(("sha256",))
+        try:
+            with atomic_write(rpath, exclusive=exclusive) as dst:
+                _copy_between_files(src.fileno(), dst.fileno(), opened.st_size, callback,
+                                    feed=digests.update)  # fmt: skip
+                os.fchmod(dst.fileno(), stat.S_IMODE(opened.st_mode))
+                hashed = FileDigests(digests.hexdigests(), opened)
+        finally:
+            digests.close()
+        self.write_sidecar(rpath, hashed["sha256"])
+        return hashed
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         os.makedirs(os.path.dirname(rpath), exist_ok=True)
@@ -294,16 +319,20 @@ def _create_member(target: str) -> int:
         return os.open(target, _NEW_FILE, 0o600)
 
 
-def _copy_between_files(src: int, dst: int, size: int, callback: Callback) -> None:
+def _copy_between_files(
+    src: int, dst: int, size: int, callback: Callback, feed: Feed | None = None
+) -> None:
     """Copy the descriptor ``src`` into the new file ``dst`` from their starts, at offsets
     (neither descriptor's position is used): inside the kernel where it can
     (copy_file_range; a large file written back to disk as it goes, so that the fsync
     after it has little left), else, or where the kernel stopped, by chunks to the end of
-    ``src``. A small file costs one syscall."""
+    ``src``. A small file costs one syscall. ``feed`` is given every byte copied, in
+    order (a large file's read back behind the kernel's copy)."""
     copied = 0
-    if kernel_copies():
+    if kernel_copies() and (feed is None or size > THREADED_MIN):
         if size > THREADED_MIN:
-            copied = kernel_copy(src, dst, size, src_at=0, dst_at=0, progress=callback)
+            copied = kernel_copy(src, dst, size, src_at=0, dst_at=0, feed=feed,
+                                 progress=callback)  # fmt: skip
         else:
             try:
                 while copied < size:
@@ -318,6 +347,8 @@ def _copy_between_files(src: int, dst: int, size: int, callback: Callback) -> No
             return
     # Where the kernel stopped (another filesystem, an error) the loop goes on.
     while chunk := os.pread(src, COPY_CHUNK, copied):
+        if feed is not None:
+            feed(chunk)
         view = memoryview(chunk)
         while view:
             written = os.pwrite(dst, view, copied)

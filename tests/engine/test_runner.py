@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -11,12 +12,13 @@ from pathlib import Path
 import pytest
 import semver
 
+from fsartifacts import hashcache
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashcache import HashCache
-from fsartifacts.hashing import hash_file
+from fsartifacts.hashing import THREADED_MIN, hash_file
 from fsartifacts.stores.base import Store, StoreOps
 from fsartifacts.stores.local import LocalOps
 from fsartifacts.stores.url import open_url_store
@@ -303,3 +305,36 @@ def test_a_pulled_folder_is_known_to_the_cache_without_being_read_again(
     misses = cache.misses
     again = puller.pull(DATA, "1.0.0", V("1.0.0"), PullOptions(skip_current=True))
     assert again.detail == "up to date" and cache.misses == misses
+
+
+def test_a_new_file_on_the_folder_store_is_hashed_as_it_is_copied_not_read_first(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder store hashes the bytes its kernel copy moves: a file the cache has no
+    digest of is read once, by the copy, and its sha256 is still recorded and cached.
+    One of the size of an earlier version is hashed first, to be linked if it is that."""
+    store = open_url_store("file://./store", {}, tmp_path, TransferSettings())
+    model = project / "models" / "model.pkl"
+    model.write_bytes(os.urandom(THREADED_MIN + 54321))  # past the threaded read-back
+    read_first: list[str] = []
+    real_hash_file = hashcache.hash_file
+
+    def counting(path: str, algorithms: list[str]) -> dict[str, str]:
+        read_first.append(path)
+        return real_hash_file(path, algorithms)
+
+    monkeypatch.setattr(hashcache, "hash_file", counting)
+    cache = HashCache(tmp_path / "hashes.json")
+    pusher = Engine(store, project, jobs=1, hash_cache=cache)
+    result = pusher.push(MODEL, V("1.0.0"))
+    sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert (result.action, result.sha256, result.bytes) == ("pushed", sha256, model.stat().st_size)
+    assert read_first == []
+    pushed = tmp_path / "store" / "model_v1.0.0.pkl"
+    assert pushed.read_bytes() == model.read_bytes()
+    assert store.ops.recorded_sha256(str(pushed)) == sha256
+    assert cache.known(model, ["sha256"]) and cache.sha256(model) == sha256
+    model.write_bytes(model.read_bytes())  # the same content, not known to the cache now
+    assert pusher.push(MODEL, V("1.0.1")).sha256 == sha256
+    assert read_first == [os.path.realpath(model)]
+    assert (tmp_path / "store" / "model_v1.0.1.pkl").stat().st_ino == pushed.stat().st_ino
