@@ -78,13 +78,15 @@ def test_a_push_reads_the_file_once_for_the_digests_the_store_wants(
     cache = HashCache(tmp_path / "hashes.json")
     pusher = Engine(store, project, jobs=1, hash_cache=cache)
     assert pusher.push(MODEL, V("1.0.0")).action == "pushed"
-    assert (cache.misses, cache.hits) == (1, 0)
+    # The folder store hashes the bytes as it copies them: that one read is not the cache's.
+    misses = 0 if store.ops.hashes_uploads else 1
+    assert (cache.misses, cache.hits) == (misses, 0)
     cache.save()
     (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
     # These stores want the sha256 alone: no other digest is computed for them.
     assert sorted(entry) == ["inode", "mtime_ns", "sha256", "size"]
     assert pusher.push(MODEL, V("1.0.0"), PushOptions(sync=True)).detail == "up to date"
-    assert (cache.misses, cache.hits) == (1, 1)
+    assert (cache.misses, cache.hits) == (misses, 1)
 
 
 def test_push_of_an_existing_version_is_refused_even_identical(store: Store, project: Path) -> None:
