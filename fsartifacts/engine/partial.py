@@ -41,6 +41,7 @@ from fsartifacts.errors import FsArtifactsError, TransferError
 from fsartifacts.localfiles import read_small_file
 from fsartifacts.retry import is_transient
 
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
 _JOURNAL_FORMAT = 1
 
@@ -189,14 +190,26 @@ class KeptMembers:
         where a hard link can be made (elsewhere the member is simply not kept)."""
         if not self.resume:
             return
-        target = contained(self.path, relative)
+        parts = contained(self.path, relative).relative_to(self.path).parts
         with contextlib.suppress(OSError):
-            self.path.mkdir(exist_ok=True)
-            for folder in reversed(target.relative_to(self.path).parents[:-1]):
-                (self.path / folder).mkdir(exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()  # an earlier run's, which the new one replaces
-            os.link(staged, target)
+            with contextlib.suppress(FileExistsError):
+                self.path.mkdir()
+            # Each folder is opened without following a link, and the member is made
+            # relative to the last one: a link planted in the kept folder (or in place of
+            # it) fails here instead of unlinking and linking a file elsewhere.
+            fd = os.open(self.path, _FOLDER_FLAGS)
+            try:
+                for folder in parts[:-1]:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(folder, dir_fd=fd)
+                    inner = os.open(folder, _FOLDER_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = inner
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(parts[-1], dir_fd=fd)  # an earlier run's, which this replaces
+                os.link(staged, parts[-1], dst_dir_fd=fd)
+            finally:
+                os.close(fd)
 
     def give_up(self, exc: BaseException) -> None:
         """The pull failed with ``exc``: keep the members for a later run when it was

@@ -177,3 +177,20 @@ def test_a_folder_left_moved_aside_by_a_killed_swap_is_put_back(tmp_path: Path) 
     assert run.returncode == 1 and "the copy on the store is damaged" in run.stderr
     assert tree_digest(root / "data") == old
     assert not list(root.glob(".data.fsartifacts-*"))
+
+
+def test_a_link_planted_in_the_kept_members_is_never_written_through(tmp_path: Path) -> None:
+    # The folder of members kept for the next pull is the pull's alone: a link planted as
+    # one of its folders must not make the pull unlink or hard-link a file outside it.
+    root, _ = pushed(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "b.bin").write_bytes(SECRET)
+    kept = root / ".data.fsartifacts-kept.part"
+    kept.mkdir()
+    (kept / "deep").symlink_to(outside, target_is_directory=True)
+    run = fsartifacts("pull", "data", "1.0.0", "-o", cwd=root, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (root / "data" / "deep" / "b.bin").read_bytes() == b"b" * 300
+    assert (outside / "b.bin").read_bytes() == SECRET
+    assert sorted(p.name for p in outside.iterdir()) == ["b.bin"]
