@@ -136,18 +136,23 @@ def _read_back(entries: list[dict[str, Any]], artifact: Artifact, prefix: str) -
     """The copies of ``artifact`` in ``entries``, with their listing notes."""
     listed = Listed.of(entries)
     copies = naming.scan(entries, artifact, prefix)
-    published = _manifest_times(entries) if any(c.modified is None for c in copies) else {}
-    return [
-        dataclasses.replace(
-            copy,
-            note=listed.note(copy.name),
-            notes=listed.paths_of(copy.name),
-            size=_size(copy, listed.note(copy.name)),
-            # A folder an object store lists without a date was published by its manifest.
-            modified=copy.modified or published.get(copy.name),
+    folders = any(c.kind == "folder" for c in copies)
+    published = _manifest_times(entries) if folders else {}
+    read_back = []
+    for copy in copies:
+        # A folder was published by its manifest (an object store lists it without a date).
+        when = published.get(copy.name) if copy.kind == "folder" else copy.modified
+        note = listed.note(copy.name, when)
+        read_back.append(
+            dataclasses.replace(
+                copy,
+                note=note,
+                notes=listed.paths_of(copy.name),
+                size=_size(copy, note),
+                modified=copy.modified or published.get(copy.name),
+            )
         )
-        for copy in copies
-    ]
+    return read_back
 
 
 def _size(copy: RemoteCopy, note: Note | None) -> int | None:

@@ -17,7 +17,10 @@ The note is only ever shown, never trusted for content: pulls check the manifest
 and the recorded sha256 as always. A version without a note (pushed by an earlier
 fsartifacts, or when writing the note failed) lists without its size and commit,
 which ``list --files`` and ``info`` read from its manifest. Two notes of one
-version that disagree (a replacement interrupted half way) say nothing. A note
+version that disagree (a replacement interrupted half way) say nothing, and neither
+does a note older than its version: it is written once the version is published,
+so an older one was left by the copy before it (removed and pushed again by a tool
+that writes no notes). A note
 name longer than a file name may be (255 bytes) drops the commit, then is not
 written at all.
 """
@@ -29,8 +32,10 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fsartifacts.engine.results import entry_modified
 from fsartifacts.escaping import has_control_characters
 
 if TYPE_CHECKING:
@@ -82,15 +87,18 @@ def parse(basename: str) -> tuple[str, Note] | None:
 
 @dataclass(frozen=True)
 class Listed:
-    """The notes one listing holds: per version's basename, its note and their paths."""
+    """The notes one listing holds: per version's basename, its note, their paths and
+    when the newest of them was written."""
 
     notes: dict[str, Note | None]  # None: notes that disagree
     paths: dict[str, tuple[str, ...]]
+    written: dict[str, datetime]
 
     @classmethod
     def of(cls, entries: Iterable[Mapping[str, Any]]) -> Listed:
         notes: dict[str, Note | None] = {}
         paths: dict[str, tuple[str, ...]] = {}
+        written: dict[str, datetime] = {}
         for entry in entries:
             name = entry["name"].rstrip("/")
             if MARKER not in name or entry.get("type") == "directory":
@@ -104,10 +112,19 @@ class Listed:
             else:
                 notes.setdefault(base, note)
             paths[base] = (*paths.get(base, ()), name)
-        return cls(notes, paths)
+            when = entry_modified(dict(entry))
+            if when is not None and (base not in written or when > written[base]):
+                written[base] = when
+        return cls(notes, paths, written)
 
-    def note(self, basename: str) -> Note | None:
-        return self.notes.get(basename)
+    def note(self, basename: str, published: datetime | None = None) -> Note | None:
+        """The note of the version ``basename``, published at ``published`` (when the
+        listing says): none if it is older than that, being the note of an earlier copy."""
+        note = self.notes.get(basename)
+        when = self.written.get(basename)
+        if note is not None and published is not None and when is not None and when < published:
+            return None
+        return note
 
     def paths_of(self, basename: str) -> tuple[str, ...]:
         return self.paths.get(basename, ())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import semver
 
+from fsartifacts import Project
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.runner import Engine
@@ -14,6 +16,7 @@ from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import open_artifactory_store
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import write_project
 
 DATA = Artifact("data", "data")
 VERSIONS = 100  # the request count does not grow with it; the server's listing does
@@ -53,3 +56,35 @@ def test_latest_among_many_folder_versions_is_one_listing(
     assert len(listings) == 1, listings
     downloads = [r.path for r in server.requests if r.method == "GET" and "/api/" not in r.path]
     assert len(downloads) == 1 + 3, downloads  # the manifest, then the three files
+
+
+def test_a_note_older_than_its_version_describes_an_earlier_copy_and_is_not_shown(
+    tmp_path: Path,
+) -> None:
+    # An rm by a tool that writes no notes leaves the note of the version it removed; the
+    # same version pushed again by such a tool is then listed beside a note of the copy
+    # before it. A note is written after its version is published, so one older than
+    # the version's manifest (or file) is not its own.
+    config = "repository:\n  url: file://./../store\n  artifacts:\n    - {name: data, file: data}\n"
+    root = write_project(tmp_path / "project", config, "1.0.0")
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_bytes(b"hello")
+    assert Project.load(start=root, environ={}).push("data").ok
+    store = tmp_path / "store"
+    (note,) = store.glob(".data_v1.0.0.fsartifacts-listed.*")
+    assert note.name.endswith(".s5")
+    hour_ago = note.stat().st_mtime - 3600
+    os.utime(note, (hour_ago, hour_ago))  # written when the first copy was pushed
+    # The version removed and pushed again (300 bytes now) by a tool writing no notes:
+    # pushed to an empty store, its version (not its note) moved into this one.
+    old = tmp_path / "old"
+    store.rename(old)
+    (root / "data" / "a.csv").write_bytes(b"b" * 300)
+    assert Project.load(start=root, environ={}).push("data").ok
+    shutil.rmtree(old / "data_v1.0.0")
+    for name in ("data_v1.0.0", "data_v1.0.0.manifest.json"):
+        (store / name).rename(old / name)
+    shutil.rmtree(store)
+    old.rename(store)
+    (copy,) = Project.load(start=root, environ={}).copies("data")
+    assert copy.size in (None, 300)
