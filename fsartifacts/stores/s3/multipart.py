@@ -7,8 +7,10 @@ journal; the next upload of the same file to the same key, when the journal stil
 describes it (same size, mtime, sha256, part size, creation arguments), asks S3 which
 parts it holds (ListParts) and sends only the others. A part S3 holds is reused only when
 its ETag is the MD5 of the local part (S3's part ETag, but for SSE-KMS and SSE-C), so
-what is completed is the local file's bytes. Anything else starts over: the stale upload
-is aborted and its journal removed.
+what is completed is the local file's bytes. Those bytes, read once part by part, are
+hashed as they are read: an upload whose parts are not the sha256 recorded (the file
+rewritten meanwhile, even with its size and mtime put back) is aborted, never completed.
+Anything else starts over: the stale upload is aborted and its journal removed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import IO, Any
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback
 
+from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import FileDigests, FileIdentity, file_identity
 from fsartifacts.stores.journals import UploadJournal, UploadJournals
 from fsartifacts.stores.s3.errors import error_code
@@ -194,6 +197,8 @@ async def _send_window(
     the others."""
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(parts_in_flight)
+    # The parts are read one after another, in order: their sha256 is the file's as sent.
+    read = hashlib.sha256()
     done: list[dict[str, Any]] = []
     sending: list[asyncio.Future[dict[str, Any]]] = []
 
@@ -219,7 +224,7 @@ async def _send_window(
                 if task.done() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             data, reused = await loop.run_in_executor(
-                None, _local_part, fd, upload, number, held.get(number)
+                None, _local_part, fd, upload, number, held.get(number), read
             )
             if reused is not None:
                 slots.release()
@@ -228,6 +233,8 @@ async def _send_window(
                 continue
             sending.append(asyncio.ensure_future(send(number, data)))
             del data  # the task holds the part until it is answered
+        if read.hexdigest() != upload.sha256.lower():
+            raise changed_while_pushed(upload.lpath, upload.sha256)
         done.extend(await asyncio.gather(*sending))
     except BaseException:
         for task in sending:
@@ -238,10 +245,11 @@ async def _send_window(
 
 
 def _local_part(
-    fd: int, upload: PartsUpload, number: int, held: tuple[str, int] | None
+    fd: int, upload: PartsUpload, number: int, held: tuple[str, int] | None, read: Any
 ) -> tuple[bytes, str | None]:
-    """Part ``number`` of the local file, and the ETag S3 holds for it when that part is
-    the same bytes (size, and an ETag that is their MD5), else None: send it."""
+    """Part ``number`` of the local file (added to the hash ``read``), and the ETag S3
+    holds for it when that part is the same bytes (size, and an ETag that is their MD5),
+    else None: send it."""
     offset = (number - 1) * upload.part_size
     wanted = min(upload.part_size, max(0, upload.size - offset))
     chunks: list[bytes] = []
@@ -253,6 +261,7 @@ def _local_part(
         chunks.append(chunk)
         got += len(chunk)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    read.update(data)
     if held is None:
         return data, None
     etag, size = held
@@ -271,9 +280,18 @@ def _md5_etag(etag: str) -> str | None:
 
 def _worth_keeping(exc: BaseException) -> bool:
     """Whether a later run can still use the upload after ``exc`` ended this one."""
-    if isinstance(exc, FileExistsError):
-        return False  # another push published the key: the upload is of no more use
+    if isinstance(exc, FileExistsError | IntegrityError):
+        # Another push published the key, or the file is no longer what was hashed.
+        return False
     return not (isinstance(exc, OSError) and error_code(exc) in _GONE)
+
+
+def changed_while_pushed(lpath: str, sha256: str) -> IntegrityError:
+    """The error of an upload whose bytes read are not the sha256 the file was hashed to."""
+    return IntegrityError(
+        f"{lpath} changed while it was being pushed (its sha256 is no longer "
+        f"{sha256}); nothing was uploaded. Push again once it is complete."
+    )
 
 
 def _abort(fs: Any, bucket: str, key: str, upload_id: str) -> None:

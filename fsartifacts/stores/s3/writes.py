@@ -20,7 +20,12 @@ from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3 import copies as s3_copies
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
-from fsartifacts.stores.s3.multipart import PartsUpload, hashed_stat, upload_in_parts
+from fsartifacts.stores.s3.multipart import (
+    PartsUpload,
+    changed_while_pushed,
+    hashed_stat,
+    upload_in_parts,
+)
 from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
     MD5_ETAG,
@@ -69,10 +74,7 @@ class S3Writes(S3Objects):
                 # in the metadata, and a size + mtime check would miss a rewrite
                 # of the same size within one mtime tick.
                 if hashlib.sha256(data).hexdigest() != sha256.lower():
-                    raise IntegrityError(
-                        f"{lpath} changed while it was being pushed (its sha256 is no longer "
-                        f"{sha256}); nothing was uploaded. Push again once it is complete."
-                    )
+                    raise changed_while_pushed(lpath, sha256)
                 callback.set_size(len(data))
                 self._put_small(bucket, key, data, metadata, content_type, exclusive=exclusive)
                 callback.relative_update(len(data))

@@ -16,6 +16,7 @@ import pytest
 from fsspec.callbacks import NoOpCallback
 
 from fsartifacts.config.model import TransferSettings
+from fsartifacts.errors import IntegrityError
 from fsartifacts.stores.base import Store
 from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3.multipart import PartsUpload, upload_in_parts
@@ -159,3 +160,35 @@ def test_a_continued_upload_sends_only_the_parts_s3_lacks_through_the_window(
     assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert journals.read(upload.target) is None
+
+
+class RewritingProxy(PartsProxy):
+    """Rewrites the last part's bytes of ``path`` in place (same size) when part 1
+    arrives: with two parts in flight, the last one is read from the file only later."""
+
+    def __init__(self, upstream: str, path: Path, offset: int) -> None:
+        super().__init__(upstream)
+        self.path, self.offset = path, offset
+
+    def _forward(self, handler: Any) -> None:
+        if handler.command == "PUT" and part_number(handler.path) == 1:
+            with open(self.path, "r+b") as f:
+                f.seek(self.offset)
+                f.write(b"\0" * 1024)
+        super()._forward(handler)
+
+
+def test_a_file_rewritten_during_its_upload_is_never_completed_with_mixed_content(
+    moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes
+) -> None:
+    proxy = RewritingProxy(moto_server, local, 4 * PART + 10)
+    try:
+        store = store_at(proxy.url, bucket)
+        upload = parts_upload(local, bucket, data)
+        with pytest.raises(IntegrityError, match="changed while it was being pushed"):
+            upload_in_parts(store.fs, upload, conditional=True, callback=NoOpCallback(),
+                            journals=None, parts_in_flight=2)  # fmt: skip
+    finally:
+        proxy.close()
+    assert s3_client.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
