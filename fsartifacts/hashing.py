@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import struct
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -236,24 +237,37 @@ def file_identity(stat: os.stat_result | FileIdentity) -> FileIdentity:
     return FileIdentity(stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev, stat.st_ctime_ns)
 
 
+# A FileIdentity packed: size, mtime, inode, device, ctime.
+_IDENTITY = struct.Struct("<QqQQq")
+# The tuples of digest names in use, one of each: ("sha256",) for nearly every file.
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 class FileDigests(Mapping[str, str]):
     """Hex digests of a local file by hashlib name, and the file's identity when hashed.
 
     The identity lets a later step check, without reading the file again, that it
     still has the size, mtime and inode it had when it was hashed. A push keeps one
-    per file of a folder, so it holds only that: no ``os.stat_result``, no dict.
+    per file of a folder, so it holds only that, packed: no ``os.stat_result``, no
+    dict, no tuple of ints (a packed identity is a third of its :class:`FileIdentity`),
+    and the digests' names shared by every file hashed for the same ones.
     """
 
-    __slots__ = ("_names", "_values", "identity")
+    __slots__ = ("_identity", "_names", "_values")
 
     def __init__(self, hexdigests: Mapping[str, str], stat: os.stat_result | FileIdentity) -> None:
-        self._names = tuple(hexdigests)
+        names = tuple(hexdigests)
+        self._names = _NAMES.setdefault(names, names)
         self._values = tuple(hexdigests.values())
-        self.identity = file_identity(stat)
+        self._identity = _IDENTITY.pack(*file_identity(stat))
+
+    @property
+    def identity(self) -> FileIdentity:
+        return FileIdentity(*_IDENTITY.unpack(self._identity))
 
     @property
     def size(self) -> int:
-        return self.identity.st_size
+        return int(_IDENTITY.unpack_from(self._identity)[0])
 
     def __getitem__(self, name: str) -> str:
         try:
@@ -281,4 +295,4 @@ class FileDigests(Mapping[str, str]):
             now = os.stat(path)
         except OSError:
             return False
-        return file_identity(now) == self.identity
+        return _IDENTITY.pack(*file_identity(now)) == self._identity
