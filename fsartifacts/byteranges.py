@@ -6,10 +6,12 @@ for exactly the bytes asked (fewer only where the file ends, for a read that may
 past it). Anything else is one of two things:
 
 * the ranges are not served (:data:`NOT_SERVED`): a 200 with the whole file, as some
-  proxies and CDNs answer, no ``Content-Range``, or another range than the one asked.
+  proxies and CDNs answer, no ``Content-Range``, another range than the one asked, or
+  less of it than asked of a file that (as its size says) goes on past it.
   Nothing of the body is of use; the file is to be read in one stream instead.
 * the file is shorter than the range (:data:`SHORT`): a 416 (it ends before the range
-  starts) or a range that ends early. The file changed since its size was known.
+  starts) or a range that ends early, where the file ends. The file changed since its
+  size was known.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def range_problem(
     if first != start or (want is not None and last > want):
         return RangeProblem(NOT_SERVED, f"the server sent bytes {first}-{last} for {asked}")
     at_the_end = may_end_early and size is not None and last == size - 1
+    if want is not None and last < want and size is not None and size > want:
+        # The file reaches past the range, as its size says: the server sent less than
+        # asked (it caps its ranges), the file did not change.
+        return RangeProblem(NOT_SERVED, f"the server sent bytes {first}-{last} for {asked}")
     if last != want and not at_the_end:
         return RangeProblem(
             SHORT, f"the server sent bytes {first}-{last} of {size or '?'} for {asked}"
