@@ -175,9 +175,11 @@ def _send_parts(
 ) -> list[dict[str, Any]]:
     """Every part of the file, in order: a held part whose ETag is the MD5 of the local
     part is taken as it is, the others are sent (see :func:`_send_window`)."""
-    parts = sync(
-        fs.loop, _send_window, fs, f.fileno(), upload, upload_id, held, callback, parts_in_flight
-    )
+    # The window reads through a descriptor of its own, closed when its last part is
+    # answered: a caller interrupted while parts are still in flight (Ctrl-C) closes its
+    # file, and its number could be reused for another file before they are read.
+    fd = os.dup(f.fileno())
+    parts = sync(fs.loop, _send_window, fs, fd, upload, upload_id, held, callback, parts_in_flight)
     return sorted(parts, key=lambda part: int(part["PartNumber"]))
 
 
@@ -241,6 +243,8 @@ async def _send_window(
             task.cancel()
         await asyncio.gather(*sending, return_exceptions=True)
         raise
+    finally:
+        os.close(fd)
     return done
 
 
