@@ -91,7 +91,7 @@ class RemoteRemovals(ProjectParts):
         (claims, temporaries, unfinished folders, multipart uploads) idle for ``older_than``
         (default: an hour)."""
         from fsartifacts.engine import leftovers
-        from fsartifacts.engine.claims import ABANDONED_AFTER
+        from fsartifacts.stores.claims import ABANDONED_AFTER
 
         return leftovers.collect(
             self.store, self.artifacts(which), translate=self.engine.translate,

@@ -184,6 +184,22 @@ def test_the_artifactory_filesystem_imports_nothing_of_the_engine_config_or_stor
     assert reached == set()
 
 
+def test_the_stores_import_nothing_of_the_engine() -> None:
+    """The engine uses the stores, never the other way: what both need (claim objects,
+    the runner a folder upload is handed, reading listing entries) lives in stores/.
+    Not even a type hint points from a store into the engine."""
+    edges, _ = _graph(type_hints=True)
+    reached = {
+        f"{module} imports {target}"
+        for module, targets in edges.items()
+        if module.startswith("fsartifacts.stores")
+        for target in targets
+        if target.startswith("fsartifacts.engine")
+    }
+    assert edges["fsartifacts.stores.base"]
+    assert reached == set()
+
+
 def test_push_and_pull_know_nothing_of_the_engine_that_runs_them() -> None:
     """They work with the narrow context they are given, and share no helper with each
     other: not even a type hint reaches the runner, and pull takes nothing from push."""

@@ -9,11 +9,11 @@ from typing import Any
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.pushsource import folder_digests
-from fsartifacts.engine.results import entry_size
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import FileDigests, hash_file
 from fsartifacts.stores.base import StoreOps
+from fsartifacts.stores.entries import entry_size
 
 
 def remote_file_matches(

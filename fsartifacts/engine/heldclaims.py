@@ -8,10 +8,10 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from fsartifacts.engine import claims
-from fsartifacts.engine.claims import ABANDONED_AFTER_TEXT, Claim, Holder, claim_path
 from fsartifacts.errors import ConflictError
+from fsartifacts.stores import claims
 from fsartifacts.stores.base import StoreOps
+from fsartifacts.stores.claims import ABANDONED_AFTER_TEXT, Claim, Holder, claim_path
 
 log = logging.getLogger("fsartifacts")
 

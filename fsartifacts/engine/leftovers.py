@@ -13,7 +13,7 @@
   otherwise describe a version pushed again under that name.
 
 Something is abandoned once nothing has written to it for longer than the age
-(:data:`~fsartifacts.engine.claims.ABANDONED_AFTER` unless told), by the store's own
+(:data:`~fsartifacts.stores.claims.ABANDONED_AFTER` unless told), by the store's own
 times: a temporary or a folder by its newest file, an upload by its newest
 part. Nothing that belongs to a folder version under a live claim is touched,
 and an unfinished folder is removed only by a sweeper that holds its claim,
@@ -33,10 +33,11 @@ from typing import Any, Literal
 from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import listnotes, naming
-from fsartifacts.engine.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
-from fsartifacts.engine.results import Result, Results, entry_modified, entry_size, failure, planned
+from fsartifacts.engine.results import Result, Results, failure, planned
 from fsartifacts.errors import FsArtifactsError
 from fsartifacts.stores.base import PendingUpload, Store, strip_slash
+from fsartifacts.stores.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
+from fsartifacts.stores.entries import entry_modified, entry_size
 from fsartifacts.stores.journals import KEPT_FOR, UploadJournals
 
 log = logging.getLogger("fsartifacts")

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fsartifacts.engine.results import entry_modified
 from fsartifacts.escaping import has_control_characters
+from fsartifacts.stores.entries import entry_modified
 
 if TYPE_CHECKING:
     from fsartifacts.stores.base import StoreOps

@@ -25,9 +25,9 @@ import semver
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine.listnotes import Note
-from fsartifacts.engine.results import entry_modified, entry_size
 from fsartifacts.errors import ConfigError
 from fsartifacts.escaping import has_control_characters
+from fsartifacts.stores.entries import entry_modified, entry_size
 from fsartifacts.versioning import precedence
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")

@@ -47,12 +47,13 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.partial import KeptMembers
-from fsartifacts.engine.results import Result, entry_size, planned, up_to_date, version_text
+from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.verify import Pin, check_pin, checked, verify
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError, option
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
+from fsartifacts.stores.entries import entry_size
 from fsartifacts.versionspec import VersionSpec
 
 log = logging.getLogger("fsartifacts")

@@ -13,7 +13,6 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import listnotes, naming, provenance, reuse
-from fsartifacts.engine.claims import Claim, claim_path
 from fsartifacts.engine.compare import manifest_of, remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.manifest import Manifest
@@ -30,6 +29,7 @@ from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.errors import ConflictError, NotFoundError, option
 from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoreOps
+from fsartifacts.stores.claims import Claim, claim_path
 
 log = logging.getLogger("fsartifacts")
 

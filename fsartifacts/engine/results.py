@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import semver
@@ -75,30 +74,6 @@ def failure(artifact: str, error: FsArtifactsError) -> Result:
 
 def version_text(version: semver.Version | None) -> str | None:
     return None if version is None else str(version)
-
-
-def entry_size(entry: dict[str, Any]) -> int | None:
-    """The size of a listing entry (Artifactory sends it as a string), or None."""
-    try:
-        return int(entry["size"]) if entry.get("size") is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def entry_modified(entry: dict[str, Any]) -> datetime | None:
-    """When a listing entry was last written, timezone-aware, whatever the store calls it."""
-    for key in ("mtime", "LastModified", "modified", "last_modified", "created"):
-        value = entry.get(key)
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.astimezone()
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value).astimezone()
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-    return None
 
 
 def up_to_date(result: Result) -> Result:

@@ -25,12 +25,12 @@ from typing import IO
 from fsartifacts.engine.install import Installing, Sink, staged_file, staged_member
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
-from fsartifacts.engine.results import entry_size
 from fsartifacts.errors import FsArtifactsError, IntegrityError
 from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.localfiles import open_regular
 from fsartifacts.stores.base import StoredCopy, StoreOps
+from fsartifacts.stores.entries import entry_size
 
 log = logging.getLogger("fsartifacts")
 

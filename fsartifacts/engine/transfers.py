@@ -15,28 +15,14 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from fsspec.callbacks import Callback, NoOpCallback
+from fsspec.callbacks import Callback
 
 from fsartifacts.progressbars import Tally
+from fsartifacts.stores.filerunner import FileRunner
 
 T = TypeVar("T")
-
-
-class FileRunner(Protocol):
-    """Runs ``action(item, callback)`` for the files of one artifact, each reporting its
-    progress to ``callback``: what a store's folder upload is handed."""
-
-    def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None: ...
-
-
-class OneAfterAnother:
-    """The plain loop, without progress: for callers outside an engine run."""
-
-    def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
-        for item in items:
-            action(item, NoOpCallback())
 
 
 class Transfers:

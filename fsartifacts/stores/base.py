@@ -24,13 +24,13 @@ from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.atomic import temp_name
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.engine import claims
-from fsartifacts.engine.claims import Claim, Holder
-from fsartifacts.engine.transfers import FileRunner, OneAfterAnother
 from fsartifacts.errors import AuthError, IntegrityError
 from fsartifacts.hashing import FileDigests, HashingWriter, hash_stream
 from fsartifacts.inflight import InFlight
 from fsartifacts.redaction import HoldsSecret
+from fsartifacts.stores import claims
+from fsartifacts.stores.claims import Claim, Holder
+from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
 
 SIDECAR_SUFFIX = ".sha256"
@@ -308,7 +308,7 @@ class StoreOps:
         """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
 
         A create-if-absent write where the store has one (``atomic_create``),
-        else an election; see :func:`fsartifacts.engine.claims.take`.
+        else an election; see :func:`fsartifacts.stores.claims.take`.
         """
         return claims.take(self, rpath, claim)
 

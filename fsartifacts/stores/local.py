@@ -22,7 +22,6 @@ from fsartifacts.atomic import (
     temp_name,
     write_atomic,
 )
-from fsartifacts.engine.transfers import FileRunner
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.hashing import THREADED_MIN, Digests, FileDigests, HashingWriter
 from fsartifacts.localcopy import kernel_copies, kernel_copy
@@ -35,6 +34,7 @@ from fsartifacts.stores.base import (
     StoreOps,
     Writable,
 )
+from fsartifacts.stores.filerunner import FileRunner
 from fsartifacts.stores.journals import UploadJournals
 
 Feed = Callable[[bytes], None]

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from fsartifacts import Project
-from fsartifacts.engine import claims
-from fsartifacts.engine.claims import Claim, is_claim_name
+from fsartifacts.stores import claims
+from fsartifacts.stores.claims import Claim, is_claim_name
 from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 

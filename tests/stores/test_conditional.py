@@ -73,7 +73,7 @@ def test_of_two_racing_writes_from_one_revision_exactly_one_lands(
 def test_a_change_under_way_is_refused_saying_how_a_left_guard_is_cleared(tmp_path: Path) -> None:
     from fsspec.implementations.local import LocalFileSystem
 
-    from fsartifacts.engine import claims
+    from fsartifacts.stores import claims
     from fsartifacts.stores.local import LocalOps
 
     ops, path = LocalOps(LocalFileSystem()), str(tmp_path / ".obj.json")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from fsartifacts.engine.results import entry_modified
+from fsartifacts.stores.entries import entry_modified
 
 CLAIM_MARKER = ".fsartifacts-claim"
 ABANDONED_AFTER = timedelta(hours=1)
