@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.shared import built_once
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -69,20 +71,27 @@ def test_validate_of_an_s3_project_imports_no_s3_client(tmp_path: Path, reposito
 @pytest.fixture(scope="module")
 def fresh_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A copy of what a user's fresh clone installs from, after the README's demo command
-    ran in it (which made its .venv); returns the checkout and the demo's output."""
-    checkout = tmp_path_factory.mktemp("fresh") / "checkout"
-    shutil.copytree(
-        REPO / "fsartifacts",
-        checkout / "fsartifacts",
-        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"),
-    )
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, checkout / name)
-    demo = subprocess.run(
-        readme_commands()[0], shell=True, cwd=checkout, capture_output=True, text=True, timeout=900
-    )
-    assert demo.returncode == 0, demo.stdout + demo.stderr
-    return checkout, demo.stdout
+    ran in it (which made its .venv); returns the checkout and the demo's output. Built
+    once per run, whichever xdist workers ask for it."""
+
+    def build(folder: Path) -> str:
+        checkout = folder / "checkout"
+        shutil.copytree(
+            REPO / "fsartifacts",
+            checkout / "fsartifacts",
+            ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"),
+        )
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(REPO / name, checkout / name)
+        demo = subprocess.run(
+            readme_commands()[0], shell=True, cwd=checkout, capture_output=True, text=True,
+            timeout=900,
+        )  # fmt: skip
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        return demo.stdout
+
+    folder, output = built_once(tmp_path_factory, "fresh-checkout", build)
+    return folder / "checkout", output
 
 
 def test_the_readme_demo_command_in_a_fresh_virtual_environment(
