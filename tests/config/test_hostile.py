@@ -84,7 +84,7 @@ def test_a_config_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> N
     (project / "VERSION").write_text("1.0.0\n")
     os.mkfifo(project / "fsartifacts.yaml")
     for args in (["validate"], ["--config", "fsartifacts.yaml", "validate"]):
-        run = fsartifacts(*args, cwd=project, timeout=30)
+        run = fsartifacts(*args, cwd=project)
         assert run.returncode == 2, run.stderr
         line = one_error_line(run)
         assert "FIFO" in line and "not a regular file" in line, line
@@ -95,7 +95,7 @@ def test_a_config_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> N
 )
 def test_a_config_that_is_a_device_says_what_it_is(tmp_path: Path, device: str, kind: str) -> None:
     project = write_project(tmp_path / "p", CONFIG)
-    run = fsartifacts("--config", device, "validate", cwd=project, timeout=30)
+    run = fsartifacts("--config", device, "validate", cwd=project)
     assert run.returncode == 2, run.stderr
     line = one_error_line(run)
     assert device in line and kind in line and "no such file" not in line, line
@@ -103,7 +103,7 @@ def test_a_config_that_is_a_device_says_what_it_is(tmp_path: Path, device: str, 
 
 def test_a_huge_config_file_is_refused(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", CONFIG + "#" + "x" * (2 << 20) + "\n")
-    run = fsartifacts("validate", cwd=project, timeout=30)
+    run = fsartifacts("validate", cwd=project)
     assert run.returncode == 2, run.stderr
     assert "larger than" in one_error_line(run)
 
@@ -118,7 +118,7 @@ def test_a_lock_file_that_is_a_fifo_or_dev_zero_is_refused(tmp_path: Path, kind:
         os.mkfifo(lock)
     else:
         lock.symlink_to("/dev/zero")
-    run = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=project, timeout=30)
+    run = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=project)
     assert run.returncode == 2, run.stderr
     line = one_error_line(run)
     assert "fsartifacts.lock" in line and "not a regular file" in line, line
@@ -135,9 +135,9 @@ def test_a_hash_cache_that_is_a_fifo_or_dev_zero_is_ignored(tmp_path: Path, kind
     else:
         (cache_dir / "hashes.json").symlink_to("/dev/zero")
     env = {"FSARTIFACTS_CACHE_DIR": str(cache_dir)}
-    pushed = fsartifacts("push", "ALL", cwd=project, env=env, timeout=30)
+    pushed = fsartifacts("push", "ALL", cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr
-    synced = fsartifacts("sync", "pull", cwd=project, env=env, timeout=30)
+    synced = fsartifacts("sync", "pull", cwd=project, env=env)
     assert synced.returncode == 0, synced.stderr
 
 

@@ -49,7 +49,9 @@ def test_a_deploy_redirected_on_the_same_host_resends_its_body_there(
     artifactory_repo.server.faults.redirect_next(
         f"/artifactory/{moved}", path_contains=remote, count=2
     )
-    run = fsartifacts("push", "model", cwd=project, env={"FSARTIFACTS_TIMEOUT": "20"}, timeout=15)
+    # Stalling for the timeout once would overrun this bound.
+    env = {"FSARTIFACTS_TIMEOUT": "300"}
+    run = fsartifacts("push", "model", cwd=project, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     fs = ArtifactoryFileSystem(url=artifactory_repo.url, anon=True, skip_instance_cache=True)
     assert fs.cat_file(moved) == data
@@ -65,9 +67,9 @@ def test_a_deploy_redirected_to_another_host_fails_at_once_naming_the_redirect(
     elsewhere = artifactory_repo.url.replace("127.0.0.1", "localhost")
     target = f"{elsewhere}/{artifactory_repo.name}/moved/model_v1.0.0.pkl?X-Signature=s3cr3t"
     artifactory_repo.server.faults.redirect_next(target, count=10)
-    env = {"FSARTIFACTS_TIMEOUT": "30", "FSARTIFACTS_ATTEMPTS": "5"}
+    env = {"FSARTIFACTS_TIMEOUT": "300", "FSARTIFACTS_ATTEMPTS": "5"}
     # Stalling for the timeout once would already overrun this bound.
-    run = fsartifacts("push", "model", cwd=project, env=env, timeout=20)
+    run = fsartifacts("push", "model", cwd=project, env=env, timeout=120)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert "redirected" in run.stderr and "HTTP 307" in run.stderr

@@ -1090,14 +1090,14 @@ def test_cli_prints_its_url_first_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert (tmp_path / "two-local" / "f.txt").read_bytes() == b"x"
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=10)
+        _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
 
 
 def test_cli_rejects_a_user_without_a_secret(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "fsartifacts.testing.artifactory", "--root", str(tmp_path)]
     result = subprocess.run(
-        [*command, "--user", "u"], capture_output=True, text=True, env=_cli_env(), timeout=10
+        [*command, "--user", "u"], capture_output=True, text=True, env=_cli_env(), timeout=60
     )
     assert result.returncode == 2
     assert "--user needs" in result.stderr
