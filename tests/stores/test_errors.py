@@ -64,7 +64,7 @@ def test_rm_refused_by_the_store_is_exit_1_with_its_json_document(
         artifactory_repo.server.no_overwrite = True
     else:
         artifactory_repo.server.faults.fail_next(10, 500, methods=["DELETE"])
-    env = {"FSARTIFACTS_ATTEMPTS": "2", "FSARTIFACTS_TIMEOUT": "5"}
+    env = {"FSARTIFACTS_ATTEMPTS": "2", "FSARTIFACTS_TIMEOUT": "60"}
     for args in (["rm", "model", "1.0.0"], ["prune", "--keep", "1", "--project-version", "1.0.1"]):
         if args[0] == "prune":
             ArtifactoryFileSystem(
