@@ -20,18 +20,16 @@ All metadata changes and renames happen under one lock; streaming bytes does not
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
+from fsartifacts.testing.itemindex import ItemIndex
 from fsartifacts.testing.model import (
     SYSTEM_USER,
     ArtifactoryError,
@@ -47,74 +45,6 @@ from fsartifacts.testing.model import (
 )
 
 INTERNAL_DIR = ".fsartifacts-artifactory"
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    repo TEXT NOT NULL,
-    path TEXT NOT NULL,
-    folder INTEGER NOT NULL,
-    size INTEGER NOT NULL DEFAULT 0,
-    sha1 TEXT, md5 TEXT, sha256 TEXT,
-    originals TEXT NOT NULL DEFAULT '{}',
-    created INTEGER NOT NULL, created_by TEXT NOT NULL,
-    modified INTEGER NOT NULL, modified_by TEXT NOT NULL,
-    updated INTEGER NOT NULL,
-    properties TEXT NOT NULL DEFAULT '{}',
-    properties_modified INTEGER,
-    disk_mtime_ns INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (repo, path)
-);
-CREATE INDEX IF NOT EXISTS items_sha256 ON items (sha256);
-CREATE INDEX IF NOT EXISTS items_sha1 ON items (sha1);
-"""
-_COLUMNS = (
-    "repo, path, folder, size, sha1, md5, sha256, originals, created, created_by, modified,"
-    " modified_by, updated, properties, properties_modified, disk_mtime_ns"
-)
-
-
-def _row_to_item(row: tuple[Any, ...]) -> Item:
-    (repo, path, folder, size, sha1, md5, sha256, originals, created, created_by, modified,
-     modified_by, updated, properties, properties_modified, disk_mtime_ns) = row  # fmt: skip
-    return Item(
-        repo=repo,
-        path=path,
-        folder=bool(folder),
-        size=size,
-        checksums=None if folder else Checksums(sha1=sha1, md5=md5, sha256=sha256),
-        originals=json.loads(originals),
-        created=created,
-        created_by=created_by,
-        modified=modified,
-        modified_by=modified_by,
-        updated=updated,
-        properties=json.loads(properties),
-        properties_modified=properties_modified,
-        disk_mtime_ns=disk_mtime_ns,
-    )
-
-
-def _item_to_row(item: Item) -> tuple[Any, ...]:
-    sums = item.checksums
-    return (
-        item.repo,
-        item.path,
-        int(item.folder),
-        item.size,
-        sums.sha1 if sums else None,
-        sums.md5 if sums else None,
-        sums.sha256 if sums else None,
-        json.dumps(item.originals),
-        item.created,
-        item.created_by,
-        item.modified,
-        item.modified_by,
-        item.updated,
-        json.dumps(item.properties),
-        item.properties_modified,
-        item.disk_mtime_ns,
-    )
 
 
 def overwrite_message(repo: str, path: str, user: str) -> str:
@@ -143,12 +73,7 @@ class Storage:
         for leftover in self.tmp_dir.iterdir():  # uploads cut short by a previous crash
             leftover.unlink(missing_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(internal / "index.sqlite3"), check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._index = ItemIndex(internal / "index.sqlite3", self._lock)
         self._repos: list[str] = []
         for repo in repos:
             self.add_repo(repo)
@@ -175,15 +100,15 @@ class Storage:
             if repo in self._repos:
                 return
             self._data_path(repo, "").mkdir(parents=True, exist_ok=True)
-            if self._row(repo, "") is None:
+            if self._index.row(repo, "") is None:
                 stamp = now_ms()
                 root = Item(repo, "", True, stamp, SYSTEM_USER, stamp, SYSTEM_USER, stamp)
-                self._write_rows([root])
+                self._index.write([root])
             self._repos.append(repo)
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._index.close()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -198,7 +123,7 @@ class Storage:
                     st = os.stat(data)
                 except (FileNotFoundError, NotADirectoryError):
                     return None
-                row = self._row(repo, path)
+                row = self._index.row(repo, path)
                 if os.path.isdir(data):
                     if row is not None and row.folder:
                         return row
@@ -232,7 +157,7 @@ class Storage:
             with self._lock:
                 handle = open(self._data_path(repo, path), "rb")  # noqa: SIM115 (returned)
                 st = os.fstat(handle.fileno())
-                current = self._row(repo, path)
+                current = self._index.row(repo, path)
                 if (
                     current is not None
                     and current.size == st.st_size
@@ -272,9 +197,7 @@ class Storage:
         """A stored file with this sha256 or sha1, verified against the disk."""
         column = {"sha256": "sha256", "sha1": "sha1"}[algorithm]
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT repo, path FROM items WHERE folder = 0 AND {column} = ?", (value,)
-            ).fetchall()
+            rows = self._index.files_with(column, value)
         for repo, path in rows:
             item = self.stat(repo, path)
             if item is not None and item.checksums and item.checksums.get(algorithm) == value:
@@ -340,7 +263,7 @@ class Storage:
                 properties_modified=stamp if properties else None,
                 disk_mtime_ns=os.stat(data).st_mtime_ns,
             )
-            self._write_rows([item])
+            self._index.write([item])
             return item
 
     def touch_identical(
@@ -371,7 +294,7 @@ class Storage:
             if properties:
                 item.properties = {**existing.properties, **properties}
                 item.properties_modified = stamp
-            self._write_rows([item])
+            self._index.write([item])
             return item
 
     def file_at(self, repo: str, path: str) -> Item | None:
@@ -393,7 +316,7 @@ class Storage:
             if properties:
                 item.properties = {**item.properties, **properties}
                 item.properties_modified = now_ms()
-                self._write_rows([item])
+                self._index.write([item])
             return item
 
     def delete(self, repo: str, path: str) -> None:
@@ -403,7 +326,7 @@ class Storage:
             if path == "":
                 for name, is_folder in self.children(repo, ""):
                     _remove(data / name, is_folder)
-                self._db.execute("DELETE FROM items WHERE repo = ? AND path != ''", (repo,))
+                self._index.delete_all(repo)
                 return
             if os.path.isdir(data):
                 _remove(data, True)
@@ -411,7 +334,7 @@ class Storage:
                 _remove(data, False)
             else:
                 raise FileNotFoundError(path)
-            self._delete_rows(repo, path)
+            self._index.delete(repo, path)
 
     def update_properties(
         self,
@@ -439,7 +362,7 @@ class Storage:
                         props[key] = list(values)
                 item.properties = props
                 item.properties_modified = stamp
-            self._write_rows(targets)
+            self._index.write(targets)
 
     def copy_or_move(
         self,
@@ -516,7 +439,7 @@ class Storage:
             target = self._data_path(dst_repo, target_path)
             if item.folder:
                 target.mkdir(parents=True, exist_ok=True)
-                existing = self._row(dst_repo, target_path)
+                existing = self._index.row(dst_repo, target_path)
                 if existing is not None and existing.folder:
                     continue
                 copied = replace(item, repo=dst_repo, path=target_path)
@@ -538,7 +461,7 @@ class Storage:
             copied.created, copied.created_by, copied.updated = stamp, user, stamp
             copied.disk_mtime_ns = os.stat(target).st_mtime_ns
             rows.append(copied)
-        self._write_rows(rows)
+        self._index.write(rows)
 
     def _file_target(self, repo: str, path: str) -> Item | None:
         """Check that ``path`` can hold a file; return the file already there, if any."""
@@ -564,7 +487,7 @@ class Storage:
             if not os.path.isdir(data):
                 data.mkdir()
                 new_rows.append(Item(repo, folder, True, stamp, user, stamp, user, stamp))
-        self._write_rows(new_rows)
+        self._index.write(new_rows)
 
     def _rehash(self, repo: str, path: str, row: Item | None) -> Item | None:
         data = self._data_path(repo, path)
@@ -585,7 +508,7 @@ class Storage:
                 before.st_mtime_ns,
             ):
                 return None  # changed while hashing: try again
-            current = self._row(repo, path)
+            current = self._index.row(repo, path)
             if (
                 current is not None
                 and not current.folder
@@ -610,7 +533,7 @@ class Storage:
                 properties_modified=base.properties_modified if base else None,
                 disk_mtime_ns=after.st_mtime_ns,
             )
-            self._write_rows([item])
+            self._index.write([item])
             return item
 
     def _discovered_folder(self, repo: str, path: str, mtime_ns: int) -> Item:
@@ -621,40 +544,6 @@ class Storage:
         # Paths reach here already split into validated segments (no "", ".", ".."),
         # so they cannot leave the repository folder.
         return self.root / repo / path if path else self.root / repo
-
-    def _row(self, repo: str, path: str) -> Item | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM items WHERE repo = ? AND path = ?", (repo, path)
-        ).fetchone()
-        return _row_to_item(row) if row else None
-
-    def _write_rows(self, items: list[Item]) -> None:
-        if not items:
-            return
-        with self._transaction():
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO items ({_COLUMNS}) VALUES ({','.join('?' * 16)})",
-                [_item_to_row(item) for item in items],
-            )
-
-    def _delete_rows(self, repo: str, path: str) -> None:
-        # Descendants of "a/b" are exactly the paths in ["a/b/", "a/b0"): "0" follows "/".
-        with self._transaction():
-            self._db.execute(
-                "DELETE FROM items WHERE repo = ? AND (path = ? OR (path >= ? AND path < ?))",
-                (repo, path, path + "/", path + "0"),
-            )
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
 
 def same_content(existing: Item, declared: Mapping[str, str]) -> bool:
