@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.redaction import HoldsSecret
-    from fsartifacts.stores.base import Store
+    from fsartifacts.stores.store import Store
 
 
 def parse_request(requested: Requested) -> VersionSpec | None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from fsartifacts.engine.info import VersionInfo
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
-    from fsartifacts.stores.base import Store
+    from fsartifacts.stores.store import Store
 
 ALL = "ALL"
 

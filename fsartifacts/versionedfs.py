@@ -29,7 +29,7 @@ from fsartifacts.versionspec import ALIAS_MARK, validate_alias_name
 
 if TYPE_CHECKING:
     from fsartifacts.project import Project
-    from fsartifacts.stores.base import Store
+    from fsartifacts.stores.store import Store
 
 PROTOCOL = "fsartifacts"
 READ_ONLY = (

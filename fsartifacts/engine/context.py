@@ -19,8 +19,9 @@ from fsartifacts.engine.transfers import Transfers
 from fsartifacts.hashcache import HashCache
 from fsartifacts.progress import ProgressFactory
 from fsartifacts.progressbars import Tally
-from fsartifacts.stores.base import Store, StoreOps
+from fsartifacts.stores.base import StoreOps
 from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.store import Store
 
 
 @dataclass(frozen=True)

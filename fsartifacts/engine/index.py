@@ -20,8 +20,8 @@ from fsartifacts.engine import naming
 from fsartifacts.engine.listnotes import Listed, Note
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.errors import FsArtifactsError, NotFoundError, StoreNotFoundError, option
-from fsartifacts.stores.base import Store
 from fsartifacts.stores.entries import entry_modified
+from fsartifacts.stores.store import Store
 from fsartifacts.versionspec import VersionSpec, resolve
 
 Translate = Callable[[BaseException, str], FsArtifactsError]

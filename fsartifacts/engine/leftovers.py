@@ -35,10 +35,11 @@ from fsartifacts.config.model import Artifact
 from fsartifacts.engine import listnotes, naming
 from fsartifacts.engine.results import Result, Results, failure, planned
 from fsartifacts.errors import FsArtifactsError
-from fsartifacts.stores.base import PendingUpload, Store, strip_slash
+from fsartifacts.stores.base import PendingUpload
 from fsartifacts.stores.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
-from fsartifacts.stores.entries import entry_modified, entry_size
+from fsartifacts.stores.entries import entry_modified, entry_size, strip_slash
 from fsartifacts.stores.journals import KEPT_FOR, UploadJournals
+from fsartifacts.stores.store import Store
 
 log = logging.getLogger("fsartifacts")
 

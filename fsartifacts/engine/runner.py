@@ -41,8 +41,8 @@ from fsartifacts.errors import (
 )
 from fsartifacts.hashcache import HashCache
 from fsartifacts.progress import ProgressFactory, no_progress
-from fsartifacts.stores.base import Store
 from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.store import Store
 from fsartifacts.versionspec import VersionSpec
 
 log = logging.getLogger("fsartifacts")

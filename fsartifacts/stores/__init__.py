@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fsartifacts.config.model import Config, TransferSettings
     from fsartifacts.redaction import HoldsSecret
-    from fsartifacts.stores.base import Store
+    from fsartifacts.stores.store import Store
 
 
 def open_store(

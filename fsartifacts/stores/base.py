@@ -3,15 +3,13 @@
 The engine only ever talks to an fsspec filesystem. Where a kind of store can
 do better than the generic way (create-if-absent on the server, a checksum
 recorded with the object, a single streamed GET), a :class:`StoreOps` subclass
-for that filesystem says so. :func:`ops_for` picks the subclass from the
-filesystem's protocol, importing it only when it is used.
+for that filesystem says so; :func:`fsartifacts.stores.store.ops_for` picks it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,12 +22,12 @@ from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.atomic import temp_name
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import AuthError, IntegrityError
+from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import FileDigests, HashingWriter, hash_stream
 from fsartifacts.inflight import InFlight
-from fsartifacts.redaction import HoldsSecret
 from fsartifacts.stores import claims
 from fsartifacts.stores.claims import Claim, Holder
+from fsartifacts.stores.entries import strip_slash
 from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
 
@@ -445,53 +443,3 @@ class StoreOps:
     def native_checksum(self, entry: dict[str, Any]) -> tuple[str, str] | None:
         """A content hash the store computed itself: (hashlib name, hex), or None."""
         return None
-
-
-@dataclass
-class Store:
-    """A place artifacts live: ``root`` on ``fs``, with the ops that know it."""
-
-    fs: AbstractFileSystem
-    root: str  # a path of ``fs``, stripped of protocol and trailing slash ("" is the top)
-    ops: StoreOps
-    display: str  # how to name the root to a user: a URL without credentials
-    credentials: HoldsSecret | None = None  # what its requests authenticate with, if anything
-
-    def auth_error(self, exc: PermissionError) -> AuthError:
-        """What the store refusing access (``exc``) means to the user; stores that know
-        their credentials and their server's answers say more."""
-        return AuthError(f"the store refused access: {exc}")
-
-    def path(self, name: str) -> str:
-        return f"{self.root}/{name}" if self.root else name
-
-    def url(self, name: str) -> str:
-        return f"{self.display.rstrip('/')}/{name}"
-
-
-def strip_slash(path: str) -> str:
-    """A path without its trailing slashes (listings name folders both ways)."""
-    return path.rstrip("/")
-
-
-# protocol -> "module:Class", imported on first use so that s3fs and requests
-# load only for the stores that need them.
-_OPS_BY_PROTOCOL: dict[str, str] = {
-    "file": "fsartifacts.stores.local:LocalOps",
-    "local": "fsartifacts.stores.local:LocalOps",
-    "s3": "fsartifacts.stores.s3.ops:S3Ops",
-    "s3a": "fsartifacts.stores.s3.ops:S3Ops",
-    "artifactory": "fsartifacts.stores.artifactory.ops:ArtifactoryOps",
-}
-
-
-def ops_for(fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> StoreOps:
-    """The StoreOps that knows ``fs`` best; the generic one for unknown stores."""
-    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
-    for protocol in protocols:
-        target = _OPS_BY_PROTOCOL.get(protocol)
-        if target:
-            module_name, _, class_name = target.partition(":")
-            cls: type[StoreOps] = getattr(importlib.import_module(module_name), class_name)
-            return cls(fs, transfer)
-    return StoreOps(fs, transfer)

@@ -1,5 +1,6 @@
 """Reading the entries of a store's listing: each store names an entry's size and time
-its own way (a string of digits, ``LastModified``, ``mtime``...)."""
+its own way (a string of digits, ``LastModified``, ``mtime``...), and a folder with or
+without its trailing slash."""
 
 from __future__ import annotations
 
@@ -29,3 +30,8 @@ def entry_modified(entry: dict[str, Any]) -> datetime | None:
             except ValueError:
                 continue
     return None
+
+
+def strip_slash(path: str) -> str:
+    """A path without its trailing slashes (listings name folders both ways)."""
+    return path.rstrip("/")

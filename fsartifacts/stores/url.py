@@ -19,7 +19,7 @@ from fsartifacts.errors import ConfigError, TransferError
 if TYPE_CHECKING:
     from fsspec.spec import AbstractFileSystem
 
-    from fsartifacts.stores.base import Store
+    from fsartifacts.stores.store import Store
 
 log = logging.getLogger("fsartifacts")
 
@@ -168,7 +168,7 @@ def open_url_store(
     """Any fsspec URL; a relative local path (``file://./x``, ``./x``) is from the project root."""
     import fsspec.core
 
-    from fsartifacts.stores.base import Store, ops_for
+    from fsartifacts.stores.store import Store, ops_for
 
     local = local_path_of(url)
     if local is not None and not Path(local).is_absolute():

@@ -47,7 +47,7 @@ def test_the_sweep_spares_an_upload_a_journal_points_at_and_gc_does_not(
 def test_gc_takes_the_listing_notes_of_versions_that_are_gone(tmp_path: Path) -> None:
     from fsspec.implementations.local import LocalFileSystem
 
-    from fsartifacts.stores.base import Store, ops_for
+    from fsartifacts.stores.store import Store, ops_for
 
     root = tmp_path / "store"
     (root / "data_v1.0.0").mkdir(parents=True)

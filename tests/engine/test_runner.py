@@ -19,8 +19,9 @@ from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
 from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import THREADED_MIN, hash_file
-from fsartifacts.stores.base import Store, StoreOps
+from fsartifacts.stores.base import StoreOps
 from fsartifacts.stores.local import LocalOps
+from fsartifacts.stores.store import Store
 from fsartifacts.stores.url import open_url_store
 
 V = semver.Version.parse

@@ -22,7 +22,7 @@ from fsartifacts.stores.artifactory.auth import (
     resolve_credentials,
 )
 from fsartifacts.stores.artifactory.settings import AUTH_KEY, ArtifactorySettings
-from fsartifacts.stores.base import Store, ops_for
+from fsartifacts.stores.store import Store, ops_for
 from fsartifacts.urls import with_scheme
 
 _WAYS_TO_GIVE_CREDENTIALS = (

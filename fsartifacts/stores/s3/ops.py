@@ -44,7 +44,7 @@ from fsartifacts.byteranges import NOT_SERVED, range_problem, shorter_message
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import RangesNotServed, TransferError
 from fsartifacts.inflight import InFlight
-from fsartifacts.stores.base import PendingUpload, Store, Writable
+from fsartifacts.stores.base import PendingUpload, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import error_code
 from fsartifacts.stores.s3.filesystem import filesystem_for
@@ -57,6 +57,7 @@ from fsartifacts.stores.s3.objects import (
 )
 from fsartifacts.stores.s3.settings import S3Settings
 from fsartifacts.stores.s3.writes import S3Writes
+from fsartifacts.stores.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from fsartifacts.stores.artifactory.store import (
     missing_credentials_error,
     open_artifactory_store,
 )
-from fsartifacts.stores.base import Store
+from fsartifacts.stores.store import Store
 
 URL = "http://127.0.0.1:9/artifactory"  # never contacted: the store is only opened
 TOKEN = Credentials("token", "alice", "t0ken-value", source="$ARTIFACTORY_TOKEN")

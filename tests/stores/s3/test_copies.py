@@ -10,10 +10,11 @@ import pytest
 import s3fs
 
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.stores.base import Store, StoredCopy
+from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.s3 import copies
 from fsartifacts.stores.s3.ops import open_s3_store
 from fsartifacts.stores.s3.settings import S3Settings
+from fsartifacts.stores.store import Store
 
 
 @pytest.fixture

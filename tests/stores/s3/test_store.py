@@ -30,10 +30,10 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError, IntegrityError, NotFoundError, TransferError
 from fsartifacts.retry import is_transient
 from fsartifacts.sizes import MiB
-from fsartifacts.stores.base import Store, ops_for
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
 from fsartifacts.stores.s3.ops import S3Ops, open_s3_store
 from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE, S3Settings
+from fsartifacts.stores.store import Store, ops_for
 from tests.fixtures.fault_proxy import FaultProxy
 
 PART = MIN_PART_SIZE  # the smallest part S3 takes keeps multipart tests small
