@@ -295,3 +295,8 @@ def _size(value: int) -> int:
     if value < 0:
         raise ValueError("byte counts and offsets must be >= 0")
     return int(value)
+
+
+def flip_byte(chunk: bytes, index: int) -> bytes:
+    """``chunk`` with its byte at ``index`` inverted: what a corrupt fault does."""
+    return chunk[:index] + bytes([chunk[index] ^ 0xFF]) + chunk[index + 1 :]
