@@ -22,56 +22,35 @@ from fsartifacts.config.load import load_config
 from fsartifacts.config.model import Artifact, Config
 from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import InstallLog, LockEntry, LockFile
-from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.engine.selection import Selection
 from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.progress import ProgressFactory, no_progress
-from fsartifacts.projectqueries import ALL, RemoteQueries, Requested
+from fsartifacts.projectqueries import (
+    ALL,
+    RemoteQueries,
+    Requested,
+    default_request,
+    parse_request,
+    requested_version,
+)
 from fsartifacts.projectremovals import RemoteRemovals
 from fsartifacts.versioning import artifact_version, resolve_project_version
 from fsartifacts.versionspec import VersionSpec
 
 if TYPE_CHECKING:
     # The engine and the stores bring fsspec; `validate` and `--help` need neither.
-    from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.redaction import HoldsSecret
     from fsartifacts.stores.store import Store
 
 
-def parse_request(requested: Requested) -> VersionSpec | None:
-    """``requested`` parsed once, before any artifact is looked at (exit 2 when malformed)."""
-    if requested is None or isinstance(requested, VersionSpec):
-        return requested
-    return VersionSpec.parse(requested)
-
-
-def default_request(artifact: Artifact) -> VersionSpec:
-    """What a pull of ``artifact`` asks for when no version is given: its ``version:`` from
-    the config when that is a range or an alias, else LATEST (judged against its pin)."""
-    if artifact.version is None:
-        return VersionSpec.latest()
-    spec = VersionSpec.parse(artifact.version, source=f"artifact {artifact.name!r}: version")
-    return VersionSpec.latest() if spec.kind == "exact" else spec
-
-
-def requested_version(
-    artifact: Artifact, requested: VersionSpec, locked: LockEntry | None
-) -> str | None:
-    """The version a pull of ``artifact`` asks for, when known before it resolves."""
-    if locked is not None:
-        return locked.version
-    if artifact.singular or requested.version is None:
-        return None
-    return str(requested.version)
-
-
 class Project(RemoteQueries, RemoteRemovals):
     """A loaded configuration, its project version, and (lazily) its store.
 
-    What it asks of the store without changing it, and its aliases, are
+    What it asks of the store without changing it (versions, copies, a folder's files),
+    and its aliases, are
     :class:`~fsartifacts.projectqueries.RemoteQueries`'; its deletions (rm, prune,
     gc) :class:`~fsartifacts.projectremovals.RemoteRemovals`'.
     """
@@ -373,20 +352,6 @@ class Project(RemoteQueries, RemoteRemovals):
                 f"of {which}."
             )
         return selection
-
-    def files(
-        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
-    ) -> tuple[RemoteCopy, Manifest]:
-        """A remote folder version and its manifest: every file with its size and sha256."""
-        copy = self.find(name, version, prefix=prefix, pre=pre)
-        if copy.kind != "folder":
-            raise ConfigError(
-                f"{name}: {self.store.url(copy.display_name)} is a file, not a folder: "
-                "`fsartifacts list` shows its size."
-            )
-        return copy, Manifest.from_bytes(
-            self.engine.ops.read_bytes(copy.manifest_path), self.store.url(copy.display_name)
-        )
 
     def _record(self, lock: LockFile, entries: dict[str, LockEntry]) -> None:
         if entries:

@@ -1,6 +1,7 @@
 """What a :class:`~fsartifacts.project.Project` asks of its store without pushing or
-pulling: the versions and copies there, what a version means now, one copy's
-details, a remote file opened for reading, and the artifacts' aliases.
+pulling: the versions and copies there, what a version means now (and what a version
+argument asks for), one copy's details, a folder version's files, a remote file opened
+for reading, and the artifacts' aliases.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 from fsartifacts.engine import naming
+from fsartifacts.engine.manifest import Manifest
 from fsartifacts.errors import ConfigError
 from fsartifacts.versioning import parse_version
 from fsartifacts.versionspec import VersionSpec
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact, Config
     from fsartifacts.engine.aliases import Alias, Move
     from fsartifacts.engine.info import VersionInfo
+    from fsartifacts.engine.lockfile import LockEntry
     from fsartifacts.engine.naming import RemoteCopy
     from fsartifacts.engine.runner import Engine
     from fsartifacts.stores.store import Store
@@ -27,6 +30,33 @@ ALL = "ALL"
 # What a version argument may be: the user's text, a parsed request, or None for each
 # artifact's own default (its `version:` range or alias from the config, else LATEST).
 Requested = str | VersionSpec | None
+
+
+def parse_request(requested: Requested) -> VersionSpec | None:
+    """``requested`` parsed once, before any artifact is looked at (exit 2 when malformed)."""
+    if requested is None or isinstance(requested, VersionSpec):
+        return requested
+    return VersionSpec.parse(requested)
+
+
+def default_request(artifact: Artifact) -> VersionSpec:
+    """What a pull of ``artifact`` asks for when no version is given: its ``version:`` from
+    the config when that is a range or an alias, else LATEST (judged against its pin)."""
+    if artifact.version is None:
+        return VersionSpec.latest()
+    spec = VersionSpec.parse(artifact.version, source=f"artifact {artifact.name!r}: version")
+    return VersionSpec.latest() if spec.kind == "exact" else spec
+
+
+def requested_version(
+    artifact: Artifact, requested: VersionSpec, locked: LockEntry | None
+) -> str | None:
+    """The version a pull of ``artifact`` asks for, when known before it resolves."""
+    if locked is not None:
+        return locked.version
+    if artifact.singular or requested.version is None:
+        return None
+    return str(requested.version)
 
 
 class ProjectParts:
@@ -64,6 +94,20 @@ class RemoteQueries(ProjectParts):
         for a folder pushed before fsartifacts noted it (:meth:`files` reads it)."""
         (artifact,) = self.artifacts(name)
         return self.engine.index.copies(artifact, naming.validate_prefix(prefix))
+
+    def files(
+        self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False
+    ) -> tuple[RemoteCopy, Manifest]:
+        """A remote folder version and its manifest: every file with its size and sha256."""
+        copy = self.find(name, version, prefix=prefix, pre=pre)
+        if copy.kind != "folder":
+            raise ConfigError(
+                f"{name}: {self.store.url(copy.display_name)} is a file, not a folder: "
+                "`fsartifacts list` shows its size."
+            )
+        return copy, Manifest.from_bytes(
+            self.engine.ops.read_bytes(copy.manifest_path), self.store.url(copy.display_name)
+        )
 
     def resolve(
         self, name: str, version: Requested = None, *, prefix: str = "", pre: bool = False

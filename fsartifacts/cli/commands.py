@@ -222,7 +222,7 @@ def _list(args: argparse.Namespace) -> int:
     resolves to marked; with a VERSION, only the versions it matches, its answer marked."""
     from fsartifacts.cli.render import Listing, render_listing
     from fsartifacts.engine.naming import RemoteCopy
-    from fsartifacts.project import parse_request
+    from fsartifacts.projectqueries import parse_request
     from fsartifacts.versionspec import VersionSpec
 
     if args.files or args.include or args.exclude:
