@@ -192,18 +192,25 @@ def test_large_streams_are_hashed_in_threads_and_give_the_inline_digests() -> No
     assert not [t for t in threading.enumerate() if t.name == "fsartifacts-hash"]
 
 
+def _hash_threads() -> set[threading.Thread]:
+    """The hashing threads alive now: counted by name and identity, so threads other
+    tests left behind (servers, pools, their own writers ending) do not count."""
+    return {t for t in threading.enumerate() if t.name == "fsartifacts-hash"}
+
+
 def test_a_small_stream_starts_no_thread_and_a_dropped_writer_stops_its_threads() -> None:
-    before = threading.active_count()
+    before = _hash_threads()
     assert hash_stream(io.BytesIO(b"weights"), ("sha1",)) == (7, {"sha1": sha1(b"weights")})
-    assert threading.active_count() == before
+    assert not _hash_threads() - before
     writer = HashingWriter(io.BytesIO())
     writer.write(os.urandom(THREADED_MIN + 1))
-    assert threading.active_count() == before + 1
+    started = _hash_threads() - before
+    assert len(started) == 1
     del writer  # a download abandoned half way
     gc.collect()
-    for thread in [t for t in threading.enumerate() if t.name == "fsartifacts-hash"]:
+    for thread in started:
         thread.join(timeout=10)
-    assert threading.active_count() == before
+    assert not any(thread.is_alive() for thread in started)
 
 
 class _Counted:
