@@ -26,7 +26,15 @@ from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO, NoReturn
 
-from fsartifacts.atomic import TEMP_MARKER, flush_to_disk, install_temp, temp_beside, temp_name
+from fsartifacts.atomic import (
+    TEMP_MARKER,
+    flush_to_disk,
+    fsync_dir,
+    install_temp,
+    sync_tree,
+    temp_beside,
+    temp_name,
+)
 from fsartifacts.engine.manifest import ManifestEntry
 from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
 from fsartifacts.escaping import has_control_characters
@@ -220,6 +228,7 @@ def put_in_place(tmp: Path, dest: Path) -> None:
     """Rename the finished file ``tmp`` over ``dest`` (a file, a folder or nothing)."""
     if dest.is_dir() and not dest.is_symlink():
         _replace_dir_with(tmp, dest)
+        fsync_dir(dest.parent)
     else:
         install_temp(tmp, dest)
 
@@ -352,12 +361,19 @@ def carry_over(dest: Path, staging: Path, paths: Iterable[str]) -> dict[str, int
 
 
 def swap_dir(staging: Path, dest: Path) -> None:
-    """Put the folder ``staging`` in the place of ``dest`` (a folder, a file or nothing)."""
+    """Put the folder ``staging`` in the place of ``dest`` (a folder, a file or nothing).
+
+    Durable like a pulled file: the staged files and names reach the disk before the
+    rename (one ``syncfs`` where the system has it, not an fsync per file), and the
+    rename itself after, so a crash cannot leave empty files under the new name.
+    """
     with local_writes(dest):
+        sync_tree(staging)
         if not dest.exists() and not dest.is_symlink():
             os.rename(staging, dest)
-            return
-        _replace_dir_with(staging, dest)
+        else:
+            _replace_dir_with(staging, dest)
+        fsync_dir(dest.parent)
 
 
 def _replace_dir_with(new: Path, dest: Path) -> None:

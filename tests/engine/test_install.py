@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fsartifacts.engine.install import check_tree, staged_member
+from fsartifacts import atomic
+from fsartifacts.engine import install
+from fsartifacts.engine.install import check_tree, staged_member, swap_dir
 from fsartifacts.engine.manifest import ManifestEntry
 from fsartifacts.errors import LocalError
 
@@ -73,3 +75,33 @@ def test_a_tree_that_is_not_its_manifest_is_refused(tmp_path: Path, change: str)
         check_tree(staging, expected, tmp_path / "data")
     wanted = {"missing": "missing", "extra": "not in the manifest"}.get(change, "wrong size")
     assert wanted in str(refused.value)
+
+
+@pytest.mark.parametrize("before", ["nothing", "an older copy"])
+def test_a_folder_is_made_durable_before_it_is_swapped_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str
+) -> None:
+    """Its files and names reach the disk while it is still staged, and the rename that
+    installs it after: a crash just after the swap must not leave empty or missing files
+    under the new name."""
+    staging, _ = staged(tmp_path)
+    dest = tmp_path / "data"
+    if before == "an older copy":
+        dest.mkdir()
+        (dest / "old.bin").write_bytes(b"old")
+    events: list[tuple[str, str]] = []
+    real_sync_tree, real_fsync_dir = atomic.sync_tree, atomic.fsync_dir
+
+    def sync_tree(folder: str | os.PathLike[str]) -> None:
+        events.append(("sync_tree", str(folder)))
+        real_sync_tree(folder)
+
+    def fsync_dir(folder: str | os.PathLike[str]) -> None:
+        events.append(("fsync_dir", str(folder)))
+        real_fsync_dir(folder)
+
+    monkeypatch.setattr(install, "sync_tree", sync_tree)
+    monkeypatch.setattr(install, "fsync_dir", fsync_dir)
+    swap_dir(staging, dest)
+    assert events == [("sync_tree", str(staging)), ("fsync_dir", str(tmp_path))]
+    assert sorted(os.listdir(dest)) == ["d0", "d1", "d2"]
