@@ -557,8 +557,9 @@ def test_extra_args_reach_every_stored_object(
     pushed = run_json("push", "ALL", cwd=producer, env=env)
     assert set(by_artifact(pushed, "action").values()) == {"pushed"}
 
-    keys = all_keys(s3, bucket)  # the provenance objects too: every object gets the arguments
+    keys = all_keys(s3, bucket)  # provenance objects and listing notes too: every object
     assert keys == [
+        "x/.data_v1.0.0.fsartifacts-listed.s8",
         "x/.model_v1.0.0.pkl.fsartifacts-provenance.json",
         "x/.weights_v1.0.0.bin.fsartifacts-provenance.json",
         "x/data_v1.0.0.manifest.json",
