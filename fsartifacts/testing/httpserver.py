@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -34,7 +35,21 @@ class ServerApp(Protocol):
     def storage(self) -> Storage: ...
 
 
-class ArtifactoryHTTPServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that prints nothing when a client goes away.
+
+    A client resetting or closing its connection mid-request is the client's right
+    (the fault tests do it on purpose); socketserver would print a traceback of it
+    into the test run's output. Any other error is printed as before.
+    """
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class ArtifactoryHTTPServer(QuietHTTPServer):
     """A threading HTTP server that can close its open connections when stopped."""
 
     daemon_threads = True
