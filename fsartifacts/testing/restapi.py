@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from fsartifacts.testing import views
+from fsartifacts.testing.copying import copy_or_move
 from fsartifacts.testing.http_base import CHUNK, HandlerBase
 from fsartifacts.testing.model import ArtifactoryError
 from fsartifacts.testing.wire import Target, parse_property_assignments
@@ -178,8 +179,8 @@ class RestApiEndpoints(HandlerBase):
             if not app.storage.has_repo(key):
                 raise ArtifactoryError(404, f"Repository '{key}' does not exist.")
         dry = _flag(target.query.get("dry"), False)
-        result = app.storage.copy_or_move(
-            repo, path, dst_repo, dst_path, move=move, dry=dry, user=user,
+        result = copy_or_move(
+            app.storage, repo, path, dst_repo, dst_path, move=move, dry=dry, user=user,
             deny_overwrite=app.no_overwrite,
         )  # fmt: skip
         verb, done = ("moving", "moved") if move else ("copying", "copied")

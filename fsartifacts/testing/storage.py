@@ -13,7 +13,8 @@ Layout under the root folder:
   aborted or rejected upload stores nothing.
 
 The data files are the truth for what exists; a metadata row whose file changed on
-disk (other size or mtime) is refreshed by hashing the file again.
+disk (other size or mtime) is refreshed by hashing the file again (testing/adoption.py).
+Copies and moves of trees are testing/copying.py.
 
 All metadata changes and renames happen under one lock; streaming bytes does not.
 """
@@ -22,13 +23,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
+from fsartifacts.testing.adoption import adopt_file, discovered_folder
 from fsartifacts.testing.itemindex import ItemIndex
 from fsartifacts.testing.model import (
     SYSTEM_USER,
@@ -37,7 +38,6 @@ from fsartifacts.testing.model import (
     Item,
     PendingUpload,
     ancestors,
-    hash_file,
     join_path,
     now_ms,
     parent_of,
@@ -54,14 +54,6 @@ def overwrite_message(repo: str, path: str, user: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class CopyResult:
-    files: int
-    folders: int
-    target_repo: str
-    target_path: str
-
-
 class Storage:
     """The repositories of one server: files on disk plus their metadata index."""
 
@@ -72,8 +64,10 @@ class Storage:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.tmp_dir.iterdir():  # uploads cut short by a previous crash
             leftover.unlink(missing_ok=True)
-        self._lock = threading.RLock()
-        self._index = ItemIndex(internal / "index.sqlite3", self._lock)
+        # Public because the copy and move of trees (testing/copying.py) plans and writes
+        # under the same lock and into the same index as every other change.
+        self.lock = threading.RLock()
+        self.index = ItemIndex(internal / "index.sqlite3", self.lock)
         self._repos: list[str] = []
         for repo in repos:
             self.add_repo(repo)
@@ -82,11 +76,11 @@ class Storage:
 
     @property
     def repos(self) -> tuple[str, ...]:
-        with self._lock:
+        with self.lock:
             return tuple(self._repos)
 
     def has_repo(self, repo: str) -> bool:
-        with self._lock:
+        with self.lock:
             return repo in self._repos
 
     def add_repo(self, repo: str) -> None:
@@ -96,38 +90,43 @@ class Storage:
                 f"invalid repository key {repo!r}: use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit (and not 'api')"
             )
-        with self._lock:
+        with self.lock:
             if repo in self._repos:
                 return
-            self._data_path(repo, "").mkdir(parents=True, exist_ok=True)
-            if self._index.row(repo, "") is None:
+            self.data_path(repo, "").mkdir(parents=True, exist_ok=True)
+            if self.index.row(repo, "") is None:
                 stamp = now_ms()
                 root = Item(repo, "", True, stamp, SYSTEM_USER, stamp, SYSTEM_USER, stamp)
-                self._index.write([root])
+                self.index.write([root])
             self._repos.append(repo)
 
     def close(self) -> None:
-        with self._lock:
-            self._index.close()
+        with self.lock:
+            self.index.close()
+
+    def data_path(self, repo: str, path: str) -> Path:
+        # Paths reach here already split into validated segments (no "", ".", ".."),
+        # so they cannot leave the repository folder.
+        return self.root / repo / path if path else self.root / repo
 
     # -- reading ----------------------------------------------------------------------
 
     def stat(self, repo: str, path: str) -> Item | None:
         """The item at ``path``, or None. Files changed on disk behind our back are rehashed."""
         for _ in range(5):
-            with self._lock:
+            with self.lock:
                 if repo not in self._repos:
                     return None
-                data = self._data_path(repo, path)
+                data = self.data_path(repo, path)
                 try:
                     st = os.stat(data)
                 except (FileNotFoundError, NotADirectoryError):
                     return None
-                row = self._index.row(repo, path)
+                row = self.index.row(repo, path)
                 if os.path.isdir(data):
                     if row is not None and row.folder:
                         return row
-                    return self._discovered_folder(repo, path, st.st_mtime_ns)
+                    return discovered_folder(repo, path, st.st_mtime_ns)
                 if not os.path.isfile(data):
                     return None
                 if (
@@ -139,7 +138,7 @@ class Storage:
                     return row
             # Unknown or changed on disk: hash it outside the lock, then record it
             # unless it changed again meanwhile.
-            item = self._rehash(repo, path, row)
+            item = adopt_file(self.index, self.lock, data, repo, path, row)
             if item is not None:
                 return item
         raise ArtifactoryError(500, f"The file '{repo}:{path}' keeps changing on disk.")
@@ -154,10 +153,10 @@ class Storage:
             item = self.stat(repo, path)
             if item is None or item.folder:
                 return None
-            with self._lock:
-                handle = open(self._data_path(repo, path), "rb")  # noqa: SIM115 (returned)
+            with self.lock:
+                handle = open(self.data_path(repo, path), "rb")  # noqa: SIM115 (returned)
                 st = os.fstat(handle.fileno())
-                current = self._index.row(repo, path)
+                current = self.index.row(repo, path)
                 if (
                     current is not None
                     and current.size == st.st_size
@@ -170,7 +169,7 @@ class Storage:
     def children(self, repo: str, path: str) -> list[tuple[str, bool]]:
         """(name, is_folder) of the immediate children of a folder, sorted by name."""
         entries = []
-        with os.scandir(self._data_path(repo, path)) as scan:
+        with os.scandir(self.data_path(repo, path)) as scan:
             for entry in scan:
                 if entry.is_dir(follow_symlinks=False):
                     entries.append((entry.name, True))
@@ -196,8 +195,8 @@ class Storage:
     def find_by_checksum(self, algorithm: str, value: str) -> Item | None:
         """A stored file with this sha256 or sha1, verified against the disk."""
         column = {"sha256": "sha256", "sha1": "sha1"}[algorithm]
-        with self._lock:
-            rows = self._index.files_with(column, value)
+        with self.lock:
+            rows = self.index.files_with(column, value)
         for repo, path in rows:
             item = self.stat(repo, path)
             if item is not None and item.checksums and item.checksums.get(algorithm) == value:
@@ -237,12 +236,12 @@ class Storage:
         ``deny_overwrite`` refuses to replace an existing file unless the client declared
         its current sha1 or sha256 (Artifactory does not count that as an overwrite).
         """
-        with self._lock:
+        with self.lock:
             existing = self._file_target(repo, path)
             if existing is not None and deny_overwrite and not same_content(existing, declared):
                 raise ArtifactoryError(403, overwrite_message(repo, path, user))
             self._make_parents(repo, path, user)
-            data = self._data_path(repo, path)
+            data = self.data_path(repo, path)
             os.replace(upload, data)
             stamp = now_ms()
             modified = stamp if last_modified is None else last_modified
@@ -263,7 +262,7 @@ class Storage:
                 properties_modified=stamp if properties else None,
                 disk_mtime_ns=os.stat(data).st_mtime_ns,
             )
-            self._index.write([item])
+            self.index.write([item])
             return item
 
     def touch_identical(
@@ -276,13 +275,13 @@ class Storage:
         properties: Mapping[str, list[str]],
     ) -> Item:
         """A checksum deploy of the content a file already has: update metadata only."""
-        with self._lock:
+        with self.lock:
             existing = self._file_target(repo, path)
             if existing is None:
                 raise ArtifactoryError(500, f"Expected a file at '{repo}:{path}'.")
             stamp = now_ms()
             modified = stamp if last_modified is None else last_modified
-            data = self._data_path(repo, path)
+            data = self.data_path(repo, path)
             os.utime(data, ns=(modified * 1_000_000, modified * 1_000_000))
             item = replace(
                 existing,
@@ -294,39 +293,39 @@ class Storage:
             if properties:
                 item.properties = {**existing.properties, **properties}
                 item.properties_modified = stamp
-            self._index.write([item])
+            self.index.write([item])
             return item
 
     def file_at(self, repo: str, path: str) -> Item | None:
         """The file at ``path`` (None if missing); a folder or a file above it is a conflict."""
-        with self._lock:
+        with self.lock:
             return self._file_target(repo, path)
 
     def mkdirs(
         self, repo: str, path: str, *, user: str, properties: Mapping[str, list[str]]
     ) -> Item:
         """Create a folder and its parents (idempotent); a file in the way is a conflict."""
-        with self._lock:
+        with self.lock:
             for folder in [*ancestors(path), path] if path else []:
-                if os.path.isfile(self._data_path(repo, folder)):
-                    raise ArtifactoryError(409, _folder_expected(repo, folder))
+                if os.path.isfile(self.data_path(repo, folder)):
+                    raise ArtifactoryError(409, folder_expected(repo, folder))
             self._make_folders(repo, path, user)
             item = self.stat(repo, path)
             assert item is not None and item.folder
             if properties:
                 item.properties = {**item.properties, **properties}
                 item.properties_modified = now_ms()
-                self._index.write([item])
+                self.index.write([item])
             return item
 
     def delete(self, repo: str, path: str) -> None:
         """Delete a file or a folder recursively (the root: all its content)."""
-        with self._lock:
-            data = self._data_path(repo, path)
+        with self.lock:
+            data = self.data_path(repo, path)
             if path == "":
                 for name, is_folder in self.children(repo, ""):
                     _remove(data / name, is_folder)
-                self._index.delete_all(repo)
+                self.index.delete_all(repo)
                 return
             if os.path.isdir(data):
                 _remove(data, True)
@@ -334,7 +333,7 @@ class Storage:
                 _remove(data, False)
             else:
                 raise FileNotFoundError(path)
-            self._index.delete(repo, path)
+            self.index.delete(repo, path)
 
     def update_properties(
         self,
@@ -345,7 +344,7 @@ class Storage:
         recursive: bool,
     ) -> None:
         """Set (list of values) or remove (None) properties on an item, maybe recursively."""
-        with self._lock:
+        with self.lock:
             start = self.stat(repo, path)
             if start is None:
                 raise ArtifactoryError(404, "Unable to find item")
@@ -362,115 +361,18 @@ class Storage:
                         props[key] = list(values)
                 item.properties = props
                 item.properties_modified = stamp
-            self._index.write(targets)
-
-    def copy_or_move(
-        self,
-        src_repo: str,
-        src_path: str,
-        dst_repo: str,
-        dst_path: str,
-        *,
-        move: bool,
-        dry: bool,
-        user: str,
-        deny_overwrite: bool,
-    ) -> CopyResult:
-        """Copy or move an item; an existing folder as target means "put it inside"."""
-        verb = "move" if move else "copy"
-        with self._lock:
-            source = self.stat(src_repo, src_path)
-            if source is None:
-                raise ArtifactoryError(404, f"Could not find source item '{src_repo}:{src_path}'.")
-            if move and deny_overwrite:
-                raise ArtifactoryError(403, overwrite_message(src_repo, src_path, user))
-            target = self.stat(dst_repo, dst_path)
-            final = dst_path
-            if target is not None and target.folder and src_path:
-                final = join_path(dst_path, source.name)
-            elif not src_path and target is not None and not target.folder:
-                raise ArtifactoryError(409, _folder_expected(dst_repo, dst_path))
-            inside = not src_path or final == src_path or final.startswith(src_path + "/")
-            if src_repo == dst_repo and inside:
-                raise ArtifactoryError(
-                    400,
-                    f"Cannot {verb} '{src_repo}:{src_path}' onto or into itself "
-                    f"(target '{dst_repo}:{final}').",
-                )
-            for folder in ancestors(final):
-                if os.path.isfile(self._data_path(dst_repo, folder)):
-                    raise ArtifactoryError(409, _folder_expected(dst_repo, folder))
-            plan = self._copy_plan(source, dst_repo, final, user, deny_overwrite)
-            files = sum(1 for src, _ in plan if not src.folder)
-            folders = sum(1 for src, _ in plan if src.folder) - (1 if source.folder else 0)
-            if not dry:
-                self._execute_copy(plan, dst_repo, user)
-                if move:
-                    self.delete(src_repo, src_path)
-            return CopyResult(files, max(folders, 0), dst_repo, final)
+            self.index.write(targets)
 
     # -- internals --------------------------------------------------------------------
-
-    def _copy_plan(
-        self, source: Item, dst_repo: str, final: str, user: str, deny_overwrite: bool
-    ) -> list[tuple[Item, str]]:
-        """(source item, target path) pairs, parents first; refuses file/folder clashes."""
-        items = [source]
-        if source.folder:
-            items.extend(self.walk(source.repo, source.path, None))
-        plan = []
-        for item in items:
-            rel = item.path[len(source.path) :].lstrip("/") if source.path else item.path
-            target_path = join_path(final, rel) if rel else final
-            existing = self.stat(dst_repo, target_path)
-            if existing is not None and existing.folder != item.folder:
-                if item.folder:
-                    raise ArtifactoryError(409, _folder_expected(dst_repo, target_path))
-                raise ArtifactoryError(409, _file_expected(dst_repo, target_path))
-            if existing is not None and not item.folder and deny_overwrite:
-                raise ArtifactoryError(403, overwrite_message(dst_repo, target_path, user))
-            plan.append((item, target_path))
-        return plan
-
-    def _execute_copy(self, plan: list[tuple[Item, str]], dst_repo: str, user: str) -> None:
-        stamp = now_ms()
-        rows = []
-        for item, target_path in plan:
-            target = self._data_path(dst_repo, target_path)
-            if item.folder:
-                target.mkdir(parents=True, exist_ok=True)
-                existing = self._index.row(dst_repo, target_path)
-                if existing is not None and existing.folder:
-                    continue
-                copied = replace(item, repo=dst_repo, path=target_path)
-                copied.created, copied.created_by = stamp, user
-                rows.append(copied)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="copy-", suffix=".part")
-            os.close(fd)
-            try:
-                shutil.copyfile(self._data_path(item.repo, item.path), tmp)
-                os.utime(tmp, ns=(item.modified * 1_000_000, item.modified * 1_000_000))
-                os.replace(tmp, target)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-            copied = replace(
-                item, repo=dst_repo, path=target_path, properties=dict(item.properties)
-            )
-            copied.created, copied.created_by, copied.updated = stamp, user, stamp
-            copied.disk_mtime_ns = os.stat(target).st_mtime_ns
-            rows.append(copied)
-        self._index.write(rows)
 
     def _file_target(self, repo: str, path: str) -> Item | None:
         """Check that ``path`` can hold a file; return the file already there, if any."""
         for folder in ancestors(path):
-            if os.path.isfile(self._data_path(repo, folder)):
-                raise ArtifactoryError(409, _folder_expected(repo, folder))
-        data = self._data_path(repo, path)
+            if os.path.isfile(self.data_path(repo, folder)):
+                raise ArtifactoryError(409, folder_expected(repo, folder))
+        data = self.data_path(repo, path)
         if os.path.isdir(data):
-            raise ArtifactoryError(409, _file_expected(repo, path))
+            raise ArtifactoryError(409, file_expected(repo, path))
         if os.path.isfile(data):
             return self.stat(repo, path)
         return None
@@ -483,67 +385,11 @@ class Storage:
         new_rows = []
         stamp = now_ms()
         for folder in [*ancestors(path), path] if path else []:
-            data = self._data_path(repo, folder)
+            data = self.data_path(repo, folder)
             if not os.path.isdir(data):
                 data.mkdir()
                 new_rows.append(Item(repo, folder, True, stamp, user, stamp, user, stamp))
-        self._index.write(new_rows)
-
-    def _rehash(self, repo: str, path: str, row: Item | None) -> Item | None:
-        data = self._data_path(repo, path)
-        try:
-            with open(data, "rb") as handle:
-                before = os.fstat(handle.fileno())
-                checksums, size = hash_file(handle)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
-        with self._lock:
-            try:
-                after = os.stat(data)
-            except FileNotFoundError:
-                return None
-            if (after.st_ino, after.st_size, after.st_mtime_ns) != (
-                before.st_ino,
-                size,
-                before.st_mtime_ns,
-            ):
-                return None  # changed while hashing: try again
-            current = self._index.row(repo, path)
-            if (
-                current is not None
-                and not current.folder
-                and current.size == size
-                and current.disk_mtime_ns == after.st_mtime_ns
-            ):
-                return current  # someone else recorded it meanwhile
-            mtime_ms = after.st_mtime_ns // 1_000_000
-            base = row if row is not None and not row.folder else None
-            item = Item(
-                repo=repo,
-                path=path,
-                folder=False,
-                size=size,
-                checksums=checksums,
-                created=base.created if base else mtime_ms,
-                created_by=base.created_by if base else SYSTEM_USER,
-                modified=mtime_ms,
-                modified_by=SYSTEM_USER,
-                updated=now_ms(),
-                properties=base.properties if base else {},
-                properties_modified=base.properties_modified if base else None,
-                disk_mtime_ns=after.st_mtime_ns,
-            )
-            self._index.write([item])
-            return item
-
-    def _discovered_folder(self, repo: str, path: str, mtime_ns: int) -> Item:
-        stamp = mtime_ns // 1_000_000
-        return Item(repo, path, True, stamp, SYSTEM_USER, stamp, SYSTEM_USER, stamp)
-
-    def _data_path(self, repo: str, path: str) -> Path:
-        # Paths reach here already split into validated segments (no "", ".", ".."),
-        # so they cannot leave the repository folder.
-        return self.root / repo / path if path else self.root / repo
+        self.index.write(new_rows)
 
 
 def same_content(existing: Item, declared: Mapping[str, str]) -> bool:
@@ -561,9 +407,9 @@ def _remove(path: Path, is_folder: bool) -> None:
         path.unlink()
 
 
-def _folder_expected(repo: str, path: str) -> str:
+def folder_expected(repo: str, path: str) -> str:
     return f"Expected a folder but found a file, at: {repo}:{path}"
 
 
-def _file_expected(repo: str, path: str) -> str:
+def file_expected(repo: str, path: str) -> str:
     return f"Expected a file but found a folder, at: {repo}:{path}"

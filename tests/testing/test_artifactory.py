@@ -527,7 +527,7 @@ def test_item_properties(repo: ArtifactoryRepo, session: requests.Session) -> No
     assert (bad_key.status_code, error_message(bad_key)) == (400, "Invalid property key 'a b'.")
 
 
-# -- delete, copy, move ------------------------------------------------------------------
+# -- delete (copy and move: test_copying.py) -------------------------------------------
 
 
 def test_delete_is_recursive(repo: ArtifactoryRepo, session: requests.Session) -> None:
@@ -542,55 +542,6 @@ def test_delete_is_recursive(repo: ArtifactoryRepo, session: requests.Session) -
     assert session.delete(f"{repo.repo_url}/").status_code == 204  # the root: all content
     root = session.get(f"{repo.url}/api/storage/{repo.name}")
     assert (root.status_code, root.json()["children"]) == (200, [])
-
-
-def test_copy_and_move(repo: ArtifactoryRepo, session: requests.Session) -> None:
-    put(session, repo, "src/a.txt", b"a", headers={"X-Checksum-Sha1": sums(b"a")["sha1"]})
-    put(session, repo, "src/sub/b.txt", b"b")
-    put(session, repo, "target/", b"")
-    api = f"{repo.url}/api"
-
-    renamed = session.post(f"{api}/copy/{repo.name}/src/a.txt?to=/{repo.name}/renamed.txt")
-    assert renamed.status_code == 200
-    assert renamed.headers["Content-Type"] == f"{VENDOR}.CopyOrMoveResult+json"
-    assert renamed.json()["messages"][0]["level"] == "INFO"
-    assert session.get(f"{repo.repo_url}/renamed.txt").content == b"a"
-
-    # An existing folder as target means "put it inside"; dohq sends no leading slash.
-    inside = session.post(f"{api}/copy/{repo.name}/src?to={repo.name}%2Ftarget")
-    message = inside.json()["messages"][0]["message"]
-    assert message == (
-        f"copying {repo.name}:src to {repo.name}:target/src completed successfully, "
-        "2 artifacts and 1 folders were copied"
-    )
-    assert session.get(f"{repo.repo_url}/target/src/sub/b.txt").content == b"b"
-    info = session.get(f"{api}/storage/{repo.name}/target/src/a.txt").json()
-    assert info["originalChecksums"]["sha1"] == sums(b"a")["sha1"]
-
-    dry = session.post(f"{api}/move/{repo.name}/src?to=/{repo.name}/moved&dry=1")
-    assert dry.status_code == 200
-    assert session.get(f"{api}/storage/{repo.name}/moved").status_code == 404
-    assert session.post(f"{api}/move/{repo.name}/src?to=/{repo.name}/moved").status_code == 200
-    assert session.get(f"{api}/storage/{repo.name}/src").status_code == 404
-    assert session.get(f"{repo.repo_url}/moved/sub/b.txt").content == b"b"
-
-    itself = session.post(f"{api}/copy/{repo.name}/moved?to=/{repo.name}/moved/sub")
-    assert itself.status_code == 400
-    missing = session.post(f"{api}/copy/{repo.name}/nothing?to=/{repo.name}/x")
-    assert missing.status_code == 404
-
-
-def test_copy_between_repositories(
-    artifactory_server: ArtifactoryServer, session: requests.Session
-) -> None:
-    url = artifactory_server.url
-    artifactory_server.add_repo("copy-target-local")
-    assert session.put(f"{url}/generic-local/cross/f.txt", data=b"x").status_code == 201
-    response = session.post(f"{url}/api/copy/generic-local/cross/f.txt?to=copy-target-local/g.txt")
-    assert response.status_code == 200
-    assert session.get(f"{url}/copy-target-local/g.txt").content == b"x"
-    unknown = session.post(f"{url}/api/copy/generic-local/cross/f.txt?to=/no-such-repo/g.txt")
-    assert unknown.status_code == 404
 
 
 # -- overwrite protection ----------------------------------------------------------------
@@ -1009,24 +960,6 @@ def test_request_log_tells_overlapping_requests_from_serial_ones(repo: Artifacto
 
 
 # -- persistence, lifecycle, CLI ---------------------------------------------------------
-
-
-def test_restart_keeps_files_and_metadata_and_adopts_dropped_in_files(tmp_path: Path) -> None:
-    data = b"persisted"
-    with ArtifactoryServer(tmp_path) as server:
-        url = f"{server.url}/generic-local"
-        requests.put(f"{url}/d/f.txt;k=v", data=data, headers={"X-Checksum-Md5": sums(data)["md5"]})
-    (tmp_path / "generic-local" / "d" / "dropped.bin").write_bytes(b"dropped in")
-    with ArtifactoryServer(tmp_path) as server:
-        api = f"{server.url}/api/storage/generic-local"
-        info = requests.get(f"{api}/d/f.txt").json()
-        assert info["originalChecksums"]["md5"] == sums(data)["md5"]
-        assert requests.get(f"{api}/d/f.txt?properties").json()["properties"] == {"k": ["v"]}
-        dropped = requests.get(f"{api}/d/dropped.bin").json()
-        assert dropped["checksums"] == sums(b"dropped in")
-        (tmp_path / "generic-local" / "d" / "dropped.bin").write_bytes(b"changed behind its back")
-        changed = requests.get(f"{server.url}/generic-local/d/dropped.bin")
-        assert changed.headers["X-Checksum-Sha1"] == sums(b"changed behind its back")["sha1"]
 
 
 def test_stop_closes_idle_keep_alive_connections(
