@@ -30,6 +30,7 @@ from fsartifacts.stores.claims import Claim, Holder
 from fsartifacts.stores.entries import strip_slash
 from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.removal import remove_exactly
 
 SIDECAR_SUFFIX = ".sha256"
 COPY_CHUNK = 1024 * 1024
@@ -294,8 +295,9 @@ class StoreOps:
         self.fs.pipe_file(rpath + SIDECAR_SUFFIX, f"{sha256}  {_split(rpath)[1]}\n".encode())
 
     def remove(self, rpath: str, *, recursive: bool = False) -> None:
-        """Delete ``rpath`` (and its sidecar). A missing path raises FileNotFoundError."""
-        self.fs.rm(rpath, recursive=recursive)
+        """Delete ``rpath``, the one path named (never read as a pattern), and its
+        sidecar. A missing path raises FileNotFoundError."""
+        remove_exactly(self.fs, rpath, recursive=recursive)
         if not self.records_sha256 and not recursive:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(rpath + SIDECAR_SUFFIX)

@@ -12,6 +12,7 @@ from fsartifacts.engine import leftovers
 from fsartifacts.stores.journals import UploadJournal, UploadJournals
 from fsartifacts.stores.s3.ops import open_s3_store
 from fsartifacts.stores.s3.settings import S3Settings
+from tests.fixtures.remotes import Remote
 
 
 def unfinished(s3: Any, bucket: str, key: str) -> str:
@@ -72,3 +73,25 @@ def test_gc_takes_the_listing_notes_of_versions_that_are_gone(tmp_path: Path) ->
     assert sorted(r.artifact for r in collected) == ["listing note", "listing note"]
     assert {p.name for p in root.iterdir()} == {"data_v1.0.0", "data_v1.0.0.manifest.json",
                                                  "model_v1.0.0.bin"} | kept  # fmt: skip
+
+
+def test_gc_deletes_the_one_leftover_it_found_even_when_its_name_reads_as_a_pattern(
+    remote: Remote,
+) -> None:
+    from fsartifacts.stores.store import Store, ops_for
+
+    # A note someone else wrote under a name fsartifacts never writes: it is deleted
+    # as the one object it is, never as a pattern that matches the notes of others.
+    live = ".data_v1.0.0.fsartifacts-listed.s3"
+    remote.fs.makedirs(f"{remote.root}/data_v1.0.0", exist_ok=True)
+    for name, data in [("data_v1.0.0/a.bin", b"abc"), ("data_v1.0.0.manifest.json", b"{}"),
+                       (live, b""), (".*.fsartifacts-listed.s3", b"")]:  # fmt: skip
+        remote.fs.pipe_file(f"{remote.root}/{name}", data)
+    remote.fs.invalidate_cache()
+    store = Store(remote.fs, remote.root, ops_for(remote.fs), remote.root)
+
+    collected = leftovers.collect(
+        store, [], translate=lambda exc, what: RuntimeError(what), older_than=timedelta(0)
+    )
+    assert [(r.artifact, r.action) for r in collected] == [("listing note", "deleted")]
+    assert remote.names() == {"data_v1.0.0", "data_v1.0.0.manifest.json", live}
