@@ -15,6 +15,8 @@ from fsartifacts.versioning import parse_version
 from fsartifacts.versionspec import VersionSpec
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import semver
 
     from fsartifacts.config.model import Artifact, Config
@@ -65,6 +67,10 @@ class ProjectParts:
 
     if TYPE_CHECKING:
         config: Config
+        _environ: dict[str, str]
+
+        @property
+        def root(self) -> Path: ...
 
         @property
         def store(self) -> Store: ...
@@ -77,6 +83,8 @@ class ProjectParts:
         def artifact_version(self, artifact: Artifact) -> semver.Version: ...
 
         def request(self, artifact: Artifact, requested: Requested = None) -> VersionSpec: ...
+
+        def _sweep(self, which: str, prefix: str) -> None: ...
 
 
 class RemoteQueries(ProjectParts):

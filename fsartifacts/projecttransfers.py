@@ -1,0 +1,261 @@
+"""What a :class:`~fsartifacts.project.Project` moves between the project and its store:
+push and pull, and their sync forms (push that is safe to repeat, pull that skips what
+already matches). A pull records what it installed in ``fsartifacts.lock``, even when
+the run is interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from fsartifacts.engine import naming
+from fsartifacts.engine.lockfile import InstallLog, LockEntry, LockFile
+from fsartifacts.engine.options import PullOptions, PushOptions
+from fsartifacts.engine.results import Result, Results, not_installed
+from fsartifacts.engine.selection import Selection
+from fsartifacts.errors import ConfigError, NotFoundError, option
+from fsartifacts.projectqueries import (
+    ALL,
+    ProjectParts,
+    Requested,
+    default_request,
+    parse_request,
+    requested_version,
+)
+
+if TYPE_CHECKING:
+    from fsartifacts.config.model import Artifact
+
+
+class Transfers(ProjectParts):
+    """The pushes and pulls of a project, each a run of results, one per artifact."""
+
+    def push(
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+        message: str | None = None,
+        resume: bool = True,
+    ) -> Results:
+        """Upload artifacts as their version; a version already on the store fails
+        (whatever its content) unless ``force``. ``check`` raises the first failure's error.
+        Each version records its provenance (git commit, user, host, CI run...) and
+        ``message``. ``resume`` (the default) continues an upload an interrupted run left
+        unfinished; False starts it over."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False,
+            message=message, resume=resume,
+        )  # fmt: skip
+
+    def _push(
+        self,
+        which: str,
+        *,
+        force: bool,
+        prefix: str,
+        dry_run: bool,
+        check: bool,
+        sync: bool,
+        message: str | None = None,
+        resume: bool = True,
+    ) -> Results:
+        from fsartifacts.engine import provenance
+
+        prefix = naming.validate_prefix(prefix)
+        artifacts = self.artifacts(which)  # an unknown name fails before git is asked
+        record = {} if dry_run else provenance.collect(
+            self.root, message=message, environ=self._environ
+        )  # fmt: skip
+        options = PushOptions(
+            prefix=prefix,
+            force=force,
+            sync=sync,
+            dry_run=dry_run,
+            resume=resume,
+            provenance=record,
+        )
+        engine = self.engine
+        try:
+            results = engine.run(
+                lambda a: engine.push(a, self.artifact_version(a), options),
+                artifacts,
+                version_of=lambda a: None if a.singular else str(self.artifact_version(a)),
+            )
+        finally:
+            engine.hashes.save()
+        if results.ok and not dry_run:
+            self._sweep(which, prefix)
+        return results.raise_for_status() if check else results
+
+    def pull(
+        self,
+        which: str = ALL,
+        version: Requested = None,
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+        locked: bool = False,
+        skip_current: bool = False,
+        check: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        resume: bool = True,
+    ) -> Results:
+        """Download artifacts and record what was asked and what it resolved to in
+        ``fsartifacts.lock``.
+
+        ``version`` is exact, LATEST, a range (``^1.4``) or an alias; None asks each
+        artifact for its configured range, else LATEST. ``locked`` installs exactly what
+        the lock file says instead of resolving, all or nothing; ``skip_current`` (sync
+        pull) leaves destinations that already match alone; ``check`` raises the first
+        failure's error. ``include``/``exclude`` (gitignore-style patterns) take part of
+        one folder artifact, and are recorded in the lock file for ``locked`` pulls.
+        ``resume`` (the default) continues a download an interrupted run left unfinished;
+        False starts it over.
+        """
+        prefix = naming.validate_prefix(prefix)
+        asked = parse_request(version)
+        engine = self.engine
+        lock = LockFile.read(self.root)
+        artifacts = self.artifacts(which)
+        selection = self._selection(which, artifacts, include, exclude, locked)
+        specs = {a.name: asked or default_request(a) for a in artifacts}
+        if locked:
+            unlocked = [a.name for a in artifacts if lock.entry(a.name) is None]
+            if unlocked:
+                raise NotFoundError(
+                    f"{', '.join(unlocked)}: not in {lock.path}; pull without "
+                    f"{option('locked')} first to record what to lock."
+                )
+        if not dry_run:
+            lock.check_writable()
+
+        installs = InstallLog()  # what was installed, even if the run is interrupted
+
+        def reported(result: Result) -> None:  # a copy up to date is recorded too
+            if result.lock is not None and result.action != "planned":
+                installs.record(result.artifact, result.lock)
+
+        def pull_all(dry: bool, done: Callable[[Result], None] | None = None) -> Results:
+            return engine.run(
+                lambda a: engine.pull(
+                    a,
+                    specs[a.name],
+                    self.artifact_version(a),
+                    PullOptions(
+                        prefix=prefix,
+                        override=override,
+                        pre=pre,
+                        dry_run=dry,
+                        locked=lock.entry(a.name) if locked else None,
+                        skip_current=skip_current,
+                        selection=selection,
+                        resume=resume,
+                        installs=installs,
+                    ),
+                ),
+                artifacts,
+                done,
+                version_of=lambda a: requested_version(
+                    a, specs[a.name], lock.entry(a.name) if locked else None
+                ),
+            )
+
+        try:
+            results = None
+            if locked and not dry_run and len(artifacts) > 1:
+                # A dry run checks every locked copy against the lock (presence, recorded
+                # sha256, folder manifest) before anything is installed: all or nothing.
+                checked = pull_all(True)
+                if not checked.ok:
+                    results = Results(
+                        r if r.action == "failed" else not_installed(r) for r in checked
+                    )
+            if results is None:
+                results = pull_all(dry_run, reported)
+        finally:
+            # In ``finally``: after an interrupt (Ctrl-C) the lock file still records
+            # every artifact installed before it, and nothing is installed after.
+            installed = installs.close()
+            engine.hashes.save()
+            if not dry_run:
+                self._record(lock, installed)
+        return results.raise_for_status() if check else results
+
+    def _selection(
+        self,
+        which: str,
+        artifacts: list[Artifact],
+        include: Sequence[str],
+        exclude: Sequence[str],
+        locked: bool,
+    ) -> Selection:
+        """The files of one folder artifact a pull takes (all of them without patterns)."""
+        selection = Selection.of(include, exclude)
+        if not selection.partial:
+            return selection
+        if locked:
+            raise ConfigError(
+                f"{selection.describe()} cannot go with {option('locked')}: a locked pull takes "
+                "the files fsartifacts.lock recorded. Pull without one of them."
+            )
+        if len(artifacts) != 1 or artifacts[0].name != which:
+            raise ConfigError(
+                f"{selection.describe()} takes files of one folder artifact: name it instead "
+                f"of {which}."
+            )
+        return selection
+
+    def _record(self, lock: LockFile, entries: dict[str, LockEntry]) -> None:
+        if entries:
+            lock.store = self.store.display
+            for artifact, entry in entries.items():
+                lock.record(artifact, entry)
+            lock.write()
+
+    def sync_push(
+        self,
+        which: str = ALL,
+        *,
+        force: bool = False,
+        prefix: str = "",
+        dry_run: bool = False,
+        check: bool = False,
+        message: str | None = None,
+        resume: bool = True,
+    ) -> Results:
+        """Push that is safe to repeat: an identical copy already there is up to date;
+        a different one fails unless ``force``."""
+        return self._push(
+            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True,
+            message=message, resume=resume,
+        )  # fmt: skip
+
+    def sync_pull(
+        self,
+        which: str = ALL,
+        version: Requested = None,
+        *,
+        override: bool = False,
+        prefix: str = "",
+        pre: bool = False,
+        dry_run: bool = False,
+        locked: bool = False,
+        check: bool = False,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        resume: bool = True,
+    ) -> Results:
+        """Pull that skips every artifact whose local copy already matches."""
+        return self.pull(
+            which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
+            locked=locked, skip_current=True, check=check, include=include, exclude=exclude,
+            resume=resume,
+        )  # fmt: skip
