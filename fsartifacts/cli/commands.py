@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.cli.parser import GLOBAL_DEFAULTS, parser_for
+from fsartifacts.collector import before_exit
 from fsartifacts.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -390,4 +391,5 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    before_exit()
     sys.exit(code)

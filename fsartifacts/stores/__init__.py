@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from fsartifacts.collector import loading
+
 if TYPE_CHECKING:
     from fsartifacts.config.model import Config, TransferSettings
     from fsartifacts.redaction import HoldsSecret
@@ -34,17 +36,20 @@ def open_store(
     """
     repo = config.repository
     if repo.s3 is not None:
-        from fsartifacts.stores.s3.ops import open_s3_store
+        with loading():
+            from fsartifacts.stores.s3.ops import open_s3_store
 
         return open_s3_store(repo.s3, config.transfer)
     if repo.artifactory is not None:
-        from fsartifacts.stores.artifactory.store import open_authenticated_store
+        with loading():
+            from fsartifacts.stores.artifactory.store import open_authenticated_store
 
         return open_authenticated_store(
             repo.artifactory, config.transfer, credentials, environ=environ, user=user,
             token=token, token_stdin=token_stdin,
         )  # fmt: skip
-    from fsartifacts.stores.url import open_url_store
+    with loading():
+        from fsartifacts.stores.url import open_url_store
 
     return open_url_store(repo.url or "", repo.options, config.root, config.transfer)
 

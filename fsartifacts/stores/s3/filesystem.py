@@ -14,6 +14,7 @@ from typing import Any
 import s3fs
 from botocore.exceptions import ProfileNotFound
 
+from fsartifacts.collector import loading
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
@@ -113,7 +114,13 @@ class S3FileSystem(s3fs.S3FileSystem):
     attempts = 5
 
     async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
-        client = await super().set_session(refresh, kwargs or {})
+        if self._s3 is None:
+            # The first request makes the client: botocore reads S3's models and builds
+            # its handlers, all kept for the process's life.
+            with loading():
+                client = await super().set_session(refresh, kwargs or {})
+        else:
+            client = await super().set_session(refresh, kwargs or {})
         if getattr(client, "_fsartifacts_watched", None) is not True:
             watch_requests(client, self.attempts)
             client._fsartifacts_watched = True
