@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 import stat
@@ -26,6 +25,7 @@ from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO, NoReturn
 
+from fsartifacts import locks
 from fsartifacts.atomic import (
     TEMP_MARKER,
     flush_to_disk,
@@ -105,31 +105,16 @@ def pull_lock(dest: Path) -> Iterator[None]:
     path = dest.parent / f".{dest.name}{LOCK_SUFFIX}"
     with local_writes(path):
         dest.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise LocalError(
-                    f"another pull of {dest} is under way (it holds {path}); let it finish, "
-                    "then pull again."
-                ) from None
-            except BaseException:
-                os.close(fd)
-                raise
-            # The last holder removes the file as it lets go: a lock taken on a file
-            # no longer at ``path`` guards nothing, so open the new one.
-            with contextlib.suppress(FileNotFoundError):
-                if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                    break
-            os.close(fd)
+        fd = locks.take(path)
+    if fd is None:
+        raise LocalError(
+            f"another pull of {dest} is under way (it holds {path}); let it finish, "
+            "then pull again."
+        )
     try:
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        os.close(fd)
+        locks.release(path, fd)
 
 
 def partial_paths(dest: Path) -> tuple[Path, Path]:

@@ -16,11 +16,13 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from fsartifacts import locks
 from fsartifacts.atomic import write_atomic
 from fsartifacts.localfiles import read_small_file
 
@@ -72,6 +74,31 @@ class UploadJournals:
 
     def path(self, target: str) -> Path:
         return self.folder / f"{hashlib.sha256(target.encode()).hexdigest()[:32]}.json"
+
+    @contextlib.contextmanager
+    def owned(self, target: str) -> Iterator[UploadJournals | None]:
+        """These journals, for the upload to ``target`` by this process alone (it holds
+        the lock of that target's journal for the block); None while another process
+        holds it, its upload under way: its journal is then neither followed (both would
+        complete that upload) nor replaced, nor its upload aborted. None too where the
+        project cannot hold the lock: the upload only loses its resumption."""
+        lock = self.folder / f"{self.path(target).stem}.lock"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = locks.take(lock)
+        except OSError as exc:
+            log.info("cannot lock the upload journal of %s in %s (%s): the upload will "
+                     "not be continued by a later push", target, self.folder, exc)  # fmt: skip
+            fd = None
+        else:
+            if fd is None:
+                log.info("another push of this project is uploading to %s; this one "
+                         "uploads on its own, without a journal", target)  # fmt: skip
+        try:
+            yield self if fd is not None else None
+        finally:
+            if fd is not None:
+                locks.release(lock, fd)
 
     def read(self, target: str) -> UploadJournal | None:
         """The journal of the upload to ``target``; None when there is none to trust (an

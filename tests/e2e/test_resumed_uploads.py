@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,26 @@ def test_a_push_starts_over_when_the_journal_cannot_be_followed(
         assert pending(s3_client, bucket) == [old]
     else:
         assert pending(s3_client, bucket) == []  # the stale upload was aborted
+
+
+@pytest.mark.parametrize("command", [["push"], ["sync", "push"]], ids=["push", "sync-push"])
+def test_a_second_push_of_the_file_at_once_leaves_the_first_one_s_upload_alone(
+    command: list[str], proxy: FaultProxy, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    data = os.urandom(SIZE)
+    root = project(tmp_path, bucket, proxy.url, data)
+    second: list[subprocess.CompletedProcess[str]] = []
+    # The second push runs, start to end, while the first one's upload is under way and
+    # journalled (its last part held back): it neither continues that upload (both would
+    # complete it) nor aborts it, and the version is published once.
+    proxy.before_next(lambda: second.append(fsartifacts(*command, "model", cwd=root, env=ENV)),
+                      methods=["PUT"], path_contains="partNumber=3")  # fmt: skip
+    first = fsartifacts(*command, "model", cwd=root, env={**ENV, "FSARTIFACTS_JOBS": "1"})
+    outcomes = sorted([(first.returncode, first.stderr), (second[0].returncode, second[0].stderr)])
+    assert "Traceback" not in first.stderr + second[0].stderr
+    if command == ["push"]:  # one publishes the version; the other finds it there
+        assert [code for code, _ in outcomes] == [0, 1], outcomes
+        assert "already exists" in outcomes[1][1], outcomes
+    else:  # one publishes it; the other finds the same copy there: up to date
+        assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert_published(s3_client, bucket, root, data)

@@ -84,7 +84,24 @@ def upload_in_parts(
     parts_in_flight: int,
 ) -> None:
     """Upload ``upload`` in parts, continuing the one its journal names where it can; the
-    completion is create-if-absent when ``conditional``."""
+    completion is create-if-absent when ``conditional``. Another push of the project
+    uploading to the same key meanwhile keeps its journal: this one then uploads on its
+    own, and the completion decides which publishes."""
+    if journals is None:
+        _upload(fs, upload, conditional, callback, None, parts_in_flight)
+        return
+    with journals.owned(upload.target) as owned:
+        _upload(fs, upload, conditional, callback, owned, parts_in_flight)
+
+
+def _upload(
+    fs: Any,
+    upload: PartsUpload,
+    conditional: bool,
+    callback: Callback,
+    journals: UploadJournals | None,
+    parts_in_flight: int,
+) -> None:
     bucket, key = upload.bucket, upload.key
     held: dict[int, tuple[str, int]] = {}
     upload_id = _continued(fs, upload, journals, held)
