@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import requests
 
+from fsartifacts.artifactoryfs import wire
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
     ArtifactoryTimeoutError,
@@ -104,14 +105,32 @@ class ArtifactoryClient:
             local.pid = os.getpid()
         return session
 
-    def send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        url: str,
+        action: str,
+        *,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+        json: Any = None,
+        stream: bool = False,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
         """One request (urllib3 retries idempotent ones); transport errors become ours."""
-        kwargs.setdefault("timeout", (connect_timeout(self.timeout), self.timeout))
-        # verify/cert per request: a Session-level verify=False loses to $REQUESTS_CA_BUNDLE.
-        kwargs.setdefault("verify", self.verify)
-        kwargs.setdefault("cert", self.cert)
+        session = self.session()
         try:
-            return self.session().request(method, url, **kwargs)
+            request = wire.prepare(session, method, url, headers, data, json)
+            # verify/cert per request: a Session-level verify=False loses to $REQUESTS_CA_BUNDLE.
+            return wire.send(
+                session,
+                request,
+                stream=stream,
+                allow_redirects=allow_redirects,
+                timeout=(connect_timeout(self.timeout), self.timeout),
+                verify=self.verify,
+                cert=self.cert,
+            )
         except requests.RequestException as exc:
             error = transport_error(exc, action)
             timed_out = isinstance(error, ArtifactoryTimeoutError)

@@ -129,11 +129,15 @@ class _Session(requests.Session):
                 proxies.setdefault(name, value)
         if (verify is True or verify is None) and bundle:
             verify = bundle
+        if self.proxies:  # proxies set on the Session itself: requests' own merge
+            proxies = requests.sessions.merge_setting(proxies, self.proxies)
+        # requests' merge_setting for the rest, without its Mapping checks: a request's
+        # value wins unless it is None.
         return {
-            "proxies": requests.sessions.merge_setting(proxies, self.proxies),
-            "stream": requests.sessions.merge_setting(stream, self.stream),
-            "verify": requests.sessions.merge_setting(verify, self.verify),
-            "cert": requests.sessions.merge_setting(cert, self.cert),
+            "proxies": proxies,
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
         }
 
     def rebuild_auth(
@@ -285,8 +289,7 @@ def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:
     """A Session for one thread: ``auth``, no cookies, ``attempts`` tries per idempotent request."""
     session = _Session()
     session.auth = auth
-    # No cookies: they would follow redirects to other ports of the same host.
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    session.cookies = refusing_cookie_jar()
     retry = _Retry(
         total=attempts - 1,
         redirect=False,
@@ -303,6 +306,14 @@ def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:
     session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()
     session.hooks["response"].append(_log_response)
     return session
+
+
+def refusing_cookie_jar() -> requests.cookies.RequestsCookieJar:
+    """A cookie jar that keeps none: cookies would follow redirects to other ports of the
+    same host, and nothing this filesystem talks to needs them."""
+    jar = requests.cookies.RequestsCookieJar()
+    jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return jar
 
 
 def _log_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -841,6 +841,13 @@ def redirecting_servers() -> Iterator[tuple[_TinyServer, _TinyServer]]:
             return 302, {"Location": location}, b""
         if path == "/artifactory/generic-local/here.bin":
             return 302, {"Location": "/artifactory/generic-local/final.bin"}, b""
+        if path == "/artifactory/generic-local/cookie.bin":
+            cookie = "SESSION=cookie-secret; Path=/"
+            return (
+                302,
+                {"Location": "/artifactory/generic-local/final.bin", "Set-Cookie": cookie},
+                b"",
+            )
         if path == "/artifactory/generic-local/final.bin":
             sha256 = hashlib.sha256(PAYLOAD).hexdigest()
             return 200, {"X-Checksum-Sha256": sha256}, PAYLOAD
@@ -880,6 +887,20 @@ def test_no_credentials_follow_a_redirect_to_another_host(
     assert fs.cat_file("generic-local/here.bin") == PAYLOAD
     for _, headers in origin.seen:
         assert not credential_headers.isdisjoint(h.lower() for h in headers)
+
+
+def test_no_cookie_is_kept_across_redirects_or_requests(
+    redirecting_servers: tuple[_TinyServer, _TinyServer],
+) -> None:
+    origin, _ = redirecting_servers
+    origin.seen.clear()
+    fs = make_fs(origin.base + "/artifactory", token="bearer-secret")
+    for _ in range(2):
+        assert fs.cat_file("generic-local/cookie.bin") == PAYLOAD
+    assert fs.cat_file("generic-local/here.bin") == PAYLOAD
+    assert len(origin.seen) == 6
+    for _, headers in origin.seen:
+        assert "cookie" not in {h.lower() for h in headers}
 
 
 # -- secrets, pickling, threads, fork --------------------------------------------
