@@ -33,7 +33,7 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.errors import ConfigError, ConflictError, IntegrityError, NotFoundError
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.hashing import HashingWriter
-from fsartifacts.stores.base import ChangedMeanwhile
+from fsartifacts.stores.conditional import ChangedMeanwhile
 from fsartifacts.stores.entries import strip_slash
 from fsartifacts.stores.store import Store
 from fsartifacts.versionspec import VersionSpec

@@ -9,7 +9,6 @@ for that filesystem says so; :func:`fsartifacts.stores.store.ops_for` picks it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,8 +24,7 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import FileDigests, HashingWriter, hash_stream
 from fsartifacts.inflight import InFlight
-from fsartifacts.stores import claims
-from fsartifacts.stores.claims import Claim, Holder
+from fsartifacts.stores.conditional import ConditionalOps
 from fsartifacts.stores.entries import strip_slash
 from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
@@ -66,16 +64,12 @@ class PendingUpload:
     modified: datetime | None
 
 
-class ChangedMeanwhile(Exception):
-    """A conditional replacement found the object changed since it was read, or being changed."""
-
-
 def _split(rpath: str) -> tuple[str, str]:
     parent, _, base = rpath.rpartition("/")
     return parent, base
 
 
-class StoreOps:
+class StoreOps(ConditionalOps):
     """The generic way, correct on any fsspec filesystem.
 
     Subclasses override what their store does better and set the flags:
@@ -301,72 +295,6 @@ class StoreOps:
         if not self.records_sha256 and not recursive:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(rpath + SIDECAR_SUFFIX)
-
-    # -- claims ---------------------------------------------------------------
-
-    def claim(self, rpath: str, claim: Claim) -> Holder | None:
-        """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
-
-        A create-if-absent write where the store has one (``atomic_create``),
-        else an election; see :func:`fsartifacts.stores.claims.take`.
-        """
-        return claims.take(self, rpath, claim)
-
-    def holder(self, rpath: str) -> Holder | None:
-        """Who holds the claim object ``rpath`` now, or None."""
-        return claims.holder(self, rpath)
-
-    def release(self, rpath: str, claim: Claim) -> None:
-        """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
-        claims.release(self, rpath, claim)
-
-    def renew(self, rpath: str, claim: Claim) -> bool:
-        """Rewrite ``claim`` on ``rpath`` so it stays young; False once it is not ours."""
-        return claims.renew(self, rpath, claim)
-
-    def remove_holder(self, holder: Holder) -> bool:
-        """Delete the claim object ``holder`` found, if it is still that one; True if gone."""
-        return claims.remove_holder(self, holder)
-
-    # -- conditional replacement ----------------------------------------------
-
-    @property
-    def atomic_replace(self) -> bool:
-        return self.atomic_create
-
-    def read_revision(self, rpath: str) -> tuple[bytes, str] | None:
-        """A small object's bytes and the revision :meth:`write_if` compares; None if absent."""
-        try:
-            data = self.read_bytes(rpath)
-        except FileNotFoundError:
-            return None
-        return data, hashlib.sha256(data).hexdigest()
-
-    def write_if(self, rpath: str, data: bytes, revision: str | None) -> None:
-        """Replace the small object ``rpath`` with ``data`` only while it is at ``revision``
-        (None: only while it does not exist); else raise :class:`ChangedMeanwhile`.
-
-        The generic way: hold a claim on the object (create-if-absent where the store
-        has it, else an election), compare, write (a rename where the store has no
-        atomic writes), drop the claim.
-        """
-        path, claim = claims.claim_path(rpath), Claim.new()
-        found = self.claim(path, claim)
-        if found is not None and found.abandoned() and self.remove_holder(found):
-            found = self.claim(path, claim)
-        if found is not None:
-            raise ChangedMeanwhile(
-                f"another change of it is under way ({found.describe()}); a guard left by a "
-                f"killed change is swept after {claims.ABANDONED_AFTER_TEXT}, or at once by "
-                "`fsartifacts gc --older-than 0s`"
-            )
-        try:
-            current = self.read_revision(rpath)
-            if (current[1] if current else None) != revision:
-                raise ChangedMeanwhile("another process changed it since it was read")
-            self.write_bytes(rpath, data, exclusive=False)
-        finally:
-            self.release(path, claim)
 
     # -- unfinished uploads ----------------------------------------------------
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
-from fsartifacts.stores.base import ChangedMeanwhile, StoreOps
+from fsartifacts.stores.base import StoreOps
+from fsartifacts.stores.conditional import ChangedMeanwhile
 from tests.fixtures.cli import write_project
 from tests.fixtures.remotes import Remote, yaml_config
 

@@ -15,7 +15,8 @@ from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.errors import IntegrityError
-from fsartifacts.stores.base import ChangedMeanwhile, StoredCopy
+from fsartifacts.stores.base import StoredCopy
+from fsartifacts.stores.conditional import ChangedMeanwhile
 from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3 import copies as s3_copies
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
