@@ -13,6 +13,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.moto",
     "tests.fixtures.artifactory",
     "tests.fixtures.remotes",
+    "tests.fixtures.sides",
     "tests.fixtures.dask",
 ]
 

@@ -9,19 +9,15 @@ the earlier version's).
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 
 from fsartifacts import Project
 from fsartifacts.atomic import TEMP_MARKER
 from tests.fixtures.cli import tree_digest, write_project
-from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.sides import Side
 
 FOLDER_FILES = 6
 FILE_SIZE = 4_000  # below the size where Artifactory uploads try a checksum deploy anyway
@@ -31,88 +27,6 @@ ARTIFACTS = """\
     - name: model
       file: model.bin
 """
-
-
-@dataclass
-class Side:
-    """One store, its configuration, and a count of the file bytes sent to it."""
-
-    kind: str
-    config: str
-    fs: Any  # to change the store behind fsartifacts' back
-    base: str  # the store's root on ``fs``
-    server: Any = None  # the local Artifactory server
-    proxy: FaultProxy | None = None  # in front of moto
-    root: Path | None = None  # the folder store
-
-    def clear(self) -> None:
-        if self.server is not None:
-            self.server.clear_requests()
-        if self.proxy is not None:
-            self.proxy.reset()
-
-    def received(self, name: str) -> int:
-        """Bytes of file content downloaded from below ``name`` since the last clear."""
-        if self.server is not None:
-            return sum(
-                r.bytes_out
-                for r in self.server.requests
-                if r.method == "GET"
-                and f"/{name}" in unquote(r.path)
-                and not r.path.startswith("/artifactory/api/")
-            )
-        assert self.proxy is not None
-        return sum(r.bytes_out for r in self.proxy.content_requests("GET", f"/{name}"))
-
-    def sent(self, name: str) -> int:
-        """Bytes of file content uploaded below ``name`` since the last clear."""
-        if self.server is not None:
-            return sum(
-                r.bytes_in
-                for r in self.server.requests
-                if r.method == "PUT" and f"/{name}" in unquote(r.path)
-            )
-        assert self.proxy is not None
-        return sum(r.bytes_in for r in self.proxy.content_requests("PUT", f"/{name}"))
-
-
-@pytest.fixture(params=["folder", "artifactory", "s3"])
-def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
-    if request.param == "folder":
-        root = tmp_path / "store"
-        root.mkdir()
-        from fsspec.implementations.local import LocalFileSystem
-
-        yield Side("folder", f"  url: {root.as_uri()}\n", LocalFileSystem(), str(root), root=root)
-    elif request.param == "artifactory":
-        repo = request.getfixturevalue("artifactory_repo")
-        config = (
-            f"  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n    path: team\n"
-            "    auth: {authType: none}\n"
-        )
-        from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-
-        fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
-        yield Side("artifactory", config, fs, f"{repo.name}/team", server=repo.server)
-    else:
-        import boto3
-        import s3fs
-
-        endpoint = request.getfixturevalue("moto_server")
-        bucket = f"inc-{uuid.uuid4().hex[:12]}"
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-            Bucket=bucket
-        )
-        proxy = FaultProxy(endpoint)
-        config = (
-            f"  s3:\n    bucket: {bucket}/team\n    region: us-east-1\n"
-            f"    endpoint_url: {proxy.url}\n"
-        )
-        try:
-            fs = s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
-            yield Side("s3", config, fs, f"{bucket}/team", proxy=proxy)
-        finally:
-            proxy.close()
 
 
 def project(root: Path, side: Side, version: str, **env: str) -> Project:

@@ -14,12 +14,9 @@ import contextlib
 import hashlib
 import json
 import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 
@@ -27,7 +24,7 @@ from fsartifacts import Project
 from fsartifacts.cli.commands import main
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from tests.fixtures.cli import write_project
-from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.sides import Side
 
 FEW, MANY = 2, 30  # old versions: the requests of `list` must not grow from one to the other
 ARTIFACTS = """\
@@ -57,87 +54,17 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 sys.addaudithook(_audit)
 
 
-@dataclass
-class Side:
-    """One store, its configuration, and what fsartifacts asked of it."""
-
-    kind: str
-    config: str
-    fs: Any
-    base: str
-    server: Any = None
-    proxy: FaultProxy | None = None
-    local: list[tuple[str, str]] = field(default_factory=list)
-
-    def clear(self) -> None:
-        self.local.clear()
-        if self.server is not None:
-            self.server.clear_requests()
-        if self.proxy is not None:
-            self.proxy.reset()
-
-    def requests(self) -> list[tuple[str, str]]:
-        """(what, path) of every request since the last clear: "list" for a listing,
-        "read" for an object read (or a HEAD), "write" else."""
-        if self.kind == "folder":
-            return list(self.local)
-        if self.server is not None:
-            found = [(r.method, unquote(r.path)) for r in self.server.requests]
-        else:
-            assert self.proxy is not None
-            found = [(r.method, unquote(r.path)) for r in self.proxy.requests]
-        shown = []
-        for method, path in found:
-            what = "write" if method not in ("GET", "HEAD") else "read"
-            if "/api/storage/" in path or "list-type=" in path or "?list" in path:
-                what = "list"
-            shown.append((what, path.split("?")[0]))
-        return shown
-
-
-@pytest.fixture(params=["folder", "artifactory", "s3"])
-def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
-    if request.param == "folder":
-        from fsspec.implementations.local import LocalFileSystem
-
-        root = tmp_path / "store"
-        root.mkdir()
-        found = Side("folder", f"  url: {root.as_uri()}\n", LocalFileSystem(), str(root))
-        _WATCHED.append((str(root), found.local))
-        try:
-            yield found
-        finally:
-            _WATCHED.remove((str(root), found.local))
-    elif request.param == "artifactory":
-        from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-
-        repo = request.getfixturevalue("artifactory_repo")
-        path = f"team/many_{uuid.uuid4().hex[:6]}"
-        config = (
-            f"  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n    path: {path}\n"
-            "    auth: {authType: none}\n"
-        )
-        fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
-        yield Side("artifactory", config, fs, f"{repo.name}/{path}", server=repo.server)
-    else:
-        import boto3
-        import s3fs
-
-        endpoint = request.getfixturevalue("moto_server")
-        bucket = f"many-{uuid.uuid4().hex[:12]}"
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-            Bucket=bucket
-        )
-        proxy = FaultProxy(endpoint)
-        config = (
-            f"  s3:\n    bucket: {bucket}/team\n    region: us-east-1\n"
-            f"    endpoint_url: {proxy.url}\n"
-        )
-        try:
-            fs = s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
-            yield Side("s3", config, fs, f"{bucket}/team", proxy=proxy)
-        finally:
-            proxy.close()
+@pytest.fixture
+def side(side: Side) -> Iterator[Side]:
+    """The shared ``side``, with this process's reads below a folder store recorded."""
+    if side.kind != "folder":
+        yield side
+        return
+    _WATCHED.append((side.base, side.local))
+    try:
+        yield side
+    finally:
+        _WATCHED.remove((side.base, side.local))
 
 
 def old_versions(side: Side, minors: range) -> None:
