@@ -2,14 +2,9 @@
 
 Bytes are written to a hidden temporary name beside the destination and
 renamed over it only once complete and verified, so an interrupted or
-corrupted transfer leaves the destination as it was.
-
-One pull of a destination at a time: a pull holds an advisory lock
-(``flock``) on a hidden file beside the destination while it installs. The
-kernel releases it when its process dies, however it dies, so a temporary
-found beside the destination by the holder of the lock is provably a
-leftover of a dead pull and is swept; a second pull of the same destination
-meanwhile fails at once, touching nothing.
+corrupted transfer leaves the destination as it was. The lock a pull holds on
+its destination meanwhile, and the sweep of what a dead pull left beside it,
+are :mod:`fsartifacts.engine.pulllock`'s.
 """
 
 from __future__ import annotations
@@ -19,15 +14,11 @@ import errno
 import os
 import shutil
 import stat
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from glob import escape
 from pathlib import Path, PurePosixPath
 from typing import IO, NoReturn
 
-from fsartifacts import locks
 from fsartifacts.atomic import (
-    TEMP_MARKER,
     flush_to_disk,
     fsync_dir,
     install_temp,
@@ -39,11 +30,7 @@ from fsartifacts.engine.manifest import ManifestEntry
 from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
 from fsartifacts.escaping import has_control_characters
 
-LOCK_SUFFIX = ".fsartifacts-lock"
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
-PARTIAL_TAG = "partial"  # the staged file of a download that may resume
-KEPT_TAG = "kept"  # the members of a folder pull kept for a later run
-PARTIAL_FRESH_FOR = 24 * 3600  # seconds a resumable download is kept for a later run
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
@@ -97,96 +84,6 @@ class Sink:
     def fileno(self) -> int:
         """The file's descriptor: a large local file is copied into it by the kernel."""
         return self.file.fileno()
-
-
-@contextlib.contextmanager
-def pull_lock(dest: Path) -> Iterator[None]:
-    """Hold the lock of ``dest`` for the block; fail at once if another process holds it."""
-    path = dest.parent / f".{dest.name}{LOCK_SUFFIX}"
-    with local_writes(path):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd = locks.take(path)
-    if fd is None:
-        raise LocalError(
-            f"another pull of {dest} is under way (it holds {path}); let it finish, "
-            "then pull again."
-        )
-    try:
-        yield
-    finally:
-        locks.release(path, fd)
-
-
-def partial_paths(dest: Path) -> tuple[Path, Path]:
-    """The staged file of a resumable download of ``dest``, and its journal."""
-    base = f".{dest.name}{TEMP_MARKER}{PARTIAL_TAG}"
-    return dest.parent / f"{base}.part", dest.parent / f"{base}.json"
-
-
-def sweep_stale(dest: Path) -> None:
-    """Remove temporaries a dead pull of ``dest`` left beside it; call with its lock held.
-
-    A folder the dead pull had moved aside to swap in its replacement is put
-    back when ``dest`` itself is missing: it is the copy that was there. A
-    resumable download (its journal beside it), or the members a folder pull kept
-    (:func:`kept_members_path`), is kept for a day, for the next pull to resume or
-    discard.
-    """
-    if not dest.parent.is_dir():
-        return
-    partial, journal = partial_paths(dest)
-    fresh = resumable_leftover(partial, journal)
-    if not fresh:
-        _remove_entry(journal)
-    kept = kept_members_path(dest)
-    for leftover in dest.parent.glob(f".{escape(dest.name)}{TEMP_MARKER}*.part"):
-        if (leftover == partial and fresh) or (leftover == kept and kept_members_leftover(kept)):
-            continue
-        if leftover.name.endswith(f"{OLD_TAG}.part") and not os.path.lexists(dest):
-            os.rename(leftover, dest)
-        else:
-            _remove_entry(leftover)
-
-
-def resumable_leftover(partial: Path, journal: Path) -> bool:
-    """Whether a partial download and its journal may be resumed: both regular files
-    (never a folder, a link or a file linked from elsewhere, which a resume would write
-    through), the journal less than a day old."""
-    try:
-        staged, notes = partial.lstat(), journal.lstat()
-    except FileNotFoundError:
-        return False
-    return (
-        stat.S_ISREG(staged.st_mode)
-        and staged.st_nlink == 1
-        and stat.S_ISREG(notes.st_mode)
-        and time.time() - notes.st_mtime < PARTIAL_FRESH_FOR
-    )
-
-
-def kept_members_path(dest: Path) -> Path:
-    """The folder where a pull of the folder ``dest`` keeps its verified members for a
-    later run (:class:`~fsartifacts.engine.partial.KeptMembers`)."""
-    return dest.parent / f".{dest.name}{TEMP_MARKER}{KEPT_TAG}.part"
-
-
-def kept_members_leftover(path: Path) -> bool:
-    """Whether ``path`` is the folder of members a folder pull kept for a later run: a
-    real folder (never a link), changed less than a day ago."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and time.time() - st.st_mtime < PARTIAL_FRESH_FOR
-
-
-def _remove_entry(path: Path) -> None:
-    """Remove whatever is at ``path``: a folder with its content, else the entry itself."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """The staged file of a download in ranges, and the journal that lets a later run resume it.
 
 The staged file lives beside the destination under one fixed hidden name
-(:func:`~fsartifacts.engine.install.partial_paths`), at its full size from the start.
+(:func:`~fsartifacts.engine.pulllock.partial_paths`), at its full size from the start.
 Beside it, a small JSON journal says which copy it is of (remote path, size, the
 store's revision of it, its recorded sha256) and which byte intervals hold their
 bytes. The journal is written atomically, after the staged file's data is on the disk,
@@ -28,14 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from fsartifacts.atomic import flush_to_disk, write_atomic
-from fsartifacts.engine.install import (
-    contained,
-    kept_members_leftover,
-    kept_members_path,
-    local_writes,
-    partial_paths,
-    put_in_place,
-)
+from fsartifacts.engine.install import contained, local_writes, put_in_place
+from fsartifacts.engine.pulllock import kept_members_leftover, kept_members_path, partial_paths
 from fsartifacts.engine.ranged import Interval, Received, merged
 from fsartifacts.errors import FsArtifactsError, TransferError
 from fsartifacts.localfiles import read_small_file
@@ -162,7 +156,7 @@ class Partial:
 class KeptMembers:
     """The members of a folder pull already downloaded and verified, kept for a later run
     in a hidden folder beside the destination
-    (:func:`~fsartifacts.engine.install.kept_members_path`) until the pull completes: hard
+    (:func:`~fsartifacts.engine.pulllock.kept_members_path`) until the pull completes: hard
     links to the staged files, so nothing is copied and nothing unverified is ever in it.
     They are kept when the pull is interrupted, killed or its transfers fail; a copy
     refused (damaged, unsafe) leaves none.

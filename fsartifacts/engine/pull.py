@@ -29,12 +29,10 @@ from fsartifacts.engine.install import (
     check_tree,
     contained,
     member_target,
-    pull_lock,
     staged_file,
     staged_member,
     staging_dir,
     swap_dir,
-    sweep_stale,
 )
 from fsartifacts.engine.largefile import (
     fetch_member_in_ranges,
@@ -47,6 +45,7 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.partial import KeptMembers
+from fsartifacts.engine.pulllock import pull_lock, sweep_stale
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.verify import Pin, check_pin, checked, verify

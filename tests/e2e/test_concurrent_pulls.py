@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
-from fsartifacts.engine.install import pull_lock
-from fsartifacts.errors import LocalError
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import start, tree_digest, write_project
 
@@ -152,16 +150,6 @@ def test_a_killed_pull_releases_its_lock_and_the_next_sweeps_its_leftovers(
     assert status == 0, stderr
     assert tree_digest(consumer / "data") == tree_digest(producer / "data")
     assert not temporaries(consumer, "data")
-
-
-def test_the_pull_lock_is_held_once_and_leaves_no_file(tmp_path: Path) -> None:
-    dest = tmp_path / "data"
-    busy = pytest.raises(LocalError, match=f"{BUSY} {dest} is under way")
-    with pull_lock(dest), busy, pull_lock(dest):
-        pytest.fail("a second holder got the lock")
-    with pull_lock(dest):
-        pass
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("jobs", ["1", "4"])

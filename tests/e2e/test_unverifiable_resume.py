@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fsartifacts import Project
-from fsartifacts.engine.install import partial_paths
+from fsartifacts.engine.pulllock import partial_paths
 from tests.e2e.test_ranged_pulls import SIZE, project
 from tests.fixtures.fault_proxy import FaultProxy
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fsartifacts.engine.install import partial_paths, sweep_stale
 from fsartifacts.engine.partial import CopyIdentity, Partial
+from fsartifacts.engine.pulllock import partial_paths, sweep_stale
 
 SIZE = 4096
 IDENTITY = CopyIdentity("repo/model_v1.0.0.bin", SIZE, "etag-1", "ab" * 32)
