@@ -21,11 +21,11 @@ import json
 import logging
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from fsspec.asyn import sync
 from fsspec.callbacks import Callback
 
 from fsartifacts.errors import IntegrityError
@@ -37,6 +37,8 @@ from fsartifacts.stores.s3.objects import MD5_ETAG, SendBody
 log = logging.getLogger("fsartifacts.stores.s3.ops")
 
 _GONE = {"NoSuchUpload", "NoSuchBucket"}  # S3 no longer holds the upload
+# Seconds an interrupted window has to end, its parts in flight cancelled.
+STOP_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -192,12 +194,43 @@ def _send_parts(
 ) -> list[dict[str, Any]]:
     """Every part of the file, in order: a held part whose ETag is the MD5 of the local
     part is taken as it is, the others are sent (see :func:`_send_window`)."""
-    # The window reads through a descriptor of its own, closed when its last part is
-    # answered: a caller interrupted while parts are still in flight (Ctrl-C) closes its
-    # file, and its number could be reused for another file before they are read.
+    # The window reads through a descriptor of its own, closed when it ends.
     fd = os.dup(f.fileno())
-    parts = sync(fs.loop, _send_window, fs, fd, upload, upload_id, held, callback, parts_in_flight)
+    window = _send_window(fs, fd, upload, upload_id, held, callback, parts_in_flight)
+    parts = _run_to_the_end(fs.loop, window)
     return sorted(parts, key=lambda part: int(part["PartNumber"]))
+
+
+def _run_to_the_end(loop: asyncio.AbstractEventLoop, window: Any) -> Any:
+    """Run the coroutine ``window`` on ``loop`` (s3fs's, in its thread) and return what it
+    returns. Interrupted here (Ctrl-C), it is cancelled and waited for: fsspec's ``sync``
+    would return at once and leave it sending parts behind the caller's back, after the
+    caller has aborted the upload (a part S3 then accepts is kept, and billed) or into
+    an upload the caller has left for a later run."""
+    ended = threading.Event()
+    tasks: list[asyncio.Task[Any]] = []
+
+    def begin() -> None:
+        task = loop.create_task(window)
+        task.add_done_callback(lambda done: ended.set())
+        tasks.append(task)
+
+    def stop() -> None:
+        # Queued behind the task's first step, so that it is cancelled inside its own
+        # cleanup (which closes its descriptor), never before it starts.
+        loop.call_soon(lambda: [task.cancel() for task in tasks])
+
+    loop.call_soon_threadsafe(begin)
+    try:
+        while not ended.wait(1):  # short waits: a signal lands between them
+            pass
+    except BaseException:
+        loop.call_soon_threadsafe(stop)
+        ended.wait(STOP_WAIT)
+        if tasks and tasks[0].done() and not tasks[0].cancelled():
+            tasks[0].exception()  # what it ended with follows from the interrupt
+        raise
+    return tasks[0].result()
 
 
 async def _send_window(

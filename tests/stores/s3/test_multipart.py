@@ -4,6 +4,8 @@ sends only the parts S3 lacks."""
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import hashlib
 import os
 import threading
@@ -192,3 +194,32 @@ def test_a_file_rewritten_during_its_upload_is_never_completed_with_mixed_conten
         proxy.close()
     assert s3_client.list_objects_v2(Bucket=bucket).get("Contents", []) == []
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def handles_of(path: Path) -> int:
+    """How many descriptors this process holds open of ``path``."""
+    held = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            held += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    return held
+
+
+def test_ctrl_c_stops_the_window_before_the_upload_is_aborted(
+    moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes
+) -> None:
+    proxy = FaultProxy(moto_server)
+    try:
+        store = store_at(proxy.url, bucket)
+        # Ctrl-C as part 2 arrives; part 3 is still in flight, held, when it lands.
+        proxy.before_next(_thread.interrupt_main, methods=["PUT"], path_contains="partNumber=2")
+        proxy.slow(60, methods=["PUT"], path_contains="partNumber=3")
+        with pytest.raises(KeyboardInterrupt):
+            upload_in_parts(store.fs, parts_upload(local, bucket, data), conditional=True,
+                            callback=NoOpCallback(), journals=None, parts_in_flight=2)  # fmt: skip
+        # Nothing of the upload runs on once it has returned: no part is still being read
+        # or sent (one sent after the abort could be kept by S3), its file is closed.
+        assert handles_of(local) == 0
+        assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    finally:
+        proxy.close()
