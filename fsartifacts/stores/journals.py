@@ -24,6 +24,7 @@ from typing import Any
 
 from fsartifacts import locks
 from fsartifacts.atomic import write_atomic
+from fsartifacts.config.values import outside_root_problem
 from fsartifacts.localfiles import read_small_file
 
 log = logging.getLogger("fsartifacts")
@@ -64,10 +65,11 @@ class UploadJournals:
 
     folder: Path
     resume: bool = True
+    root: Path | None = None  # the project's: the folder must resolve inside it
 
     @classmethod
     def of_project(cls, root: Path) -> UploadJournals:
-        return cls(root / JOURNAL_FOLDER)
+        return cls(root / JOURNAL_FOLDER, root=root)
 
     def resuming(self, resume: bool) -> UploadJournals:
         return self if resume == self.resume else replace(self, resume=resume)
@@ -81,8 +83,16 @@ class UploadJournals:
         the lock of that target's journal for the block); None while another process
         holds it, its upload under way: its journal is then neither followed (both would
         complete that upload) nor replaced, nor its upload aborted. None too where the
-        project cannot hold the lock: the upload only loses its resumption."""
+        project cannot hold the lock, or the folder resolves outside the project: the
+        upload only loses its resumption."""
         lock = self.folder / f"{self.path(target).stem}.lock"
+        outside = outside_root_problem(self.root, self.folder) if self.root else None
+        if outside is not None:
+            # A link in the project (a checkout can hold one) would have the journals,
+            # their lock and their removal happen outside it.
+            log.info("not keeping upload journals in %s: %s", self.folder, outside)
+            yield None
+            return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd = locks.take(lock)

@@ -61,3 +61,17 @@ def test_a_project_that_cannot_hold_the_journal_only_loses_the_resumption(tmp_pa
     journals = UploadJournals.of_project(tmp_path)
     journals.write(JOURNAL)  # logged, not raised
     assert journals.read(TARGET) is None
+
+
+@pytest.mark.parametrize("linked", [".fsartifacts", ".fsartifacts/uploads"])
+def test_a_journal_folder_linked_out_of_the_project_is_never_written(
+    linked: str, tmp_path: Path
+) -> None:
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    (root / linked).parent.mkdir(parents=True)
+    outside.mkdir()
+    (root / linked).symlink_to(outside)  # as a hostile checkout can hold it
+    journals = UploadJournals.of_project(root)
+    with journals.owned(TARGET) as owned:
+        assert owned is None  # the upload goes on, without a journal
+    assert list(outside.iterdir()) == []
