@@ -16,8 +16,8 @@ from fsartifacts.artifactoryfs import wire
 from fsartifacts.artifactoryfs.download import ProgressOnce
 from fsartifacts.artifactoryfs.http import HeaderAuth, new_session
 from fsartifacts.artifactoryfs.upload import UploadBody
-from tests.artifactoryfs.test_filesystem import make_fs
 from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.artifactoryfs import make_fs
 
 BASE = "http://127.0.0.1:8081/artifactory"
 

@@ -1,0 +1,115 @@
+"""Writes of whole files to ``artifactory://``: ``pipe_file``, ``put_file`` and the
+checksum deploy of content the server already holds.
+
+A mixin of :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`,
+which gives it ``client``. Every deploy carries the content's sha1 and sha256, so
+the server refuses a corrupted upload and stores nothing; a large file is offered
+by checksum first (:mod:`fsartifacts.artifactoryfs.upload`). ``mode="create"`` is
+a check then a PUT: Artifactory has no conditional deploy. Files being written
+while open are :class:`~fsartifacts.artifactoryfs.file.ArtifactoryFile`.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.spec import AbstractFileSystem
+
+from fsartifacts.artifactoryfs import upload as uploads
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
+from fsartifacts.hashing import FileIdentity
+
+
+class WriteOperations(AbstractFileSystem):
+    """pipe_file, put_file and deploy_by_checksum over ``self.client``."""
+
+    client: ArtifactoryClient
+
+    if TYPE_CHECKING:
+
+        def _exists_on_server(self, path: str) -> bool: ...
+
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        path = self._strip_protocol(path)
+        data = bytes(value)
+        if mode == "create" and self._exists_on_server(path):
+            raise FileExistsError(errno.EEXIST, "already exists", path)
+        size, sha1, sha256 = size_and_digests(io.BytesIO(data))
+        self._deploy(path, lambda: io.BytesIO(data), size, sha1, sha256)
+
+    def put_file(
+        self,
+        lpath: Any,
+        rpath: str,
+        callback: Callback = DEFAULT_CALLBACK,
+        mode: str = "overwrite",
+        sha256: str | None = None,
+        sha1: str | None = None,
+        hashed_stat: os.stat_result | FileIdentity | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Deploy a local file with its sha1 and sha256, so a corrupted upload is refused.
+
+        Files of 1 MiB or more are first offered by checksum alone: when the
+        server already holds the content, no byte is sent.
+
+        ``sha256`` (and ``sha1``), when given, are what the caller hashed
+        earlier; a file changed since then is not uploaded
+        (:class:`ArtifactoryIntegrityError`). With ``sha256`` alone the file
+        is read once first, for its sha1 and to check its sha256. With both,
+        it is not read before sending: the server checks every byte against
+        them (409 on a mismatch, nothing stored), and ``hashed_stat``, the
+        file's ``os.stat`` (or its :class:`FileIdentity`) when it was hashed,
+        refuses before any byte is sent a file whose size, mtime or inode
+        changed since.
+        """
+        rpath = self._strip_protocol(rpath)
+        lpath = os.fspath(lpath)
+        if mode == "create" and self._exists_on_server(rpath):
+            raise FileExistsError(errno.EEXIST, "already exists", rpath)
+        if os.path.isdir(lpath):
+            self.makedirs(rpath, exist_ok=True)
+            return
+        try:
+            uploads.deploy_file(self.client, rpath, lpath, sha256, sha1, hashed_stat, callback)
+        finally:
+            self.invalidate_cache(rpath)
+
+    def deploy_by_checksum(
+        self, path: str, sha256: str, sha1: str, mode: str = "overwrite"
+    ) -> bool:
+        """Create ``path`` from content the server already holds, named by its checksums.
+
+        No byte of content is sent: the server links the binary it keeps with that
+        sha256 (a checksum deploy), so what ``path`` holds is that content by
+        construction. False when the server holds no such content. ``mode="create"``
+        raises FileExistsError when ``path`` exists.
+        """
+        path = self._strip_protocol(path)
+        if mode == "create" and self._exists_on_server(path):
+            raise FileExistsError(errno.EEXIST, "already exists", path)
+        try:
+            return uploads.deploy_by_checksum(self.client, path, {"sha256": sha256, "sha1": sha1})
+        finally:
+            self.invalidate_cache(path)
+
+    def _deploy(
+        self,
+        path: str,
+        open_body: Callable[[], Readable],
+        size: int,
+        sha1: str,
+        sha256: str,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> None:
+        """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
+        try:
+            uploads.deploy(self.client, path, open_body, size, sha1, sha256, callback)
+        finally:
+            self.invalidate_cache(path)

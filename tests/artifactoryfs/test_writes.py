@@ -1,0 +1,168 @@
+"""Whole-file writes of ``artifactory://`` against the local Artifactory server
+(artifactoryfs/writes.py): checksum deploys, retries of uploads, corrupted or changed
+files refused with nothing stored, and exclusive writes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from fsspec.callbacks import Callback
+
+from fsartifacts.artifactoryfs.errors import ArtifactoryConflictError, ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN, SEND_BLOCK
+from fsartifacts.testing.artifactory import ArtifactoryServer
+from tests.fixtures.artifactoryfs import (
+    RecordingCallback,
+    digests_of,
+    header,
+    requests_to,
+)
+
+BIG = CHECKSUM_DEPLOY_MIN  # the size from which a checksum deploy is tried first
+
+
+def test_checksum_deploy_sends_no_bytes_when_the_server_has_them(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "data.bin"
+    local.write_bytes(os.urandom(3 * BIG))
+    fs.put_file(str(local), f"{repo}/first.bin")
+    server.clear_requests()
+    callback = RecordingCallback()
+    fs.put_file(str(local), f"{repo}/second.bin", callback=callback)
+    (put,) = requests_to(server, "PUT", "second.bin")
+    assert put.status == 201 and put.bytes_in == 0
+    assert header(put, "X-Checksum-Deploy") == "true"
+    assert header(put, "X-Checksum-Sha256") == hashlib.sha256(local.read_bytes()).hexdigest()
+    assert fs.cat_file(f"{repo}/second.bin") == local.read_bytes()
+    assert callback.sizes == [3 * BIG] and sum(callback.updates) == 3 * BIG
+
+
+def test_checksum_deploy_miss_falls_back_to_a_full_upload(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "new.bin"
+    data = os.urandom(BIG + 1)
+    local.write_bytes(data)
+    callback = RecordingCallback()
+    fs.put_file(local, f"{repo}/new.bin", callback=callback)
+    first, second = requests_to(server, "PUT", "new.bin")
+    assert (first.status, first.bytes_in, header(first, "X-Checksum-Deploy")) == (404, 0, "true")
+    assert (second.status, second.bytes_in) == (201, len(data))
+    assert header(second, "Content-Length") == str(len(data))
+    assert header(second, "Transfer-Encoding") is None
+    assert header(second, "X-Checksum-Deploy") is None
+    assert header(second, "X-Checksum-Sha1") == hashlib.sha1(data).hexdigest()
+    assert fs.cat_file(f"{repo}/new.bin") == data
+    assert sum(callback.updates) == len(data)
+
+    # Below the threshold a probe's round trip costs more than the bytes it could save:
+    # straight to a full PUT, for a tiny file and for one of a few tens of KiB alike.
+    for name, size in (("small.txt", 5), ("tens-of-kib.bin", 32 * 1024)):
+        small = tmp_path / name
+        small.write_bytes(os.urandom(size))
+        fs.put_file(small, f"{repo}/{name}")
+        (put,) = requests_to(server, "PUT", name)
+        assert put.bytes_in == size
+
+
+def test_put_file_retries_after_a_dropped_connection(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "up.bin"
+    data = os.urandom(300_000)
+    local.write_bytes(data)
+    server.faults.drop_after(50_000, methods=["PUT"], path_contains="up.bin")
+    fs.put_file(local, f"{repo}/up.bin")
+    statuses = [r.status for r in requests_to(server, "PUT", "up.bin")]
+    assert statuses[-1] == 201 and 0 in statuses  # one was cut off, a later one stored it
+    assert fs.cat_file(f"{repo}/up.bin") == data
+
+
+def test_a_503_on_upload_is_retried(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
+) -> None:
+    server.faults.fail_next(1, status=503, methods=["PUT"])
+    fs.pipe_file(f"{repo}/p.txt", b"payload")
+    assert [r.status for r in requests_to(server, "PUT", "p.txt")] == [503, 201]
+    assert fs.cat_file(f"{repo}/p.txt") == b"payload"
+
+
+def test_a_corrupted_upload_is_refused_and_nothing_is_stored(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
+) -> None:
+    server.faults.corrupt_next(methods=["PUT"])
+    with pytest.raises(ArtifactoryConflictError) as caught:
+        fs.pipe_file(f"{repo}/c.bin", b"precious bytes")
+    assert caught.value.status == 409
+    assert not fs.exists(f"{repo}/c.bin")
+
+
+def test_put_file_refuses_a_file_changed_since_it_was_hashed(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "f.bin"
+    local.write_bytes(b"now")
+    with pytest.raises(ArtifactoryIntegrityError, match="changed"):
+        fs.put_file(local, f"{repo}/f.bin", sha256=hashlib.sha256(b"before").hexdigest())
+    assert not fs.exists(f"{repo}/f.bin")
+
+    # With both digests the file is not read again: its stat when hashed tells.
+    data = os.urandom(3 * BIG)
+    local.write_bytes(data)
+    hashed = os.stat(local)
+    local.write_bytes(os.urandom(3 * BIG))  # same size; a later mtime, set so it differs
+    os.utime(local, ns=(hashed.st_atime_ns, hashed.st_mtime_ns + 1_000_000))
+    server.clear_requests()
+    with pytest.raises(ArtifactoryIntegrityError, match="changed since it was hashed"):
+        fs.put_file(local, f"{repo}/f.bin", **digests_of(data), hashed_stat=hashed)
+    assert requests_to(server, "PUT", "f.bin") == []  # refused before sending anything
+    assert not fs.exists(f"{repo}/f.bin")
+
+
+def test_put_file_with_both_digests_sends_them_and_the_server_checks_the_bytes(
+    fs: ArtifactoryFileSystem, repo: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "f.bin"
+    data = os.urandom(3 * BIG)
+    local.write_bytes(data)
+    fs.put_file(local, f"{repo}/f.bin", **digests_of(data), hashed_stat=os.stat(local))
+    assert fs.cat_file(f"{repo}/f.bin") == data
+    assert fs.info(f"{repo}/f.bin")["sha1"] == hashlib.sha1(data).hexdigest()
+
+    class RewriteWhileSending(Callback):
+        """Rewrites the file in place (same size) once its first block is sent."""
+
+        def relative_update(self, inc: int = 1) -> None:
+            if not self.value:
+                local.write_bytes(os.urandom(2 * SEND_BLOCK))
+            super().relative_update(inc)
+
+    local.write_bytes(os.urandom(2 * SEND_BLOCK))  # content the server has not seen: a full PUT
+    with pytest.raises(ArtifactoryConflictError) as caught:
+        fs.put_file(
+            local, f"{repo}/g.bin", **digests_of(local.read_bytes()),
+            hashed_stat=os.stat(local), callback=RewriteWhileSending(),
+        )  # fmt: skip
+    assert caught.value.status == 409  # the server checked the bytes against the digests
+    assert not fs.exists(f"{repo}/g.bin")
+
+
+def test_exclusive_writes(fs: ArtifactoryFileSystem, repo: str, tmp_path: Path) -> None:
+    fs.pipe_file(f"{repo}/x.txt", b"one")
+    local = tmp_path / "l.txt"
+    local.write_bytes(b"two")
+    with pytest.raises(FileExistsError):
+        fs.pipe_file(f"{repo}/x.txt", b"two", mode="create")
+    with pytest.raises(FileExistsError):
+        fs.put_file(local, f"{repo}/x.txt", mode="create")
+    with pytest.raises(FileExistsError):
+        fs.open(f"{repo}/x.txt", "xb")
+    assert fs.cat_file(f"{repo}/x.txt") == b"one"
+    with fs.open(f"{repo}/y.txt", "xb") as f:
+        f.write(b"new")
+    assert fs.cat_file(f"{repo}/y.txt") == b"new"
