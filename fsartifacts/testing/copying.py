@@ -14,13 +14,17 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from fsartifacts.testing.model import ArtifactoryError, Item, ancestors, join_path, now_ms
-from fsartifacts.testing.storage import (
-    Storage,
+from fsartifacts.testing.model import (
+    ArtifactoryError,
+    Item,
+    ancestors,
     file_expected,
     folder_expected,
+    join_path,
+    now_ms,
     overwrite_message,
 )
+from fsartifacts.testing.storage import Storage
 
 
 @dataclass(frozen=True)

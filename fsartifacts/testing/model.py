@@ -1,4 +1,5 @@
-"""The data model of the local Artifactory server: items, checksums, uploads, errors."""
+"""The data model of the local Artifactory server: items, checksums, uploads, errors and
+the words of its refusals."""
 
 from __future__ import annotations
 
@@ -37,6 +38,24 @@ class ArtifactoryError(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.plain_text = plain_text
+
+
+# Artifactory's words for refusals that storage, transfer and copying all give.
+
+
+def overwrite_message(repo: str, path: str, user: str) -> str:
+    return (
+        f"Not enough permissions to delete/overwrite artifact '{repo}:{path}' "
+        f"(user: '{user}' needs DELETE permission)."
+    )
+
+
+def folder_expected(repo: str, path: str) -> str:
+    return f"Expected a folder but found a file, at: {repo}:{path}"
+
+
+def file_expected(repo: str, path: str) -> str:
+    return f"Expected a file but found a folder, at: {repo}:{path}"
 
 
 def now_ms() -> int:
@@ -157,3 +176,11 @@ class PendingUpload:
         """Remove the temp file; harmless after the upload was committed (renamed away)."""
         self._file.close()
         self.path.unlink(missing_ok=True)
+
+
+def same_content(existing: Item, declared: Mapping[str, str]) -> bool:
+    """Whether the client declared the existing file's sha1 or sha256 (not an overwrite)."""
+    sums = existing.checksums
+    if sums is None:
+        return False
+    return declared.get("sha1") == sums.sha1 or declared.get("sha256") == sums.sha256

@@ -14,7 +14,7 @@ Layout under the root folder:
 
 The data files are the truth for what exists; a metadata row whose file changed on
 disk (other size or mtime) is refreshed by hashing the file again (testing/adoption.py).
-Copies and moves of trees are testing/copying.py.
+Copies and moves of trees are testing/copying.py; the words of refusals are model's.
 
 All metadata changes and renames happen under one lock; streaming bytes does not.
 """
@@ -38,20 +38,17 @@ from fsartifacts.testing.model import (
     Item,
     PendingUpload,
     ancestors,
+    file_expected,
+    folder_expected,
     join_path,
     now_ms,
+    overwrite_message,
     parent_of,
+    same_content,
     valid_repo_key,
 )
 
 INTERNAL_DIR = ".fsartifacts-artifactory"
-
-
-def overwrite_message(repo: str, path: str, user: str) -> str:
-    return (
-        f"Not enough permissions to delete/overwrite artifact '{repo}:{path}' "
-        f"(user: '{user}' needs DELETE permission)."
-    )
 
 
 class Storage:
@@ -392,24 +389,8 @@ class Storage:
         self.index.write(new_rows)
 
 
-def same_content(existing: Item, declared: Mapping[str, str]) -> bool:
-    """Whether the client declared the existing file's sha1 or sha256 (not an overwrite)."""
-    sums = existing.checksums
-    if sums is None:
-        return False
-    return declared.get("sha1") == sums.sha1 or declared.get("sha256") == sums.sha256
-
-
 def _remove(path: Path, is_folder: bool) -> None:
     if is_folder:
         shutil.rmtree(path)
     else:
         path.unlink()
-
-
-def folder_expected(repo: str, path: str) -> str:
-    return f"Expected a folder but found a file, at: {repo}:{path}"
-
-
-def file_expected(repo: str, path: str) -> str:
-    return f"Expected a file but found a folder, at: {repo}:{path}"

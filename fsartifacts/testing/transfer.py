@@ -23,8 +23,9 @@ from fsartifacts.testing.model import (
     PendingUpload,
     hash_file,
     is_hex_checksum,
+    overwrite_message,
+    same_content,
 )
-from fsartifacts.testing.storage import overwrite_message, same_content
 from fsartifacts.testing.wire import (
     CONTEXT,
     Target,
