@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def take(path: Path) -> int | None:
-    """The descriptor holding the lock of ``path`` (created if need be), or None at once
-    when another process holds it."""
+def take(path: Path, *, wait: bool = False) -> int | None:
+    """The descriptor holding the lock of ``path`` (created if need be); when another
+    process holds it, None at once, or with ``wait`` once it lets go."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return None

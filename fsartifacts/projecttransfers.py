@@ -215,10 +215,7 @@ class Transfers(ProjectParts):
 
     def _record(self, lock: LockFile, entries: dict[str, LockEntry]) -> None:
         if entries:
-            lock.store = self.store.display
-            for artifact, entry in entries.items():
-                lock.record(artifact, entry)
-            lock.write()
+            lock.add(self.store.display, entries)
 
     def sync_push(
         self,

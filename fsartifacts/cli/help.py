@@ -22,7 +22,8 @@ PREFIX = "prepended as is to the remote names: -p exp- gives exp-model_v1.4.0.pk
 GC = (
     "List and remove what interrupted pushes left on the store: claims of pushes that died "
     "holding a folder version, .NAME.fsartifacts-*.part temporaries, folder versions without "
-    "their manifest, and incomplete S3 multipart uploads. Only what nothing has written to "
+    "their manifest, incomplete S3 multipart uploads, and the listing notes of versions "
+    "that are gone. Only what nothing has written to "
     "for --older-than is touched. push, prune and rm sweep the same leftovers themselves once "
     "they are idle for over 1 hour."
 )

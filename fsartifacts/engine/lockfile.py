@@ -9,19 +9,21 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import semver
 
+from fsartifacts import locks
 from fsartifacts.atomic import temp_beside, write_atomic
 from fsartifacts.errors import ConfigError, LocalError, option
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
 
 LOCK_NAME = "fsartifacts.lock"
+WRITING_SUFFIX = ".fsartifacts-writing"  # the lock its writers take, beside it
 FORMAT = 1
 HEADER = (
     "# fsartifacts.lock: what `fsartifacts pull` resolved, per artifact.\n"
@@ -141,6 +143,27 @@ class LockFile:
                 f"project root writable, or see what a pull would do with {option('dry_run')}."
             ) from exc
 
+    def add(self, store: str, entries: Mapping[str, LockEntry]) -> None:
+        """Record ``entries`` in the lock file as it is now, and write it: read again and
+        written under a lock between processes, so that two pulls of the project at once
+        each keep what the other recorded (this one, read when the pull began, would
+        write back what another pull has changed since)."""
+        guard = self.path.with_name(f".{self.path.name}{WRITING_SUFFIX}")
+        with _writing(self.path):
+            fd = locks.take(guard, wait=True)
+        try:
+            try:
+                current = LockFile.read(self.path.parent)
+            except ConfigError:
+                current = self  # unreadable now: replaced, as a pull always did
+            current.store = store
+            for artifact, entry in entries.items():
+                current.record(artifact, entry)
+            current.write()
+        finally:
+            if fd is not None:
+                locks.release(guard, fd)
+
     def write(self) -> None:
         from fsartifacts import yamlio
 
@@ -152,13 +175,20 @@ class LockFile:
             },
         }
         text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
-        try:
+        with _writing(self.path):
             write_atomic(self.path, text.encode("utf-8"))
-        except OSError as exc:
-            raise LocalError(
-                f"cannot write {self.path} ({exc.strerror}): the pulled files were installed, "
-                "but not recorded. Free the space or fix the permissions, then pull again."
-            ) from exc
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failure to write the lock file ``path`` as a local error saying what it means."""
+    try:
+        yield
+    except OSError as exc:
+        raise LocalError(
+            f"cannot write {path} ({exc.strerror}): the pulled files were installed, "
+            "but not recorded. Free the space or fix the permissions, then pull again."
+        ) from exc
 
 
 class InstallLog:

@@ -17,7 +17,7 @@ import pytest
 
 from fsartifacts import Project
 from tests.fixtures.artifactory import ArtifactoryRepo
-from tests.fixtures.cli import start, tree_digest, write_project
+from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
 
 FILES = 30
 LATENCY = 0.05  # per request: the folder's 30 GETs take a second and a half
@@ -172,3 +172,20 @@ def test_ctrl_c_during_pull_all_records_what_was_installed_in_the_lock_file(
     lock = (consumer / "fsartifacts.lock").read_text()
     assert "remote: model_v1.0.0.bin" in lock
     assert ("remote: data_v1.0.0" in lock) == (consumer / "data_v1.0.0").is_dir()
+
+
+def test_pulls_of_two_artifacts_at_once_both_stay_in_the_lock_file(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    _, consumer = projects(tmp_path, artifactory_repo)
+    other: list[subprocess.CompletedProcess[str]] = []
+    # The pull of data runs, start to end, while the pull of model (which read the lock
+    # file as it began) is downloading: each must keep what the other recorded.
+    artifactory_repo.server.faults.before_next(
+        lambda: other.append(fsartifacts("pull", "data", "1.0.0", cwd=consumer)),
+        methods=["GET"], path_contains="model_v1.0.0.bin",
+    )  # fmt: skip
+    assert Project.load(start=consumer, environ={}).pull("model", "1.0.0").ok
+    assert other[0].returncode == 0, other[0].stderr
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.0.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
