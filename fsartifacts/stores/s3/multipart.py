@@ -16,12 +16,14 @@ Anything else starts over: the stale upload is aborted and its journal removed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
 import math
 import os
 import threading
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -244,17 +246,18 @@ async def _send_window(
 ) -> list[dict[str, Any]]:
     """The parts sent through a sliding window: the next part is read as soon as one of
     the ``parts_in_flight`` in flight is answered, so the connections never wait for a
-    whole batch, and memory stays at ``parts_in_flight`` parts. Reading a part (and the
-    MD5 of a held one) happens on a worker thread, never on the event loop that sends
-    the others."""
+    whole batch, and memory stays at ``parts_in_flight`` parts. Reading a part, its
+    CRC32 (sent with it, so botocore does not compute it on the event loop that sends
+    the others) and the MD5 of a held one happen on a worker thread."""
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(parts_in_flight)
     # The parts are read one after another, in order: their sha256 is the file's as sent.
     read = hashlib.sha256()
+    with_crc32 = sends_crc32(fs)
     done: list[dict[str, Any]] = []
     sending: list[asyncio.Future[dict[str, Any]]] = []
 
-    async def send(number: int, data: bytes) -> dict[str, Any]:
+    async def send(number: int, data: bytes, crc32: str | None) -> dict[str, Any]:
         try:
             response = await fs._call_s3(
                 "upload_part",
@@ -263,6 +266,7 @@ async def _send_window(
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=SendBody(data),
+                **({"ChecksumCRC32": crc32} if crc32 else {}),
             )
         finally:
             slots.release()
@@ -275,15 +279,15 @@ async def _send_window(
             for task in sending:  # a part that failed ends the upload: read no more
                 if task.done() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
-            data, reused = await loop.run_in_executor(
-                None, _local_part, fd, upload, number, held.get(number), read
+            data, reused, crc32 = await loop.run_in_executor(
+                None, _local_part, fd, upload, number, held.get(number), read, with_crc32
             )
             if reused is not None:
                 slots.release()
                 done.append({"PartNumber": number, "ETag": reused})
                 callback.relative_update(len(data))
                 continue
-            sending.append(asyncio.ensure_future(send(number, data)))
+            sending.append(asyncio.ensure_future(send(number, data, crc32)))
             del data  # the task holds the part until it is answered
         if read.hexdigest() != upload.sha256.lower():
             raise changed_while_pushed(upload.lpath, upload.sha256)
@@ -299,11 +303,16 @@ async def _send_window(
 
 
 def _local_part(
-    fd: int, upload: PartsUpload, number: int, held: tuple[str, int] | None, read: Any
-) -> tuple[bytes, str | None]:
-    """Part ``number`` of the local file (added to the hash ``read``), and the ETag S3
-    holds for it when that part is the same bytes (size, and an ETag that is their MD5),
-    else None: send it."""
+    fd: int,
+    upload: PartsUpload,
+    number: int,
+    held: tuple[str, int] | None,
+    read: Any,
+    with_crc32: bool,
+) -> tuple[bytes, str | None, str | None]:
+    """Part ``number`` of the local file (added to the hash ``read``), the ETag S3 holds
+    for it when that part is the same bytes (size, and an ETag that is their MD5), else
+    None: send it; and, ``with_crc32``, its CRC32 as UploadPart takes it."""
     offset = (number - 1) * upload.part_size
     wanted = min(upload.part_size, max(0, upload.size - offset))
     chunks: list[bytes] = []
@@ -316,15 +325,26 @@ def _local_part(
         got += len(chunk)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     read.update(data)
-    if held is None:
-        return data, None
-    etag, size = held
-    if (
-        size == len(data)
-        and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    ):
-        return data, etag
-    return data, None
+    if held is not None:
+        etag, size = held
+        if (
+            size == len(data)
+            and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
+        ):
+            return data, etag, None
+    return data, None, crc32_checksum(data) if with_crc32 else None
+
+
+def sends_crc32(fs: Any) -> bool:
+    """Whether botocore would checksum a request body itself (``checksums: when_supported``,
+    its CRC32): then the caller computes it where it reads the body and sends it along."""
+    mode = (getattr(fs, "config_kwargs", None) or {}).get("request_checksum_calculation")
+    return mode in (None, "when_supported")
+
+
+def crc32_checksum(data: bytes) -> str:
+    """The CRC32 of ``data`` as S3's ``x-amz-checksum-crc32`` gives it (base64, big-endian)."""
+    return base64.b64encode((zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
 
 
 def _md5_etag(etag: str) -> str | None:

@@ -5,6 +5,7 @@ sends only the parts S3 lacks."""
 from __future__ import annotations
 
 import _thread
+import base64
 import contextlib
 import hashlib
 import os
@@ -223,3 +224,54 @@ def test_ctrl_c_stops_the_window_before_the_upload_is_aborted(
         assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     finally:
         proxy.close()
+
+
+class ChecksumsProxy(FaultProxy):
+    """Keeps the ``x-amz-checksum-crc32`` header of each UploadPart, by part number."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.crc32: dict[int, str | None] = {}
+
+    def _forward(self, handler: Any) -> None:
+        number = part_number(handler.path) if handler.command == "PUT" else None
+        if number is not None:
+            with self._lock:
+                self.crc32[number] = handler.headers.get("x-amz-checksum-crc32")
+        super()._forward(handler)
+
+
+def test_each_part_is_sent_with_its_crc32_computed_off_the_event_loop(
+    moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import zlib
+
+    from botocore import httpchecksum
+
+    on_loop: list[int] = []  # bytes botocore checksummed on s3fs's event-loop thread
+    update = httpchecksum.Crc32Checksum.update
+
+    def recorded(self: Any, chunk: bytes) -> None:
+        if threading.current_thread().name == "fsspecIO":
+            on_loop.append(len(chunk))
+        update(self, chunk)
+
+    monkeypatch.setattr(httpchecksum.Crc32Checksum, "update", recorded)
+    proxy = ChecksumsProxy(moto_server)
+    try:
+        store = store_at(proxy.url, bucket)
+        upload = parts_upload(local, bucket, data)
+        upload_in_parts(store.fs, upload, conditional=True, callback=NoOpCallback(),
+                        journals=None, parts_in_flight=2)  # fmt: skip
+    finally:
+        proxy.close()
+
+    assert sum(on_loop) < PART  # no part's bytes (a request's small XML body may be)
+    parts = [data[at : at + PART] for at in range(0, len(data), PART)]
+    expected = {
+        number: base64.b64encode(zlib.crc32(part).to_bytes(4, "big")).decode()
+        for number, part in enumerate(parts, 1)
+    }
+    assert proxy.crc32 == expected
+    assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
