@@ -19,6 +19,7 @@ from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
 from fsartifacts.stores.s3.retries import watch_requests
+from fsartifacts.stores.s3.session import new_session, user_agent
 from fsartifacts.stores.s3.settings import (
     CHECKSUM_MODES,
     MAX_PARTS,
@@ -109,9 +110,16 @@ def part_size_for(size: int, part_size: int) -> int:
 
 
 class S3FileSystem(s3fs.S3FileSystem):
-    """s3fs's filesystem whose client announces and bounds its retries (see s3_retries)."""
+    """s3fs's filesystem whose client announces and bounds its retries (see s3_retries),
+    on a session of its own whose clients parse responses faster (see s3.session)."""
 
     attempts = 5
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("session") is None:
+            # The profile goes to the session s3fs would otherwise make with it.
+            kwargs["session"] = new_session(kwargs.pop("profile", None))
+        super().__init__(*args, **kwargs)
 
     async def set_session(self, refresh: bool = False, kwargs: dict[str, Any] | None = None) -> Any:
         if self._s3 is None:
@@ -151,6 +159,8 @@ def make_filesystem(
         "max_pool_connections": max(10, transfer.jobs * (PARTS_IN_FLIGHT + 1)),
         "request_checksum_calculation": checksums,
         "response_checksum_validation": checksums,
+        # Given, it is sent as it is: botocore would compose it twice per request.
+        "user_agent": user_agent(),
     }
     options: dict[str, Any] = {}
     if profile:

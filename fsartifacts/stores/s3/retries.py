@@ -47,7 +47,8 @@ def watch_requests(client: Any, attempts: int, *, asynchronous: bool = True) -> 
     def give_up(kwargs: dict[str, Any]) -> bool:
         """Log the try; True when it went unanswered too often to try again."""
         request = kwargs.get("request_dict") or {}
-        log.info("%s: %s", shown_url(_what(request)), _reason(kwargs))
+        if log.isEnabledFor(logging.INFO):  # asked after every request: words only for -v
+            log.info("%s: %s", shown_url(_what(request)), _reason(kwargs))
         if not isinstance(kwargs.get("caught_exception"), ReadTimeoutError):
             return False
         context = request.setdefault("context", {})
