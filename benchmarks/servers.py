@@ -200,11 +200,15 @@ def curl_path() -> str | None:
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a measured child: ours, minus settings that would change its
-    behaviour (fsartifacts', Artifactory's and AWS's), plus ``extra``."""
+    behaviour (fsartifacts', Artifactory's and AWS's), plus ``extra``.
+
+    ``PYTHONDONTWRITEBYTECODE`` goes too: with it, every run of an editable install
+    compiles the project's modules from source again, a cost no installed copy pays."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("FSARTIFACTS_", "ARTIFACTORY_", "AWS_"))
+        and k != "PYTHONDONTWRITEBYTECODE"
     }
     env["CI"] = "true"  # no progress bars, as in a pipeline
     env.update(extra or {})
