@@ -11,6 +11,7 @@ import base64
 import http.cookiejar
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -285,6 +286,50 @@ def credential_headers(
     return {"Authorization": f"Bearer {secret or ''}"}, f"bearer token ({source})"
 
 
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with two costs of every request taken out.
+
+    The connection pool of a host is looked up once, not per request: requests parses
+    the URL again, selects the proxy and builds urllib3's pool key and TLS settings each
+    time. The pool is kept while the host, the TLS settings and the proxies are those of
+    the last request and urllib3 has not closed it (a PoolManager closes the pools it
+    evicts). And no cookie is read from an answer: none is kept.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._last: tuple[tuple[Any, ...], Any] | None = None
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: Any,
+        proxies: Mapping[str, str] | None = None,
+        cert: Any = None,
+    ) -> Any:  # urllib3's HTTPConnectionPool
+        parts = urlsplit(request.url or "")
+        key = (parts.scheme, parts.netloc, verify, cert, *sorted((proxies or {}).items()))
+        last = self._last
+        if last is not None and last[0] == key and last[1].pool is not None:
+            return last[1]
+        pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+        self._last = (key, pool)
+        return pool
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = requests.structures.CaseInsensitiveDict(resp.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        url = req.url or ""
+        response.url = url.decode("utf-8") if isinstance(url, bytes) else url
+        response.request = req
+        response.connection = self
+        return response
+
+
 def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:
     """A Session for one thread: ``auth``, no cookies, ``attempts`` tries per idempotent request."""
     session = _Session()
@@ -300,7 +345,7 @@ def new_session(auth: HeaderAuth, attempts: int) -> requests.Session:
         retry_after_max=RETRY_AFTER_MAX,
         raise_on_status=False,
     )
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    adapter = _Adapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "fsartifacts " + requests.utils.default_user_agent()

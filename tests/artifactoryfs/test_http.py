@@ -64,3 +64,20 @@ def test_a_proxy_set_or_lifted_later_takes_effect_on_the_next_request(
     # The local server is exempted: straight to it again.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert fs.cat_file(path) == b"y" * 10
+
+
+def test_a_connection_pool_urllib3_closed_is_not_used_again(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    """A Session keeps the pool of the host it last talked to; a closed pool (urllib3 1.x
+    closes the pools its PoolManager evicts) refuses every request."""
+    fs = ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True, attempts=1)
+    path = f"{artifactory_repo.name}/env/pooled.bin"
+    fs.pipe_file(path, b"z" * 10)
+    assert fs.cat_file(path) == b"z" * 10
+    pools = fs.client.session().get_adapter(artifactory_repo.url).poolmanager.pools
+    evicted = [pools[key] for key in pools.keys()]  # noqa: SIM118 (it cannot be iterated)
+    pools.clear()
+    for pool in evicted:
+        pool.close()
+    assert fs.cat_file(path) == b"z" * 10
