@@ -124,8 +124,10 @@ def pull_in_ranges(
     identity = CopyIdentity(copy.path, size, ctx.ops.revision(copy.entry), recorded)
     partial = Partial.open(dest, identity, resume=resume and verified)
     kept = partial.received.total()  # by an earlier run
+    resumed = kept > 0  # whether the staged file still holds an earlier run's bytes
 
     def attempt(callback: Callback) -> None:
+        nonlocal resumed
         callback.absolute_update(0)  # what arrived before is counted again below
         if partial.discarded:
             partial.reopen()
@@ -136,7 +138,14 @@ def pull_in_ranges(
             check(size, got)
         except IntegrityError:
             partial.discard()
-            raise
+            if not resumed:
+                raise
+            # The bytes that failed may be the ones the journal vouched for (a journal
+            # edited, a disk that lost them): not the store's fault, nor a try spent.
+            resumed = False
+            log.warning("%s: the file, with the %d bytes an earlier pull kept, is not the "
+                        "copy on the store; downloading all of it again", url, kept)  # fmt: skip
+            attempt(callback)
 
     def transfer(callback: Callback) -> None:
         with_retries(f"download of {url}", ctx.transfer.attempts, lambda: attempt(callback))

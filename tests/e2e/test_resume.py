@@ -189,6 +189,26 @@ def test_a_journal_not_to_trust_is_never_taken_on_its_word(
     assert served(artifactory_repo) == SIZE
 
 
+def test_kept_bytes_that_fail_verification_cost_no_try_and_blame_no_store(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    cut_short(artifactory_repo, root, cli=False)
+    body = json.loads(journal(root).read_text())
+    body["done"] = [[0, SIZE]]  # edited by hand: the partial holds zeros past the cut
+    journal(root).write_text(json.dumps(body))
+    # One try only: the bytes that fail are the journal's, not the store's, so the file is
+    # downloaded whole at once instead of the pull failing as corrupted on the store.
+    one_try = Project.load(start=root, environ={"FSARTIFACTS_ATTEMPTS": "1"})
+    with caplog.at_level(logging.WARNING, logger="fsartifacts"):
+        assert one_try.pull("model", "1.0.0").ok
+    assert (root / NAME).read_bytes() == data
+    assert served(artifactory_repo) == SIZE
+    assert "an earlier pull kept" in caplog.text
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
 def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
     tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, how: signal.Signals
