@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import semver
-from fsspec.callbacks import Callback
+from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.runner import Engine
@@ -111,6 +111,18 @@ def test_one_bar_per_artifact_shows_its_files_and_bytes() -> None:
     share.relative_update(MiB)
     tally.undo(share)
     assert bar.text().startswith("features 1.2.0: 412/2000 files, 12.9/64.0 MiB, ")
+    tally.close()
+
+
+def test_without_a_bar_every_file_shares_one_silent_callback() -> None:
+    """No bar shown (not a terminal, --json, CI): nothing per file is made or counted."""
+    tally = Tally(NoOpCallback())
+    share = tally.share()
+    assert tally.share() is share
+    share.set_size(1024)
+    share.relative_update(1024)
+    tally.file_done(share)
+    tally.undo(share)
     tally.close()
 
 

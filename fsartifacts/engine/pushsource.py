@@ -215,9 +215,12 @@ def _withdrawn(artifact: Artifact, withdraw: Callable[[], object]) -> str:
 
 
 def _first_changed(base: Path, files: Mapping[str, FileDigests]) -> Path | None:
-    return next(
-        (base / rel for rel, digests in files.items() if not digests.unchanged(base / rel)), None
-    )
+    # Strings while checking (one stat a file, no Path of each of 20,000), a Path to name it.
+    top = os.fspath(base)
+    for rel, digests in files.items():
+        if not digests.unchanged(os.path.join(top, rel)):
+            return base / rel
+    return None
 
 
 def _fail_if_changed(
