@@ -78,7 +78,7 @@ class Transfers:
         """
         if self.jobs == 1:
             for item in items:
-                with self.slot():
+                with self._slots:  # the semaphore itself: no context manager made a file
                     action(item)
             return
         # ``jobs`` threads each take the next item as they finish one: no future, queue
@@ -141,17 +141,17 @@ class _Files:
         tally = self.tally
 
         def one(item: T) -> None:
-            _counted(tally, lambda callback: action(item, callback))
+            _counted(tally, action, item)  # no closure made a file
 
         self.transfers.each(one, items)
 
 
-def _counted(tally: Tally, action: Callable[[Callback], None]) -> None:
-    """``action`` with a callback of its own on ``tally``: a file done once it returns,
-    its bytes taken back from the bar if it fails."""
+def _counted(tally: Tally, action: Callable[..., None], *args: object) -> None:
+    """``action(*args, callback)`` with a callback of its own on ``tally``: a file done
+    once it returns, its bytes taken back from the bar if it fails."""
     share = tally.share()
     try:
-        action(share)
+        action(*args, share)
     except BaseException:
         tally.undo(share)
         raise
