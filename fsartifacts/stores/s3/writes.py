@@ -24,7 +24,9 @@ from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
 from fsartifacts.stores.s3.multipart import (
     PartsUpload,
     changed_while_pushed,
+    crc32_checksum,
     hashed_stat,
+    sends_crc32,
     upload_in_parts,
 )
 from fsartifacts.stores.s3.objects import (
@@ -210,6 +212,7 @@ class S3Writes(S3Objects):
                     Body=SendBody(data),
                     ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream",
                     Metadata=self._metadata(hashlib.sha256(data).hexdigest()) or {},
+                    **self._checksum(data),
                     **condition,
                 )
             except FileExistsError as exc:
@@ -249,7 +252,7 @@ class S3Writes(S3Objects):
     ) -> None:
         """One PutObject, checked against the ETag S3 answers with."""
         md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        extra: dict[str, Any] = {"ContentType": content_type}
+        extra: dict[str, Any] = {"ContentType": content_type, **self._checksum(data)}
         if metadata:
             extra["Metadata"] = metadata
 
@@ -266,6 +269,14 @@ class S3Writes(S3Objects):
 
         self._write(bucket, key, put, exclusive=exclusive)
         self.fs.invalidate_cache(f"{bucket}/{key}")
+
+    def _checksum(self, data: bytes) -> dict[str, str]:
+        """The checksum headers botocore would send with a PutObject, its CRC32 computed
+        here (the caller's thread) instead of on s3fs's event loop, which every request
+        shares; nothing with ``checksums: when_required``."""
+        if not sends_crc32(self.fs):
+            return {}
+        return {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc32_checksum(data)}
 
     def _write(
         self, bucket: str, key: str, put: Callable[[bool], None], *, exclusive: bool

@@ -452,6 +452,37 @@ def test_checksums_when_required_reaches_botocore(
     assert out.getvalue() == b"model"
 
 
+def test_a_small_upload_sends_its_crc32_computed_off_the_event_loop(
+    store: Store, s3_client: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore would checksum the body on s3fs's one event-loop thread, which every
+    request of a folder shares; the upload computes it where it reads the file."""
+    import base64
+    import zlib
+
+    from botocore import httpchecksum
+
+    on_loop: list[int] = []  # bytes botocore checksummed on the event-loop thread
+    update = httpchecksum.Crc32Checksum.update
+
+    def recorded(self: Any, chunk: bytes) -> None:
+        if threading.current_thread().name == "fsspecIO":
+            on_loop.append(len(chunk))
+        update(self, chunk)
+
+    monkeypatch.setattr(httpchecksum.Crc32Checksum, "update", recorded)
+    data = os.urandom(40_000)
+    local, sha = write(tmp_path / "small.bin", data)
+    store.ops.upload(str(local), store.path("small.bin"), sha256=sha, exclusive=True)
+    store.ops.write_bytes(store.path("note.txt"), b"note", exclusive=True)
+    assert on_loop == []
+    for key, body in (("models/small.bin", data), ("models/note.txt", b"note")):
+        head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        crc32 = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        assert head["ChecksumCRC32"] == crc32
+        assert read_back(s3_client, bucket, key) == body
+
+
 def test_single_part_etag_is_an_md5_and_is_checked(
     moto_server: str, bucket: str, s3_client: Any, tmp_path: Path, proxy: FaultProxy
 ) -> None:
