@@ -37,6 +37,9 @@ class BuggyRmFileSystem(MemoryFileSystem):
     def rm(self, path, recursive=False, maxdepth=None):
         return self.session.delete(path)
 
+    def rm_file(self, path):
+        return self.session.delete(path)
+
 
 BuggyRmFileSystem().pipe_file("/store/.model_v1.0.0.pkl.fsartifacts-0123456789ab.part", b"half")
 """
