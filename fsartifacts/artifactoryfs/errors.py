@@ -203,6 +203,8 @@ def transport_error(exc: requests.RequestException, action: str) -> ArtifactoryE
     timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
     refused = urllib3.exceptions.NewConnectionError  # a ConnectTimeoutError subclass, oddly
     error: ArtifactoryError
+    if isinstance(exc, requests.exceptions.InvalidHeader):  # nothing was sent
+        return ArtifactoryError(f"{action}: {reason}")
     if any(isinstance(e, timeouts) and not isinstance(e, refused) for e in chain):
         error = ArtifactoryTimeoutError(f"{action}: timed out ({reason})")
     else:

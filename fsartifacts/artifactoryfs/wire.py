@@ -63,9 +63,25 @@ def prepare(
     if isinstance(session.auth, requests.auth.AuthBase):
         session.auth(request)
     for header in merged.items():
-        check_header_validity(header)
+        _check_header(*header)
     request.hooks = session.hooks  # the log of each answer, redirects' included
     return request
+
+
+def _check_header(name: str, value: Any) -> None:
+    """Refuse a header that could split the request (a line break, leading whitespace) or
+    that http.client cannot write (a character beyond Latin-1, which it would fail on deep
+    in urllib3 as a UnicodeEncodeError), naming the header only: its value may be a
+    credential, and requests' own message quotes it."""
+    try:
+        check_header_validity((name, value))
+        if isinstance(value, str):
+            value.encode("latin-1")
+    except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+        raise requests.exceptions.InvalidHeader(
+            f"the {name} header cannot be sent: its value holds a line break, leading "
+            "whitespace or a character beyond Latin-1 (the value is not shown)"
+        ) from None
 
 
 def send(

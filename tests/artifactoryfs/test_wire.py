@@ -14,6 +14,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 
 from fsartifacts.artifactoryfs import wire
 from fsartifacts.artifactoryfs.download import ProgressOnce
+from fsartifacts.artifactoryfs.errors import ArtifactoryError
 from fsartifacts.artifactoryfs.http import HeaderAuth, new_session
 from fsartifacts.artifactoryfs.upload import UploadBody
 from tests.fixtures.artifactory import ArtifactoryRepo
@@ -68,10 +69,27 @@ def test_a_request_is_prepared_as_requests_prepares_it(shape: str) -> None:
         assert type(ours.body) is type(theirs.body)
 
 
-def test_a_header_that_could_split_the_request_is_refused() -> None:
-    session = new_session(HeaderAuth({"Authorization": "Bearer a\r\nX-Evil: 1"}, "token"), 1)
-    with pytest.raises(requests.exceptions.InvalidHeader):
+@pytest.mark.parametrize("value", ["Bearer s3cr3t\r\nX-Evil: 1", "Bearer s3cr3t\u2019", " s3cr3t"])
+def test_a_header_that_could_split_the_request_or_not_be_sent_is_refused_unquoted(
+    value: str,
+) -> None:
+    """A line break could split the request; a character beyond Latin-1 cannot be written
+    by http.client at all. Either is refused here, naming the header, never its value (a
+    credential's)."""
+    session = new_session(HeaderAuth({"Authorization": value}, "token"), 1)
+    with pytest.raises(requests.exceptions.InvalidHeader) as caught:
         wire.prepare(session, "GET", f"{BASE}/a.bin")
+    assert "Authorization" in str(caught.value) and "s3cr3t" not in str(caught.value)
+
+
+def test_a_credential_no_header_can_carry_fails_the_request_unquoted(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    fs = make_fs(artifactory_repo.url, token="s3cr3t\u2019")
+    with pytest.raises(ArtifactoryError) as caught:
+        fs.cat_file(f"{artifactory_repo.name}/a.bin")
+    assert "Authorization" in str(caught.value) and "s3cr3t" not in str(caught.value)
+    assert "connection failed" not in str(caught.value)
 
 
 def test_no_request_goes_through_the_per_request_merging_of_session_request(

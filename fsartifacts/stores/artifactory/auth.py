@@ -308,6 +308,14 @@ def _finished(auth_type: AuthType, user: str | None, secret: str, source: str) -
             "control character: fix it where it is stored",
             missing_credentials=True,
         )
+    if auth_type != "user_pass" and not secret.isascii():
+        # Sent as is in a header, which carries no such character (a password travels
+        # base64-encoded); often a typographic quote or dash that came with a paste.
+        raise AuthError(
+            f"the {_SECRET_NOUNS[auth_type]} from {source} contains a character that is not "
+            "ASCII (a typographic quote or dash from a paste?): fix it where it is stored",
+            missing_credentials=True,
+        )
     if auth_type == "user_pass" and user and ":" in user:
         raise AuthError(
             f"the user name from {source} contains ':', which HTTP basic auth cannot carry",

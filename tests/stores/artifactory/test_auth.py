@@ -215,6 +215,23 @@ def test_a_control_character_in_a_secret_is_refused_without_quoting_it() -> None
     assert "abc" not in str(caught.value) and "--token" in str(caught.value)
 
 
+@pytest.mark.parametrize("auth_type", ["token", "api_key"])
+def test_a_character_no_http_header_can_carry_is_refused_without_quoting_it(
+    auth_type: str,
+) -> None:
+    """A token pasted with a typographic quote: http.client cannot write it into the header
+    (it failed the request as an internal error)."""
+    with pytest.raises(AuthError) as caught:
+        resolve({"authType": auth_type}, token="abc\u2019def")
+    assert "abc" not in str(caught.value) and "ASCII" in str(caught.value)
+    assert caught.value.exit_code == EXIT_USAGE
+
+
+def test_a_password_travels_encoded_so_any_character_is_accepted() -> None:
+    creds = resolve(user="alice", token="pässwörd\u2019")
+    assert creds == Credentials("user_pass", "alice", "pässwörd\u2019", "--token")
+
+
 def test_token_and_token_stdin_together_are_a_usage_error() -> None:
     with pytest.raises(ConfigError) as caught:
         resolve(token=TOKEN, token_stdin=True, stdin=io.StringIO(TOKEN))
