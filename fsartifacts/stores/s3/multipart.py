@@ -25,6 +25,7 @@ import os
 import threading
 import zlib
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -91,10 +92,8 @@ def upload_in_parts(
     completion is create-if-absent when ``conditional``. Another push of the project
     uploading to the same key meanwhile keeps its journal: this one then uploads on its
     own, and the completion decides which publishes."""
-    if journals is None:
-        _upload(fs, upload, conditional, callback, None, parts_in_flight)
-        return
-    with journals.owned(upload.target) as owned:
+    owning = nullcontext(None) if journals is None else journals.owned(upload.target)
+    with owning as owned:
         _upload(fs, upload, conditional, callback, owned, parts_in_flight)
 
 
@@ -257,6 +256,13 @@ async def _send_window(
     done: list[dict[str, Any]] = []
     sending: list[asyncio.Future[dict[str, Any]]] = []
 
+    def finished(number: int, etag: str, size: int) -> dict[str, Any]:
+        """A part S3 now holds, sent or kept: its slot is free for the next part, and its
+        bytes are counted."""
+        slots.release()
+        callback.relative_update(size)
+        return {"PartNumber": number, "ETag": etag}
+
     async def send(number: int, data: bytes, crc32: str | None) -> dict[str, Any]:
         try:
             response = await fs._call_s3(
@@ -268,10 +274,10 @@ async def _send_window(
                 Body=SendBody(data),
                 **({"ChecksumCRC32": crc32} if crc32 else {}),
             )
-        finally:
+        except BaseException:
             slots.release()
-        callback.relative_update(len(data))
-        return {"PartNumber": number, "ETag": response["ETag"]}
+            raise
+        return finished(number, response["ETag"], len(data))
 
     try:
         for number in range(1, upload.parts + 1):
@@ -283,9 +289,7 @@ async def _send_window(
                 None, _local_part, fd, upload, number, held.get(number), read, with_crc32
             )
             if reused is not None:
-                slots.release()
-                done.append({"PartNumber": number, "ETag": reused})
-                callback.relative_update(len(data))
+                done.append(finished(number, reused, len(data)))
                 continue
             sending.append(asyncio.ensure_future(send(number, data, crc32)))
             del data  # the task holds the part until it is answered
