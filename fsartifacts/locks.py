@@ -4,15 +4,27 @@ The kernel releases a lock when its process dies, however it dies, so a lock tha
 be taken proves that no live process holds it. The last holder removes the file as it
 lets go; a lock taken on a file no longer at its path (removed meanwhile by the holder
 before) guards nothing, so the file at the path is opened again.
+
+Where the filesystem has no locks at all (NFS without its lock service answers every
+``flock`` with ENOLCK) the lock is taken as if no one else held it, with a warning: a run
+there goes on unguarded against a second run at once rather than not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+log = logging.getLogger("fsartifacts")
+
+# What flock answers where the filesystem keeps no locks.
+NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS})
+_warned: set[str] = set()  # the folders already warned about, one warning each
 
 
 def take(path: Path, *, wait: bool = False) -> int | None:
@@ -25,6 +37,12 @@ def take(path: Path, *, wait: bool = False) -> int | None:
         except BlockingIOError:
             os.close(fd)
             return None
+        except OSError as exc:
+            if exc.errno not in NO_LOCKS:
+                os.close(fd)
+                raise
+            _warn_unguarded(path, exc)
+            return fd
         except BaseException:
             os.close(fd)
             raise
@@ -32,6 +50,15 @@ def take(path: Path, *, wait: bool = False) -> int | None:
             if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
                 return fd
         os.close(fd)
+
+
+def _warn_unguarded(path: Path, exc: OSError) -> None:
+    folder = str(path.parent)
+    if folder not in _warned:
+        _warned.add(folder)
+        log.warning("the filesystem of %s has no file locks (%s; NFS without its lock "
+                    "service?): this run is not kept apart from another one at once",
+                    folder, exc.strerror)  # fmt: skip
 
 
 def release(path: Path, fd: int) -> None:
