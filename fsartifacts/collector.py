@@ -9,6 +9,11 @@ every object it holds. Both cost CPU before the first request and after the last
 what they made (later collections skip it); :func:`before_exit` freezes everything, so
 the collection at exit has nothing to traverse. Nothing that is garbage is kept longer
 than the process: a frozen object is only left out of collections, never freed early.
+
+Freezing is for the command's own process only (:func:`command_process`, set by the
+console script): a freeze also keeps whatever cyclic garbage is waiting at that moment,
+for good, and a program that uses the Python API and opens stores again and again would
+grow by all of it each time. There the collector is only paused while libraries load.
 """
 
 from __future__ import annotations
@@ -16,6 +21,15 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+
+_freezing = False
+
+
+def command_process(enabled: bool = True) -> None:
+    """Whether this process is the command's own, which ends with its work: only then is
+    what loading made frozen."""
+    global _freezing
+    _freezing = enabled
 
 
 @contextlib.contextmanager
@@ -26,7 +40,8 @@ def loading() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.freeze()
+        if _freezing:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from fsartifacts.collector import before_exit, loading
+from fsartifacts import Project
+from fsartifacts.collector import before_exit, command_process, loading
+from tests.fixtures.cli import write_api_project
+
+
+class Cycle:
+    """Garbage only the cyclic collector frees."""
+
+    def __init__(self) -> None:
+        self.me = self
 
 
 @pytest.fixture(autouse=True)
 def _thawed() -> Iterator[None]:
     yield
+    command_process(False)
     gc.unfreeze()
     gc.enable()
 
 
 def test_loading_pauses_collections_and_freezes_what_was_made() -> None:
     gc.unfreeze()
+    command_process()
     with loading():
         assert not gc.isenabled()
         made = [[i] for i in range(1000)]
@@ -53,3 +66,29 @@ def test_before_exit_leaves_every_object_out_of_the_last_collection() -> None:
     before_exit()
     assert gc.get_freeze_count() >= len(kept)
     assert gc.isenabled()
+
+
+def test_a_program_using_the_api_keeps_collecting_its_garbage(tmp_path: Path) -> None:
+    """Freezing leaves objects out of every later collection: in a program that loads and
+    pushes again and again, each freeze kept the cyclic garbage it found for good (29 of
+    30 such objects after 30 pushes). Only the command's own short process freezes."""
+    gc.unfreeze()
+    project = Project.load(start=write_api_project(tmp_path / "p"), environ={})
+    held = [Cycle()]
+    gone = weakref.ref(held[0])
+    gc.collect()  # it survives into the oldest generation, as a long program's garbage does
+    del held  # garbage now, until the next full collection
+    assert project.push("model", force=True).ok  # opens the store: its libraries load
+    gc.collect()
+    assert gone() is None
+
+
+def test_the_command_freezes_what_its_store_loading_made(tmp_path: Path) -> None:
+    gc.unfreeze()
+    command_process()
+    try:
+        project = Project.load(start=write_api_project(tmp_path / "p"), environ={})
+        assert project.push("model").ok
+    finally:
+        command_process(False)
+    assert gc.get_freeze_count() > 0

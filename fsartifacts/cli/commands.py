@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.cli.parser import GLOBAL_DEFAULTS, parser_for
-from fsartifacts.collector import before_exit
+from fsartifacts.collector import before_exit, command_process
 from fsartifacts.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -384,6 +384,7 @@ def _report(
 
 def run() -> None:
     """The console script: ``main``, then exit without waiting on interrupted transfers."""
+    command_process()  # a process that ends with its work: what its libraries made may be frozen
     code = main()
     if code == EXIT_INTERRUPTED:
         # Transfers still running in worker threads would hold the exit until they
