@@ -6,7 +6,7 @@ the run is interrupted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fsartifacts.engine import naming
@@ -137,7 +137,10 @@ class Transfers(ProjectParts):
         if not dry_run:
             lock.check_writable()
 
-        installs = InstallLog()  # what was installed, even if the run is interrupted
+        # Each install is written to the lock file in its own step, under the lock of its
+        # destination; the copies found up to date are written at the end of the run,
+        # even if it is interrupted.
+        installs = InstallLog(None if dry_run else lambda entries: self._record(lock, entries))
 
         def reported(result: Result) -> None:  # a copy up to date is recorded too
             if result.lock is not None and result.action != "planned":
@@ -213,7 +216,7 @@ class Transfers(ProjectParts):
             )
         return selection
 
-    def _record(self, lock: LockFile, entries: dict[str, LockEntry]) -> None:
+    def _record(self, lock: LockFile, entries: Mapping[str, LockEntry]) -> None:
         if entries:
             lock.add(self.store.display, entries)
 

@@ -199,33 +199,48 @@ class InstallLog:
     has installed a copy but not yet returned it thus still finds it here, and no worker
     installs anything once the run has closed the log to write the lock file: what the
     lock file records is exactly what was installed.
+
+    With ``write`` (what writes entries to the lock file), an install's entry is written
+    in that same step, while the pull still holds the lock of the destination: another
+    pull of that destination installs and records only after it, so the lock file names
+    the copy installed last. Left for the end of the run, this pull's entry could land
+    after the other pull's, naming a copy that is no longer there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, write: Callable[[Mapping[str, LockEntry]], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, LockEntry] = {}
+        self._written: set[str] = set()
+        self._write = write
         self._closed = False
 
     @contextlib.contextmanager
     def installing(self, artifact: str, entry: Callable[[], LockEntry | None]) -> Iterator[None]:
         """Around the rename that installs ``artifact``: once it succeeds, ``entry()``
-        (what the install leaves in the lock file) is recorded before anyone can look."""
+        (what the install leaves in the lock file) is recorded before anyone can look,
+        and written with ``write``."""
         with self._lock:
             if self._closed:
                 raise LocalError(f"{artifact}: not installed, the pull was interrupted.")
             yield
             recorded = entry()
-            if recorded is not None:
+            if recorded is None:
+                return
+            if self._write is None:
                 self._entries[artifact] = recorded
+            else:
+                self._written.add(artifact)  # written or failed: never again from here
+                self._write({artifact: recorded})
 
     def record(self, artifact: str, entry: LockEntry) -> None:
         """The entry of a copy found already in place (or reported after its install)."""
         with self._lock:
-            if not self._closed:
+            if not self._closed and artifact not in self._written:
                 self._entries[artifact] = entry
 
     def close(self) -> dict[str, LockEntry]:
-        """Stop the installs, and return the entries of every one that happened."""
+        """Stop the installs, and return the entries of every one that happened and is
+        not written yet."""
         with self._lock:
             self._closed = True
             return dict(self._entries)

@@ -189,3 +189,26 @@ def test_pulls_of_two_artifacts_at_once_both_stay_in_the_lock_file(
     assert other[0].returncode == 0, other[0].stderr
     lock = (consumer / "fsartifacts.lock").read_text()
     assert "remote: model_v1.0.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
+
+
+def test_two_pulls_of_one_artifact_at_once_record_the_copy_installed_last(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    (producer / "VERSION").write_text("1.1.0\n")
+    (producer / "model.bin").write_bytes(b"newer model\n" * 5000)
+    assert Project.load(start=producer, environ={}).push("model").ok
+    other: list[subprocess.CompletedProcess[str]] = []
+    # The first pull installs model 1.0.0, then, while it downloads data, a second pull
+    # installs model 1.1.0 in the same place, start to end: the lock file must end
+    # naming 1.1.0, the copy in place, whichever pull writes it last.
+    artifactory_repo.server.faults.before_next(
+        lambda: other.append(fsartifacts("pull", "model", "1.1.0", "-o", cwd=consumer)),
+        methods=["GET"], path_contains="data_v1.0.0/",
+    )  # fmt: skip
+    first = fsartifacts("pull", "ALL", "1.0.0", "-o", "-j", "1", cwd=consumer)
+    assert first.returncode == 0, first.stderr
+    assert other and other[0].returncode == 0, other and other[0].stderr
+    assert (consumer / "model.bin").read_bytes() == b"newer model\n" * 5000
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.1.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
