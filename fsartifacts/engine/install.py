@@ -139,8 +139,13 @@ def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
         except FileNotFoundError:
             _make_parents(staging, target)
             f = open(target, "wb")  # noqa: SIM115 - closed by the block below
-    with local_writes(target), f:
+    # Not the block itself under local_writes: what fails there is often the store's (a
+    # download cut part way is an OSError too), and must stay the store's, to be retried.
+    # The Sink names the file for its own writes.
+    with f:
         yield Sink(f, dest)
+        with local_writes(target):
+            f.flush()
 
 
 def member_target(staging: Path, relative: str) -> Path:

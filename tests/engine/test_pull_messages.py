@@ -143,3 +143,25 @@ def test_a_full_disk_names_the_local_path(tmp_path: Path) -> None:
         Sink(full, dest).write(b"x" * 4096)
     assert str(raised.value).startswith(f"cannot write {dest}: No space left on device.")
     assert "Free some space" in str(raised.value)
+
+
+def test_a_store_failure_while_a_folder_file_downloads_is_the_stores_and_retried(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    """A member's download wrote into a staged file whose block turned every OSError into
+    "cannot write <that file>": a connection reset part way (an OSError of the store's)
+    was blamed on the local disk, and as a local failure it was not tried again."""
+    config = (
+        f"repository:\n  artifactory:\n    url: {artifactory_repo.url}\n"
+        f"    repo: {artifactory_repo.name}\n    auth: {{authType: none}}\n" + ARTIFACTS
+    )
+    root = pushed(tmp_path / "project", config)
+    server = artifactory_repo.server
+    server.faults.drop_after(100, path_contains="deep/b.bin")  # once: the next try succeeds
+    run = fsartifacts("pull", "data", "1.0.0", "-o", cwd=root, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert (root / "data" / "deep" / "b.bin").read_bytes() == b"b" * 300
+    (root / "data" / "deep" / "b.bin").write_bytes(b"c" * 300)
+    server.faults.fail_next(100, status=404, path_contains="deep/b.bin", methods=["GET"])
+    stderr = failed(root, "data", "1.0.0", "-o")
+    assert "HTTP 404" in stderr and "cannot write" not in stderr
