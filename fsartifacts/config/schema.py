@@ -1,7 +1,11 @@
 """What a valid configuration looks like: cerberus schemas, their rules, cross-key checks.
 
-cerberus is imported on first use (:func:`_validator_class`): it costs tens of
-milliseconds, and only a command that reads a config file needs it.
+cerberus is imported on first use (:func:`validator_class`): it costs tens of
+milliseconds, and only a command that reads a config file needs it. The schemas are
+constants of this package, so cerberus's check of a schema itself (its rules known, its
+constraints well-formed: tens of milliseconds more, at every start) is made by the tests
+(``tests/config/test_schema.py``), not by each run: a run hands cerberus the schema as
+already checked.
 """
 
 from __future__ import annotations
@@ -121,7 +125,7 @@ def fsartifacts_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator_class() -> type:
+def validator_class() -> type:
     """cerberus with fsartifacts' rules; built on first use, as importing cerberus costs."""
     import cerberus
 
@@ -246,7 +250,9 @@ def validate(
     document: dict[str, Any], schema: dict[str, Any], *, strict: bool
 ) -> tuple[dict[str, Any], list[tuple[KeyPath, str]]]:
     """Normalized document and (key path, problem) pairs; lenient mode drops unknown keys."""
-    validator = _validator_class()(schema, purge_unknown=not strict)
+    from cerberus.schema import UnvalidatedSchema
+
+    validator = validator_class()(UnvalidatedSchema(schema), purge_unknown=not strict)
     if validator.validate(document):
         return validator.document, []
     problems = []
