@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("fsartifacts")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of the command line, each command bound to its handler below."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of the command line, each command bound to its handler below; given
+    ``argv``, only the commands it names are built in full (see ``parser_for``)."""
     return parser_for(
         {
             "push": _push,
@@ -49,13 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
             "info": _info,
             "validate": _validate,
             "demo": _demo,
-        }
+        },
+        argv,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 2 on a usage error, 0 for --help

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -165,10 +165,11 @@ def _selection_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _alias_commands(commands: Any, handler: Handler) -> None:
+def _alias(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    alias = _command(commands, "alias", help="names such as prod that point at a version")
+    handler = handlers["alias"]
+    alias = _command(commands, "alias", help=HELP["alias"])
     verbs = alias.add_subparsers(dest="verb", metavar="set|rm|list", help=words.ALIAS_VERBS)
     verbs.required = True
     set_ = _command(
@@ -202,23 +203,13 @@ def _alias_commands(commands: Any, handler: Handler) -> None:
         sub.set_defaults(handler=handler, alias_verb=verb)
 
 
-def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
-    """The parser of every command; ``handlers`` runs each (by the names below)."""
+def _push(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
-
-    parser = argparse.ArgumentParser(
-        prog="fsartifacts",
-        description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
-        parents=[_global_options(shown=True)],
-    )
-    parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
 
     push = _command(
         commands,
         "push",
-        help="upload artifacts as this version; refused if the version exists",
+        help=HELP["push"],
         description=(
             "Upload each artifact as the project version (or its pinned version). A version "
             "that already exists on the store is refused (exit 1), whatever its content: "
@@ -230,7 +221,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _push_options(push)
     push.set_defaults(handler=handlers["push"], command_name="push", sync=False)
 
-    pull = _command(commands, "pull", help="download a version, a range's highest, or LATEST")
+
+def _pull(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    pull = _command(commands, "pull", help=HELP["pull"])
     pull.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
     pull.add_argument(
         "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
@@ -239,7 +234,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _pull_options(pull)
     pull.set_defaults(handler=handlers["pull"], command_name="pull", skip_current=False)
 
-    sync = _command(commands, "sync", help="push or pull only what changed")
+
+def _sync(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    sync = _command(commands, "sync", help=HELP["sync"])
     sync_commands = sync.add_subparsers(
         dest="direction", metavar="push|pull", help=words.SYNC_DIRECTION
     )
@@ -277,7 +276,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _pull_options(sync_pull)
     sync_pull.set_defaults(handler=handlers["pull"], command_name="sync pull", skip_current=True)
 
-    rm = _command(commands, "rm", help="delete one remote version")
+
+def _rm(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    rm = _command(commands, "rm", help=HELP["rm"])
     rm.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
     rm.add_argument("version", metavar="VERSION", help=words.VERSION)
     _prefix_option(rm)
@@ -285,9 +288,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _credential_options(rm)
     rm.set_defaults(handler=handlers["rm"])
 
-    prune = _command(
-        commands, "prune", help="keep the newest N versions of each major, delete the rest"
-    )
+
+def _prune(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    prune = _command(commands, "prune", help=HELP["prune"])
     prune.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
@@ -304,12 +309,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _credential_options(prune)
     prune.set_defaults(handler=handlers["prune"])
 
-    gc = _command(
-        commands,
-        "gc",
-        help="list and remove what interrupted pushes left on the store",
-        description=words.GC,
-    )
+
+def _gc(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    gc = _command(commands, "gc", help=HELP["gc"], description=words.GC)
     gc.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL}: whose unfinished folder versions count (default ALL)",
@@ -326,7 +330,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _credential_options(gc)
     gc.set_defaults(handler=handlers["gc"])
 
-    ls = _command(commands, "list", help="the remote versions of artifacts")
+
+def _list(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    ls = _command(commands, "list", help=HELP["list"])
     ls.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
@@ -346,7 +354,11 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _credential_options(ls)
     ls.set_defaults(handler=handlers["list"])
 
-    info = _command(commands, "info", help="one version: size, sha256, files, provenance, aliases")
+
+def _info(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    info = _command(commands, "info", help=HELP["info"])
     info.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
     info.add_argument(
         "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST|@NAME",
@@ -357,14 +369,71 @@ def parser_for(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     _credential_options(info)
     info.set_defaults(handler=handlers["info"])
 
-    _alias_commands(commands, handlers["alias"])
 
-    validate = _command(
-        commands, "validate", help="check the config and show it, without the network"
-    )
+def _validate(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    validate = _command(commands, "validate", help=HELP["validate"])
     validate.set_defaults(handler=handlers["validate"])
 
-    demo = _command(commands, "demo", help="push ALL then pull ALL LATEST on a local folder store")
+
+def _demo(commands: Any, handlers: Mapping[str, Handler]) -> None:
+    from fsartifacts.cli import help as words
+
+    demo = _command(commands, "demo", help=HELP["demo"])
     demo.add_argument("directory", nargs="?", help=words.DEMO_DIRECTORY)
     demo.set_defaults(handler=handlers["demo"])
+
+
+# Each command's one line in the top-level help, in its order there.
+HELP = {
+    "push": "upload artifacts as this version; refused if the version exists",
+    "pull": "download a version, a range's highest, or LATEST",
+    "sync": "push or pull only what changed",
+    "rm": "delete one remote version",
+    "prune": "keep the newest N versions of each major, delete the rest",
+    "gc": "list and remove what interrupted pushes left on the store",
+    "list": "the remote versions of artifacts",
+    "info": "one version: size, sha256, files, provenance, aliases",
+    "alias": "names such as prod that point at a version",
+    "validate": "check the config and show it, without the network",
+    "demo": "push ALL then pull ALL LATEST on a local folder store",
+}
+_DEFINE: dict[str, Callable[[Any, Mapping[str, Handler]], None]] = {
+    "push": _push,
+    "pull": _pull,
+    "sync": _sync,
+    "rm": _rm,
+    "prune": _prune,
+    "gc": _gc,
+    "list": _list,
+    "info": _info,
+    "alias": _alias,
+    "validate": _validate,
+    "demo": _demo,
+}
+
+
+def parser_for(
+    handlers: Mapping[str, Handler], argv: Sequence[str] | None = None
+) -> argparse.ArgumentParser:
+    """The parser of every command; ``handlers`` runs each (by the names in ``HELP``).
+
+    Given the command line ``argv``, only the commands it names get their options and
+    words: the others stay one line of the top-level help (and a choice argparse knows,
+    so its messages are unchanged), as a command not named on the line cannot run.
+    Building every command's parser costs tens of milliseconds at each start.
+    """
+    parser = argparse.ArgumentParser(
+        prog="fsartifacts",
+        description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
+        parents=[_global_options(shown=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    named = None if argv is None else set(argv)
+    for name, define in _DEFINE.items():
+        if named is None or name in named:
+            define(commands, handlers)
+        else:
+            commands.add_parser(name, help=HELP[name], add_help=False)
     return parser

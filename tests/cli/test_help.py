@@ -54,3 +54,24 @@ def test_global_options_are_described_once_and_accepted_everywhere() -> None:
     before = parser.parse_args(["--json", "-j", "2", "sync", "pull", "model"])
     after = parser.parse_args(["sync", "pull", "model", "--json", "-j", "2"])
     assert (before.json, before.jobs) == (after.json, after.jobs) == (True, 2)
+
+
+def test_a_command_line_builds_only_the_commands_it_names_and_parses_the_same() -> None:
+    """The others are one line of the top-level help each: the same listing, the same
+    choices in argparse's messages, and none of their options built."""
+    full = build_parser()
+    lines = [
+        words[1:]
+        for sub in commands(full).values()
+        for words in map(shlex.split, examples(sub.format_help()))
+    ]
+    assert len(lines) > 20
+    for argv in lines:
+        assert vars(build_parser(argv).parse_args(argv)) == vars(full.parse_args(argv)), argv
+    only_list = build_parser(["list", "model"])
+    assert only_list.format_help() == full.format_help()
+    built = {name: len(sub._actions) for name, sub in commands(only_list).items()}
+    assert built["list"] == len(commands(full)["list"]._actions)
+    assert {name: n for name, n in built.items() if name != "list"} == dict.fromkeys(
+        set(built) - {"list"}, 0
+    )
