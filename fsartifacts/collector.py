@@ -5,8 +5,9 @@ models it reads; requests and urllib3) makes hundreds of thousands of objects th
 as long as the process. Collections triggered by those allocations traverse them again
 and again and free nothing, and at exit the interpreter runs one more collection over
 every object it holds. Both cost CPU before the first request and after the last one:
-:func:`loading` pauses the collector while a store's libraries load and then freezes
-what they made (later collections skip it); :func:`before_exit` freezes everything, so
+:func:`loading` pauses the collector while a store's libraries load (and the package's
+own modules, the configuration and the engine's libraries, at a command's start) and
+then freezes what they made (later collections skip it); :func:`before_exit` freezes everything, so
 the collection at exit has nothing to traverse. Nothing that is garbage is kept longer
 than the process: a frozen object is only left out of collections, never freed early.
 

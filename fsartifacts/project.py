@@ -128,8 +128,11 @@ class Project(Transfers, RemoteQueries, RemoteRemovals):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from fsartifacts.engine.runner import Engine
-            from fsartifacts.hashcache import HashCache, default_cache_path
+            from fsartifacts.collector import loading
+
+            with loading():  # the engine's modules and fsspec, kept for the process's life
+                from fsartifacts.engine.runner import Engine
+                from fsartifacts.hashcache import HashCache, default_cache_path
 
             self._engine = Engine(
                 self.store,

@@ -1,8 +1,12 @@
-"""The collector is paused only while a store's libraries load, and is back on after."""
+"""The collector is paused only while long-lived things load (a store's libraries, the
+package's modules, the configuration), and is back on after."""
 
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +15,7 @@ import pytest
 
 from fsartifacts import Project
 from fsartifacts.collector import before_exit, command_process, loading
-from tests.fixtures.cli import write_api_project
+from tests.fixtures.cli import command_env, write_api_project, write_project
 
 
 class Cycle:
@@ -92,3 +96,40 @@ def test_the_command_freezes_what_its_store_loading_made(tmp_path: Path) -> None
     finally:
         command_process(False)
     assert gc.get_freeze_count() > 0
+
+
+# In a fresh interpreter: runs `validate` then `list` on a folder store, and prints the
+# package frames that were running whenever a collection started.
+COLLECTIONS_DURING_COMMANDS = """\
+import gc, json, sys, traceback
+from fsartifacts.cli.commands import main
+seen = []
+def started(phase, info):
+    if phase == "start":
+        seen.append([f"{f.filename}:{f.name}" for f in traceback.extract_stack()[:-1]])
+gc.callbacks.append(started)
+codes = [main(["validate"]), main(["list"])]
+gc.callbacks.remove(started)
+print(json.dumps({"codes": codes, "stacks": seen}))
+"""
+
+
+def test_a_command_loads_its_project_and_the_engine_without_collections(tmp_path: Path) -> None:
+    """The package's modules, the configuration and the engine's libraries are made once
+    and kept: no collection traverses them while they are made."""
+    (tmp_path / "store").mkdir()
+    root = write_project(
+        tmp_path / "project",
+        f"repository:\n  url: {tmp_path / 'store'}\n  artifacts:\n    - {{name: m, file: m.bin}}\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS_DURING_COMMANDS],
+        cwd=root, env={**command_env(root), "CI": "true"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["codes"] == [0, 0]
+    loading_frames = (f"{Path('fsartifacts', 'cli', 'commands.py')}:_load", "runner.py:<module>")
+    during = [stack for stack in report["stacks"] if any(f.endswith(loading_frames) for f in stack)]
+    assert during == []

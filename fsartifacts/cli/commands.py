@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.cli.parser import GLOBAL_DEFAULTS, parser_for
-from fsartifacts.collector import before_exit, command_process
+from fsartifacts.collector import before_exit, command_process, loading
 from fsartifacts.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -128,17 +128,20 @@ def _redact(text: str) -> str:
 
 
 def _load(args: argparse.Namespace) -> Project:
-    from fsartifacts.project import Project
+    # The package's modules and the configuration live as long as the process: made
+    # without collections, and left out of the later ones.
+    with loading():
+        from fsartifacts.project import Project
 
-    project = Project.load(
-        args.config,
-        env=args.env,
-        project_version=args.project_version,
-        jobs=args.jobs,
-        user=getattr(args, "user", None),
-        token=getattr(args, "token", None),
-        token_stdin=getattr(args, "token_stdin", False),
-    )
+        project = Project.load(
+            args.config,
+            env=args.env,
+            project_version=args.project_version,
+            jobs=args.jobs,
+            user=getattr(args, "user", None),
+            token=getattr(args, "token", None),
+            token_stdin=getattr(args, "token_stdin", False),
+        )
     _redactors.append(project.redact)
     for warning in project.config.warnings:
         log.warning("%s", warning)
