@@ -98,11 +98,14 @@ def test_the_command_freezes_what_its_store_loading_made(tmp_path: Path) -> None
     assert gc.get_freeze_count() > 0
 
 
-# In a fresh interpreter: runs `validate` then `list` on a folder store, and prints the
-# package frames that were running whenever a collection started.
+# In a fresh interpreter that is a command's process, as the console script's: runs
+# `validate` then `list` on a folder store, and prints the frames that were running
+# whenever a collection started.
 COLLECTIONS_DURING_COMMANDS = """\
 import gc, json, sys, traceback
 from fsartifacts.cli.commands import main
+from fsartifacts.collector import command_process
+command_process()
 seen = []
 def started(phase, info):
     if phase == "start":
