@@ -218,10 +218,20 @@ def url_syntax_problem(url: str) -> str | None:
     if typo:
         return typo
     try:
-        urlsplit(url).port  # noqa: B018 - the port is parsed lazily, and may be invalid
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - the port is parsed lazily, and may be invalid
     except ValueError as exc:
         return f"{url!r} is not a valid URL ({exc}); check the brackets, host and port"
+    host = parts.hostname or ""
+    if parts.scheme.lower() in ("http", "https") and ":" not in host and _BAD_HOST.search(host):
+        # No request could go there: urllib3 refuses such a host, after every try. (An
+        # IPv6 literal may hold a % before its zone.)
+        return f"{url!r} is not a valid URL (its host {parts.hostname!r}); check the host"
     return None
+
+
+# Characters no host name holds (a space, the % of an escape, what URLs reserve).
+_BAD_HOST = re.compile(r"[\s%<>\"{}|\\^`]")
 
 
 def store_url_problem(url: str) -> str | None:

@@ -268,11 +268,16 @@ def test_huge_transfer_values_are_one_line_exit_2(tmp_path: Path, transfer: str)
 
 
 @pytest.mark.parametrize("where", ["artifactory", "endpoint_url"])
-def test_a_malformed_ipv6_url_elsewhere_is_one_line_exit_2(tmp_path: Path, where: str) -> None:
+@pytest.mark.parametrize("url", ["http://[::1/a", "http://exa mple.com/a", "https://%zz/a"])
+def test_a_malformed_http_url_elsewhere_is_one_line_exit_2(
+    tmp_path: Path, where: str, url: str
+) -> None:
+    """A host no request can go to (a space, a stray %) was found only by the first
+    request, as a connection that failed (exit 1) after every try."""
     store = (
-        "  artifactory:\n    url: 'http://[::1/a'\n    repo: r\n    auth: {authType: none}\n"
+        f"  artifactory:\n    url: '{url}'\n    repo: r\n    auth: {{authType: none}}\n"
         if where == "artifactory"
-        else "  s3:\n    bucket: b\n    endpoint_url: 'http://[::1/a'\n"
+        else f"  s3:\n    bucket: b\n    endpoint_url: '{url}'\n"
     )
     config = f"repository:\n{store}  artifacts:\n    - name: model\n      file: model.pkl\n"
     project = write_project(tmp_path / "p", config)
