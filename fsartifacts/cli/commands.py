@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsartifacts.cli.parser import GLOBAL_DEFAULTS, parser_for
+from fsartifacts.cli.stopping import Terminated, sigterm_interrupts
 from fsartifacts.collector import before_exit, command_process, loading
 from fsartifacts.errors import (
     EXIT_FAILED,
@@ -70,9 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args)
     try:
         handler: Callable[[argparse.Namespace], int] = args.handler
-        return handler(args)
-    except KeyboardInterrupt:
-        print("fsartifacts: interrupted; nothing half-written was installed", file=sys.stderr)
+        with sigterm_interrupts():
+            return handler(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a Terminated)
+        how = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
+        print(f"fsartifacts: {how}; nothing half-written was installed", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of stdout went away (`| head`): nothing more to say to it.

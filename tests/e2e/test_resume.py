@@ -91,14 +91,15 @@ def pulled(root: Path, *args: str, cli: bool = True) -> None:
 
 
 def stopped_once(process: subprocess.Popen[str], ready: Callable[[], bool], how: int) -> None:
-    """Send ``how`` (SIGKILL, SIGINT) to ``process`` once ``ready()``; it ends as it should."""
+    """Send ``how`` (SIGKILL, SIGINT, SIGTERM) to ``process`` once ``ready()``; it ends as
+    it should (SIGTERM stops it as Ctrl-C does)."""
     try:
         deadline = time.monotonic() + 60
         while not ready() and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(process.pid, how)
         _, err = process.communicate(timeout=30)
-        assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
+        assert process.returncode == (-signal.SIGKILL if how == signal.SIGKILL else 130), err
     finally:
         if process.poll() is None:
             process.kill()
@@ -253,7 +254,9 @@ def member_gets(repo: ArtifactoryRepo) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+@pytest.mark.parametrize(
+    "how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["killed", "ctrl-c", "sigterm"]
+)
 def test_a_folder_pull_stopped_part_way_keeps_its_verified_members_for_the_next(
     tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo, how: signal.Signals
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from fsartifacts.sizes import MiB
 from fsartifacts.stores.journals import JOURNAL_FOLDER
-from tests.fixtures.cli import fsartifacts, write_project
+from tests.fixtures.cli import fsartifacts, start, write_project
 from tests.fixtures.fault_proxy import FaultProxy
 
 PART = 5 * MiB  # S3's smallest part (moto enforces it too), but for the last
@@ -138,6 +139,30 @@ def test_a_push_starts_over_when_the_journal_cannot_be_followed(
         assert pending(s3_client, bucket) == [old]
     else:
         assert pending(s3_client, bucket) == []  # the stale upload was aborted
+
+
+def test_a_push_stopped_by_sigterm_keeps_its_upload_for_the_next_as_ctrl_c_does(
+    proxy: FaultProxy, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    data = os.urandom(SIZE)
+    root = project(tmp_path, bucket, proxy.url, data)
+    running: list[subprocess.Popen[str]] = []
+    # A CI runner cancels the job (SIGTERM) as the last part is on its way: the window is
+    # stopped, the upload and its journal kept, the exit that of an interrupt.
+    proxy.before_next(lambda: os.kill(running[0].pid, signal.SIGTERM),
+                      methods=["PUT"], path_contains="partNumber=3")  # fmt: skip
+    running.append(start("push", "model", cwd=root, env={**ENV, "FSARTIFACTS_JOBS": "1"}))
+    _, stderr = running[0].communicate(timeout=120)
+    assert running[0].returncode == 130, stderr
+    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    assert len(pending(s3_client, bucket)) == 1
+    assert len(list((root / JOURNAL_FOLDER).glob("*.json"))) == 1
+    proxy.reset()
+
+    resumed = fsartifacts("push", "model", cwd=root, env=ENV)
+    assert resumed.returncode == 0, resumed.stderr
+    assert 1 not in parts_sent(proxy) and 2 not in parts_sent(proxy)
+    assert_published(s3_client, bucket, root, data)
 
 
 @pytest.mark.parametrize("command", [["push"], ["sync", "push"]], ids=["push", "sync-push"])
