@@ -67,10 +67,15 @@ class NotFoundError(FsArtifactsError):
 
 
 class StoreNotFoundError(NotFoundError):
-    """The store itself (a bucket, a repository, a folder) does not exist: not an empty store.
+    """The store itself (a bucket, a repository, a folder) does not exist, or its address
+    is not a store at all (a web server where an Artifactory was expected): not an empty
+    store. The configuration names it, and only fixing it gets past this: a configuration
+    error (exit 2), unlike a version missing from a store that exists.
 
     ``creatable`` says a push makes it (a local folder), so only reads fail.
     """
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, *, creatable: bool = False) -> None:
         super().__init__(message)

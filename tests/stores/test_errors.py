@@ -115,6 +115,8 @@ def test_an_unknown_artifact_is_a_usage_error_listing_the_configured_names(
 
 
 # -- a store that does not exist is not an empty store ---------------------------------------
+# Its address in the configuration is wrong: a configuration error (exit 2), which no
+# retry gets past; a version missing from a store that exists is an operation's failure.
 
 
 def test_a_repository_the_server_lacks_is_an_error_naming_url_and_repo(
@@ -123,7 +125,7 @@ def test_a_repository_the_server_lacks_is_an_error_naming_url_and_repo(
     project = artifactory_project(tmp_path / "p", artifactory_repo.url, "no-such-repo-local")
     for args in (["list"], ["pull", "model", "LATEST"], ["push", "model"]):
         run = fsartifacts(*args, cwd=project)
-        assert run.returncode == 1, (args, run.stderr)
+        assert run.returncode == 2, (args, run.stderr)
         line = one_line_error(run)
         assert f"{artifactory_repo.url}/no-such-repo-local/team/models" in line, line
         assert "'no-such-repo-local' does not exist" in line, line
@@ -155,7 +157,7 @@ def test_a_base_url_that_is_not_an_artifactory_is_an_error_naming_it(
     project = artifactory_project(tmp_path / "p", html_server, "generic-local")
     for args in (["list"], ["pull", "model", "LATEST"], ["push", "model"]):
         run = fsartifacts(*args, cwd=project, env={"FSARTIFACTS_ATTEMPTS": "1"})
-        assert run.returncode == 1, (args, run.stderr)
+        assert run.returncode == 2, (args, run.stderr)
         line = one_line_error(run)
         assert html_server in line, line
         assert "not an Artifactory" in line and "`url`" in line, line
@@ -172,7 +174,7 @@ def test_a_store_folder_that_does_not_exist_fails_list_and_pull_and_push_creates
     (project / "models" / "model.pkl").write_bytes(b"the model\n")
     for args in (["list"], ["pull", "model", "LATEST"], ["prune", "--keep", "1"]):
         run = fsartifacts(*args, cwd=project)
-        assert run.returncode == 1, (args, run.stderr)
+        assert run.returncode == 2, (args, run.stderr)
         line = one_line_error(run)
         assert f"nothing at {store.as_uri()}: the folder does not exist; check `url`" in line
     assert not store.exists()

@@ -35,6 +35,7 @@ from fsartifacts.artifactoryfs.download import stream_range
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryConflictError,
     ArtifactoryIntegrityError,
+    ArtifactoryNotAnApiError,
     ArtifactoryRangeError,
     ArtifactoryRangesIgnored,
 )
@@ -74,18 +75,22 @@ class ArtifactoryOps(StoreOps):
 
     def listing(self, path: str) -> list[dict[str, Any]]:
         """As the generic one; an empty answer is checked against the repository itself,
-        since Artifactory answers a repository it lacks like a folder it lacks (404)."""
-        entries = super().listing(path)
-        if not entries:
-            repo = path.split("/", 1)[0]
-            try:
-                self.fs.info(repo, refresh=True)
-            except FileNotFoundError:
-                raise StoreNotFoundError(
-                    f"nothing at {self.fs.url}/{path}: the repository {repo!r} does not exist "
-                    f"on {self.fs.url} (or these credentials may not see it); check `repo` and "
-                    "`url` in repository.artifactory"
-                ) from None
+        since Artifactory answers a repository it lacks like a folder it lacks (404). A
+        base URL whose REST API answers are not Artifactory's names no store either."""
+        try:
+            entries = super().listing(path)
+            if not entries:
+                repo = path.split("/", 1)[0]
+                try:
+                    self.fs.info(repo, refresh=True)
+                except FileNotFoundError:
+                    raise StoreNotFoundError(
+                        f"nothing at {self.fs.url}/{path}: the repository {repo!r} does not "
+                        f"exist on {self.fs.url} (or these credentials may not see it); check "
+                        "`repo` and `url` in repository.artifactory"
+                    ) from None
+        except ArtifactoryNotAnApiError as exc:
+            raise StoreNotFoundError(str(exc)) from None
         return entries
 
     def upload(
