@@ -1,5 +1,4 @@
-"""Case 2: ``pull ALL LATEST`` of many artifacts, each with many versions, over a slow link;
-and case ``files``: one folder artifact of many small files (further below).
+"""Case 2: ``pull ALL LATEST`` of many artifacts, each with many versions, over a slow link.
 
 The store holds 50 artifacts x 20 versions (64 KiB each) in one folder, and
 answers every request after 20 ms (the Artifactory server's latency switch;
@@ -23,21 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from bench import Bench
-from measure import KiB, MiB, Sample, Summary, expect_actions, repeat, run_measured
-from peers import RCLONE
+from measure import KiB, Sample, Summary, expect_actions, run_measured
 from projects import (
     ARTIFACTORY,
-    FOLDER,
     S3,
     StoreSpec,
     artifactory_store,
-    folder_store,
     fsartifacts_command,
     s3_store,
     write_project,
 )
 from servers import Request, child_env, is_listing
-from table import Row, mib, seconds, times, verdict
+from table import Row, seconds, times, verdict
 
 HERE = Path(__file__).resolve().parent
 Measured = tuple[Sample, list[Request]]  # a run, and the requests the server saw during it
@@ -176,92 +172,3 @@ def _store(bench: Bench, kind: str) -> tuple[StoreSpec, Any, Callable[[str, byte
         client.put_object(Bucket="many-bucket", Key=f"team/{name}", Body=data)
 
     return s3_store(moto.url, "many-bucket", "team", moto.env), moto, put_s3
-
-
-# -- many small files in one folder artifact, on the folder store -----------------------
-
-FILES_MIN_SPEEDUP = 1.0  # against `rclone copy --transfers 8`, else `cp -r`
-FILES_MAX_RSS = 200 * MiB  # the 100,000-file folder: memory bounded by its manifest
-
-
-def many_files(bench: Bench) -> list[Row]:
-    """Folders of many 1 KiB files pushed and pulled on the folder store, beside rclone
-    (`rclone copy --transfers 8`) when it is installed, else `cp -r`."""
-    cases = [(2_000, False), (5_000, True)] if bench.quick else [(20_000, False), (100_000, True)]
-    rows: list[Row] = []
-    for count, memory_only in cases:
-        bench.note(f"files: push and pull of {count} x 1 KiB on a folder store")
-        rows += _files_case(bench, count, memory_only)
-    return rows
-
-
-def _copier(bench: Bench) -> tuple[str, Callable[[Path, Path], list[str]]]:
-    rclone = bench.peers.get(RCLONE)
-    if rclone.path:
-        return "rclone copy --transfers 8", lambda src, dst: [
-            str(rclone.path), "copy", "--transfers", "8", str(src), str(dst),
-        ]  # fmt: skip
-    # The fallback names itself and why rclone did not run, so no row passes for rclone's.
-    return f"cp -r (rclone not run: {rclone.why_not})", lambda src, dst: [
-        "cp", "-r", str(src), str(dst),
-    ]  # fmt: skip
-
-
-def _files_case(bench: Bench, count: int, memory_only: bool) -> list[Row]:
-    root = bench.scratch(f"files-{count}")
-    store = root / "store"
-    store.mkdir()
-    project = write_project(root / "project", folder_store(store), [("data", "data")], "1.0.0")
-    data = project / "data"
-    for i in range(count):  # 1,000 files a folder, as datasets are usually laid out
-        folder = data / f"part-{i // 1000:04d}"
-        if i % 1000 == 0:
-            folder.mkdir(parents=True)
-        (folder / f"{i:06d}.bin").write_bytes(os.urandom(KiB))
-    env = child_env({"FSARTIFACTS_CACHE_DIR": str(root / "cache")})
-    remote, pulled = store / "data_v1.0.0", project / "data_v1.0.0"
-    copied = root / "copied"
-    name, copy_argv = _copier(bench)
-
-    def clear_store() -> None:
-        shutil.rmtree(remote, ignore_errors=True)
-        (store / "data_v1.0.0.manifest.json").unlink(missing_ok=True)
-
-    def fsartifacts(*args: str) -> Sample:
-        sample = run_measured([*fsartifacts_command(), *args, "--json"], cwd=project, env=env)
-        expect_actions(sample, "pushed" if args[0] == "push" else "pulled")
-        return sample
-
-    def copy(src: Path) -> Callable[[], Sample]:
-        return lambda: run_measured(copy_argv(src, copied / src.name))
-
-    def clear_copies() -> None:
-        shutil.rmtree(copied, ignore_errors=True)
-        copied.mkdir()
-
-    try:
-        push = repeat(bench.runs, lambda: fsartifacts("push", "data"), before=clear_store)
-        pull = repeat(
-            bench.runs, lambda: fsartifacts("pull", "data", "1.0.0"),
-            before=lambda: shutil.rmtree(pulled, ignore_errors=True),
-        )  # fmt: skip
-        base_push = repeat(bench.runs, copy(data), before=clear_copies)
-        base_pull = repeat(bench.runs, copy(remote), before=clear_copies)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    label = f"folder of {count:,} x 1 KiB"
-    for what, summary in (("push", push), ("pull", pull)):
-        bench.detail(f"{label}: {what}", "fsartifacts", summary)
-    rows = []
-    for what, fa, base in (("push", push, base_push), ("pull", pull, base_pull)):
-        rss_ok = fa.peak_rss <= FILES_MAX_RSS
-        rows.append(Row(label, FOLDER, f"{what}: peak RSS", mib(fa.peak_rss),
-                        f"{name}: {mib(base.peak_rss)}", "",
-                        f"<= {mib(FILES_MAX_RSS)}" if memory_only else "",
-                        verdict(rss_ok) if memory_only else ""))  # fmt: skip
-        speedup = base.wall / fa.wall
-        target = "" if memory_only else f">= {FILES_MIN_SPEEDUP:.1f}x"
-        rows.append(Row(label, FOLDER, f"{what}: wall time", seconds(fa.wall),
-                        f"{name}: {seconds(base.wall)}", times(speedup), target,
-                        "" if memory_only else verdict(speedup >= FILES_MIN_SPEEDUP)))  # fmt: skip
-    return rows

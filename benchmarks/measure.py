@@ -35,6 +35,7 @@ class Sample:
     peak_rss: int  # bytes, the child's own maximum resident set size
     cpu: float  # seconds of user + system CPU of the child
     stdout: str
+    system: float = 0.0  # seconds of those in the kernel
 
 
 def run_measured(
@@ -69,10 +70,10 @@ def run_measured(
         stderr = err.read().decode("utf-8", "replace")
         if child.returncode != 0 or not result.exists():
             raise CommandFailed(f"the launcher failed on {' '.join(argv)}:\n{stderr[-2000:]}")
-        wall, maxrss_kib, cpu, code = result.read_text().split()
+        wall, maxrss_kib, cpu, code, system = result.read_text().split()
     if int(code) != 0:
         raise CommandFailed(f"{' '.join(argv)} exited {code}:\n{stderr.strip()[-2000:]}")
-    return Sample(float(wall), int(maxrss_kib) * 1024, float(cpu), stdout)
+    return Sample(float(wall), int(maxrss_kib) * 1024, float(cpu), stdout, float(system))
 
 
 @dataclass(frozen=True)

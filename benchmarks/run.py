@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import Bench
+from cases_files import many_files
 from cases_folders import folders
 from cases_incremental import incremental
 from cases_listing import listing
-from cases_many import many, many_files
+from cases_many import many
 from cases_peers import peers as peer_versions
 from cases_resume import resume
 from cases_startup import startup

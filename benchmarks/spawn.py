@@ -24,7 +24,8 @@ def main() -> int:
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     with open(result, "w") as out:
-        out.write(f"{wall} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime} {code}\n")
+        cpu = usage.ru_utime + usage.ru_stime
+        out.write(f"{wall} {usage.ru_maxrss} {cpu} {code} {usage.ru_stime}\n")
     return 0
 
 
