@@ -153,6 +153,10 @@ class Partial:
         self.record()
 
 
+# The smallest member kept for a later run when the store's files are on this machine.
+KEEP_LOCAL_MIN = 1024 * 1024
+
+
 class KeptMembers:
     """The members of a folder pull already downloaded and verified, kept for a later run
     in a hidden folder beside the destination
@@ -168,10 +172,14 @@ class KeptMembers:
     older than a day is swept with the other leftovers.
     """
 
-    def __init__(self, dest: Path, *, resume: bool) -> None:
+    def __init__(self, dest: Path, *, resume: bool, local: bool = False) -> None:
         self.dest = dest
         self.path = kept_members_path(dest)
         self.resume = resume
+        # Members read from this machine's own disk (the folder store) are copied again
+        # as cheaply as they are kept (a hard link now, its unlink once the pull is
+        # done): there only those of ``KEEP_LOCAL_MIN`` bytes or more are kept.
+        self.smallest = KEEP_LOCAL_MIN if local else 0
         if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
             self.discard()  # not asked for, or not a folder of ours (a file, a link)
 
@@ -179,10 +187,11 @@ class KeptMembers:
         """Where the members an earlier run kept are (none, or this one folder)."""
         return [self.path] if self.resume and kept_members_leftover(self.path) else []
 
-    def keep(self, staged: Path, relative: str) -> None:
-        """Keep the verified member ``staged`` (in the folder being built) for a later run,
-        where a hard link can be made (elsewhere the member is simply not kept)."""
-        if not self.resume:
+    def keep(self, staged: Path, relative: str, size: int) -> None:
+        """Keep the verified member ``staged`` (in the folder being built, ``size`` bytes)
+        for a later run, where a hard link can be made (elsewhere the member is simply
+        not kept)."""
+        if not self.resume or size < self.smallest:
             return
         parts = contained(self.path, relative).relative_to(self.path).parts
         with contextlib.suppress(OSError):

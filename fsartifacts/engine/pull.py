@@ -317,7 +317,7 @@ def _pull_folder(
 ) -> None:
     # Files the destination, the project or an interrupted pull of it already holds are
     # copied, not downloaded; each one downloaded is kept until the pull completes.
-    keeping = KeptMembers(dest, resume=resume)
+    keeping = KeptMembers(dest, resume=resume, local=ctx.ops.on_this_machine)
     local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest, keeping.folders())
     tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
                       len(manifest.files))  # fmt: skip
@@ -348,7 +348,7 @@ def _pull_folder(
                 )
             verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                    entry.sha256, None)  # fmt: skip
-        keeping.keep(target, entry.path)
+        keeping.keep(target, entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
         _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry, callback))

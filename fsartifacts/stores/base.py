@@ -101,6 +101,9 @@ class StoreOps(ConditionalOps):
       :meth:`revision` tells its content from a replacement's, so a large file
       downloads as several ranges at once
       (:mod:`fsartifacts.engine.ranged`) and an interrupted pull resumes.
+    - ``on_this_machine``: a download is a copy of a file on this machine's own disk (the
+      folder store), so fetching a small file again costs about what keeping it for a
+      later run would: an interrupted folder pull keeps only its large members.
     """
 
     atomic_create: ClassVar[bool] = False
@@ -110,6 +113,7 @@ class StoreOps(ConditionalOps):
     copies_on_store: ClassVar[bool] = False
     hashes_uploads: ClassVar[bool] = False
     serves_ranges: ClassVar[bool] = False
+    on_this_machine: ClassVar[bool] = False
 
     def __init__(self, fs: AbstractFileSystem, transfer: TransferSettings | None = None) -> None:
         self.fs = fs

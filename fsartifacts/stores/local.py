@@ -55,6 +55,7 @@ class LocalOps(StoreOps):
     atomic_create = True
     copies_on_store = True
     hashes_uploads = True
+    on_this_machine = True
 
     def listing(self, path: str) -> list[dict[str, Any]]:
         """As the generic one; a store folder that does not exist is not an empty store

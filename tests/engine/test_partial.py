@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fsartifacts.engine.partial import CopyIdentity, Partial
+from fsartifacts.engine.partial import KEEP_LOCAL_MIN, CopyIdentity, KeptMembers, Partial
 from fsartifacts.engine.pulllock import partial_paths, sweep_stale
 
 SIZE = 4096
@@ -67,3 +67,22 @@ def test_a_folder_in_place_of_the_staged_file_or_its_journal_is_swept(
     partial = Partial.open(dest, IDENTITY, resume=True)
     assert partial.received.total() == 0
     assert staged.is_file() and journal.is_file()
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["remote store", "folder store"])
+def test_members_read_from_this_machine_are_kept_only_when_large(
+    tmp_path: Path, local: bool
+) -> None:
+    # Copying a small file again from the folder store costs what keeping it would (a
+    # link now, its unlink at the end): there only large members are kept for a resume.
+    staging, dest = tmp_path / "staging", tmp_path / "data"
+    staging.mkdir()
+    small, large = staging / "small.bin", staging / "large.bin"
+    small.write_bytes(b"s" * 1024)
+    large.write_bytes(b"l" * KEEP_LOCAL_MIN)
+    keeping = KeptMembers(dest, resume=True, local=local)
+    keeping.keep(small, "deep/small.bin", 1024)
+    keeping.keep(large, "deep/large.bin", KEEP_LOCAL_MIN)
+    kept = sorted(p.name for p in (keeping.path / "deep").iterdir())
+    assert kept == (["large.bin"] if local else ["large.bin", "small.bin"])
+    assert os.path.samefile(keeping.path / "deep" / "large.bin", large)
