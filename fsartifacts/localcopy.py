@@ -3,15 +3,18 @@
 ``copy_file_range`` moves the bytes inside the kernel while a thread of
 :func:`kernel_copy` reads each copied block back from the page cache for the
 caller's hashing (so the hashing overlaps the copy instead of following it)
-and hands the destination's blocks to the disk (``fdatasync``) as they are
-copied, so the fsync that makes the file durable finds little left to write.
+and hands the destination's blocks to the disk as they are copied (starting
+their write-back, never waiting for it), so the fsync that makes the file durable
+finds little left to write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -63,7 +66,7 @@ def kernel_copy(
     ``feed`` is given every copied byte, in order, read back from ``src`` by a thread
     behind the copy; it has had all of them when this returns.
     """
-    behind = _Behind(src, dst, src_at, feed)
+    behind = _Behind(src, dst, src_at, dst_at, feed)
     copied = 0
     try:
         while copied < size:
@@ -88,9 +91,10 @@ class _Behind:
     """The thread that reads the copied blocks back for ``feed`` and writes ``dst`` back."""
 
     def __init__(
-        self, src: int, dst: int, start: int, feed: Callable[[bytes], None] | None
+        self, src: int, dst: int, start: int, dst_start: int, feed: Callable[[bytes], None] | None
     ) -> None:
         self.src, self.dst, self.start, self.feed = src, dst, start, feed
+        self.dst_start = dst_start
         self.copied = 0
         self.done = False
         self.failure: BaseException | None = None
@@ -121,7 +125,7 @@ class _Behind:
                     copied, done = self.copied, self.done
                 fed = self._feed(fed, copied)
                 if copied - written_back >= WRITEBACK_STEP:
-                    _write_back(self.dst)
+                    _write_back(self.dst, self.dst_start + written_back, copied - written_back)
                     written_back = copied
                 if done and fed == copied:
                     return
@@ -140,7 +144,33 @@ class _Behind:
         return fed
 
 
-def _write_back(fd: int) -> None:
-    """Start the disk on what is written so far; the final fsync still decides."""
+def _write_back(fd: int, start: int, length: int) -> None:
+    """Start the disk on the ``length`` bytes written at ``start``, without waiting for it;
+    the final fsync still decides. Not an ``fdatasync``: on ext4 without a journal an
+    fsync holds the file's lock until the disk is done, and the copy into the file
+    stops for it (about a fifth of a 1 GiB copy's time, measured here)."""
+    start_write = _sync_file_range()
     with contextlib.suppress(OSError):  # one that cannot be synced is reported by that fsync
-        os.fdatasync(fd)
+        if start_write is None:
+            os.fdatasync(fd)
+        elif start_write(fd, start, length, _SYNC_FILE_RANGE_WRITE) != 0:
+            os.fdatasync(fd)  # refused (a filesystem without it): the waiting way
+
+
+# sync_file_range(2)'s flag that starts the write-back of the range's dirty pages.
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's ``sync_file_range`` from the C library, or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only here: most commands never copy a large local file
+
+    call = getattr(ctypes.CDLL(None, use_errno=True), "sync_file_range", None)
+    if call is None:
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
