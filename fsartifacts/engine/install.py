@@ -282,13 +282,19 @@ def _replace_dir_with(new: Path, dest: Path) -> None:
 
 def contained(base: Path, relative: str) -> Path:
     """``base / relative``, refusing any name that would land outside ``base``."""
+    return base.joinpath(*contained_parts(base, relative))
+
+
+def contained_parts(base: Path, relative: str) -> tuple[str, ...]:
+    """The names of ``relative`` inside ``base``, refusing any that would land outside it
+    (absolute, ``..``, a backslash) or hold control characters."""
     rel = PurePosixPath(relative)
     if not relative or rel.is_absolute() or ".." in rel.parts or "\\" in relative:
         problem = f"it would land outside {base}"
     elif has_control_characters(relative):
         problem = "it holds control characters"
     else:
-        return base.joinpath(*rel.parts)
+        return rel.parts
     raise IntegrityError(
         f"refusing remote name {relative!r}: {problem}. "
         "The remote copy is not one fsartifacts wrote; remove it from the store."

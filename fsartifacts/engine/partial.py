@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fsartifacts.atomic import flush_to_disk, write_atomic
-from fsartifacts.engine.install import contained, local_writes, put_in_place
+from fsartifacts.engine.install import contained_parts, local_writes, put_in_place
 from fsartifacts.engine.pulllock import kept_members_leftover, kept_members_path, partial_paths
 from fsartifacts.engine.ranged import Interval, Received, merged
 from fsartifacts.errors import FsArtifactsError, TransferError
@@ -36,6 +36,7 @@ from fsartifacts.localfiles import read_small_file
 from fsartifacts.retry import is_transient
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FOLDERS = 64  # kept folders held open at once by one pull
 JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
 _JOURNAL_FORMAT = 1
 
@@ -180,6 +181,12 @@ class KeptMembers:
         # as cheaply as they are kept (a hard link now, its unlink once the pull is
         # done): there only those of ``KEEP_LOCAL_MIN`` bytes or more are kept.
         self.smallest = KEEP_LOCAL_MIN if local else 0
+        # The kept folders opened so far, by their parts: a member is then one link made
+        # relative to its folder, not a walk down from the top for each. At most
+        # _OPEN_FOLDERS are held; the oldest is closed first (the members come folder by
+        # folder). Under the lock: the jobs threads keep members side by side.
+        self._opened: dict[tuple[str, ...], int] = {}
+        self._lock = threading.Lock()
         if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
             self.discard()  # not asked for, or not a folder of ours (a file, a link)
 
@@ -193,36 +200,57 @@ class KeptMembers:
         not kept)."""
         if not self.resume or size < self.smallest:
             return
-        parts = contained(self.path, relative).relative_to(self.path).parts
-        with contextlib.suppress(OSError):
+        *folder, name = contained_parts(self.path, relative)
+        with contextlib.suppress(OSError), self._lock:
+            fd = self._folder(tuple(folder))
+            try:
+                os.link(staged, name, dst_dir_fd=fd)
+            except FileExistsError:  # an earlier run's, which this replaces
+                os.unlink(name, dir_fd=fd)
+                os.link(staged, name, dst_dir_fd=fd)
+
+    def _folder(self, parts: tuple[str, ...]) -> int:
+        """The open kept folder ``parts``, made where missing.
+
+        Each folder is opened without following a link, relative to the one above it: a
+        link planted in the kept folder (or in place of it) fails here instead of
+        unlinking and linking a file elsewhere; one opened stays the folder it was.
+        """
+        fd = self._opened.get(parts)
+        if fd is not None:
+            return fd
+        if parts:
+            above = self._folder(parts[:-1])
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parts[-1], dir_fd=above)
+            fd = os.open(parts[-1], _FOLDER_FLAGS, dir_fd=above)
+        else:
             with contextlib.suppress(FileExistsError):
                 self.path.mkdir()
-            # Each folder is opened without following a link, and the member is made
-            # relative to the last one: a link planted in the kept folder (or in place of
-            # it) fails here instead of unlinking and linking a file elsewhere.
             fd = os.open(self.path, _FOLDER_FLAGS)
-            try:
-                for folder in parts[:-1]:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(folder, dir_fd=fd)
-                    inner = os.open(folder, _FOLDER_FLAGS, dir_fd=fd)
-                    os.close(fd)
-                    fd = inner
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(parts[-1], dir_fd=fd)  # an earlier run's, which this replaces
-                os.link(staged, parts[-1], dst_dir_fd=fd)
-            finally:
-                os.close(fd)
+        if len(self._opened) >= _OPEN_FOLDERS:  # the one above was used already
+            os.close(self._opened.pop(next(iter(self._opened))))
+        self._opened[parts] = fd
+        return fd
+
+    def close(self) -> None:
+        """Close the kept folders held open; idempotent."""
+        with self._lock:
+            opened, self._opened = self._opened, {}
+        for fd in opened.values():
+            os.close(fd)
 
     def give_up(self, exc: BaseException) -> None:
         """The pull failed with ``exc``: keep the members for a later run when it was
         interrupted or a transfer failed, else (the copy refused) remove them."""
+        self.close()
         interrupted = isinstance(exc, (KeyboardInterrupt, TransferError))
         if not (interrupted or (isinstance(exc, OSError) and is_transient(exc))):
             self.discard()
 
     def discard(self) -> None:
         """Remove what was kept: the pull completed (or resuming is off)."""
+        self.close()
         if os.path.isdir(self.path) and not os.path.islink(self.path):
             shutil.rmtree(self.path, ignore_errors=True)
         else:

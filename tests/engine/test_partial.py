@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts.engine.partial import KEEP_LOCAL_MIN, CopyIdentity, KeptMembers, Partial
-from fsartifacts.engine.pulllock import partial_paths, sweep_stale
+from fsartifacts.engine.pulllock import kept_members_path, partial_paths, sweep_stale
 
 SIZE = 4096
 IDENTITY = CopyIdentity("repo/model_v1.0.0.bin", SIZE, "etag-1", "ab" * 32)
@@ -86,3 +86,47 @@ def test_members_read_from_this_machine_are_kept_only_when_large(
     kept = sorted(p.name for p in (keeping.path / "deep").iterdir())
     assert kept == (["large.bin"] if local else ["large.bin", "small.bin"])
     assert os.path.samefile(keeping.path / "deep" / "large.bin", large)
+
+
+def test_kept_members_are_linked_in_their_folders_held_open_a_bounded_few_at_a_time(
+    tmp_path: Path,
+) -> None:
+    # More folders than are held open at once, each visited twice (the second time after it
+    # was closed), a member an earlier run kept replaced; nothing stays open afterwards.
+    dest, staging = tmp_path / "data", tmp_path / "staging"
+    staging.mkdir()
+    names = [f"f{n:03d}/deep/m{k}.bin" for k in range(2) for n in range(80)]
+    kept = kept_members_path(dest)
+    (kept / "f000" / "deep").mkdir(parents=True)
+    (kept / "f000" / "deep" / "m0.bin").write_bytes(b"an earlier run's")
+    open_before = len(os.listdir("/proc/self/fd"))
+    keeping = KeptMembers(dest, resume=True)
+    for name in names:
+        staged = staging / name.replace("/", "_")
+        staged.write_bytes(name.encode())
+        keeping.keep(staged, name, len(name))
+    assert len(os.listdir("/proc/self/fd")) <= open_before + 64
+    keeping.give_up(KeyboardInterrupt())
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    for name in names:
+        assert (kept / name).read_bytes() == name.encode()
+        assert (kept / name).stat().st_ino == (staging / name.replace("/", "_")).stat().st_ino
+
+
+def test_a_kept_folder_swapped_for_a_link_once_opened_is_not_written_through(
+    tmp_path: Path,
+) -> None:
+    dest, staging, outside = tmp_path / "data", tmp_path / "staging", tmp_path / "outside"
+    staging.mkdir()
+    outside.mkdir()
+    keeping = KeptMembers(dest, resume=True)
+    (staging / "a").write_bytes(b"a")
+    keeping.keep(staging / "a", "sub/a.bin", 1)
+    kept = kept_members_path(dest)
+    (kept / "sub").rename(tmp_path / "moved")
+    (kept / "sub").symlink_to(outside, target_is_directory=True)
+    (staging / "b").write_bytes(b"b")
+    keeping.keep(staging / "b", "sub/b.bin", 1)
+    keeping.discard()
+    assert list(outside.iterdir()) == []
+    assert not os.path.lexists(kept)
