@@ -36,7 +36,14 @@ from fsartifacts.engine import listnotes, naming
 from fsartifacts.engine.results import Result, Results, failure, planned
 from fsartifacts.errors import FsArtifactsError
 from fsartifacts.stores.base import PendingUpload
-from fsartifacts.stores.claims import ABANDONED_AFTER, Claim, Holder, claim_path, claimed_folder
+from fsartifacts.stores.claims import (
+    ABANDONED_AFTER,
+    CLAIM_LIMIT,
+    Claim,
+    Holder,
+    claim_path,
+    claimed_folder,
+)
 from fsartifacts.stores.entries import entry_modified, entry_size, strip_slash
 from fsartifacts.stores.journals import KEPT_FOR, UploadJournals
 from fsartifacts.stores.store import Store
@@ -95,7 +102,7 @@ def find(
             live.add(folder)
             continue
         try:
-            claim = Claim.from_bytes(ops.read_bytes(strip_slash(entry["name"])))
+            claim = Claim.from_bytes(ops.read_bytes(strip_slash(entry["name"]), limit=CLAIM_LIMIT))
         except FileNotFoundError:
             continue  # released since the listing
         holder = Holder(strip_slash(entry["name"]), claim, modified)

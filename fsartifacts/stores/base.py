@@ -31,6 +31,7 @@ from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.removal import remove_exactly
 
 SIDECAR_SUFFIX = ".sha256"
+SIDECAR_LIMIT = 4096  # bytes read of a sidecar at most: a digest and a name
 COPY_CHUNK = 1024 * 1024
 
 
@@ -355,8 +356,14 @@ class StoreOps(ConditionalOps):
         ``serves_ranges``."""
         raise NotImplementedError(f"{type(self).__name__} serves no ranges")
 
-    def read_bytes(self, rpath: str) -> bytes:
-        return bytes(self.fs.cat_file(rpath))
+    def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
+        """The bytes of ``rpath``; with ``limit``, no more than its first ``limit + 1``
+        (one ranged request): an object longer than what its reader ever writes (a small
+        note someone planted, a damaged one) is cut there, where its reader sees it is
+        not its own, instead of being read whole into memory."""
+        if limit is None:
+            return bytes(self.fs.cat_file(rpath))
+        return bytes(self.fs.cat_file(rpath, start=0, end=limit + 1))
 
     def open_read(self, rpath: str) -> IO[bytes]:
         """A file object reading the remote file ``rpath``."""
@@ -368,7 +375,8 @@ class StoreOps(ConditionalOps):
         if self.records_sha256:
             return None
         try:
-            text = self.read_bytes(rpath + SIDECAR_SUFFIX).decode("utf-8", "replace")
+            data = self.read_bytes(rpath + SIDECAR_SUFFIX, limit=SIDECAR_LIMIT)
+            text = data.decode("utf-8", "replace")
         except FileNotFoundError:
             return None
         digest = text.split()[0].lower() if text.split() else ""

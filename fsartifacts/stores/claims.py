@@ -32,6 +32,9 @@ from fsartifacts.stores.entries import entry_modified
 CLAIM_MARKER = ".fsartifacts-claim"
 ABANDONED_AFTER = timedelta(hours=1)
 ABANDONED_AFTER_TEXT = "1 hour"
+# Bytes read of a claim object at most: one is a few hundred, and an object on the store
+# that only looks like one may be of any size.
+CLAIM_LIMIT = 64 * 1024
 # The holder rewrites its claim this often, so that only a dead push's claim grows old.
 RENEW_EVERY = ABANDONED_AFTER / 12
 
@@ -48,7 +51,7 @@ class ClaimStore(Protocol):
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None: ...
 
-    def read_bytes(self, rpath: str) -> bytes: ...
+    def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes: ...
 
     def remove(self, rpath: str, *, recursive: bool = False) -> None: ...
 
@@ -184,7 +187,7 @@ def holder(store: ClaimStore, rpath: str) -> Holder | None:
     for entry in ranked:
         path = entry["name"].rstrip("/")
         try:
-            data = store.read_bytes(path)
+            data = store.read_bytes(path, limit=CLAIM_LIMIT)
         except FileNotFoundError:
             continue  # released since the listing
         return Holder(path, Claim.from_bytes(data), entry_modified(entry))
@@ -218,14 +221,14 @@ def _own_object(store: ClaimStore, rpath: str, claim: Claim) -> str:
 
 
 def _still_ours(store: ClaimStore, path: str, claim: Claim) -> bool:
-    found = Claim.from_bytes(store.read_bytes(path))
+    found = Claim.from_bytes(store.read_bytes(path, limit=CLAIM_LIMIT))
     return found is not None and found.token == claim.token
 
 
 def remove_holder(store: ClaimStore, found: Holder) -> bool:
     """Delete the claim object ``found``, if it still says the same; True when it is gone."""
     try:
-        if Claim.from_bytes(store.read_bytes(found.path)) != found.claim:
+        if Claim.from_bytes(store.read_bytes(found.path, limit=CLAIM_LIMIT)) != found.claim:
             return False  # taken again since it was found: not abandoned any more
         store.remove(found.path)
     except FileNotFoundError:

@@ -230,9 +230,9 @@ class LocalOps(StoreOps):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
 
-    def read_bytes(self, rpath: str) -> bytes:
+    def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with open_regular(rpath) as src:
-            return src.read()
+            return src.read(-1 if limit is None else limit + 1)
 
     def open_read(self, rpath: str) -> IO[bytes]:
         return open_regular(rpath)

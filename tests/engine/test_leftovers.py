@@ -3,6 +3,9 @@ project points at (the next push continues it); ``gc`` removes it like any other
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from fsartifacts.engine import leftovers
 from fsartifacts.stores.journals import UploadJournal, UploadJournals
 from fsartifacts.stores.s3.ops import open_s3_store
 from fsartifacts.stores.s3.settings import S3Settings
+from tests.fixtures.cli import BIN, command_env, write_project
 from tests.fixtures.remotes import Remote
 
 
@@ -95,3 +99,42 @@ def test_gc_deletes_the_one_leftover_it_found_even_when_its_name_reads_as_a_patt
     )
     assert [(r.artifact, r.action) for r in collected] == [("listing note", "deleted")]
     assert remote.names() == {"data_v1.0.0", "data_v1.0.0.manifest.json", live}
+
+
+def test_gc_reads_no_more_of_a_claim_than_a_claim_can_hold(remote: Remote) -> None:
+    """A claim object is a few hundred bytes; one that is not (planted, or damaged) was
+    read whole into memory: gc and every push reading the claims of the store."""
+    from fsartifacts.stores.claims import CLAIM_LIMIT
+    from fsartifacts.stores.store import Store, ops_for
+
+    junk = b"{" * (CLAIM_LIMIT * 4)
+    remote.fs.pipe_file(f"{remote.root}/.data_v2.0.0.fsartifacts-claim", junk)
+    remote.fs.invalidate_cache()
+    ops = ops_for(remote.fs)
+    read = ops.read_bytes(f"{remote.root}/.data_v2.0.0.fsartifacts-claim", limit=CLAIM_LIMIT)
+    assert read == junk[: CLAIM_LIMIT + 1]
+    store = Store(remote.fs, remote.root, ops, remote.root)
+    collected = leftovers.collect(
+        store, [], translate=lambda exc, what: RuntimeError(what), older_than=timedelta(0)
+    )
+    assert [(r.artifact, r.action) for r in collected] == [("claim", "deleted")], collected
+
+
+def test_gc_of_a_claim_larger_than_memory_does_not_read_it(tmp_path: Path) -> None:
+    """A sparse 3 GiB claim, under an address space of 1.5 GiB: gc failed with an internal
+    MemoryError (or, without a limit, took all the memory there was)."""
+    root = write_project(tmp_path / "p", "repository:\n  url: file://./store\n"
+                         "  artifacts:\n    - {name: data, file: data}\n")  # fmt: skip
+    (root / "store").mkdir()
+    claim = root / "store" / ".data_v2.0.0.fsartifacts-claim"
+    with open(claim, "wb") as f:
+        f.truncate(3 * 1024**3)
+    os.utime(claim, (0, 0))
+
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024**2, resource.RLIM_INFINITY))
+
+    run = subprocess.run([str(BIN), "gc"], cwd=root, env=command_env(root), capture_output=True,
+                         text=True, timeout=120, preexec_fn=bounded)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert not claim.exists()

@@ -306,9 +306,9 @@ class S3Ops(S3Writes):
             finally:
                 close_body(self.fs.loop, body)
 
-    def read_bytes(self, rpath: str) -> bytes:
+    def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with self._errors(rpath, "download"):
-            return super().read_bytes(rpath)
+            return super().read_bytes(rpath, limit=limit)
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The ``sha256`` in the object's metadata (one HEAD); None without one."""
