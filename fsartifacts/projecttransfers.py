@@ -7,7 +7,7 @@ the run is interrupted.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from fsartifacts.engine import naming
 from fsartifacts.engine.lockfile import InstallLog, LockEntry, LockFile
@@ -28,6 +28,31 @@ if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
 
 
+class PushKeywords(TypedDict, total=False):
+    """The options :meth:`Transfers.push` and :meth:`Transfers.sync_push` share."""
+
+    force: bool
+    prefix: str
+    dry_run: bool
+    check: bool
+    message: str | None
+    resume: bool
+
+
+class PullKeywords(TypedDict, total=False):
+    """The options :meth:`Transfers.pull` and :meth:`Transfers.sync_pull` share."""
+
+    override: bool
+    prefix: str
+    pre: bool
+    dry_run: bool
+    locked: bool
+    check: bool
+    include: Sequence[str]
+    exclude: Sequence[str]
+    resume: bool
+
+
 class Transfers(ProjectParts):
     """The pushes and pulls of a project, each a run of results, one per artifact."""
 
@@ -41,29 +66,14 @@ class Transfers(ProjectParts):
         check: bool = False,
         message: str | None = None,
         resume: bool = True,
+        sync: bool = False,
     ) -> Results:
         """Upload artifacts as their version; a version already on the store fails
         (whatever its content) unless ``force``. ``check`` raises the first failure's error.
         Each version records its provenance (git commit, user, host, CI run...) and
         ``message``. ``resume`` (the default) continues an upload an interrupted run left
-        unfinished; False starts it over."""
-        return self._push(
-            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=False,
-            message=message, resume=resume,
-        )  # fmt: skip
-
-    def _push(
-        self,
-        which: str,
-        *,
-        force: bool,
-        prefix: str,
-        dry_run: bool,
-        check: bool,
-        sync: bool,
-        message: str | None = None,
-        resume: bool = True,
-    ) -> Results:
+        unfinished; False starts it over. ``sync`` (sync push) makes it safe to repeat:
+        an identical copy already there is up to date."""
         from fsartifacts.engine import provenance
 
         prefix = naming.validate_prefix(prefix)
@@ -220,42 +230,14 @@ class Transfers(ProjectParts):
         if entries:
             lock.add(self.store.display, entries)
 
-    def sync_push(
-        self,
-        which: str = ALL,
-        *,
-        force: bool = False,
-        prefix: str = "",
-        dry_run: bool = False,
-        check: bool = False,
-        message: str | None = None,
-        resume: bool = True,
-    ) -> Results:
+    def sync_push(self, which: str = ALL, **options: Unpack[PushKeywords]) -> Results:
         """Push that is safe to repeat: an identical copy already there is up to date;
-        a different one fails unless ``force``."""
-        return self._push(
-            which, force=force, prefix=prefix, dry_run=dry_run, check=check, sync=True,
-            message=message, resume=resume,
-        )  # fmt: skip
+        a different one fails unless ``force``. The options are :meth:`push`'s."""
+        return self.push(which, sync=True, **options)
 
     def sync_pull(
-        self,
-        which: str = ALL,
-        version: Requested = None,
-        *,
-        override: bool = False,
-        prefix: str = "",
-        pre: bool = False,
-        dry_run: bool = False,
-        locked: bool = False,
-        check: bool = False,
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        resume: bool = True,
+        self, which: str = ALL, version: Requested = None, **options: Unpack[PullKeywords]
     ) -> Results:
-        """Pull that skips every artifact whose local copy already matches."""
-        return self.pull(
-            which, version, override=override, prefix=prefix, pre=pre, dry_run=dry_run,
-            locked=locked, skip_current=True, check=check, include=include, exclude=exclude,
-            resume=resume,
-        )  # fmt: skip
+        """Pull that skips every artifact whose local copy already matches. The options
+        are :meth:`pull`'s."""
+        return self.pull(which, version, skip_current=True, **options)
