@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
+import signal
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -15,7 +19,7 @@ from fsartifacts import Project
 from fsartifacts.engine.install import Sink
 from fsartifacts.errors import LocalError
 from tests.fixtures.artifactory import ArtifactoryRepo
-from tests.fixtures.cli import fsartifacts, tree_digest, write_project
+from tests.fixtures.cli import BIN, command_env, fsartifacts, tree_digest, write_project
 
 ARTIFACTS = """\
   artifacts:
@@ -165,3 +169,26 @@ def test_a_store_failure_while_a_folder_file_downloads_is_the_stores_and_retried
     server.faults.fail_next(100, status=404, path_contains="deep/b.bin", methods=["GET"])
     stderr = failed(root, "data", "1.0.0", "-o")
     assert "HTTP 404" in stderr and "cannot write" not in stderr
+
+
+def test_a_file_too_large_for_the_disk_names_the_staged_file_whatever_wrote_it(
+    tmp_path: Path,
+) -> None:
+    """The kernel copies a large file from a folder store without the Sink: its EFBIG (or
+    ENOSPC) must still be the local file's, not taken for the store's failure."""
+    root = write_project(tmp_path / "project", FOLDER_STORE, "1.0.0")
+    (root / "data").mkdir()
+    (root / "data" / "big.bin").write_bytes(os.urandom(6 * 1024 * 1024))
+    assert Project.load(start=root, environ={}).push("data")[0].action == "pushed"
+    shutil.rmtree(root / "data")
+
+    def small_files_only() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not death, past the limit
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, resource.RLIM_INFINITY))
+
+    run = subprocess.run([str(BIN), "pull", "data", "1.0.0"], cwd=root, env=command_env(root),
+                         capture_output=True, text=True, timeout=120,
+                         preexec_fn=small_files_only)  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert "cannot write" in run.stderr and "File too large" in run.stderr, run.stderr
+    assert not (root / "data").exists()
