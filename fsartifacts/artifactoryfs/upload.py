@@ -147,17 +147,27 @@ def deploy(
             progress.advance_to(size)
             return
 
-    def body() -> UploadBody:
-        return UploadBody(open_body(), size, progress)
+    def body() -> UploadBody | bytes:
+        raw = open_body()
+        if size > SEND_BLOCK:
+            return UploadBody(raw, size, progress)
+        # A small body is read whole, in one call, and sent as bytes: urllib3 writes it at
+        # once, without a file body's block and end-of-file reads. Bytes that are not the
+        # announced checksums' (the file changed since) are refused by the server.
+        try:
+            return raw.read(size)
+        finally:
+            raw.close()
 
     put_with_retries(client, url, action, body, headers)
+    progress.advance_to(size)  # a small body's bytes, counted once stored
 
 
 def put_with_retries(
     client: ArtifactoryClient,
     url: str,
     action: str,
-    make_body: Callable[[], UploadBody | None],
+    make_body: Callable[[], UploadBody | bytes | None],
     headers: dict[str, str],
     ok: tuple[int, ...] = (200, 201),
 ) -> bool:
@@ -187,7 +197,7 @@ def put_with_retries(
                 raise after_tries(exc, attempt) from None
             failure = str(exc)
         finally:
-            if body is not None:
+            if isinstance(body, UploadBody):
                 body.close()
         if response is not None and response.is_redirect:
             try:
@@ -297,7 +307,9 @@ def deploy_file(
             )
 
     def reopen() -> Readable:
-        return open(lpath, "rb")  # closed by put_with_retries
+        # Unbuffered: the body reads in blocks of its own, and a buffered file would ask
+        # whether it is a terminal and where it stands (two system calls) for nothing.
+        return open(lpath, "rb", buffering=0)  # closed by deploy or put_with_retries
 
     deploy(client, rpath, reopen, size, sha1, actual_sha256, callback=callback)
 

@@ -5,6 +5,7 @@ files refused with nothing stored, and exclusive writes."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fsspec.callbacks import Callback
 
 from fsartifacts.artifactoryfs.errors import ArtifactoryConflictError, ArtifactoryIntegrityError
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN, SEND_BLOCK
+from fsartifacts.artifactoryfs.upload import CHECKSUM_DEPLOY_MIN, SEND_BLOCK, deploy
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactoryfs import (
     RecordingCallback,
@@ -166,3 +167,30 @@ def test_exclusive_writes(fs: ArtifactoryFileSystem, repo: str, tmp_path: Path) 
     with fs.open(f"{repo}/y.txt", "xb") as f:
         f.write(b"new")
     assert fs.cat_file(f"{repo}/y.txt") == b"new"
+
+
+class CountingReads(io.BytesIO):
+    reads = 0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        type(self).reads += 1
+        return super().read(size)
+
+
+def test_a_small_body_is_read_in_one_call_and_a_short_one_is_refused_at_once(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer
+) -> None:
+    data = os.urandom(32 * 1024)
+    progress = RecordingCallback()
+    digests = digests_of(data)
+    deploy(fs.client, f"{repo}/s.bin", lambda: CountingReads(data), len(data),
+           digests["sha1"], digests["sha256"], progress)  # fmt: skip
+    assert CountingReads.reads == 1
+    assert sum(progress.updates) == len(data)
+    assert fs.cat_file(f"{repo}/s.bin") == data
+    # A file that lost bytes after it was hashed sends what it holds, which the server
+    # refuses against the checksums; never a Content-Length it does not fill.
+    with pytest.raises(ArtifactoryConflictError):
+        deploy(fs.client, f"{repo}/t.bin", lambda: io.BytesIO(data[:-1]), len(data),
+               digests["sha1"], digests["sha256"])  # fmt: skip
+    assert not fs.exists(f"{repo}/t.bin")
