@@ -13,11 +13,8 @@ information and query, so no token travels with them.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
-import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +28,14 @@ FIELDS = ("commit", "branch", "dirty", "user", "host", "time", "ci", "ci_url", "
           "message")  # fmt: skip
 MAX_TEXT = 1000
 
+# getpass, socket and subprocess are imported where a record is made (a push): the
+# commands that only read records (list, info, validate through the manifest) skip them.
+
 
 def user() -> str:
     """The local user name (from the environment or the password database), or "unknown"."""
+    import getpass
+
     try:
         return short_text(getpass.getuser()) or "unknown"
     except (OSError, KeyError, ImportError):
@@ -41,6 +43,8 @@ def user() -> str:
 
 
 def host() -> str:
+    import socket
+
     return short_text(socket.gethostname()) or "unknown"
 
 
@@ -123,6 +127,8 @@ def _git(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
 
 def _run_git(root: Path, env: Mapping[str, str], *args: str) -> str | None:
     # No fsmonitor hook: reading the state of a checkout must not run its configured programs.
+    import subprocess
+
     command = ["git", "-c", "core.fsmonitor=false", "-C", str(root), *args]
     try:
         done = subprocess.run(
