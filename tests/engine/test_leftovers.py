@@ -113,6 +113,9 @@ def test_gc_reads_no_more_of_a_claim_than_a_claim_can_hold(remote: Remote) -> No
     ops = ops_for(remote.fs)
     read = ops.read_bytes(f"{remote.root}/.data_v2.0.0.fsartifacts-claim", limit=CLAIM_LIMIT)
     assert read == junk[: CLAIM_LIMIT + 1]
+    remote.fs.pipe_file(f"{remote.root}/empty.bin", b"")  # no range of it can be served
+    assert ops.read_bytes(f"{remote.root}/empty.bin", limit=CLAIM_LIMIT) == b""
+    remote.fs.rm_file(f"{remote.root}/empty.bin")
     store = Store(remote.fs, remote.root, ops, remote.root)
     collected = leftovers.collect(
         store, [], translate=lambda exc, what: RuntimeError(what), older_than=timedelta(0)

@@ -308,7 +308,13 @@ class S3Ops(S3Writes):
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with self._errors(rpath, "download"):
-            return super().read_bytes(rpath, limit=limit)
+            try:
+                return super().read_bytes(rpath, limit=limit)
+            except OSError as exc:
+                # S3 refuses every range of an empty object (InvalidRange, 416): nothing to read.
+                if limit is not None and exc.errno == errno.EINVAL and self.fs.size(rpath) == 0:
+                    return b""
+                raise
 
     def recorded_sha256(self, rpath: str, entry: dict[str, Any] | None = None) -> str | None:
         """The ``sha256`` in the object's metadata (one HEAD); None without one."""
