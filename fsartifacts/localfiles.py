@@ -138,18 +138,18 @@ def open_regular(path: str, within: str | None = None) -> IO[bytes]:
     if within is None:
         fd = _open_leaf(None, path, path)
     else:
-        rel = PurePosixPath(os.path.relpath(path, within).replace(os.sep, "/"))
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        parts = _parts_below(path, within)
+        if not parts:
             raise not_regular(path, f"it is outside {within}")
         dir_fd = _open_dir(None, within, within)
         try:
             here = within
-            for part in rel.parts[:-1]:
+            for part in parts[:-1]:
                 here = os.path.join(here, part)
                 inner = _open_dir(dir_fd, part, here)
                 os.close(dir_fd)
                 dir_fd = inner
-            fd = _open_leaf(dir_fd, rel.parts[-1], path)
+            fd = _open_leaf(dir_fd, parts[-1], path)
         finally:
             os.close(dir_fd)
     try:
@@ -161,6 +161,22 @@ def open_regular(path: str, within: str | None = None) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _parts_below(path: str, within: str) -> list[str]:
+    """The names from ``within`` down to ``path``; none when ``path`` is not below it.
+
+    Split as strings where ``path`` is plainly ``within`` and a relative path below it (a
+    folder's every file is opened so), else through ``relpath``."""
+    prefix = os.path.join(within, "")
+    if os.sep == "/" and path.startswith(prefix):
+        parts = path[len(prefix) :].split("/")
+        if not any(part in ("", ".", "..") for part in parts):
+            return parts
+    rel = PurePosixPath(os.path.relpath(path, within).replace(os.sep, "/"))
+    if rel.is_absolute() or ".." in rel.parts:
+        return []
+    return list(rel.parts)
 
 
 def _open_leaf(dir_fd: int | None, name: str, path: str) -> int:

@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, NoReturn
 
 from fsartifacts.atomic import (
@@ -288,13 +288,15 @@ def contained(base: Path, relative: str) -> Path:
 def contained_parts(base: Path, relative: str) -> tuple[str, ...]:
     """The names of ``relative`` inside ``base``, refusing any that would land outside it
     (absolute, ``..``, a backslash) or hold control characters."""
-    rel = PurePosixPath(relative)
-    if not relative or rel.is_absolute() or ".." in rel.parts or "\\" in relative:
+    # Split as a string, as a POSIX path splits (empty and "." parts dropped): this runs
+    # for every file of a folder of 100,000.
+    parts = tuple(part for part in relative.split("/") if part and part != ".")
+    if not relative or relative[0] == "/" or ".." in parts or "\\" in relative:
         problem = f"it would land outside {base}"
     elif has_control_characters(relative):
         problem = "it holds control characters"
     else:
-        return rel.parts
+        return parts
     raise IntegrityError(
         f"refusing remote name {relative!r}: {problem}. "
         "The remote copy is not one fsartifacts wrote; remove it from the store."

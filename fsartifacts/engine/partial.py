@@ -194,11 +194,15 @@ class KeptMembers:
         """Where the members an earlier run kept are (none, or this one folder)."""
         return [self.path] if self.resume and kept_members_leftover(self.path) else []
 
+    def wants(self, size: int) -> bool:
+        """Whether a verified member of ``size`` bytes is kept (:meth:`keep`)."""
+        return self.resume and size >= self.smallest
+
     def keep(self, staged: Path, relative: str, size: int) -> None:
         """Keep the verified member ``staged`` (in the folder being built, ``size`` bytes)
         for a later run, where a hard link can be made (elsewhere the member is simply
         not kept)."""
-        if not self.resume or size < self.smallest:
+        if not self.wants(size):
             return
         *folder, name = contained_parts(self.path, relative)
         with contextlib.suppress(OSError), self._lock:

@@ -333,9 +333,9 @@ def _pull_folder(
         if source is not None and reuse.copy_member(source, staging, entry, dest):
             callback.absolute_update(entry.size)
             return
-        target = member_target(staging, entry.path)
         if not (is_large(ctx, entry.size) and fetch_member_in_ranges(
-            ctx, f"{copy.path}/{entry.path}", target, entry.size, entry.sha256,
+            ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
+            entry.sha256,
             url=f"{url}{entry.path}", callback=callback,
             check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
                           entry.size),
@@ -348,7 +348,8 @@ def _pull_folder(
                 )
             verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                    entry.sha256, None)  # fmt: skip
-        keeping.keep(target, entry.path, entry.size)
+        if keeping.wants(entry.size):
+            keeping.keep(contained(staging, entry.path), entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
         _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry, callback))

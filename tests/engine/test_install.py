@@ -9,9 +9,9 @@ import pytest
 
 from fsartifacts import atomic
 from fsartifacts.engine import install
-from fsartifacts.engine.install import check_tree, staged_member, swap_dir
+from fsartifacts.engine.install import check_tree, contained, staged_member, swap_dir
 from fsartifacts.engine.manifest import ManifestEntry
-from fsartifacts.errors import LocalError
+from fsartifacts.errors import IntegrityError, LocalError
 
 FILES = {f"d{i % 3}/sub/{i}.bin": bytes([i]) * (10 + i) for i in range(12)}
 
@@ -105,3 +105,19 @@ def test_a_folder_is_made_durable_before_it_is_swapped_in(
     swap_dir(staging, dest)
     assert events == [("sync_tree", str(staging)), ("fsync_dir", str(tmp_path))]
     assert sorted(os.listdir(dest)) == ["d0", "d1", "d2"]
+
+
+@pytest.mark.parametrize(
+    "relative", ["", "../x", "a/../../x", "/etc/passwd", "a\\..\\x", "a/b\n", ".."]
+)
+def test_a_member_name_that_leaves_its_folder_or_holds_control_characters_is_refused(
+    tmp_path: Path, relative: str
+) -> None:
+    with pytest.raises(IntegrityError, match="refusing remote name"):
+        contained(tmp_path, relative)
+
+
+def test_a_member_name_lands_where_a_posix_path_would() -> None:
+    base = Path("/base")
+    assert contained(base, "a//b/./c.bin") == Path("/base/a/b/c.bin")
+    assert contained(base, "a/b.bin") == base / "a" / "b.bin"
