@@ -232,6 +232,18 @@ class InstallLog:
                 self._written.add(artifact)  # written or failed: never again from here
                 self._write({artifact: recorded})
 
+    def found_current(self, artifact: str, entry: LockEntry) -> None:
+        """The entry of a copy found already in place, written at once with ``write``
+        (called under the lock of its destination, as an install is)."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._write is None:
+                self._entries[artifact] = entry
+            else:
+                self._written.add(artifact)
+                self._write({artifact: entry})
+
     def record(self, artifact: str, entry: LockEntry) -> None:
         """The entry of a copy found already in place (or reported after its install)."""
         with self._lock:

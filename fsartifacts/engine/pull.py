@@ -19,7 +19,6 @@ import semver
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.config.values import outside_root_problem
 from fsartifacts.engine import naming, reuse
 from fsartifacts.engine.compare import local_manifest, remote_file_matches
 from fsartifacts.engine.context import Context
@@ -45,7 +44,7 @@ from fsartifacts.engine.manifest import Manifest, ManifestEntry
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.partial import KeptMembers
-from fsartifacts.engine.pulllock import pull_lock, sweep_stale
+from fsartifacts.engine.pulllock import check_inside_project, checking, pull_lock, sweep_stale
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.verify import Pin, check_pin, checked, verify
@@ -109,13 +108,22 @@ def pull_artifact(
                          lambda: recorded_as(result).lock)  # fmt: skip
     result.bytes = copy.size or 0
     expected = pin.sha256 if pin else None
+
+    def current(found: Result) -> Result:
+        """``found`` up to date, its entry written as an install's is."""
+        if found.lock is not None and not dry_run:
+            options.installs.found_current(artifact.name, found.lock)
+        return found
+
     if copy.kind == "folder":
         full = Manifest.from_bytes(ctx.ops.read_bytes(copy.manifest_path), url)
         check_pin(url, full.digest, pin)
         manifest = selection.select(full, url)
         result.bytes, result.sha256 = manifest.size, full.digest
-        if skip_current and _folder_is_current(ctx, artifact, dest, manifest, selection):
-            return recorded_as(up_to_date(result))
+        if skip_current:
+            with checking(ctx.root, dest, dry_run):
+                if _folder_is_current(ctx, artifact, dest, manifest, selection):
+                    return current(recorded_as(up_to_date(result)))
         # The install mirrors the manifest (within the selection): say which local files
         # it takes away.
         result.removed = [p for p in manifest.unlisted_files(dest) if selection.wants(p)]
@@ -134,10 +142,12 @@ def pull_artifact(
     recorded = ctx.ops.recorded_sha256(copy.path, copy.entry)
     if recorded:
         check_pin(url, recorded, pin)
-    current = _current_file(ctx, copy, dest, recorded, expected) if skip_current else None
-    if current is not None:
-        result.sha256 = current
-        return recorded_as(up_to_date(result))
+    if skip_current:
+        with checking(ctx.root, dest, dry_run):
+            sha256 = _current_file(ctx, copy, dest, recorded, expected)
+            if sha256 is not None:
+                result.sha256 = sha256
+                return current(recorded_as(up_to_date(result)))
     if dry_run:
         return planned(result, "would download")
     check_inside_project(ctx.root, dest)
@@ -150,17 +160,6 @@ def pull_artifact(
 def override_or_named(root: Path, artifact: Artifact, copy: RemoteCopy, override: bool) -> Path:
     """Where a pulled copy lands: the artifact's own path, or its remote name in the root."""
     return root / artifact.file if override else contained(root, copy.name)
-
-
-def check_inside_project(root: Path, dest: Path) -> None:
-    """Refuse to write ``dest`` unless it resolves inside the project root.
-
-    The configuration was checked when it was loaded; this checks again just
-    before the write, as a symlink may have appeared in between.
-    """
-    problem = outside_root_problem(root, dest)
-    if problem:
-        raise ConfigError(f"refusing to write {dest}: {problem}")
 
 
 def locked_copy(ctx: Context, artifact: Artifact, locked: LockEntry) -> RemoteCopy:

@@ -6,6 +6,8 @@ so a temporary found beside the destination by the holder of the lock is provabl
 leftover of a dead pull and is swept; a second pull of the same destination
 meanwhile fails at once, touching nothing. What a later pull can still use (a
 resumable download with its journal, the members a folder pull kept) stays a day.
+A sync pull holds the lock too while it checks that the destination is current and
+records it so, and a destination is written only once it resolves inside the project.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 
 from fsartifacts import locks
 from fsartifacts.atomic import TEMP_MARKER
+from fsartifacts.config.values import outside_root_problem
 from fsartifacts.engine.install import OLD_TAG, local_writes
-from fsartifacts.errors import LocalError
+from fsartifacts.errors import ConfigError, LocalError
 
 LOCK_SUFFIX = ".fsartifacts-lock"
 PARTIAL_TAG = "partial"  # the staged file of a download that may resume
@@ -46,6 +49,27 @@ def pull_lock(dest: Path) -> Iterator[None]:
         yield
     finally:
         locks.release(path, fd)
+
+
+def check_inside_project(root: Path, dest: Path) -> None:
+    """Refuse to write ``dest`` unless it resolves inside the project root.
+
+    The configuration was checked when it was loaded; this checks again just
+    before the write, as a symlink may have appeared in between.
+    """
+    problem = outside_root_problem(root, dest)
+    if problem:
+        raise ConfigError(f"refusing to write {dest}: {problem}")
+
+
+def checking(root: Path, dest: Path, dry_run: bool) -> contextlib.AbstractContextManager[object]:
+    """Around the check that ``dest`` is current and the record of it: the lock of
+    ``dest``, as an install holds it, so no other pull puts another copy there between
+    the check and the record. A dry run writes nothing, not even that lock."""
+    if dry_run:
+        return contextlib.nullcontext()
+    check_inside_project(root, dest)
+    return pull_lock(dest)
 
 
 def partial_paths(dest: Path) -> tuple[Path, Path]:

@@ -217,3 +217,27 @@ def test_two_pulls_of_one_artifact_at_once_record_the_copy_installed_last(
     assert (consumer / "model.bin").read_bytes() == b"newer model\n" * 5000
     lock = (consumer / "fsartifacts.lock").read_text()
     assert "remote: model_v1.1.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
+
+
+def test_a_copy_found_up_to_date_is_recorded_before_another_pull_replaces_it(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    assert fsartifacts("pull", "model", "1.0.0", "-o", cwd=consumer).returncode == 0
+    (producer / "VERSION").write_text("1.1.0\n")
+    (producer / "model.bin").write_bytes(b"newer model\n" * 5000)
+    assert Project.load(start=producer, environ={}).push("model").ok
+    other: list[subprocess.CompletedProcess[str]] = []
+    # The sync pull finds model 1.0.0 in place, then, while it downloads data, another
+    # pull installs model 1.1.0 there: the lock file must end naming 1.1.0.
+    artifactory_repo.server.faults.before_next(
+        lambda: other.append(fsartifacts("pull", "model", "1.1.0", "-o", cwd=consumer)),
+        methods=["GET"], path_contains="data_v1.0.0/",
+    )  # fmt: skip
+    first = fsartifacts("sync", "pull", "ALL", "1.0.0", "-o", "-j", "1", cwd=consumer)
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in first.stdout, first.stdout
+    assert other and other[0].returncode == 0, other and other[0].stderr
+    assert (consumer / "model.bin").read_bytes() == b"newer model\n" * 5000
+    lock = (consumer / "fsartifacts.lock").read_text()
+    assert "remote: model_v1.1.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
