@@ -8,7 +8,6 @@ not read ``1.2.3-rc.1`` at all).
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +86,8 @@ def _pyproject_version(root: Path) -> str | None:
     path = root / PYPROJECT_FILE
     if not path.exists():
         return None
+    import tomllib  # only for a project with a pyproject.toml: it compiles its regexes
+
     try:
         data = tomllib.loads(read_small_text(path, CONFIG_LIMIT))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
