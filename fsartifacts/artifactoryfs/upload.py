@@ -287,10 +287,13 @@ def deploy_file(
     sha1: str | None,
     hashed_stat: os.stat_result | FileIdentity | None,
     callback: Callback,
+    *,
+    now: os.stat_result | None = None,
 ) -> None:
-    """Deploy local file ``lpath``; see :meth:`ArtifactoryFileSystem.put_file`."""
+    """Deploy local file ``lpath`` (``now``: its stat the caller has just taken); see
+    :meth:`ArtifactoryFileSystem.put_file`."""
     if sha256 is not None and sha1 is not None:
-        now = os.stat(lpath)
+        now = now or os.stat(lpath)
         if hashed_stat is not None and file_identity(now) != file_identity(hashed_stat):
             raise ArtifactoryIntegrityError(
                 f"upload {rpath}: {lpath} changed since it was hashed (its size, "

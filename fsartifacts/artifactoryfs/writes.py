@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -73,11 +74,14 @@ class WriteOperations(AbstractFileSystem):
         lpath = os.fspath(lpath)
         if mode == "create" and self._exists_on_server(rpath):
             raise FileExistsError(errno.EEXIST, "already exists", rpath)
-        if os.path.isdir(lpath):
+        now = os.stat(lpath)  # one stat: a folder here, and the file's identity as sent
+        if stat.S_ISDIR(now.st_mode):
             self.makedirs(rpath, exist_ok=True)
             return
         try:
-            uploads.deploy_file(self.client, rpath, lpath, sha256, sha1, hashed_stat, callback)
+            uploads.deploy_file(
+                self.client, rpath, lpath, sha256, sha1, hashed_stat, callback, now=now
+            )
         finally:
             self.invalidate_cache(rpath)
 
