@@ -197,7 +197,7 @@ class HashCache:
                 self.hits += 1
                 return FileDigests(known, stat)
             self.misses += 1
-        computed = hash_file(real, [name for name in wanted if name not in known])
+        computed = hash_file(real, [n for n in wanted if n not in known], size=stat.st_size)
         digests = {name: known.get(name) or computed[name] for name in wanted}
         # Stat again: a file that changed while being read must not be cached.
         if self._key(os.stat(real)) == key:

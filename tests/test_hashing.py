@@ -14,7 +14,14 @@ import pytest
 
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashcache import HashCache
-from fsartifacts.hashing import CHUNK, THREADED_MIN, FileDigests, HashingWriter, hash_stream
+from fsartifacts.hashing import (
+    CHUNK,
+    THREADED_MIN,
+    FileDigests,
+    HashingWriter,
+    hash_file,
+    hash_stream,
+)
 
 
 def sha256(data: bytes) -> str:
@@ -260,3 +267,20 @@ def test_copy_from_a_file_larger_than_the_limit_writes_nothing(tmp_path: Path) -
             writer.copy_from(src)
         writer.close()
     assert (tmp_path / "out").read_bytes() == b""
+
+
+@pytest.mark.parametrize("sized", [0, 4, 10, 11, CHUNK - 1], ids=lambda n: f"sized {n}")
+def test_a_small_file_is_hashed_to_its_end_whatever_size_it_was_found_with(
+    tmp_path: Path, sized: int
+) -> None:
+    # The size a caller found may be stale: a file that grew (or shrank) since is still
+    # hashed whole, to its end.
+    path = tmp_path / "f.bin"
+    data = os.urandom(10) + b"x" * (CHUNK + 5)
+    path.write_bytes(data)
+    expected = {"sha256": hashlib.sha256(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest()}
+    assert hash_file(path, ["sha256", "sha1"], size=sized) == expected
+    path.write_bytes(data[:10])
+    assert (
+        hash_file(path, ["sha256"], size=sized)["sha256"] == hashlib.sha256(data[:10]).hexdigest()
+    )

@@ -8,6 +8,7 @@ import os
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import semver
@@ -322,9 +323,9 @@ def test_a_new_file_on_the_folder_store_is_hashed_as_it_is_copied_not_read_first
     read_first: list[str] = []
     real_hash_file = hashcache.hash_file
 
-    def counting(path: str, algorithms: list[str]) -> dict[str, str]:
+    def counting(path: str, algorithms: list[str], **options: Any) -> dict[str, str]:
         read_first.append(path)
-        return real_hash_file(path, algorithms)
+        return real_hash_file(path, algorithms, **options)
 
     monkeypatch.setattr(hashcache, "hash_file", counting)
     cache = HashCache(tmp_path / "hashes.json")
