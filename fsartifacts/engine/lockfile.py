@@ -10,7 +10,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ class LockFile:
     path: Path
     store: str = ""
     artifacts: dict[str, LockEntry] | None = None
+    # What :meth:`add` last wrote, and as what: while the file still holds those bytes, no
+    # other process has written it since, and the next add need not parse it again (a
+    # pull writes it once per artifact it installs).
+    _wrote: tuple[bytes, LockFile] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def read(cls, root: Path) -> LockFile:
@@ -152,19 +156,23 @@ class LockFile:
         with _writing(self.path):
             fd = locks.take(guard, wait=True)
         try:
-            try:
-                current = LockFile.read(self.path.parent)
-            except ConfigError:
-                current = self  # unreadable now: replaced, as a pull always did
+            if self._wrote is not None and _bytes_of(self.path) == self._wrote[0]:
+                current = self._wrote[1]
+            else:
+                try:
+                    current = LockFile.read(self.path.parent)
+                except ConfigError:
+                    current = self  # unreadable now: replaced, as a pull always did
             current.store = store
             for artifact, entry in entries.items():
                 current.record(artifact, entry)
-            current.write()
+            self._wrote = (current.write(), current)
         finally:
             if fd is not None:
                 locks.release(guard, fd)
 
-    def write(self) -> None:
+    def write(self) -> bytes:
+        """Write the lock file; return the bytes written."""
         from fsartifacts import yamlio
 
         doc = {
@@ -176,7 +184,18 @@ class LockFile:
         }
         text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
         with _writing(self.path):
-            write_atomic(self.path, text.encode("utf-8"))
+            data = text.encode("utf-8")
+            write_atomic(self.path, data)
+        return data
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    """What the file ``path`` holds now; None when it cannot be read (or is too large)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(LOCK_LIMIT + 1)
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
