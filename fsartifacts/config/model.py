@@ -62,20 +62,25 @@ class TransferSettings:
     attempts: int = 5
     timeout: float = 30.0
     part_size: int = 8 * MiB
-    # A file of at least ``ranged_from`` bytes, on a store that serves ranges, is
+    # A file larger than ``ranged_from`` bytes, on a store that serves ranges, is
     # downloaded ``ranges`` ranges of ``range_size`` at a time (1: one stream).
     ranges: int = 4
     # Large ranges: each GET has its cost on the server (moto reads the whole object for
     # every ranged GET: a 256 MiB pull in 16 MiB ranges took 1.6-2.2x as long as in 64 MiB
-    # ones, measured alternately). On moto fewer ranges are faster still (256 MiB, medians
-    # of 4 alternated runs: one stream 6.2 s, 128 MiB ranges 7.2 s, 64 MiB ones 8.5 s),
-    # but only because of that whole read: S3 serves each range at about one connection's
-    # throughput, which is what downloading ranges at once is for, so the default is not
-    # tuned to moto. Memory is bounded by the blocks in flight, not by the range; the
-    # journal is written as each range completes, so a killed pull loses at most the bytes
-    # received since the last one did.
+    # ones, measured alternately). Memory is bounded by the blocks in flight, not by the
+    # range; the journal is written as each range completes, so a killed pull loses at
+    # most the bytes received since the last one did.
     range_size: int = 64 * MiB
-    ranged_from: int = 64 * MiB
+    # Several streams only above 256 MiB, rclone's multi-thread cutoff: up to there one
+    # stream wins here. A ranged pull costs the client more CPU (the staged file hashed
+    # back from the disk, a writer thread per range) and the store one GET per range; on
+    # moto 256 MiB in one stream took 4.95 s against 6.07 s in 4 x 64 MiB (medians of 4
+    # alternated runs; rclone 2.5 s, one stream too), partly because moto reads the whole
+    # object for each ranged GET. Real S3 serves each connection at a bounded rate, so
+    # a file of 64-256 MiB over a fast link would arrive sooner in ranges: set
+    # ``ranged_from`` lower there (each range's GET is billed, and the gain is a few
+    # seconds at most at that size).
+    ranged_from: int = 256 * MiB
 
 
 @dataclass(frozen=True)

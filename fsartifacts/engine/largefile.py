@@ -1,6 +1,6 @@
 """The pull of one large file in ranges: its partial, its tries, its verification.
 
-A file of at least ``transfer.ranged_from`` bytes on a store that serves ranges
+A file larger than ``transfer.ranged_from`` bytes on a store that serves ranges
 (``StoreOps.serves_ranges``) downloads through :mod:`fsartifacts.engine.ranged` into the
 partial of :mod:`fsartifacts.engine.partial`. A try that fails keeps what arrived, so
 the next try asks only for the rest; bytes that fail verification are discarded and
@@ -48,7 +48,7 @@ def is_large(ctx: Context, size: int | None) -> bool:
         ctx.ops.serves_ranges
         and not ctx.ranges_refused.is_set()
         and bool(size)
-        and (size or 0) >= ctx.transfer.ranged_from
+        and (size or 0) > ctx.transfer.ranged_from
     )
 
 

@@ -112,11 +112,12 @@ def test_ranges_take_their_slots_from_jobs(
     assert peak_overlap(gets) == 1
 
 
-def test_a_file_below_the_threshold_is_one_get(
-    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+@pytest.mark.parametrize("size", [1024 * 1024 - 1, 1024 * 1024])
+def test_a_file_up_to_the_threshold_is_one_get(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo, size: int
 ) -> None:
     store = artifactory_config(artifactory_repo)
-    data = os.urandom(1024 * 1024 - 1)
+    data = os.urandom(size)  # ranged_from is 1 MiB: ranges only for a larger file
     pushed(tmp_path, store, data)
     artifactory_repo.server.clear_requests()
     assert project(tmp_path / "consumer", store).pull("model", "1.0.0").ok
