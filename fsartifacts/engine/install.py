@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import stat
@@ -33,6 +34,9 @@ from fsartifacts.escaping import has_control_characters
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+# A pulled file's write buffer, given: ``open`` without one asks the system whether the
+# new file is a terminal (a system call per file of a folder) to choose line buffering.
+WRITE_BUFFER = io.DEFAULT_BUFFER_SIZE
 
 # What the rename that installs a copy runs inside, so that the install and its record are
 # one step (``lockfile.InstallLog.installing``); by default, nothing.
@@ -93,7 +97,7 @@ def staged_file(dest: Path, install: Installing = contextlib.nullcontext) -> Ite
     tmp = temp_beside(dest)
     with local_writes(dest):
         dest.parent.mkdir(parents=True, exist_ok=True)
-        f = open(tmp, "wb")  # noqa: SIM115 - closed below, after the fsync
+        f = open(tmp, "wb", WRITE_BUFFER)  # noqa: SIM115 - closed below, after the fsync
     try:
         with f:
             yield Sink(f, dest)
@@ -135,10 +139,10 @@ def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
     target = contained(staging, relative)
     with local_writes(target):
         try:
-            f = open(target, "wb")  # noqa: SIM115 - closed by the block below
+            f = open(target, "wb", WRITE_BUFFER)  # noqa: SIM115 - closed by the block below
         except FileNotFoundError:
             _make_parents(staging, target)
-            f = open(target, "wb")  # noqa: SIM115 - closed by the block below
+            f = open(target, "wb", WRITE_BUFFER)  # noqa: SIM115 - closed by the block below
     # Not the block itself under local_writes: what fails there is often the store's (a
     # download cut part way is an OSError too), and must stay the store's, to be retried.
     # The Sink names the file for its own writes.
