@@ -163,6 +163,23 @@ def test_a_base_url_that_is_not_an_artifactory_is_an_error_naming_it(
         assert "not an Artifactory" in line and "`url`" in line, line
 
 
+def test_an_s3_endpoint_that_is_a_web_server_is_an_error_naming_it(
+    html_server: str, tmp_path: Path
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"repository:\n  s3:\n    bucket: models\n    region: us-east-1\n"
+        f"    endpoint_url: {html_server}\n  artifacts:\n{MODEL}",
+    )
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "FSARTIFACTS_ATTEMPTS": "1"}
+    for args in (["list"], ["pull", "model", "LATEST"]):
+        run = fsartifacts(*args, cwd=project, env=env)
+        assert run.returncode == 2, (args, run.stderr)
+        line = one_line_error(run)
+        assert html_server in line and "not an S3 endpoint" in line, line
+        assert "endpoint_url" in line, line
+
+
 def test_a_store_folder_that_does_not_exist_fails_list_and_pull_and_push_creates_it(
     tmp_path: Path,
 ) -> None:
