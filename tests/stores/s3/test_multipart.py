@@ -275,3 +275,35 @@ def test_each_part_is_sent_with_its_crc32_computed_off_the_event_loop(
     }
     assert proxy.crc32 == expected
     assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
+
+
+def test_no_part_is_hashed_again_on_the_event_loop_over_plain_http(
+    moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from botocore import auth
+
+    on_loop: list[int] = []  # bytes botocore hashed to sign them, on s3fs's event loop
+    sha256 = auth.sha256
+
+    class Recorded:
+        def __init__(self, data: bytes = b"") -> None:
+            self.hasher = sha256()
+            self.update(data)
+
+        def update(self, chunk: bytes) -> None:
+            if threading.current_thread().name == "fsspecIO":
+                on_loop.append(len(chunk))
+            self.hasher.update(chunk)
+
+        def __getattr__(self, name: str) -> Any:  # digest, copy... (HMAC uses them too)
+            return getattr(self.hasher, name)
+
+    monkeypatch.setattr(auth, "sha256", Recorded)
+    store = store_at(moto_server, bucket)  # http://: botocore would sign every payload
+    upload = parts_upload(local, bucket, data)
+    upload_in_parts(store.fs, upload, conditional=True, callback=NoOpCallback(),
+                    journals=None, parts_in_flight=2)  # fmt: skip
+
+    assert sum(on_loop) < PART  # no part's bytes (a request's small XML body may be)
+    assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
