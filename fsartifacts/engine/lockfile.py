@@ -220,15 +220,18 @@ class InstallLog:
     lock file records is exactly what was installed.
 
     With ``write`` (what writes entries to the lock file), an install's entry is written
-    in that same step, while the pull still holds the lock of the destination: another
+    before its step ends, while the pull still holds the lock of the destination: another
     pull of that destination installs and records only after it, so the lock file names
     the copy installed last. Left for the end of the run, this pull's entry could land
-    after the other pull's, naming a copy that is no longer there.
+    after the other pull's, naming a copy that is no longer there. One write at a time
+    takes every entry waiting: the installs that end while the file is being written
+    share the next write instead of queueing one each.
     """
 
     def __init__(self, write: Callable[[Mapping[str, LockEntry]], None] | None = None) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, LockEntry] = {}
+        self._writing = threading.Lock()  # one write of the lock file at a time
+        self._entries: dict[str, LockEntry] = {}  # recorded, not written yet
         self._written: set[str] = set()
         self._write = write
         self._closed = False
@@ -237,7 +240,7 @@ class InstallLog:
     def installing(self, artifact: str, entry: Callable[[], LockEntry | None]) -> Iterator[None]:
         """Around the rename that installs ``artifact``: once it succeeds, ``entry()``
         (what the install leaves in the lock file) is recorded before anyone can look,
-        and written with ``write``."""
+        and written with ``write`` before the block ends."""
         with self._lock:
             if self._closed:
                 raise LocalError(f"{artifact}: not installed, the pull was interrupted.")
@@ -245,11 +248,8 @@ class InstallLog:
             recorded = entry()
             if recorded is None:
                 return
-            if self._write is None:
-                self._entries[artifact] = recorded
-            else:
-                self._written.add(artifact)  # written or failed: never again from here
-                self._write({artifact: recorded})
+            self._entries[artifact] = recorded
+        self._flush(artifact)
 
     def found_current(self, artifact: str, entry: LockEntry) -> None:
         """The entry of a copy found already in place, written at once with ``write``
@@ -257,11 +257,28 @@ class InstallLog:
         with self._lock:
             if self._closed:
                 return
-            if self._write is None:
-                self._entries[artifact] = entry
-            else:
-                self._written.add(artifact)
-                self._write({artifact: entry})
+            self._entries[artifact] = entry
+        self._flush(artifact)
+
+    def _flush(self, artifact: str) -> None:
+        """Write ``artifact``'s entry with every other one waiting, unless a write that
+        took it is done."""
+        if self._write is None:
+            return
+        with self._writing:
+            with self._lock:
+                if artifact not in self._entries:
+                    return  # written by the write before (or taken by close)
+                batch = dict(self._entries)
+                self._entries.clear()
+                self._written.update(batch)
+            try:
+                self._write(batch)
+            except BaseException:
+                with self._lock:  # not written: each waiting install tries again itself
+                    self._written.difference_update(batch)
+                    self._entries = {**batch, **self._entries}
+                raise
 
     def record(self, artifact: str, entry: LockEntry) -> None:
         """The entry of a copy found already in place (or reported after its install)."""
@@ -274,7 +291,8 @@ class InstallLog:
         not written yet."""
         with self._lock:
             self._closed = True
-            return dict(self._entries)
+            entries, self._entries = self._entries, {}
+            return entries
 
 
 KINDS = ("file", "folder")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts.engine.install import staged_file
-from fsartifacts.engine.lockfile import InstallLog
+from fsartifacts.engine.lockfile import InstallLog, LockEntry
 from fsartifacts.errors import LocalError
 from tests.fixtures.cli import fsartifacts, tree_digest, write_project
 
@@ -165,3 +165,26 @@ def test_once_a_run_has_closed_its_install_log_nothing_more_is_installed(tmp_pat
         out.file.write(b"new")
     assert dest.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [dest]
+
+
+ENTRY = LockEntry(version="1.0.0", remote="model_v1.0.0.pkl", kind="file", sha256="0" * 64, size=1)
+
+
+def test_an_install_s_entry_is_written_before_its_step_ends_and_not_again_at_the_end() -> None:
+    written: list[dict[str, LockEntry]] = []
+    log = InstallLog(lambda entries: written.append(dict(entries)))
+    with log.installing("model", lambda: ENTRY):
+        assert written == []
+    assert written == [{"model": ENTRY}]
+    log.record("model", ENTRY)  # the result reported after its install
+    assert log.close() == {}
+
+
+def test_an_install_whose_lock_file_write_fails_leaves_its_entry_for_the_end_of_the_run() -> None:
+    def write(entries: object) -> None:
+        raise LocalError("cannot write fsartifacts.lock (No space left on device)")
+
+    log = InstallLog(write)
+    with pytest.raises(LocalError, match="No space left"), log.installing("model", lambda: ENTRY):
+        pass
+    assert log.close() == {"model": ENTRY}
