@@ -36,7 +36,7 @@ from fsartifacts.localfiles import read_small_file
 from fsartifacts.retry import is_transient
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_OPEN_FOLDERS = 64  # kept folders held open at once by one pull
+_OPEN_FOLDERS = 16  # kept folders held open at once by one jobs thread of a pull
 JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
 _JOURNAL_FORMAT = 1
 
@@ -181,11 +181,13 @@ class KeptMembers:
         # as cheaply as they are kept (a hard link now, its unlink once the pull is
         # done): there only those of ``KEEP_LOCAL_MIN`` bytes or more are kept.
         self.smallest = KEEP_LOCAL_MIN if local else 0
-        # The kept folders opened so far, by their parts: a member is then one link made
-        # relative to its folder, not a walk down from the top for each. At most
-        # _OPEN_FOLDERS are held; the oldest is closed first (the members come folder by
-        # folder). Under the lock: the jobs threads keep members side by side.
-        self._opened: dict[tuple[str, ...], int] = {}
+        # The kept folders each jobs thread has opened, by their parts: a member is then
+        # one link made relative to its folder, not a walk down from the top for each. A
+        # thread holds at most _OPEN_FOLDERS and closes its oldest first (the members come
+        # folder by folder); its own, so no thread waits on another's links. Every one
+        # held is also listed under the lock, for close().
+        self._threads = threading.local()
+        self._held: set[int] = set()
         self._lock = threading.Lock()
         if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
             self.discard()  # not asked for, or not a folder of ours (a file, a link)
@@ -205,26 +207,29 @@ class KeptMembers:
         if not self.wants(size):
             return
         *folder, name = contained_parts(self.path, relative)
-        with contextlib.suppress(OSError), self._lock:
-            fd = self._folder(tuple(folder))
+        opened: dict[tuple[str, ...], int] | None = getattr(self._threads, "opened", None)
+        if opened is None:
+            opened = self._threads.opened = {}
+        with contextlib.suppress(OSError):
+            fd = self._folder(opened, tuple(folder))
             try:
                 os.link(staged, name, dst_dir_fd=fd)
             except FileExistsError:  # an earlier run's, which this replaces
                 os.unlink(name, dir_fd=fd)
                 os.link(staged, name, dst_dir_fd=fd)
 
-    def _folder(self, parts: tuple[str, ...]) -> int:
+    def _folder(self, opened: dict[tuple[str, ...], int], parts: tuple[str, ...]) -> int:
         """The open kept folder ``parts``, made where missing.
 
         Each folder is opened without following a link, relative to the one above it: a
         link planted in the kept folder (or in place of it) fails here instead of
         unlinking and linking a file elsewhere; one opened stays the folder it was.
         """
-        fd = self._opened.get(parts)
+        fd = opened.get(parts)
         if fd is not None:
             return fd
         if parts:
-            above = self._folder(parts[:-1])
+            above = self._folder(opened, parts[:-1])
             with contextlib.suppress(FileExistsError):
                 os.mkdir(parts[-1], dir_fd=above)
             fd = os.open(parts[-1], _FOLDER_FLAGS, dir_fd=above)
@@ -232,16 +237,21 @@ class KeptMembers:
             with contextlib.suppress(FileExistsError):
                 self.path.mkdir()
             fd = os.open(self.path, _FOLDER_FLAGS)
-        if len(self._opened) >= _OPEN_FOLDERS:  # the one above was used already
-            os.close(self._opened.pop(next(iter(self._opened))))
-        self._opened[parts] = fd
+        with self._lock:
+            if len(opened) >= _OPEN_FOLDERS:  # the one above was used already
+                oldest = opened.pop(next(iter(opened)))
+                self._held.discard(oldest)
+                os.close(oldest)
+            self._held.add(fd)
+        opened[parts] = fd
         return fd
 
     def close(self) -> None:
-        """Close the kept folders held open; idempotent."""
+        """Close the kept folders held open, once no member is being kept; idempotent."""
         with self._lock:
-            opened, self._opened = self._opened, {}
-        for fd in opened.values():
+            held, self._held = self._held, set()
+            self._threads = threading.local()  # what each thread held is closed
+        for fd in held:
             os.close(fd)
 
     def give_up(self, exc: BaseException) -> None:
