@@ -288,8 +288,9 @@ class InstallLog:
 
     def close(self) -> dict[str, LockEntry]:
         """Stop the installs, and return the entries of every one that happened and is
-        not written yet."""
-        with self._lock:
+        not written yet, once the write under way (if any) has ended: its entries are
+        written, or back here if it failed."""
+        with self._writing, self._lock:
             self._closed = True
             entries, self._entries = self._entries, {}
             return entries
