@@ -8,7 +8,6 @@ import hashlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,6 @@ PART = 5 * MiB  # S3's smallest part (moto enforces it too), but for the last
 SIZE = 2 * PART + 64 * 1024
 KEY = "model_v1.0.0.pkl"
 ENV = {"FSARTIFACTS_PART_SIZE": "5MiB", "FSARTIFACTS_ATTEMPTS": "2"}
-
-
-@pytest.fixture
-def proxy(moto_server: str) -> Iterator[FaultProxy]:
-    faulty = FaultProxy(moto_server)
-    try:
-        yield faulty
-    finally:
-        faulty.close()
 
 
 def project(tmp_path: Path, bucket: str, endpoint: str, data: bytes) -> Path:

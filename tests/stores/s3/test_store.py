@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,13 +75,6 @@ class Recording(Callback):
 
     def call(self, *args: Any, **kwargs: Any) -> None:
         self.seen.append((self.size, self.value))
-
-
-@pytest.fixture
-def proxy(moto_server: str) -> Iterator[FaultProxy]:
-    faulty = FaultProxy(moto_server)
-    yield faulty
-    faulty.close()
 
 
 # -- configuration ----------------------------------------------------------------
