@@ -196,21 +196,34 @@ def test_pulls_of_two_artifacts_at_once_both_stay_in_the_lock_file(
     assert "remote: model_v1.0.0.bin" in lock and "remote: data_v1.0.0" in lock, lock
 
 
-def test_two_pulls_of_one_artifact_at_once_record_the_copy_installed_last(
-    tmp_path: Path, artifactory_repo: ArtifactoryRepo
-) -> None:
-    producer, consumer = projects(tmp_path, artifactory_repo)
+def push_newer_model(producer: Path) -> None:
     (producer / "VERSION").write_text("1.1.0\n")
     (producer / "model.bin").write_bytes(b"newer model\n" * 5000)
     assert Project.load(start=producer, environ={}).push("model").ok
+
+
+def pull_newer_model_while_data_downloads(
+    artifactory_repo: ArtifactoryRepo, consumer: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    """Arms a pull of model 1.1.0 into ``consumer``, run start to end as the next pull there
+    asks for a file of data 1.0.0; the list holds its result once it ran."""
     other: list[subprocess.CompletedProcess[str]] = []
-    # The first pull installs model 1.0.0, then, while it downloads data, a second pull
-    # installs model 1.1.0 in the same place, start to end: the lock file must end
-    # naming 1.1.0, the copy in place, whichever pull writes it last.
     artifactory_repo.server.faults.before_next(
         lambda: other.append(fsartifacts("pull", "model", "1.1.0", "-o", cwd=consumer)),
         methods=["GET"], path_contains="data_v1.0.0/",
     )  # fmt: skip
+    return other
+
+
+def test_two_pulls_of_one_artifact_at_once_record_the_copy_installed_last(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    producer, consumer = projects(tmp_path, artifactory_repo)
+    push_newer_model(producer)
+    # The first pull installs model 1.0.0, then, while it downloads data, a second pull
+    # installs model 1.1.0 in the same place, start to end: the lock file must end
+    # naming 1.1.0, the copy in place, whichever pull writes it last.
+    other = pull_newer_model_while_data_downloads(artifactory_repo, consumer)
     first = fsartifacts("pull", "ALL", "1.0.0", "-o", "-j", "1", cwd=consumer)
     assert first.returncode == 0, first.stderr
     assert other and other[0].returncode == 0, other and other[0].stderr
@@ -224,16 +237,10 @@ def test_a_copy_found_up_to_date_is_recorded_before_another_pull_replaces_it(
 ) -> None:
     producer, consumer = projects(tmp_path, artifactory_repo)
     assert fsartifacts("pull", "model", "1.0.0", "-o", cwd=consumer).returncode == 0
-    (producer / "VERSION").write_text("1.1.0\n")
-    (producer / "model.bin").write_bytes(b"newer model\n" * 5000)
-    assert Project.load(start=producer, environ={}).push("model").ok
-    other: list[subprocess.CompletedProcess[str]] = []
+    push_newer_model(producer)
     # The sync pull finds model 1.0.0 in place, then, while it downloads data, another
     # pull installs model 1.1.0 there: the lock file must end naming 1.1.0.
-    artifactory_repo.server.faults.before_next(
-        lambda: other.append(fsartifacts("pull", "model", "1.1.0", "-o", cwd=consumer)),
-        methods=["GET"], path_contains="data_v1.0.0/",
-    )  # fmt: skip
+    other = pull_newer_model_while_data_downloads(artifactory_repo, consumer)
     first = fsartifacts("sync", "pull", "ALL", "1.0.0", "-o", "-j", "1", cwd=consumer)
     assert first.returncode == 0, first.stderr
     assert "up to date" in first.stdout, first.stdout
