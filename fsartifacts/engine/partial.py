@@ -20,6 +20,7 @@ import contextlib
 import errno
 import json
 import os
+import resource
 import shutil
 import stat
 import threading
@@ -37,6 +38,10 @@ from fsartifacts.retry import is_transient
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _OPEN_FOLDERS = 16  # kept folders held open at once by one jobs thread of a pull
+# The kept folders every pull of this process holds open (their descriptors), under one
+# lock: together they take at most a share of the descriptors the process may open.
+_ALL_HELD: set[int] = set()
+_HOLDING = threading.Lock()
 JOURNAL_LIMIT = 1024 * 1024  # bytes: a journal of a few thousand intervals at most
 _JOURNAL_FORMAT = 1
 
@@ -185,10 +190,11 @@ class KeptMembers:
         # one link made relative to its folder, not a walk down from the top for each. A
         # thread holds at most _OPEN_FOLDERS and closes its oldest first (the members come
         # folder by folder); its own, so no thread waits on another's links. Every one
-        # held is also listed under the lock, for close().
+        # held is also listed under the lock, for close(), and counted against the
+        # budget of the whole process (a pull of 64 jobs, or ``ulimit -n 64``).
         self._threads = threading.local()
         self._held: set[int] = set()
-        self._lock = threading.Lock()
+        self._budget = held_folders_budget()
         if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
             self.discard()  # not asked for, or not a folder of ours (a file, a link)
 
@@ -237,19 +243,25 @@ class KeptMembers:
             with contextlib.suppress(FileExistsError):
                 self.path.mkdir()
             fd = os.open(self.path, _FOLDER_FLAGS)
-        with self._lock:
-            if len(opened) >= _OPEN_FOLDERS:  # the one above was used already
+        with _HOLDING:
+            # The ones above were used already. Past the budget a thread holds only the
+            # folder it links in now: the held ones must never take the descriptors the
+            # downloads' files and connections need.
+            while opened and (len(opened) >= _OPEN_FOLDERS or len(_ALL_HELD) >= self._budget):
                 oldest = opened.pop(next(iter(opened)))
                 self._held.discard(oldest)
+                _ALL_HELD.discard(oldest)
                 os.close(oldest)
             self._held.add(fd)
+            _ALL_HELD.add(fd)
         opened[parts] = fd
         return fd
 
     def close(self) -> None:
         """Close the kept folders held open, once no member is being kept; idempotent."""
-        with self._lock:
+        with _HOLDING:
             held, self._held = self._held, set()
+            _ALL_HELD.difference_update(held)
             self._threads = threading.local()  # what each thread held is closed
         for fd in held:
             os.close(fd)
@@ -269,6 +281,15 @@ class KeptMembers:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
             _remove(self.path)
+
+
+def held_folders_budget() -> int:
+    """How many kept folders the pulls of this process hold open at once, all together: an
+    eighth of the descriptors it may open (``ulimit -n``), at least one."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _OPEN_FOLDERS * 64
+    return max(1, soft // 8)
 
 
 def _reserve(fd: int, size: int) -> None:

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from fsartifacts import Project
 from fsartifacts.engine.partial import KEEP_LOCAL_MIN, CopyIdentity, KeptMembers, Partial
 from fsartifacts.engine.pulllock import kept_members_path, partial_paths, sweep_stale
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import BIN, command_env, tree_digest, write_project
 
 SIZE = 4096
 IDENTITY = CopyIdentity("repo/model_v1.0.0.bin", SIZE, "etag-1", "ab" * 32)
@@ -145,3 +150,31 @@ def test_a_kept_folder_swapped_for_a_link_once_opened_is_not_written_through(
     keeping.discard()
     assert list(outside.iterdir()) == []
     assert not os.path.lexists(kept)
+
+
+def test_a_folder_pull_of_many_folders_keeps_its_members_within_a_small_descriptor_limit(
+    tmp_path: Path, artifactory_repo: ArtifactoryRepo
+) -> None:
+    # Under ``ulimit -n 40``, 2 jobs threads each holding 16 kept folders open took every
+    # descriptor, and the next member's staged file could not be opened. The members
+    # come from a store elsewhere, so each is kept.
+    config = (
+        f"repository:\n  artifactory:\n    url: {artifactory_repo.url}\n"
+        f"    repo: {artifactory_repo.name}\n    path: team\n    auth: {{authType: none}}\n"
+        "  artifacts:\n    - {name: data, file: data}\n"
+    )
+    producer = write_project(tmp_path / "producer", config, "1.0.0")
+    for n in range(40):
+        (producer / "data" / f"d{n:02d}").mkdir(parents=True)
+        (producer / "data" / f"d{n:02d}" / "f.bin").write_bytes(b"%d" % n)
+    assert Project.load(start=producer, environ={}).push("data")[0].action == "pushed"
+    consumer = write_project(tmp_path / "consumer", config, "1.0.0")
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    run = subprocess.run([str(BIN), "pull", "data", "1.0.0", "-j", "2"], cwd=consumer,
+                         env=command_env(consumer), capture_output=True, text=True,
+                         timeout=120, preexec_fn=few_descriptors)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert tree_digest(consumer / "data_v1.0.0") == tree_digest(producer / "data")
