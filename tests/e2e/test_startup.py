@@ -15,7 +15,8 @@ from tests.fixtures.remotes import Remote, yaml_config
 
 # Runs each command of argv[1] in turn in one process; after each, its exit code and the
 # modules loaded so far go to the file argv[2]. On S3 (argv[3]) it counts the
-# reads of S3's service model (a large JSON file) by `list`.
+# reads of S3's service model (a large JSON file) by `list`, and whether aiohttp's default
+# TLS contexts (never used by the S3 client) are still to read their certificates.
 RUN_AND_LIST_MODULES = """\
 import json, sys
 from fsartifacts.cli.commands import main
@@ -37,8 +38,11 @@ for argv in commands:
     loaded.append([argv, code, sorted(sys.modules)])
     if argv == ["list"]:
         list_reads = len(reads) - counted
+connector = sys.modules.get("aiohttp.connector")
+unread = [getattr(getattr(connector, name, None), "deferred", None)
+          for name in ("_SSL_CONTEXT_VERIFIED", "_SSL_CONTEXT_UNVERIFIED")]
 with open(sys.argv[2], "w") as out:
-    json.dump({"commands": loaded, "s3_model_reads": list_reads}, out)
+    json.dump({"commands": loaded, "s3_model_reads": list_reads, "unread_tls": unread}, out)
 """
 
 NETWORK = {"urllib3", "certifi", "idna"}  # requests and botocore share them
@@ -98,3 +102,5 @@ def test_each_command_loads_only_what_its_store_and_its_work_need(
     # A listing transfers nothing: the modules of push and pull stay unloaded too.
     assert sorted(loaded["list"][1] & TRANSFERS) == []
     assert reported["s3_model_reads"] == (1 if remote.kind == "s3" else 0)
+    # On S3, aiohttp's two default TLS contexts, unused, read no certificates either.
+    assert reported["unread_tls"] == ([True, True] if remote.kind == "s3" else [None, None])

@@ -11,6 +11,11 @@ import functools
 import math
 from typing import Any
 
+# isort: split
+# First, so that aiohttp (imported by s3fs) makes its unused TLS contexts deferred.
+from fsartifacts.stores.s3.tls import verify_for
+
+# isort: split
 import s3fs
 from botocore.exceptions import ProfileNotFound
 
@@ -173,9 +178,13 @@ def make_filesystem(
     options: dict[str, Any] = {}
     if profile:
         options["profile"] = profile  # passed on to the botocore session
+    client_kwargs: dict[str, Any] = {"region_name": region} if region else {}
+    verify = verify_for(endpoint_url)
+    if verify is not None:
+        client_kwargs["verify"] = verify
     fs = S3FileSystem(
         endpoint_url=endpoint_url,
-        client_kwargs={"region_name": region} if region else {},
+        client_kwargs=client_kwargs,
         config_kwargs=config_kwargs,
         # Merged into every call and filtered per operation by s3fs: reaches
         # PutObject and CreateMultipartUpload, and SSE-C keys reach reads too.

@@ -35,6 +35,11 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+# isort: split
+# First, so that aiohttp (imported by s3fs) makes its unused TLS contexts deferred.
+import fsartifacts.stores.s3.tls  # noqa: F401
+
+# isort: split
 import s3fs
 from botocore.exceptions import IncompleteReadError
 from fsspec.asyn import sync

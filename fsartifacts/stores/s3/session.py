@@ -24,6 +24,11 @@ import platform
 from datetime import datetime
 from typing import Any
 
+# isort: split
+# First, so that aiohttp (imported by aiobotocore) makes its unused TLS contexts deferred.
+import fsartifacts.stores.s3.tls  # noqa: F401
+
+# isort: split
 import aiobotocore
 import aiobotocore.session
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
