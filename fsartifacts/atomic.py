@@ -115,17 +115,24 @@ def install_temp(
 
 @contextlib.contextmanager
 def atomic_write(
-    target: str | os.PathLike[str], *, exclusive: bool = False, durable: bool = True
+    target: str | os.PathLike[str],
+    *,
+    exclusive: bool = False,
+    durable: bool = True,
+    synced: bool = True,
 ) -> Iterator[IO[bytes]]:
     """A binary file whose content becomes ``target`` when the block ends without error.
 
     The folder must exist. ``exclusive`` and ``durable`` as for :func:`install_temp`.
+    ``synced=False`` renames the file into place without flushing it to disk first: for
+    a file whose reader can tell it cut short by a crash and does without it (a cache).
     """
     tmp = temp_beside(target)
     try:
         with open(tmp, "xb") as f:
             yield f
-            flush_to_disk(f)
+            if synced:
+                flush_to_disk(f)
         install_temp(tmp, target, exclusive=exclusive, durable=durable)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -6,169 +6,95 @@ that checking an up-to-date project does not re-read its files and a push
 reads a file once. Any change to the file changes at least one of those, and
 the entry is simply not found.
 
-The cache file is JSON: {real path: {"size", "mtime_ns", "inode", "sha256",
-and any other digest by its hashlib name}}. Every entry keeps a sha256, so
-versions that know only that field read the file unchanged.
+On disk it is a folder of shards, one per folder of hashed files
+(:mod:`fsartifacts.hashshards`): a lookup loads its folder's shard only, when first
+asked, and ``save()`` writes back only the shards this process changed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import re
-import struct
 import threading
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
 
-from fsartifacts.atomic import atomic_write
+from fsartifacts import hashshards
 from fsartifacts.hashing import FileDigests, FileIdentity, hash_file
-from fsartifacts.localfiles import CACHE_LIMIT, open_small_file
+from fsartifacts.hashshards import Shard, entry_digests, entry_key, entry_sha256, pack_entry
 
 
 def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder of the user's hash cache."""
     env = os.environ if environ is None else environ
     if env.get("FSARTIFACTS_CACHE_DIR"):
-        return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes.json"
+        return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes"
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fsartifacts" / "hashes.json"
+    return Path(base) / "fsartifacts" / "hashes"
 
 
-# One entry of the cache in memory: its size, mtime and inode and its sha256 packed in one
-# bytes object, alone when that is all it holds (a project may hold 100,000 files); an
-# entry with other digests is a tuple of that object, then each other digest as name,
-# value, ...
-_Entry = bytes | tuple[Any, ...]
-_KEYS = ("size", "mtime_ns", "inode")
-_PACKED = struct.Struct("<QqQ32s")
-# A line as :meth:`HashCache.save` writes an entry holding a sha256 and perhaps a sha1,
-# its path without escapes: read without building its dict (the rest go through json).
-_LINE = re.compile(
-    rb'"([^"\\]*)": \{"inode": (\d+), "mtime_ns": (-?\d+), (?:"sha1": "([0-9a-f]{40})", )?'
-    rb'"sha256": "([0-9a-f]{64})", "size": (\d+)\}'
-)
-
-
-def _pack(key: tuple[int, int, int], sha256: str, others: Iterable[str] = ()) -> _Entry:
-    packed = _PACKED.pack(*key, bytes.fromhex(sha256))
-    extra = tuple(others)
-    return (packed, *extra) if extra else packed
-
-
-def _packed(entry: _Entry) -> bytes:
-    return entry if isinstance(entry, bytes) else entry[0]
-
-
-def _others(entry: _Entry) -> tuple[Any, ...]:
-    """The other digests of an entry, as name, value, ..."""
-    return () if isinstance(entry, bytes) else entry[1:]
-
-
-def _key_of(entry: _Entry) -> tuple[int, int, int]:
-    size, mtime_ns, inode, _ = _PACKED.unpack(_packed(entry))
-    return size, mtime_ns, inode
-
-
-def _sha256_of(entry: _Entry) -> str:
-    return _packed(entry)[-32:].hex()
-
-
-def _entry_of(doc: dict[str, Any]) -> _Entry | dict[str, Any]:
-    """An entry read from the cache file, packed (as json parses it: each object once
-    read, so the dicts are never all held); anything else (the file's top level) as is."""
-    key = tuple(doc.get(k) for k in _KEYS)
-    sha256 = doc.get("sha256")
-    if not all(type(v) is int for v in key) or not isinstance(sha256, str):
-        return doc
-    others = [x for n, v in doc.items() if n not in _KEYS and n != "sha256" and isinstance(v, str)
-              for x in (n, v)]  # fmt: skip
-    try:
-        return _pack((key[0], key[1], key[2]), sha256, others)  # type: ignore[arg-type]
-    except (ValueError, struct.error):
-        return doc  # not a sha256, or not a file's size: ignored
-
-
-def _entry_line(path: str, entry: _Entry) -> str:
-    """An entry as the cache file writes it: the JSON ``json.dumps`` would give, written
-    directly where the entry holds only its sha256 (the usual case, and the costly one
-    when a folder of 100,000 files was hashed)."""
-    size, mtime_ns, inode = _key_of(entry)
-    others = _others(entry)
-    plain = path.isascii() and path.isprintable() and '"' not in path and "\\" not in path
-    if not others and plain:
-        return (f'"{path}": {{"inode": {inode}, "mtime_ns": {mtime_ns}, '
-                f'"sha256": "{_sha256_of(entry)}", "size": {size}}}')  # fmt: skip
-    doc: dict[str, Any] = dict(zip(_KEYS, (size, mtime_ns, inode), strict=True))
-    doc.update(sha256=_sha256_of(entry), **dict(zip(others[::2], others[1::2], strict=True)))
-    return f"{json.dumps(path)}: {json.dumps(doc, sort_keys=True)}"
-
-
-def _line_entry(line: bytes) -> tuple[str, _Entry] | None:
-    """The entry a line of the cache file holds, read by :data:`_LINE`; None if it is not
-    such a line (json reads it then)."""
-    found = _LINE.fullmatch(line)
-    if found is None or not found[1].isascii():
-        return None
-    path, inode, mtime_ns, sha1, sha256, size = found.groups()
-    key = (int(size), int(mtime_ns), int(inode))
-    try:
-        return path.decode(), _pack(key, sha256.decode(), ("sha1", sha1.decode()) if sha1 else ())
-    except struct.error:
-        return None  # out of range: json reads it, and it is ignored there
-
-
-def _read_entries(path: Path) -> dict[str, _Entry]:
-    """The entries of a cache file: one a line as :meth:`HashCache.save` writes them (read
-    a line at a time), else the whole file as one JSON object (as older versions wrote)."""
-    entries: dict[str, _Entry] = {}
-
-    def take(doc: Any) -> None:
-        if isinstance(doc, dict):
-            entries.update((k, v) for k, v in doc.items() if type(v) in (bytes, tuple))
-
-    with open_small_file(path, CACHE_LIMIT) as f:
-        first = f.readline()
-        if first.strip() != b"{":
-            take(json.loads(first + f.read(), object_hook=_entry_of))
-            return entries
-        for line in f:
-            line = line.rstrip(b",\r\n")
-            if line == b"}":
-                return entries
-            read = _line_entry(line)
-            if read is not None:
-                entries[read[0]] = read[1]
-            else:
-                take(json.loads(b"{" + line + b"}", object_hook=_entry_of))
-    raise ValueError(f"{path} ends before its last line")
+# The one-file cache earlier versions kept beside the folder: removed at the first save.
+_OLD_CACHE = "hashes.json"
 
 
 class HashCache:
     """Digests of local files (always the sha256), remembered by (path, size, mtime, inode).
 
-    Thread-safe. ``save()`` writes the cache atomically; a cache that cannot be
-    read or written is ignored (it only ever saves time, never decides).
+    ``path`` is the folder of its shards (None: kept in memory only). Thread-safe.
+    ``save()`` writes what changed atomically; a cache that cannot be read or written
+    is ignored (it only ever saves time, never decides). ``limit`` and ``count`` bound
+    the bytes and the shards on disk.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        limit: int = hashshards.SHARDS_LIMIT,
+        count: int = hashshards.SHARDS_COUNT,
+    ) -> None:
         self.path = path
+        self.limit, self.count = limit, count
         self._lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}
-        self._dirty = False
+        self._shards: dict[str, Shard] = {}
         self.hits = 0
         self.misses = 0
-        if path is not None:
-            # A FIFO or a device in its place is refused by open_small_file, never waited on.
-            with contextlib.suppress(OSError, ValueError, RecursionError):
-                self._entries = _read_entries(path)
+        self.shards_read = 0  # shards loaded from disk
 
     @staticmethod
     def _key(stat: os.stat_result | FileIdentity) -> tuple[int, int, int]:
         return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+    def _shard(self, folder: str, at: Path | None = None) -> Shard:
+        """``folder``'s shard, loaded from disk the first time it is asked for (the caller
+        holds the lock)."""
+        shard = self._shards.get(folder)
+        if shard is None:
+            loaded = None
+            if self.path is not None:
+                loaded = hashshards.read_shard(
+                    at or self.path / hashshards.shard_name(folder), folder
+                )
+                self.shards_read += loaded is not None
+            shard = self._shards[folder] = loaded or Shard()
+        return shard
+
+    def _entry_digests(self, real: str, key: tuple[int, int, int]) -> dict[str, str]:
+        """Every digest the cache holds for the file ``real`` with ``key`` (caller locks)."""
+        folder, name = os.path.split(real)
+        shard = self._shard(folder)
+        entry = shard.entries.get(name)
+        if entry is None or entry_key(entry) != key:
+            return {}
+        shard.used = True
+        return entry_digests(entry)
+
+    def _put(self, real: str, key: tuple[int, int, int], digests: Mapping[str, str]) -> None:
+        folder, name = os.path.split(real)
+        shard = self._shard(folder)
+        others = [x for n, v in digests.items() if n != "sha256" for x in (n, v)]
+        shard.entries[name] = pack_entry(key, digests["sha256"], others)
+        shard.changed.add(name)
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
         return self.digests(path)["sha256"]
@@ -192,7 +118,8 @@ class HashCache:
         key = self._key(stat)
         wanted = list(dict.fromkeys(("sha256", *algorithms)))
         with self._lock:
-            known = self._known(self._entries.get(real), key, wanted)
+            held = self._entry_digests(real, key)
+            known = {name: held[name] for name in wanted if name in held}
             if len(known) == len(wanted):
                 self.hits += 1
                 return FileDigests(known, stat)
@@ -202,10 +129,7 @@ class HashCache:
         # Stat again: a file that changed while being read must not be cached.
         if self._key(os.stat(real)) == key:
             with self._lock:
-                kept = {**self._known(self._entries.get(real), key, None), **digests}
-                others = [x for n, v in kept.items() if n != "sha256" for x in (n, v)]
-                self._entries[real] = _pack(key, kept["sha256"], others)
-                self._dirty = True
+                self._put(real, key, {**self._entry_digests(real, key), **digests})
         return FileDigests(digests, stat)
 
     def known(self, path: str | os.PathLike[str], algorithms: Iterable[str]) -> bool:
@@ -213,34 +137,32 @@ class HashCache:
         sha256): a lookup, never a read of the file."""
         real = os.path.realpath(path)
         key = self._key(os.stat(real))
-        wanted = list(dict.fromkeys(("sha256", *algorithms)))
         with self._lock:
-            return len(self._known(self._entries.get(real), key, wanted)) == len(wanted)
-
-    @staticmethod
-    def _known(
-        entry: _Entry | None, key: tuple[int, int, int], wanted: list[str] | None
-    ) -> dict[str, str]:
-        """The digests (of ``wanted``, or all) an entry holds for a file with ``key``."""
-        if entry is None or _key_of(entry) != key:
-            return {}
-        others = _others(entry)
-        held = {"sha256": _sha256_of(entry), **dict(zip(others[::2], others[1::2], strict=True))}
-        return {name: value for name, value in held.items() if wanted is None or name in wanted}
+            held = self._entry_digests(real, key)
+        return all(name in held for name in ("sha256", *algorithms))
 
     def holders(self, wanted: Collection[str], under: str | os.PathLike[str]) -> dict[str, str]:
         """{sha256: a file below ``under`` the cache says holds it}, for those of ``wanted``.
 
         Only files that still have the size, mtime and inode they were hashed with;
-        whoever reads one still checks its bytes (the cache only saves time).
+        whoever reads one still checks its bytes (the cache only saves time). Reads the
+        shards of ``under`` and the folders below it only.
         """
-        top = os.path.join(os.path.realpath(under), "")
+        top = os.path.realpath(under)
+        below = os.path.join(top, "")
+        on_disk = hashshards.shards_below(self.path, top) if self.path is not None else ()
+        candidates: list[tuple[str, hashshards.Entry, str]] = []
         with self._lock:
-            candidates = [
-                (path, entry, sha256)
-                for path, entry in self._entries.items()
-                if path.startswith(top) and (sha256 := _sha256_of(entry)) in wanted
-            ]
+            for folder, at in on_disk:
+                self._shard(folder, at)
+            for folder, shard in self._shards.items():
+                if folder != top and not folder.startswith(below):
+                    continue
+                candidates += [
+                    (os.path.join(folder, name), entry, sha256)
+                    for name, entry in shard.entries.items()
+                    if (sha256 := entry_sha256(entry)) in wanted
+                ]
         found: dict[str, str] = {}
         for path, entry, sha256 in candidates:
             if sha256 in found:
@@ -249,7 +171,7 @@ class HashCache:
                 now = os.lstat(path)
             except OSError:
                 continue
-            if S_ISREG(now.st_mode) and self._known(entry, self._key(now), ["sha256"]):
+            if S_ISREG(now.st_mode) and entry_key(entry) == self._key(now):
                 found[sha256] = path
         return found
 
@@ -266,22 +188,31 @@ class HashCache:
         """As :meth:`remember`, for a file whose real path and stat the caller has just
         taken (the walk of a folder it installs): no lookup of its own."""
         with self._lock:
-            self._entries[real] = _pack(self._key(stat), sha256)
-            self._dirty = True
+            self._put(real, self._key(stat), {"sha256": sha256})
 
     def save(self) -> None:
-        """Write the cache, one entry at a time: never the whole file in memory at once."""
-        if self.path is None or not self._dirty:
+        """Write back the shards this process changed, merged with what other processes
+        wrote to them meanwhile; mark the ones it used; then keep the cache in its bounds."""
+        if self.path is None:
             return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # A cache: losing the last save to a crash only costs hashing again.
-            with self._lock, atomic_write(self.path, durable=False) as f:
-                out = io.TextIOWrapper(f, encoding="utf-8", newline="")
-                out.write("{")
-                for n, path in enumerate(sorted(self._entries)):
-                    out.write(f"{',' if n else ''}\n{_entry_line(path, self._entries[path])}")
-                out.write("\n}\n")
-                out.flush()
-                out.detach()
-                self._dirty = False
+        with self._lock:
+            changed = [(f, s) for f, s in self._shards.items() if s.changed]
+            used = [f for f, s in self._shards.items() if s.used and not s.changed]
+            if not changed and not used:
+                return
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                with hashshards.saving(self.path) as held:
+                    if not held:
+                        return  # another save holds the cache: this one is lost, as a cache may
+                    for folder, shard in changed:
+                        hashshards.save_shard(self.path, folder, shard)
+                    for folder in used:
+                        hashshards.touch(self.path, folder)
+                    if changed:
+                        hashshards.bound(self.path, (f for f, _ in changed), self.limit, self.count)
+                        old = self.path.parent / _OLD_CACHE
+                        if old.is_file() and not old.is_symlink():
+                            old.unlink()
+            except OSError:
+                return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import json
 import os
 import threading
 from pathlib import Path
@@ -64,107 +63,6 @@ def test_a_digest_the_cache_lacks_costs_one_read_and_is_kept(tmp_path: Path) -> 
     local.write_bytes(b"weights, retrained")  # another size: nothing cached applies
     assert cache.digests(local, ["sha1"])["sha1"] == sha1(b"weights, retrained")
     assert (cache.misses, cache.hits) == (3, 1)
-
-
-def test_the_cache_file_keeps_a_sha256_in_every_entry(tmp_path: Path) -> None:
-    """Older versions read only ``sha256`` from an entry: it is always there."""
-    local = tmp_path / "model.pkl"
-    local.write_bytes(b"weights")
-    cache = HashCache(tmp_path / "hashes.json")
-    cache.digests(local, ["sha1"])
-    cache.save()
-    (entry,) = json.loads((tmp_path / "hashes.json").read_text()).values()
-    stat = local.stat()
-    assert entry == {
-        "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
-        "sha256": sha256(b"weights"), "sha1": sha1(b"weights"),
-    }  # fmt: skip
-    again = HashCache(tmp_path / "hashes.json")
-    assert again.digests(local, ["sha1"]) == WEIGHTS
-    assert (again.misses, again.hits) == (0, 1)
-
-
-def test_the_cache_file_holds_one_entry_a_line_and_reads_back_a_line_at_a_time(
-    tmp_path: Path,
-) -> None:
-    """A project of 100,000 files: the cache is written and read an entry at a time (never
-    the whole file in memory), and the file is still one JSON object, as older versions read."""
-    files = []
-    for name in ("a.bin", "b\nc.bin", "d.bin"):  # a newline in a name stays on its line
-        (tmp_path / name).write_bytes(name.encode())
-        files.append(tmp_path / name)
-    cache = HashCache(tmp_path / "hashes.json")
-    for path in files:
-        cache.digests(path, ["sha1"])
-    cache.save()
-    text = (tmp_path / "hashes.json").read_text()
-    lines = text.splitlines()
-    assert (lines[0], lines[-1], len(lines)) == ("{", "}", 5)
-    as_older_versions_read = json.loads(text)
-    assert sorted(e["sha256"] for e in as_older_versions_read.values()) == sorted(
-        sha256(p.name.encode()) for p in files
-    )
-    again = HashCache(tmp_path / "hashes.json")
-    for path in files:
-        assert again.digests(path, ["sha1"])["sha1"] == sha1(path.name.encode())
-    assert (again.misses, again.hits) == (0, 3)
-    (tmp_path / "hashes.json").write_text("\n".join(lines[:-2]))  # cut short: ignored
-    damaged = HashCache(tmp_path / "hashes.json")
-    assert damaged.sha256(files[0]) == sha256(b"a.bin")
-    assert (damaged.misses, damaged.hits) == (1, 0)
-
-
-def test_the_cache_file_is_the_json_of_its_entries_whatever_their_names(tmp_path: Path) -> None:
-    """Entries holding a sha256 alone are written and read without json for speed: the
-    file stays exactly the JSON of every entry, odd names included, and reads back whole."""
-    names = ["plain.bin", 'a "quote".bin', "back\\slash.bin", "caf\u00e9.bin", "tab\t.bin"]
-    cache = HashCache(tmp_path / "hashes.json")
-    expected = {}
-    for n, name in enumerate(names):
-        path = tmp_path / name
-        path.write_bytes(name.encode())
-        digests = cache.digests(path, ["sha1"] if n % 2 else ["sha256"])
-        st = path.stat()
-        expected[os.path.realpath(path)] = {
-            "size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino, **digests
-        }  # fmt: skip
-    cache.save()
-    assert json.loads((tmp_path / "hashes.json").read_text()) == expected
-    again = HashCache(tmp_path / "hashes.json")
-    for n, name in enumerate(names):
-        assert again.digests(tmp_path / name, ["sha1"] if n % 2 else ["sha256"]) == {
-            k: v for k, v in expected[os.path.realpath(tmp_path / name)].items()
-            if k in ("sha256", "sha1")
-        }  # fmt: skip
-    assert (again.misses, again.hits) == (0, len(names))
-
-
-def test_an_entry_written_by_an_older_version_is_used(tmp_path: Path) -> None:
-    local = tmp_path / "model.pkl"
-    local.write_bytes(b"weights")
-    stat = local.stat()
-    recorded = "ab" * 32  # not the real sha256: proves it came from the cache file
-    old = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
-           "sha256": recorded}  # fmt: skip
-    (tmp_path / "hashes.json").write_text(json.dumps({os.path.realpath(local): old}))
-    cache = HashCache(tmp_path / "hashes.json")
-    assert cache.sha256(local) == recorded
-    assert cache.digests(local, ["sha1"]) == {"sha256": recorded, "sha1": sha1(b"weights")}
-    assert (cache.misses, cache.hits) == (1, 1)  # only the sha1 was read for
-
-
-def test_a_damaged_cache_file_or_entry_is_ignored(tmp_path: Path) -> None:
-    local = tmp_path / "model.pkl"
-    local.write_bytes(b"weights")
-    (tmp_path / "hashes.json").write_text("{not json")
-    assert HashCache(tmp_path / "hashes.json").sha256(local) == sha256(b"weights")
-    stat = local.stat()
-    bad = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
-           "sha256": 12345}  # fmt: skip
-    (tmp_path / "hashes.json").write_text(json.dumps({os.path.realpath(local): bad}))
-    cache = HashCache(tmp_path / "hashes.json")
-    assert cache.sha256(local) == sha256(b"weights")
-    assert (cache.misses, cache.hits) == (1, 0)
 
 
 def test_the_cache_names_files_that_still_hold_a_sha256_below_a_folder(tmp_path: Path) -> None:

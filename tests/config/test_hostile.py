@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fsartifacts.hashshards import shard_name
 from tests.fixtures.cli import BIN, fsartifacts, write_project
 
 CONFIG = """\
@@ -124,16 +125,24 @@ def test_a_lock_file_that_is_a_fifo_or_dev_zero_is_refused(tmp_path: Path, kind:
     assert "fsartifacts.lock" in line and "not a regular file" in line, line
 
 
+@pytest.mark.parametrize("where", ["shard", "folder"])
 @pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
-def test_a_hash_cache_that_is_a_fifo_or_dev_zero_is_ignored(tmp_path: Path, kind: str) -> None:
+def test_a_hash_cache_that_is_a_fifo_or_dev_zero_is_ignored(
+    tmp_path: Path, kind: str, where: str
+) -> None:
+    """The project's shard of the cache, or the cache's folder itself."""
     project = write_project(tmp_path / "p", CONFIG)
     (project / "model.pkl").write_bytes(b"m" * 100)
     cache_dir = tmp_path / "cache"
-    cache_dir.mkdir()
+    (cache_dir / "hashes").mkdir(parents=True)
+    odd = cache_dir / "hashes" / shard_name(os.path.realpath(project))
+    if where == "folder":
+        (cache_dir / "hashes").rmdir()
+        odd = cache_dir / "hashes"
     if kind == "fifo":
-        os.mkfifo(cache_dir / "hashes.json")
+        os.mkfifo(odd)
     else:
-        (cache_dir / "hashes.json").symlink_to("/dev/zero")
+        odd.symlink_to("/dev/zero")
     env = {"FSARTIFACTS_CACHE_DIR": str(cache_dir)}
     pushed = fsartifacts("push", "ALL", cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr
