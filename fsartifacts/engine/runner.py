@@ -48,6 +48,8 @@ from fsartifacts.versionspec import VersionSpec
 log = logging.getLogger("fsartifacts")
 
 Item = TypeVar("Item", Artifact, RemoteCopy)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Engine:
@@ -118,16 +120,11 @@ class Engine:
 
         if len(items) <= 1 or self.jobs == 1:
             return Results(attempt(a) for a in items)
-        pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(items)))
         try:
-            results = Results(pool.map(attempt, items))
+            return Results(in_threads(min(self.jobs, len(items)), attempt, items))
         except KeyboardInterrupt:
-            # Do not start what is queued; the CLI exits without waiting for the rest.
-            pool.shutdown(wait=False, cancel_futures=True)
             self.claims.release_all()
             raise
-        pool.shutdown()
-        return results
 
     def translate(self, exc: BaseException, what: str) -> FsArtifactsError:
         """The typed error a failure of ``what`` means to the user."""
@@ -224,8 +221,7 @@ class Engine:
         folders = sum(1 for c in copies if c.kind == "folder")
         if folders <= 1 or self.jobs == 1:
             return [sized(c) for c in copies]
-        with ThreadPoolExecutor(max_workers=min(self.jobs, folders)) as pool:
-            return list(pool.map(sized, copies))
+        return in_threads(min(self.jobs, folders), sized, copies)
 
     def prune_plan(self, artifact: Artifact, keep: int, prefix: str = "") -> list[RemoteCopy]:
         """The copies ``prune --keep`` deletes: all but the newest ``keep`` of each major,
@@ -241,3 +237,20 @@ class Engine:
             if kept[copy.version.major] > keep:
                 doomed.append(copy)
         return doomed
+
+
+def in_threads(threads: int, work: Callable[[T], R], items: list[T]) -> list[R]:
+    """``work(item)`` for each of ``items``, ``threads`` at a time; the results in order.
+
+    Interrupted (Ctrl-C, SIGTERM), it starts nothing more and returns at once, without
+    waiting for the items still running: one waiting on a stalled server would hold the
+    interrupt until its reads time out. The CLI exits without them.
+    """
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
+        results = list(pool.map(work, items))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results

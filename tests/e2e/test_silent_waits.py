@@ -5,16 +5,20 @@ what each verbosity shows. Every command runs as a real process bounded by a tim
 from __future__ import annotations
 
 import re
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
+from fsartifacts import Project
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.testing.artifactory import ArtifactoryServer
+from tests.e2e.test_concurrent_pulls import wait_for
 from tests.fixtures.artifactory import ARTIFACTORY_TOKEN, ArtifactoryRepo
-from tests.fixtures.cli import fsartifacts, write_project
+from tests.fixtures.cli import fsartifacts, start, write_project
 
 MODEL = "    - name: model\n      file: models/model.pkl\n"
 FAST = {"FSARTIFACTS_TIMEOUT": "0.5", "FSARTIFACTS_ATTEMPTS": "2"}
@@ -276,3 +280,43 @@ def test_library_debug_lines_lose_credential_headers_and_secret_fields(
     shown = without_credential_fields(logged)
     assert secret not in shown
     assert "***" in shown
+
+
+# -- Ctrl-C while the store stalls -------------------------------------------------------------
+
+
+def test_ctrl_c_while_prune_reads_folder_sizes_from_a_stalled_store_exits_at_once(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    # Folders pushed before their size was noted in the listing: prune reads each one's
+    # manifest, jobs at a time, and the server holds those answers. Ctrl-C waited for
+    # every read to time out (a minute here) before the command could exit.
+    config = (
+        f"repository:\n  artifactory:\n    url: {artifactory_repo.url}\n"
+        f"    repo: {artifactory_repo.name}\n    path: team\n    auth: {{authType: none}}\n"
+        "  artifacts:\n    - {name: data, file: data}\n"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "data").mkdir()
+    (project / "data" / "a.bin").write_bytes(b"a")
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        (project / "VERSION").write_text(f"{version}\n")
+        assert Project.load(start=project, environ={}).push("data")[0].action == "pushed"
+    folder = f"{artifactory_repo.url}/{artifactory_repo.name}/team"
+    listing = requests.get(
+        f"{artifactory_repo.url}/api/storage/{artifactory_repo.name}/team", timeout=30
+    )
+    for child in listing.json()["children"]:
+        if ".fsartifacts-listed." in child["uri"]:
+            requests.delete(f"{folder}{child['uri']}", timeout=30).raise_for_status()
+    faults = artifactory_repo.server.faults
+    faults.stall_after(0, seconds=60, count=None, path_contains="manifest.json")
+    run = start("prune", "data", "--keep", "1", "-j", "4", cwd=project)
+    wait_for(lambda: faults.stalled() >= 2, "both manifest reads held by the server")
+    run.send_signal(signal.SIGINT)
+    try:
+        _, stderr = run.communicate(timeout=20)
+    finally:
+        run.kill()
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
