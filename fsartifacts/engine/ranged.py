@@ -18,10 +18,11 @@ them, so the next attempt (a retry, or a later run through the journal of
 :mod:`fsartifacts.engine.partial`) asks only for the rest.
 
 The first failure of a range (or an interrupt of the calling thread) stops the others
-at once: each writer checks the stop between blocks, and the responses in flight are
-closed (:class:`~fsartifacts.inflight.InFlight`), so a read blocked on a stalled server
-returns too. The download returns or raises only once every writer has ended and
-closed its handle of the staged file.
+at once: each writer checks the stop between blocks (and raises
+:class:`~fsartifacts.engine.transfers.Stopped`, as any transfer told to stop does), and
+the responses in flight are closed (:class:`~fsartifacts.inflight.InFlight`), so a read
+blocked on a stalled server returns too. The download returns or raises only once every
+writer has ended and closed its handle of the staged file.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from fsspec.callbacks import Callback
 
 from fsartifacts.engine.install import local_writes
-from fsartifacts.engine.transfers import Transfers
+from fsartifacts.engine.transfers import Stopped, Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
 from fsartifacts.inflight import InFlight
@@ -124,10 +125,6 @@ class RangedJob:
     what: str  # the copy's URL, for messages
 
 
-class _Stopped(Exception):
-    """A writer told to stop (another range failed, or the user interrupted)."""
-
-
 class _Run:
     def __init__(
         self,
@@ -162,7 +159,7 @@ class _Run:
         """Stop every writer for ``exc``; only the first failure counts (what the others
         raise once stopped, their responses closed under them, follows from it)."""
         with self.received.changed:
-            if not isinstance(exc, _Stopped) and not self.stop.is_set():
+            if not isinstance(exc, Stopped) and not self.stop.is_set():
                 self.failures.append(exc)
             self.stop.set()
             self.received.changed.notify_all()
@@ -212,7 +209,7 @@ class _RangeWriter:
 
     def write(self, data: bytes) -> int:
         if self.run.stop.is_set():
-            raise _Stopped()
+            raise Stopped("stopped: another range of the file failed")
         if self.at + len(data) > self.end:
             raise IntegrityError(
                 f"{self.run.job.what}: the store sent more than the bytes "
@@ -280,7 +277,7 @@ def _hash_behind(run: _Run, digests: Digests) -> None:
                 if run.failures:
                     raise run.failures[0]
                 if run.stop.is_set():
-                    raise _Stopped()
+                    raise Stopped("stopped: another range of the file failed")
                 ready = run.received.prefix()
                 if ready <= hashed:  # every writer is done, and bytes are still missing
                     raise IntegrityError(

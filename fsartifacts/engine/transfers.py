@@ -7,6 +7,11 @@ their files nest; the further ranges of a large file downloaded in ranges take
 spare slots too. A thread that waits for file transfers (an artifact's job)
 never holds a slot while it waits: only a transfer itself does, so nesting
 cannot deadlock.
+
+The first file of a folder that fails for good (its tries spent) fails the folder, so
+the files in flight beside it are of no use any more: each is stopped at its next block
+(:class:`Stopped`, raised by the callback every store's transfer reports its blocks
+to), and the folder's failure is raised once they have ended.
 """
 
 from __future__ import annotations
@@ -22,6 +27,35 @@ from fsartifacts.progressbars import Tally
 from fsartifacts.stores.filerunner import FileRunner
 
 T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """A transfer stopped between two blocks: the run it belongs to failed (another file
+    of its folder failed for good) or was interrupted. Not a failure of its own, and not
+    worth another try."""
+
+
+class StopsBetweenBlocks(Callback):
+    """The callback of one file's transfer, which forwards to ``inner`` (its progress) and
+    raises :class:`Stopped` at the next block once ``stop`` is set. Every store reports
+    each block it moves (``relative_update``); the start over of a retried transfer
+    (``absolute_update``) and its size are never refused, so a transfer's cleanup that
+    resets its progress does not raise."""
+
+    def __init__(self, inner: Callback, stop: threading.Event) -> None:
+        super().__init__()
+        self.inner, self.stop = inner, stop
+
+    def set_size(self, size: int | None) -> None:
+        self.inner.set_size(size)
+
+    def absolute_update(self, value: int) -> None:
+        self.inner.absolute_update(value)
+
+    def relative_update(self, inc: int = 1) -> None:
+        if self.stop.is_set():
+            raise Stopped("stopped: the transfers it ran beside have failed")
+        self.inner.relative_update(inc)
 
 
 class Transfers:
@@ -68,13 +102,19 @@ class Transfers:
         tally.file_done(share)
         return True
 
-    def each(self, action: Callable[[T], None], items: Iterable[T]) -> None:
+    def each(
+        self,
+        action: Callable[[T], None],
+        items: Iterable[T],
+        stop: threading.Event | None = None,
+    ) -> None:
         """``action(item)`` for every item, each holding a slot while it runs.
 
         Items are taken from ``items`` only as slots free up, so a folder of
         100,000 files never has more than ``jobs`` of them in flight or queued.
-        The first failure stops the starting of more; those running are waited
-        for (so nothing writes once this returns), then the failure is raised.
+        The first failure stops the starting of more and sets ``stop`` (which the
+        actions running watch, to end early); those running are waited for (so
+        nothing writes once this returns), then the failure is raised.
         """
         if self.jobs == 1:
             for item in items:
@@ -83,7 +123,7 @@ class Transfers:
             return
         # ``jobs`` threads each take the next item as they finish one: no future, queue
         # or wake-up of this thread per item, which a folder of 20,000 files paid for each.
-        work = _Work(self._slots, action, iter(items))
+        work = _Work(self._slots, action, iter(items), stop or threading.Event())
         workers = [
             threading.Thread(target=work.run, name=f"fsartifacts-file-{n}")
             for n in range(self.jobs)
@@ -105,20 +145,24 @@ class _Work(Generic[T]):
     """The items of one :meth:`Transfers.each`, taken one at a time by its threads."""
 
     def __init__(
-        self, slots: threading.BoundedSemaphore, action: Callable[[T], None], items: Iterator[T]
+        self,
+        slots: threading.BoundedSemaphore,
+        action: Callable[[T], None],
+        items: Iterator[T],
+        stopped: threading.Event,
     ) -> None:
         self.slots, self.action, self.items = slots, action, items
         self.taking = threading.Lock()  # a generator cannot be advanced by two threads
         self.failures: list[BaseException] = []
-        self.stopped = False
+        self.stopped = stopped
 
     def stop(self) -> None:
-        self.stopped = True
+        self.stopped.set()
 
     def run(self) -> None:
-        while not self.stopped:
+        while not self.stopped.is_set():
             with self.slots:  # held from taking an item to its end: never more in flight
-                if self.stopped:
+                if self.stopped.is_set():
                     return
                 try:
                     with self.taking:
@@ -128,8 +172,10 @@ class _Work(Generic[T]):
                             return
                     self.action(item)
                 except BaseException as exc:
+                    # Recorded before the others are told to stop: what they raise once
+                    # stopped comes after it, and the first failure is the one raised.
                     self.failures.append(exc)
-                    self.stopped = True
+                    self.stopped.set()
 
 
 class _Files:
@@ -138,20 +184,32 @@ class _Files:
         self.tally = tally
 
     def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
-        tally = self.tally
+        tally, stop = self.tally, threading.Event()
+        # Without a bar every file shares one silent callback: one stopping wrapper for all.
+        silent = None if tally.shown else StopsBetweenBlocks(tally.share(), stop)
 
         def one(item: T) -> None:
-            _counted(tally, action, item)  # no closure made a file
+            _counted(tally, action, item, stop=stop, silent=silent)  # no closure made a file
 
-        self.transfers.each(one, items)
+        self.transfers.each(one, items, stop)
 
 
-def _counted(tally: Tally, action: Callable[..., None], *args: object) -> None:
-    """``action(*args, callback)`` with a callback of its own on ``tally``: a file done
-    once it returns, its bytes taken back from the bar if it fails."""
+def _counted(
+    tally: Tally,
+    action: Callable[..., None],
+    *args: object,
+    stop: threading.Event | None = None,
+    silent: Callback | None = None,
+) -> None:
+    """``action(*args, callback)`` with a callback of its own on ``tally`` (stopping at
+    the next block once ``stop`` is set): a file done once it returns, its bytes taken
+    back from the bar if it fails."""
     share = tally.share()
+    callback: Callback = share
+    if stop is not None:
+        callback = silent or StopsBetweenBlocks(share, stop)
     try:
-        action(*args, share)
+        action(*args, callback)
     except BaseException:
         tally.undo(share)
         raise

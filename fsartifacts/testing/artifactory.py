@@ -50,8 +50,10 @@ In-process::
     srv.faults.stalled()               # responses that began to hang since reset()
     srv.faults.end_stalls(n=1)         # end the n oldest hanging now (RST)
     srv.faults.latency = 0.02          # seconds slept before each request
+    srv.faults.throttle = 0.01         # seconds slept between the 256 KiB blocks a GET sends
     srv.faults.pending()               # fault applications still armed
-    srv.faults.reset()                 # disarm all, end stalls, latency 0
+    srv.faults.reset()                 # disarm all, end stalls, latency, throttle 0
+    srv.wait_idle(timeout=30.0)        # True once no request is being handled
     srv.stop()                         # idempotent; also closes idle keep-alive connections
 
     with ArtifactoryServer(tmp_path) as srv: ...   # start/stop
@@ -230,6 +232,10 @@ class ArtifactoryServer:
 
     def clear_requests(self) -> None:
         self.request_log.clear()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is being handled: the log's records are then final."""
+        return self.request_log.wait_idle(timeout)
 
     def __repr__(self) -> str:
         state = self.url if self._httpd is not None else "stopped"

@@ -5,6 +5,7 @@ download faults act: drop, truncate, corrupt, cut, stall, ignored ranges), of a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import BinaryIO
@@ -142,7 +143,7 @@ class DownloadEndpoints(HandlerBase):
         if stall is not None:
             limit, ending = min(stall.nbytes, total), "reset"
         record = self._end_headers(limit)
-        sent = 0
+        sent, pause = 0, faults.throttle if self.command == "GET" else 0.0
         try:
             for chunk in _iter_pieces(pieces, handle):
                 if sent >= limit:
@@ -152,6 +153,9 @@ class DownloadEndpoints(HandlerBase):
                     chunk, ending, limit = chunk[:allowed], "reset", sent + allowed
                 if corrupt_at is not None and sent <= corrupt_at < sent + len(chunk):
                     chunk = flip_byte(chunk, corrupt_at - sent)
+                if pause and sent:  # between blocks: a body of one block is not held
+                    self.wfile.flush()
+                    time.sleep(pause)
                 self.wfile.write(chunk)
                 sent += len(chunk)
         except OSError:

@@ -41,6 +41,8 @@ requests (FIFO when several rules match), then disarms itself:
   counts the responses that began to hang since the last ``reset()``;
   ``end_stalls(n=1)`` ends the ``n`` oldest of those hanging now.
 * ``latency``: seconds slept before handling each request.
+* ``throttle``: seconds slept between the blocks (256 KiB) of artifact content a GET sends:
+  a slow link, so a download lasts long enough for something to happen while it runs.
 
 ``drop_after``, ``cut_after``, ``stall_after``, ``truncate_next`` and ``corrupt_next``
 act on artifact content only (GET of a file under ``/artifactory/<repo>/``, PUT of a
@@ -101,6 +103,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._latency = 0.0
+        self._throttle = 0.0
         self._stalls: list[threading.Event] = []  # of the responses hanging now, oldest first
         self._stalled = 0
 
@@ -115,6 +118,18 @@ class Faults:
             raise ValueError("latency must be >= 0 seconds")
         with self._lock:
             self._latency = float(seconds)
+
+    @property
+    def throttle(self) -> float:
+        with self._lock:
+            return self._throttle
+
+    @throttle.setter
+    def throttle(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("throttle must be >= 0 seconds")
+        with self._lock:
+            self._throttle = float(seconds)
 
     def fail_next(
         self,
@@ -245,10 +260,10 @@ class Faults:
         self._arm(FaultRule(BEFORE, count, _methods(methods), path_contains, action=action))
 
     def reset(self) -> None:
-        """Disarm every rule, end every stall and set latency back to 0."""
+        """Disarm every rule, end every stall and set latency and throttle back to 0."""
         with self._lock:
             self._rules.clear()
-            self._latency = 0.0
+            self._latency = self._throttle = 0.0
             ending, self._stalls, self._stalled = self._stalls, [], 0
         for release in ending:
             release.set()

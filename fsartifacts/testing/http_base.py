@@ -65,6 +65,13 @@ class HandlerBase(BaseHTTPRequestHandler):
         super().send_response(code, message)
 
     def _handle(self) -> None:
+        self.server.app.request_log.begin()
+        try:
+            self._handle_one()
+        finally:
+            self.server.app.request_log.end()
+
+    def _handle_one(self) -> None:
         self._status = 0
         self._started = time.monotonic()
         self._record: RequestRecord | None = None

@@ -32,8 +32,26 @@ class RequestLog:
     """The thread-safe list of requests a server handled."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._records: list[RequestRecord] = []
+        self._handling = 0  # requests begun and not yet ended
+
+    def begin(self) -> None:
+        """A request is being handled (until :meth:`end`)."""
+        with self._lock:
+            self._handling += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._handling -= 1
+            self._lock.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled (at most ``timeout`` seconds): then every
+        record is final (a response the client stopped reading has its ``bytes_out``
+        amended once the server's write fails). True once idle."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._handling == 0, timeout)
 
     def append(self, record: RequestRecord) -> None:
         with self._lock:

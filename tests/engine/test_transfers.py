@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from fsartifacts.config.model import Artifact, TransferSettings
 from fsartifacts.engine.options import PullOptions
 from fsartifacts.engine.runner import Engine
 from fsartifacts.engine.transfers import Transfers
-from fsartifacts.errors import IntegrityError
+from fsartifacts.errors import EXIT_FAILED, IntegrityError
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import open_artifactory_store
 from fsartifacts.stores.s3.ops import open_s3_store
@@ -81,8 +82,8 @@ def server(artifactory_server: ArtifactoryServer) -> ArtifactoryServer:
     return artifactory_server
 
 
-def engine_on(repo: ArtifactoryRepo, root: Path, jobs: int) -> Engine:
-    transfer = TransferSettings(attempts=3, timeout=10, jobs=jobs)
+def engine_on(repo: ArtifactoryRepo, root: Path, jobs: int, attempts: int = 3) -> Engine:
+    transfer = TransferSettings(attempts=attempts, timeout=10, jobs=jobs)
     settings = ArtifactorySettings(repo.url, repo.name, path="team")
     store = open_artifactory_store(settings, None, transfer)
     return Engine(store, root, transfer=transfer)
@@ -146,6 +147,43 @@ def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
     assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
     # The other files were fetched alongside, and the failure stopped the folder.
     assert len(file_downloads(server, artifactory_repo, "data_v2.0.0")) >= 2
+
+
+BIG = 6 * 1024 * 1024  # 6 of the 1 MiB blocks a download hands on
+
+
+def test_a_file_that_fails_for_good_stops_the_files_in_flight_beside_it(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """One small file arrives corrupted on every try while two large ones stream over a
+    slow link: its last failure stops them at their next block (their bytes sent stay far
+    below their size), the pull fails naming it, and nothing of it is left."""
+    project = tmp_path / "project"
+    engine = engine_on(artifactory_repo, project, jobs=4, attempts=2)  # no wait between
+    before = write_folder(project, 1, files=2)
+    assert engine.push(DATA, V1).action == "pushed"
+    shutil.rmtree(project / DATA.file)
+    (project / DATA.file).mkdir()
+    (project / DATA.file / "a-bad.bin").write_bytes(os.urandom(20_000))
+    for i in range(2):
+        (project / DATA.file / f"big-{i}.bin").write_bytes(os.urandom(BIG))
+    assert engine.push(DATA, V2).action == "pushed"
+    assert engine.pull(DATA, "1.0.0", V1, PullOptions(override=True)).action == "pulled"
+    server.clear_requests()
+
+    server.faults.corrupt_next(count=100, offset=7, path_contains="data_v2.0.0/a-bad.bin")
+    server.faults.throttle = 0.1  # 256 KiB each 0.1 s: a large file streams for 2.4 s
+    with pytest.raises(IntegrityError, match=r"a-bad\.bin.*damaged") as raised:
+        engine.pull(DATA, "2.0.0", V2, PullOptions(override=True))
+    assert raised.value.exit_code == EXIT_FAILED
+    assert tree_digest(project / "data") == before
+    assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
+    assert server.wait_idle()  # each stopped response has ended: its bytes sent are final
+    downloads = file_downloads(server, artifactory_repo, "data_v2.0.0")
+    sent = [r.bytes_out for r in downloads if "/big-" in r.path]
+    assert sent  # they were in flight beside the failing file
+    # Each stops at its next block: about 1 MiB sent of its 6 (all of them, unstopped).
+    assert sum(sent) < len(sent) * BIG // 2, sent
 
 
 def extra_requests_of_folders(
