@@ -3,7 +3,7 @@ needs: a folder of small files is one request per file, and all of them are prep
 signed and parsed on s3fs's one event-loop thread, so every millisecond botocore spends
 per request is a millisecond per file.
 
-Two of botocore's defaults cost more than they give here:
+Three of botocore's defaults cost more than they give here:
 
 - the User-Agent header is rebuilt from a dozen components twice for every request
   (once when the request is made, once more before it is signed); a user agent given
@@ -11,7 +11,11 @@ Two of botocore's defaults cost more than they give here:
 - every timestamp of a response (``Last-Modified`` of each GET and HEAD, the
   ``LastModified`` of each entry of a listing) is parsed by dateutil's general parser;
   the two forms S3 sends (RFC 1123 in headers, ISO 8601 in XML) are read by the
-  standard library's own parsers, and anything else still goes to botocore's.
+  standard library's own parsers, and anything else still goes to botocore's;
+- a new session registers some 250 handlers of its own, and checks that each takes
+  keyword arguments by building its full ``inspect`` signature (half of the session's
+  making); a plain function or method is checked by its code's flag for ``**kwargs``,
+  which is what that signature reads, and any other callable as botocore does.
 
 Nothing here changes what is sent or verified: the same requests, signatures,
 checksums and retries.
@@ -20,7 +24,9 @@ checksums and retries.
 from __future__ import annotations
 
 import email.utils
+import inspect
 import platform
+import types
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +37,11 @@ import fsartifacts.stores.s3.tls  # noqa: F401
 # isort: split
 import aiobotocore
 import aiobotocore.session
+from aiobotocore.hooks import AioHierarchicalEmitter
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from fsartifacts import __version__
+from fsartifacts.stores.s3.models import service_loader
 
 
 def user_agent() -> str:
@@ -63,10 +71,37 @@ def parse_timestamp(value: Any) -> datetime:
     return result
 
 
+class KwargsCheckedEmitter(AioHierarchicalEmitter):
+    """aiobotocore's event emitter, which checks that a plain function or method handler
+    accepts ``**kwargs`` by its code's flags (see the module's docstring)."""
+
+    def _verify_accept_kwargs(self, func: Any) -> None:
+        code = _plain_code(func)
+        if code is None:
+            super()._verify_accept_kwargs(func)
+        elif not code.co_flags & inspect.CO_VARKEYWORDS:
+            raise ValueError(f"Event handler {func} must accept keyword arguments (**kwargs)")
+
+
+def _plain_code(func: Any) -> types.CodeType | None:
+    """The code whose flags ``inspect`` would read for ``func``'s signature, when nothing
+    else can change it (no ``__signature__``), else None."""
+    if isinstance(func, types.MethodType):
+        func = func.__func__
+    if type(func) is not types.FunctionType or "__signature__" in func.__dict__:
+        return None
+    return func.__code__
+
+
 def new_session(profile: str | None = None) -> aiobotocore.session.AioSession:
     """An aiobotocore session (of ``profile``, else the default chain) whose clients parse
-    timestamps with :func:`parse_timestamp`."""
-    session = aiobotocore.session.AioSession(profile=profile)
+    timestamps with :func:`parse_timestamp`, whose handlers are checked by
+    :class:`KwargsCheckedEmitter`, and whose models are read by
+    :func:`~fsartifacts.stores.s3.models.service_loader`."""
+    session = aiobotocore.session.AioSession(profile=profile, event_hooks=KwargsCheckedEmitter())
+    session.register_component(
+        "data_loader", service_loader(session.get_config_variable("data_path"))
+    )
     session.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=parse_timestamp
     )

@@ -3,19 +3,22 @@ default and the store does once, or in the standard library, with the same resul
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import logging
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import aiobotocore.session
 import pytest
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 import fsartifacts.stores.s3.retries as s3_retries
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.stores.s3.ops import open_s3_store
-from fsartifacts.stores.s3.session import parse_timestamp, user_agent
+from fsartifacts.stores.s3.session import new_session, parse_timestamp, user_agent
 from fsartifacts.stores.s3.settings import S3Settings
 from fsartifacts.stores.store import Store
 
@@ -123,3 +126,60 @@ def test_the_filesystem_still_pickles_without_its_session(
     assert copy.session is not store.fs.session
     head = copy.call_s3("head_object", Bucket=bucket, Key="a.bin")
     assert head["LastModified"].tzinfo is UTC
+
+
+def _handlers(session: Any, event: str) -> list[Any]:
+    return list(session._events._emitter._handlers.prefix_search(event))
+
+
+@pytest.fixture(scope="module")
+def sessions() -> tuple[Any, Any]:
+    """A session of the store's, and aiobotocore's own: handlers are added under events of
+    each test's own."""
+    return new_session(), aiobotocore.session.AioSession()
+
+
+def test_a_session_registers_botocores_handlers_as_aiobotocores_own_does(
+    sessions: tuple[Any, Any],
+) -> None:
+    ours, theirs = sessions
+    for event in ("before-parameter-build.s3.PutObject", "before-sign.s3.GetObject",
+                  "after-call.s3.ListObjectsV2", "choose-signer.s3"):  # fmt: skip
+        assert _handlers(ours, event) == _handlers(theirs, event) != []
+
+
+class _Handlers:
+    def method(self, request: Any, **kwargs: Any) -> None: ...
+
+    def strict(self, request: Any) -> None: ...
+
+
+def _with_kwargs(request: Any, **kwargs: Any) -> None: ...
+
+
+def _without_kwargs(request: Any) -> None: ...
+
+
+def _signed_with_kwargs(request: Any) -> None: ...
+
+
+_signed_with_kwargs.__signature__ = inspect.signature(_with_kwargs)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("handler", "accepted"),
+    [(_with_kwargs, True), (_without_kwargs, False), (_Handlers().method, True),
+     (_Handlers().strict, False), (functools.partial(_with_kwargs, 1), True),
+     (functools.partial(_without_kwargs), False), (_signed_with_kwargs, True)],
+)  # fmt: skip
+def test_a_handler_is_refused_without_kwargs_as_botocore_refuses_it(
+    sessions: tuple[Any, Any], handler: Any, accepted: bool
+) -> None:
+    event = f"before-sign.s3.Op{id(handler)}"
+    for session in sessions:
+        if accepted:
+            session.register(event, handler)
+            assert handler in _handlers(session, event)
+        else:
+            with pytest.raises(ValueError, match="must accept keyword arguments"):
+                session.register(event, handler)
