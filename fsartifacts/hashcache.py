@@ -22,14 +22,21 @@ from stat import S_ISREG
 from fsartifacts import hashshards
 from fsartifacts.hashing import FileDigests, FileIdentity, hash_file
 from fsartifacts.hashshards import Shard, entry_digests, entry_key, entry_sha256, pack_entry
+from fsartifacts.home import user_home
 
 
-def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder of the user's hash cache."""
+def default_cache_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The folder of the user's hash cache; None where the user has no home folder to keep
+    it in (the cache is then kept in memory for the run)."""
     env = os.environ if environ is None else environ
     if env.get("FSARTIFACTS_CACHE_DIR"):
         return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes"
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = env.get("XDG_CACHE_HOME")
+    if not base:
+        home = user_home()
+        if home is None:
+            return None
+        base = os.path.join(home, ".cache")
     return Path(base) / "fsartifacts" / "hashes"
 
 

@@ -711,3 +711,23 @@ def test_an_api_key_does_not_follow_a_redirect_to_another_host(
         f"/artifactory/{artifactory_repo.name}/team/models/model_v1.0.0.pkl"
     ]
     assert credential_headers(redirected[0]) == {}
+
+
+def test_without_a_home_folder_no_netrc_is_read_from_where_the_command_runs(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    # A uid without a home folder has no ~/.netrc: "~" stayed "~", and a "~/.netrc"
+    # below the current folder (a project's, anyone's) gave the credentials sent.
+    config = (
+        f"repository:\n  artifactory:\n    url: {artifactory_repo.url}\n"
+        f"    repo: {artifactory_repo.name}\n    auth: {{authType: user_pass}}\n"
+        "  artifacts:\n    - {name: model, file: model.bin}\n"
+    )
+    project = write_project(tmp_path / "p", config)
+    (project / "~").mkdir()
+    (project / "~" / ".netrc").write_text("default login mallory password planted\n")
+    (project / "~" / ".netrc").chmod(0o600)
+    run = fsartifacts("list", cwd=project, homeless=True)
+    assert run.returncode == 0, run.stderr
+    sent = [r.headers.get("Authorization") for r in artifactory_repo.server.requests]
+    assert sent and not any(sent), sent

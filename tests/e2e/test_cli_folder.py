@@ -476,3 +476,21 @@ def test_hostile_names_on_the_store_are_never_pulled_nor_written_outside(tmp_pat
     listed = fsartifacts("list", cwd=consumer)
     assert listed.returncode == 0, listed.stderr
     assert "1.9." not in listed.stdout, listed.stdout
+
+
+def test_a_user_without_a_home_folder_pushes_and_pulls_with_the_hash_cache_in_memory(
+    tmp_path: Path,
+) -> None:
+    # A container run under a bare uid with $HOME unset: the hash cache has no home to
+    # live in. It is kept for the run only, never in a "~" folder where the command runs
+    # (the push failed with an internal error: Path.home() raised).
+    producer = build(tmp_path / "producer", "one")
+    pushed = fsartifacts("push", "ALL", cwd=producer, homeless=True)
+    assert pushed.returncode == 0, pushed.stderr
+    consumer = write_project(tmp_path / "consumer", CONFIG, "1.0.0")
+    pulled = fsartifacts("pull", "embeddings", "1.0.0", cwd=consumer, homeless=True)
+    assert pulled.returncode == 0, pulled.stderr
+    assert tree_digest(consumer / "embeddings_v1.0.0") == tree_digest(
+        producer / "data" / "embeddings"
+    )
+    assert not list(tmp_path.rglob("~"))

@@ -50,6 +50,7 @@ from typing import Any, TextIO
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import AuthError, ConfigError
+from fsartifacts.home import user_home
 from fsartifacts.stores.artifactory.secrets import parse_aws_secret, read_aws_secret
 from fsartifacts.stores.artifactory.settings import AUTH_KEY, AuthSettings, AuthType
 
@@ -178,7 +179,8 @@ class _Resolver:
         if env_secret:
             return self._with_pinned_user(env_secret, f"${ENV_TOKEN}")
         if self.auth_type == "user_pass":
-            from_netrc = self._from_netrc(_netrc_location(netrc_path, self.environ))
+            location = _netrc_location(netrc_path, self.environ)
+            from_netrc = None if location is None else self._from_netrc(location)
             if from_netrc is not None:
                 return from_netrc
         if self.settings.aws:
@@ -345,15 +347,19 @@ def _is_terminal(stream: TextIO) -> bool:
 # ------------------------------------------------------------------------------- ~/.netrc
 
 
-def _netrc_location(netrc_path: str | None, environ: Mapping[str, str]) -> str:
+def _netrc_location(netrc_path: str | None, environ: Mapping[str, str]) -> str | None:
+    """The netrc file to read; None without one (no home folder, no ``$NETRC``)."""
     if netrc_path:
         return netrc_path
-    return environ.get("NETRC") or os.path.expanduser("~/.netrc")
+    if environ.get("NETRC"):
+        return environ["NETRC"]
+    home = user_home()
+    return None if home is None else os.path.join(home, ".netrc")
 
 
 def _display_path(path: str) -> str:
-    home = os.path.expanduser("~")
-    if path == home or path.startswith(home + os.sep):
+    home = user_home()
+    if home is not None and (path == home or path.startswith(home + os.sep)):
         return "~" + path[len(home) :]
     return path
 
