@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import struct
 import time
@@ -38,6 +39,8 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 from fsartifacts import locks
 from fsartifacts.atomic import TEMP_MARKER, atomic_write
 from fsartifacts.localfiles import CACHE_LIMIT, open_small_file
+
+log = logging.getLogger("fsartifacts")
 
 SHARDS_LIMIT = 128 * 1024 * 1024  # bytes of all shards together
 SHARDS_COUNT = 20_000  # shards in all: one per folder of hashed files
@@ -209,10 +212,12 @@ def _folder_in(path: Path) -> str | None:
 def saving(shards: Path) -> Iterator[bool]:
     """Hold the lock of the shards' folder while one process writes shards: True, or False
     when another process's save held it past :data:`_LOCK_WAIT` (this save is skipped)."""
-    deadline = time.monotonic() + _LOCK_WAIT
     path = shards / _LOCK
-    while (fd := locks.take(path)) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+
+    def waiting(holder: str) -> None:
+        log.info("waiting for %s, which %s holds while it saves the hash cache", path, holder)
+
+    fd = locks.wait_to_take(path, bound=_LOCK_WAIT, waiting=waiting)
     try:
         yield fd is not None
     finally:

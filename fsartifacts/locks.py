@@ -5,6 +5,9 @@ be taken proves that no live process holds it. The last holder removes the file 
 lets go; a lock taken on a file no longer at its path (removed meanwhile by the holder
 before) guards nothing, so the file at the path is opened again.
 
+The holder writes its process id into the file, so that a process waiting for the lock
+can say who holds it (and whether that process is stopped, Ctrl-Z or SIGSTOP).
+
 Where the filesystem has no locks at all (NFS without its lock service answers every
 ``flock`` with ENOLCK) the lock is taken as if no one else held it, with a warning: a run
 there goes on unguarded against a second run at once rather than not at all.
@@ -17,10 +20,14 @@ import errno
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 log = logging.getLogger("fsartifacts")
+
+POLL = 0.05  # seconds between tries of a lock waited for
 
 # What flock answers where the filesystem keeps no locks.
 NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS})
@@ -48,8 +55,56 @@ def take(path: Path, *, wait: bool = False) -> int | None:
             raise
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                _write_pid(fd)
                 return fd
         os.close(fd)
+
+
+def _write_pid(fd: int) -> None:
+    with contextlib.suppress(OSError):  # only ever read to name the holder in a message
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+def holder(path: Path) -> str:
+    """Who holds the lock of ``path``, as a message names it: "process 1234 (stopped)"."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(32).decode("ascii", "replace").strip()
+    except OSError:
+        text = ""
+    if not text.isdigit():
+        return "another process"
+    state = ""
+    # Linux: the process's state follows "(name) " in its stat line.
+    with contextlib.suppress(OSError, IndexError), open(f"/proc/{text}/stat", "rb") as f:
+        state = f.read(4096).rsplit(b")", 1)[1].split()[0].decode()
+    return f"process {text}" + (" (stopped)" if state in ("T", "t") else "")
+
+
+def wait_to_take(
+    path: Path,
+    *,
+    bound: float,
+    waiting: Callable[[str], None],
+    announce_after: float = 2.0,
+    stop: threading.Event | None = None,
+) -> int | None:
+    """:func:`take` the lock of ``path``, waiting for another holder at most ``bound``
+    seconds: the descriptor, or None once the bound has passed (or ``stop`` is set).
+    ``waiting(holder)`` is called once the wait has lasted ``announce_after`` seconds, so a
+    user is told who holds it. The wait sleeps in short steps: Ctrl-C ends it at once."""
+    start = time.monotonic()
+    announced = False
+    while (fd := take(path)) is None:
+        waited = time.monotonic() - start
+        if waited >= bound or (stop is not None and stop.is_set()):
+            return None
+        if not announced and waited >= min(announce_after, bound / 2):
+            announced = True
+            waiting(holder(path))
+        time.sleep(POLL)
+    return fd
 
 
 def _warn_unguarded(path: Path, exc: OSError) -> None:

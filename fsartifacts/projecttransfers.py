@@ -6,6 +6,8 @@ the run is interrupted.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
@@ -14,7 +16,7 @@ from fsartifacts.engine.lockfile import InstallLog, LockEntry, LockFile
 from fsartifacts.engine.options import PullOptions, PushOptions
 from fsartifacts.engine.results import Result, Results, not_installed
 from fsartifacts.engine.selection import Selection
-from fsartifacts.errors import ConfigError, NotFoundError, option
+from fsartifacts.errors import ConfigError, LocalError, NotFoundError, option
 from fsartifacts.projectqueries import (
     ALL,
     ProjectParts,
@@ -26,6 +28,8 @@ from fsartifacts.projectqueries import (
 
 if TYPE_CHECKING:
     from fsartifacts.config.model import Artifact
+
+log = logging.getLogger("fsartifacts")
 
 
 class PushKeywords(TypedDict, total=False):
@@ -150,7 +154,8 @@ class Transfers(ProjectParts):
         # Each install is written to the lock file in its own step, under the lock of its
         # destination; the copies found up to date are written at the end of the run,
         # even if it is interrupted.
-        installs = InstallLog(None if dry_run else lambda entries: self._record(lock, entries))
+        installs = InstallLog(None if dry_run else lambda entries: self._record(
+            lock, entries, engine.transfer.timeout, installs.stopping))  # fmt: skip
 
         def reported(result: Result) -> None:  # a copy up to date is recorded too
             if result.lock is not None and result.action != "planned":
@@ -193,13 +198,21 @@ class Transfers(ProjectParts):
                     )
             if results is None:
                 results = pull_all(dry_run, reported)
+        except KeyboardInterrupt:
+            installs.stopping.set()  # a write waiting for the lock file's lock gives up
+            raise
         finally:
             # In ``finally``: after an interrupt (Ctrl-C) the lock file still records
             # every artifact installed before it, and nothing is installed after.
             installed = installs.close()
             engine.hashes.save()
             if not dry_run:
-                self._record(lock, installed)
+                try:
+                    self._record(lock, installed, engine.transfer.timeout, installs.stopping)
+                except LocalError as exc:
+                    if not installs.stopping.is_set():
+                        raise
+                    log.warning("%s", exc)  # the interrupt is what the run ends with
         return results.raise_for_status() if check else results
 
     def _selection(
@@ -226,9 +239,18 @@ class Transfers(ProjectParts):
             )
         return selection
 
-    def _record(self, lock: LockFile, entries: Mapping[str, LockEntry]) -> None:
+    def _record(
+        self,
+        lock: LockFile,
+        entries: Mapping[str, LockEntry],
+        wait: float,
+        stop: threading.Event,
+    ) -> None:
+        """Write ``entries`` to the lock file, waiting for another pull's write at most
+        ``wait`` seconds (the transfer timeout: a holder that long without progress is
+        stopped or hung), or until ``stop`` is set."""
         if entries:
-            lock.add(self.store.display, entries)
+            lock.add(self.store.display, entries, wait=wait, stop=stop)
 
     def sync_push(self, which: str = ALL, **options: Unpack[PushKeywords]) -> Results:
         """Push that is safe to repeat: an identical copy already there is up to date;

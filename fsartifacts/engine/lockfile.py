@@ -7,6 +7,7 @@ diff and merges without surprises. Written atomically.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -22,8 +23,11 @@ from fsartifacts.errors import ConfigError, LocalError, option
 from fsartifacts.escaping import has_control_characters
 from fsartifacts.localfiles import LOCK_LIMIT, UnreadableFile, read_small_text
 
+log = logging.getLogger("fsartifacts")
+
 LOCK_NAME = "fsartifacts.lock"
 WRITING_SUFFIX = ".fsartifacts-writing"  # the lock its writers take, beside it
+LOCK_WAIT = 30.0  # seconds a write waits for another pull's write of the lock file
 FORMAT = 1
 HEADER = (
     "# fsartifacts.lock: what `fsartifacts pull` resolved, per artifact.\n"
@@ -65,6 +69,8 @@ class LockFile:
     # other process has written it since, and the next add need not parse it again (a
     # pull writes it once per artifact it installs).
     _wrote: tuple[bytes, LockFile] | None = field(default=None, repr=False, compare=False)
+    # Whether a write of this run waited its whole bound: the next tries once, not again.
+    _stuck: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def read(cls, root: Path) -> LockFile:
@@ -147,14 +153,39 @@ class LockFile:
                 f"project root writable, or see what a pull would do with {option('dry_run')}."
             ) from exc
 
-    def add(self, store: str, entries: Mapping[str, LockEntry]) -> None:
+    def add(
+        self,
+        store: str,
+        entries: Mapping[str, LockEntry],
+        *,
+        wait: float = LOCK_WAIT,
+        stop: threading.Event | None = None,
+    ) -> None:
         """Record ``entries`` in the lock file as it is now, and write it: read again and
         written under a lock between processes, so that two pulls of the project at once
         each keep what the other recorded (this one, read when the pull began, would
-        write back what another pull has changed since)."""
+        write back what another pull has changed since).
+
+        Another pull holds that lock only while it writes, a moment: one that holds it
+        longer is stopped (Ctrl-Z) or hung, so after ``wait`` seconds (or once ``stop`` is
+        set: the run was interrupted) this fails instead of waiting for ever."""
         guard = self.path.with_name(f".{self.path.name}{WRITING_SUFFIX}")
+
+        def waiting(holder: str) -> None:
+            log.warning("waiting for %s, which %s holds while it writes %s; Ctrl-C stops "
+                        "waiting", guard, holder, self.path.name)  # fmt: skip
+
         with _writing(self.path):
-            fd = locks.take(guard, wait=True)
+            bound = 0.0 if self._stuck else wait
+            fd = locks.wait_to_take(guard, bound=bound, waiting=waiting, stop=stop)
+        if fd is None:
+            self._stuck = True
+            raise LocalError(
+                f"{self.path} was not updated: {guard} is held by {locks.holder(guard)}, "
+                f"still after {wait:g} s (stopped with Ctrl-Z, or hung?). The pulled files "
+                "were installed; let that process go on (`fg`, `kill -CONT`) or end it, "
+                "then pull again to record them."
+            )
         try:
             if self._wrote is not None and _bytes_of(self.path) == self._wrote[0]:
                 current = self._wrote[1]
@@ -168,8 +199,7 @@ class LockFile:
                 current.record(artifact, entry)
             self._wrote = (current.write(), current)
         finally:
-            if fd is not None:
-                locks.release(guard, fd)
+            locks.release(guard, fd)
 
     def write(self) -> bytes:
         """Write the lock file; return the bytes written."""
@@ -235,6 +265,8 @@ class InstallLog:
         self._written: set[str] = set()
         self._write = write
         self._closed = False
+        # Set when the run is interrupted: a write waiting for another pull's gives up.
+        self.stopping = threading.Event()
 
     @contextlib.contextmanager
     def installing(self, artifact: str, entry: Callable[[], LockEntry | None]) -> Iterator[None]:

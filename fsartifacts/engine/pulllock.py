@@ -42,8 +42,8 @@ def pull_lock(dest: Path) -> Iterator[None]:
         fd = locks.take(path)
     if fd is None:
         raise LocalError(
-            f"another pull of {dest} is under way (it holds {path}); let it finish, "
-            "then pull again."
+            f"another pull of {dest} is under way ({locks.holder(path)} holds {path}); let "
+            "it finish, then pull again."
         )
     try:
         yield

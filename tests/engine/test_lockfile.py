@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from fsartifacts.engine.install import staged_file
-from fsartifacts.engine.lockfile import InstallLog, LockEntry
+from fsartifacts.engine.lockfile import WRITING_SUFFIX, InstallLog, LockEntry
 from fsartifacts.errors import LocalError
-from tests.fixtures.cli import fsartifacts, tree_digest, write_project
+from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
 
 CONFIG = """\
 repository:
@@ -188,3 +192,65 @@ def test_an_install_whose_lock_file_write_fails_leaves_its_entry_for_the_end_of_
     with pytest.raises(LocalError, match="No space left"), log.installing("model", lambda: ENTRY):
         pass
     assert log.close() == {"model": ENTRY}
+
+
+HOLD_THE_WRITE_LOCK = """\
+import os, signal, sys
+from pathlib import Path
+from fsartifacts import locks
+fd = locks.take(Path(sys.argv[1]))
+print("held", flush=True)
+os.kill(os.getpid(), signal.SIGSTOP)
+"""
+
+
+@pytest.fixture
+def stopped_writer(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A consumer project whose lock file's write lock is held by a process stopped
+    with SIGSTOP (as Ctrl-Z stops one): (the project, the holder's pid)."""
+    producer(tmp_path / "producer", "a")
+    assert fsartifacts("push", "ALL", cwd=tmp_path / "producer").returncode == 0
+    consumer = write_project(tmp_path / "consumer", CONFIG)
+    guard = consumer / f".fsartifacts.lock{WRITING_SUFFIX}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(guard)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield consumer, holder.pid
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_a_pull_waits_a_bounded_time_for_a_stopped_writer_of_the_lock_file(
+    stopped_writer: tuple[Path, int],
+) -> None:
+    consumer, pid = stopped_writer
+    done = fsartifacts("pull", "model", cwd=consumer, env={"FSARTIFACTS_TIMEOUT": "2"}, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    # Said once while it waits: who holds the lock, and how to stop waiting.
+    waits = [line for line in done.stderr.splitlines() if "Ctrl-C stops waiting" in line]
+    assert len(waits) == 1 and f"process {pid} (stopped) holds" in waits[0], done.stderr
+    failed = [line for line in done.stderr.splitlines() if "was not updated" in line]
+    assert len(failed) == 1, done.stderr
+    assert f".fsartifacts.lock{WRITING_SUFFIX}" in failed[0] and f"process {pid}" in failed[0]
+    assert (consumer / "model_v1.0.0.pkl").is_file()  # installed, not recorded
+    assert not (consumer / "fsartifacts.lock").exists()
+
+
+def test_ctrl_c_ends_the_wait_for_a_stopped_writer_of_the_lock_file(
+    stopped_writer: tuple[Path, int],
+) -> None:
+    consumer, _ = stopped_writer
+    # Two artifacts: the one waiting is a worker thread, not the one Ctrl-C lands in.
+    pull = start("pull", "ALL", cwd=consumer, env={"FSARTIFACTS_TIMEOUT": "600"})
+    assert pull.stderr is not None
+    for line in pull.stderr:  # the announcement: it is waiting now
+        if "Ctrl-C stops waiting" in line:
+            break
+    pull.send_signal(signal.SIGINT)
+    _, err = pull.communicate(timeout=60)  # far below the 600 s it would wait
+    assert pull.returncode == 130, err
+    assert "Traceback" not in err

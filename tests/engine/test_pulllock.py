@@ -19,7 +19,10 @@ from tests.fixtures.cli import write_api_project
 
 def test_the_pull_lock_is_held_once_and_leaves_no_file(tmp_path: Path) -> None:
     dest = tmp_path / "data"
-    busy = pytest.raises(LocalError, match=f"another pull of {dest} is under way")
+    # The holder (this process here) is named: the pid the lock's file holds.
+    busy = pytest.raises(
+        LocalError, match=rf"another pull of {dest} is under way \(process {os.getpid()} holds"
+    )
     with pull_lock(dest), busy, pull_lock(dest):
         pytest.fail("a second holder got the lock")
     with pull_lock(dest):
