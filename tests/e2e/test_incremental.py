@@ -75,6 +75,26 @@ def test_a_new_folder_version_uploads_only_the_changed_file(side: Side, tmp_path
     assert tree_digest(consumer / "data_v1.1.0") == want
 
 
+@pytest.mark.parametrize("side", ["s3"], indirect=True)
+def test_each_file_of_a_new_s3_version_costs_it_one_request(side: Side, tmp_path: Path) -> None:
+    # An unchanged file is one CopyObject, checked by the sha256 S3 answers it with: no
+    # HEAD of its source or of the copy beside it, so a next version costs the store one
+    # request per file, as its first push does, and sends the changed files' bytes only.
+    producer = tmp_path / "producer"
+    fill(producer)
+    pushed(project(producer, side, "1.0.0").push("data"))
+    (producer / "data" / "deep" / "part-1.bin").write_bytes(os.urandom(FILE_SIZE + 7))
+    side.clear()
+
+    pushed(project(producer, side, "1.1.0").push("data"))
+
+    members = sorted(p.relative_to(producer / "data").as_posix()
+                     for p in (producer / "data").rglob("*.bin"))  # fmt: skip
+    touched = sorted((what, path.split("/data_v")[1]) for what, path in side.requests()
+                     if path.endswith(".bin"))  # fmt: skip
+    assert touched == [("write", f"1.1.0/{m}") for m in members]
+
+
 def test_a_file_version_with_an_earlier_ones_content_is_copied(side: Side, tmp_path: Path) -> None:
     producer = tmp_path / "producer"
     fill(producer)
