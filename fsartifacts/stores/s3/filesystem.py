@@ -166,6 +166,11 @@ def make_filesystem(
         "response_checksum_validation": checksums,
         # Given, it is sent as it is: botocore would compose it twice per request.
         "user_agent": user_agent(),
+        # Every request is built here from checked values (``extra_args`` are validated
+        # against PutObject's model once, when the configuration is read): botocore's
+        # check of each request's parameters against the model, on the event loop every
+        # request shares, would find nothing.
+        "parameter_validation": False,
     }
     if checksums == "when_supported" and (endpoint_url or "").lower().startswith("http://"):
         # Over plain HTTP botocore signs each body's sha256, a second hash of every part
