@@ -40,6 +40,7 @@ from fsartifacts.config.values import (
     stores_in,
 )
 from fsartifacts.errors import ConfigError
+from fsartifacts.home import expand_home, no_home
 from fsartifacts.localfiles import file_kind
 from fsartifacts.stores import check_transfer
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings, AuthSettings
@@ -188,7 +189,11 @@ def _verify(value: bool | str, root: Path, where: str, source: str) -> bool | st
 
 def _local_file(value: str, root: Path, where: str, source: str) -> str:
     """A file the config names, relative to the project root; it must exist."""
-    path = Path(value).expanduser()
+    path = expand_home(value)
+    if path is None:
+        raise ConfigValidationError(
+            [f"{where}: {no_home(value)}; give the path in full"], source=source
+        )
     if not path.is_absolute():
         path = root / path
     if not path.is_file():

@@ -14,6 +14,7 @@ from fsartifacts.config.model import CONFIG_FILE, ENV_CONFIG, ENV_ENV, SKELEBOT_
 from fsartifacts.config.problems import ConfigValidationError
 from fsartifacts.config.values import SAFE_CHARS, kind_of
 from fsartifacts.errors import ConfigError
+from fsartifacts.home import expand_home, no_home
 from fsartifacts.localfiles import (
     CONFIG_LIMIT,
     UnreadableFile,
@@ -49,7 +50,9 @@ def locate(
 
 
 def _given_file(base: Path, value: str | os.PathLike[str], source: str) -> Path:
-    path = Path(value).expanduser()
+    path = expand_home(value)
+    if path is None:
+        raise ConfigError(f"{source}: {no_home(value)}; give the path of {CONFIG_FILE} in full")
     if not path.is_absolute():
         path = base / path
     if path.is_dir():

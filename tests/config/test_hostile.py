@@ -361,3 +361,20 @@ def test_nul_newlines_and_overlong_names_in_the_config_are_one_line_exit_2(
         run = fsartifacts(*command, cwd=project, timeout=60)
         assert run.returncode == 2, (command, run.stdout, run.stderr)
         assert says in one_error_line(run)
+
+
+@pytest.mark.parametrize("given", ["config", "verify"])
+def test_a_path_in_the_home_folder_of_no_known_user_is_one_line_exit_2(
+    tmp_path: Path, given: str
+) -> None:
+    # pathlib raises where it knows no home folder for "~user": an internal error, exit 1.
+    config = (
+        "repository:\n  artifactory:\n    url: https://example.com/artifactory\n    repo: r\n"
+        "    verify: ~no-such-user-here/ca.pem\n  artifacts:\n    - {name: m, file: m.bin}\n"
+    )
+    root = write_project(tmp_path / "p", CONFIG if given == "config" else config)
+    args = ["--config", "~no-such-user-here/fsartifacts.yaml"] if given == "config" else []
+    run = fsartifacts(*args, "validate", cwd=root)
+    assert run.returncode == 2, run.stderr
+    line = one_error_line(run)
+    assert "~no-such-user-here" in line and "no home folder of the user no-such-user-here" in line
