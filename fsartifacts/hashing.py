@@ -14,7 +14,7 @@ import queue
 import struct
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, NamedTuple, Protocol
 
 from fsartifacts.errors import IntegrityError
@@ -282,10 +282,16 @@ class FileDigests(Mapping[str, str]):
 
     @property
     def identity(self) -> FileIdentity:
-        return FileIdentity(*_IDENTITY.unpack(self._identity))
+        return self._identity_now()
 
     @property
     def size(self) -> int:
+        return self._size_now()
+
+    def _identity_now(self) -> FileIdentity:
+        return FileIdentity(*_IDENTITY.unpack(self._identity))
+
+    def _size_now(self) -> int:
         return int(_IDENTITY.unpack_from(self._identity)[0])
 
     def __getitem__(self, name: str) -> str:
@@ -315,3 +321,46 @@ class FileDigests(Mapping[str, str]):
         except OSError:
             return False
         return _IDENTITY.pack(*file_identity(now)) == self._identity
+
+
+class DigestsOnUse(FileDigests):
+    """The digests of a file found but not read yet, computed by ``compute`` when they are
+    first read, in the thread that reads them: the files of a folder are then hashed by
+    the workers that send them, side by side, instead of all of them first, one after
+    another. Until then its identity is ``found`` (the file as it was listed), so a file
+    changed since is still told from it; ``size_found`` is its size then.
+    """
+
+    __slots__ = ("_compute", "size_found")
+
+    def __init__(self, found: os.stat_result, compute: Callable[[], FileDigests]) -> None:
+        self._names, self._values = (), ()
+        self._identity = _IDENTITY.pack(*file_identity(found))
+        self._compute: Callable[[], FileDigests] | None = compute
+        self.size_found = found.st_size
+
+    def hashed(self) -> DigestsOnUse:
+        """Compute the digests now if they are not yet (each is computed once); self."""
+        compute = self._compute
+        if compute is not None:
+            done = compute()
+            self._names, self._values, self._identity = done._names, done._values, done._identity
+            self._compute = None
+        return self
+
+    @property
+    def identity(self) -> FileIdentity:
+        return self.hashed()._identity_now()
+
+    @property
+    def size(self) -> int:
+        return self.hashed()._size_now()
+
+    def __getitem__(self, name: str) -> str:
+        return FileDigests.__getitem__(self.hashed(), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.hashed()._names)
+
+    def __len__(self) -> int:
+        return len(self.hashed()._names)

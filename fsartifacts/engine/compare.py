@@ -3,6 +3,7 @@ pull ask before moving anything."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def remote_file_matches(
 
 
 def manifest_of(
-    artifact: Artifact, version: str | None, digests: dict[str, FileDigests]
+    artifact: Artifact, version: str | None, digests: Mapping[str, FileDigests]
 ) -> Manifest:
     """The manifest of a folder whose files hashed to ``digests`` (by relative path)."""
     return Manifest(

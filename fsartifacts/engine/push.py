@@ -20,7 +20,7 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PushOptions
 from fsartifacts.engine.pushsource import (
     artifact_source,
-    folder_digests,
+    folder_files,
     open_source,
     read_digests,
     unchanged_while_uploading,
@@ -218,23 +218,30 @@ def _push_folder(
     name = naming.folder_name(artifact, version, options.prefix)
     rpath, url = store.path(name), store.url(name) + "/"
     manifest_path = store.path(naming.manifest_name(name))
-    # Every digest the store wants for the upload, in the one read that builds the manifest.
-    digests = folder_digests(ctx.hashes, artifact, local, ops.upload_digests)
-    manifest = dataclasses.replace(
-        manifest_of(artifact, version_text(version), digests),
-        provenance=dict(options.provenance),
-    )
-    if not manifest.files:
+    # The folder's files as walked, each hashed (every digest the store wants, in one read)
+    # when first needed: by the worker that sends it, unless something needs the whole
+    # manifest before the upload (a copy of this version to compare it with, a dry run).
+    digests = folder_files(ctx.hashes, artifact, local, ops.upload_digests)
+    if not digests:
         raise NotFoundError(
             f"{artifact.name}: the folder {artifact.file} holds no files; nothing to push."
         )
-    result = Result(
-        artifact.name, "pushed", version_text(version), url, str(local),
-        manifest.size, manifest.digest,
-    )  # fmt: skip
+    result = Result(artifact.name, "pushed", version_text(version), url, str(local))
+    built: list[Manifest] = []
+
+    def manifest() -> Manifest:
+        """The folder's manifest (reading the files not hashed yet), built once."""
+        if not built:
+            built.append(dataclasses.replace(
+                manifest_of(artifact, version_text(version), digests),
+                provenance=dict(options.provenance),
+            ))  # fmt: skip
+            result.bytes, result.sha256 = built[0].size, built[0].digest
+        return built[0]
 
     def published() -> Result | None:
-        return _existing_version(ops, artifact, version, manifest_path, manifest, result, options)
+        return _existing_version(ops, artifact, version, manifest_path, manifest(), result,
+                                 options)  # fmt: skip
 
     entry = ctx.index.entry(naming.manifest_name(name))
     folder_entry = ctx.index.entry(name)
@@ -248,6 +255,7 @@ def _push_folder(
             "push it as another version, or remove that file first."
         )
     if options.dry_run:
+        manifest()
         return planned(result, "would replace" if entry else "would upload")
     # Nothing under name_vX/ is touched before this push holds the version: another
     # push may be writing there.
@@ -269,21 +277,22 @@ def _push_folder(
             # Files an earlier version holds with the same sha256 are copied on the store.
             sources = reuse.folder_sources(
                 ops, _copies(ctx, artifact, options.prefix),
-                {d["sha256"]: d.size for d in digests.values()}, skip=rpath,
+                {d.size_found for d in digests.values()}, skip=rpath,
             )  # fmt: skip
-            tally = ctx.tally(artifact.name, result.version, manifest.size, len(digests))
+            found_size = sum(d.size_found for d in digests.values())
+            tally = ctx.tally(artifact.name, result.version, found_size, len(digests))
             try:
                 with unchanged_while_uploading(
                     artifact, local, digests, lambda: ops.remove(rpath, recursive=True),
                     partial=True,
                 ):  # fmt: skip
-                    # Files move jobs at a time, in the run's slots.
+                    # Files move (and are hashed) jobs at a time, in the run's slots.
                     ops.upload_folder(files, rpath, ctx.transfers.files(tally), sources)
             finally:
                 tally.close()
             _check_still_held(ops, artifact, rpath, url, claim)
-            ops.write_bytes(manifest_path, manifest.to_bytes(), exclusive=not force)
-            listnotes.write(ops, rpath, manifest.size, manifest.provenance)
+            ops.write_bytes(manifest_path, manifest().to_bytes(), exclusive=not force)
+            listnotes.write(ops, rpath, manifest().size, manifest().provenance)
         except FileExistsError:
             # A push that takes no claim (an older fsartifacts) got there first.
             ctx.index.invalidate()

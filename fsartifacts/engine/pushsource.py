@@ -19,13 +19,15 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, NoReturn
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError
 from fsartifacts.hashcache import HashCache
-from fsartifacts.hashing import FileDigests
+from fsartifacts.hashing import DigestsOnUse, FileDigests
 from fsartifacts.localfiles import file_kind
 
 log = logging.getLogger("fsartifacts")
@@ -145,32 +147,68 @@ def folder_digests(
     wanted: Callable[[str], bool] | None = None,
 ) -> dict[str, FileDigests]:
     """{relative path: digests} of the files below ``folder`` (see :func:`walk_files`),
-    those ``wanted`` takes (by relative path) if given.
+    those ``wanted`` takes (by relative path) if given, each file read now."""
+    found = folder_files(hashes, artifact, folder, algorithms, wanted)
+    for digests in found.values():
+        digests.hashed()
+    return dict(found)
 
-    Each is checked to be the file the walk found: hashing follows links, so an entry
-    swapped for a link after the walk would otherwise be read through it.
+
+def folder_files(
+    hashes: HashCache,
+    artifact: Artifact,
+    folder: Path,
+    algorithms: Iterable[str],
+    wanted: Callable[[str], bool] | None = None,
+) -> dict[str, DigestsOnUse]:
+    """{relative path: its digests, computed when first read} of the files below
+    ``folder`` (see :func:`walk_files`), in path order, those ``wanted`` takes if given.
+    Nothing is read but the folders: a push hashes each file in the worker that sends it.
+
+    Each is checked, when hashed, to be the file the walk found: hashing follows links,
+    so an entry swapped for a link after the walk would otherwise be read through it.
     """
-    found: dict[str, FileDigests] = {}
-    # Only what the check below needs is kept of each walked file's lstat, until hashed.
-    walked = sorted(
-        (rel, (st.st_ino, st.st_dev))
-        for rel, st in walk_files(artifact, folder)
-        if wanted is None or wanted(rel)
-    )
+    names = tuple(algorithms)
     # Nothing below the folder is a link (the walk refuses them): its real path and the
-    # relative one are each file's real path, without resolving every file again.
+    # relative one are each file's real path, without resolving every file again. Of
+    # each walked file's lstat only its packed identity is kept (a folder may hold
+    # 100,000 files), and the inode and device the check below needs.
     real = os.path.realpath(folder)
-    for rel, identity in walked:
-        where = os.path.join(real, rel)
-        digests = read_digests(hashes, artifact, where, algorithms, resolved=True)
-        if (digests.identity.st_ino, digests.identity.st_dev) != identity:
-            raise LocalError(
-                f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
-                "replaced after the folder was listed); nothing was published. Push again "
-                "once the folder is complete."
-            )
-        found[rel] = digests
-    return found
+
+    def on_use(rel: str, st: os.stat_result) -> DigestsOnUse:
+        walked = (st.st_ino, st.st_dev)
+        return DigestsOnUse(
+            st, partial(_hash_found, hashes, artifact, folder, real, rel, walked, names)
+        )
+
+    found = sorted(
+        ((rel, on_use(rel, st)) for rel, st in walk_files(artifact, folder)
+         if wanted is None or wanted(rel)),
+        key=itemgetter(0),
+    )  # fmt: skip
+    return dict(found)
+
+
+def _hash_found(
+    hashes: HashCache,
+    artifact: Artifact,
+    folder: Path,
+    real: str,
+    rel: str,
+    walked: tuple[int, int],
+    algorithms: tuple[str, ...],
+) -> FileDigests:
+    """The digests of the walked file ``rel`` (``real`` the folder's real path), refused
+    unless it is still the file the walk found (inode and device ``walked``)."""
+    where = os.path.join(real, rel)
+    digests = read_digests(hashes, artifact, where, algorithms, resolved=True)
+    if (digests.identity.st_ino, digests.identity.st_dev) != walked:
+        raise LocalError(
+            f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
+            "replaced after the folder was listed); nothing was published. Push again "
+            "once the folder is complete."
+        )
+    return digests
 
 
 @contextlib.contextmanager
@@ -192,6 +230,12 @@ def unchanged_while_uploading(
         yield
     except FileExistsError:
         raise  # another push won: nothing of ours is there, and the caller decides
+    except LocalError:
+        # A file the push was reading (to hash it as it sends it) is gone or unreadable:
+        # that names the cause already; what the other files wrote goes.
+        if partial:
+            _withdrawn(artifact, withdraw)
+        raise
     except Exception as exc:
         # A store that checks the file itself fails first: the cause to report is the change.
         if _first_changed(base, files) is not None:

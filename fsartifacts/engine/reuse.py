@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -39,32 +39,30 @@ FILES_CHECKED = 8  # earlier file versions of the same size whose sha256 a push 
 
 
 def folder_sources(
-    ops: StoreOps, copies: list[RemoteCopy], wanted: Mapping[str, int], *, skip: str
+    ops: StoreOps, copies: list[RemoteCopy], sizes: Collection[int], *, skip: str
 ) -> dict[str, StoredCopy]:
-    """{sha256: a file of an earlier folder version with that content}, for the sha256s of
-    ``wanted`` ({sha256: size}); ``copies`` newest first, ``skip`` the version being pushed.
+    """{sha256: a file of an earlier folder version with that content}, for every file of
+    those versions whose size is among ``sizes`` (those of the files being pushed, which
+    are hashed only as they are sent); ``copies`` newest first, ``skip`` the version being
+    pushed. The newest holder of each content is the one taken.
 
     Only for stores that copy on the store side: elsewhere an upload costs no more.
     """
-    if not ops.copies_on_store:
+    if not ops.copies_on_store or not sizes:
         return {}
-    missing = dict(wanted)
     found: dict[str, StoredCopy] = {}
     folders = [c for c in copies if c.kind == "folder" and c.path != skip]
     for copy in folders[:MANIFESTS_READ]:
-        if not missing:
-            break
         try:
             manifest = Manifest.from_bytes(ops.read_bytes(copy.manifest_path), copy.manifest_path)
         except (OSError, FsArtifactsError) as exc:
             log.debug("not reusing files of %s: %s", copy.path, exc)
             continue  # removed since it was listed, or unreadable: the others may serve
         for entry in manifest.files:
-            if missing.get(entry.sha256) == entry.size and _plain(entry.path):
+            if entry.size in sizes and entry.sha256 not in found and _plain(entry.path):
                 found[entry.sha256] = StoredCopy(
                     f"{copy.path}/{entry.path}", entry.size, entry.sha256
                 )
-                del missing[entry.sha256]
     return found
 
 

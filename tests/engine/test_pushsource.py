@@ -266,6 +266,42 @@ class DeleteBeforeHashing(HashCache):
         return found
 
 
+class CountsSentWhenHashing(HashCache):
+    """The hash cache, noting as it hashes each file how many files of the folder the
+    store holds by then."""
+
+    def __init__(self, store: Path) -> None:
+        super().__init__()
+        self.store, self.seen = store, list[int]()
+
+    def digests(self, path: Any, algorithms: Any = ("sha256",), **options: Any) -> FileDigests:
+        self.seen.append(sum(1 for p in self.store.rglob("*.bin") if p.is_file()))
+        return super().digests(path, algorithms, **options)
+
+
+def test_a_folder_push_hashes_each_file_as_it_sends_it(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    for i in range(4):
+        (root / "data" / "sub").mkdir(parents=True, exist_ok=True)
+        (root / "data" / "sub" / f"{i}.bin").write_bytes(bytes([i]) * 100)
+    project = Project.load(start=root, environ={})
+    hook = CountsSentWhenHashing(root / "store")
+    engine = Engine(project.store, root, jobs=1, transfer=project.config.transfer,
+                    hash_cache=hook)  # fmt: skip
+    (result,) = engine.run(
+        lambda a: engine.push(a, semver.Version.parse("1.0.0")), [Artifact("data", "data")]
+    )
+    assert result.action == "pushed", result.error
+    # Each file is hashed once, by the worker that sends it, after those before it were
+    # sent: no pass over the whole folder before the first upload.
+    assert hook.seen == [0, 1, 2, 3]
+    assert (root / "store" / "data_v1.0.0.manifest.json").is_file()
+    for i in range(4):
+        assert (root / "store" / "data_v1.0.0" / "sub" / f"{i}.bin").read_bytes() == bytes(
+            [i]
+        ) * 100
+
+
 @pytest.mark.parametrize("kind", ["folder", "file"])
 def test_a_local_file_gone_before_it_is_read_is_a_local_failure_naming_it(
     kind: str, tmp_path: Path
