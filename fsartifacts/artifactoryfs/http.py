@@ -291,8 +291,9 @@ class _Adapter(HTTPAdapter):
 
     The connection pool of a host is looked up once, not per request: requests parses
     the URL again, selects the proxy and builds urllib3's pool key and TLS settings each
-    time. The pool is kept while the host, the TLS settings and the proxies are those of
-    the last request and urllib3 has not closed it (a PoolManager closes the pools it
+    time (and twice more for the request line, which is the path unless a proxy is
+    set). The pool is kept while the host, the TLS settings and the proxies are those
+    of the last request and urllib3 has not closed it (a PoolManager closes the pools it
     evicts). And no cookie is read from an answer: none is kept.
     """
 
@@ -315,6 +316,15 @@ class _Adapter(HTTPAdapter):
         pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
         self._last = (key, pool)
         return pool
+
+    def request_url(
+        self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None
+    ) -> str:
+        # With no proxy at all the request line is the path, whatever the URL: requests
+        # would parse the URL twice per request (selecting no proxy) to find that out.
+        if not proxies:
+            return request.path_url
+        return str(super().request_url(request, dict(proxies)))
 
     def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
         response = requests.Response()

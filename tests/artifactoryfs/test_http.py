@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -81,3 +82,34 @@ def test_a_connection_pool_urllib3_closed_is_not_used_again(
     for pool in evicted:
         pool.close()
     assert fs.cat_file(path) == b"z" * 10
+
+
+def test_through_an_http_proxy_the_request_line_is_the_whole_url_else_the_path(
+    artifactory_repo: ArtifactoryRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs = ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True, attempts=1)
+    path = f"{artifactory_repo.name}/env/line.bin"
+    fs.pipe_file(path, b"w" * 10)
+    assert fs.cat_file(path) == b"w" * 10
+    reads = [r for r in artifactory_repo.server.requests if r.method == "GET"]
+    assert reads[-1].path == f"/artifactory/{path}"  # the path alone, straight to the server
+
+    lines: list[bytes] = []
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(1)
+        proxy.settimeout(10)
+
+        def answer() -> None:
+            conn, _ = proxy.accept()
+            with conn:
+                lines.append(conn.recv(65536).split(b"\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.getsockname()[1]}")
+        with pytest.raises(FileNotFoundError):
+            fs.cat_file(path)
+        thread.join(timeout=10)
+    assert lines == [f"GET {artifactory_repo.url}/{path} HTTP/1.1".encode()]
