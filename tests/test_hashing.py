@@ -16,6 +16,7 @@ from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import (
     CHUNK,
     THREADED_MIN,
+    DigestsOnUse,
     FileDigests,
     HashingWriter,
     hash_file,
@@ -182,3 +183,23 @@ def test_a_small_file_is_hashed_to_its_end_whatever_size_it_was_found_with(
     assert (
         hash_file(path, ["sha256"], size=sized)["sha256"] == hashlib.sha256(data[:10]).hexdigest()
     )
+
+
+def test_digests_on_use_are_computed_once_when_first_read(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc" * 1000)
+    found = os.stat(path)
+    calls: list[int] = []
+
+    def compute() -> FileDigests:
+        calls.append(1)
+        return FileDigests(hash_file(path, ["sha256", "sha1"]), os.stat(path))
+
+    digests = DigestsOnUse(found, compute)
+    assert digests.size_found == 3000
+    assert digests.unchanged(path)  # from the stat the file was found with, read or not
+    assert calls == []
+    assert digests["sha256"] == hashlib.sha256(b"abc" * 1000).hexdigest()
+    assert (digests.size, sorted(digests), calls) == (3000, ["sha1", "sha256"], [1])
+    path.write_bytes(b"changed")
+    assert not digests.unchanged(path)
