@@ -141,7 +141,7 @@ def _parse(line: bytes) -> tuple[str, Entry]:
     body = name[:-2]
     # A plain name is its own JSON; one with escapes (quotes, non-ASCII) goes through json.
     text = json.loads(b'"' + body + b'"') if b"\\" in body else body.decode("ascii")
-    if not isinstance(text, str) or not text or "/" in text:
+    if not isinstance(text, str) or text in ("", ".", "..") or "/" in text or "\0" in text:
         raise ValueError("not a file name")
     key = (int(size), int(mtime_ns), int(inode))
     if not others:
@@ -194,8 +194,8 @@ def shards_below(shards: Path, top: str) -> Iterator[tuple[str, Path]]:
                 continue
         else:
             folder = os.fsdecode(unquote_to_bytes(name[: -len(SUFFIX)]))
-        if folder == top or folder.startswith(below):
-            yield folder, shards / name
+        if (folder == top or folder.startswith(below)) and "\0" not in folder:
+            yield folder, shards / name  # (no folder's path holds a NUL: a damaged one)
 
 
 def _folder_in(path: Path) -> str | None:

@@ -4,6 +4,7 @@ and shared by processes that save at once."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -235,3 +236,25 @@ def test_two_processes_saving_at_once_keep_each_others_entries(tmp_path: Path) -
         for i in range(200):
             assert cache.known(folder / f"{tag}-{i}", []), (tag, i)
     assert cache.misses == 0
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_shard_naming_a_path_with_a_nul_is_ignored_and_fails_nothing(
+    tmp_path: Path, where: str
+) -> None:
+    # No path holds a NUL: a shard naming one is damaged. Its entry reached os.lstat,
+    # whose ValueError failed the pull that looked for local copies of its files.
+    (x,) = files(tmp_path / "data", "x")
+    cache = HashCache(tmp_path / "cache")
+    cache.sha256(x)
+    cache.save()
+    target = shard(tmp_path / "cache", x.parent)
+    head, entry, end = target.read_text().splitlines(keepends=True)
+    if where == "file":
+        target.write_text(head + entry.replace('"x"', '"x\\u0000y"') + entry + end)
+    else:  # the shard of a folder "data<NUL>y" beside it, holding "x"
+        folder = f"{x.parent}\0y"
+        planted = tmp_path / "cache" / shard_name(folder)
+        planted.write_text(head.replace(str(x.parent), json.dumps(folder)[1:-1]) + entry + end)
+        target.unlink()
+    assert HashCache(tmp_path / "cache").holders({sha256(b"x")}, tmp_path) == {}
