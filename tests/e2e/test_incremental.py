@@ -76,10 +76,13 @@ def test_a_new_folder_version_uploads_only_the_changed_file(side: Side, tmp_path
 
 
 @pytest.mark.parametrize("side", ["s3"], indirect=True)
-def test_each_file_of_a_new_s3_version_costs_it_one_request(side: Side, tmp_path: Path) -> None:
+def test_each_file_of_an_s3_folder_version_costs_one_request_to_push_again_and_to_pull(
+    side: Side, tmp_path: Path
+) -> None:
     # An unchanged file is one CopyObject, checked by the sha256 S3 answers it with: no
     # HEAD of its source or of the copy beside it, so a next version costs the store one
     # request per file, as its first push does, and sends the changed files' bytes only.
+    # A pull is one GET per file, checked against the manifest: no HEAD beside it.
     producer = tmp_path / "producer"
     fill(producer)
     pushed(project(producer, side, "1.0.0").push("data"))
@@ -93,6 +96,13 @@ def test_each_file_of_a_new_s3_version_costs_it_one_request(side: Side, tmp_path
     touched = sorted((what, path.split("/data_v")[1]) for what, path in side.requests()
                      if path.endswith(".bin"))  # fmt: skip
     assert touched == [("write", f"1.1.0/{m}") for m in members]
+
+    side.clear()
+    results = project(tmp_path / "consumer", side, "1.1.0").pull("data", "1.1.0")
+    assert [r.action for r in results] == ["pulled"], results
+    read = sorted((what, path.split("/data_v")[1]) for what, path in side.requests()
+                  if path.endswith(".bin"))  # fmt: skip
+    assert read == [("read", f"1.1.0/{m}") for m in members]
 
 
 def test_a_file_version_with_an_earlier_ones_content_is_copied(side: Side, tmp_path: Path) -> None:
