@@ -125,6 +125,48 @@ class RangedJob:
     what: str  # the copy's URL, for messages
 
 
+class _Journal:
+    """Journals the progress on a thread of its own, as ranges complete: the journal's
+    write begins with an fsync of the staged file (the bytes it claims must be on the
+    disk first), which takes as long as the disk needs for every byte written since the
+    last one. The writers go on meanwhile instead of waiting for it (and for one another
+    behind it); ranges that complete during a write share the next one. Writing back
+    as the ranges arrive, rather than all at the end, also leaves the final fsync little
+    to do."""
+
+    def __init__(self, run: _Run, recorded: Callable[[], None]) -> None:
+        self.run, self.recorded = run, recorded
+        self.due = self.done = False
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._loop, name="fsartifacts-journal", daemon=True)
+
+    def note(self) -> None:
+        """A range completed: journal it (soon, without waiting)."""
+        with self.changed:
+            self.due = True
+            self.changed.notify()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                with self.changed:
+                    self.changed.wait_for(lambda: self.due or self.done)
+                    if not self.due:
+                        return
+                    self.due = False
+                self.recorded()
+        except BaseException as exc:  # a journal that cannot be written fails the download
+            self.run.fail(exc)
+
+    def finish(self) -> None:
+        """Write what is still due, and end the thread."""
+        with self.changed:
+            self.done = True
+            self.changed.notify()
+        if self.thread.ident is not None:
+            self.thread.join()
+
+
 class _Run:
     def __init__(
         self,
@@ -137,7 +179,7 @@ class _Run:
         self.job = job
         self.received = received
         self.transfers = transfers
-        self.recorded = recorded
+        self.journal = _Journal(self, recorded)
         self.todo = split(missing(received.snapshot(), job.size), job.range_size)
         self.todo.reverse()  # popped from the end: the file's start first
         self.failures: list[BaseException] = []
@@ -177,7 +219,7 @@ class _Run:
                 try:
                     while (span := self.take()) is not None:
                         self.fetch(fd, *span)
-                        self.recorded()
+                        self.journal.note()
                 finally:
                     os.close(fd)
             finally:
@@ -237,7 +279,8 @@ def download_ranges(
     """Download what ``received`` lacks of ``job``'s file, and return the digests of the
     whole file (hashed from the staged file, in order, while the ranges arrive).
 
-    ``recorded`` is called after each range that completes (to journal the progress).
+    ``recorded`` is called on a thread of its own after ranges complete (to journal the
+    progress), once for all those that completed since its last call began.
     The first failure of a range stops the others and is raised; what arrived stays
     in ``received``.
     """
@@ -250,6 +293,7 @@ def download_ranges(
     run.running = len(workers)
     digests = Digests(job.algorithms)
     try:
+        run.journal.thread.start()
         for thread in workers:
             thread.start()
         _hash_behind(run, digests)
@@ -263,6 +307,10 @@ def download_ranges(
         for thread in workers:
             if thread.ident is not None:  # started
                 thread.join()
+        run.journal.finish()
+    if run.failures:  # the journal's last write failed, once every byte was in
+        digests.close()
+        raise run.failures[0]
     return digests.hexdigests()
 
 

@@ -1,10 +1,23 @@
-"""The byte intervals a download in ranges keeps: what arrived, what is missing, the ranges."""
+"""A download in ranges: the byte intervals it keeps (what arrived, what is missing, the
+ranges), and its writers against the local Artifactory server."""
 
 from __future__ import annotations
 
-import pytest
+import hashlib
+import os
+import threading
+from pathlib import Path
 
-from fsartifacts.engine.ranged import Received, merged, missing, split
+import pytest
+from fsspec.callbacks import NoOpCallback
+
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.engine.ranged import RangedJob, Received, download_ranges, merged, missing, split
+from fsartifacts.engine.transfers import Transfers
+from fsartifacts.stores.artifactory.ops import ArtifactoryOps
+from tests.fixtures.artifactory import ArtifactoryRepo
+
+HANG = 30  # seconds: only a writer that waits for the journal reaches it
 
 
 def test_intervals_that_touch_or_overlap_are_one() -> None:
@@ -30,3 +43,35 @@ def test_the_prefix_grows_only_while_the_bytes_are_contiguous() -> None:
     received.add(0, 4)
     received.add(9, 10)
     assert (received.prefix(), received.total()) == (8, 9)
+
+
+def test_the_writers_go_on_while_the_journal_is_written(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """The journal (an fsync of the staged file, then the journal's write) is written
+    beside the ranges, not by the writer whose range completed: a journal held up until
+    every byte has arrived still lets the others arrive, and ranges completed meanwhile
+    share the next write."""
+    repo, size, range_size = artifactory_repo, 8 * 64 * 1024, 64 * 1024
+    data = os.urandom(size)
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    fs.pipe_file(f"{repo.name}/big.bin", data)
+    staged = tmp_path / "big.bin.part"
+    staged.write_bytes(bytes(size))
+    received = Received()
+    journals: list[int] = []
+
+    def recorded() -> None:  # a journal write as slow as it gets: until the last byte is in
+        with received.changed:
+            received.changed.wait_for(lambda: received.total() == size, timeout=HANG)
+        journals.append(received.total())
+
+    job = RangedJob(ArtifactoryOps(fs), f"{repo.name}/big.bin", str(staged), size, None, 2,
+                    range_size, ("sha256",), "big.bin")  # fmt: skip
+    got = download_ranges(job, received, Transfers(2), NoOpCallback(), recorded)
+
+    assert got == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert staged.read_bytes() == data
+    assert journals and journals[0] == size  # the first write was held until every range came
+    assert len(journals) <= 2  # the ranges done meanwhile share one more write at most
+    assert not [t for t in threading.enumerate() if t.name == "fsartifacts-journal"]
