@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from fsartifacts.localfiles import read_small_file
+
 log = logging.getLogger("fsartifacts")
 
 POLL = 0.05  # seconds between tries of a lock waited for
@@ -69,8 +71,8 @@ def _write_pid(fd: int) -> None:
 def holder(path: Path) -> str:
     """Who holds the lock of ``path``, as a message names it: "process 1234 (stopped)"."""
     try:
-        with open(path, "rb") as f:
-            text = f.read(32).decode("ascii", "replace").strip()
+        # A regular file only, never waited on: a FIFO at the path would hold the read.
+        text = read_small_file(path, 32).decode("ascii", "replace").strip()
     except OSError:
         text = ""
     if not text.isdigit():
