@@ -8,8 +8,10 @@ Push and pull receive this, never the engine that runs them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.engine.aliases import Aliases
@@ -20,6 +22,7 @@ from fsartifacts.hashcache import HashCache
 from fsartifacts.progress import ProgressFactory
 from fsartifacts.progressbars import Tally
 from fsartifacts.stores.base import StoreOps
+from fsartifacts.stores.filerunner import FileRunner
 from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.store import Store
 
@@ -56,3 +59,9 @@ class Context:
         if files is None:
             return Tally(self.progress(label, size))
         return Tally(self.progress(label, size, files))
+
+    def files(self, tally: Tally, size_of: Callable[[Any], int]) -> FileRunner:
+        """The runner of one folder's files, reporting to ``tally``: on a store on this
+        machine the small ones (by ``size_of``) on the calling thread (see
+        :mod:`fsartifacts.engine.transfers`)."""
+        return self.transfers.files(tally, size_of if self.ops.on_this_machine else None)

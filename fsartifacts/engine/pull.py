@@ -265,6 +265,10 @@ def _pull_file(
     ctx.hashes.remember(dest, result.sha256)
 
 
+def _entry_size(entry: ManifestEntry) -> int:
+    return entry.size
+
+
 def _retrying(ctx: Context, what: str, action: Callable[[], T]) -> T:
     return with_retries(what, ctx.transfer.attempts, action)
 
@@ -356,7 +360,7 @@ def _pull_folder(
     try:
         # Files move jobs at a time, in the run's slots; the first that fails for good
         # fails the artifact, and the staged tree goes with it.
-        ctx.transfers.files(tally).each(fetch_retrying, manifest.files)
+        ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
         expected = {entry.path: entry for entry in manifest.files}
         if selection.partial:
             # The local files outside the selection stay: into the new tree with the rest.

@@ -27,7 +27,7 @@ from fsartifacts.engine.pushsource import (
 )
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.errors import ConflictError, NotFoundError, option
-from fsartifacts.hashing import FileDigests
+from fsartifacts.hashing import DigestsOnUse, FileDigests
 from fsartifacts.stores.base import StoreOps
 from fsartifacts.stores.claims import Claim, claim_path
 
@@ -287,7 +287,7 @@ def _push_folder(
                     partial=True,
                 ):  # fmt: skip
                     # Files move (and are hashed) jobs at a time, in the run's slots.
-                    ops.upload_folder(files, rpath, ctx.transfers.files(tally), sources)
+                    ops.upload_folder(files, rpath, ctx.files(tally, _file_size), sources)
             finally:
                 tally.close()
             _check_still_held(ops, artifact, rpath, url, claim)
@@ -303,6 +303,12 @@ def _push_folder(
         finally:
             ctx.index.invalidate()
     return result
+
+
+def _file_size(file: tuple[str, str, DigestsOnUse]) -> int:
+    """The size of a folder's file as it was found: not a read of it (its digests are
+    computed by whichever thread sends it)."""
+    return file[2].size_found
 
 
 def _copies(ctx: Context, artifact: Artifact, prefix: str) -> list[RemoteCopy]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,95 @@ def test_the_first_failure_stops_the_rest_and_is_raised() -> None:
     assert count < 10  # items are taken only as slots free up, and none after the failure
     assert next(items, None) is not None  # the rest were never taken
     assert len(started) == count  # nothing runs once each() has returned
+
+
+def test_small_items_run_on_the_calling_thread_and_large_ones_beside_within_jobs() -> None:
+    """Two lanes: the small items one after another on the thread that called, the large
+    ones on the other jobs - 1 threads at once; never more than jobs in flight in all."""
+    transfers = Transfers(3)
+    lock, in_flight, most = threading.Lock(), [0], [0]
+    ran: dict[int, str] = {}
+    large = threading.Barrier(2, timeout=20)  # two large ones at once, or the test fails
+
+    def transfer(item: int) -> None:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            ran[item] = threading.current_thread().name
+        if item >= 100:
+            large.wait()
+        with lock:
+            in_flight[0] -= 1
+
+    items = [100, *range(10), 101, *range(10, 20), 102, 103]
+    transfers.each(transfer, items, small=lambda item: item < 100)
+    caller = threading.current_thread().name
+    assert sorted(ran) == sorted(items)
+    assert {ran[i] for i in range(20)} == {caller}
+    assert caller not in {ran[i] for i in (100, 101, 102, 103)}
+    assert most[0] <= 3 and not large.broken
+
+
+@pytest.mark.parametrize("failing", [5, 100])
+def test_in_lanes_the_first_failure_stops_both_and_is_raised(failing: int) -> None:
+    transfers = Transfers(2)
+    items = iter([*range(10), 100, *range(1000, 3000)])
+    started: list[int] = []
+
+    def transfer(item: int) -> None:
+        started.append(item)
+        if item == failing:
+            raise OSError("disk on fire")
+        time.sleep(0.001)  # the other lane's failure is seen at the next item
+
+    with pytest.raises(OSError, match="disk on fire"):
+        transfers.each(transfer, items, small=lambda item: item != 100)
+    count = len(started)
+    assert count < 500 and next(items, None) is not None  # the rest were never taken
+    assert len(started) == count  # nothing runs once each() has returned
+
+
+def test_a_folder_on_the_folder_store_copies_its_small_files_on_the_artifacts_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads buy nothing for a small file copied on this machine: its pull and push
+    run on the artifact's thread; a large file beside them still moves on another."""
+    from fsartifacts.stores.local import LocalOps
+    from fsartifacts.stores.url import open_url_store
+
+    project = tmp_path / "project"
+    folder = project / DATA.file
+    (folder / "sub").mkdir(parents=True)
+    for i in range(6):
+        (folder / "sub" / f"s{i}.bin").write_bytes(os.urandom(1000))
+    (folder / "large.bin").write_bytes(os.urandom(1024 * 1024 + 1))
+    threads: dict[str, set[str]] = {}
+    real_download, real_member = LocalOps.download, LocalOps.upload_member
+
+    def seen(kind: str, path: str) -> None:
+        name = "large" if path.endswith("large.bin") else "small"
+        threads.setdefault(f"{kind} {name}", set()).add(threading.current_thread().name)
+
+    def download(self: LocalOps, rpath: str, *args: Any, **kwargs: Any) -> None:
+        seen("pull", rpath)
+        real_download(self, rpath, *args, **kwargs)
+
+    def upload_member(self: LocalOps, folder: str, file: Any, *args: Any, **kw: Any) -> None:
+        seen("push", file[1])
+        real_member(self, folder, file, *args, **kw)
+
+    monkeypatch.setattr(LocalOps, "download", download)
+    monkeypatch.setattr(LocalOps, "upload_member", upload_member)
+    transfer = TransferSettings(jobs=4)
+    store = open_url_store("file://./store", {}, tmp_path, transfer)
+    caller = threading.current_thread().name
+    assert Engine(store, project, jobs=4, transfer=transfer).push(DATA, V1).action == "pushed"
+    consumer = tmp_path / "consumer"
+    result = Engine(store, consumer, jobs=4, transfer=transfer).pull(DATA, "1.0.0", V1)
+    assert result.action == "pulled", result.error
+    assert tree_digest(consumer / "data_v1.0.0") == tree_digest(folder)
+    assert threads["push small"] == threads["pull small"] == {caller}
+    assert caller not in threads["push large"] | threads["pull large"]
 
 
 @pytest.fixture
