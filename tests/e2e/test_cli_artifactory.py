@@ -731,3 +731,27 @@ def test_without_a_home_folder_no_netrc_is_read_from_where_the_command_runs(
     assert run.returncode == 0, run.stderr
     sent = [r.headers.get("Authorization") for r in artifactory_repo.server.requests]
     assert sent and not any(sent), sent
+
+
+def test_a_path_that_does_not_exist_in_the_repository_fails_list_and_pull_and_push_creates_it(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path, home: Path
+) -> None:
+    """Artifactory answers a folder it lacks (404) unlike an empty one: a `path` that is
+    not there is not an empty store (a typo would look like one), as a store folder that
+    does not exist is not; the first push into it creates it."""
+    cfg = config(artifactory_repo.url, artifactory_repo.name, MODEL, path="team/nothere")
+    project = write_project(tmp_path / "p", cfg)
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    where = f"{artifactory_repo.url}/{artifactory_repo.name}/team/nothere"
+    for args in (["list"], ["pull", "model", "LATEST"]):
+        done = run(*args, cwd=project, home=home)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"nothing at {where}: the folder 'team/nothere' does not exist" in lines[0]
+        assert "check `path`" in lines[0] and "a push creates it" in lines[0], lines[0]
+    pushed = run("push", "model", cwd=project, home=home)
+    assert pushed.returncode == 0, pushed.stderr
+    listed = run("list", cwd=project, home=home)
+    assert listed.returncode == 0 and "1.0.0" in listed.stdout, listed.stderr

@@ -74,13 +74,16 @@ class ArtifactoryOps(StoreOps):
         super().__init__(fs, transfer)
 
     def listing(self, path: str) -> list[dict[str, Any]]:
-        """As the generic one; an empty answer is checked against the repository itself,
-        since Artifactory answers a repository it lacks like a folder it lacks (404). A
-        base URL whose REST API answers are not Artifactory's names no store either."""
+        """As the generic one; an empty answer is checked against the folder and the
+        repository themselves, since Artifactory answers a folder it lacks, and a
+        repository it lacks, as it answers an empty one here. A folder that does not
+        exist is not an empty store (a typo in ``path`` would look like one), though a
+        push creates it. A base URL whose REST API answers are not Artifactory's names
+        no store either."""
         try:
             entries = super().listing(path)
             if not entries:
-                repo = path.split("/", 1)[0]
+                repo, _, folder = path.partition("/")
                 try:
                     self.fs.info(repo, refresh=True)
                 except FileNotFoundError:
@@ -89,6 +92,13 @@ class ArtifactoryOps(StoreOps):
                         f"exist on {self.fs.url} (or these credentials may not see it); check "
                         "`repo` and `url` in repository.artifactory"
                     ) from None
+                if folder.strip("/") and not self.fs.exists(path, refresh=True):
+                    raise StoreNotFoundError(
+                        f"nothing at {self.fs.url}/{path}: the folder {folder!r} does not exist "
+                        f"in the repository {repo!r}; check `path` in repository.artifactory "
+                        "(a push creates it)",
+                        creatable=True,
+                    )
         except ArtifactoryNotAnApiError as exc:
             raise StoreNotFoundError(str(exc)) from None
         return entries
