@@ -10,7 +10,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,75 @@ def test_an_s3_endpoint_that_is_a_web_server_is_an_error_naming_it(
         line = one_line_error(run)
         assert html_server in line and "not an S3 endpoint" in line, line
         assert "endpoint_url" in line, line
+
+
+class PortalHandler(BaseHTTPRequestHandler):
+    """Every request answered 200 with a web page, as a captive portal does."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Sign in to the hotel wifi</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_HEAD = do_PUT = do_POST = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def portal() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PortalHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def s3_project(root: Path, endpoint: str) -> Path:
+    project = write_project(
+        root,
+        f"repository:\n  s3:\n    bucket: models\n    region: us-east-1\n"
+        f"    endpoint_url: {endpoint}\n  artifacts:\n{MODEL}",
+    )
+    (project / "models").mkdir()
+    (project / "models" / "model.pkl").write_bytes(b"the model\n")
+    return project
+
+
+def test_an_s3_endpoint_answering_200_with_a_web_page_is_an_error_naming_it(
+    portal: str, tmp_path: Path
+) -> None:
+    """Not an empty bucket, and no push "succeeds" into it."""
+    project = s3_project(tmp_path / "p", portal)
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "FSARTIFACTS_ATTEMPTS": "1"}
+    for args in (["list"], ["pull", "model", "LATEST"], ["push", "model"]):
+        run = fsartifacts(*args, cwd=project, env=env)
+        assert run.returncode == 2, (args, run.stderr)
+        line = one_line_error(run)
+        assert portal in line and "not an S3 endpoint" in line and "endpoint_url" in line, line
+
+
+@pytest.mark.parametrize("variable", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
+def test_an_aws_key_with_a_line_break_is_a_configuration_error_naming_it_not_its_value(
+    variable: str, moto_server: str, tmp_path: Path
+) -> None:
+    project = s3_project(tmp_path / "p", moto_server)
+    secret = "AKIAEXAMPLEKEY0123"
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", variable: secret + "\r\n"}
+    run = fsartifacts("list", cwd=project, env=env)
+    assert run.returncode == 2, run.stderr
+    line = one_line_error(run)
+    assert line.startswith(f"fsartifacts: error: {variable} holds a line break"), line
+    assert secret not in run.stderr + run.stdout
 
 
 def test_a_store_folder_that_does_not_exist_fails_list_and_pull_and_push_creates_it(

@@ -113,17 +113,6 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def answered_html(exc: BaseException) -> bool:
-    """Whether the answer behind an exception s3fs translated was an HTML page: S3 answers
-    its API in XML (a HEAD with no body at all), so the endpoint is no S3 (a web server,
-    a proxy's page)."""
-    cause = exc if isinstance(exc, ClientError) else exc.__cause__
-    if not isinstance(cause, ClientError):
-        return False
-    headers = cause.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-    return "html" in str(headers.get("content-type", "")).lower()
-
-
 def _server_failure(exc: BaseException) -> tuple[int, int] | None:
     """(HTTP status, tries) when S3 answered 429 or 5xx: botocore retried those it could."""
     cause = exc if isinstance(exc, ClientError) else exc.__cause__

@@ -23,6 +23,7 @@ from fsartifacts.collector import loading
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import ConfigError
 from fsartifacts.retry import connect_timeout
+from fsartifacts.stores.s3.refusals import check_credentials, refuse_html_answers
 from fsartifacts.stores.s3.retries import watch_requests
 from fsartifacts.stores.s3.session import new_session, user_agent
 from fsartifacts.stores.s3.settings import (
@@ -116,7 +117,8 @@ def part_size_for(size: int, part_size: int) -> int:
 
 class S3FileSystem(s3fs.S3FileSystem):
     """s3fs's filesystem whose client announces and bounds its retries (see s3_retries),
-    on a session of its own whose clients parse responses faster (see s3.session)."""
+    refuses unusable credentials and answers that are not S3's (see s3.refusals), on a
+    session of its own whose clients parse responses faster (see s3.session)."""
 
     attempts = 5
 
@@ -135,7 +137,9 @@ class S3FileSystem(s3fs.S3FileSystem):
         else:
             client = await super().set_session(refresh, kwargs or {})
         if getattr(client, "_fsartifacts_watched", None) is not True:
+            await check_credentials(self.session)
             watch_requests(client, self.attempts)
+            refuse_html_answers(client)
             client._fsartifacts_watched = True
         return client
 

@@ -47,11 +47,11 @@ from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.byteranges import NOT_SERVED, range_problem, shorter_message
 from fsartifacts.config.model import TransferSettings
-from fsartifacts.errors import RangesNotServed, StoreNotFoundError, TransferError
+from fsartifacts.errors import RangesNotServed, TransferError
 from fsartifacts.inflight import InFlight
 from fsartifacts.stores.base import PendingUpload, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
-from fsartifacts.stores.s3.errors import answered_html, error_code
+from fsartifacts.stores.s3.errors import error_code
 from fsartifacts.stores.s3.filesystem import filesystem_for
 from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
@@ -136,12 +136,6 @@ class S3Ops(S3Writes):
             except FileNotFoundError as exc:
                 if error_code(exc) == "NoSuchBucket":
                     raise
-                if answered_html(exc):  # no empty store: no S3 at all
-                    raise StoreNotFoundError(
-                        f"listing s3://{path}: {self.fs.endpoint_url} "
-                        "answered with an HTML page, not S3's API: this is not an S3 "
-                        "endpoint; check repository.s3.endpoint_url"
-                    ) from None
                 return []
         # A zero-byte "folder/" marker (consoles make them) is not an entry of
         # the folder, and a file at ``path`` itself is not a folder of artifacts.
