@@ -5,7 +5,6 @@ sends only the parts S3 lacks."""
 from __future__ import annotations
 
 import _thread
-import base64
 import contextlib
 import hashlib
 import os
@@ -26,6 +25,7 @@ from fsartifacts.stores.s3.ops import open_s3_store
 from fsartifacts.stores.s3.settings import MIN_PART_SIZE, S3Settings
 from fsartifacts.stores.store import Store
 from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.moto import crc32_header
 
 PART = MIN_PART_SIZE
 GATE_TIMEOUT = 10.0  # bounds the wait of a held part when the part it waits for never comes
@@ -243,21 +243,8 @@ class ChecksumsProxy(FaultProxy):
 
 def test_each_part_is_sent_with_its_crc32_computed_off_the_event_loop(
     moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes,
-    monkeypatch: pytest.MonkeyPatch,
+    crc32_on_loop: list[int],
 ) -> None:  # fmt: skip
-    import zlib
-
-    from botocore import httpchecksum
-
-    on_loop: list[int] = []  # bytes botocore checksummed on s3fs's event-loop thread
-    update = httpchecksum.Crc32Checksum.update
-
-    def recorded(self: Any, chunk: bytes) -> None:
-        if threading.current_thread().name == "fsspecIO":
-            on_loop.append(len(chunk))
-        update(self, chunk)
-
-    monkeypatch.setattr(httpchecksum.Crc32Checksum, "update", recorded)
     proxy = ChecksumsProxy(moto_server)
     try:
         store = store_at(proxy.url, bucket)
@@ -267,12 +254,9 @@ def test_each_part_is_sent_with_its_crc32_computed_off_the_event_loop(
     finally:
         proxy.close()
 
-    assert sum(on_loop) < PART  # no part's bytes (a request's small XML body may be)
+    assert sum(crc32_on_loop) < PART  # no part's bytes (a request's small XML body may be)
     parts = [data[at : at + PART] for at in range(0, len(data), PART)]
-    expected = {
-        number: base64.b64encode(zlib.crc32(part).to_bytes(4, "big")).decode()
-        for number, part in enumerate(parts, 1)
-    }
+    expected = {number: crc32_header(part) for number, part in enumerate(parts, 1)}
     assert proxy.crc32 == expected
     assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
 

@@ -34,6 +34,7 @@ from fsartifacts.stores.s3.ops import S3Ops, open_s3_store
 from fsartifacts.stores.s3.settings import MAX_PARTS, MIN_PART_SIZE, S3Settings
 from fsartifacts.stores.store import Store, ops_for
 from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.moto import crc32_header
 
 PART = MIN_PART_SIZE  # the smallest part S3 takes keeps multipart tests small
 TRANSFER = TransferSettings(jobs=3, attempts=3, timeout=20.0, part_size=PART)
@@ -445,33 +446,18 @@ def test_checksums_when_required_reaches_botocore(
 
 
 def test_a_small_upload_sends_its_crc32_computed_off_the_event_loop(
-    store: Store, s3_client: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, s3_client: Any, bucket: str, tmp_path: Path, crc32_on_loop: list[int]
 ) -> None:
     """botocore would checksum the body on s3fs's one event-loop thread, which every
     request of a folder shares; the upload computes it where it reads the file."""
-    import base64
-    import zlib
-
-    from botocore import httpchecksum
-
-    on_loop: list[int] = []  # bytes botocore checksummed on the event-loop thread
-    update = httpchecksum.Crc32Checksum.update
-
-    def recorded(self: Any, chunk: bytes) -> None:
-        if threading.current_thread().name == "fsspecIO":
-            on_loop.append(len(chunk))
-        update(self, chunk)
-
-    monkeypatch.setattr(httpchecksum.Crc32Checksum, "update", recorded)
     data = os.urandom(40_000)
     local, sha = write(tmp_path / "small.bin", data)
     store.ops.upload(str(local), store.path("small.bin"), sha256=sha, exclusive=True)
     store.ops.write_bytes(store.path("note.txt"), b"note", exclusive=True)
-    assert on_loop == []
+    assert crc32_on_loop == []
     for key, body in (("models/small.bin", data), ("models/note.txt", b"note")):
         head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        crc32 = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
-        assert head["ChecksumCRC32"] == crc32
+        assert head["ChecksumCRC32"] == crc32_header(body)
         assert read_back(s3_client, bucket, key) == body
 
 
