@@ -1,62 +1,47 @@
-"""Pull: download a resolved copy, verify it, and install it atomically.
+"""Pull: resolve the copy asked for (or the one the lock file or an alias names),
+download it, verify it, and install it atomically.
 
 Bytes stream into a hidden temporary beside the destination while they are
 hashed; only when size and checksum agree with what the store (or the lock
-file) says is the temporary renamed over the destination.
+file) says is the temporary renamed over the destination. A folder version's
+files are :mod:`fsartifacts.engine.pullfolder`'s.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import semver
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import naming, reuse
-from fsartifacts.engine.compare import local_manifest, remote_file_matches
+from fsartifacts.engine.compare import remote_file_matches
 from fsartifacts.engine.context import Context
 from fsartifacts.engine.install import (
     Installing,
-    carry_over,
-    check_tree,
     contained,
-    member_target,
     staged_file,
-    staged_member,
-    staging_dir,
-    swap_dir,
 )
 from fsartifacts.engine.largefile import (
-    fetch_member_in_ranges,
     in_ranges,
-    is_large,
     pull_in_ranges,
 )
 from fsartifacts.engine.lockfile import LockEntry
-from fsartifacts.engine.manifest import Manifest, ManifestEntry
+from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.options import PullOptions
-from fsartifacts.engine.partial import KeptMembers
+from fsartifacts.engine.pullfolder import folder_is_current, pull_folder
 from fsartifacts.engine.pulllock import check_inside_project, checking, pull_lock, sweep_stale
 from fsartifacts.engine.results import Result, planned, up_to_date, version_text
-from fsartifacts.engine.selection import EVERY_FILE, Selection
-from fsartifacts.engine.verify import Pin, check_pin, checked, verify
-from fsartifacts.errors import ConfigError, LocalError, NotFoundError, option
+from fsartifacts.engine.selection import Selection
+from fsartifacts.engine.verify import Pin, check_pin, checked
+from fsartifacts.errors import ConfigError, NotFoundError, option
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
 from fsartifacts.stores.entries import entry_size
 from fsartifacts.versionspec import VersionSpec
-
-log = logging.getLogger("fsartifacts")
-
-T = TypeVar("T")
 
 
 def pull_artifact(
@@ -122,7 +107,7 @@ def pull_artifact(
         result.bytes, result.sha256 = manifest.size, full.digest
         if skip_current:
             with checking(ctx.root, dest, dry_run):
-                if _folder_is_current(ctx, artifact, dest, manifest, selection):
+                if folder_is_current(ctx, artifact, dest, manifest, selection):
                     return current(recorded_as(up_to_date(result)))
         # The install mirrors the manifest (within the selection): say which local files
         # it takes away.
@@ -132,7 +117,7 @@ def pull_artifact(
         check_inside_project(ctx.root, dest)
         with pull_lock(dest):
             sweep_stale(dest)
-            _pull_folder(ctx, copy, manifest, dest, url, installing, selection, options.resume)
+            pull_folder(ctx, copy, manifest, dest, url, installing, selection, options.resume)
         return recorded_as(result)
     if selection.partial:
         raise ConfigError(
@@ -236,7 +221,7 @@ def _pull_file(
             accept(writer.bytes, digests)
 
     def download(callback: Callback) -> None:
-        _retrying(ctx, f"download of {url}", partial(attempt, callback))
+        with_retries(f"download of {url}", ctx.transfer.attempts, partial(attempt, callback))
 
     # A file of the project the hash cache knows to hold the recorded content (the pin
     # was checked against it already) is copied instead.
@@ -265,14 +250,6 @@ def _pull_file(
     ctx.hashes.remember(dest, result.sha256)
 
 
-def _entry_size(entry: ManifestEntry) -> int:
-    return entry.size
-
-
-def _retrying(ctx: Context, what: str, action: Callable[[], T]) -> T:
-    return with_retries(what, ctx.transfer.attempts, action)
-
-
 def _current_file(
     ctx: Context, copy: RemoteCopy, dest: Path, recorded: str | None, expected: str | None
 ) -> str | None:
@@ -292,100 +269,3 @@ def _current_file(
         # current, and the download says what is missing.
         return None
     return sha256 if same else None
-
-
-def _folder_is_current(
-    ctx: Context, artifact: Artifact, dest: Path, remote: Manifest, selection: Selection
-) -> bool:
-    """Whether ``dest`` holds the files of ``remote`` (within ``selection``: the local
-    files outside it are not the pull's business)."""
-    if not dest.is_dir():
-        return False
-    try:
-        local = local_manifest(ctx.hashes, artifact, remote.version, dest, selection)
-    except LocalError:
-        return False  # a link or a special file in it: not the store's copy, pulled again
-    return local.same_content(remote)
-
-
-def _pull_folder(
-    ctx: Context,
-    copy: RemoteCopy,
-    manifest: Manifest,
-    dest: Path,
-    url: str,
-    installing: Installing,
-    selection: Selection = EVERY_FILE,
-    resume: bool = True,
-) -> None:
-    # Files the destination, the project or an interrupted pull of it already holds are
-    # copied, not downloaded; each one downloaded is kept until the pull completes.
-    keeping = KeptMembers(dest, resume=resume, local=ctx.ops.on_this_machine)
-    local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest, keeping.folders())
-    tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
-                      len(manifest.files))  # fmt: skip
-    try:
-        staging = staging_dir(dest)
-    except BaseException:
-        tally.close()
-        raise
-
-    def fetch(entry: ManifestEntry, callback: Callback) -> None:
-        callback.absolute_update(0)  # a retried download starts over
-        source = local.get(entry.sha256)
-        if source is not None and reuse.copy_member(source, staging, entry, dest):
-            callback.absolute_update(entry.size)
-            return
-        if not (is_large(ctx, entry.size) and fetch_member_in_ranges(
-            ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
-            entry.sha256,
-            url=f"{url}{entry.path}", callback=callback,
-            check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
-                          entry.size),
-        )):  # fmt: skip
-            callback.absolute_update(0)  # what a ranged try counted before it fell back
-            with staged_member(staging, entry.path, dest) as out:
-                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
-                ctx.ops.download(
-                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
-                )
-            verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
-                   entry.sha256, None)  # fmt: skip
-        if keeping.wants(entry.size):
-            keeping.keep(contained(staging, entry.path), entry.path, entry.size)
-
-    def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
-        _retrying(ctx, f"download of {url}{entry.path}", partial(fetch, entry, callback))
-
-    try:
-        # Files move jobs at a time, in the run's slots; the first that fails for good
-        # fails the artifact, and the staged tree goes with it.
-        ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
-        expected = {entry.path: entry for entry in manifest.files}
-        if selection.partial:
-            # The local files outside the selection stay: into the new tree with the rest.
-            kept = [p for p in manifest.unlisted_files(dest) if not selection.wants(p)]
-            carried = carry_over(dest, staging, kept)
-            expected.update((p, ManifestEntry(p, size, "")) for p, size in carried.items())
-        # Each file's digest is remembered under the name the swap gives it, from the stat
-        # the check of the tree takes anyway (the rename keeps size, mtime and inode).
-        installed = os.path.join(os.path.realpath(dest.parent), dest.name)
-        hashes = ctx.hashes
-
-        def found(relative: str, st: os.stat_result) -> None:
-            sha256 = expected[relative].sha256
-            if sha256:  # not a file carried over from the old copy
-                hashes.remember_stat(os.path.join(installed, relative), st, sha256)
-
-        check_tree(staging, expected, dest, found)
-        with installing():
-            swap_dir(staging, dest)
-    except BaseException as exc:
-        keeping.give_up(exc)
-        raise
-    else:
-        keeping.discard()
-    finally:
-        tally.close()
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,142 @@
+"""The pull of a folder version: its files fetched jobs at a time into a staged tree
+beside the destination (each copied from a local file that holds its content, or
+downloaded, in ranges when large, and verified against the manifest), the tree checked
+against the manifest, then swapped in whole; and whether a destination already holds
+the version, for a sync pull.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+
+from fsspec.callbacks import Callback
+
+from fsartifacts.config.model import Artifact
+from fsartifacts.engine import reuse
+from fsartifacts.engine.compare import local_manifest
+from fsartifacts.engine.context import Context
+from fsartifacts.engine.install import (
+    Installing,
+    carry_over,
+    check_tree,
+    contained,
+    member_target,
+    staged_member,
+    staging_dir,
+    swap_dir,
+)
+from fsartifacts.engine.largefile import fetch_member_in_ranges, is_large
+from fsartifacts.engine.manifest import Manifest, ManifestEntry
+from fsartifacts.engine.naming import RemoteCopy
+from fsartifacts.engine.partial import KeptMembers
+from fsartifacts.engine.results import version_text
+from fsartifacts.engine.selection import EVERY_FILE, Selection
+from fsartifacts.engine.verify import checked, verify
+from fsartifacts.errors import LocalError
+from fsartifacts.hashing import HashingWriter
+from fsartifacts.retry import with_retries
+
+
+def folder_is_current(
+    ctx: Context, artifact: Artifact, dest: Path, remote: Manifest, selection: Selection
+) -> bool:
+    """Whether ``dest`` holds the files of ``remote`` (within ``selection``: the local
+    files outside it are not the pull's business)."""
+    if not dest.is_dir():
+        return False
+    try:
+        local = local_manifest(ctx.hashes, artifact, remote.version, dest, selection)
+    except LocalError:
+        return False  # a link or a special file in it: not the store's copy, pulled again
+    return local.same_content(remote)
+
+
+def pull_folder(
+    ctx: Context,
+    copy: RemoteCopy,
+    manifest: Manifest,
+    dest: Path,
+    url: str,
+    installing: Installing,
+    selection: Selection = EVERY_FILE,
+    resume: bool = True,
+) -> None:
+    # Files the destination, the project or an interrupted pull of it already holds are
+    # copied, not downloaded; each one downloaded is kept until the pull completes.
+    keeping = KeptMembers(dest, resume=resume, local=ctx.ops.on_this_machine)
+    local = reuse.local_sources(ctx.hashes, ctx.root, dest, manifest, keeping.folders())
+    tally = ctx.tally(copy.artifact, version_text(copy.version), manifest.size,
+                      len(manifest.files))  # fmt: skip
+    try:
+        staging = staging_dir(dest)
+    except BaseException:
+        tally.close()
+        raise
+
+    def fetch(entry: ManifestEntry, callback: Callback) -> None:
+        callback.absolute_update(0)  # a retried download starts over
+        source = local.get(entry.sha256)
+        if source is not None and reuse.copy_member(source, staging, entry, dest):
+            callback.absolute_update(entry.size)
+            return
+        if not (is_large(ctx, entry.size) and fetch_member_in_ranges(
+            ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
+            entry.sha256,
+            url=f"{url}{entry.path}", callback=callback,
+            check=partial(checked, f"{url}{entry.path}", dest, entry.sha256, None, None,
+                          entry.size),
+        )):  # fmt: skip
+            callback.absolute_update(0)  # what a ranged try counted before it fell back
+            with staged_member(staging, entry.path, dest) as out:
+                writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
+                ctx.ops.download(
+                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
+                )
+            verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
+                   entry.sha256, None)  # fmt: skip
+        if keeping.wants(entry.size):
+            keeping.keep(contained(staging, entry.path), entry.path, entry.size)
+
+    def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
+        with_retries(f"download of {url}{entry.path}", ctx.transfer.attempts,
+                     partial(fetch, entry, callback))  # fmt: skip
+
+    try:
+        # Files move jobs at a time, in the run's slots; the first that fails for good
+        # fails the artifact, and the staged tree goes with it.
+        ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
+        expected = {entry.path: entry for entry in manifest.files}
+        if selection.partial:
+            # The local files outside the selection stay: into the new tree with the rest.
+            kept = [p for p in manifest.unlisted_files(dest) if not selection.wants(p)]
+            carried = carry_over(dest, staging, kept)
+            expected.update((p, ManifestEntry(p, size, "")) for p, size in carried.items())
+        # Each file's digest is remembered under the name the swap gives it, from the stat
+        # the check of the tree takes anyway (the rename keeps size, mtime and inode).
+        installed = os.path.join(os.path.realpath(dest.parent), dest.name)
+        hashes = ctx.hashes
+
+        def found(relative: str, st: os.stat_result) -> None:
+            sha256 = expected[relative].sha256
+            if sha256:  # not a file carried over from the old copy
+                hashes.remember_stat(os.path.join(installed, relative), st, sha256)
+
+        check_tree(staging, expected, dest, found)
+        with installing():
+            swap_dir(staging, dest)
+    except BaseException as exc:
+        keeping.give_up(exc)
+        raise
+    else:
+        keeping.discard()
+    finally:
+        tally.close()
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _entry_size(entry: ManifestEntry) -> int:
+    return entry.size
