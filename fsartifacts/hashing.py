@@ -214,10 +214,16 @@ class HashingWriter:
             self.bytes += copied
             os.lseek(dst, dst_at + copied, os.SEEK_SET)  # later writes go on after the copy
             src.seek(start + copied)
-        while chunk := src.read(CHUNK):
+        # What is left asked for in one read, and one byte more: a short read is the end
+        # of the file, so a small file costs one read, not three and a CHUNK-sized buffer.
+        want = min(CHUNK, max(rest, 0) + 1)
+        while chunk := src.read(want):
             self.write(chunk)
             if progress is not None:
                 progress.relative_update(len(chunk))
+            if len(chunk) < want:
+                break
+            want = CHUNK
 
     def _check_limit(self, more: int) -> None:
         if self.limit is not None and self.bytes + more > self.limit:
