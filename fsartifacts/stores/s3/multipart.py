@@ -10,73 +10,29 @@ its ETag is the MD5 of the local part (S3's part ETag, but for SSE-KMS and SSE-C
 what is completed is the local file's bytes. Those bytes, read once part by part, are
 hashed as they are read: an upload whose parts are not the sha256 recorded (the file
 rewritten meanwhile, even with its size and mtime put back) is aborted, never completed.
-Anything else starts over: the stale upload is aborted and its journal removed.
+Anything else starts over: the stale upload is aborted and its journal removed. The
+parts themselves are sent by :mod:`fsartifacts.stores.s3.parts`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import json
 import logging
-import math
 import os
-import threading
-import zlib
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from fsspec.callbacks import Callback
 
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import FileDigests, FileIdentity, file_identity
-from fsartifacts.stores.journals import UploadJournal, UploadJournals
+from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3.errors import error_code
-from fsartifacts.stores.s3.objects import MD5_ETAG, SendBody
+from fsartifacts.stores.s3.parts import PartsUpload, send_parts
 
 log = logging.getLogger("fsartifacts.stores.s3.ops")
 
 _GONE = {"NoSuchUpload", "NoSuchBucket"}  # S3 no longer holds the upload
-# Seconds an interrupted window has to end, its parts in flight cancelled.
-STOP_WAIT = 30.0
-
-
-@dataclass(frozen=True)
-class PartsUpload:
-    """One file to upload in parts: its path, size, mtime and sha256 (as hashed), the
-    target bucket and key, the part size, and the arguments of CreateMultipartUpload."""
-
-    lpath: str
-    bucket: str
-    key: str
-    size: int
-    mtime_ns: int
-    sha256: str
-    part_size: int
-    create_args: Mapping[str, Any]
-
-    @property
-    def target(self) -> str:
-        return f"{self.bucket}/{self.key}"
-
-    @property
-    def parts(self) -> int:
-        return math.ceil(self.size / self.part_size)
-
-    def journal(self, upload_id: str) -> UploadJournal:
-        request = json.dumps(dict(self.create_args), sort_keys=True, default=str)
-        return UploadJournal(
-            target=self.target,
-            upload_id=upload_id,
-            size=self.size,
-            mtime_ns=self.mtime_ns,
-            sha256=self.sha256.lower(),
-            part_size=self.part_size,
-            request=hashlib.sha256(request.encode()).hexdigest(),
-        )
 
 
 def upload_in_parts(
@@ -116,7 +72,7 @@ def _upload(
             journals.write(upload.journal(upload_id))
     try:
         with open(upload.lpath, "rb") as f:
-            parts = _send_parts(fs, f, upload, upload_id, held, callback, parts_in_flight)
+            parts = send_parts(fs, f, upload, upload_id, held, callback, parts_in_flight)
         fs.call_s3(
             "complete_multipart_upload",
             Bucket=bucket,
@@ -184,192 +140,12 @@ def _held_parts(fs: Any, bucket: str, key: str, upload_id: str) -> dict[int, tup
         request["PartNumberMarker"] = page.get("NextPartNumberMarker")
 
 
-def _send_parts(
-    fs: Any,
-    f: IO[bytes],
-    upload: PartsUpload,
-    upload_id: str,
-    held: Mapping[int, tuple[str, int]],
-    callback: Callback,
-    parts_in_flight: int,
-) -> list[dict[str, Any]]:
-    """Every part of the file, in order: a held part whose ETag is the MD5 of the local
-    part is taken as it is, the others are sent (see :func:`_send_window`)."""
-    # The window reads through a descriptor of its own, closed when it ends.
-    fd = os.dup(f.fileno())
-    window = _send_window(fs, fd, upload, upload_id, held, callback, parts_in_flight)
-    parts = _run_to_the_end(fs.loop, window)
-    return sorted(parts, key=lambda part: int(part["PartNumber"]))
-
-
-def _run_to_the_end(loop: asyncio.AbstractEventLoop, window: Any) -> Any:
-    """Run the coroutine ``window`` on ``loop`` (s3fs's, in its thread) and return what it
-    returns. Interrupted here (Ctrl-C), it is cancelled and waited for: fsspec's ``sync``
-    would return at once and leave it sending parts behind the caller's back, after the
-    caller has aborted the upload (a part S3 then accepts is kept, and billed) or into
-    an upload the caller has left for a later run."""
-    ended = threading.Event()
-    tasks: list[asyncio.Task[Any]] = []
-
-    def begin() -> None:
-        task = loop.create_task(window)
-        task.add_done_callback(lambda done: ended.set())
-        tasks.append(task)
-
-    def stop() -> None:
-        # Queued behind the task's first step, so that it is cancelled inside its own
-        # cleanup (which closes its descriptor), never before it starts.
-        loop.call_soon(lambda: [task.cancel() for task in tasks])
-
-    loop.call_soon_threadsafe(begin)
-    try:
-        while not ended.wait(1):  # short waits: a signal lands between them
-            pass
-    except BaseException:
-        loop.call_soon_threadsafe(stop)
-        ended.wait(STOP_WAIT)
-        if tasks and tasks[0].done() and not tasks[0].cancelled():
-            tasks[0].exception()  # what it ended with follows from the interrupt
-        raise
-    return tasks[0].result()
-
-
-async def _send_window(
-    fs: Any,
-    fd: int,
-    upload: PartsUpload,
-    upload_id: str,
-    held: Mapping[int, tuple[str, int]],
-    callback: Callback,
-    parts_in_flight: int,
-) -> list[dict[str, Any]]:
-    """The parts sent through a sliding window: the next part is read as soon as one of
-    the ``parts_in_flight`` in flight is answered, so the connections never wait for a
-    whole batch, and memory stays at ``parts_in_flight`` parts. Reading a part, its
-    CRC32 (sent with it, so botocore does not compute it on the event loop that sends
-    the others) and the MD5 of a held one happen on a worker thread."""
-    loop = asyncio.get_running_loop()
-    slots = asyncio.Semaphore(parts_in_flight)
-    # The parts are read one after another, in order: their sha256 is the file's as sent.
-    read = hashlib.sha256()
-    with_crc32 = sends_crc32(fs)
-    done: list[dict[str, Any]] = []
-    sending: list[asyncio.Future[dict[str, Any]]] = []
-
-    def finished(number: int, etag: str, size: int) -> dict[str, Any]:
-        """A part S3 now holds, sent or kept: its slot is free for the next part, and its
-        bytes are counted."""
-        slots.release()
-        callback.relative_update(size)
-        return {"PartNumber": number, "ETag": etag}
-
-    async def send(number: int, data: bytes, crc32: str | None) -> dict[str, Any]:
-        try:
-            response = await fs._call_s3(
-                "upload_part",
-                Bucket=upload.bucket,
-                Key=upload.key,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=SendBody(data),
-                **({"ChecksumCRC32": crc32} if crc32 else {}),
-            )
-        except BaseException:
-            slots.release()
-            raise
-        return finished(number, response["ETag"], len(data))
-
-    try:
-        for number in range(1, upload.parts + 1):
-            await slots.acquire()
-            for task in sending:  # a part that failed ends the upload: read no more
-                if task.done() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            data, reused, crc32 = await loop.run_in_executor(
-                None, _local_part, fd, upload, number, held.get(number), read, with_crc32
-            )
-            if reused is not None:
-                done.append(finished(number, reused, len(data)))
-                continue
-            sending.append(asyncio.ensure_future(send(number, data, crc32)))
-            del data  # the task holds the part until it is answered
-        if read.hexdigest() != upload.sha256.lower():
-            raise changed_while_pushed(upload.lpath, upload.sha256)
-        done.extend(await asyncio.gather(*sending))
-    except BaseException:
-        for task in sending:
-            task.cancel()
-        await asyncio.gather(*sending, return_exceptions=True)
-        raise
-    finally:
-        os.close(fd)
-    return done
-
-
-def _local_part(
-    fd: int,
-    upload: PartsUpload,
-    number: int,
-    held: tuple[str, int] | None,
-    read: Any,
-    with_crc32: bool,
-) -> tuple[bytes, str | None, str | None]:
-    """Part ``number`` of the local file (added to the hash ``read``), the ETag S3 holds
-    for it when that part is the same bytes (size, and an ETag that is their MD5), else
-    None: send it; and, ``with_crc32``, its CRC32 as UploadPart takes it."""
-    offset = (number - 1) * upload.part_size
-    wanted = min(upload.part_size, max(0, upload.size - offset))
-    chunks: list[bytes] = []
-    got = 0
-    while got < wanted:
-        chunk = os.pread(fd, wanted - got, offset + got)
-        if not chunk:
-            break  # the file shrank: what was read is sent, and the change is caught after
-        chunks.append(chunk)
-        got += len(chunk)
-    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    read.update(data)
-    if held is not None:
-        etag, size = held
-        if (
-            size == len(data)
-            and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
-        ):
-            return data, etag, None
-    return data, None, crc32_checksum(data) if with_crc32 else None
-
-
-def sends_crc32(fs: Any) -> bool:
-    """Whether botocore would checksum a request body itself (``checksums: when_supported``,
-    its CRC32): then the caller computes it where it reads the body and sends it along."""
-    mode = (getattr(fs, "config_kwargs", None) or {}).get("request_checksum_calculation")
-    return mode in (None, "when_supported")
-
-
-def crc32_checksum(data: bytes) -> str:
-    """The CRC32 of ``data`` as S3's ``x-amz-checksum-crc32`` gives it (base64, big-endian)."""
-    return base64.b64encode((zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
-
-
-def _md5_etag(etag: str) -> str | None:
-    plain = etag.strip('"').lower()
-    return plain if MD5_ETAG.fullmatch(plain) else None
-
-
 def _worth_keeping(exc: BaseException) -> bool:
     """Whether a later run can still use the upload after ``exc`` ended this one."""
     if isinstance(exc, FileExistsError | IntegrityError):
         # Another push published the key, or the file is no longer what was hashed.
         return False
     return not (isinstance(exc, OSError) and error_code(exc) in _GONE)
-
-
-def changed_while_pushed(lpath: str, sha256: str) -> IntegrityError:
-    """The error of an upload whose bytes read are not the sha256 the file was hashed to."""
-    return IntegrityError(
-        f"{lpath} changed while it was being pushed (its sha256 is no longer "
-        f"{sha256}); nothing was uploaded. Push again once it is complete."
-    )
 
 
 def _abort(fs: Any, bucket: str, key: str, upload_id: str) -> None:

@@ -21,14 +21,7 @@ from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3 import copies as s3_copies
 from fsartifacts.stores.s3.errors import conditional_write_unsupported, error_code
 from fsartifacts.stores.s3.filesystem import PARTS_IN_FLIGHT, part_size_for
-from fsartifacts.stores.s3.multipart import (
-    PartsUpload,
-    changed_while_pushed,
-    crc32_checksum,
-    hashed_stat,
-    sends_crc32,
-    upload_in_parts,
-)
+from fsartifacts.stores.s3.multipart import hashed_stat, upload_in_parts
 from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
     MD5_ETAG,
@@ -37,6 +30,12 @@ from fsartifacts.stores.s3.objects import (
     close_body,
     opaque_etag,
     read_block,
+)
+from fsartifacts.stores.s3.parts import (
+    PartsUpload,
+    changed_while_pushed,
+    crc32_checksum,
+    sends_crc32,
 )
 
 log = logging.getLogger("fsartifacts.stores.s3.ops")  # the ops' logger, as before the split

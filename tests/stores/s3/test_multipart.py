@@ -20,8 +20,9 @@ from fsspec.callbacks import NoOpCallback
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import IntegrityError
 from fsartifacts.stores.journals import UploadJournals
-from fsartifacts.stores.s3.multipart import PartsUpload, upload_in_parts
+from fsartifacts.stores.s3.multipart import upload_in_parts
 from fsartifacts.stores.s3.ops import open_s3_store
+from fsartifacts.stores.s3.parts import PartsUpload
 from fsartifacts.stores.s3.settings import MIN_PART_SIZE, S3Settings
 from fsartifacts.stores.store import Store
 from tests.fixtures.fault_proxy import FaultProxy
