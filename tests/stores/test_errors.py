@@ -183,9 +183,11 @@ def test_an_s3_endpoint_that_is_a_web_server_is_an_error_naming_it(
 class PortalHandler(BaseHTTPRequestHandler):
     """Every request answered 200 with a web page, as a captive portal does."""
 
+    status = 200
+
     def do_GET(self) -> None:
         body = b"<html><body>Sign in to the hotel wifi</body></html>"
-        self.send_response(200)
+        self.send_response(self.status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -198,9 +200,16 @@ class PortalHandler(BaseHTTPRequestHandler):
         pass
 
 
+class BadGatewayHandler(PortalHandler):
+    """A proxy whose S3 behind it is down: its 502 page, as nginx words it."""
+
+    status = 502
+
+
 @pytest.fixture
-def portal() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PortalHandler)
+def portal(request: pytest.FixtureRequest) -> Iterator[str]:
+    handler = getattr(request, "param", PortalHandler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -233,6 +242,21 @@ def test_an_s3_endpoint_answering_200_with_a_web_page_is_an_error_naming_it(
         assert run.returncode == 2, (args, run.stderr)
         line = one_line_error(run)
         assert portal in line and "not an S3 endpoint" in line and "endpoint_url" in line, line
+
+
+@pytest.mark.parametrize("portal", [BadGatewayHandler], indirect=True)
+def test_a_proxys_error_page_for_the_s3_behind_it_is_a_failure_tried_again(
+    portal: str, tmp_path: Path
+) -> None:
+    """A 5xx (or 429) page is the proxy's word for the store's failure, not a sign that
+    the endpoint is no S3: tried again, then a failed command (exit 1), the configuration
+    left alone."""
+    project = s3_project(tmp_path / "p", portal)
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "FSARTIFACTS_ATTEMPTS": "2"}
+    run = fsartifacts("list", cwd=project, env=env)
+    assert run.returncode == 1, run.stderr
+    assert "not an S3 endpoint" not in run.stderr and "Traceback" not in run.stderr
+    assert "retrying GET" in run.stderr and "502" in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("variable", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])

@@ -57,11 +57,17 @@ def refuse_html_answers(client: Any) -> None:
     with no body), so the endpoint is not S3, whatever the status says. The body is what
     tells: a header does not (some S3-compatible servers label an empty answer
     ``text/html``, and an object's own type is whatever it was pushed with), and the
-    body of an object being downloaded is never looked at."""
+    body of an object being downloaded is never looked at. A 429 or 5xx page is no such
+    sign: a proxy words the failure of the S3 behind it so (nginx's 502, a load
+    balancer's 503), and it is tried again as S3's own would be."""
     endpoint = str(client.meta.endpoint_url)
 
     def refuse(response_dict: dict[str, Any] | None = None, **_: Any) -> None:
-        body = (response_dict or {}).get("body")
+        answer = response_dict or {}
+        status = int(answer.get("status_code") or 0)
+        if status >= 500 or status == 429:
+            return
+        body = answer.get("body")
         if isinstance(body, bytes | bytearray) and _is_html(body):
             raise StoreNotFoundError(
                 f"{endpoint} answered with an HTML page, not S3's API (a web server, a "
