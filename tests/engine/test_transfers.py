@@ -172,8 +172,10 @@ def server(artifactory_server: ArtifactoryServer) -> ArtifactoryServer:
     return artifactory_server
 
 
-def engine_on(repo: ArtifactoryRepo, root: Path, jobs: int, attempts: int = 3) -> Engine:
-    transfer = TransferSettings(attempts=attempts, timeout=10, jobs=jobs)
+def engine_on(
+    repo: ArtifactoryRepo, root: Path, jobs: int, attempts: int = 3, **transfer_settings: Any
+) -> Engine:
+    transfer = TransferSettings(attempts=attempts, timeout=10, jobs=jobs, **transfer_settings)
     settings = ArtifactorySettings(repo.url, repo.name, path="team")
     store = open_artifactory_store(settings, None, transfer)
     return Engine(store, root, transfer=transfer)
@@ -239,17 +241,22 @@ def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
     assert len(file_downloads(server, artifactory_repo, "data_v2.0.0")) >= 2
 
 
-BIG = 6 * 1024 * 1024  # 6 of the 1 MiB blocks a download hands on
+MiB = 1024 * 1024
+BIG = 6 * MiB  # 6 of the 1 MiB blocks a download hands on
 
 
+@pytest.mark.parametrize("ranged", [False, True], ids=["in-one-stream", "in-ranges"])
 def test_a_file_that_fails_for_good_stops_the_files_in_flight_beside_it(
-    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+    ranged: bool, artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
     """One small file arrives corrupted on every try while two large ones stream over a
-    slow link: its last failure stops them at their next block (their bytes sent stay far
-    below their size), the pull fails naming it, and nothing of it is left."""
+    slow link (in one stream each, or in ranges of 2 MiB, two at a time): its last failure
+    stops them at their next block (their bytes sent stay far below their size), the pull
+    fails naming it, and nothing of it is left."""
     project = tmp_path / "project"
-    engine = engine_on(artifactory_repo, project, jobs=4, attempts=2)  # no wait between
+    in_ranges = {"ranged_from": MiB, "range_size": 2 * MiB, "ranges": 2} if ranged else {}
+    # Two tries, with no wait between them.
+    engine = engine_on(artifactory_repo, project, jobs=4, attempts=2, **in_ranges)
     before = write_folder(project, 1, files=2)
     assert engine.push(DATA, V1).action == "pushed"
     shutil.rmtree(project / DATA.file)
@@ -270,10 +277,13 @@ def test_a_file_that_fails_for_good_stops_the_files_in_flight_beside_it(
     assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
     assert server.wait_idle()  # each stopped response has ended: its bytes sent are final
     downloads = file_downloads(server, artifactory_repo, "data_v2.0.0")
-    sent = [r.bytes_out for r in downloads if "/big-" in r.path]
-    assert sent  # they were in flight beside the failing file
-    # Each stops at its next block: about 1 MiB sent of its 6 (all of them, unstopped).
-    assert sum(sent) < len(sent) * BIG // 2, sent
+    big = [r for r in downloads if "/big-" in r.path]
+    assert big  # they were in flight beside the failing file
+    assert {"Range" in r.headers for r in big} == {ranged}
+    sent = [r.bytes_out for r in big]
+    # Each stops at its next block: about 1 MiB sent of its 6 (all of them, unstopped),
+    # well under half of the two files' bytes.
+    assert sum(sent) < 2 * BIG // 2, sent
 
 
 def extra_requests_of_folders(
