@@ -168,9 +168,11 @@ def _is_html(response: requests.Response) -> bool:
 def error_from_response(response: requests.Response, action: str) -> ArtifactoryError:
     """Turn an error status into the exception the table in the module docstring names."""
     status = response.status_code
-    if status not in (401, 403) and _is_html(response) and "/api/" in (response.url or ""):
+    answers_for_it = status in (401, 403, 429) or status >= 500
+    if not answers_for_it and _is_html(response) and "/api/" in (response.url or ""):
         # Artifactory's REST API answers errors in JSON: an HTML page comes from
-        # something else (a web server, a proxy's error page) at that URL.
+        # something else (a web server) at that URL. A proxy's 429 or 5xx page is its
+        # word for the failure of the Artifactory behind it: that server's failure.
         return not_an_api_error(response, action)
     message = f"{action}: HTTP {status}"
     detail = server_message(response)

@@ -259,6 +259,17 @@ def test_a_proxys_error_page_for_the_s3_behind_it_is_a_failure_tried_again(
     assert "retrying GET" in run.stderr and "502" in run.stderr, run.stderr
 
 
+@pytest.mark.parametrize("portal", [BadGatewayHandler], indirect=True)
+def test_a_proxys_error_page_for_the_artifactory_behind_it_is_a_failure_not_a_wrong_url(
+    portal: str, tmp_path: Path
+) -> None:
+    project = artifactory_project(tmp_path / "p", portal, "generic-local")
+    run = fsartifacts("list", cwd=project, env={"FSARTIFACTS_ATTEMPTS": "2"})
+    assert run.returncode == 1, run.stderr
+    assert "not an Artifactory" not in run.stderr and "Traceback" not in run.stderr
+    assert "502" in one_line_error(run)
+
+
 @pytest.mark.parametrize("variable", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
 def test_an_aws_key_with_a_line_break_is_a_configuration_error_naming_it_not_its_value(
     variable: str, moto_server: str, tmp_path: Path
