@@ -5,11 +5,12 @@ deletes the store refuses.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,14 @@ def html_server(tmp_path: Path) -> Iterator[str]:
     (site / "index.html").write_text("<html><body>a web site</body></html>")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    with serving(handler) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A web server on 127.0.0.1 (port 0) answering with ``handler``: its URL, until the
+    block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -208,16 +217,8 @@ class BadGatewayHandler(PortalHandler):
 
 @pytest.fixture
 def portal(request: pytest.FixtureRequest) -> Iterator[str]:
-    handler = getattr(request, "param", PortalHandler)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(getattr(request, "param", PortalHandler)) as url:
+        yield url
 
 
 def s3_project(root: Path, endpoint: str) -> Path:
