@@ -272,12 +272,34 @@ def _replace_dir_with(new: Path, dest: Path) -> None:
     # this keeps the window without ``dest`` to two renames. A pull killed in
     # that window leaves the old copy under an OLD_TAG name for sweep_stale.
     old = dest.parent / temp_name(dest.name, OLD_TAG)
-    os.rename(dest, old)
     try:
+        os.rename(dest, old)
         os.rename(new, dest)
     except BaseException:
-        os.rename(old, dest)
+        _settle_swap(new, old, dest)
         raise
+    _discard(old)
+
+
+def _settle_swap(new: Path, old: Path, dest: Path) -> None:
+    """After a swap of ``dest`` for ``new`` stopped part way, leave one whole folder at ``dest``.
+
+    What was done is read from the disk, not assumed from where the exception came: an
+    interrupt (Ctrl-C, SIGTERM) is raised between two instructions, so it can arrive just
+    after a rename took effect. The swap finished: the old copy goes. The old copy is
+    aside and the new one was not put in: the old one goes back. Should that fail too, the
+    old copy stays under its OLD_TAG name for sweep_stale, and the first error is the one
+    raised (the interrupt stays an interrupt).
+    """
+    with contextlib.suppress(OSError):
+        if os.path.lexists(dest):
+            if not os.path.lexists(new) and os.path.lexists(old):
+                _discard(old)
+        elif os.path.lexists(old):
+            os.rename(old, dest)
+
+
+def _discard(old: Path) -> None:
     if old.is_dir() and not old.is_symlink():
         shutil.rmtree(old, ignore_errors=True)
     else:

@@ -121,3 +121,35 @@ def test_a_member_name_lands_where_a_posix_path_would() -> None:
     base = Path("/base")
     assert contained(base, "a//b/./c.bin") == Path("/base/a/b/c.bin")
     assert contained(base, "a/b.bin") == base / "a" / "b.bin"
+
+
+@pytest.mark.parametrize("interrupted", ["moving the old copy aside", "putting the new one in"])
+def test_an_interrupt_just_after_a_rename_of_a_swap_leaves_one_whole_folder_and_stays_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: str
+) -> None:
+    """Ctrl-C (or SIGTERM) is raised between two instructions, so it can arrive just after a
+    rename of the swap took effect: the folder is then the old one or the new one, whole,
+    nothing is left beside it, and the interrupt goes on up (not an OSError in its place,
+    which would let an ALL run carry on with the next artifact)."""
+    staging, _ = staged(tmp_path)
+    dest = tmp_path / "data"
+    dest.mkdir()
+    (dest / "old.bin").write_bytes(b"old")
+    real_rename = os.rename
+    renames: list[str] = []
+    interrupt_after = 1 if interrupted == "moving the old copy aside" else 2
+
+    def rename(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        real_rename(src, dst)
+        renames.append(str(dst))
+        if len(renames) == interrupt_after:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(install.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        swap_dir(staging, dest)
+    monkeypatch.undo()
+    expected = ["old.bin"] if interrupted == "moving the old copy aside" else ["d0", "d1", "d2"]
+    assert sorted(os.listdir(dest)) == expected
+    left = sorted(os.listdir(tmp_path))
+    assert left == (sorted(["data", staging.name]) if expected == ["old.bin"] else ["data"])
