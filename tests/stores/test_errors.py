@@ -245,6 +245,29 @@ def test_an_s3_endpoint_answering_200_with_a_web_page_is_an_error_naming_it(
         assert portal in line and "not an S3 endpoint" in line and "endpoint_url" in line, line
 
 
+@pytest.mark.parametrize("remote", ["s3"], indirect=True)
+def test_artifacts_that_are_html_pages_push_and_pull_on_s3(remote: Remote, tmp_path: Path) -> None:
+    """What marks an endpoint as no S3 is an answer of its API that is a page, never the
+    bytes of an object: a report or a folder of a site stored on S3 moves as any other."""
+    page = b"<!DOCTYPE html>\n<html><body>the model's report</body></html>\n"
+    artifacts = (
+        "    - name: report\n      file: out/report.html\n    - name: site\n      file: out/site\n"
+    )
+    producer = write_project(tmp_path / "producer", yaml_config(remote, artifacts))
+    (producer / "out" / "site" / "docs").mkdir(parents=True)
+    (producer / "out" / "report.html").write_bytes(page)
+    (producer / "out" / "site" / "index.html").write_bytes(page)
+    (producer / "out" / "site" / "docs" / "a.html").write_bytes(b"<html>" + page)
+    pushed = fsartifacts("push", "ALL", cwd=producer, env=remote.env)
+    assert pushed.returncode == 0, pushed.stderr
+    consumer = write_project(tmp_path / "consumer", yaml_config(remote, artifacts))
+    pulled = fsartifacts("pull", "ALL", "LATEST", "-o", cwd=consumer, env=remote.env)
+    assert pulled.returncode == 0, pulled.stderr
+    for relative in ("report.html", "site/index.html", "site/docs/a.html"):
+        want = (producer / "out" / relative).read_bytes()
+        assert (consumer / "out" / relative).read_bytes() == want
+
+
 @pytest.mark.parametrize("portal", [BadGatewayHandler], indirect=True)
 def test_a_proxys_error_page_for_the_s3_behind_it_is_a_failure_tried_again(
     portal: str, tmp_path: Path
