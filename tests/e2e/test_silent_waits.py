@@ -240,13 +240,14 @@ def test_verbosity_on_s3_requests_then_botocore_logs_and_never_the_session_token
 def test_quiet_prints_only_failures(artifactory_repo: ArtifactoryRepo, tmp_path: Path) -> None:
     project = artifactory_project(tmp_path / "p", artifactory_repo.url, artifactory_repo.name)
     artifactory_repo.server.faults.fail_next(1, 503, methods=["GET"])
+    pushed = fsartifacts("push", "model", "-q", cwd=project)
+    assert (pushed.returncode, pushed.stdout, pushed.stderr) == (0, "", "")
+
+    # Listed after the push: a path nothing was pushed to is no store to list (exit 2).
+    artifactory_repo.server.faults.fail_next(1, 503, methods=["GET"])
     loud = fsartifacts("list", cwd=project)
     assert loud.returncode == 0, loud.stderr
     assert len(retry_lines(loud.stderr)) == 1, loud.stderr  # the default says each retry
-
-    artifactory_repo.server.faults.fail_next(1, 503, methods=["GET"])
-    pushed = fsartifacts("push", "model", "-q", cwd=project)
-    assert (pushed.returncode, pushed.stdout, pushed.stderr) == (0, "", "")
     pulled = fsartifacts("pull", "model", "LATEST", "-q", cwd=project)
     assert (pulled.returncode, pulled.stdout, pulled.stderr) == (0, "", "")
     missing = fsartifacts("pull", "model", "9.9.9", "-q", cwd=project)
