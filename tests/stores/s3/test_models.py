@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,12 @@ def test_loading_s3s_model_lists_no_other_services_folder(
 ) -> None:
     listed: list[str] = []
     real = os.listdir
+    this_thread = threading.get_ident()
 
     def recording(path: str) -> list[str]:
-        listed.append(str(path))
+        # This thread's only: a server thread of the same xdist worker lists too.
+        if threading.get_ident() == this_thread:
+            listed.append(str(path))
         return real(path)
 
     monkeypatch.setattr(os, "listdir", recording)
