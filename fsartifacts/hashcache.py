@@ -31,9 +31,10 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if environ is None else environ
     if env.get("FSARTIFACTS_CACHE_DIR"):
         return Path(env["FSARTIFACTS_CACHE_DIR"]) / "hashes"
-    base = env.get("XDG_CACHE_HOME")
-    if not base:
-        home = user_home()
+    # The XDG rule: an empty or relative $XDG_CACHE_HOME is ignored.
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = user_home(env)
         if home is None:
             return None
         base = os.path.join(home, ".cache")

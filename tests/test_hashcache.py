@@ -37,6 +37,19 @@ def test_the_cache_is_a_folder_of_shards_beside_where_the_one_file_was(tmp_path:
     assert default_cache_path({"XDG_CACHE_HOME": "/x"}) == Path("/x/fsartifacts/hashes")
 
 
+@pytest.mark.parametrize("xdg", ["", "relative/cache", "~/cache"])
+def test_an_empty_or_relative_XDG_CACHE_HOME_is_ignored(tmp_path: Path, xdg: str) -> None:
+    in_home = tmp_path / ".cache" / "fsartifacts" / "hashes"
+    assert default_cache_path({"HOME": str(tmp_path), "XDG_CACHE_HOME": xdg}) == in_home
+
+
+@pytest.mark.parametrize("home", ["", "relative/home"])
+def test_a_HOME_that_names_no_folder_keeps_the_cache_in_memory(home: str) -> None:
+    # Never at the root ("/.cache", which a root user would create) nor beside the project.
+    assert default_cache_path({"HOME": home}) is None
+    assert default_cache_path({"HOME": home, "XDG_CACHE_HOME": ""}) is None
+
+
 def test_entries_read_back_whatever_the_file_names_and_digests(tmp_path: Path) -> None:
     names = ["plain.bin", 'a "quote".bin', "back\\slash.bin", "caf\u00e9.bin", "tab\t.bin",
              "new\nline.bin", "sp ace=.bin", os.fsdecode(b"latin-\xe9.bin")]  # fmt: skip

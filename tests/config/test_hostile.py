@@ -364,17 +364,25 @@ def test_nul_newlines_and_overlong_names_in_the_config_are_one_line_exit_2(
 
 
 @pytest.mark.parametrize("given", ["config", "verify"])
+@pytest.mark.parametrize(
+    ("home", "env", "says"),
+    [
+        # pathlib raises where it knows no home folder for "~user": an internal error, exit 1.
+        ("~no-such-user-here", {}, "no home folder of the user no-such-user-here"),
+        # An empty $HOME made "~" the root folder: "/ca.pem", outside any project.
+        ("~", {"HOME": ""}, "no home folder of this user ($HOME unset, empty or relative)"),
+    ],
+)
 def test_a_path_in_the_home_folder_of_no_known_user_is_one_line_exit_2(
-    tmp_path: Path, given: str
+    tmp_path: Path, given: str, home: str, env: dict[str, str], says: str
 ) -> None:
-    # pathlib raises where it knows no home folder for "~user": an internal error, exit 1.
     config = (
         "repository:\n  artifactory:\n    url: https://example.com/artifactory\n    repo: r\n"
-        "    verify: ~no-such-user-here/ca.pem\n  artifacts:\n    - {name: m, file: m.bin}\n"
+        f"    verify: {home}/ca.pem\n  artifacts:\n    - {{name: m, file: m.bin}}\n"
     )
     root = write_project(tmp_path / "p", CONFIG if given == "config" else config)
-    args = ["--config", "~no-such-user-here/fsartifacts.yaml"] if given == "config" else []
-    run = fsartifacts(*args, "validate", cwd=root)
+    args = ["--config", f"{home}/fsartifacts.yaml"] if given == "config" else []
+    run = fsartifacts(*args, "validate", cwd=root, env=env)
     assert run.returncode == 2, run.stderr
     line = one_error_line(run)
-    assert "~no-such-user-here" in line and "no home folder of the user no-such-user-here" in line
+    assert f"{home}/" in line and says in line, line

@@ -353,7 +353,7 @@ def _netrc_location(netrc_path: str | None, environ: Mapping[str, str]) -> str |
         return netrc_path
     if environ.get("NETRC"):
         return environ["NETRC"]
-    home = user_home()
+    home = user_home(environ)
     return None if home is None else os.path.join(home, ".netrc")
 
 

@@ -20,6 +20,8 @@ from typing import Any, overload
 
 from botocore.loaders import JSONFileLoader, Loader
 
+from fsartifacts.home import expand_home
+
 
 class _ModelFiles(JSONFileLoader):
     def _load_file(self, full_path: str, open_method: Callable[..., Any]) -> Any:
@@ -95,5 +97,8 @@ def service_loader(data_path: str | None) -> ServiceLoader:
     (the session's ``data_path`` setting, ``AWS_DATA_PATH``)."""
     if data_path is None:
         return ServiceLoader()
-    paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
+    # As botocore expands them, but a path in a home folder the system does not know
+    # (``$HOME`` empty, say) names no folder, never one at the root.
+    expanded = (expand_home(os.path.expandvars(p)) for p in data_path.split(os.pathsep))
+    paths = [os.fspath(p) for p in expanded if p is not None]
     return ServiceLoader(extra_search_paths=paths)

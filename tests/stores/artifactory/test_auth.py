@@ -289,6 +289,18 @@ def test_netrc_location_comes_from_NETRC(tmp_path: Path) -> None:
     assert (creds.user, creds.secret, creds.source) == ("carol", PASSWORD, netrc)
 
 
+def test_netrc_is_looked_for_in_the_home_folder_of_the_environment_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".netrc").write_text(f"machine {HOST} login carol password {PASSWORD}\n")
+    creds = resolve_credentials(None, HOST, environ={"HOME": str(tmp_path)}, stdin=not_a_terminal())
+    assert (creds.user, creds.secret) == ("carol", PASSWORD)
+    # An empty $HOME is no home folder: no ~/.netrc is read (neither "/.netrc" nor the
+    # process's own home).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_credentials(None, HOST, environ={"HOME": ""}, stdin=not_a_terminal()).anonymous
+
+
 def test_netrc_entry_of_the_same_user_as_u_is_used(tmp_path: Path) -> None:
     netrc = write_netrc(tmp_path, f"machine {HOST} login carol password {PASSWORD}\n")
     assert resolve(user="carol", netrc_path=netrc).secret == PASSWORD
