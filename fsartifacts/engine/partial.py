@@ -195,8 +195,16 @@ class KeptMembers:
         self._threads = threading.local()
         self._held: set[int] = set()
         self._budget = held_folders_budget()
+        # close() and keep() exclude each other: close waits for the keeps under way on
+        # other threads (a link or two each) before it closes the folders they use, and
+        # refuses every keep after it, so no descriptor is used once closed and none is
+        # opened that nothing would close. By thread, since close() may run on a thread
+        # an interrupt took out of its own keep().
+        self._state = threading.Condition()
+        self._keeping: set[int] = set()
+        self._closed = False
         if not resume or (os.path.lexists(self.path) and not kept_members_leftover(self.path)):
-            self.discard()  # not asked for, or not a folder of ours (a file, a link)
+            self._remove()  # not asked for, or not a folder of ours (a file, a link)
 
     def folders(self) -> list[Path]:
         """Where the members an earlier run kept are (none, or this one folder)."""
@@ -213,16 +221,26 @@ class KeptMembers:
         if not self.wants(size):
             return
         *folder, name = contained_parts(self.path, relative)
-        opened: dict[tuple[str, ...], int] | None = getattr(self._threads, "opened", None)
-        if opened is None:
-            opened = self._threads.opened = {}
-        with contextlib.suppress(OSError):
-            fd = self._folder(opened, tuple(folder))
-            try:
-                os.link(staged, name, dst_dir_fd=fd)
-            except FileExistsError:  # an earlier run's, which this replaces
-                os.unlink(name, dir_fd=fd)
-                os.link(staged, name, dst_dir_fd=fd)
+        me = threading.get_ident()
+        with self._state:
+            if self._closed:
+                return  # the pull is over: what it kept is final
+            self._keeping.add(me)
+        try:
+            opened: dict[tuple[str, ...], int] | None = getattr(self._threads, "opened", None)
+            if opened is None:
+                opened = self._threads.opened = {}
+            with contextlib.suppress(OSError):
+                fd = self._folder(opened, tuple(folder))
+                try:
+                    os.link(staged, name, dst_dir_fd=fd)
+                except FileExistsError:  # an earlier run's, which this replaces
+                    os.unlink(name, dir_fd=fd)
+                    os.link(staged, name, dst_dir_fd=fd)
+        finally:
+            with self._state:
+                self._keeping.discard(me)
+                self._state.notify_all()
 
     def _folder(self, opened: dict[tuple[str, ...], int], parts: tuple[str, ...]) -> int:
         """The open kept folder ``parts``, made where missing.
@@ -244,21 +262,28 @@ class KeptMembers:
                 self.path.mkdir()
             fd = os.open(self.path, _FOLDER_FLAGS)
         with _HOLDING:
+            # Listed first, so that close() finds it even when what follows is interrupted.
+            self._held.add(fd)
+            _ALL_HELD.add(fd)
             # The ones above were used already. Past the budget a thread holds only the
             # folder it links in now: the held ones must never take the descriptors the
             # downloads' files and connections need.
-            while opened and (len(opened) >= _OPEN_FOLDERS or len(_ALL_HELD) >= self._budget):
+            while opened and (len(opened) >= _OPEN_FOLDERS or len(_ALL_HELD) > self._budget):
                 oldest = opened.pop(next(iter(opened)))
                 self._held.discard(oldest)
                 _ALL_HELD.discard(oldest)
                 os.close(oldest)
-            self._held.add(fd)
-            _ALL_HELD.add(fd)
         opened[parts] = fd
         return fd
 
     def close(self) -> None:
-        """Close the kept folders held open, once no member is being kept; idempotent."""
+        """Close the kept folders held open, once no other thread is keeping a member, and
+        keep none after; idempotent."""
+        me = threading.get_ident()
+        with self._state:
+            self._closed = True
+            while self._keeping - {me}:
+                self._state.wait()
         with _HOLDING:
             held, self._held = self._held, set()
             _ALL_HELD.difference_update(held)
@@ -277,6 +302,9 @@ class KeptMembers:
     def discard(self) -> None:
         """Remove what was kept: the pull completed (or resuming is off)."""
         self.close()
+        self._remove()
+
+    def _remove(self) -> None:
         if os.path.isdir(self.path) and not os.path.islink(self.path):
             shutil.rmtree(self.path, ignore_errors=True)
         else:

@@ -8,6 +8,8 @@ import contextlib
 import os
 import resource
 import subprocess
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -178,3 +180,67 @@ def test_a_folder_pull_of_many_folders_keeps_its_members_within_a_small_descript
                          timeout=120, preexec_fn=few_descriptors)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert tree_digest(consumer / "data_v1.0.0") == tree_digest(producer / "data")
+
+
+def test_close_racing_keep_uses_no_descriptor_after_closing_it_and_leaks_none(
+    tmp_path: Path,
+) -> None:
+    # An interrupt closes the kept folders while jobs threads may still be keeping
+    # members. A descriptor closed under a thread about to link through it was used
+    # after close (EBADF, or the number reopened meanwhile for another folder: a member
+    # linked there), and a folder a thread opened just after close stayed open for good.
+    # Another thread opens and closes a decoy folder all along, so a reused number names
+    # it; nothing may ever be linked in it, nor its own descriptors closed under it.
+    staging, decoy = tmp_path / "staging", tmp_path / "decoy"
+    staging.mkdir()
+    decoy.mkdir()
+    staged = staging / "member.bin"
+    staged.write_bytes(b"m")
+    stop, problems = threading.Event(), []
+
+    def reopen_decoys() -> None:
+        while not stop.is_set():
+            fds = [os.open(decoy, os.O_RDONLY | os.O_DIRECTORY) for _ in range(8)]
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError as exc:  # closed by someone else meanwhile
+                    problems.append(exc)
+
+    def held_open(kept: Path) -> int:
+        found = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                found += os.readlink(f"/proc/self/fd/{fd}").startswith(str(kept))
+        return found
+
+    decoys = threading.Thread(target=reopen_decoys)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: the narrow window is met
+    decoys.start()
+    try:
+        for round in range(60):
+            keeping = KeptMembers(tmp_path / f"data{round}", resume=True)
+            started = threading.Barrier(5)
+
+            def keep(
+                worker: int, keeping: KeptMembers = keeping, started: threading.Barrier = started
+            ) -> None:
+                started.wait()
+                for n in range(40):
+                    keeping.keep(staged, f"w{worker}/f{n % 20}/m{n}.bin", 1)
+
+            with ThreadPoolExecutor(4) as pool:
+                done = [pool.submit(keep, w) for w in range(4)]
+                started.wait()
+                keeping.close()
+                for future in done:
+                    future.result()
+            assert held_open(keeping.path) == 0, round
+            keeping.discard()
+    finally:
+        stop.set()
+        decoys.join()
+        sys.setswitchinterval(switching)
+    assert not problems
+    assert list(decoy.iterdir()) == []
