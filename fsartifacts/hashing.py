@@ -196,34 +196,43 @@ class HashingWriter:
         return self.out.write(data)
 
     def copy_from(self, src: IO[bytes], progress: Progress | None = None) -> None:
-        """Write the rest of the regular file ``src``, as :meth:`write` of its bytes would.
-
-        A large one goes to an output that is a file inside the kernel, hashed behind
-        the copy and written back to disk as it goes (see :mod:`fsartifacts.localcopy`);
-        whatever the kernel cannot copy goes on through :meth:`write`.
-        """
+        """Write the rest of the regular file ``src``, as :meth:`write` of its bytes would
+        (see :meth:`copy_fd`); ``src`` is left at its end."""
         start = src.tell()
         rest = os.fstat(src.fileno()).st_size - start
+        src.seek(start + self.copy_fd(src.fileno(), start, rest, progress))
+
+    def copy_fd(self, src: int, start: int, rest: int, progress: Progress | None = None) -> int:
+        """Write the regular file open as ``src`` from ``start`` to its end (``rest`` bytes
+        when it is the size it had), as :meth:`write` of its bytes would; what was copied.
+
+        Read at offsets (its position is neither used nor moved). A large one goes to an
+        output that is a file inside the kernel, hashed behind the copy and written back
+        to disk as it goes (see :mod:`fsartifacts.localcopy`); whatever the kernel cannot
+        copy goes on through :meth:`write`.
+        """
+        copied = 0
         dst = file_descriptor(self.out)
         if dst is not None and rest > THREADED_MIN and kernel_copies():
             self._check_limit(rest)
             self.out.flush()
             dst_at = os.lseek(dst, 0, os.SEEK_CUR)
-            copied = kernel_copy(src.fileno(), dst, rest, src_at=start, dst_at=dst_at,
+            copied = kernel_copy(src, dst, rest, src_at=start, dst_at=dst_at,
                                  feed=self._digests.update, progress=progress)  # fmt: skip
             self.bytes += copied
             os.lseek(dst, dst_at + copied, os.SEEK_SET)  # later writes go on after the copy
-            src.seek(start + copied)
         # What is left asked for in one read, and one byte more: a short read is the end
         # of the file, so a small file costs one read, not three and a CHUNK-sized buffer.
-        want = min(CHUNK, max(rest, 0) + 1)
-        while chunk := src.read(want):
+        want = min(CHUNK, max(rest - copied, 0) + 1)
+        while chunk := os.pread(src, want, start + copied):
             self.write(chunk)
+            copied += len(chunk)
             if progress is not None:
                 progress.relative_update(len(chunk))
             if len(chunk) < want:
                 break
             want = CHUNK
+        return copied
 
     def _check_limit(self, more: int) -> None:
         if self.limit is not None and self.bytes + more > self.limit:

@@ -20,6 +20,8 @@ import errno
 import io
 import os
 import stat
+import threading
+from collections import OrderedDict
 from pathlib import PurePosixPath
 from typing import IO
 
@@ -154,16 +156,86 @@ def open_regular(path: str, within: str | None = None) -> IO[bytes]:
         finally:
             os.close(dir_fd)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise not_regular(path, f"it is {file_kind(mode)}, not a regular file")
-        os.set_blocking(fd, True)
+        _check_regular(fd, path)
         # The buffer's size given: a regular file is no terminal, and ``open`` asks one
         # that is not given (an ioctl per file of a folder of 20,000).
         return os.fdopen(fd, "rb", io.DEFAULT_BUFFER_SIZE)
     except BaseException:
         os.close(fd)
         raise
+
+
+def _check_regular(fd: int, path: str) -> os.stat_result:
+    """The stat of the open ``fd``, made blocking, refused unless it is a regular file."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise not_regular(path, f"it is {file_kind(st.st_mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return st
+
+
+class FolderReader:
+    """The files below the folder ``within`` opened as :func:`open_regular` opens them,
+    through descriptors of its folders kept open between files.
+
+    Each folder on the way is opened once, without following a link, from the descriptor
+    of the folder above it, and each file from its folder's descriptor: the same walk
+    :func:`open_regular` takes for every file, done once a folder, so a folder of 20,000
+    files costs one open a file instead of one a folder on its path. At most
+    ``keep`` folders stay open (the files of a manifest come folder by folder); every
+    descriptor is closed by :meth:`close`, and none is used after it (the opens are
+    made under the lock that closes them, so no descriptor number is reused under one).
+    """
+
+    def __init__(self, within: str, keep: int = 32) -> None:
+        self.within = within
+        self.keep = max(1, keep)
+        self._lock = threading.Lock()
+        self._root: int | None = None  # opened with the first file: its failure is that file's
+        self._closed = False
+        self._dirs: OrderedDict[tuple[str, ...], int] = OrderedDict()
+
+    def open(self, path: str) -> tuple[int, os.stat_result]:
+        """``path`` (below ``within``) open for reading, and its stat; refused as
+        :func:`open_regular` refuses it. The caller closes the descriptor."""
+        parts = _parts_below(path, self.within)
+        if not parts:
+            raise not_regular(path, f"it is outside {self.within}")
+        with self._lock:
+            fd = _open_leaf(self._dir(tuple(parts[:-1]), path), parts[-1], path)
+        try:
+            return fd, _check_regular(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _dir(self, parts: tuple[str, ...], path: str) -> int:
+        if self._closed:
+            raise OSError(errno.EBADF, "the folder reader is closed", self.within)
+        if not parts:
+            if self._root is None:
+                self._root = _open_dir(None, self.within, self.within)
+            return self._root
+        fd = self._dirs.get(parts)
+        if fd is not None:
+            self._dirs.move_to_end(parts)
+            return fd
+        parent = self._dir(parts[:-1], path)
+        fd = _open_dir(parent, parts[-1], os.path.join(self.within, *parts))
+        self._dirs[parts] = fd
+        while len(self._dirs) > self.keep:
+            os.close(self._dirs.popitem(last=False)[1])
+        return fd
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for fd in self._dirs.values():
+                os.close(fd)
+            self._dirs.clear()
+            if self._root is not None:
+                os.close(self._root)
+                self._root = None
 
 
 def _parts_below(path: str, within: str) -> list[str]:

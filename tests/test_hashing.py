@@ -168,47 +168,61 @@ def test_copy_from_a_file_larger_than_the_limit_writes_nothing(tmp_path: Path) -
     assert (tmp_path / "out").read_bytes() == b""
 
 
-class _Reads(io.BufferedReader):
-    """A file that counts its reads; ``grow`` is appended to it at the first one."""
+class _Reads:
+    """Counts the reads of the file at ``path`` (at offsets: how a copy reads it); ``grow``
+    is appended to it at the first one."""
 
-    def __init__(self, path: Path, grow: bytes = b"") -> None:
-        super().__init__(io.FileIO(path, "rb"))
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, path: Path, grow: bytes = b"") -> None:
         self.path, self.grow, self.reads = path, grow, 0
+        self.src = open(path, "rb")  # noqa: SIM115 - closed by the test's block
+        pread = os.pread
 
-    def read(self, size: int | None = -1, /) -> bytes:
-        if self.reads == 0 and self.grow:
-            with open(self.path, "ab") as f:
-                f.write(self.grow)
-        self.reads += 1
-        return super().read(size)
+        def counted(fd: int, size: int, offset: int) -> bytes:
+            if not self.src.closed and fd == self.src.fileno():
+                if self.reads == 0 and self.grow:
+                    with open(self.path, "ab") as f:
+                        f.write(self.grow)
+                self.reads += 1
+            return pread(fd, size, offset)
+
+        monkeypatch.setattr(os, "pread", counted)
+
+    def __enter__(self) -> io.BufferedReader:
+        return self.src  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        self.src.close()
 
 
 @pytest.mark.parametrize("size", [0, 1000, CHUNK - 1, CHUNK, CHUNK + 1])
-def test_copy_from_a_small_file_reads_it_in_one_read_to_its_end(tmp_path: Path, size: int) -> None:
+def test_copy_from_a_small_file_reads_it_in_one_read_to_its_end(
+    tmp_path: Path, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What is left is asked for with one byte more: a short read ends it, so a file of a
     folder of 20,000 costs one read (not one more to find its end, nor a CHUNK buffer)."""
     data = os.urandom(size)
     (tmp_path / "f.bin").write_bytes(data)
     out = io.BytesIO()
-    with _Reads(tmp_path / "f.bin") as src:
+    reads = _Reads(monkeypatch, tmp_path / "f.bin")
+    with reads as src:
         writer = HashingWriter(out, limit=size)
         writer.copy_from(src)
-        assert src.reads == (1 if size < CHUNK else 2)
+        assert reads.reads == (1 if size < CHUNK else 2)
     assert (writer.bytes, writer.digests()["sha256"]) == (size, sha256(data))
     assert out.getvalue() == data
 
 
 def test_copy_from_a_file_that_grew_since_reads_to_its_end_and_the_limit_holds(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = os.urandom(1000)
     (tmp_path / "f.bin").write_bytes(data)
-    with _Reads(tmp_path / "f.bin", grow=b"more") as src:
+    with _Reads(monkeypatch, tmp_path / "f.bin", grow=b"more") as src:
         writer = HashingWriter(io.BytesIO())
         writer.copy_from(src)
     assert (writer.bytes, writer.digests()["sha256"]) == (1004, sha256(data + b"more"))
     (tmp_path / "f.bin").write_bytes(data)
-    with _Reads(tmp_path / "f.bin", grow=b"more") as src:
+    with _Reads(monkeypatch, tmp_path / "f.bin", grow=b"more") as src:
         limited = HashingWriter(io.BytesIO(), limit=1000, what="f.bin")
         with pytest.raises(IntegrityError, match=r"f\.bin: the store sent more"):
             limited.copy_from(src)

@@ -37,6 +37,7 @@ _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 # A pulled file's write buffer, given: ``open`` without one asks the system whether the
 # new file is a terminal (a system call per file of a folder) to choose line buffering.
 WRITE_BUFFER = io.DEFAULT_BUFFER_SIZE
+_NEW_MEMBER = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 # What the rename that installs a copy runs inside, so that the install and its record are
 # one step (``lockfile.InstallLog.installing``); by default, nothing.
@@ -70,10 +71,31 @@ def local_writes(path: Path) -> Iterator[None]:
         raise local_error(exc, path) from exc
 
 
+class NewFile:
+    """A new file written through its descriptor, for a folder's staged members: no file
+    object, whose opening asks the system for a stat and a position (two system calls a
+    file of a folder of 20,000) and whose buffer a member written whole does not need."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: every write went to the system as it came."""
+
+    def fileno(self) -> int:
+        return self.fd
+
+
 class Sink:
     """A local file being written: its write errors name the destination, not the store."""
 
-    def __init__(self, f: IO[bytes], dest: Path) -> None:
+    def __init__(self, f: IO[bytes] | NewFile, dest: Path) -> None:
         self.file = f
         self.dest = dest
 
@@ -139,17 +161,20 @@ def staged_member(staging: Path, relative: str, dest: Path) -> Iterator[Sink]:
     target = contained(staging, relative)
     with local_writes(target):
         try:
-            f = open(target, "wb", WRITE_BUFFER)  # noqa: SIM115 - closed by the block below
+            fd = os.open(target, _NEW_MEMBER, 0o666)
         except FileNotFoundError:
             _make_parents(staging, target)
-            f = open(target, "wb", WRITE_BUFFER)  # noqa: SIM115 - closed by the block below
+            fd = os.open(target, _NEW_MEMBER, 0o666)
     # Not the block itself under local_writes: what fails there is often the store's (a
     # download cut part way is an OSError too), and must stay the store's, to be retried.
     # The Sink names the file for its own writes.
-    with f:
-        yield Sink(f, dest)
-        with local_writes(target):
-            f.flush()
+    try:
+        yield Sink(NewFile(fd), dest)
+    except BaseException:
+        os.close(fd)
+        raise
+    with local_writes(target):
+        os.close(fd)
 
 
 def member_target(staging: Path, relative: str) -> Path:

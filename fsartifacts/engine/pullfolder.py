@@ -107,7 +107,8 @@ def pull_folder(
     try:
         # Files move jobs at a time, in the run's slots; the first that fails for good
         # fails the artifact, and the staged tree goes with it.
-        ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
+        with ctx.ops.reading_folder(copy.path):
+            ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
         expected = {entry.path: entry for entry in manifest.files}
         if selection.partial:
             # The local files outside the selection stay: into the new tree with the rest.

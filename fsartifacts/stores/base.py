@@ -332,6 +332,12 @@ class StoreOps(ConditionalOps):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
 
+    def reading_folder(self, folder: str) -> contextlib.AbstractContextManager[None]:
+        """The block in which many files of the folder version ``folder`` are downloaded
+        (``within=folder``): a store may keep what it opens for them (the folder store, its
+        folders' descriptors) until the block ends. Nothing, here."""
+        return contextlib.nullcontext()
+
     def revision(self, entry: dict[str, Any]) -> str | None:
         """What tells this content of the listed object from any other (an ETag), or None."""
         return None

@@ -8,6 +8,7 @@ import os
 import pathlib
 import shutil
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -25,7 +26,7 @@ from fsartifacts.atomic import (
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.hashing import THREADED_MIN, Digests, FileDigests, HashingWriter
 from fsartifacts.localcopy import kernel_copies, kernel_copy
-from fsartifacts.localfiles import open_regular
+from fsartifacts.localfiles import FolderReader, open_regular
 from fsartifacts.stores.base import (
     COPY_CHUNK,
     SIDECAR_SUFFIX,
@@ -56,6 +57,11 @@ class LocalOps(StoreOps):
     copies_on_store = True
     hashes_uploads = True
     on_this_machine = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._readers: dict[str, tuple[FolderReader, int]] = {}  # folder: reader, blocks
+        self._readers_lock = threading.Lock()
 
     def listing(self, path: str) -> list[dict[str, Any]]:
         """As the generic one; a store folder that does not exist is not an empty store
@@ -222,6 +228,16 @@ class LocalOps(StoreOps):
         within: str | None = None,
     ) -> None:
         callback = callback or NoOpCallback()
+        reader = None if within is None else self._readers.get(within)
+        if reader is not None and isinstance(out, HashingWriter):
+            # Its descriptor only: no file object, whose opening costs more syscalls
+            # than a small file's copy.
+            fd, st = reader[0].open(rpath)
+            try:
+                out.copy_fd(fd, 0, st.st_size, callback)
+            finally:
+                os.close(fd)
+            return
         with open_regular(rpath, within) as src:
             if isinstance(out, HashingWriter):
                 out.copy_from(src, callback)  # in the kernel, hashed behind the copy
@@ -229,6 +245,23 @@ class LocalOps(StoreOps):
             while chunk := src.read(COPY_CHUNK):
                 out.write(chunk)
                 callback.relative_update(len(chunk))
+
+    @contextlib.contextmanager
+    def reading_folder(self, folder: str) -> Iterator[None]:
+        """Downloads ``within=folder`` in the block open its files through one
+        :class:`FolderReader`: each of its folders opened once, not once a file."""
+        with self._readers_lock:
+            reader, blocks = self._readers.get(folder) or (FolderReader(folder), 0)
+            self._readers[folder] = (reader, blocks + 1)
+        try:
+            yield
+        finally:
+            with self._readers_lock:
+                reader, blocks = self._readers.pop(folder)
+                if blocks > 1:
+                    self._readers[folder] = (reader, blocks - 1)
+                else:
+                    reader.close()
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with open_regular(rpath) as src:
