@@ -60,6 +60,7 @@ from fsartifacts.stores.s3.objects import (
     opaque_etag,
     read_block,
 )
+from fsartifacts.stores.s3.readahead import ReadAhead
 from fsartifacts.stores.s3.settings import S3Settings
 from fsartifacts.stores.s3.writes import S3Writes
 from fsartifacts.stores.store import Store
@@ -189,7 +190,8 @@ class S3Ops(S3Writes):
         callback: Callback | None = None,
         within: str | None = None,
     ) -> None:
-        """One streamed GET (moto and S3 both serve it at full speed), read in 1 MiB blocks.
+        """One streamed GET (moto and S3 both serve it at full speed), read in 1 MiB blocks
+        on the event loop ahead of the writes (:mod:`~fsartifacts.stores.s3.readahead`).
 
         A dropped connection resumes with a ranged GET pinned to the ETag, so
         the bytes cannot come from two versions of the object.
@@ -206,6 +208,7 @@ class S3Ops(S3Writes):
             callback.set_size(total)
             body, done, failures = opened.response["Body"], 0, 0
             closed, first, error = opened.closed, opened.block, opened.error
+            reader: ReadAhead | None = None  # the rest of ``body``, read ahead of the writes
             try:
                 while True:
                     try:
@@ -216,7 +219,8 @@ class S3Ops(S3Writes):
                         elif closed:
                             block = b""
                         else:
-                            block = sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK)
+                            reader = reader or ReadAhead(self.fs.loop, body)
+                            block = reader.next()
                     except _STREAM_ERRORS as exc:
                         error = None
                         if total is not None and done >= total:
@@ -227,6 +231,9 @@ class S3Ops(S3Writes):
                                 f"downloading {self._url(rpath)} failed {failures} times "
                                 f"({exc}); check the network and try again"
                             ) from exc
+                        if reader is not None:
+                            reader.stop()
+                            reader = None
                         close_body(self.fs.loop, body)
                         time.sleep(min(0.1 * 2**failures, 5.0))
                         log.debug("resuming %s at byte %d after %s", rpath, done, exc)
@@ -244,6 +251,8 @@ class S3Ops(S3Writes):
                     done += len(block)
                     callback.relative_update(len(block))
             finally:
+                if reader is not None:
+                    reader.stop()
                 if not closed:
                     close_body(self.fs.loop, body)
         if total is not None and done != total:
@@ -304,11 +313,13 @@ class S3Ops(S3Writes):
         """One GET of ``Range: bytes=start-(end-1)`` pinned to the ETag (``If-Match``)."""
         with self._errors(rpath, "download"):
             body = self._resume(rpath, revision, start, end)
+            reader = ReadAhead(self.fs.loop, body)
             try:
                 with (in_flight or InFlight()).reading(partial(close_body, self.fs.loop, body)):
-                    while block := sync(self.fs.loop, read_block, body, DOWNLOAD_BLOCK):
+                    while block := reader.next():
                         out.write(block)
             finally:
+                reader.stop()
                 close_body(self.fs.loop, body)
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
