@@ -192,11 +192,18 @@ class HashCache:
         except FileNotFoundError:
             return
 
-    def remember_stat(self, real: str, stat: os.stat_result | FileIdentity, sha256: str) -> None:
+    def remember_stat(
+        self,
+        real: str,
+        stat: os.stat_result | FileIdentity,
+        sha256: str,
+        also: Mapping[str, str] | None = None,
+    ) -> None:
         """As :meth:`remember`, for a file whose real path and stat the caller has just
-        taken (the walk of a folder it installs): no lookup of its own."""
+        taken (the walk of a folder it installs): no lookup of its own. ``also``: its other
+        digests known by then (by hashlib name)."""
         with self._lock:
-            self._put(real, self._key(stat), {"sha256": sha256})
+            self._put(real, self._key(stat), {**(also or {}), "sha256": sha256})
 
     def save(self) -> None:
         """Write back the shards this process changed, merged with what other processes

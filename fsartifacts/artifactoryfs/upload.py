@@ -2,8 +2,9 @@
 
 A deploy carries the content's sha1 and sha256, so the server refuses a
 corrupted upload (409, nothing stored); files of ``CHECKSUM_DEPLOY_MIN`` bytes
-or more are first offered by checksum alone. An upload is retried by
-re-reading its source, within ``attempts`` (total tries of one request).
+or more are first offered by checksum alone (a deploy of a file not hashed yet is
+:mod:`fsartifacts.artifactoryfs.hashingdeploy`'s). An upload is retried by re-reading
+its source, within ``attempts`` (total tries of one request).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from fsartifacts.artifactoryfs.errors import (
     error_from_response,
 )
 from fsartifacts.artifactoryfs.http import RETRY_STATUSES, retry_after_seconds
-from fsartifacts.hashing import FileIdentity, file_identity, hash_stream
+from fsartifacts.hashing import Digests, FileIdentity, file_identity, hash_stream
 from fsartifacts.redaction import without_query
 from fsartifacts.retry import TIMEOUT_TRIES, pause_before_retry, retry_delay
 
@@ -60,18 +61,26 @@ class UploadBody:
     """A file-like request body with a known length, so requests sends Content-Length.
 
     ``read`` returns up to ``SEND_BLOCK`` bytes whatever smaller size it is asked for.
+    With ``hashing``, the bytes it hands out are hashed on the way (:attr:`digests`,
+    computed in threads beside the send), from its start again when it is rewound.
     """
 
-    def __init__(self, raw: Readable, size: int, progress: ProgressOnce) -> None:
+    def __init__(
+        self, raw: Readable, size: int, progress: ProgressOnce, hashing: tuple[str, ...] = ()
+    ) -> None:
         self._raw = raw
         self._size = size
         self._sent = 0
         self._progress = progress
+        self._hashing = hashing
+        self.digests = Digests(hashing) if hashing else None
 
     def read(self, amount: int = -1) -> bytes:
         data = self._raw.read(amount if amount < 0 else max(amount, SEND_BLOCK))
         self._sent += len(data)
         self._progress.advance_to(self._sent)
+        if self.digests is not None:
+            self.digests.update(data)
         return data
 
     def __len__(self) -> int:
@@ -84,6 +93,11 @@ class UploadBody:
         """Rewind, for urllib3's retry of a connection that never opened."""
         raw: Any = self._raw
         self._sent = raw.seek(offset, whence)
+        if self.digests is not None:
+            if self._sent != 0:  # never done by urllib3, which rewinds to where it began
+                raise ValueError("a hashing upload body rewinds to its start only")
+            self.digests.close()
+            self.digests = Digests(self._hashing)
         return self._sent
 
     def close(self) -> None:
@@ -108,6 +122,9 @@ class Reopened(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._raw.seek(offset, whence))
 
     def close(self) -> None:
         pass
@@ -170,8 +187,11 @@ def put_with_retries(
     make_body: Callable[[], UploadBody | bytes | None],
     headers: dict[str, str],
     ok: tuple[int, ...] = (200, 201),
+    answered: Callable[[requests.Response], None] | None = None,
 ) -> bool:
     """PUT, retried on a broken connection or 429/5xx; True for 200/201, False for 404 in ok.
+
+    ``answered`` is handed the 200/201 response, before it is closed.
 
     Redirects are followed here, not by requests: it would re-send the PUT with the
     body already read (a Content-Length and no bytes, so the server waits for them
@@ -209,8 +229,13 @@ def put_with_retries(
             continue
         if response is not None:
             if response.status_code in ok:
-                response.close()
-                return response.status_code in (200, 201)
+                stored = response.status_code in (200, 201)
+                try:
+                    if stored and answered is not None:
+                        answered(response)
+                finally:
+                    response.close()
+                return stored
             if response.status_code not in RETRY_STATUSES or attempt == client.attempts:
                 error = error_from_response(response, action)
                 response.close()

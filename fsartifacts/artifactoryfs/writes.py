@@ -4,7 +4,8 @@ checksum deploy of content the server already holds.
 A mixin of :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`,
 which gives it ``client``. Every deploy carries the content's sha1 and sha256, so
 the server refuses a corrupted upload and stores nothing; a large file is offered
-by checksum first (:mod:`fsartifacts.artifactoryfs.upload`). ``mode="create"`` is
+by checksum first (:mod:`fsartifacts.artifactoryfs.upload`), unless it is hashed as it
+is sent (``put_file_hashing``). ``mode="create"`` is
 a check then a PUT: Artifactory has no conditional deploy. Files being written
 while open are :class:`~fsartifacts.artifactoryfs.file.ArtifactoryFile`.
 """
@@ -23,7 +24,9 @@ from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
-from fsartifacts.artifactoryfs.upload import Readable, size_and_digests
+from fsartifacts.artifactoryfs.errors import ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.hashingdeploy import deploy_hashing
+from fsartifacts.artifactoryfs.upload import Readable, Reopened, size_and_digests
 from fsartifacts.hashing import FileIdentity
 
 
@@ -35,6 +38,8 @@ class WriteOperations(AbstractFileSystem):
     if TYPE_CHECKING:
 
         def _exists_on_server(self, path: str) -> bool: ...
+
+        def _delete(self, path: str) -> None: ...
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
@@ -84,6 +89,46 @@ class WriteOperations(AbstractFileSystem):
             )
         finally:
             self.invalidate_cache(rpath)
+
+    def put_file_hashing(
+        self,
+        src: Any,
+        rpath: str,
+        callback: Callback = DEFAULT_CALLBACK,
+        mode: str = "overwrite",
+    ) -> dict[str, str]:
+        """Deploy the open local file ``src`` (read from its start), its sha256 computed
+        from the bytes as they are sent, not in a read of the file first: that sha256
+        and the sha1 of the server's copy, ``{"sha256": ..., "sha1": ...}``.
+
+        The request carries no checksum, so the server cannot refuse a corrupted
+        upload: the checksums its answer gives for what it stored must be those
+        hashed on the way (else ``GET /api/storage`` asked). A copy that is not
+        those bytes is deleted at once and :class:`ArtifactoryIntegrityError` raised.
+        """
+        rpath = self._strip_protocol(rpath)
+        if mode == "create" and self._exists_on_server(rpath):
+            raise FileExistsError(errno.EEXIST, "already exists", rpath)
+        size = os.fstat(src.fileno()).st_size
+        try:
+            sent, stored = deploy_hashing(self.client, rpath, lambda: Reopened(src), size, callback)
+            if not stored.get("sha256"):  # an answer without them: the item's own record
+                info = self.info(rpath, refresh=True)
+                stored = {k: str(info.get(k) or "").lower() for k in ("sha256", "sha1")}
+        finally:
+            self.invalidate_cache(rpath)
+        if stored.get("sha256") != sent["sha256"] or not stored.get("sha1"):
+            try:
+                self._delete(rpath)
+                outcome = "the copy was deleted"
+            except Exception as exc:  # said, beside the mismatch that matters more
+                outcome = f"deleting the copy failed too ({exc}): delete it by hand"
+            raise ArtifactoryIntegrityError(
+                f"upload {rpath}: the server stored content with sha256 "
+                f"{stored.get('sha256') or 'unknown'}, not the {sent['sha256']} sent; "
+                f"{outcome}"
+            )
+        return {"sha256": sent["sha256"], "sha1": stored["sha1"]}
 
     def deploy_by_checksum(
         self, path: str, sha256: str, sha1: str, mode: str = "overwrite"

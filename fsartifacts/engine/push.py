@@ -142,7 +142,9 @@ def _push_file(
     if hashed is None:  # hashed by the upload, from the bytes it copied
         hashed = files[local.name]
         result.bytes, result.sha256 = hashed.size, hashed["sha256"]
-        ctx.hashes.remember_stat(os.path.realpath(local), hashed.identity, hashed["sha256"])
+        ctx.hashes.remember_stat(
+            os.path.realpath(local), hashed.identity, hashed["sha256"], also=hashed
+        )
     if options.provenance:
         _write_file_provenance(ctx, name, dict(options.provenance))
         if options.provenance.get("commit"):  # its size is in every listing already
@@ -160,15 +162,15 @@ def _hashed_as_uploaded(
 ) -> int | None:
     """The file's size if the store is to hash it as it uploads it (``hashes_uploads``),
     sparing the push a read of the whole file first; None to hash it first. Only for a
-    new copy (none there to compare it with), pushed for real, of a file the cache has
-    no digests of and that no earlier version of its size might hold (that takes its
-    sha256 before the upload)."""
+    file of ``hashes_uploads_from`` bytes or more, a new copy (none there to compare it
+    with), pushed for real, of a file the cache has no digests of and that no earlier
+    version of its size might hold (that takes its sha256 before the upload)."""
     ops = ctx.ops
     if not ops.hashes_uploads or entry is not None or options.dry_run:
         return None
     try:
         size = local.stat().st_size
-        if ctx.hashes.known(local, ops.upload_digests):
+        if size < ops.hashes_uploads_from or ctx.hashes.known(local, ops.upload_digests):
             return None
     except OSError:
         return None  # the read of its digests says what is wrong

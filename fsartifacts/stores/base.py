@@ -97,7 +97,7 @@ class StoreOps(ConditionalOps):
     - ``hashes_uploads``: :meth:`upload_hashing` computes a file's sha256 from the
       bytes as it copies them (the folder store's kernel copy, hashed behind it), so
       the engine need not read a file it has no digest of once to hash it, then again
-      to upload it.
+      to upload it; for files of ``hashes_uploads_from`` bytes or more.
     - ``serves_ranges``: :meth:`read_range` streams part of an object, and
       :meth:`revision` tells its content from a replacement's, so a large file
       downloads as several ranges at once
@@ -113,6 +113,7 @@ class StoreOps(ConditionalOps):
     upload_digests: ClassVar[tuple[str, ...]] = ("sha256",)
     copies_on_store: ClassVar[bool] = False
     hashes_uploads: ClassVar[bool] = False
+    hashes_uploads_from: ClassVar[int] = 0
     serves_ranges: ClassVar[bool] = False
     on_this_machine: ClassVar[bool] = False
 
@@ -188,7 +189,7 @@ class StoreOps(ConditionalOps):
         Here, hashed first, then uploaded; a store with ``hashes_uploads`` hashes the very
         bytes it copies."""
         opened = os.fstat(src.fileno())
-        digests = FileDigests(hash_stream(src)[1], opened)
+        digests = FileDigests(hash_stream(src, self.upload_digests)[1], opened)
         self.upload(src.name, rpath, sha256=digests["sha256"], exclusive=exclusive,
                     callback=callback, digests=digests)  # fmt: skip
         return digests

@@ -44,7 +44,7 @@ from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import THREADED_MIN
 from fsartifacts.progress import ProgressFactory, no_progress
 from fsartifacts.stores.artifactory.auth import Credentials
-from fsartifacts.stores.artifactory.ops import ArtifactoryOps
+from fsartifacts.stores.artifactory.ops import HASHED_AS_SENT_MIN, ArtifactoryOps
 from fsartifacts.stores.artifactory.settings import ArtifactorySettings
 from fsartifacts.stores.artifactory.store import open_artifactory_store
 from fsartifacts.testing.artifactory import ArtifactoryServer
@@ -931,6 +931,21 @@ def test_a_push_reads_the_file_once_for_both_digests(
     assert header(put, "X-Checksum-Sha256") == result.sha256
     assert cache.digests(local, ["sha1"]) == digests_of(data)  # both kept, no second read
     assert (cache.misses, cache.hits) == (1, 1)
+
+
+def test_a_large_push_hashes_the_file_as_it_sends_it_and_keeps_both_digests(
+    artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    data = os.urandom(HASHED_AS_SENT_MIN)
+    local = write_model(tmp_path, data)
+    engine, cache = artifactory_engine(artifactory_repo, tmp_path)
+    result = engine.push(MODEL, V1)
+    assert result.action == "pushed" and result.sha256 == hashlib.sha256(data).hexdigest()
+    assert (cache.misses, cache.hits) == (0, 0)  # not read before the upload
+    (put,) = requests_to(server, "PUT", "model_v1.0.0.pkl")
+    assert (put.status, put.bytes_in, header(put, "X-Checksum-Sha256")) == (201, len(data), None)
+    assert cache.digests(local, ["sha1"]) == digests_of(data)  # the server's sha1, kept
+    assert (cache.misses, cache.hits) == (0, 1)
 
 
 def test_a_folder_push_reads_each_file_once_for_both_digests(

@@ -194,3 +194,52 @@ def test_a_small_body_is_read_in_one_call_and_a_short_one_is_refused_at_once(
         deploy(fs.client, f"{repo}/t.bin", lambda: io.BytesIO(data[:-1]), len(data),
                digests["sha1"], digests["sha256"])  # fmt: skip
     assert not fs.exists(f"{repo}/t.bin")
+
+
+def test_put_file_hashing_sends_the_bytes_once_and_hashes_them_on_the_way(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "big.bin"
+    data = os.urandom(3 * SEND_BLOCK + 5)
+    local.write_bytes(data)
+    callback = RecordingCallback()
+    with open(local, "rb") as src:
+        digests = fs.put_file_hashing(src, f"{repo}/big.bin", callback=callback)
+    assert digests == digests_of(data)
+    # One PUT with the bytes: no checksum probe first, no checksum (none is known yet).
+    (put,) = requests_to(server, "PUT", "big.bin")
+    assert (put.status, put.bytes_in) == (201, len(data))
+    assert header(put, "Content-Length") == str(len(data))
+    assert not [h for h in put.headers if h.lower().startswith("x-checksum")]
+    assert fs.cat_file(f"{repo}/big.bin") == data
+    assert callback.sizes == [len(data)] and sum(callback.updates) == len(data)
+    with open(local, "rb") as src, pytest.raises(FileExistsError):
+        fs.put_file_hashing(src, f"{repo}/big.bin", mode="create")
+
+
+def test_put_file_hashing_hashes_only_the_try_that_was_stored(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "up.bin"
+    data = os.urandom(2 * SEND_BLOCK)
+    local.write_bytes(data)
+    server.faults.drop_after(SEND_BLOCK + 1000, methods=["PUT"], path_contains="up.bin")
+    with open(local, "rb") as src:
+        assert fs.put_file_hashing(src, f"{repo}/up.bin") == digests_of(data)
+    assert [r.status for r in requests_to(server, "PUT", "up.bin")] == [0, 201]
+    assert fs.cat_file(f"{repo}/up.bin") == data
+
+
+def test_put_file_hashing_deletes_a_copy_stored_with_other_bytes(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "c.bin"
+    data = os.urandom(2 * SEND_BLOCK)
+    local.write_bytes(data)
+    server.faults.corrupt_next(methods=["PUT"], offset=SEND_BLOCK + 7)
+    with open(local, "rb") as src, pytest.raises(ArtifactoryIntegrityError) as caught:
+        fs.put_file_hashing(src, f"{repo}/c.bin")
+    assert hashlib.sha256(data).hexdigest() in str(caught.value)
+    assert "the copy was deleted" in str(caught.value)
+    assert [r.status for r in requests_to(server, "DELETE", "c.bin")] == [204]
+    assert not fs.exists(f"{repo}/c.bin")

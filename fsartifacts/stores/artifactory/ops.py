@@ -6,7 +6,14 @@
   uploads send both: a corrupted upload is refused (409) and nothing is
   stored, so no ``.sha256`` sidecar is needed (``records_sha256``). The
   engine computes the two in the one read that hashes the file for it
-  (``upload_digests``), so a push reads the file once before sending it.
+  (``upload_digests``), so a push reads the file once before sending it. A file
+  of ``HASHED_AS_SENT_MIN`` bytes or more that the engine has no digests of is
+  hashed as it is sent instead (``hashes_uploads``): its first byte leaves at
+  once, not after a read of the whole file (about 1 s per GiB), and the sha256
+  of the server's answer must be the one hashed on the way, else the copy is
+  deleted and the push fails. Such a deploy tells the server no checksum (real
+  Artifactory then marks it as one whose client published none), and is not
+  first offered by checksum.
 - There is no conditional deploy: an exclusive write is a check on the server
   then a PUT, and two pushes racing between the two can both succeed
   (``atomic_create`` is False, which the engine reports at ``-v``).
@@ -26,8 +33,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
@@ -53,6 +61,11 @@ from fsartifacts.inflight import InFlight
 from fsartifacts.stores.base import StoredCopy, StoreOps, Writable
 from fsartifacts.stores.journals import UploadJournals
 
+# From this size a file with no digests yet is hashed as it is sent. Below it, a read
+# of the file first costs at most ~20 ms and buys a deploy the server checks before it
+# stores anything, and the checksum deploy of content the server already holds.
+HASHED_AS_SENT_MIN = 16 * 1024 * 1024
+
 
 class ArtifactoryOps(StoreOps):
     """StoreOps for :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`.
@@ -67,6 +80,8 @@ class ArtifactoryOps(StoreOps):
     upload_digests = ("sha256", "sha1")
     copies_on_store = True
     serves_ranges = True
+    hashes_uploads = True
+    hashes_uploads_from = HASHED_AS_SENT_MIN
 
     fs: ArtifactoryFileSystem
 
@@ -136,6 +151,23 @@ class ArtifactoryOps(StoreOps):
                 f"{exc}. Nothing was stored; push again (and check the network or proxy "
                 "if it keeps happening)."
             ) from exc
+
+    def upload_hashing(
+        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+    ) -> FileDigests:
+        """:meth:`upload` of the local file open as ``src``, hashed as it is sent (see the
+        module docstring); its sha1 the server's for those bytes."""
+        opened = os.fstat(src.fileno())
+        try:
+            digests = self.fs.put_file_hashing(
+                src, rpath, callback=callback or NoOpCallback(),
+                mode="create" if exclusive else "overwrite",
+            )  # fmt: skip
+        except ArtifactoryIntegrityError as exc:
+            raise IntegrityError(
+                f"{exc}. Push again (and check the network or proxy if it keeps happening)."
+            ) from exc
+        return FileDigests(digests, opened)
 
     def copy(
         self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-from fsartifacts.stores.artifactory.ops import ArtifactoryOps
+from fsartifacts.errors import IntegrityError
+from fsartifacts.stores.artifactory.ops import HASHED_AS_SENT_MIN, ArtifactoryOps
 from fsartifacts.stores.base import StoredCopy
 from tests.fixtures.artifactory import ArtifactoryRepo
 
@@ -65,3 +67,35 @@ def test_content_the_server_no_longer_holds_is_not_copied(
     assert not ops.copy(source, f"{repo.name}/m_v1.0.1.bin", digests=digests)
     assert not ops.copy(source, f"{repo.name}/m_v1.0.1.bin")  # the copy API, checked
     assert not fs.exists(f"{repo.name}/m_v1.0.1.bin", refresh=True)
+
+
+def test_a_file_is_hashed_as_it_is_sent(artifactory_repo: ArtifactoryRepo, tmp_path: Path) -> None:
+    repo = artifactory_repo
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    local = tmp_path / "large.bin"
+    data = os.urandom(HASHED_AS_SENT_MIN)
+    local.write_bytes(data)
+    repo.server.clear_requests()
+    with open(local, "rb") as src:
+        digests = ArtifactoryOps(fs).upload_hashing(src, f"{repo.name}/large.bin", exclusive=True)
+    sha256, sha1 = hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest()
+    assert dict(digests) == {"sha256": sha256, "sha1": sha1}
+    assert digests.unchanged(local)  # the identity of the file as it was opened
+    # One PUT, its first byte sent at once: no checksum probe, no checksum to send.
+    puts = [r for r in repo.server.requests if r.method == "PUT"]
+    assert [(r.status, r.bytes_in) for r in puts] == [(201, HASHED_AS_SENT_MIN)]
+    assert not [h for h in puts[0].headers if h.lower().startswith("x-checksum")]
+    assert fs.cat_file(f"{repo.name}/large.bin") == data
+
+
+def test_a_large_file_corrupted_on_its_way_is_not_kept(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    repo = artifactory_repo
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    local = tmp_path / "large.bin"
+    local.write_bytes(os.urandom(HASHED_AS_SENT_MIN))
+    repo.server.faults.corrupt_next(methods=["PUT"], offset=HASHED_AS_SENT_MIN - 1)
+    with open(local, "rb") as src, pytest.raises(IntegrityError, match="Push again"):
+        ArtifactoryOps(fs).upload_hashing(src, f"{repo.name}/large.bin", exclusive=True)
+    assert not fs.exists(f"{repo.name}/large.bin", refresh=True)
