@@ -1,5 +1,9 @@
 """The responses one transfer has in flight, closed at once from another thread when it
 stops: a read blocked on a server that stalled returns (raising) then, not at its timeout.
+
+A read that :meth:`InFlight.close_all` ended raises :class:`Stopped`, whatever the
+transport made of the closed connection (an error, or an end that looks like a short
+body): not a failure of its own, and never worth another try.
 """
 
 from __future__ import annotations
@@ -7,6 +11,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
+
+
+class Stopped(Exception):
+    """A transfer stopped part way: the run it belongs to failed (another file of its
+    folder, another range of its file, failed for good) or was interrupted. Not a failure
+    of its own, and not worth another try."""
 
 
 class InFlight:
@@ -21,7 +32,8 @@ class InFlight:
     @contextlib.contextmanager
     def reading(self, close: Callable[[], None]) -> Iterator[None]:
         """Around the read of one response, which ``close()`` ends from any thread. Once
-        :meth:`close_all` was called, the response is closed before it is read."""
+        :meth:`close_all` was called, the response is closed before it is read, and the
+        read raises :class:`Stopped` (also when it had ended before the close took)."""
         with self._lock:
             key, self._next = self._next, self._next + 1
             if not self.closed:
@@ -30,9 +42,15 @@ class InFlight:
             _quietly(close)
         try:
             yield
+        except Exception as exc:
+            if self.closed and not isinstance(exc, Stopped):
+                raise Stopped("stopped: the transfers it ran beside have failed") from exc
+            raise
         finally:
             with self._lock:
                 self._closers.pop(key, None)
+        if self.closed:
+            raise Stopped("stopped: the transfers it ran beside have failed")
 
     def close_all(self) -> None:
         """Close every response being read, and every one registered from now on."""
@@ -41,6 +59,38 @@ class InFlight:
             closers, self._closers = list(self._closers.values()), {}
         for close in closers:
             _quietly(close)
+
+
+class Current:
+    """The one response a transfer reads now, which it replaces as it goes (a download
+    resumed from where its connection broke), for :meth:`InFlight.reading`: ``end`` is
+    its closer, registered before the first response exists; the response of the moment
+    is closed then, and any that comes after at once. ``close(response)`` must be safe
+    from any thread and must not block."""
+
+    def __init__(self, close: Callable[[Any], None]) -> None:
+        self._close = close
+        self._lock = threading.Lock()
+        self._response: Any = None
+        self.ended = False
+
+    def now(self, response: Any) -> None:
+        """``response`` is the one read from now on."""
+        with self._lock:
+            self._response, ended = response, self.ended
+        if ended:
+            _quietly(lambda: self._close(response))
+
+    def end(self) -> None:
+        with self._lock:
+            self.ended, response = True, self._response
+        if response is not None:
+            _quietly(lambda: self._close(response))
+
+    def check(self) -> None:
+        """Raise :class:`Stopped` once ended: a read that broke then is not tried again."""
+        if self.ended:
+            raise Stopped("stopped: the transfers it ran beside have failed")
 
 
 def _quietly(close: Callable[[], None]) -> None:

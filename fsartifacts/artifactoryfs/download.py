@@ -217,19 +217,23 @@ def download(
     callback: Callback = DEFAULT_CALLBACK,
     restartable: bool = False,
     verify: bool = True,
+    in_flight: InFlight | None = None,
 ) -> None:
     """Stream ``rpath`` into ``out`` with one GET, checking size and checksum.
 
     A broken connection is retried (within ``attempts``) when ``restartable``
     says ``out`` may be rewound and truncated. ``verify=False`` skips the
     checksum (the size is still checked), for a caller that hashes what it
-    receives and checks it itself.
+    receives and checks it itself. The body is read within ``in_flight``: another
+    thread may end it (the read then raises :class:`~fsartifacts.inflight.Stopped`).
     """
     progress = ProgressOnce(callback)
     action = f"download {rpath}"
+    in_flight = in_flight or InFlight()
     for attempt in range(1, client.attempts + 1):
         try:
-            _download_once(client, rpath, out, progress, action, verify=verify)
+            _download_once(client, rpath, out, progress, action, verify=verify,
+                           in_flight=in_flight)  # fmt: skip
             return
         except InterruptedTransfer as broken:
             if not restartable or attempt == client.attempts:
@@ -250,6 +254,7 @@ def _download_once(
     action: str,
     *,
     verify: bool,
+    in_flight: InFlight,
 ) -> None:
     response = client.call(
         "GET",
@@ -271,12 +276,13 @@ def _download_once(
         hasher = Digests([algorithm]) if algorithm else None
         received = 0
         try:
-            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                out.write(chunk)
-                if hasher:
-                    hasher.update(chunk)
-                received += len(chunk)
-                progress.advance_to(received)
+            with in_flight.reading(partial(_shut, response)):
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+                    if hasher:
+                        hasher.update(chunk)
+                    received += len(chunk)
+                    progress.advance_to(received)
         except requests.RequestException as exc:
             raise InterruptedTransfer(transport_error(exc, action)) from None
         finally:

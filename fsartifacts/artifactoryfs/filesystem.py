@@ -85,6 +85,7 @@ from fsartifacts.artifactoryfs.properties import PropertyOperations
 from fsartifacts.artifactoryfs.readahead import GrowingReadAhead
 from fsartifacts.artifactoryfs.tree import TreeOperations
 from fsartifacts.artifactoryfs.writes import WriteOperations
+from fsartifacts.inflight import InFlight
 
 __all__ = [
     "ArtifactoryConflictError",
@@ -314,13 +315,15 @@ class ArtifactoryFileSystem(
         callback: Callback = DEFAULT_CALLBACK,
         restartable: bool = False,
         verify: bool = True,
+        in_flight: InFlight | None = None,
     ) -> None:
         """Stream ``rpath`` into ``out`` with one GET, checking size and checksum.
 
         A broken connection is retried (within ``attempts``) when ``restartable``
         says ``out`` may be rewound and truncated. ``verify=False`` skips the
         checksum (the size is still checked), for a caller that hashes what it
-        receives and checks it itself: hashing twice costs a core's time.
+        receives and checks it itself: hashing twice costs a core's time. The body is
+        read within ``in_flight``, which another thread may close to end it.
         """
         downloads.download(
             self.client,
@@ -329,6 +332,7 @@ class ArtifactoryFileSystem(
             callback=callback,
             restartable=restartable,
             verify=verify,
+            in_flight=in_flight,
         )
 
     def _open(

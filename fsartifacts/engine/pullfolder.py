@@ -34,6 +34,7 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import KeptMembers
 from fsartifacts.engine.results import version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
+from fsartifacts.engine.transfers import in_flight_of
 from fsartifacts.engine.verify import checked, verify
 from fsartifacts.errors import LocalError
 from fsartifacts.hashing import HashingWriter
@@ -92,9 +93,8 @@ def pull_folder(
             callback.absolute_update(0)  # what a ranged try counted before it fell back
             with staged_member(staging, entry.path, dest) as out:
                 writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
-                ctx.ops.download(
-                    f"{copy.path}/{entry.path}", writer, callback=callback, within=copy.path
-                )
+                ctx.ops.download(f"{copy.path}/{entry.path}", writer, callback=callback,
+                                 within=copy.path, in_flight=in_flight_of(callback))  # fmt: skip
             verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                    entry.sha256, None)  # fmt: skip
         if keeping.wants(entry.size):

@@ -19,10 +19,11 @@ them, so the next attempt (a retry, or a later run through the journal of
 
 The first failure of a range (or an interrupt of the calling thread) stops the others
 at once: each writer checks the stop between blocks (and raises
-:class:`~fsartifacts.engine.transfers.Stopped`, as any transfer told to stop does), and
+:class:`~fsartifacts.inflight.Stopped`, as any transfer told to stop does), and
 the responses in flight are closed (:class:`~fsartifacts.inflight.InFlight`), so a read
-blocked on a stalled server returns too. The download returns or raises only once every
-writer has ended and closed its handle of the staged file.
+blocked on a stalled server returns too. The stop of the folder a file belongs to (another
+of its files failed for good) stops its ranges the same way. The download returns or
+raises only once every writer has ended and closed its handle of the staged file.
 """
 
 from __future__ import annotations
@@ -33,15 +34,16 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from fsspec.callbacks import Callback
 
 from fsartifacts.engine.install import local_writes
-from fsartifacts.engine.transfers import Stopped, Transfers
+from fsartifacts.engine.transfers import Transfers, in_flight_of
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
-from fsartifacts.inflight import InFlight
+from fsartifacts.inflight import InFlight, Stopped
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
@@ -292,11 +294,15 @@ def download_ranges(
     ]
     run.running = len(workers)
     digests = Digests(job.algorithms)
+    # The folder's stop ends the ranges as a failed range does (``callback`` reports to
+    # that folder's transfers).
+    folder = in_flight_of(callback) or InFlight()
     try:
-        run.journal.thread.start()
-        for thread in workers:
-            thread.start()
-        _hash_behind(run, digests)
+        with folder.reading(partial(run.fail, Stopped("stopped: the folder's transfers failed"))):
+            run.journal.thread.start()
+            for thread in workers:
+                thread.start()
+            _hash_behind(run, digests)
     except BaseException as exc:
         run.fail(exc)
         digests.close()

@@ -19,7 +19,9 @@ files (whose copies and hashing run outside the interpreter's lock) on the other
 The first file of a folder that fails for good (its tries spent) fails the folder, so
 the files in flight beside it are of no use any more: each is stopped at its next block
 (:class:`Stopped`, raised by the callback every store's transfer reports its blocks
-to), and the folder's failure is raised once they have ended.
+to), and a download waiting for a block that does not come (a stalled server) has its
+response closed under it (:class:`Stop`, through :func:`in_flight_of`), so the folder's
+failure is raised once they have ended, not at their read timeout.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any, Generic, TypeVar
 
 from fsspec.callbacks import Callback
 
+from fsartifacts.inflight import InFlight, Stopped
 from fsartifacts.progressbars import Tally
 from fsartifacts.sizes import MiB
 from fsartifacts.stores.filerunner import FileRunner
@@ -42,10 +45,19 @@ T = TypeVar("T")
 LOCAL_SMALL = 1 * MiB
 
 
-class Stopped(Exception):
-    """A transfer stopped between two blocks: the run it belongs to failed (another file
-    of its folder failed for good) or was interrupted. Not a failure of its own, and not
-    worth another try."""
+class Stop(threading.Event):
+    """The stop of one folder's transfers: once set, each stops at its next block, and
+    the responses they read meanwhile (registered in ``in_flight`` by the stores that can
+    end a read from another thread) are closed, so a read blocked on a stalled server
+    returns too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = InFlight()
+
+    def set(self) -> None:
+        super().set()
+        self.in_flight.close_all()
 
 
 class StopsBetweenBlocks(Callback):
@@ -55,7 +67,7 @@ class StopsBetweenBlocks(Callback):
     (``absolute_update``) and its size are never refused, so a transfer's cleanup that
     resets its progress does not raise."""
 
-    def __init__(self, inner: Callback, stop: threading.Event) -> None:
+    def __init__(self, inner: Callback, stop: Stop) -> None:
         super().__init__()
         self.inner, self.stop = inner, stop
 
@@ -69,6 +81,12 @@ class StopsBetweenBlocks(Callback):
         if self.stop.is_set():
             raise Stopped("stopped: the transfers it ran beside have failed")
         self.inner.relative_update(inc)
+
+
+def in_flight_of(callback: Callback) -> InFlight | None:
+    """Where a transfer reporting to ``callback`` registers the responses it reads, for
+    the stop of its folder to close them; None outside a folder's transfers."""
+    return callback.stop.in_flight if isinstance(callback, StopsBetweenBlocks) else None
 
 
 class Transfers:
@@ -283,7 +301,7 @@ class _Files:
         self.size_of = size_of
 
     def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
-        tally, stop = self.tally, threading.Event()
+        tally, stop = self.tally, Stop()
         # Without a bar every file shares one silent callback: one stopping wrapper for all.
         silent = None if tally.shown else StopsBetweenBlocks(tally.share(), stop)
 
@@ -299,7 +317,7 @@ def _counted(
     tally: Tally,
     action: Callable[..., None],
     *args: object,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     silent: Callback | None = None,
 ) -> None:
     """``action(*args, callback)`` with a callback of its own on ``tally`` (stopping at

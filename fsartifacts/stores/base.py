@@ -320,12 +320,17 @@ class StoreOps(ConditionalOps):
         *,
         callback: Callback | None = None,
         within: str | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
         """Stream the bytes of ``rpath`` into ``out``.
 
         ``within``: a folder version that ``rpath`` lies in. Stores with links
         (a local folder) refuse a link at or below it; object stores have none.
         Where the download must stop (the listed size) is ``out``'s business.
+        ``in_flight``: where a store whose reads can be ended from another thread
+        registers its response (as :meth:`read_range` does), so that stopping the
+        transfers it runs beside ends a read blocked on a stalled server; elsewhere the
+        callback's stop between blocks is the only one.
         """
         callback = callback or NoOpCallback()
         with self.fs.open(rpath, "rb", block_size=self.transfer.part_size, cache_type="none") as f:

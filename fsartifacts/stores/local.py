@@ -25,6 +25,7 @@ from fsartifacts.atomic import (
 )
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
 from fsartifacts.hashing import THREADED_MIN, Digests, FileDigests, HashingWriter
+from fsartifacts.inflight import InFlight
 from fsartifacts.localcopy import kernel_copies, kernel_copy
 from fsartifacts.localfiles import FolderReader, open_regular
 from fsartifacts.stores.base import (
@@ -226,7 +227,9 @@ class LocalOps(StoreOps):
         *,
         callback: Callback | None = None,
         within: str | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
+        # A read of a local regular file does not stall: ``in_flight`` is not needed.
         callback = callback or NoOpCallback()
         reader = None if within is None else self._readers.get(within)
         if reader is not None and isinstance(out, HashingWriter):

@@ -24,6 +24,7 @@ from fsartifacts.errors import IntegrityError
 from fsartifacts.testing.faults import Faults
 from fsartifacts.testing.requestlog import peak_overlap
 from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import fsartifacts
 from tests.fixtures.fault_proxy import FaultProxy
 
 SIZE = 6 * 256 * 1024 + 1000  # seven ranges, the last a short one
@@ -338,3 +339,55 @@ def test_a_large_file_of_a_folder_arrives_in_ranges_too(
     gets = [r for r in artifactory_repo.server.requests if r.method == "GET"]
     assert len([r for r in gets if "big.bin" in r.path and "Range" in r.headers]) == 7
     assert [r.headers.get("Range") for r in gets if "small.txt" in r.path] == [None]
+
+
+def when_hanging(faults: Faults | FaultProxy, n: int) -> Callable[[], None]:
+    """An action that waits (on the server's thread, bounded) until ``n`` responses hang."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + 30
+        while faults.stalled() < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    return wait
+
+
+@pytest.mark.parametrize("kind", ["artifactory", "s3"])
+def test_a_member_that_fails_for_good_ends_the_stalled_downloads_beside_it(
+    tmp_path: Path,
+    kind: str,
+    artifactory_repo: ArtifactoryRepo,
+    request: pytest.FixtureRequest,
+    data: bytes,
+) -> None:
+    # A member of the folder fails for good while two others hang with no byte
+    # arriving: one streamed, one in ranges. Each hung read was ended only by the read
+    # timeout (here 10 minutes), the stop between blocks waiting for a block that never
+    # came; the failure now closes the responses in flight beside it, and the pull exits
+    # at once.
+    files = {"a-bad.bin": os.urandom(20_000), "stalled.bin": os.urandom(300_000),
+             "stalled-ranges.bin": data}  # fmt: skip
+    faults: Faults | FaultProxy
+    if kind == "artifactory":
+        pushed_folder(tmp_path, artifactory_config(artifactory_repo), files, jobs=8)
+        faults = artifactory_repo.server.faults
+    else:
+        moto, bucket = request.getfixturevalue("moto_server"), request.getfixturevalue("bucket")
+        faults = request.getfixturevalue("s3_proxy")
+        store = "  s3:\n    bucket: {b}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
+        pushed_folder(tmp_path, store.format(b=bucket, url=moto), files, jobs=8)
+        config = tmp_path / "consumer" / "fsartifacts.yaml"
+        config.write_text(config.read_text().replace(moto, faults.url))
+    faults.stall_after(64 * 1024, seconds=600.0, count=None, path_contains="stalled")
+    # The bad member's one try waits until both others hang (the streamed one and the
+    # first range of the other), then arrives damaged.
+    faults.before_next(when_hanging(faults, 2), methods=("GET",), path_contains="a-bad.bin")
+    faults.corrupt_next(offset=7, path_contains="a-bad.bin")
+    env = {"FSARTIFACTS_ATTEMPTS": "1", "FSARTIFACTS_TIMEOUT": "600"}
+    consumer = tmp_path / "consumer"
+    run = fsartifacts("pull", "weights", "1.0.0", "-j", "8", cwd=consumer, env=env, timeout=90)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "a-bad.bin" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert faults.stalled() >= 2
+    # Nothing of the pull is left (no staged folder, no staged file of the ranges).
+    assert [p.name for p in consumer.iterdir()] == ["fsartifacts.yaml"]

@@ -212,13 +212,16 @@ class ArtifactoryOps(StoreOps):
         *,
         callback: Callback | None = None,
         within: str | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
-        """One streamed GET (not ranged reads), checked for size.
+        """One streamed GET (not ranged reads), checked for size, read within
+        ``in_flight``.
 
         Not for checksum: the engine hashes what it receives and checks it
         against the recorded sha256 (or the folder's manifest).
         """
-        self.fs.download(rpath, out, callback=callback or NoOpCallback(), verify=False)
+        self.fs.download(rpath, out, callback=callback or NoOpCallback(), verify=False,
+                         in_flight=in_flight)  # fmt: skip
 
     def revision(self, entry: dict[str, Any]) -> str | None:
         sha1 = entry.get("sha1")

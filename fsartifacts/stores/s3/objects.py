@@ -151,6 +151,12 @@ def close_body(loop: Any, body: Any) -> None:
         sync(loop, body.aclose)
 
 
+def end_body(loop: Any, body: Any) -> None:
+    """Close ``body`` from any thread (the loop's own too) without waiting: a read of it
+    blocked on the loop raises then."""
+    loop.call_soon_threadsafe(body.close)
+
+
 def opaque_etag(head: dict[str, Any]) -> bool:
     """SSE-KMS and SSE-C objects have ETags that are not the MD5 of their content."""
     return head.get("ServerSideEncryption") in _OPAQUE_ETAG_SSE or bool(

@@ -48,7 +48,7 @@ from fsspec.callbacks import Callback, NoOpCallback
 from fsartifacts.byteranges import NOT_SERVED, range_problem, shorter_message
 from fsartifacts.config.model import TransferSettings
 from fsartifacts.errors import RangesNotServed, TransferError
-from fsartifacts.inflight import InFlight
+from fsartifacts.inflight import Current, InFlight
 from fsartifacts.stores.base import PendingUpload, Writable
 from fsartifacts.stores.s3 import uploads as s3_uploads
 from fsartifacts.stores.s3.errors import error_code
@@ -57,6 +57,7 @@ from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
     MD5_ETAG,
     close_body,
+    end_body,
     opaque_etag,
     read_block,
 )
@@ -85,11 +86,12 @@ class _Opened:
     error: BaseException | None = None
 
 
-async def _get_first_block(fs: Any, bucket: str, key: str, size: int) -> _Opened:
-    """GetObject and up to ``size`` bytes of its body; a shorter block is the whole of
-    it, and the body is closed then. A failure of the read is handed back, not raised:
-    the caller resumes from the response it has."""
+async def _get_first_block(fs: Any, bucket: str, key: str, size: int, current: Current) -> _Opened:
+    """GetObject and up to ``size`` bytes of its body (``current`` from the moment it
+    exists); a shorter block is the whole of it, and the body is closed then. A failure of
+    the read is handed back, not raised: the caller resumes from the response it has."""
     response = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+    current.now(response["Body"])
     try:
         block = await read_block(response["Body"], size)
     except _STREAM_ERRORS as exc:
@@ -189,21 +191,25 @@ class S3Ops(S3Writes):
         *,
         callback: Callback | None = None,
         within: str | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
         """One streamed GET (moto and S3 both serve it at full speed), read in 1 MiB blocks
         on the event loop ahead of the writes (:mod:`~fsartifacts.stores.s3.readahead`).
 
         A dropped connection resumes with a ranged GET pinned to the ETag, so
-        the bytes cannot come from two versions of the object.
+        the bytes cannot come from two versions of the object. The body being read is
+        ``in_flight``'s to end (and then none is resumed).
         """
         callback = callback or NoOpCallback()
         bucket, key = self._split(rpath)
-        with self._errors(rpath, "download"):
+        current = Current(partial(end_body, self.fs.loop))
+        with self._errors(rpath, "download"), (in_flight or InFlight()).reading(current.end):
             # The request and its first block in one crossing to the event loop (and,
             # when that block is the whole object, the goodbye too): s3fs runs every
             # request on one loop thread, and a folder of small files spent three more
             # crossings per file waiting on it.
-            opened = sync(self.fs.loop, _get_first_block, self.fs, bucket, key, DOWNLOAD_BLOCK)
+            opened = sync(self.fs.loop, _get_first_block, self.fs, bucket, key, DOWNLOAD_BLOCK,
+                          current)  # fmt: skip
             etag, total = opened.response.get("ETag"), opened.response.get("ContentLength")
             callback.set_size(total)
             body, done, failures = opened.response["Body"], 0, 0
@@ -225,6 +231,7 @@ class S3Ops(S3Writes):
                         error = None
                         if total is not None and done >= total:
                             break  # every byte arrived; only the goodbye failed
+                        current.check()  # ended under it: not resumed
                         failures += 1
                         if failures >= self.transfer.attempts:
                             raise TransferError(
@@ -239,6 +246,7 @@ class S3Ops(S3Writes):
                         log.debug("resuming %s at byte %d after %s", rpath, done, exc)
                         try:
                             body, closed = self._resume(rpath, etag, done), False
+                            current.now(body)
                         except RangesNotServed:
                             closed = True  # closed above; the whole object was not read
                             log.debug("%s: the store does not serve ranges; the download "
