@@ -1,11 +1,11 @@
 """The fault matrix: no fault loses or corrupts data, on Artifactory and on S3.
 
 Each cell pushes or pulls one 1.25 MiB artifact through the Python API with
-``FSARTIFACTS_ATTEMPTS=3`` and ``FSARTIFACTS_TIMEOUT=0.5`` while one fault is
-armed: on the local Artifactory server through its own fault switches, on S3
-through :class:`tests.fixtures.fault_proxy.FaultProxy` in front of moto. Every cell
-asserts its outcome, how many requests the faulty step took ("tries": at most
-``attempts``, never multiplied across layers), and the state of both sides:
+``FSARTIFACTS_ATTEMPTS=3`` while one fault is armed: on the local Artifactory
+server through its own fault switches, on S3 through
+:class:`tests.fixtures.fault_proxy.FaultProxy` in front of moto. Every cell asserts
+its outcome, how many requests the faulty step took ("tries": at most ``attempts``,
+never multiplied across layers), and the state of both sides:
 the local file byte for byte (and untouched by a failed pull), no temporary
 left beside it, the remote holding the right bytes or, after a failure, what
 it held before (never a partial object).
@@ -61,11 +61,14 @@ s3 pull slow            failed (2 GET)    botocore read timeouts; "after 2 tries
 .. [#] The Artifactory server has no switch that cuts an upload short with an
    orderly close, so this one cell puts the fault proxy in front of it.
 
-"slow" is slower than the timeout from the moment the transfer starts: on S3
-the proxy holds the object's GET or PUT (and forwards nothing once closed), on
-Artifactory the server's latency is switched on once the engine has read the
-listing. A corrupted upload that no store check sees (a multipart upload to
-moto, whose ETag is no MD5) is caught by the next pull: see
+"slow" is slower than the timeout from the moment the transfer starts, however slow the
+machine: on S3 the proxy holds the object's GET or PUT (and forwards nothing once
+closed), on Artifactory the server holds the artifact's requests until the cell has
+seen the client give up. Only those cells set the short ``TIMEOUT``; every other cell
+gives each request ``PATIENT`` seconds, so that an answer slowed by a loaded machine is
+never a timeout and a retry more than the fault caused. A corrupted upload that no
+store check sees (a multipart upload to moto, whose ETag is no MD5) is caught by the
+next pull: see
 :func:`test_a_corrupted_multipart_upload_is_caught_by_the_next_pull`.
 """
 
@@ -75,6 +78,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -95,11 +99,13 @@ from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.fault_proxy import FaultProxy, artifactory_content_request
 
 ATTEMPTS = 3
-TIMEOUT = 0.5
+TIMEOUT = 0.5  # the "slow" cells only: their requests are never answered before it
+PATIENT = 60.0  # every other cell: no answer on a loaded machine comes this late
 SIZE = CHECKSUM_DEPLOY_MIN + 256 * 1024  # large enough that an Artifactory push probes first
 CUT = 100_000  # bytes of content before a drop or a truncation; also the corrupted offset
-LATENCY = 1.0  # the slow Artifactory server: twice the timeout
-HOLD = 30.0  # the proxy's slow requests: longer than any test, cut short by close()
+HOLD = 30.0  # slow requests: longer than any test, cut short when the cell settles
+UNANSWERED = 2  # tries of a request that gets no answer (urllib3 and botocore alike)
+SETTLE = 10.0  # how long a cell waits for the requests it released to be logged
 ALWAYS = 100  # "always": more failures than any number of tries
 NAME = "model_v1.0.0.pkl"
 OLD_NAME = "model_v0.9.0.pkl"
@@ -200,7 +206,7 @@ class Side(Protocol):
     """A store as a cell drives it: its config, its fault switches, what it holds."""
 
     def config(self) -> str: ...
-    def arm(self, fault: str, method: str, project: Project) -> None: ...
+    def arm(self, fault: str, method: str) -> None: ...
     def seed(self, name: str, data: bytes) -> None: ...
     def files(self) -> dict[str, bytes]: ...
     def tries(self, method: str) -> int: ...
@@ -221,6 +227,8 @@ class ArtifactorySide:
         self.proxy = proxy  # only for the fault the server has no switch for
         self.url = f"{proxy.url}/artifactory" if proxy else repo.url
         self.fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)  # no faults
+        self.release = threading.Event()  # ends the "slow" fault's hold
+        self.holding = False
 
     def config(self) -> str:
         return (
@@ -228,7 +236,7 @@ class ArtifactorySide:
             "    auth: {authType: none}\n"
         )
 
-    def arm(self, fault: str, method: str, project: Project) -> None:
+    def arm(self, fault: str, method: str) -> None:
         faults, methods = self.server.faults, [method]
         if fault == "5xx_once":
             faults.fail_next(1, status=503, methods=methods, path_contains=NAME)
@@ -246,8 +254,14 @@ class ArtifactorySide:
         elif fault == "corrupted_byte":
             faults.corrupt_next(offset=CUT, methods=methods, path_contains=NAME)
         elif fault == "slower_than_timeout":
-            project.engine.index.listing()  # read before the server turns slow
-            faults.latency = LATENCY
+            # The artifact's first requests, whatever their method (a push's existence check
+            # comes before its PUT), wait until the client gave up: no answer can come in
+            # time however the machine is loaded. Only as many as are expected are held, so
+            # a try more would be answered, and counted.
+            self.holding = True
+            faults.before_next(
+                lambda: self.release.wait(HOLD), count=UNANSWERED, path_contains=NAME
+            )
         else:
             raise ValueError(f"no such fault: {fault}")
 
@@ -279,14 +293,14 @@ class ArtifactorySide:
             self.proxy.reset()
 
     def settle(self, done: Callable[[], bool]) -> None:
-        """Faults off; wait (bounded) for ``done``: a slow server logs a request only
-        once it answers it, which can be after the client gave up."""
-        slow = self.server.faults.latency > 0
+        """Faults off, held requests released; wait (bounded) for ``done``: the server logs
+        a request only once it answers it, which for a held one is after the client gave up."""
+        self.release.set()
         self.server.faults.reset()
         if self.proxy:
             self.proxy.close()
-        deadline = time.monotonic() + 5 * LATENCY
-        while slow and not done() and time.monotonic() < deadline:
+        deadline = time.monotonic() + SETTLE
+        while self.holding and not done() and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def pending(self) -> int:
@@ -308,7 +322,7 @@ class S3Side:
             f"    endpoint_url: {self.proxy.url}\n"
         )
 
-    def arm(self, fault: str, method: str, project: Project) -> None:
+    def arm(self, fault: str, method: str) -> None:
         proxy, methods = self.proxy, [method]
         if fault == "5xx_once":
             proxy.fail_next(
@@ -400,7 +414,7 @@ def side_for(
 # -- projects -----------------------------------------------------------------------
 
 
-def environ(tmp_path: Path) -> dict[str, str]:
+def environ(tmp_path: Path, timeout: float = PATIENT) -> dict[str, str]:
     """The process environment without the developer's FSARTIFACTS_*/ARTIFACTORY_*, plus ours."""
     base = {
         k: v for k, v in os.environ.items() if not k.startswith(("FSARTIFACTS_", "ARTIFACTORY_"))
@@ -408,7 +422,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     return {
         **base,
         "FSARTIFACTS_ATTEMPTS": str(ATTEMPTS),
-        "FSARTIFACTS_TIMEOUT": str(TIMEOUT),
+        "FSARTIFACTS_TIMEOUT": str(timeout),
         "FSARTIFACTS_JOBS": "1",
         "FSARTIFACTS_CACHE_DIR": str(tmp_path / "hash-cache"),
     }
@@ -423,8 +437,8 @@ def make_project(root: Path, side: Side) -> Path:
     return root
 
 
-def load(root: Path, tmp_path: Path) -> Project:
-    return Project.load(start=root, environ=environ(tmp_path))
+def load(root: Path, tmp_path: Path, timeout: float = PATIENT) -> Project:
+    return Project.load(start=root, environ=environ(tmp_path, timeout))
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -472,8 +486,8 @@ def test_fault_matrix(
     before_remote = side.files()
     side.clear()
 
-    project = load(root, tmp_path)
-    side.arm(fault, "GET" if op == "pull" else "PUT", project)
+    project = load(root, tmp_path, TIMEOUT if fault == "slower_than_timeout" else PATIENT)
+    side.arm(fault, "GET" if op == "pull" else "PUT")
     results = project.pull("model", "1.0.0") if op == "pull" else project.push("model")
     unfired = side.pending()
     counted = expect.method or ("GET" if op == "pull" else "PUT")
@@ -546,7 +560,7 @@ def test_a_server_that_always_fails_gets_attempts_tries_not_more(
     side.clear()
 
     project = load(root, tmp_path)
-    side.arm("503_always", "GET" if op == "pull" else "PUT", project)
+    side.arm("503_always", "GET" if op == "pull" else "PUT")
     (result,) = project.pull("model", "1.0.0") if op == "pull" else project.push("model")
     side.settle(lambda: True)
 
