@@ -1,7 +1,7 @@
 """Find, read and validate the project configuration.
 
 :func:`load_config` is the whole of it: find the file, read its YAML (with an
-environment's overlay), expand ``${VAR}``, validate it against the schemas, and map
+environment's overlay), expand ``${VAR}``, validate it with cerberus, and map
 fsartifacts.yaml or skelebot.yaml to the data model. The steps live in the
 other modules of this package, which their callers import from.
 """

@@ -1,13 +1,13 @@
 """Problems of a configuration as one-line messages led by their key path.
 
-The schema checker (``config.rules``) reports (key path, problem) pairs in cerberus's
-terse words; these functions turn them into ``repository.artifacts[0].name: ...`` lines
-that say what was found or expected, and :class:`ConfigValidationError` carries the lines.
+cerberus reports nested error trees in terse words; these functions flatten
+them into ``repository.artifacts[0].name: ...`` lines that say what was found
+or expected, and :class:`ConfigValidationError` carries the lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,24 @@ def raise_if(problems: list[tuple[int, str]], source: str) -> None:
         raise ConfigValidationError([line for _, line in ordered], source=source)
 
 
-# --------------------------------------------------------------------------- the checker's words
+# --------------------------------------------------------------------------- cerberus' errors
+
+
+def flatten(tree: Mapping[Any, Any], prefix: KeyPath = ()) -> list[tuple[KeyPath, str]]:
+    """cerberus' nested error dicts as (key path, message) pairs."""
+    out: list[tuple[KeyPath, str]] = []
+    for key, items in tree.items():
+        path = (*prefix, key)
+        for item in items:
+            if isinstance(item, dict):
+                out.extend(flatten(item, path))
+            else:
+                out.append((path, str(item)))
+    return out
 
 
 def explain(message: str, path: KeyPath, document: Any, schema: dict[str, Any]) -> str:
-    """The checker's terse messages, with what was found or expected."""
+    """cerberus' terse messages, with what was found or expected."""
     if message == "unknown field":
         known = _known_keys(schema, path[:-1])
         return f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key"

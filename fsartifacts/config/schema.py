@@ -1,19 +1,20 @@
-"""What a valid configuration looks like: the schemas, their checks, cross-key checks.
+"""What a valid configuration looks like: cerberus schemas, their rules, cross-key checks.
 
-The schemas are dicts in cerberus's vocabulary, applied by ``config.rules`` (which says
-why not by cerberus). They are constants of this package, so whether each uses only rules,
-types and checks the checker knows is asked by the tests (``tests/config/test_schema.py``),
-not by each run.
+cerberus is imported on first use (:func:`validator_class`): it costs tens of
+milliseconds, and only a command that reads a config file needs it. The schemas are
+constants of this package, so cerberus's check of a schema itself (its rules known, its
+constraints well-formed: tens of milliseconds more, at every start) is made by the tests
+(``tests/config/test_schema.py``), not by each run: a run hands cerberus the schema as
+already checked.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fsartifacts.config.problems import KeyPath, explain, render_key_path
-from fsartifacts.config.rules import Check, Checker
+from fsartifacts.config.problems import KeyPath, explain, flatten, render_key_path
 from fsartifacts.config.values import (
     as_text,
     control_problem,
@@ -124,8 +125,19 @@ def fsartifacts_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def checks() -> dict[str, Check]:
-    """The ``check_with`` names of the schemas: each a value's problem, or None."""
+def validator_class() -> type:
+    """cerberus with fsartifacts' rules; built on first use, as importing cerberus costs."""
+    import cerberus
+
+    def rule(check: Any) -> Any:
+        def method(self: Any, field: str, value: Any) -> None:
+            if value is None:
+                return  # cerberus itself says "null value not allowed" / "no value given"
+            problem = check(value)
+            if problem:
+                self._error(field, problem)
+
+        return method
 
     def semver_problem(value: Any) -> str | None:
         try:
@@ -226,10 +238,9 @@ def checks() -> dict[str, Check]:
         "seconds": parsed_by(parse_seconds),
         "size": parsed_by(parse_size),
     }
-    return rules
-
-
-COERCERS: dict[str, Callable[[Any], Any]] = {"text": as_text}
+    namespace: dict[str, Any] = {f"_check_with_{name}": rule(c) for name, c in rules.items()}
+    namespace["_normalize_coerce_text"] = lambda self, value: as_text(value)
+    return type("FsArtifactsValidator", (cerberus.Validator,), namespace)
 
 
 # --------------------------------------------------------------------------- validation
@@ -239,9 +250,15 @@ def validate(
     document: dict[str, Any], schema: dict[str, Any], *, strict: bool
 ) -> tuple[dict[str, Any], list[tuple[KeyPath, str]]]:
     """Normalized document and (key path, problem) pairs; lenient mode drops unknown keys."""
-    checker = Checker(checks(), COERCERS, purge_unknown=not strict)
-    normalized, found = checker.check(document, schema)
-    return normalized, [(path, explain(message, path, document, schema)) for path, message in found]
+    from cerberus.schema import UnvalidatedSchema
+
+    validator = validator_class()(UnvalidatedSchema(schema), purge_unknown=not strict)
+    if validator.validate(document):
+        return validator.document, []
+    problems = []
+    for path, message in flatten(validator.errors):
+        problems.append((path, explain(message, path, document, schema)))
+    return validator.document, problems
 
 
 def check_repository(
