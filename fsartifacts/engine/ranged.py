@@ -7,11 +7,13 @@ staged file through a file handle of its own (``os.pwrite``). The first range ru
 the slot the file's transfer holds; each further one takes a spare slot of the run, so
 ``-j`` still bounds every request in flight.
 
-The calling thread hashes the staged file behind the writers, in order, as the run of
-written bytes from its start grows: the file's digests are ready when its last range
-lands, without a second read at the end, and every byte is hashed from the disk (those
-an earlier attempt wrote too), so what a journal claims is never taken on trust.
-Memory stays at about one block per range in flight.
+The file is hashed in order as the run of written bytes from its start grows
+(:class:`InOrder`): a block written just where the digest has got to is hashed on its
+way to the disk, by its writer; bytes written ahead of it (by the other ranges), and
+those an earlier attempt wrote, are read back from the staged file by the calling
+thread once the bytes before them are in, so what a journal claims is never taken on
+trust. The file's digests are ready when its last range lands, without a second read
+at the end. Memory stays at about one block per range in flight.
 
 What arrived is kept as byte intervals (:class:`Received`): an attempt that fails keeps
 them, so the next attempt (a retry, or a later run through the journal of
@@ -127,6 +129,36 @@ class RangedJob:
     what: str  # the copy's URL, for messages
 
 
+class InOrder:
+    """The file's digests, fed each byte once, in order, from whichever comes first: the
+    writer of the block that starts where they have got to (:meth:`offer`), or the
+    staged file read back (:meth:`read_back`)."""
+
+    def __init__(self, digests: Digests, stop: threading.Event) -> None:
+        self.digests, self.stop = digests, stop
+        self.at = 0  # bytes hashed, from the start of the file
+        self.lock = threading.Lock()
+
+    def offer(self, start: int, data: bytes) -> None:
+        """Bytes written at ``start``: hashed now when the digests have got just there."""
+        with self.lock:
+            if start == self.at and not self.stop.is_set():
+                self.digests.update(data)
+                self.at += len(data)
+
+    def read_back(self, fd: int, ready: int, what: str) -> None:
+        """Hash the staged file from where the digests are up to ``ready`` (written)."""
+        while True:
+            with self.lock:
+                if self.at >= ready:
+                    return
+                data = os.pread(fd, min(CHUNK, ready - self.at), self.at)
+                if not data:
+                    raise IntegrityError(f"{what}: the staged file was cut short")
+                self.digests.update(data)
+                self.at += len(data)
+
+
 class _Journal:
     """Journals the progress on a thread of its own, as ranges complete: the journal's
     write begins with an fsync of the staged file (the bytes it claims must be on the
@@ -186,6 +218,7 @@ class _Run:
         self.todo.reverse()  # popped from the end: the file's start first
         self.failures: list[BaseException] = []
         self.stop = threading.Event()
+        self.hashed = InOrder(Digests(job.algorithms), self.stop)
         self.in_flight = InFlight()
         self._lock = threading.Lock()
         self._callback = callback
@@ -265,6 +298,7 @@ class _RangeWriter:
             while view:
                 written = os.pwrite(self.fd, view, at)
                 view, at = view[written:], at + written
+        self.run.hashed.offer(self.at, data)
         self.run.received.add(self.at, at)
         self.at = at
         self.run.progress(len(data))
@@ -293,7 +327,7 @@ def download_ranges(
         for i in range(min(job.ranges, len(run.todo)))
     ]
     run.running = len(workers)
-    digests = Digests(job.algorithms)
+    digests = run.hashed.digests
     # The folder's stop ends the ranges as a failed range does (``callback`` reports to
     # that folder's transfers).
     folder = in_flight_of(callback) or InFlight()
@@ -302,7 +336,7 @@ def download_ranges(
             run.journal.thread.start()
             for thread in workers:
                 thread.start()
-            _hash_behind(run, digests)
+            _hash_behind(run)
     except BaseException as exc:
         run.fail(exc)
         digests.close()
@@ -320,30 +354,28 @@ def download_ranges(
     return digests.hexdigests()
 
 
-def _hash_behind(run: _Run, digests: Digests) -> None:
-    size, hashed = run.job.size, 0
+def _hash_behind(run: _Run) -> None:
+    size, hashed = run.job.size, run.hashed
     fd = os.open(run.job.path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        while hashed < size:
+        while hashed.at < size:
             with run.received.changed:
-                while not run.stop.is_set() and run.running and run.received.prefix() <= hashed:
+                while (not run.stop.is_set() and run.running
+                       and run.received.prefix() <= hashed.at):  # fmt: skip
                     run.received.changed.wait(SLOT_WAIT)
                 if run.failures:
                     raise run.failures[0]
                 if run.stop.is_set():
                     raise Stopped("stopped: another range of the file failed")
                 ready = run.received.prefix()
-                if ready <= hashed:  # every writer is done, and bytes are still missing
+                if hashed.at >= size:  # the last bytes were hashed by their writer
+                    return
+                if ready <= hashed.at:  # every writer is done, and bytes are still missing
                     raise IntegrityError(
                         f"{run.job.what}: received {run.received.total()} bytes of the "
                         f"{size} it lists: the transfer was cut short"
                     )
-            while hashed < ready:
-                data = os.pread(fd, min(CHUNK, ready - hashed), hashed)
-                if not data:
-                    raise IntegrityError(f"{run.job.what}: the staged file was cut short")
-                digests.update(data)
-                hashed += len(data)
+            hashed.read_back(fd, ready, run.job.what)
     finally:
         with contextlib.suppress(OSError):
             os.close(fd)

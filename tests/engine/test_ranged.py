@@ -75,3 +75,34 @@ def test_the_writers_go_on_while_the_journal_is_written(
     assert journals and journals[0] == size  # the first write was held until every range came
     assert len(journals) <= 2  # the ranges done meanwhile share one more write at most
     assert not [t for t in threading.enumerate() if t.name == "fsartifacts-journal"]
+
+
+def test_bytes_that_come_in_order_are_hashed_as_written_not_read_back(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One range at a time: each block arrives where the digest has got to, and is hashed
+    on its way to the disk; only the bytes an earlier run kept are read back."""
+    repo, size, range_size, kept = artifactory_repo, 6 * 64 * 1024, 2 * 64 * 1024, 100_000
+    data = os.urandom(size)
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    fs.pipe_file(f"{repo.name}/big.bin", data)
+    read_back: list[int] = []
+    pread = os.pread
+
+    def counted(fd: int, n: int, offset: int) -> bytes:
+        got = pread(fd, n, offset)
+        read_back.append(len(got))
+        return got
+
+    monkeypatch.setattr(os, "pread", counted)
+    for earlier in (0, kept):
+        staged = tmp_path / f"big-{earlier}.bin.part"
+        staged.write_bytes(data[:earlier] + bytes(size - earlier))
+        read_back.clear()
+        job = RangedJob(ArtifactoryOps(fs), f"{repo.name}/big.bin", str(staged), size, None, 1,
+                        range_size, ("sha256",), "big.bin")  # fmt: skip
+        received = Received([(0, earlier)] if earlier else [])
+        got = download_ranges(job, received, Transfers(1), NoOpCallback(), lambda: None)
+        assert got == {"sha256": hashlib.sha256(data).hexdigest()}
+        assert staged.read_bytes() == data
+        assert sum(read_back) == earlier
