@@ -21,6 +21,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from fsartifacts.artifactoryfs.connections import use_lean_answers
 from fsartifacts.redaction import shown_url
 from fsartifacts.retry import BACKOFF_MAX, TIMEOUT_TRIES, pause_before_retry, retry_delay
 from fsartifacts.urls import with_scheme
@@ -287,19 +288,27 @@ def credential_headers(
 
 
 class _Adapter(HTTPAdapter):
-    """requests' adapter, with two costs of every request taken out.
+    """requests' adapter, with three costs of every request taken out.
 
     The connection pool of a host is looked up once, not per request: requests parses
     the URL again, selects the proxy and builds urllib3's pool key and TLS settings each
     time (and twice more for the request line, which is the path unless a proxy is
     set). The pool is kept while the host, the TLS settings and the proxies are those
     of the last request and urllib3 has not closed it (a PoolManager closes the pools it
-    evicts). And no cookie is read from an answer: none is kept.
+    evicts). No cookie is read from an answer: none is kept. And the answers' headers
+    are read without the email package (:mod:`~fsartifacts.artifactoryfs.connections`).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._last: tuple[tuple[Any, ...], Any] | None = None
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        use_lean_answers(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return use_lean_answers(super().proxy_manager_for(proxy, **proxy_kwargs))
 
     def get_connection_with_tls_context(
         self,
