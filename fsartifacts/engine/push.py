@@ -346,7 +346,7 @@ def _check_still_held(
     ops: StoreOps, artifact: Artifact, rpath: str, url: str, claim: Claim
 ) -> None:
     """Before publishing: the claim must still be ours (an election can be lost late)."""
-    holder = ops.holder(claim_path(rpath))
+    holder = ops.holder(claim_path(rpath), own=claim)
     if holder is None or holder.claim is None or holder.claim.token != claim.token:
         raise ConflictError(
             f"{artifact.name}: another push took {url} while this one was uploading "

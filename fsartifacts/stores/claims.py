@@ -167,7 +167,7 @@ def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
             return holder(store, rpath) or Holder(rpath, None, None)
     mine = f"{rpath}-{claim.token}"
     store.write_bytes(mine, claim.to_bytes(), exclusive=False)
-    winner = holder(store, rpath)
+    winner = holder(store, rpath, own=claim)
     if winner is None or winner.path == mine:
         return None
     with contextlib.suppress(FileNotFoundError):
@@ -175,17 +175,26 @@ def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
     return winner
 
 
-def holder(store: ClaimStore, rpath: str) -> Holder | None:
-    """The claim object that holds ``rpath`` now (the earliest candidate), or None."""
+def holder(store: ClaimStore, rpath: str, *, own: Claim | None = None) -> Holder | None:
+    """The claim object that holds ``rpath`` now (the earliest candidate), or None.
+
+    ``own`` is the caller's claim: its election candidate (``rpath-TOKEN``, a name no other
+    push writes) says what the caller wrote, so it is not read back. A lone candidate is
+    the earliest without the store's creation time of each (a request apiece on some
+    stores)."""
     parent, _, base = rpath.rpartition("/")
     candidates = []
     for entry in store.listing(parent):
         name = entry["name"].rstrip("/").rpartition("/")[2]
         if name == base or name.startswith(base + "-"):
             candidates.append(entry)
-    ranked = sorted(candidates, key=lambda e: (_created(store, e), e["name"]))
-    for entry in ranked:
+    if len(candidates) > 1:
+        candidates.sort(key=lambda e: (_created(store, e), e["name"]))
+    mine = f"{base}-{own.token}" if own is not None else None
+    for entry in candidates:
         path = entry["name"].rstrip("/")
+        if own is not None and path.rpartition("/")[2] == mine:
+            return Holder(path, own, entry_modified(entry))
         try:
             data = store.read_bytes(path, limit=CLAIM_LIMIT)
         except FileNotFoundError:
@@ -198,7 +207,8 @@ def release(store: ClaimStore, rpath: str, claim: Claim) -> None:
     """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""
     mine = _own_object(store, rpath, claim)
     with contextlib.suppress(FileNotFoundError):
-        if _still_ours(store, mine, claim):
+        # An election candidate's name is this claim's alone: nobody else writes there.
+        if not store.atomic_create or _still_ours(store, mine, claim):
             store.remove(mine)
 
 

@@ -43,9 +43,10 @@ class ConditionalOps:
         """
         return claims.take(self, rpath, claim)
 
-    def holder(self, rpath: str) -> Holder | None:
-        """Who holds the claim object ``rpath`` now, or None."""
-        return claims.holder(self, rpath)
+    def holder(self, rpath: str, *, own: Claim | None = None) -> Holder | None:
+        """Who holds the claim object ``rpath`` now, or None (``own``: the caller's claim,
+        see :func:`fsartifacts.stores.claims.holder`)."""
+        return claims.holder(self, rpath, own=own)
 
     def release(self, rpath: str, claim: Claim) -> None:
         """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""

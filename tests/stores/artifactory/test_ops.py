@@ -13,6 +13,7 @@ from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.errors import IntegrityError
 from fsartifacts.stores.artifactory.ops import HASHED_AS_SENT_MIN, ArtifactoryOps
 from fsartifacts.stores.base import StoredCopy
+from fsartifacts.stores.claims import Claim
 from tests.fixtures.artifactory import ArtifactoryRepo
 
 
@@ -99,3 +100,43 @@ def test_a_large_file_corrupted_on_its_way_is_not_kept(
     with open(local, "rb") as src, pytest.raises(IntegrityError, match="Push again"):
         ArtifactoryOps(fs).upload_hashing(src, f"{repo.name}/large.bin", exclusive=True)
     assert not fs.exists(f"{repo.name}/large.bin", refresh=True)
+
+
+def test_a_claim_taken_checked_and_dropped_reads_no_claim_object_back(
+    artifactory_repo: ArtifactoryRepo,
+) -> None:
+    """Artifactory takes a claim by an election among candidates named by their token:
+    the caller's own candidate says what it wrote, and a lone one needs no creation time,
+    so taking, checking and dropping it is a write, two listings and a delete (each
+    request at the server's latency, at the start and end of every folder push)."""
+    repo = artifactory_repo
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    ops = ArtifactoryOps(fs)
+    path = f"{repo.name}/.features_v1.0.0.fsartifacts-claim"
+    claim, other = Claim.new(), Claim.new()
+    repo.server.clear_requests()
+
+    assert ops.claim(path, claim) is None
+    held = ops.holder(path, own=claim)
+    assert held is not None and held.claim == claim
+    ops.release(path, claim)
+
+    def claim_requests() -> list[str]:
+        return [
+            f"{r.method} {'storage' if '/api/storage/' in r.path else 'file'}"
+            for r in repo.server.requests
+            if "fsartifacts-claim" in unquote(r.path)
+        ]
+
+    made = claim_requests()
+    # No read of the claim object, no creation time asked: at most the delete's own stat
+    # (which the listing's cache may answer).
+    assert [r for r in made if r != "GET storage"] == ["PUT file", "DELETE file"]
+    assert made.count("GET storage") <= 1
+    assert fs.ls(repo.name, detail=False, refresh=True) == []
+
+    # Against another push's candidate, the holder is still read and ranked by creation.
+    fs.pipe_file(f"{path}-{other.token}", other.to_bytes())
+    assert ops.claim(path, claim) is not None
+    held = ops.holder(path, own=claim)
+    assert held is not None and held.claim == other
