@@ -132,16 +132,19 @@ async def _send_window(
     slots = asyncio.Semaphore(parts_in_flight)
     # The parts are read one after another, in order: their sha256 is the file's as sent.
     read = hashlib.sha256()
-    with_crc32 = sends_crc32(fs)
+    # An upload that declared CRC32 is completed with each part's (held ones too).
+    declared = upload.create_args.get("ChecksumAlgorithm") == "CRC32"
+    with_crc32 = declared or sends_crc32(fs)
     done: list[dict[str, Any]] = []
     sending: list[asyncio.Future[dict[str, Any]]] = []
 
-    def finished(number: int, etag: str, size: int) -> dict[str, Any]:
+    def finished(number: int, etag: str, size: int, crc32: str | None) -> dict[str, Any]:
         """A part S3 now holds, sent or kept: its slot is free for the next part, and its
         bytes are counted."""
         slots.release()
         callback.relative_update(size)
-        return {"PartNumber": number, "ETag": etag}
+        part = {"PartNumber": number, "ETag": etag}
+        return {**part, "ChecksumCRC32": crc32} if declared and crc32 else part
 
     async def send(number: int, data: bytes, crc32: str | None) -> dict[str, Any]:
         try:
@@ -157,7 +160,7 @@ async def _send_window(
         except BaseException:
             slots.release()
             raise
-        return finished(number, response["ETag"], len(data))
+        return finished(number, response["ETag"], len(data), crc32)
 
     try:
         for number in range(1, upload.parts + 1):
@@ -169,7 +172,7 @@ async def _send_window(
                 None, _local_part, fd, upload, number, held.get(number), read, with_crc32
             )
             if reused is not None:
-                done.append(finished(number, reused, len(data)))
+                done.append(finished(number, reused, len(data), crc32))
                 continue
             sending.append(asyncio.ensure_future(send(number, data, crc32)))
             del data  # the task holds the part until it is answered
@@ -196,7 +199,8 @@ def _local_part(
 ) -> tuple[bytes, str | None, str | None]:
     """Part ``number`` of the local file (added to the hash ``read``), the ETag S3 holds
     for it when that part is the same bytes (size, and an ETag that is their MD5), else
-    None: send it; and, ``with_crc32``, its CRC32 as UploadPart takes it."""
+    None: send it; and, ``with_crc32``, its CRC32 as UploadPart (and, for an upload that
+    declared it, CompleteMultipartUpload) takes it."""
     offset = (number - 1) * upload.part_size
     wanted = min(upload.part_size, max(0, upload.size - offset))
     chunks: list[bytes] = []
@@ -209,14 +213,15 @@ def _local_part(
         got += len(chunk)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     read.update(data)
+    crc32 = crc32_checksum(data) if with_crc32 else None
     if held is not None:
         etag, size = held
         if (
             size == len(data)
             and _md5_etag(etag) == hashlib.md5(data, usedforsecurity=False).hexdigest()
         ):
-            return data, etag, None
-    return data, None, crc32_checksum(data) if with_crc32 else None
+            return data, etag, crc32
+    return data, None, crc32
 
 
 def sends_crc32(fs: Any) -> bool:

@@ -82,9 +82,15 @@ class S3Writes(S3Objects):
                 callback.relative_update(len(data))
                 return
 
+            # Parts sent with their CRC32 declare it: S3 then keeps the composite of the
+            # parts' CRC32s as the object's checksum, where an undeclared upload has it
+            # compute a CRC64NVME of the whole object at Complete, a second pass over
+            # every byte that the push waits for.
+            declared = {"ChecksumAlgorithm": "CRC32"} if sends_crc32(self.fs) else {}
             upload = PartsUpload(
                 lpath, bucket, key, size, stat.st_mtime_ns, sha256, part,
-                {"ContentType": content_type, **({"Metadata": metadata} if metadata else {})},
+                {"ContentType": content_type, **({"Metadata": metadata} if metadata else {}),
+                 **declared},
             )  # fmt: skip
 
             def put(conditional: bool) -> None:

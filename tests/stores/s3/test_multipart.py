@@ -292,3 +292,18 @@ def test_no_part_is_hashed_again_on_the_event_loop_over_plain_http(
 
     assert sum(on_loop) < PART  # no part's bytes (a request's small XML body may be)
     assert published(s3_client, bucket) == (data, {"sha256": upload.sha256})
+
+
+def test_an_upload_declares_the_crc32_its_parts_carry_so_s3_checksums_no_whole_object(
+    moto_server: str, s3_client: Any, bucket: str, local: Path, data: bytes
+) -> None:
+    # Undeclared, S3 (and moto) computes a CRC64NVME of the whole object at Complete: a
+    # second pass over every byte, which the push waits for. Declared, the object's
+    # checksum is the composite of the CRC32s the parts were sent and checked with.
+    store = store_at(moto_server, bucket)
+    sha256 = hashlib.sha256(data).hexdigest()
+    store.ops.upload(str(local), f"{bucket}/big.bin", sha256=sha256, exclusive=True)
+
+    head = s3_client.head_object(Bucket=bucket, Key="big.bin", ChecksumMode="ENABLED")
+    assert head.get("ChecksumCRC32") and "ChecksumCRC64NVME" not in head
+    assert published(s3_client, bucket) == (data, {"sha256": sha256})
