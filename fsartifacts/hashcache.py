@@ -13,6 +13,7 @@ asked, and ``save()`` writes back only the shards this process changed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Collection, Iterable, Mapping
@@ -20,7 +21,7 @@ from pathlib import Path
 from stat import S_ISREG
 
 from fsartifacts import hashshards
-from fsartifacts.hashing import FileDigests, FileIdentity, hash_file
+from fsartifacts.hashing import FileDigests, FileIdentity, ReadFile, hash_file
 from fsartifacts.hashshards import Shard, entry_digests, entry_key, entry_sha256, pack_entry
 from fsartifacts.home import user_home
 
@@ -113,16 +114,19 @@ class HashCache:
         algorithms: Iterable[str] = ("sha256",),
         *,
         resolved: bool = False,
+        read: ReadFile | None = None,
     ) -> FileDigests:
         """The sha256 of ``path`` and its digest for each of ``algorithms``.
 
         What the cache lacks is computed in a single read of the file (a miss);
         a hit reads nothing. The result carries the identity the digests belong to.
         ``resolved``: the caller knows ``path`` is already its real path (no link on
-        the way), which spares resolving each file of a large folder again.
+        the way), which spares resolving each file of a large folder again. ``read``:
+        the file's bytes and its stat after them, as a copy just read it: hashed on a
+        miss, and its stat taken as the file's (nothing read or stat'ed again).
         """
         real = os.fspath(path) if resolved else os.path.realpath(path)
-        stat = os.stat(real)
+        stat = os.stat(real) if read is None else read.stat
         key = self._key(stat)
         wanted = list(dict.fromkeys(("sha256", *algorithms)))
         with self._lock:
@@ -132,10 +136,15 @@ class HashCache:
                 self.hits += 1
                 return FileDigests(known, stat)
             self.misses += 1
-        computed = hash_file(real, [n for n in wanted if n not in known], size=stat.st_size)
+        missing = [n for n in wanted if n not in known]
+        if read is None:
+            computed = hash_file(real, missing, size=stat.st_size)
+        else:
+            computed = {name: hashlib.new(name, read.data).hexdigest() for name in missing}
         digests = {name: known.get(name) or computed[name] for name in wanted}
-        # Stat again: a file that changed while being read must not be cached.
-        if self._key(os.stat(real)) == key:
+        # Stat again: a file that changed while being read must not be cached (the stat
+        # of ``read`` was taken after its bytes were: a write they show shows in it).
+        if read is not None or self._key(os.stat(real)) == key:
             with self._lock:
                 self._put(real, key, {**self._entry_digests(real, key), **digests})
         return FileDigests(digests, stat)

@@ -338,6 +338,32 @@ class FileDigests(Mapping[str, str]):
         return _IDENTITY.pack(*file_identity(now)) == self._identity
 
 
+class ReadFile(NamedTuple):
+    """The whole of a small file as one read found it, and the file's fstat taken after
+    that read (so any write whose bytes the read could have seen shows in it)."""
+
+    data: bytes
+    stat: os.stat_result
+
+
+def read_whole(path: str, size: int) -> ReadFile | None:
+    """The file ``path`` (found ``size`` bytes long) in one read and its fstat after it;
+    None when it cannot be read so or is no longer that long, for the caller's usual read
+    to report or handle."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, size + 1)
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return ReadFile(data, st) if len(data) == size == st.st_size else None
+
+
 class DigestsOnUse(FileDigests):
     """The digests of a file found but not read yet, computed by ``compute`` when they are
     first read, in the thread that reads them: the files of a folder are then hashed by
@@ -348,17 +374,26 @@ class DigestsOnUse(FileDigests):
 
     __slots__ = ("_compute", "size_found")
 
-    def __init__(self, found: os.stat_result, compute: Callable[[], FileDigests]) -> None:
+    def __init__(
+        self, found: os.stat_result, compute: Callable[[ReadFile | None], FileDigests]
+    ) -> None:
         self._names, self._values = (), ()
         self._identity = _IDENTITY.pack(*file_identity(found))
-        self._compute: Callable[[], FileDigests] | None = compute
+        self._compute: Callable[[ReadFile | None], FileDigests] | None = compute
         self.size_found = found.st_size
 
-    def hashed(self) -> DigestsOnUse:
-        """Compute the digests now if they are not yet (each is computed once); self."""
+    @property
+    def pending(self) -> bool:
+        """Whether the digests are still to be computed."""
+        return self._compute is not None
+
+    def hashed(self, read: ReadFile | None = None) -> DigestsOnUse:
+        """Compute the digests now if they are not yet (each is computed once); self.
+        ``read``: the file's bytes as a copy of it just read them, hashed instead of
+        reading it again."""
         compute = self._compute
         if compute is not None:
-            done = compute()
+            done = compute(read)
             self._names, self._values, self._identity = done._names, done._values, done._identity
             self._compute = None
         return self

@@ -19,6 +19,7 @@ from fsartifacts.hashing import (
     DigestsOnUse,
     FileDigests,
     HashingWriter,
+    ReadFile,
     hash_file,
     hash_stream,
 )
@@ -251,7 +252,8 @@ def test_digests_on_use_are_computed_once_when_first_read(tmp_path: Path) -> Non
     found = os.stat(path)
     calls: list[int] = []
 
-    def compute() -> FileDigests:
+    def compute(read: ReadFile | None) -> FileDigests:
+        assert read is None
         calls.append(1)
         return FileDigests(hash_file(path, ["sha256", "sha1"]), os.stat(path))
 

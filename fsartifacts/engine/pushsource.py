@@ -27,7 +27,7 @@ from typing import IO, NoReturn
 from fsartifacts.config.model import Artifact
 from fsartifacts.errors import ConfigError, LocalError, NotFoundError
 from fsartifacts.hashcache import HashCache
-from fsartifacts.hashing import DigestsOnUse, FileDigests
+from fsartifacts.hashing import DigestsOnUse, FileDigests, ReadFile
 from fsartifacts.localfiles import file_kind
 
 log = logging.getLogger("fsartifacts")
@@ -109,13 +109,15 @@ def read_digests(
     algorithms: Iterable[str],
     *,
     resolved: bool = False,
+    read: ReadFile | None = None,
 ) -> FileDigests:
-    """The digests of a local file the push found, through the cache (``resolved``: as
-    for :meth:`HashCache.digests`); its read fails as :func:`local_reads` says."""
+    """The digests of a local file the push found, through the cache (``resolved`` and
+    ``read``: as for :meth:`HashCache.digests`); its read fails as :func:`local_reads`
+    says."""
     with local_reads(artifact, path):
         if resolved:
-            return hashes.digests(path, algorithms, resolved=True)
-        return hashes.digests(path, algorithms)
+            return hashes.digests(path, algorithms, resolved=True, read=read)
+        return hashes.digests(path, algorithms, read=read)
 
 
 def open_source(artifact: Artifact, path: Path) -> IO[bytes]:
@@ -197,11 +199,13 @@ def _hash_found(
     rel: str,
     walked: tuple[int, int],
     algorithms: tuple[str, ...],
+    read: ReadFile | None = None,
 ) -> FileDigests:
     """The digests of the walked file ``rel`` (``real`` the folder's real path), refused
-    unless it is still the file the walk found (inode and device ``walked``)."""
+    unless it is still the file the walk found (inode and device ``walked``); ``read``:
+    its bytes as the upload just read them."""
     where = os.path.join(real, rel)
-    digests = read_digests(hashes, artifact, where, algorithms, resolved=True)
+    digests = read_digests(hashes, artifact, where, algorithms, resolved=True, read=read)
     if (digests.identity.st_ino, digests.identity.st_dev) != walked:
         raise LocalError(
             f"{artifact.name}: {folder / rel} changed while it was being pushed (it was "
@@ -275,6 +279,11 @@ def _fail_if_changed(
     cause: BaseException | None,
 ) -> None:
     changed = _first_changed(base, files)
+    if changed is not None and not os.path.lexists(changed):
+        raise LocalError(
+            f"{artifact.name}: {changed} disappeared while it was being pushed (it was there "
+            f"when the push looked); {outcome}. Push again once it is back."
+        ) from cause
     if changed is not None:
         raise LocalError(
             f"{artifact.name}: {changed} changed while it was being pushed, so the upload may "

@@ -24,7 +24,15 @@ from fsartifacts.atomic import (
     write_atomic,
 )
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
-from fsartifacts.hashing import THREADED_MIN, Digests, FileDigests, HashingWriter
+from fsartifacts.hashing import (
+    CHUNK,
+    THREADED_MIN,
+    Digests,
+    DigestsOnUse,
+    FileDigests,
+    HashingWriter,
+    read_whole,
+)
 from fsartifacts.inflight import InFlight
 from fsartifacts.localcopy import kernel_copies, kernel_copy
 from fsartifacts.localfiles import FolderReader, open_regular
@@ -168,6 +176,13 @@ class LocalOps(StoreOps):
         (the folder is made durable whole before anyone sees it); a hard link to its
         source in ``sources`` when that still holds its content."""
         lpath, relative, digests = file
+        read = None
+        if isinstance(digests, DigestsOnUse) and digests.pending and digests.size_found < CHUNK:
+            # A small file not hashed yet is read once: hashed from the bytes that are
+            # then written, so the copy holds exactly what its sha256 says.
+            read = read_whole(lpath, digests.size_found)
+            if read is not None:
+                digests.hashed(read)
         target = os.path.join(folder, *relative.split("/"))
         source = (sources or {}).get(digests["sha256"])
         if source is not None:
@@ -175,6 +190,18 @@ class LocalOps(StoreOps):
             if _staged_copy(source, target):
                 callback.relative_update(source.size)
                 return
+        if read is not None:
+            callback.set_size(len(read.data))
+            dst = _create_member(target)
+            try:
+                view = memoryview(read.data)
+                while view:
+                    view = view[os.write(dst, view) :]
+                callback.relative_update(len(read.data))
+                os.fchmod(dst, stat.S_IMODE(read.stat.st_mode))
+            finally:
+                os.close(dst)
+            return
         # Descriptors, not file objects, and the mode from the one fstat: a folder of
         # 20,000 small files pays for each file's syscalls, so each does only what it must.
         src = os.open(lpath, os.O_RDONLY | _CLOEXEC)

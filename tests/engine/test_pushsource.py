@@ -244,7 +244,9 @@ def test_a_folder_entry_swapped_for_a_link_after_the_walk_is_not_read_through_it
 
 class DeleteBeforeHashing(HashCache):
     """The hash cache, which deletes one file just before hashing it: another process
-    removing the file after the push (or a sync pull) found it, made deterministic."""
+    removing the file after the push (or a sync pull) found it, made deterministic (a
+    small file of a folder pushed to a folder store is hashed from the bytes its upload
+    read: it goes once they are copied, and the check after the upload finds it gone)."""
 
     def __init__(self, target: Path) -> None:
         super().__init__()

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from fsartifacts.hashing import THREADED_MIN, HashingWriter
+from fsartifacts.hashing import (
+    CHUNK,
+    THREADED_MIN,
+    DigestsOnUse,
+    FileDigests,
+    HashingWriter,
+    ReadFile,
+)
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.local import LocalOps
 
@@ -135,6 +142,48 @@ def test_a_folder_makes_each_of_its_folders_once_and_keeps_each_files_mode(
         assert pushed.read_bytes() == Path(local).read_bytes()
         assert stat.S_IMODE(pushed.stat().st_mode) == stat.S_IMODE(os.stat(local).st_mode)
     assert stat.S_IMODE((store / "data_v1.0.0" / files[0][1]).stat().st_mode) == 0o755
+
+
+def test_a_small_file_not_hashed_yet_is_read_once_and_hashed_from_the_bytes_it_is_written_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One open of each small local file: what is hashed is what is written. A file at
+    CHUNK or above is hashed, then copied, as before."""
+    sizes = {"small.bin": 1000, "empty.bin": 0, "chunk.bin": CHUNK}
+    project = tmp_path / "project"
+    project.mkdir()
+    reads: dict[str, ReadFile | None] = {}
+    files = []
+    for name, size in sizes.items():
+        local = project / name
+        local.write_bytes(os.urandom(size))
+        os.chmod(local, 0o640)
+
+        def compute(read: ReadFile | None, local: Path = local) -> FileDigests:
+            reads[local.name] = read
+            data = local.read_bytes() if read is None else read.data
+            return FileDigests({"sha256": hashlib.sha256(data).hexdigest()}, local.stat())
+
+        files.append((str(local), name, DigestsOnUse(local.stat(), compute)))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting(path: str, *args: object, **kwargs: object) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", counting)
+    store = tmp_path / "store" / "data_v1.0.0"
+    LocalOps(LocalFileSystem()).upload_folder(files, str(store))
+    monkeypatch.undo()
+    for local, name, digests in files:
+        data = Path(local).read_bytes()
+        assert (store / name).read_bytes() == data
+        assert digests["sha256"] == hashlib.sha256(data).hexdigest()
+        assert stat.S_IMODE((store / name).stat().st_mode) == 0o640
+        small = sizes[name] < CHUNK
+        assert (reads[name] is not None) == small, name
+        assert opened.count(local) == 1, name  # hashed from the read, or only copied here
 
 
 def test_a_folder_is_copied_by_chunks_where_the_kernel_cannot_copy(
