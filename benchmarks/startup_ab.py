@@ -66,7 +66,9 @@ def main() -> int:
         }
         projects = {}
         for kind, spec in stores.items():
-            root = write_project(scratch / kind, spec, [("model", "model.pkl")], "1.0.0")
+            root = write_project(
+                scratch / f"project-{kind}", spec, [("model", "model.pkl")], "1.0.0"
+            )
             (root / "model.pkl").write_bytes(b"weights" * 100)
             projects[kind] = (root, child_env({"FSARTIFACTS_CACHE_DIR": str(scratch / "cache"),
                                                **spec.env}))  # fmt: skip

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -20,12 +19,21 @@ from typing import IO
 TEMP_MARKER = ".fsartifacts-"  # in the names of temporary files, local and remote
 
 
+def random_hex(nbytes: int) -> str:
+    """``nbytes`` random bytes as hex: a name or a token no other process picks.
+
+    From ``os.urandom``, as ``uuid.uuid4`` is: importing ``uuid`` (and ``platform``
+    with it) would cost every command more than the names it makes.
+    """
+    return os.urandom(nbytes).hex()
+
+
 def temp_name(basename: str, tag: str = "") -> str:
     """A hidden temporary name beside ``basename`` that no artifact name matches.
 
     ``tag`` (such as ``.old``) tells one kind of temporary from the others.
     """
-    return f".{basename}{TEMP_MARKER}{uuid.uuid4().hex[:12]}{tag}.part"
+    return f".{basename}{TEMP_MARKER}{random_hex(6)}{tag}.part"
 
 
 def temp_beside(target: str | os.PathLike[str], tag: str = "") -> Path:

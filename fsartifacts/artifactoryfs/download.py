@@ -11,7 +11,6 @@ import contextlib
 import errno
 import logging
 import os
-import uuid
 from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from fsartifacts.artifactoryfs.errors import (
     transport_error,
 )
 from fsartifacts.artifactoryfs.listing import item_info
+from fsartifacts.atomic import temp_name
 from fsartifacts.byteranges import NOT_SERVED, SHORT, range_problem
 from fsartifacts.hashing import Digests
 from fsartifacts.inflight import InFlight
@@ -192,9 +192,7 @@ def download_to_path(client: ArtifactoryClient, rpath: str, lpath: str, callback
     """
     parent = os.path.dirname(os.path.abspath(lpath))
     os.makedirs(parent, exist_ok=True)
-    staging = os.path.join(
-        parent, f".{os.path.basename(lpath)}.fsartifacts-{uuid.uuid4().hex[:12]}.part"
-    )
+    staging = os.path.join(parent, temp_name(os.path.basename(lpath)))
     try:
         with open(staging, "wb") as out:
             try:

@@ -29,7 +29,6 @@ import io
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Iterator
 
 import requests
@@ -48,6 +47,7 @@ from fsartifacts.artifactoryfs.upload import (
     deploy_by_checksum,
     size_and_digests,
 )
+from fsartifacts.atomic import temp_name
 from fsartifacts.hashing import HashingWriter
 
 log = logging.getLogger("fsartifacts")
@@ -68,7 +68,7 @@ class _Abort(Exception):
 def hidden_name(path: str) -> str:
     """The name a streamed upload of ``path`` is sent to before it is published."""
     parent, _, name = path.rpartition("/")
-    return f"{parent}/.{name}.fsartifacts-{uuid.uuid4().hex[:12]}.part"
+    return f"{parent}/{temp_name(name)}"
 
 
 class StreamingUpload:

@@ -22,11 +22,11 @@ import contextlib
 import json
 import os
 import socket
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from fsartifacts.atomic import random_hex
 from fsartifacts.stores.entries import entry_modified
 
 CLAIM_MARKER = ".fsartifacts-claim"
@@ -67,7 +67,7 @@ class Claim:
 
     @classmethod
     def new(cls) -> Claim:
-        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid(), datetime.now(UTC))
+        return cls(random_hex(16), socket.gethostname(), os.getpid(), datetime.now(UTC))
 
     def to_bytes(self) -> bytes:
         doc = {
