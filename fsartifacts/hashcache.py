@@ -66,6 +66,10 @@ class HashCache:
         self.limit, self.count = limit, count
         self._lock = threading.Lock()
         self._shards: dict[str, Shard] = {}
+        # The shards on disk when first asked for, listed once: the cache folder may hold
+        # 20,000 of them, and a pull of every artifact asks once an artifact. A shard that
+        # another process writes since is missed, which costs a hash, never a wrong answer.
+        self._on_disk: list[tuple[str, str]] | None = None
         self.hits = 0
         self.misses = 0
         self.shards_read = 0  # shards loaded from disk
@@ -167,11 +171,13 @@ class HashCache:
         """
         top = os.path.realpath(under)
         below = os.path.join(top, "")
-        on_disk = hashshards.shards_below(self.path, top) if self.path is not None else ()
         candidates: list[tuple[str, hashshards.Entry, str]] = []
         with self._lock:
-            for folder, at in on_disk:
-                self._shard(folder, at)
+            if self._on_disk is None:
+                self._on_disk = [] if self.path is None else hashshards.shards_on_disk(self.path)
+            for folder, name in self._on_disk:
+                if (folder == top or folder.startswith(below)) and folder not in self._shards:
+                    self._shard(folder, self.path and self.path / name)
             for folder, shard in self._shards.items():
                 if folder != top and not folder.startswith(below):
                     continue

@@ -178,13 +178,14 @@ def write_shard(path: Path, folder: str, entries: Mapping[str, Entry]) -> tuple[
         return _identity(os.fstat(f.fileno()))
 
 
-def shards_below(shards: Path, top: str) -> Iterator[tuple[str, Path]]:
-    """(folder, shard path) of each shard on disk for ``top`` or a folder below it."""
-    below = os.path.join(top, "")
+def shards_on_disk(shards: Path) -> list[tuple[str, str]]:
+    """(folder, shard file name) of each shard in the folder ``shards``: one listing of
+    it (and the first line of each shard named by a hash, which names its folder)."""
     try:
         names = os.listdir(shards)
     except OSError:
-        return
+        return []
+    found = []
     for name in names:
         if not name.endswith(SUFFIX):
             continue
@@ -194,8 +195,9 @@ def shards_below(shards: Path, top: str) -> Iterator[tuple[str, Path]]:
                 continue
         else:
             folder = os.fsdecode(unquote_to_bytes(name[: -len(SUFFIX)]))
-        if (folder == top or folder.startswith(below)) and "\0" not in folder:
-            yield folder, shards / name  # (no folder's path holds a NUL: a damaged one)
+        if "\0" not in folder:  # (no folder's path holds a NUL: a damaged one)
+            found.append((folder, name))
+    return found
 
 
 def _folder_in(path: Path) -> str | None:

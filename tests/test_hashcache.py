@@ -209,6 +209,35 @@ def test_holders_read_only_the_shards_below_the_folder(tmp_path: Path) -> None:
     assert again.shards_read == 3  # project, project/deep and the long one; not elsewhere
 
 
+def test_holders_list_the_cache_folder_once_for_every_folder_asked_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull of every artifact asks once an artifact: the folder of shards (maybe 20,000
+    of them) is listed by the first ask only, and what is found below each folder stays
+    exact."""
+    one = files(tmp_path / "one", "a")[0]
+    two = files(tmp_path / "two" / ("x" * 200), "b")[0]  # a shard named by a hash
+    cache = HashCache(tmp_path / "cache")
+    for path in (one, two):
+        cache.sha256(path)
+    cache.save()
+    listed: list[object] = []
+    real_listdir = os.listdir
+
+    def counting(path: object) -> list[str]:
+        listed.append(path)
+        return real_listdir(path)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(os, "listdir", counting)
+    again = HashCache(tmp_path / "cache")
+    wanted = {sha256(b"a"), sha256(b"b")}
+    assert again.holders(wanted, tmp_path / "one") == {sha256(b"a"): str(one)}
+    assert again.holders(wanted, tmp_path / "two") == {sha256(b"b"): str(two)}
+    assert again.holders(wanted, tmp_path) == {sha256(b"a"): str(one), sha256(b"b"): str(two)}
+    assert listed == [tmp_path / "cache"]
+    assert again.shards_read == 2  # each shard read once
+
+
 WRITER = textwrap.dedent("""
     import sys
     import time
