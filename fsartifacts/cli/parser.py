@@ -1,178 +1,39 @@
-"""The command line's grammar: commands, their options, and ``--help``.
+"""The command line's grammar: each command's parser, and ``--help``.
 
-The words of the help (argument descriptions, examples) are in ``cli_help``;
-what each command does is in ``cli``, which hands its handlers in.
+The options several commands share are in ``options``; the words of the help (argument
+descriptions, examples) in ``help``; what each command does is in the handlers
+``commands`` hands in.
 """
 
 from __future__ import annotations
 
 import argparse
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 
 from fsartifacts import __version__
-
-Handler = Callable[[argparse.Namespace], int]
-
-GLOBAL_DEFAULTS: dict[str, Any] = {
-    "config": None,
-    "env": None,
-    "project_version": None,
-    "jobs": None,
-    "json": False,
-    "verbose": 0,
-    "quiet": False,
-    "no_progress": False,
-}
-
-
-def _global_options(*, shown: bool) -> argparse.ArgumentParser:
-    # SUPPRESS defaults let the same options stand before or after the command
-    # without the subcommand's defaults overwriting what was given before it.
-    # They are described once, in the top-level help (shown), and only accepted
-    # by each command.
-    g = argparse.ArgumentParser(add_help=False)
-    s = argparse.SUPPRESS
-
-    def text(words: str) -> str:
-        return words if shown else s
-
-    g.add_argument("--config", metavar="FILE", default=s, help=text("the config file to use"))
-    g.add_argument(
-        "-e", "--env", metavar="ENV", default=s, help=text("overlay fsartifacts-ENV.yaml")
-    )
-    g.add_argument("--project-version", metavar="V", default=s, help=text("the project version"))
-    g.add_argument(
-        "-j",
-        "--jobs",
-        type=_positive_int,
-        metavar="N",
-        default=s,
-        help=text("files transferred at once, in all"),
-    )
-    g.add_argument("--json", action="store_true", default=s, help=text("print one JSON document"))
-    g.add_argument(
-        "-v", "--verbose", action="count", default=s, help=text("say more (twice: debug)")
-    )
-    g.add_argument("-q", "--quiet", action="store_true", default=s, help=text("only errors"))
-    g.add_argument("--no-progress", action="store_true", default=s, help=text("no progress bars"))
-    return g
-
-
-def _command(
-    group: Any,
-    name: str,
-    *,
-    help: str,
-    description: str | None = None,
-    examples: str | None = None,
-) -> argparse.ArgumentParser:
-    """A command that accepts the global options, with its examples (cli_help.EXAMPLES,
-    under ``examples``, default ``name``) below its own options."""
-    from fsartifacts.cli.help import epilog
-
-    parser: argparse.ArgumentParser = group.add_parser(
-        name,
-        parents=[_global_options(shown=False)],
-        help=help,
-        description=textwrap.fill(description or f"{help[0].upper()}{help[1:]}.", 78),
-        epilog=epilog(examples or name),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
-
-
-def _prefix_option(p: argparse.ArgumentParser) -> None:
-    from fsartifacts.cli.help import PREFIX
-
-    p.add_argument("-p", "--prefix", default="", help=PREFIX)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _duration(text: str) -> timedelta:
-    from fsartifacts.config.values import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _credential_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--user", help="Artifactory user name")
-    p.add_argument("-t", "--token", help="Artifactory token or password (prefer --token-stdin)")
-    p.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
-
-
-def _push_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-f", "--force", action="store_true", help="replace the copy of this version on the store"
-    )
-    _prefix_option(p)
-    p.add_argument("--dry-run", action="store_true", help="show what would happen")
-    _resume_option(p, "upload")
-    p.add_argument(
-        "-m", "--message", metavar="TEXT",
-        help="recorded with the version's provenance (shown by `fsartifacts info`)",
-    )  # fmt: skip
-    _credential_options(p)
-
-
-def _pull_options(p: argparse.ArgumentParser) -> None:
-    from fsartifacts.cli import help as words
-
-    p.add_argument(
-        "-o", "--override", action="store_true",
-        help="write to the artifact's file path, replacing it",
-    )  # fmt: skip
-    _prefix_option(p)
-    p.add_argument("--pre", action="store_true", help=words.PRE)
-    p.add_argument("--dry-run", action="store_true", help="show what would happen")
-    p.add_argument(
-        "--locked", action="store_true", help="pull exactly what fsartifacts.lock records"
-    )
-    _resume_option(p, "download")
-    _selection_options(p)
-    _credential_options(p)
-
-
-def _resume_option(p: argparse.ArgumentParser, transfer: str) -> None:
-    p.add_argument(
-        "--no-resume", dest="resume", action="store_false",
-        help=f"start over an interrupted {transfer} instead of continuing it",
-    )  # fmt: skip
-
-
-def _selection_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--include", action="append", default=[], metavar="GLOB",
-        help="only the files of the folder that match (gitignore-style; repeatable)",
-    )  # fmt: skip
-    p.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB",
-        help="not the files of the folder that match (gitignore-style; repeatable)",
-    )  # fmt: skip
+from fsartifacts.cli.options import (
+    Handler,
+    command,
+    credential_options,
+    duration,
+    global_options,
+    positive_int,
+    prefix_option,
+    pull_options,
+    push_options,
+    selection_options,
+)
 
 
 def _alias(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
     handler = handlers["alias"]
-    alias = _command(commands, "alias", help=HELP["alias"])
+    alias = command(commands, "alias", help=HELP["alias"])
     verbs = alias.add_subparsers(dest="verb", metavar="set|rm|list", help=words.ALIAS_VERBS)
     verbs.required = True
-    set_ = _command(
+    set_ = command(
         verbs,
         "set",
         examples="alias set",
@@ -186,10 +47,10 @@ def _alias(commands: Any, handlers: Mapping[str, Handler]) -> None:
         "--from", dest="expect", metavar="VERSION",
         help="only if the alias points at VERSION now (none: only if it is not set)",
     )  # fmt: skip
-    rm = _command(verbs, "rm", examples="alias rm", help="remove an alias (its history is kept)")
+    rm = command(verbs, "rm", examples="alias rm", help="remove an alias (its history is kept)")
     rm.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
     rm.add_argument("name", metavar="NAME", help=words.ALIAS_NAME)
-    ls = _command(verbs, "list", examples="alias list", help="the aliases and where they point")
+    ls = command(verbs, "list", examples="alias list", help="the aliases and where they point")
     ls.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
@@ -198,15 +59,15 @@ def _alias(commands: Any, handlers: Mapping[str, Handler]) -> None:
         "--history", action="store_true", help="every move: who, when, from which version"
     )
     for sub, verb in ((set_, "set"), (rm, "rm"), (ls, "list")):
-        _prefix_option(sub)
-        _credential_options(sub)
+        prefix_option(sub)
+        credential_options(sub)
         sub.set_defaults(handler=handler, alias_verb=verb)
 
 
 def _push(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    push = _command(
+    push = command(
         commands,
         "push",
         help=HELP["push"],
@@ -218,32 +79,32 @@ def _push(commands: Any, handlers: Mapping[str, Handler]) -> None:
         ),
     )
     push.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
-    _push_options(push)
+    push_options(push)
     push.set_defaults(handler=handlers["push"], command_name="push", sync=False)
 
 
 def _pull(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    pull = _command(commands, "pull", help=HELP["pull"])
+    pull = command(commands, "pull", help=HELP["pull"])
     pull.add_argument("artifact", metavar="ARTIFACT|ALL", help=words.ARTIFACT_OR_ALL)
     pull.add_argument(
         "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
         help=f"{words.VERSION_OR_LATEST} {words.VERSION_DEFAULT}",
     )  # fmt: skip
-    _pull_options(pull)
+    pull_options(pull)
     pull.set_defaults(handler=handlers["pull"], command_name="pull", skip_current=False)
 
 
 def _sync(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    sync = _command(commands, "sync", help=HELP["sync"])
+    sync = command(commands, "sync", help=HELP["sync"])
     sync_commands = sync.add_subparsers(
         dest="direction", metavar="push|pull", help=words.SYNC_DIRECTION
     )
     sync_commands.required = True
-    sync_push = _command(
+    sync_push = command(
         sync_commands,
         "push",
         examples="sync push",
@@ -257,9 +118,9 @@ def _sync(commands: Any, handlers: Mapping[str, Handler]) -> None:
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
     )  # fmt: skip
-    _push_options(sync_push)
+    push_options(sync_push)
     sync_push.set_defaults(handler=handlers["push"], command_name="sync push", sync=True)
-    sync_pull = _command(
+    sync_pull = command(
         sync_commands,
         "pull",
         examples="sync pull",
@@ -273,68 +134,68 @@ def _sync(commands: Any, handlers: Mapping[str, Handler]) -> None:
         "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST",
         help=f"{words.VERSION_OR_LATEST} {words.VERSION_DEFAULT}",
     )  # fmt: skip
-    _pull_options(sync_pull)
+    pull_options(sync_pull)
     sync_pull.set_defaults(handler=handlers["pull"], command_name="sync pull", skip_current=True)
 
 
 def _rm(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    rm = _command(commands, "rm", help=HELP["rm"])
+    rm = command(commands, "rm", help=HELP["rm"])
     rm.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
     rm.add_argument("version", metavar="VERSION", help=words.VERSION)
-    _prefix_option(rm)
+    prefix_option(rm)
     rm.add_argument("--dry-run", action="store_true", help="show what would be deleted")
-    _credential_options(rm)
+    credential_options(rm)
     rm.set_defaults(handler=handlers["rm"])
 
 
 def _prune(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    prune = _command(commands, "prune", help=HELP["prune"])
+    prune = command(commands, "prune", help=HELP["prune"])
     prune.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
     )  # fmt: skip
     prune.add_argument(
         "--keep",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         metavar="N",
         help="versions to keep per major version",
     )
-    _prefix_option(prune)
+    prefix_option(prune)
     prune.add_argument("--dry-run", action="store_true", help="show what would be deleted")
-    _credential_options(prune)
+    credential_options(prune)
     prune.set_defaults(handler=handlers["prune"])
 
 
 def _gc(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    gc = _command(commands, "gc", help=HELP["gc"], description=words.GC)
+    gc = command(commands, "gc", help=HELP["gc"], description=words.GC)
     gc.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL}: whose unfinished folder versions count (default ALL)",
     )  # fmt: skip
     gc.add_argument(
         "--older-than",
-        type=_duration,
+        type=duration,
         default="1h",
         metavar="DURATION",
         help="only what nothing has written to for this long: 0s, 30m, 1h (the default), 7d",
     )
-    _prefix_option(gc)
+    prefix_option(gc)
     gc.add_argument("--dry-run", action="store_true", help="list what would be removed")
-    _credential_options(gc)
+    credential_options(gc)
     gc.set_defaults(handler=handlers["gc"])
 
 
 def _list(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    ls = _command(commands, "list", help=HELP["list"])
+    ls = command(commands, "list", help=HELP["list"])
     ls.add_argument(
         "artifact", nargs="?", default="ALL", metavar="ARTIFACT|ALL",
         help=f"{words.ARTIFACT_OR_ALL} (default ALL)",
@@ -348,37 +209,37 @@ def _list(commands: Any, handlers: Mapping[str, Handler]) -> None:
         "--files", action="store_true",
         help="the files of the folder version VERSION names, with sizes",
     )  # fmt: skip
-    _selection_options(ls)
-    _prefix_option(ls)
+    selection_options(ls)
+    prefix_option(ls)
     ls.add_argument("--pre", action="store_true", help=words.PRE)
-    _credential_options(ls)
+    credential_options(ls)
     ls.set_defaults(handler=handlers["list"])
 
 
 def _info(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    info = _command(commands, "info", help=HELP["info"])
+    info = command(commands, "info", help=HELP["info"])
     info.add_argument("artifact", metavar="ARTIFACT", help=words.ARTIFACT)
     info.add_argument(
         "version", nargs="?", default=None, metavar="VERSION|RANGE|LATEST|@NAME",
         help=f"{words.VERSION_OR_LATEST}; or @NAME, an alias {words.VERSION_DEFAULT}",
     )  # fmt: skip
-    _prefix_option(info)
+    prefix_option(info)
     info.add_argument("--pre", action="store_true", help=words.PRE)
-    _credential_options(info)
+    credential_options(info)
     info.set_defaults(handler=handlers["info"])
 
 
 def _validate(commands: Any, handlers: Mapping[str, Handler]) -> None:
-    validate = _command(commands, "validate", help=HELP["validate"])
+    validate = command(commands, "validate", help=HELP["validate"])
     validate.set_defaults(handler=handlers["validate"])
 
 
 def _demo(commands: Any, handlers: Mapping[str, Handler]) -> None:
     from fsartifacts.cli import help as words
 
-    demo = _command(commands, "demo", help=HELP["demo"])
+    demo = command(commands, "demo", help=HELP["demo"])
     demo.add_argument("directory", nargs="?", help=words.DEMO_DIRECTORY)
     demo.set_defaults(handler=handlers["demo"])
 
@@ -425,7 +286,7 @@ def parser_for(
     parser = argparse.ArgumentParser(
         prog="fsartifacts",
         description="Push and pull versioned artifacts to S3, Artifactory or any fsspec store.",
-        parents=[_global_options(shown=True)],
+        parents=[global_options(shown=True)],
     )
     parser.add_argument("--version", action="version", version=f"fsartifacts {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
