@@ -7,6 +7,8 @@ one place (``cli.main``) using :attr:`FsArtifactsError.exit_code`.
 
 from __future__ import annotations
 
+import errno
+
 from fsartifacts.redaction import redact_urls
 
 EXIT_OK = 0
@@ -171,3 +173,17 @@ def typed_error(exc: BaseException, what: str = "") -> FsArtifactsError:
         detail = str(exc) or type(exc).__name__
         return TransferError(f"{what}: {detail}" if what else detail)
     return InternalError(what, exc)
+
+
+def no_room(exc: OSError) -> str | None:
+    """The way out of a write that found no room for its bytes (a full disk, a quota, a
+    file larger than the filesystem or the process's file size limit takes), as the start
+    of a sentence; None for any other failure."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Free some space on that disk"
+    if exc.errno == errno.EFBIG:
+        return (
+            "The file is larger than that filesystem, or this process's file size limit "
+            "(ulimit -f), takes: raise the limit or use another disk"
+        )
+    return None

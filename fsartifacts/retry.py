@@ -57,7 +57,8 @@ def pause_before_retry(what: str, delay: float, next_try: int, attempts: int, re
 
 
 # Local conditions that another try cannot fix.
-_PERMANENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+_PERMANENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT,
+                     errno.EFBIG}  # fmt: skip
 _PERMANENT = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError,
               NotADirectoryError)  # fmt: skip
 

@@ -28,12 +28,11 @@ from fsartifacts.atomic import (
     temp_name,
 )
 from fsartifacts.engine.manifest import ManifestEntry
-from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError
+from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError, no_room
 from fsartifacts.escaping import has_control_characters
 
 OLD_TAG = ".old"  # the destination moved aside during a folder swap
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 # A pulled file's write buffer, given: ``open`` without one asks the system whether the
 # new file is a terminal (a system call per file of a folder) to choose line buffering.
 WRITE_BUFFER = io.DEFAULT_BUFFER_SIZE
@@ -52,10 +51,10 @@ def local_error(exc: OSError, path: Path) -> LocalError:
             f"cannot write {path}: {reason}. The local folder is not writable: fix its "
             "permissions, or pull into a project folder you can write to."
         )
-    if exc.errno in _NO_SPACE:
+    room = no_room(exc)
+    if room is not None:
         return LocalError(
-            f"cannot write {path}: {reason}. Free some space on that disk and pull again; "
-            "what was there is as it was."
+            f"cannot write {path}: {reason}. {room}, and pull again; what was there is as it was."
         )
     return LocalError(f"cannot write {path}: {reason}.")
 

@@ -46,6 +46,7 @@ from fsartifacts.stores.base import (
 )
 from fsartifacts.stores.filerunner import FileRunner
 from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.storewrites import store_writes
 
 Feed = Callable[[bytes], None]
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -98,7 +99,11 @@ class LocalOps(StoreOps):
         callback = callback or NoOpCallback()
         os.makedirs(os.path.dirname(rpath), exist_ok=True)
         # exclusive: a hard link, which fails with EEXIST when rpath exists: create-if-absent.
-        with open(lpath, "rb") as src, atomic_write(rpath, exclusive=exclusive) as dst:
+        with (
+            store_writes(rpath),
+            open(lpath, "rb") as src,
+            atomic_write(rpath, exclusive=exclusive) as dst,
+        ):
             size = os.fstat(src.fileno()).st_size
             callback.set_size(size)
             _copy_between_files(src.fileno(), dst.fileno(), size, callback)
@@ -119,7 +124,7 @@ class LocalOps(StoreOps):
         callback.set_size(opened.st_size)
         digests = Digests(("sha256",))
         try:
-            with atomic_write(rpath, exclusive=exclusive) as dst:
+            with store_writes(rpath), atomic_write(rpath, exclusive=exclusive) as dst:
                 _copy_between_files(src.fileno(), dst.fileno(), opened.st_size, callback,
                                     feed=digests.update)  # fmt: skip
                 os.fchmod(dst.fileno(), stat.S_IMODE(opened.st_mode))
@@ -131,7 +136,8 @@ class LocalOps(StoreOps):
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         os.makedirs(os.path.dirname(rpath), exist_ok=True)
-        write_atomic(rpath, data, exclusive=exclusive)
+        with store_writes(rpath):
+            write_atomic(rpath, data, exclusive=exclusive)
 
     def upload_folder(
         self,
@@ -150,9 +156,10 @@ class LocalOps(StoreOps):
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
         try:
-            os.makedirs(staging)
-            super().upload_folder(files, staging, run, sources)
-            sync_tree(staging)
+            with store_writes(rpath):
+                os.makedirs(staging)
+                super().upload_folder(files, staging, run, sources)
+                sync_tree(staging)
             try:
                 os.rename(staging, rpath)
             except OSError as exc:
@@ -234,7 +241,7 @@ class LocalOps(StoreOps):
             os.makedirs(os.path.dirname(rpath), exist_ok=True)
             if not _link(src, source.path, rpath, exclusive=exclusive):
                 src.seek(0)  # the very file just checked, copied
-                with atomic_write(rpath, exclusive=exclusive) as dst:
+                with store_writes(rpath), atomic_write(rpath, exclusive=exclusive) as dst:
                     _copy_between_files(src.fileno(), dst.fileno(), source.size, NoOpCallback())
         if record:
             self.write_sidecar(rpath, source.sha256)

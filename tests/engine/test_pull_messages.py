@@ -191,4 +191,5 @@ def test_a_file_too_large_for_the_disk_names_the_staged_file_whatever_wrote_it(
                          preexec_fn=small_files_only)  # fmt: skip
     assert run.returncode == 1, run.stderr
     assert "cannot write" in run.stderr and "File too large" in run.stderr, run.stderr
+    assert "file size limit (ulimit -f)" in run.stderr, run.stderr  # and the way out
     assert not (root / "data").exists()
