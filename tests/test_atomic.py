@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from fsartifacts.atomic import TEMP_MARKER, atomic_write, write_atomic
+from tests.fixtures.syscalls import fsyncs_below
 
 
 def test_the_target_gets_the_whole_content_and_no_temporary_is_left(tmp_path: Path) -> None:
@@ -43,13 +43,6 @@ def test_exclusive_creates_only_what_is_absent(tmp_path: Path) -> None:
 def test_the_file_is_synced_and_a_durable_write_syncs_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
 ) -> None:
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording(fd: int) -> None:
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording)
+    synced = fsyncs_below(monkeypatch, tmp_path)
     write_atomic(tmp_path / "f", b"data", durable=durable)
     assert synced == (["file", "folder"] if durable else ["file"])

@@ -20,6 +20,7 @@ from fsartifacts.hashing import (
 )
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.local import LocalOps
+from tests.fixtures.syscalls import fsyncs_below
 
 
 def stored(path: Path, data: bytes) -> StoredCopy:
@@ -90,14 +91,7 @@ def test_a_folder_is_staged_then_made_durable_at_once_not_file_by_file(
         local.write_bytes(os.urandom(100 + i))
         digest = hashlib.sha256(local.read_bytes()).hexdigest()
         files.append((str(local), f"d{i % 4}/{i}.bin", {"sha256": digest}))
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording(fd: int) -> None:
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording)
+    synced = fsyncs_below(monkeypatch, tmp_path)
     store = tmp_path / "store"
     store.mkdir()
     LocalOps(LocalFileSystem()).upload_folder(files, str(store / "data_v1.0.0"))
