@@ -9,7 +9,7 @@ import pytest
 
 from fsartifacts import Project
 from fsartifacts.errors import ConflictError, IntegrityError, NotFoundError
-from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
+from tests.fixtures.cli import in_process, start, tree_digest, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
 ARTIFACTS = """\
@@ -35,7 +35,7 @@ def produce(
 
 
 def run_json(*args: str, cwd: Path) -> dict:
-    run = fsartifacts(*args, "--json", cwd=cwd)
+    run = in_process(*args, "--json", cwd=cwd)
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(run.stdout)
 
@@ -49,7 +49,7 @@ def test_set_move_pull_and_remove_an_alias(remote: Remote, tmp_path: Path) -> No
     alias, move = project.alias_set("model", "1.0.0", "prod")
     assert (str(alias.version), move.old, move.new) == ("1.0.0", None, "1.0.0")
     project.alias_set("data", "1.0.0", "prod")
-    moved = fsartifacts("alias", "set", "model", "1.1.0", "prod", "-v", cwd=consumer)
+    moved = in_process("alias", "set", "model", "1.1.0", "prod", "-v", cwd=consumer)
     assert moved.returncode == 0, moved.stderr
     assert "@prod of model: 1.0.0 -> 1.1.0" in moved.stdout
     # Only Artifactory lacks a conditional write, and -v says what guards the move there.
@@ -61,7 +61,7 @@ def test_set_move_pull_and_remove_an_alias(remote: Remote, tmp_path: Path) -> No
     assert [str(v) for v in project.versions("model")] == ["1.1.0", "1.0.0"]
     assert str(project.resolve("model", "LATEST")) == "1.1.0"
 
-    pulled = fsartifacts("pull", "model", "@prod", "-o", cwd=consumer)
+    pulled = in_process("pull", "model", "@prod", "-o", cwd=consumer)
     assert pulled.returncode == 0, pulled.stderr
     assert (consumer / "models" / "model.pkl").read_bytes() == b"model two\n" * 500
     (result,) = project.pull("data", "@prod", override=True)

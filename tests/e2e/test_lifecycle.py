@@ -1,4 +1,9 @@
-"""Lock file, rm, prune, pins and sync, end to end on every kind of store."""
+"""Lock file, rm, prune, pins and sync, end to end on every kind of store.
+
+The commands run through the CLI's ``main`` in this process (:func:`in_process`): these
+tests are about what they do to the stores and the lock file; the installed command's
+process (its start, signals, exit) is tested in ``test_cli_*``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from fsartifacts import Project
-from tests.fixtures.cli import fsartifacts, tree_digest, write_project
+from tests.fixtures.cli import in_process, tree_digest, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
 ARTIFACTS = """\
@@ -36,7 +41,7 @@ def push_in_process(root: Path, which: str = "ALL", *, force: bool = False) -> N
 
 
 def run_ok(*args: str, cwd: Path) -> dict:
-    run = fsartifacts(*args, "--json", cwd=cwd)
+    run = in_process(*args, "--json", cwd=cwd)
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(run.stdout)
 
@@ -69,13 +74,13 @@ def test_lock_file_and_locked_pull(remote: Remote, tmp_path: Path) -> None:
     # A locked copy that was replaced, or removed, fails with exit 1.
     project(producer, remote, "1.0.0", seed="replaced")
     push_in_process(producer, "model", force=True)
-    changed = fsartifacts("pull", "model", "LATEST", "--locked", cwd=clone)
+    changed = in_process("pull", "model", "LATEST", "--locked", cwd=clone)
     assert (
         changed.returncode == 1 and "differs from what fsartifacts.lock recorded" in changed.stderr
     )
     assert tree_digest(clone) == first
     Project.load(start=producer, environ={}).rm("data", "1.0.0")
-    gone = fsartifacts("pull", "data", "LATEST", "--locked", cwd=clone)
+    gone = in_process("pull", "data", "LATEST", "--locked", cwd=clone)
     assert gone.returncode == 1 and "gone from the store" in gone.stderr
 
 
@@ -90,17 +95,17 @@ def test_rm_and_prune(remote: Remote, tmp_path: Path) -> None:
         assert {r.action for r in seeded.push("ALL")} == {"pushed"}
     before = remote.digest()
 
-    missing = fsartifacts("rm", "model", "1.9.9", cwd=producer)
+    missing = in_process("rm", "model", "1.9.9", cwd=producer)
     assert missing.returncode == 1 and "Versions there: 2.2.0, 2.1.0" in missing.stderr
     assert run_ok("rm", "model", "1.0.0", "--dry-run", cwd=producer)["results"][0]["action"] == (
         "planned"
     )
-    dry = fsartifacts("prune", "--keep", "2", "--dry-run", cwd=producer)
+    dry = in_process("prune", "--keep", "2", "--dry-run", cwd=producer)
     assert dry.returncode == 0, dry.stderr
     assert "to delete (6)" in dry.stdout and "data_v1.1.0/" in dry.stdout
     assert remote.digest() == before
 
-    pruned = fsartifacts("prune", "ALL", "--keep", "2", cwd=producer)
+    pruned = in_process("prune", "ALL", "--keep", "2", cwd=producer)
     assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.index("to delete (6)") < pruned.stdout.index("deleted")
     kept = {"1.2.0", "1.3.0", "2.1.0", "2.2.0"}
@@ -145,7 +150,7 @@ def test_pinned_versions(remote: Remote, tmp_path: Path) -> None:
     assert {"model_v1.2.0.pkl", "other_v3.0.0.pkl"} <= remote.names()
     pulled = run_ok("pull", "model", "LATEST", cwd=root)
     assert pulled["results"][0]["version"] == "1.2.0"
-    listed = fsartifacts("list", "model", cwd=root)
+    listed = in_process("list", "model", cwd=root)
     assert "pinned to 1.2.0" in listed.stdout
 
 
@@ -201,7 +206,7 @@ def test_push_of_a_version_already_there_is_refused_whatever_its_content(
     urls = {r["artifact"]: r["remote"] for r in first["results"]}
     before = remote.digest()
 
-    again = fsartifacts("push", "ALL", cwd=producer)
+    again = in_process("push", "ALL", cwd=producer)
     assert again.returncode == 1, again.stdout + again.stderr
     assert (
         f"model 1.0.0 already exists at {urls['model']}: bump the version, or push with "
@@ -220,7 +225,7 @@ def test_push_of_a_version_already_there_is_refused_whatever_its_content(
     # Different content: both refuse it; --force replaces it.
     project(producer, remote, "1.0.0", seed="two")
     write_project(producer, yaml_config(remote, ARTIFACTS + SINGULAR), "1.0.0")
-    changed = fsartifacts("sync", "push", "model", cwd=producer)
+    changed = in_process("sync", "push", "model", cwd=producer)
     assert changed.returncode == 1
     assert f"model 1.0.0 already exists at {urls['model']} with different content" in (
         changed.stderr
