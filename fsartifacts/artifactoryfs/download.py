@@ -171,11 +171,16 @@ def stream_range(
 
 def _shut(response: requests.Response) -> None:
     """End a response another thread is reading: shutting its socket down wakes a read
-    blocked in it (closing would not)."""
+    blocked in it (closing would not), and the reader then closes the response itself.
+
+    Closing it here too, under the reader, hands its connection back to the pool with
+    the socket still open (the reader's own close then finds no connection to close):
+    the server goes on sending into it until its socket buffers fill, and waits there."""
     raw = response.raw
     if hasattr(raw, "shutdown"):  # urllib3 2.3 and later
         raw.shutdown()
-    response.close()
+    else:
+        response.close()
 
 
 def refuse_folder(response: requests.Response, path: str) -> None:
