@@ -28,6 +28,14 @@ def random_hex(nbytes: int) -> str:
     return os.urandom(nbytes).hex()
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte of ``data`` at ``fd``'s position: ``os.write`` may write fewer
+    than it is given (a signal, a pipe), and the rest must follow."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def temp_name(basename: str, tag: str = "") -> str:
     """A hidden temporary name beside ``basename`` that no artifact name matches.
 

@@ -26,6 +26,7 @@ from fsartifacts.atomic import (
     sync_tree,
     temp_beside,
     temp_name,
+    write_all,
 )
 from fsartifacts.engine.manifest import ManifestEntry
 from fsartifacts.errors import FsArtifactsError, IntegrityError, LocalError, no_room
@@ -79,9 +80,7 @@ class NewFile:
         self.fd = fd
 
     def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
+        write_all(self.fd, data)
         return len(data)
 
     def flush(self) -> None:

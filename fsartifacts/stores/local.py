@@ -21,6 +21,7 @@ from fsartifacts.atomic import (
     sync_tree,
     temp_beside,
     temp_name,
+    write_all,
     write_atomic,
 )
 from fsartifacts.errors import IntegrityError, StoreNotFoundError
@@ -201,9 +202,7 @@ class LocalOps(StoreOps):
             callback.set_size(len(read.data))
             dst = _create_member(target)
             try:
-                view = memoryview(read.data)
-                while view:
-                    view = view[os.write(dst, view) :]
+                write_all(dst, read.data)
                 callback.relative_update(len(read.data))
                 os.fchmod(dst, stat.S_IMODE(read.stat.st_mode))
             finally:
