@@ -13,7 +13,6 @@ asked, and ``save()`` writes back only the shards this process changed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Collection, Iterable, Mapping
@@ -21,7 +20,7 @@ from pathlib import Path
 from stat import S_ISREG
 
 from fsartifacts import hashshards
-from fsartifacts.hashing import FileDigests, FileIdentity, ReadFile, hash_file
+from fsartifacts.hashing import FileDigests, FileIdentity, ReadFile, hash_bytes, hash_file
 from fsartifacts.hashshards import Shard, entry_digests, entry_key, entry_sha256, pack_entry
 from fsartifacts.home import user_home
 
@@ -144,7 +143,7 @@ class HashCache:
         if read is None:
             computed = hash_file(real, missing, size=stat.st_size)
         else:
-            computed = {name: hashlib.new(name, read.data).hexdigest() for name in missing}
+            computed = hash_bytes(read.data, missing)
         digests = {name: known.get(name) or computed[name] for name in wanted}
         # Stat again: a file that changed while being read must not be cached (the stat
         # of ``read`` was taken after its bytes were: a write they show shows in it).

@@ -156,6 +156,11 @@ def hash_file(
             data += b"".join(iter(lambda: os.read(fd, CHUNK), b""))
     finally:
         os.close(fd)
+    return hash_bytes(data, algorithms)
+
+
+def hash_bytes(data: bytes, algorithms: Iterable[str] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of ``data`` (bytes already in memory) for each algorithm."""
     return {name: hashlib.new(name, data).hexdigest() for name in dict.fromkeys(algorithms)}
 
 
