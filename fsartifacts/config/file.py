@@ -137,7 +137,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigValidationError(
-            [f"the top level must be a mapping of keys (key: value), not a {kind_of(data)}"],
+            [f"the top level must be a mapping of keys (key: value), not {kind_of(data)}"],
             source=path,
         )
     return data

@@ -126,7 +126,8 @@ def _skelebot(
         )
     if not isinstance(repository, dict):
         raise ConfigValidationError(
-            [f"{_SKELEBOT_PREFIX}: must be a mapping (got {kind_of(repository)})"], source=source
+            [f"{_SKELEBOT_PREFIX}: must be a mapping (key: value) (got {kind_of(repository)})"],
+            source=source,
         )
     kinds = stores_in(repository)
     if len(kinds) > 1:

@@ -7,6 +7,7 @@ or expected, and :class:`ConfigValidationError` carries the lines.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,19 +63,44 @@ def flatten(tree: Mapping[Any, Any], prefix: KeyPath = ()) -> list[tuple[KeyPath
     return out
 
 
-def explain(message: str, path: KeyPath, document: Any, schema: dict[str, Any]) -> str:
-    """cerberus' terse messages, with what was found or expected."""
+def explain(
+    message: str, path: KeyPath, document: Any, schema: dict[str, Any]
+) -> tuple[KeyPath, str]:
+    """cerberus' terse message at ``path``, saying what was found or expected: (path, message)."""
     if message == "unknown field":
         known = _known_keys(schema, path[:-1])
-        return f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key"
+        return path, f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key"
     if message.startswith("must be of ") and message.endswith(" type"):
-        message = message.replace("of dict type", "a mapping (key: value)")
-        return f"{message} (got {kind_of(_value_at(document, path))})"
+        wanted = _type_words(message.removeprefix("must be of ").removesuffix(" type"))
+        parent = _rules_at(schema, path[:-1])
+        if path and "keysrules" in parent and "valuesrules" not in parent:
+            # cerberus files a key's problem under the key, as if it were a value's: the
+            # problem is the key itself (extra_args: {1: x}), not the value it holds
+            key = path[-1]
+            return path[:-1], f"key {key!r} must be {wanted} (got {kind_of(key)})"
+        return path, f"must be {wanted} (got {kind_of(_value_at(document, path))})"
     if message == "null value not allowed":
-        return "no value given; give one or remove the key"
+        return path, "no value given; give one or remove the key"
     if message == "empty values not allowed":
-        return "empty value; give one or remove the key"
-    return message
+        return path, "empty value; give one or remove the key"
+    return path, message
+
+
+# cerberus' type names as a YAML author knows them
+_TYPE_WORDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "dict": "a mapping (key: value)",
+    "list": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+}
+
+
+def _type_words(constraint: str) -> str:
+    """cerberus' ``string`` or ``['boolean', 'string']`` as words: ``true or false, or a string``"""
+    words = [_TYPE_WORDS.get(name, name) for name in re.findall(r"\w+", constraint)]
+    return (", or " if any(" or " in w for w in words) else " or ").join(words)
 
 
 def _value_at(document: Any, path: KeyPath) -> Any:
@@ -86,21 +112,21 @@ def _value_at(document: Any, path: KeyPath) -> Any:
     return document
 
 
+def _rules_at(schema: dict[str, Any], path: KeyPath) -> dict[str, Any]:
+    """The schema's rules for the value at ``path`` (the whole document for ``()``)."""
+    rules: dict[str, Any] = {"type": "dict", "schema": schema}
+    for key in path:
+        inner = rules.get("schema") or {}
+        if rules.get("type") == "list":
+            rules = inner  # a list's schema is the rules of each of its items
+        else:
+            rules = (inner.get(key) or {}) if isinstance(key, str) else {}
+    return rules
+
+
 def _known_keys(schema: dict[str, Any], path: KeyPath) -> list[str]:
     """The keys the schema knows in the mapping at ``path``."""
-    mapping: dict[str, Any] | None = schema
-    item_rules: dict[str, Any] | None = None
-    for key in path:
-        if isinstance(key, int):
-            mapping = item_rules.get("schema") if item_rules else None
-            item_rules = None
-            continue
-        rules = (mapping or {}).get(key) or {}
-        if rules.get("type") == "list":
-            item_rules, mapping = rules.get("schema"), None
-        else:
-            mapping, item_rules = rules.get("schema"), None
-    return list(mapping or {})
+    return list(_rules_at(schema, path).get("schema") or {})
 
 
 # --------------------------------------------------------------------------- key paths

@@ -255,9 +255,9 @@ def validate(
     validator = validator_class()(UnvalidatedSchema(schema), purge_unknown=not strict)
     if validator.validate(document):
         return validator.document, []
-    problems = []
-    for path, message in flatten(validator.errors):
-        problems.append((path, explain(message, path, document, schema)))
+    problems = [
+        explain(message, path, document, schema) for path, message in flatten(validator.errors)
+    ]
     return validator.document, problems
 
 

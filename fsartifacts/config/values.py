@@ -12,7 +12,7 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -307,10 +307,14 @@ def as_text(value: Any) -> Any:
 
 
 def kind_of(value: object) -> str:
-    """The YAML name of a value's type, for messages: string, mapping, list, ..."""
-    names = {str: "string", bool: "boolean", int: "integer", float: "number"}
-    names.update({list: "list", dict: "mapping", type(None): "null"})
-    return names.get(type(value), type(value).__name__)
+    """The YAML type of a value as a message says it: a string, a mapping, an integer, null..."""
+    if value is None:
+        return "null"
+    names = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list"}
+    names.update({dict: "mapping", date: "date", datetime: "timestamp", bytes: "binary"})
+    names[set] = "set"
+    name = names.get(type(value), type(value).__name__)
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def stores_in(repository: Mapping[str, Any]) -> list[StoreKind]:

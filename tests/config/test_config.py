@@ -378,14 +378,14 @@ BAD_CONFIGS = [
     (
         "wrong type",
         S3_REPO.replace("bucket: my-bucket", "bucket: [a, b]"),
-        "repository.s3.bucket: must be of string type",
-        "(got list)",
+        "repository.s3.bucket: must be a string",
+        "(got a list)",
     ),
     (
         "singular not bool",
         S3_REPO.replace("file: models/model.pkl", "file: m.pkl\n      singular: maybe"),
-        "repository.artifacts[0].singular: must be of boolean type",
-        "(got string)",
+        "repository.artifacts[0].singular: must be true or false",
+        "(got a string)",
     ),
     (
         "missing bucket",
@@ -452,7 +452,7 @@ BAD_CONFIGS = [
         "auth aws not bool",
         "repository: {artifactory: {url: h, repo: r, auth: {aws: 'sure'}},"
         " artifacts: [{name: m, file: m}]}",
-        "repository.artifactory.auth.aws: must be of boolean type",
+        "repository.artifactory.auth.aws: must be true or false",
         "",
     ),
     (
@@ -488,8 +488,8 @@ BAD_CONFIGS = [
     (
         "name number",
         "repository: {s3: {bucket: b}, artifacts: [{name: 12, file: a}]}",
-        "repository.artifacts[0].name: must be of string type",
-        "(got integer)",
+        "repository.artifacts[0].name: must be a string",
+        "(got an integer)",
     ),
     (
         "file absolute",
@@ -614,6 +614,79 @@ def test_bad_fsartifacts_yaml_is_one_line_naming_the_key_path(
     assert message.startswith(str((tmp_path / "fsartifacts.yaml").resolve()) + ": ")
     assert path_and_problem in message
     assert detail in message
+
+
+# A value of the wrong YAML type: what the key wants, and what the file wrote there.
+WRONG_TYPES = [
+    ("s3: {bucket: [a, b]}", "repository.s3.bucket: must be a string (got a list)"),
+    ("s3: {bucket: 12}", "repository.s3.bucket: must be a string (got an integer)"),
+    ("s3: [b]", "repository.s3: must be a mapping (key: value) (got a list)"),
+    ("s3: {bucket: b}, artifacts: abc", "repository.artifacts: must be a list (got a string)"),
+    ("s3: {bucket: b}, artifacts: [abc]",
+     "repository.artifacts[0]: must be a mapping (key: value) (got a string)"),
+    ("s3: {bucket: b}, artifacts: [{name: 1.5, file: m}]",
+     "repository.artifacts[0].name: must be a string (got a number)"),
+    ("s3: {bucket: b}, artifacts: [{name: 2020-01-01, file: m}]",
+     "repository.artifacts[0].name: must be a string (got a date)"),
+    ("s3: {bucket: b}, artifacts: [{name: m, file: m, singular: 1}]",
+     "repository.artifacts[0].singular: must be true or false (got an integer)"),
+    ("s3: {bucket: b}, artifacts: [{name: m, file: m, version: [1]}]",
+     "repository.artifacts[0].version: must be a string (got a list)"),
+    ("artifactory: {url: http://h, repo: r, verify: 3}",
+     "repository.artifactory.verify: must be true or false, or a string (got an integer)"),
+    ("artifactory: {url: http://h, repo: r, cert: 3}",
+     "repository.artifactory.cert: must be a string or a list (got an integer)"),
+    ("artifactory: {url: http://h, repo: r, auth: {aws: yes please}}",
+     "repository.artifactory.auth.aws: must be true or false (got a string)"),
+    # a key of the wrong type is named as a key, not as a value at an index
+    ("s3: {bucket: b, extra_args: {1: x}}",
+     "repository.s3.extra_args: key 1 must be a string (got an integer)"),
+    ("url: 'file:///tmp/store', options: {true: x}",
+     "repository.options: key True must be a string (got a boolean)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("flavour", ["fsartifacts.yaml", "skelebot.yaml"])
+@pytest.mark.parametrize(("repository", "problem"), WRONG_TYPES)
+def test_a_value_of_the_wrong_type_names_the_type_the_file_wrote(
+    tmp_path: Path, flavour: str, repository: str, problem: str
+) -> None:
+    if "artifacts:" not in repository:
+        repository += ", artifacts: [{name: m, file: m}]"
+    text = f"repository: {{{repository}}}\n"
+    if flavour == "skelebot.yaml":
+        text, problem = "components:\n  " + text, "components." + problem
+    write(tmp_path, flavour, text)
+    with pytest.raises(ConfigValidationError) as caught:
+        load(tmp_path)
+    assert caught.value.errors == (problem,)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("version: [1]\n" + S3_REPO, "version: must be a string (got a list)"),
+        (S3_REPO + "transfer: [1]\n", "transfer: must be a mapping (key: value) (got a list)"),
+        ("repository: [1]\n", "repository: must be a mapping (key: value) (got a list)"),
+        ("42\n", "the top level must be a mapping of keys (key: value), not an integer"),
+    ],
+)
+def test_the_wrong_type_at_the_top_of_fsartifacts_yaml_is_named(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    write(tmp_path, "fsartifacts.yaml", text)
+    with pytest.raises(ConfigValidationError) as caught:
+        load(tmp_path)
+    assert caught.value.errors == (problem,)
+
+
+def test_a_skelebot_repository_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "skelebot.yaml", "components:\n  repository: [s3]\n")
+    with pytest.raises(ConfigValidationError) as caught:
+        load(tmp_path)
+    assert caught.value.errors == (
+        "components.repository: must be a mapping (key: value) (got a list)",
+    )
 
 
 @pytest.mark.parametrize("name", ["ALL", "all", "LATEST", "Latest", "latest"])
