@@ -11,9 +11,11 @@ The checksums cannot go with that PUT (they are known only at the end), so they
 are checked after the fact: the server's reply names the sha1 and sha256 of what
 it stored, which must be those of what was written. Only then is the file
 published, by a checksum deploy of those checksums to its real path (no bytes
-sent again; the server checks them), and the hidden copy deleted. A write that
-fails or is abandoned never changes the real path: an unfinished body is
-discarded by the server, a finished hidden copy is deleted.
+sent again; the server checks them), and the hidden copy deleted
+(:class:`~fsartifacts.artifactoryfs.hidden.HiddenCopy`, shared with the deploy of a
+file hashed as it is sent). A write that fails or is abandoned never changes the
+real path: an unfinished body is discarded by the server, a finished hidden copy
+is deleted.
 
 The price: a streamed upload cannot be retried (its bytes are gone), and the
 writer must keep the server waiting no longer than its read timeout.
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -35,22 +36,10 @@ import requests
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.download import download
-from fsartifacts.artifactoryfs.errors import (
-    ArtifactoryError,
-    ArtifactoryIntegrityError,
-    error_from_response,
-    json_body,
-)
-from fsartifacts.artifactoryfs.upload import (
-    SPOOL_IN_MEMORY,
-    deploy,
-    deploy_by_checksum,
-    size_and_digests,
-)
-from fsartifacts.atomic import temp_name
+from fsartifacts.artifactoryfs.errors import ArtifactoryError, error_from_response
+from fsartifacts.artifactoryfs.hidden import HiddenCopy, answered_checksums
+from fsartifacts.artifactoryfs.upload import SPOOL_IN_MEMORY, deploy, size_and_digests
 from fsartifacts.hashing import HashingWriter
-
-log = logging.getLogger("fsartifacts")
 
 CHUNK = 1024 * 1024  # bytes per chunk of the request body
 QUEUE_CHUNKS = 4  # chunks that may wait for the connection: the memory bound
@@ -65,12 +54,6 @@ class _Abort(Exception):
     """Raised inside the body iterator: requests then drops the connection mid-body."""
 
 
-def hidden_name(path: str) -> str:
-    """The name a streamed upload of ``path`` is sent to before it is published."""
-    parent, _, name = path.rpartition("/")
-    return f"{parent}/{temp_name(name)}"
-
-
 class StreamingUpload:
     """One chunked PUT to a hidden name beside ``path``, fed by :meth:`write`.
 
@@ -82,15 +65,16 @@ class StreamingUpload:
     def __init__(self, client: ArtifactoryClient, path: str) -> None:
         self.client = client
         self.path = path
-        self.hidden = hidden_name(path)
+        self.copy = HiddenCopy(client, path)
+        self.hidden = self.copy.name
         # What is written: hashed and counted, then queued for the connection.
         self.writer = HashingWriter(_QueueSink(self), ("sha1", "sha256"))
         self._queue: queue.Queue[bytes | _End | _Abort] = queue.Queue(QUEUE_CHUNKS)
         self._done = threading.Event()
         self._response: requests.Response | None = None
         self._error: BaseException | None = None
-        self._stored = False  # the hidden copy exists on the server
-        self._action = f"upload {path}"
+        self._checked: dict[str, str] | None = None  # what finish() found stored
+        self._action = self.copy.action
         self._thread = threading.Thread(
             target=self._send, name=f"artifactory-stream-{self.hidden}", daemon=True
         )
@@ -161,32 +145,14 @@ class StreamingUpload:
         with response:
             if response.status_code not in (200, 201):
                 raise self._failure()
-            self._stored = True
-            body = json_body(response, self._action)
-        stored = body.get("checksums") if isinstance(body, dict) else None
-        stored = stored if isinstance(stored, dict) else {}
-        digests = self.writer.digests()
-        sha1, sha256 = digests["sha1"], digests["sha256"]
-        if str(stored.get("sha256", "")).lower() != sha256 or (
-            stored.get("sha1") and str(stored["sha1"]).lower() != sha1
-        ):
-            self.abort()
-            raise ArtifactoryIntegrityError(
-                f"{self._action}: the server stored bytes with sha256 {stored.get('sha256')}, "
-                f"{sha256} were sent; nothing was written to {self.path}"
-            )
+            self.copy.stored = True
+            answered = answered_checksums(response)
+        self._checked = self.copy.check(self.writer.digests(), answered)
 
     def publish(self) -> None:
         """Deploy the checked content to ``path`` by checksum, then delete the hidden copy."""
-        source = self.writer.digests()
-        try:
-            if not deploy_by_checksum(self.client, self.path, source):
-                raise ArtifactoryError(
-                    f"{self._action}: the server no longer holds the uploaded content "
-                    f"(sha256 {source['sha256']}); nothing was written to {self.path}"
-                )
-        finally:
-            self._delete_hidden()
+        assert self._checked is not None, "publish() comes after finish()"
+        self.copy.publish(self._checked)
 
     def abort(self) -> None:
         """Stop sending and leave nothing behind; ``path`` is untouched. Idempotent."""
@@ -195,23 +161,10 @@ class StreamingUpload:
                 self._hand_over(_Abort())
             self._thread.join()
         if self._response is not None:
-            self._stored = self._stored or self._response.status_code in (200, 201)
+            if self._response.status_code in (200, 201):
+                self.copy.stored = True
             self._response.close()
-        self._delete_hidden()
-
-    def _delete_hidden(self) -> None:
-        if not self._stored:
-            return
-        self._stored = False
-        try:
-            self.client.call(
-                "DELETE",
-                self.client.file_url(self.hidden),
-                f"delete {self.hidden}",
-                ok=(200, 202, 204, 404),
-            ).close()
-        except ArtifactoryError as error:
-            log.warning("could not delete the upload's hidden copy %s: %s", self.hidden, error)
+        self.copy.delete()
 
 
 def copy_by_streaming(client: ArtifactoryClient, path1: str, path2: str, size: int | None) -> None:

@@ -5,7 +5,7 @@ A mixin of :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`,
 which gives it ``client``. Every deploy carries the content's sha1 and sha256, so
 the server refuses a corrupted upload and stores nothing; a large file is offered
 by checksum first (:mod:`fsartifacts.artifactoryfs.upload`), unless it is hashed as it
-is sent (``put_file_hashing``). ``mode="create"`` is
+is sent (``put_file_hashing``: to a hidden name, published once checked). ``mode="create"`` is
 a check then a PUT: Artifactory has no conditional deploy. Files being written
 while open are :class:`~fsartifacts.artifactoryfs.file.ArtifactoryFile`.
 """
@@ -24,7 +24,6 @@ from fsspec.spec import AbstractFileSystem
 
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
-from fsartifacts.artifactoryfs.errors import ArtifactoryIntegrityError
 from fsartifacts.artifactoryfs.hashingdeploy import deploy_hashing
 from fsartifacts.artifactoryfs.upload import Readable, Reopened, size_and_digests
 from fsartifacts.hashing import FileIdentity
@@ -38,8 +37,6 @@ class WriteOperations(AbstractFileSystem):
     if TYPE_CHECKING:
 
         def _exists_on_server(self, path: str) -> bool: ...
-
-        def _delete(self, path: str) -> None: ...
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
@@ -102,33 +99,24 @@ class WriteOperations(AbstractFileSystem):
         and the sha1 of the server's copy, ``{"sha256": ..., "sha1": ...}``.
 
         The request carries no checksum, so the server cannot refuse a corrupted
-        upload: the checksums its answer gives for what it stored must be those
-        hashed on the way (else ``GET /api/storage`` asked). A copy that is not
-        those bytes is deleted at once and :class:`ArtifactoryIntegrityError` raised.
+        upload: it goes to a hidden name beside ``rpath``, and reaches ``rpath`` by a
+        checksum deploy only once the checksums the server gives for what it stored
+        are those hashed on the way; else :class:`ArtifactoryIntegrityError`, and
+        nothing is at ``rpath`` (:mod:`fsartifacts.artifactoryfs.hidden`).
+        ``mode="create"``: FileExistsError when ``rpath`` exists, before any byte is
+        sent or by the time the bytes are checked.
         """
         rpath = self._strip_protocol(rpath)
-        if mode == "create" and self._exists_on_server(rpath):
+        exclusive = mode == "create"
+        if exclusive and self._exists_on_server(rpath):
             raise FileExistsError(errno.EEXIST, "already exists", rpath)
         size = os.fstat(src.fileno()).st_size
         try:
-            sent, stored = deploy_hashing(self.client, rpath, lambda: Reopened(src), size, callback)
-            if not stored.get("sha256"):  # an answer without them: the item's own record
-                info = self.info(rpath, refresh=True)
-                stored = {k: str(info.get(k) or "").lower() for k in ("sha256", "sha1")}
+            return deploy_hashing(
+                self.client, rpath, lambda: Reopened(src), size, callback, exclusive=exclusive
+            )
         finally:
             self.invalidate_cache(rpath)
-        if stored.get("sha256") != sent["sha256"] or not stored.get("sha1"):
-            try:
-                self._delete(rpath)
-                outcome = "the copy was deleted"
-            except Exception as exc:  # said, beside the mismatch that matters more
-                outcome = f"deleting the copy failed too ({exc}): delete it by hand"
-            raise ArtifactoryIntegrityError(
-                f"upload {rpath}: the server stored content with sha256 "
-                f"{stored.get('sha256') or 'unknown'}, not the {sent['sha256']} sent; "
-                f"{outcome}"
-            )
-        return {"sha256": sent["sha256"], "sha1": stored["sha1"]}
 
     def deploy_by_checksum(
         self, path: str, sha256: str, sha1: str, mode: str = "overwrite"

@@ -42,6 +42,9 @@ In-process::
                              path_contains=None)
     srv.faults.before_next(action, count=1, methods=None, path_contains=None)
                                        # action() runs before the next matching request
+    srv.faults.before_answer(action, count=1, methods=("PUT",), path_contains=None)
+                                       # action() runs once a deploy stored its file,
+                                       #   before its answer is sent
     srv.faults.cut_after(nbytes, methods=("GET",), path_contains=None)  # RST for good
     srv.faults.ignore_ranges(count=None, methods=("GET",), path_contains=None)
                                        # ranged GETs answered 200 with the whole file

@@ -28,6 +28,10 @@ requests (FIFO when several rules match), then disarms itself:
 * ``before_next(action, count=1, methods=None)``: call ``action()`` before handling the
   next ``count`` matching requests (after the latency, before any other fault): another
   client acting at that very moment, e.g. writing a file a request is about to affect.
+* ``before_answer(action, count=1, methods=("PUT",))``: call ``action()`` once the next
+  ``count`` matching deploys have stored their file, before their answer goes out: what
+  another client sees, or does, at the moment the uploader is about to learn the outcome
+  (a listing taken then, the uploader killed then).
 * ``cut_after(nbytes)``: from now on (until ``reset()``), reset the connection (RST) of
   every matching download once ``nbytes`` of artifact content went out in all, over
   every request since it was armed: a network that goes down for good part way through
@@ -65,6 +69,7 @@ TRUNCATE = "truncate"
 CORRUPT = "corrupt"
 REDIRECT = "redirect"
 BEFORE = "before"
+BEFORE_ANSWER = "before_answer"
 CUT = "cut"
 IGNORE_RANGES = "ignore_ranges"
 STALL = "stall"
@@ -258,6 +263,15 @@ class Faults:
         path_contains: str | None = None,
     ) -> None:
         self._arm(FaultRule(BEFORE, count, _methods(methods), path_contains, action=action))
+
+    def before_answer(
+        self,
+        action: Callable[[], None],
+        count: int = 1,
+        methods: Iterable[str] | None = ("PUT",),
+        path_contains: str | None = None,
+    ) -> None:
+        self._arm(FaultRule(BEFORE_ANSWER, count, _methods(methods), path_contains, action=action))
 
     def reset(self) -> None:
         """Disarm every rule, end every stall and set latency and throttle back to 0."""

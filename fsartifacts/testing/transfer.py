@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fsartifacts.testing import views
 from fsartifacts.testing.downloads import DownloadEndpoints
-from fsartifacts.testing.faults import CORRUPT, DROP, flip_byte
+from fsartifacts.testing.faults import BEFORE_ANSWER, CORRUPT, DROP, flip_byte
 from fsartifacts.testing.http_base import CHUNK, AbortRequest
 from fsartifacts.testing.model import (
     ArtifactoryError,
@@ -76,6 +76,9 @@ class ArtifactEndpoints(DownloadEndpoints):
                 )  # fmt: skip
             finally:
                 upload.discard()
+        rule = app.faults.take(BEFORE_ANSWER, self.command, self.path)
+        if rule is not None and rule.action is not None:
+            rule.action()
         include_sha256 = "ArtifactoryBuildClient/" not in (self.headers.get("User-Agent") or "")
         body = views.file_created(item, self._base, include_sha256=include_sha256)
         location = _header_url(body["downloadUri"])

@@ -942,8 +942,9 @@ def test_a_large_push_hashes_the_file_as_it_sends_it_and_keeps_both_digests(
     result = engine.push(MODEL, V1)
     assert result.action == "pushed" and result.sha256 == hashlib.sha256(data).hexdigest()
     assert (cache.misses, cache.hits) == (0, 0)  # not read before the upload
-    (put,) = requests_to(server, "PUT", "model_v1.0.0.pkl")
+    put, published = requests_to(server, "PUT", "model_v1.0.0.pkl")  # to a hidden name, then
     assert (put.status, put.bytes_in, header(put, "X-Checksum-Sha256")) == (201, len(data), None)
+    assert (published.bytes_in, header(published, "X-Checksum-Deploy")) == (0, "true")
     assert cache.digests(local, ["sha1"]) == digests_of(data)  # the server's sha1, kept
     assert (cache.misses, cache.hits) == (0, 1)
 

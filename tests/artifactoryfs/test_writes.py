@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.fixtures.artifactoryfs import (
     RecordingCallback,
     digests_of,
     header,
+    make_fs,
     requests_to,
 )
 
@@ -206,8 +208,9 @@ def test_put_file_hashing_sends_the_bytes_once_and_hashes_them_on_the_way(
     with open(local, "rb") as src:
         digests = fs.put_file_hashing(src, f"{repo}/big.bin", callback=callback)
     assert digests == digests_of(data)
-    # One PUT with the bytes: no checksum probe first, no checksum (none is known yet).
-    (put,) = requests_to(server, "PUT", "big.bin")
+    # One PUT with the bytes: no checksum probe first, no checksum (none is known yet). Then
+    # the checksum deploy that publishes them.
+    put, _published = requests_to(server, "PUT", "big.bin")
     assert (put.status, put.bytes_in) == (201, len(data))
     assert header(put, "Content-Length") == str(len(data))
     assert not [h for h in put.headers if h.lower().startswith("x-checksum")]
@@ -226,20 +229,75 @@ def test_put_file_hashing_hashes_only_the_try_that_was_stored(
     server.faults.drop_after(SEND_BLOCK + 1000, methods=["PUT"], path_contains="up.bin")
     with open(local, "rb") as src:
         assert fs.put_file_hashing(src, f"{repo}/up.bin") == digests_of(data)
-    assert [r.status for r in requests_to(server, "PUT", "up.bin")] == [0, 201]
+    assert [r.status for r in requests_to(server, "PUT", "up.bin")] == [0, 201, 201]
     assert fs.cat_file(f"{repo}/up.bin") == data
 
 
-def test_put_file_hashing_deletes_a_copy_stored_with_other_bytes(
+def hidden_copy_of(name: str) -> re.Pattern[str]:
+    """The name an upload of ``name`` is sent to before it is published."""
+    return re.compile(rf"\.{re.escape(name)}\.fsartifacts-[0-9a-f]{{12}}\.part")
+
+
+def test_put_file_hashing_never_shows_unchecked_bytes_at_the_path(
     fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
+    """The request of a file hashed as it is sent carries no checksum, so the server stores
+    bytes corrupted on the way: they go to a hidden name beside the path, so a pull never
+    finds them at the path, from the server's answer to the client's check, nor after."""
     local = tmp_path / "c.bin"
     data = os.urandom(2 * SEND_BLOCK)
     local.write_bytes(data)
     server.faults.corrupt_next(methods=["PUT"], offset=SEND_BLOCK + 7)
+    at_answer: list[list[str]] = []  # the repository's files as the upload is answered
+    server.faults.before_answer(
+        lambda: at_answer.append([n for n, _ in server.storage.children(repo, "")])
+    )
     with open(local, "rb") as src, pytest.raises(ArtifactoryIntegrityError) as caught:
         fs.put_file_hashing(src, f"{repo}/c.bin")
+    ((stored,),) = at_answer
+    assert hidden_copy_of("c.bin").fullmatch(stored)
     assert hashlib.sha256(data).hexdigest() in str(caught.value)
-    assert "the copy was deleted" in str(caught.value)
+    assert f"nothing was written to {repo}/c.bin" in str(caught.value)
+    # No request wrote to the path; the hidden copy is gone.
+    assert not [r for r in server.requests if r.method == "PUT" and r.path.endswith("/c.bin")]
     assert [r.status for r in requests_to(server, "DELETE", "c.bin")] == [204]
-    assert not fs.exists(f"{repo}/c.bin")
+    assert server.storage.children(repo, "") == []
+
+
+def test_put_file_hashing_publishes_the_checked_bytes_by_checksum(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "big.bin"
+    data = os.urandom(3 * SEND_BLOCK + 5)
+    local.write_bytes(data)
+    with open(local, "rb") as src:
+        assert fs.put_file_hashing(src, f"{repo}/big.bin", mode="create") == digests_of(data)
+    sent, published = requests_to(server, "PUT", "big.bin")
+    assert hidden_copy_of("big.bin").fullmatch(sent.path.rpartition("/")[2])
+    assert (sent.status, sent.bytes_in) == (201, len(data))
+    # The path is created from the checked content: no byte sent again.
+    assert published.path.endswith(f"/{repo}/big.bin")
+    assert (published.status, published.bytes_in) == (201, 0)
+    assert header(published, "X-Checksum-Deploy") == "true"
+    assert header(published, "X-Checksum-Sha256") == hashlib.sha256(data).hexdigest()
+    (deleted,) = requests_to(server, "DELETE", "big.bin")
+    assert (deleted.path, deleted.status) == (sent.path, 204)
+    assert server.storage.children(repo, "") == [("big.bin", False)]
+    assert fs.cat_file(f"{repo}/big.bin") == data
+
+
+def test_put_file_hashing_to_create_refuses_a_path_created_while_it_was_sent(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """A version pushed twice is an error: the path is checked before the bytes are sent,
+    and again before they are published there."""
+    local = tmp_path / "v.bin"
+    local.write_bytes(os.urandom(2 * SEND_BLOCK))
+    theirs = os.urandom(1000)
+    other = make_fs(server.url)
+    server.faults.before_answer(lambda: other.pipe_file(f"{repo}/v.bin", theirs), methods=["PUT"],
+                                path_contains="v.bin")  # fmt: skip
+    with open(local, "rb") as src, pytest.raises(FileExistsError):
+        fs.put_file_hashing(src, f"{repo}/v.bin", mode="create")
+    assert fs.cat_file(f"{repo}/v.bin") == theirs
+    assert server.storage.children(repo, "") == [("v.bin", False)]

@@ -15,6 +15,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import subprocess
 import threading
 import urllib.request
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.stores.artifactory.ops import HASHED_AS_SENT_MIN
 from fsartifacts.testing.artifactory import ArtifactoryServer
 from fsartifacts.testing.requestlog import RequestRecord
 from tests.fixtures.artifactory import (
@@ -37,7 +39,14 @@ from tests.fixtures.artifactory import (
     ArtifactoryRepo,
     reset_server,
 )
-from tests.fixtures.cli import THREE_ARTIFACTS, fsartifacts, tree_digest, write_project, write_three
+from tests.fixtures.cli import (
+    THREE_ARTIFACTS,
+    fsartifacts,
+    start,
+    tree_digest,
+    write_project,
+    write_three,
+)
 
 # -- helpers --------------------------------------------------------------------
 
@@ -755,3 +764,39 @@ def test_a_path_that_does_not_exist_in_the_repository_fails_list_and_pull_and_pu
     assert pushed.returncode == 0, pushed.stderr
     listed = run("list", cwd=project, home=home)
     assert listed.returncode == 0 and "1.0.0" in listed.stdout, listed.stderr
+
+
+def test_a_push_killed_after_sending_its_bytes_leaves_no_version_behind(
+    artifactory_repo: ArtifactoryRepo, home: Path, tmp_path: Path
+) -> None:
+    """A large file is hashed as it is sent, so the server cannot check its bytes: they go
+    to a hidden name and reach the version's path only once the pusher checked them. A
+    pusher killed (SIGKILL) once the server has stored them, before it learns the answer,
+    leaves no version a pull could install; gc knows the hidden copy for a leftover."""
+    repo, root = artifactory_repo, tmp_path / "producer"
+    write_project(root, config(repo.url, repo.name, MODEL, path=None))
+    (root / "models").mkdir()
+    (root / "models" / "model.pkl").write_bytes(os.urandom(HASHED_AS_SENT_MIN))
+    pusher: list[subprocess.Popen[str]] = []
+    running = threading.Event()
+
+    def kill_the_pusher() -> None:
+        running.wait(60)
+        os.kill(pusher[0].pid, signal.SIGKILL)
+
+    repo.server.faults.before_answer(kill_the_pusher, path_contains="model_v1.0.0.pkl")
+    pusher.append(start("push", "model", cwd=root, env={"HOME": str(home), "NETRC": ""}))
+    running.set()
+    _, err = pusher[0].communicate(timeout=120)
+    assert pusher[0].returncode == -signal.SIGKILL, err
+    assert repo.server.wait_idle()
+    left = [name for name, _ in repo.server.storage.children(repo.name, "")]
+    assert "model_v1.0.0.pkl" not in left
+    assert [name for name in left if name.startswith(".model_v1.0.0.pkl.fsartifacts-")]
+    collected = run("gc", "--older-than", "0s", cwd=root, home=home)
+    assert collected.returncode == 0, collected.stderr
+    assert not [
+        name
+        for name, _ in repo.server.storage.children(repo.name, "")
+        if name.startswith(".model_v1.0.0.pkl")
+    ]

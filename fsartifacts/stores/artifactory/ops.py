@@ -9,9 +9,10 @@
   (``upload_digests``), so a push reads the file once before sending it. A file
   of ``HASHED_AS_SENT_MIN`` bytes or more that the engine has no digests of is
   hashed as it is sent instead (``hashes_uploads``): its first byte leaves at
-  once, not after a read of the whole file (about 1 s per GiB), and the sha256
-  of the server's answer must be the one hashed on the way, else the copy is
-  deleted and the push fails. Such a deploy tells the server no checksum (real
+  once, not after a read of the whole file (about 1 s per GiB). It goes to a
+  hidden name beside the path, published there by a checksum deploy only once
+  the sha256 of the server's answer is the one hashed on the way, else the
+  hidden copy is deleted and the push fails. Such a deploy tells the server no checksum (real
   Artifactory then marks it as one whose client published none), and is not
   first offered by checksum.
 - There is no conditional deploy: an exclusive write is a check on the server

@@ -15,6 +15,7 @@ from fsartifacts.stores.artifactory.ops import HASHED_AS_SENT_MIN, ArtifactoryOp
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.claims import Claim
 from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.artifactoryfs import header
 
 
 def stored(fs: ArtifactoryFileSystem, path: str, data: bytes) -> StoredCopy:
@@ -82,10 +83,13 @@ def test_a_file_is_hashed_as_it_is_sent(artifactory_repo: ArtifactoryRepo, tmp_p
     sha256, sha1 = hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest()
     assert dict(digests) == {"sha256": sha256, "sha1": sha1}
     assert digests.unchanged(local)  # the identity of the file as it was opened
-    # One PUT, its first byte sent at once: no checksum probe, no checksum to send.
+    # One PUT of the bytes, its first byte sent at once: no checksum probe, no checksum to
+    # send. It goes to a hidden name; a checksum deploy of what it stored publishes it.
     puts = [r for r in repo.server.requests if r.method == "PUT"]
-    assert [(r.status, r.bytes_in) for r in puts] == [(201, HASHED_AS_SENT_MIN)]
+    assert [(r.status, r.bytes_in) for r in puts] == [(201, HASHED_AS_SENT_MIN), (201, 0)]
     assert not [h for h in puts[0].headers if h.lower().startswith("x-checksum")]
+    assert ".large.bin.fsartifacts-" in puts[0].path
+    assert puts[1].path.endswith("/large.bin") and header(puts[1], "X-Checksum-Deploy") == "true"
     assert fs.cat_file(f"{repo.name}/large.bin") == data
 
 

@@ -1,0 +1,121 @@
+"""Bytes a path holds only once checked: sent to a hidden name beside it, compared with
+what was sent, then published at the path by a checksum deploy.
+
+A deploy whose checksums are known only after its last byte (a file streamed as it is
+written, one hashed as it is sent) cannot tell the server what to expect, so the server
+stores whatever arrived, corrupted or not. Sent to the path itself, those bytes would be
+there from the server's answer until the client's check refused them, for a pull to
+install (it checks a download against the checksums the server computed of those very
+bytes), and for good if the client died in between. So they go to
+``.NAME.fsartifacts-XXXXXXXXXXXX.part`` beside the path (``atomic.temp_name``): no
+artifact's name pattern matches it, and the sweep of leftovers removes it once
+abandoned. The checksums of the server's answer must be those hashed on the way; only
+then a checksum deploy of them creates the path (no byte is sent again: the server
+links the content it holds), and the hidden copy is deleted. A failed delete is logged,
+not raised: the path holds the right bytes, and the sweep takes the copy later.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Mapping
+
+import requests
+
+from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.errors import ArtifactoryError, ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.listing import item_info
+from fsartifacts.artifactoryfs.upload import deploy_by_checksum
+from fsartifacts.atomic import temp_name
+
+log = logging.getLogger("fsartifacts")
+
+
+def hidden_name(path: str) -> str:
+    """The name an upload of ``path`` is sent to before it is published."""
+    parent, _, name = path.rpartition("/")
+    return f"{parent}/{temp_name(name)}"
+
+
+def answered_checksums(response: requests.Response) -> dict[str, str]:
+    """The ``checksums`` of a deploy's answer (sha1, sha256, md5, lower-cased); {} when
+    it has none (an answer that is not the JSON of a stored item)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    checksums = body.get("checksums") if isinstance(body, dict) else None
+    if not isinstance(checksums, dict):
+        return {}
+    return {str(k): str(v).lower() for k, v in checksums.items() if isinstance(v, str) and v}
+
+
+class HiddenCopy:
+    """The hidden name the bytes of ``path`` are sent to, and what becomes of them there."""
+
+    def __init__(self, client: ArtifactoryClient, path: str) -> None:
+        self.client = client
+        self.path = path
+        self.name = hidden_name(path)
+        self.action = f"upload {path}"
+        # The server may hold a copy under ``name``: set by the sender before its request,
+        # since a try that failed on the client's side may have been stored.
+        self.stored = False
+
+    def check(self, sent: Mapping[str, str], answered: Mapping[str, str]) -> dict[str, str]:
+        """The sha256 and sha1 to publish the copy by: those of the server's answer
+        (``answered``; the item's own record when the answer has none), which must be those
+        ``sent`` (its sha256, and its sha1 when known). Else the hidden copy is deleted and
+        :class:`ArtifactoryIntegrityError` raised: nothing was written to the path."""
+        if not answered.get("sha256"):
+            answered = item_info(self.client, self.name)
+        stored256 = str(answered.get("sha256") or "").lower()
+        stored1 = str(answered.get("sha1") or "").lower()
+        sha256, sha1 = sent["sha256"], str(sent.get("sha1") or stored1)
+        if stored256 != sha256 or not sha1 or (stored1 and stored1 != sha1):
+            self.delete()
+            raise ArtifactoryIntegrityError(
+                f"{self.action}: the server stored bytes with sha256 {stored256 or 'unknown'}, "
+                f"not the {sha256} sent; nothing was written to {self.path}"
+            )
+        return {"sha256": sha256, "sha1": sha1}
+
+    def publish(self, checksums: Mapping[str, str], *, exclusive: bool = False) -> None:
+        """Create the path from the checked copy by a checksum deploy of ``checksums``, then
+        delete the copy. ``exclusive``: FileExistsError when the path exists by now, asked
+        of the server just before (Artifactory has no conditional deploy: the window left
+        is that one round trip, not the whole upload)."""
+        try:
+            if exclusive and _exists(self.client, self.path):
+                raise FileExistsError(errno.EEXIST, "already exists", self.path)
+            if not deploy_by_checksum(self.client, self.path, dict(checksums)):
+                raise ArtifactoryError(
+                    f"{self.action}: the server no longer holds the uploaded content "
+                    f"(sha256 {checksums['sha256']}); nothing was written to {self.path}"
+                )
+        finally:
+            self.delete()
+
+    def delete(self) -> None:
+        """Delete the hidden copy if the server may hold one; a failure is logged only."""
+        if not self.stored:
+            return
+        self.stored = False
+        try:
+            self.client.call(
+                "DELETE",
+                self.client.file_url(self.name),
+                f"delete {self.name}",
+                ok=(200, 202, 204, 404),
+            ).close()
+        except ArtifactoryError as error:
+            log.warning("could not delete the upload's hidden copy %s: %s", self.name, error)
+
+
+def _exists(client: ArtifactoryClient, path: str) -> bool:
+    try:
+        item_info(client, path)
+    except FileNotFoundError:
+        return False
+    return True
