@@ -12,6 +12,13 @@ Layout under the root folder:
   final path only by an atomic rename after its checksums were verified, so a failed,
   aborted or rejected upload stores nothing.
 
+A checksum deploy gives the new path a hard link to the stored file with that content,
+as Artifactory links the one binary it keeps (no byte copied: a 1 GiB deploy costs what
+a small one does). Files are never written in place (every write is a rename), so two
+names sharing bytes stay the same content. A linked file keeps the modification time
+it has on disk: setting it would set the other name's too (its row would no longer
+match the disk, and the file be hashed again); the item's own time is its row's.
+
 The data files are the truth for what exists; a metadata row whose file changed on
 disk (other size or mtime) is refreshed by hashing the file again (testing/adoption.py).
 Copies and moves of trees are testing/copying.py; the words of refusals are model's.
@@ -242,7 +249,7 @@ class Storage:
             os.replace(upload, data)
             stamp = now_ms()
             modified = stamp if last_modified is None else last_modified
-            os.utime(data, ns=(modified * 1_000_000, modified * 1_000_000))
+            disk_mtime_ns = _stamp(data, modified)
             item = Item(
                 repo=repo,
                 path=path,
@@ -257,7 +264,7 @@ class Storage:
                 updated=stamp,
                 properties={k: list(v) for k, v in properties.items()},
                 properties_modified=stamp if properties else None,
-                disk_mtime_ns=os.stat(data).st_mtime_ns,
+                disk_mtime_ns=disk_mtime_ns,
             )
             self.index.write([item])
             return item
@@ -278,20 +285,43 @@ class Storage:
                 raise ArtifactoryError(500, f"Expected a file at '{repo}:{path}'.")
             stamp = now_ms()
             modified = stamp if last_modified is None else last_modified
-            data = self.data_path(repo, path)
-            os.utime(data, ns=(modified * 1_000_000, modified * 1_000_000))
             item = replace(
                 existing,
                 modified=modified,
                 modified_by=user,
                 updated=stamp,
-                disk_mtime_ns=os.stat(data).st_mtime_ns,
+                disk_mtime_ns=_stamp(self.data_path(repo, path), modified),
             )
             if properties:
                 item.properties = {**existing.properties, **properties}
                 item.properties_modified = stamp
             self.index.write([item])
             return item
+
+    def link_to(self, item: Item) -> Path | None:
+        """A new name in the uploads folder for the bytes of the stored file ``item`` (a
+        hard link), for :meth:`commit_file` to move to another path; None when the file on
+        disk is no longer what ``item`` says, or the filesystem cannot link (copy then)."""
+        with self.lock:  # every rename happens under it: the file cannot change meanwhile
+            data = self.data_path(item.repo, item.path)
+            row = self.index.row(item.repo, item.path)
+            try:
+                st = os.stat(data)
+            except OSError:
+                return None
+            if (
+                row is None
+                or row.folder
+                or row.checksums != item.checksums
+                or (row.size, row.disk_mtime_ns) != (st.st_size, st.st_mtime_ns)
+            ):
+                return None
+            link = self.tmp_dir / f"link-{os.urandom(8).hex()}.part"
+            try:
+                os.link(data, link)
+            except OSError:  # no hard links here (or too many): the caller copies
+                return None
+            return link
 
     def file_at(self, repo: str, path: str) -> Item | None:
         """The file at ``path`` (None if missing); a folder or a file above it is a conflict."""
@@ -387,6 +417,16 @@ class Storage:
                 data.mkdir()
                 new_rows.append(Item(repo, folder, True, stamp, user, stamp, user, stamp))
         self.index.write(new_rows)
+
+
+def _stamp(data: Path, modified_ms: int) -> int:
+    """Set the file's modification time to ``modified_ms`` unless it shares its bytes
+    with another name (see the module docstring); its time on disk, in ns, to record."""
+    st = os.stat(data)
+    if st.st_nlink > 1:
+        return st.st_mtime_ns
+    os.utime(data, ns=(modified_ms * 1_000_000, modified_ms * 1_000_000))
+    return os.stat(data).st_mtime_ns
 
 
 def _remove(path: Path, is_folder: bool) -> None:

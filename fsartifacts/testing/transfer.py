@@ -3,7 +3,8 @@
 
 ``PUT /<repo>/<path>`` streams the body to a temp file while hashing it, verifies the
 client's ``X-Checksum-*`` headers (409 on a mismatch, nothing stored), supports checksum
-deploy and matrix-param properties, then renames the file into place. Upload faults
+deploy (a hard link to the stored file, no byte copied) and matrix-param properties,
+then renames the file into place. Upload faults
 (drop, corrupt) act here.
 """
 
@@ -168,6 +169,17 @@ class ArtifactEndpoints(DownloadEndpoints):
             404, f"Checksum deploy failed. No existing file with {algorithm}: {value}"
         )
         source = storage.find_by_checksum(algorithm, value)
+        linked = storage.link_to(source) if source is not None else None
+        if source is not None and source.checksums is not None and linked is not None:
+            try:  # the stored binary, linked: no byte copied
+                return storage.commit_file(
+                    repo, path, linked, source.size, source.checksums,
+                    user=user, originals=source.checksums.as_dict(),  # trusted: original = actual
+                    last_modified=last_modified, properties=target.matrix,
+                    deny_overwrite=deny, declared=declared,
+                )  # fmt: skip
+            finally:
+                linked.unlink(missing_ok=True)
         opened = storage.open_file(source.repo, source.path) if source else None
         if opened is None:
             raise missing

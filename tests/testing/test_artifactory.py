@@ -201,6 +201,31 @@ def test_checksum_deploy_misses_with_404_then_hits_with_201(
     assert put(session, repo, "by-sha1.bin", b"", headers=by_sha1).status_code == 201
 
 
+def test_checksum_deploy_links_the_stored_file_and_copies_no_byte(
+    repo: ArtifactoryRepo, session: requests.Session
+) -> None:
+    """The new path shares the stored file's bytes (a hard link): a checksum deploy of
+    1 GiB costs what a small one does. Neither name is hashed again for it, and each
+    keeps its content when the other is replaced or deleted."""
+    data, other = os.urandom(4096), os.urandom(4096)
+    storage = repo.server.storage
+    assert put(session, repo, "original.bin", data).status_code == 201
+    deploy = {"X-Checksum-Deploy": "true", "X-Checksum-Sha256": sums(data)["sha256"]}
+    assert put(session, repo, "copy.bin", b"", headers=deploy).status_code == 201
+    assert put(session, repo, "copy.bin", b"", headers=deploy).status_code == 201  # the same
+    original, copy = (storage.data_path(repo.name, n) for n in ("original.bin", "copy.bin"))
+    assert os.stat(original).st_ino == os.stat(copy).st_ino
+    for name, path in (("original.bin", original), ("copy.bin", copy)):
+        row = storage.index.row(repo.name, name)  # still what the disk holds: not rehashed
+        assert row is not None and row.disk_mtime_ns == os.stat(path).st_mtime_ns
+    assert not list(storage.tmp_dir.iterdir())
+    assert put(session, repo, "original.bin", other).status_code == 201
+    assert session.get(f"{repo.repo_url}/copy.bin").content == data
+    assert session.get(f"{repo.repo_url}/original.bin").content == other
+    assert session.delete(f"{repo.repo_url}/original.bin").status_code == 204
+    assert session.get(f"{repo.repo_url}/copy.bin").content == data
+
+
 def test_checksum_deploy_without_usable_checksum_gives_404(
     repo: ArtifactoryRepo, session: requests.Session
 ) -> None:
