@@ -22,6 +22,7 @@ class Bench:
     quick: bool
     runs: int
     large_mib: int | None = None  # --large-size: one size for every store's large artifact
+    stores: frozenset[str] | None = None  # --store: the stores to measure on (None: every one)
     peers: Peers = field(default_factory=Peers)  # rclone, aws, dvc: found or set up
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fsartifacts-bench-")))
     details: list[str] = field(default_factory=list)
@@ -37,6 +38,11 @@ class Bench:
         if self.quick:
             return 16 * MiB
         return 256 * MiB if kind == "s3" else GiB
+
+    def on(self, *kinds: str) -> tuple[str, ...]:
+        """Of a case's stores ``kinds``, in its order, those this run measures on
+        (``--store``): a case on moto and Artifactory can then skip moto's slow rows."""
+        return tuple(kind for kind in kinds if self.stores is None or kind in self.stores)
 
     def artifactory(self) -> Artifactory:
         if self._artifactory is None:

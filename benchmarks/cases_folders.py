@@ -48,7 +48,7 @@ BUCKET, FOLDER = "folders-bucket", "folders"
 def folders(bench: Bench) -> list[Row]:
     count, size = (40, 4 * KiB) if bench.quick else (2000, 32 * KiB)
     rows: list[Row] = []
-    for kind in (S3, ARTIFACTORY):
+    for kind in bench.on(S3, ARTIFACTORY):
         bench.note(f"folders: {count} files x {size // KiB} KiB on {kind}, -j {JOBS}")
         rows += _folders_on(bench, kind, count, size)
     return rows

@@ -29,7 +29,7 @@ CHANGED = 0.01
 def incremental(bench: Bench) -> list[Row]:
     count, size = (100, 4 * KiB) if bench.quick else (1000, 64 * KiB)
     rows: list[Row] = []
-    for kind in (ARTIFACTORY, S3):
+    for kind in bench.on(ARTIFACTORY, S3):
         bench.note(f"incremental: next version of {count} files x {size // KiB} KiB on {kind}")
         rows += _incremental_on(bench, kind, count, size)
     return rows

@@ -41,7 +41,7 @@ FEW = 10
 def listing(bench: Bench) -> list[Row]:
     versions = 1_000 if bench.quick else 10_000
     rows: list[Row] = []
-    for kind in (FOLDER, ARTIFACTORY):
+    for kind in bench.on(FOLDER, ARTIFACTORY):
         bench.note(f"listing: list of {versions:,} folder versions on {kind}")
         rows += _listing_on(bench, kind, versions)
     return rows

@@ -45,7 +45,7 @@ WIDE_JOBS = 8  # an informational run with more artifacts in flight than the def
 def many(bench: Bench) -> list[Row]:
     count, versions, size = (10, 5, 4 * KiB) if bench.quick else (50, 20, 64 * KiB)
     rows: list[Row] = []
-    for kind in (ARTIFACTORY, S3):
+    for kind in bench.on(ARTIFACTORY, S3):
         bench.note(f"many: pull ALL LATEST of {count} artifacts x {versions} versions on {kind}")
         rows += _many_on(bench, kind, count, versions, size)
     return rows

@@ -41,7 +41,7 @@ def startup(bench: Bench) -> list[Row]:
         "fsartifacts validate": ([*fsartifacts, "validate"], project, env),
         "fsartifacts list (folder)": ([*fsartifacts, "list"], project, env),
     }
-    for kind in () if bench.quick else (ARTIFACTORY, S3):
+    for kind in () if bench.quick else bench.on(ARTIFACTORY, S3):
         spec = large_remote(bench, kind, "startup").spec
         on = write_project(root / f"project-{kind}", spec, [("model", "model.pkl")], "1.0.0")
         commands[f"fsartifacts list ({kind})"] = ([*fsartifacts, "list"], on, {**env, **spec.env})

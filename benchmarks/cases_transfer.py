@@ -83,7 +83,7 @@ def _in_turns(runs: int, *commands: Callable[[], Sample]) -> list[Summary]:
 def large(bench: Bench) -> list[Row]:
     rows: list[Row] = []
     bench.warm_memory(3 * bench.large_size(FOLDER))
-    for kind in (FOLDER, ARTIFACTORY, S3):
+    for kind in bench.on(FOLDER, ARTIFACTORY, S3):
         size = bench.large_size(kind)
         bench.note(f"large: {mib(size)} push and pull on {kind}")
         remote = large_remote(bench, kind, "large")
@@ -195,7 +195,7 @@ def _fastest_row(
 def noop_sync(bench: Bench) -> list[Row]:
     rows: list[Row] = []
     bench.warm_memory(3 * bench.large_size(FOLDER))
-    for kind in (FOLDER, ARTIFACTORY):
+    for kind in bench.on(FOLDER, ARTIFACTORY):
         size = bench.large_size(kind)
         bench.note(f"sync: no-op sync pull of {mib(size)} on {kind}")
         remote = large_remote(bench, kind, "sync")

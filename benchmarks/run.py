@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick         # small sizes, one run each: a smoke run
     python benchmarks/run.py --only startup  # one case (repeatable: --only many --only sync)
     python benchmarks/run.py --runs 5        # runs per command (median); default 3
+    python benchmarks/run.py --only folders --store artifactory  # that store's rows only
     python benchmarks/run.py --quick --setup # install the peers (rclone, awscli, dvc) first
 
 Prints one table: for each case fsartifacts' figure, the baseline's figure
@@ -32,6 +33,7 @@ from cases_transfer import large, noop_sync
 from cases_write import stream_write
 from measure import MiB, run_measured
 from peers import Peers
+from projects import ARTIFACTORY, FOLDER, S3
 from table import Row, render
 
 CASES: dict[str, tuple[Callable[[Bench], list[Row]], str]] = {
@@ -73,6 +75,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="runs of each command, median reported (default 3)",
     )
     parser.add_argument(
+        "--store", action="append", choices=[FOLDER, ARTIFACTORY, S3], dest="stores",
+        metavar="STORE",
+        help=f"measure on this store only (repeatable): {FOLDER}, {ARTIFACTORY}, {S3}; a "
+        "case with none of them runs as it is",
+    )  # fmt: skip
+    parser.add_argument(
         "--large-size",
         type=_positive,
         metavar="MIB",
@@ -98,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     chosen = [name for name in CASES if not args.only or name in args.only]
     peers = Peers(args.tools)
-    bench = Bench(quick=args.quick, runs=runs, large_mib=args.large_size, peers=peers)
+    stores = frozenset(args.stores) if args.stores else None
+    bench = Bench(quick=args.quick, runs=runs, large_mib=args.large_size, peers=peers,
+                  stores=stores)  # fmt: skip
     if args.setup or not args.quick:
         peers.setup(bench.note)
     rows: list[Row] = []
