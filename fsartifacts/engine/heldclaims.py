@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fsartifacts.errors import ConflictError
 from fsartifacts.stores import claims
 from fsartifacts.stores.base import StoreOps
-from fsartifacts.stores.claims import ABANDONED_AFTER_TEXT, Claim, Holder, claim_path
+from fsartifacts.stores.claims import ABANDONED_AFTER_TEXT, Claim, Holder, Listing, claim_path
 
 log = logging.getLogger("fsartifacts")
 
@@ -27,9 +27,12 @@ class HeldClaims:
         self._interrupted = False
 
     @contextlib.contextmanager
-    def claimed(self, what: str, rpath: str, url: str) -> Iterator[Claim]:
+    def claimed(
+        self, what: str, rpath: str, url: str, *, listing: Listing | None = None
+    ) -> Iterator[Claim]:
         """Hold the folder version at ``rpath`` for the block, or fail at once when another
-        push holds it: whatever writes or deletes under ``rpath`` does it inside."""
+        push holds it: whatever writes or deletes under ``rpath`` does it inside.
+        ``listing``: how an election lists the claim's folder (see StoreOps.claim)."""
         ops, path, claim = self.ops, claim_path(rpath), Claim.new()
         if not ops.atomic_create:
             log.info(
@@ -37,11 +40,11 @@ class HeldClaims:
                 "election among claim objects (the earliest wins), not atomically",
                 url,
             )
-        holder = self.take(path, claim)
+        holder = self.take(path, claim, listing)
         if holder is not None and holder.abandoned():
             log.info("%s: removing the claim of an abandoned push (%s)", url, holder.describe())
             if ops.remove_holder(holder):
-                holder = self.take(path, claim)
+                holder = self.take(path, claim, listing)
         if holder is not None:
             raise ConflictError(
                 f"{what}: another push of {url} is under way ({holder.describe()}); "
@@ -53,7 +56,7 @@ class HeldClaims:
         finally:
             self.drop(path, claim)
 
-    def take(self, path: str, claim: Claim) -> Holder | None:
+    def take(self, path: str, claim: Claim, listing: Listing | None = None) -> Holder | None:
         """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken.
 
         While it is held, a daemon thread renews it every ``claims.RENEW_EVERY``, so
@@ -64,7 +67,7 @@ class HeldClaims:
         with self._lock:
             if self._interrupted:
                 raise KeyboardInterrupt
-            holder = self.ops.claim(path, claim)
+            holder = self.ops.claim(path, claim, listing=listing)
             if holder is None:
                 stop = threading.Event()
                 self._held[path] = (claim, stop)

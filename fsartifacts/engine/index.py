@@ -76,6 +76,15 @@ class RemoteIndex:
             self._store_missing = None
             self._read_from, self._read = None, {}
 
+    def relist(self, path: str) -> list[dict[str, Any]]:
+        """The entries of ``path`` (a folder of the store), listed now. The root's become
+        the index's listing, as if invalidated first: a caller that must see the store as
+        it is now (a push that has just taken its claim) asks no second listing of it."""
+        if path.rstrip("/") != self.store.root.rstrip("/"):
+            return self.store.ops.listing(path)
+        self.invalidate()
+        return self.listing()
+
     def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
         """Every copy of ``artifact`` on the store, newest version first, each with what
         its listing note says: a folder's size (None without a note) and the commit."""

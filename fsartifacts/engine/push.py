@@ -259,11 +259,22 @@ def _push_folder(
     if options.dry_run:
         manifest()
         return planned(result, "would replace" if entry else "would upload")
+    # The folders an election of the claim listed after writing it, each through the index:
+    # the root's listing is then the one the index needs once the claim is held.
+    relisted: list[str] = []
+
+    def listing(folder: str) -> list[dict[str, Any]]:
+        relisted.append(folder)
+        return ctx.index.relist(folder)
+
     # Nothing under name_vX/ is touched before this push holds the version: another
     # push may be writing there.
-    with ctx.claims.claimed(artifact.name, rpath, url) as claim:
+    with ctx.claims.claimed(artifact.name, rpath, url, listing=listing) as claim:
         try:
-            ctx.index.invalidate()  # what the claim's holder sees, not what the first listing said
+            # What the claim's holder sees, not what the first listing said: listed again
+            # unless the election just did.
+            if store.root not in relisted:
+                ctx.index.invalidate()
             if ctx.index.entry(naming.manifest_name(name)) is not None:
                 existing = published()
                 if existing is not None:
@@ -292,8 +303,15 @@ def _push_folder(
                     ops.upload_folder(files, rpath, ctx.files(tally, _file_size), sources)
             finally:
                 tally.close()
-            _check_still_held(ops, artifact, rpath, url, claim)
-            ops.write_bytes(manifest_path, manifest().to_bytes(), exclusive=not force)
+            listed = _check_still_held(ops, artifact, rpath, url, claim)
+            exclusive = not force
+            if exclusive and not ops.atomic_create and listed is not None:
+                # Checked absent in the listing that showed the claim still held (a write
+                # that cannot create only if absent asks the store first otherwise).
+                if any(e["name"].rstrip("/") == manifest_path for e in listed):
+                    raise FileExistsError(manifest_path)
+                exclusive = False
+            ops.write_bytes(manifest_path, manifest().to_bytes(), exclusive=exclusive)
             listnotes.write(ops, rpath, manifest().size, manifest().provenance)
         except FileExistsError:
             # A push that takes no claim (an older fsartifacts) got there first.
@@ -344,12 +362,22 @@ def _existing_version(
 
 def _check_still_held(
     ops: StoreOps, artifact: Artifact, rpath: str, url: str, claim: Claim
-) -> None:
-    """Before publishing: the claim must still be ours (an election can be lost late)."""
-    holder = ops.holder(claim_path(rpath), own=claim)
+) -> list[dict[str, Any]] | None:
+    """Before publishing: the claim must still be ours (an election can be lost late).
+    Returns the entries of the folder version's own folder, listed for the check (what
+    else is there beside it, such as its manifest), or None if it listed another."""
+    folder = rpath.rpartition("/")[0]
+    seen: dict[str, list[dict[str, Any]]] = {}
+
+    def listing(where: str) -> list[dict[str, Any]]:
+        seen[where] = ops.listing(where)
+        return seen[where]
+
+    holder = ops.holder(claim_path(rpath), own=claim, listing=listing)
     if holder is None or holder.claim is None or holder.claim.token != claim.token:
         raise ConflictError(
             f"{artifact.name}: another push took {url} while this one was uploading "
             f"({holder.describe() if holder else 'its claim was removed'}); nothing was "
             "published. Run this push again once the other is done."
         )
+    return seen.get(folder)

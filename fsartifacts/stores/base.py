@@ -302,6 +302,13 @@ class StoreOps(ConditionalOps):
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(rpath + SIDECAR_SUFFIX)
 
+    def remove_file(self, rpath: str) -> None:
+        """:meth:`remove` of a path the caller knows to be a file (a claim object it wrote
+        or just read), so a store that asks what a path is before deleting it need not.
+        A missing path raises FileNotFoundError where the store tells (S3 answers the
+        delete of a missing object as done)."""
+        self.remove(rpath)
+
     # -- unfinished uploads ----------------------------------------------------
 
     def pending_uploads(self, rpath: str, older_than: timedelta) -> list[PendingUpload]:

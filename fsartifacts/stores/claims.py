@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -37,6 +38,10 @@ ABANDONED_AFTER_TEXT = "1 hour"
 CLAIM_LIMIT = 64 * 1024
 # The holder rewrites its claim this often, so that only a dead push's claim grows old.
 RENEW_EVERY = ABANDONED_AFTER / 12
+
+# How a claim's folder is listed: the store's listing, unless the caller lists it for more
+# than the claim (what else the folder holds once the claim is taken) and lends that here.
+Listing = Callable[[str], list[dict[str, Any]]]
 
 
 class ClaimStore(Protocol):
@@ -54,6 +59,8 @@ class ClaimStore(Protocol):
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes: ...
 
     def remove(self, rpath: str, *, recursive: bool = False) -> None: ...
+
+    def remove_file(self, rpath: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,9 @@ def claimed_folder(basename: str) -> str | None:
 # -- taking and dropping claims --------------------------------------------------
 
 
-def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
+def take(
+    store: ClaimStore, rpath: str, claim: Claim, *, listing: Listing | None = None
+) -> Holder | None:
     """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
 
     Where the store creates atomically this is one create-if-absent write.
@@ -158,6 +167,7 @@ def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
     the candidates, and the earliest by the store's creation time (ties by
     name) wins; the others delete theirs. An election is not atomic: a
     claimer whose write shows up only after another has listed can win too.
+    ``listing``: how the election lists the candidates (see :func:`holder`).
     """
     if store.atomic_create:
         try:
@@ -167,24 +177,27 @@ def take(store: ClaimStore, rpath: str, claim: Claim) -> Holder | None:
             return holder(store, rpath) or Holder(rpath, None, None)
     mine = f"{rpath}-{claim.token}"
     store.write_bytes(mine, claim.to_bytes(), exclusive=False)
-    winner = holder(store, rpath, own=claim)
+    winner = holder(store, rpath, own=claim, listing=listing)
     if winner is None or winner.path == mine:
         return None
     with contextlib.suppress(FileNotFoundError):
-        store.remove(mine)
+        store.remove_file(mine)
     return winner
 
 
-def holder(store: ClaimStore, rpath: str, *, own: Claim | None = None) -> Holder | None:
+def holder(
+    store: ClaimStore, rpath: str, *, own: Claim | None = None, listing: Listing | None = None
+) -> Holder | None:
     """The claim object that holds ``rpath`` now (the earliest candidate), or None.
 
     ``own`` is the caller's claim: its election candidate (``rpath-TOKEN``, a name no other
     push writes) says what the caller wrote, so it is not read back. A lone candidate is
     the earliest without the store's creation time of each (a request apiece on some
-    stores)."""
+    stores). ``listing`` lists the claim's folder in place of the store's listing: a
+    caller that needs that folder's entries too lists it once for both."""
     parent, _, base = rpath.rpartition("/")
     candidates = []
-    for entry in store.listing(parent):
+    for entry in (listing or store.listing)(parent):
         name = entry["name"].rstrip("/").rpartition("/")[2]
         if name == base or name.startswith(base + "-"):
             candidates.append(entry)
@@ -209,7 +222,7 @@ def release(store: ClaimStore, rpath: str, claim: Claim) -> None:
     with contextlib.suppress(FileNotFoundError):
         # An election candidate's name is this claim's alone: nobody else writes there.
         if not store.atomic_create or _still_ours(store, mine, claim):
-            store.remove(mine)
+            store.remove_file(mine)
 
 
 def renew(store: ClaimStore, rpath: str, claim: Claim) -> bool:
@@ -240,7 +253,7 @@ def remove_holder(store: ClaimStore, found: Holder) -> bool:
     try:
         if Claim.from_bytes(store.read_bytes(found.path, limit=CLAIM_LIMIT)) != found.claim:
             return False  # taken again since it was found: not abandoned any more
-        store.remove(found.path)
+        store.remove_file(found.path)
     except FileNotFoundError:
         pass
     return True

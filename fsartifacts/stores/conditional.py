@@ -13,7 +13,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fsartifacts.stores import claims
-from fsartifacts.stores.claims import Claim, Holder
+from fsartifacts.stores.claims import Claim, Holder, Listing
 
 
 class ChangedMeanwhile(Exception):
@@ -35,18 +35,23 @@ class ConditionalOps:
 
         def remove(self, rpath: str, *, recursive: bool = False) -> None: ...
 
-    def claim(self, rpath: str, claim: Claim) -> Holder | None:
+        def remove_file(self, rpath: str) -> None: ...
+
+    def claim(self, rpath: str, claim: Claim, *, listing: Listing | None = None) -> Holder | None:
         """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
 
         A create-if-absent write where the store has one (``atomic_create``),
-        else an election; see :func:`fsartifacts.stores.claims.take`.
+        else an election, whose candidates ``listing`` lists when given; see
+        :func:`fsartifacts.stores.claims.take`.
         """
-        return claims.take(self, rpath, claim)
+        return claims.take(self, rpath, claim, listing=listing)
 
-    def holder(self, rpath: str, *, own: Claim | None = None) -> Holder | None:
-        """Who holds the claim object ``rpath`` now, or None (``own``: the caller's claim,
-        see :func:`fsartifacts.stores.claims.holder`)."""
-        return claims.holder(self, rpath, own=own)
+    def holder(
+        self, rpath: str, *, own: Claim | None = None, listing: Listing | None = None
+    ) -> Holder | None:
+        """Who holds the claim object ``rpath`` now, or None (``own``: the caller's claim;
+        ``listing``: how its folder is listed; see :func:`fsartifacts.stores.claims.holder`)."""
+        return claims.holder(self, rpath, own=own, listing=listing)
 
     def release(self, rpath: str, claim: Claim) -> None:
         """Drop ``claim`` on ``rpath``, unless someone else's claim has replaced it."""

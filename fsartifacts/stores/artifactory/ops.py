@@ -206,6 +206,11 @@ class ArtifactoryOps(StoreOps):
         except ArtifactoryConflictError as exc:
             raise IntegrityError(f"{exc}. Nothing was stored; push again.") from exc
 
+    def remove_file(self, rpath: str) -> None:
+        """One DELETE: :meth:`remove` first asks whether the path is a folder (a DELETE
+        takes a folder with everything in it), which a file the caller knows is not."""
+        self.fs.rm_known_file(rpath)
+
     def download(
         self,
         rpath: str,

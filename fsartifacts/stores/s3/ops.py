@@ -172,6 +172,16 @@ class S3Ops(S3Writes):
                 self._delete_keys(bucket, keys)
         self.fs.invalidate_cache(rpath)
 
+    def remove_file(self, rpath: str) -> None:
+        """One DELETE, without the HEAD :meth:`remove` sends first: S3 deletes that one
+        object only, and answers a delete of a missing one as done (no error then)."""
+        bucket, key = self._split(rpath)
+        if not key:
+            raise ValueError(f"refusing to remove the whole bucket {bucket!r}")
+        with self._errors(rpath, "delete"):
+            self.fs.call_s3("delete_object", Bucket=bucket, Key=key)
+        self.fs.invalidate_cache(rpath)
+
     # -- unfinished uploads -------------------------------------------------------
 
     def pending_uploads(self, rpath: str, older_than: timedelta) -> list[PendingUpload]:

@@ -1,0 +1,108 @@
+"""A folder artifact's push and pull on Artifactory, request by request.
+
+At a store's latency every request a command makes beyond one per file is a round trip
+the folder waits for (20 ms each at the benchmark's), and most of them are asked one
+after another. The server's request log of ``push`` and of a consumer's ``sync pull`` is
+compared with the requests each needs, in order, so one more (a second listing of the
+same folder, an exists check beside a listing that already answers it, a stat before a
+delete of a file the push wrote) shows here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.testing.requestlog import RequestRecord
+from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.cli import in_process, tree_digest, write_project
+
+FILES = [f"part-{i % 2}/f{i}.bin" for i in range(5)]
+
+
+def config(repo: ArtifactoryRepo) -> str:
+    return (
+        f"repository:\n  artifactory:\n    url: {repo.url}\n    repo: {repo.name}\n"
+        "    path: team\n    auth: {authType: none}\n"
+        "  artifacts:\n    - name: data\n      file: data\n"
+    )
+
+
+def asked(records: list[RequestRecord], repo: ArtifactoryRepo) -> list[str]:
+    """Each request as ``METHOD what``, paths relative to the store's folder: its listing
+    is ``list``, a storage-API look at a path ``info PATH``, a claim's random token
+    ``TOKEN``; the requests for the folder's files, one after another, are one line."""
+    lines: list[str] = []
+    storage, files = f"/artifactory/api/storage/{repo.name}/team", f"/artifactory/{repo.name}/team"
+    for record in records:
+        target = unquote(record.path)
+        if target.startswith(storage):
+            path, word = target[len(storage) :].lstrip("/"), "info "
+        elif target.startswith(files):
+            path, word = target[len(files) :].lstrip("/"), ""
+        else:
+            raise AssertionError(f"a request outside the store's folder: {record}")
+        if word and path.endswith("?list&deep=0&listFolders=1&includeRootPath=0"):
+            path, word = "list", ""
+        path = re.sub(r"claim-[0-9a-f]+", "claim-TOKEN", path)
+        line = f"{record.method} {word}{path}"
+        if path.partition("/")[2] in FILES:
+            line = f"{record.method} each file of {path.partition('/')[0]}/"
+            if lines and lines[-1] == line:
+                continue
+        lines.append(line)
+    return lines
+
+
+def test_a_folder_push_and_pull_make_only_the_requests_they_need(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    server = artifactory_repo.server
+    # The store's folder exists (a push into none first asks whether the repository does).
+    ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True).pipe_file(
+        f"{artifactory_repo.name}/team/README", b"artifacts"
+    )
+    project = write_project(tmp_path / "project", config(artifactory_repo), "1.0.0")
+    for name in FILES:
+        path = project / "data" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(2_000))
+    env = {"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")}
+
+    server.clear_requests()
+    pushed = in_process("--json", "push", "data", "-j", "4", cwd=project, env=env)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    push = server.requests
+    # Nothing asked for is missing: a 404 is a check another request already answered.
+    assert [r.status for r in push if r.status >= 400] == [], asked(push, artifactory_repo)
+    assert asked(push, artifactory_repo) == [
+        "GET list",  # what is on the store: this version is not
+        "PUT .data_v1.0.0.fsartifacts-claim-TOKEN",  # the claim's candidate
+        "GET list",  # the election, and what the claim's holder finds on the store
+        "PUT each file of data_v1.0.0/",
+        "GET list",  # the claim still held, and no manifest of this version yet
+        "PUT data_v1.0.0.manifest.json",  # published
+        "PUT .data_v1.0.0.fsartifacts-listed.s10000",  # its size, for listings
+        "DELETE .data_v1.0.0.fsartifacts-claim-TOKEN",  # the claim dropped
+        "GET list",  # the sweep of what abandoned pushes left
+    ]
+    assert len([r for r in push if r.method == "PUT" and "/data_v1.0.0/" in r.path]) == 5
+
+    consumer = write_project(tmp_path / "consumer", config(artifactory_repo), "1.0.0")
+    server.clear_requests()
+    env = {"FSARTIFACTS_CACHE_DIR": str(tmp_path / "consumer-cache")}
+    pulled = in_process("--json", "sync", "pull", "data", "-o", "-j", "4", cwd=consumer, env=env)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert json.loads(pulled.stdout)["results"][0]["action"] == "pulled"
+    pull = server.requests
+    assert asked(pull, artifactory_repo) == [
+        "GET list",  # which copies there are
+        "GET data_v1.0.0.manifest.json",  # the folder's files
+        "GET each file of data_v1.0.0/",
+    ]
+    assert len([r for r in pull if r.method == "GET" and "/data_v1.0.0/" in r.path]) == 5
+    assert tree_digest(consumer / "data") == tree_digest(project / "data")
