@@ -98,6 +98,6 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def _as_yaml(data: dict[str, Any]) -> str:
-    import yaml
+    from fsartifacts import yamlio
 
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip()
+    return yamlio.dump(data, sort_keys=False, default_flow_style=False).rstrip()
