@@ -301,3 +301,21 @@ def test_put_file_hashing_to_create_refuses_a_path_created_while_it_was_sent(
         fs.put_file_hashing(src, f"{repo}/v.bin", mode="create")
     assert fs.cat_file(f"{repo}/v.bin") == theirs
     assert server.storage.children(repo, "") == [("v.bin", False)]
+
+
+def test_put_file_hashing_asks_the_hidden_copy_for_checksums_an_answer_lacks(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """Artifactory leaves the sha256 out of a deploy's answer to some clients: the hidden
+    copy's own record gives it, before anything is published."""
+    local = tmp_path / "b.bin"
+    data = os.urandom(2 * SEND_BLOCK)
+    local.write_bytes(data)
+    fs.client.session().headers["User-Agent"] = "ArtifactoryBuildClient/2.1"
+    with open(local, "rb") as src:
+        assert fs.put_file_hashing(src, f"{repo}/b.bin") == digests_of(data)
+    sent, published = requests_to(server, "PUT", "b.bin")
+    (asked,) = requests_to(server, "GET", "/api/storage/")
+    assert asked.path.endswith(sent.path.rpartition("/")[2]) and asked.started < published.started
+    assert fs.cat_file(f"{repo}/b.bin") == data
+    assert server.storage.children(repo, "") == [("b.bin", False)]
