@@ -22,8 +22,9 @@ import os
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from fsartifacts.errors import IntegrityError, option
 from fsartifacts.sizes import KiB, MiB
@@ -120,6 +121,23 @@ def _bound(limit: int) -> str:
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _LINK_ERRNOS = {errno.ELOOP, errno.EMLINK}  # what O_NOFOLLOW answers on a link (Linux, BSD)
+
+
+def not_a_copy(entry: Mapping[str, Any]) -> str | None:
+    """Why an entry of a folder store's listing (an fsspec local ``ls`` entry) cannot be a
+    copy, or None when it can: only a regular file or a folder, not a link to one, can be.
+    Anything else was put there by someone else, and a pull refuses to read it
+    (:func:`open_regular`), so a listing does not offer it as a version either."""
+    if entry.get("islink"):
+        kind = "a symbolic link"
+    elif entry.get("type") in ("file", "directory"):
+        return None
+    else:
+        kind = file_kind(int(entry.get("mode") or 0))
+    return (
+        f"ignoring {entry['name']} on the store: it is {kind}, and fsartifacts only ever "
+        "writes regular files and folders, so someone else put it there; remove it"
+    )
 
 
 def not_regular(path: str, reason: str) -> IntegrityError:

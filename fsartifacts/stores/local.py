@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import pathlib
 import shutil
@@ -36,7 +37,7 @@ from fsartifacts.hashing import (
 )
 from fsartifacts.inflight import InFlight
 from fsartifacts.localcopy import kernel_copies, kernel_copy
-from fsartifacts.localfiles import FolderReader, open_regular
+from fsartifacts.localfiles import FolderReader, not_a_copy, open_regular
 from fsartifacts.stores.base import (
     COPY_CHUNK,
     SIDECAR_SUFFIX,
@@ -49,6 +50,7 @@ from fsartifacts.stores.filerunner import FileRunner
 from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.storewrites import store_writes
 
+log = logging.getLogger("fsartifacts")
 Feed = Callable[[bytes], None]
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
@@ -73,17 +75,28 @@ class LocalOps(StoreOps):
         super().__init__(*args, **kwargs)
         self._readers: dict[str, tuple[FolderReader, int]] = {}  # folder: reader, blocks
         self._readers_lock = threading.Lock()
+        self._not_copies: set[str] = set()  # entries a listing left out, already warned of
 
     def listing(self, path: str) -> list[dict[str, Any]]:
-        """As the generic one; a store folder that does not exist is not an empty store
-        (a typo in ``url`` would look like one), though a push creates it."""
+        """As the generic one, without what cannot be a copy (a link, a FIFO: see
+        :func:`not_a_copy`), which a warning names; a store folder that does not exist is
+        not an empty store (a typo in ``url`` would look like one), though a push creates
+        it."""
         if not os.path.lexists(path):
             uri = pathlib.Path(path).as_uri() if os.path.isabs(path) else path
             raise StoreNotFoundError(
                 f"nothing at {uri}: the folder does not exist; check `url` (a push creates it)",
                 creatable=True,
             )
-        return super().listing(path)
+        copies = []
+        for entry in super().listing(path):
+            problem = not_a_copy(entry)
+            if problem is None:
+                copies.append(entry)
+            elif entry["name"] not in self._not_copies:  # said once, however often listed
+                self._not_copies.add(entry["name"])
+                log.warning("%s", problem)
+        return copies
 
     def upload(
         self,

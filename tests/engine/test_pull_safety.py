@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
-from fsartifacts.errors import IntegrityError
+from fsartifacts.errors import IntegrityError, NotFoundError
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.stores.local import LocalOps
 from tests.fixtures.cli import fsartifacts, tree_digest, write_project
@@ -74,11 +74,24 @@ def refused(root: Path, *args: str, says: str) -> str:
     return run.stderr
 
 
+def ignored(root: Path, *args: str, entry: str, kind: str = "a symbolic link") -> None:
+    """Run ``pull ARGS -o`` and check that the store's ``entry`` was no copy to it: a
+    warning naming it, then no such version; nothing written, nothing read through it."""
+    before = tree_digest(root)
+    run = fsartifacts("pull", *args, "-o", cwd=root, timeout=60)
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    warning, error = run.stderr.strip().splitlines()
+    assert f"/store/{entry} on the store: it is {kind}" in warning, warning
+    assert f"no version {args[1]}" in error, error
+    assert tree_digest(root) == before  # the destination as it was, no temporary left
+    assert SECRET not in b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+
+
 def test_a_file_version_linked_to_dev_zero_is_refused_without_writing(tmp_path: Path) -> None:
     root, store = pushed(tmp_path)
     (store / "model_v1.0.0.pkl").unlink()
     (store / "model_v1.0.0.pkl").symlink_to("/dev/zero")
-    refused(root, "model", "1.0.0", says="is a symbolic link")
+    ignored(root, "model", "1.0.0", entry="model_v1.0.0.pkl")
 
 
 def test_a_link_in_a_folder_version_is_not_followed(tmp_path: Path) -> None:
@@ -111,7 +124,7 @@ def test_a_folder_version_that_is_a_link_is_not_followed(tmp_path: Path) -> None
     real = tmp_path / "elsewhere"
     (store / "data_v1.0.0").rename(real)
     (store / "data_v1.0.0").symlink_to(real)
-    refused(root, "data", "1.0.0", says="data_v1.0.0 on the store: it is a symbolic link")
+    ignored(root, "data", "1.0.0", entry="data_v1.0.0")
 
 
 def test_a_fifo_in_a_folder_version_is_refused_instead_of_hanging(tmp_path: Path) -> None:
@@ -155,7 +168,7 @@ def test_project_open_refuses_a_linked_store_file(tmp_path: Path) -> None:
     root, store = pushed(tmp_path)
     (store / "model_v1.0.0.pkl").unlink()
     (store / "model_v1.0.0.pkl").symlink_to("/dev/zero")
-    with pytest.raises(IntegrityError, match="is a symbolic link"):
+    with pytest.raises(NotFoundError, match=r"no version 1\.0\.0"):
         Project.load(start=root, environ={}).open("model", "1.0.0")
 
 
@@ -163,7 +176,7 @@ def test_a_linked_manifest_is_not_read(tmp_path: Path) -> None:
     root, store = pushed(tmp_path)
     (store / "data_v1.0.0.manifest.json").unlink()
     (store / "data_v1.0.0.manifest.json").symlink_to("/dev/zero")
-    refused(root, "data", "1.0.0", says="manifest.json on the store: it is a symbolic link")
+    ignored(root, "data", "1.0.0", entry="data_v1.0.0.manifest.json")
 
 
 def test_a_folder_left_moved_aside_by_a_killed_swap_is_put_back(tmp_path: Path) -> None:

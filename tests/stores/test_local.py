@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from fsartifacts.hashing import (
 )
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.local import LocalOps
+from tests.fixtures.cli import in_process, write_project
 from tests.fixtures.syscalls import fsyncs_below
 
 
@@ -197,3 +200,51 @@ def test_a_folder_is_copied_by_chunks_where_the_kernel_cannot_copy(
     LocalOps(LocalFileSystem()).upload_folder(files, str(store / "data_v1.0.0"))
     for local, relative, _ in files:
         assert (store / "data_v1.0.0" / relative).read_bytes() == Path(local).read_bytes()
+
+
+LINKED_STORE = """\
+repository:
+  url: file://./../store
+  artifacts:
+    - {name: model, file: model.pkl}
+    - {name: data, file: data}
+"""
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "fifo"])
+def test_a_link_on_the_store_named_like_a_version_is_no_version(tmp_path: Path, kind: str) -> None:
+    """A pull refuses a link on a folder store (a link is never followed), or a FIFO: list
+    and info do not offer one as a version either (a warning names it), and the versions
+    beside it stay."""
+    project = write_project(tmp_path / "project", LINKED_STORE)
+    (project / "model.pkl").write_bytes(b"model")
+    (project / "data").mkdir()
+    (project / "data" / "a.csv").write_text("a\n")
+    name = "data" if kind == "folder" else "model"
+    assert in_process("push", name, cwd=project).returncode == 0
+    (project / "VERSION").write_text("1.2.0\n")  # LATEST would be 1.1.0, were it a version
+    store = tmp_path / "store"
+    elsewhere = tmp_path / "elsewhere"
+    if kind == "file":
+        elsewhere.write_bytes(b"someone else's")
+        (store / "model_v1.1.0.pkl").symlink_to(elsewhere)
+    elif kind == "fifo":
+        os.mkfifo(store / "model_v1.1.0.pkl")
+    else:
+        shutil.copytree(store / "data_v1.0.0", elsewhere)
+        (store / "data_v1.1.0").symlink_to(elsewhere, target_is_directory=True)
+        shutil.copy(store / "data_v1.0.0.manifest.json", store / "data_v1.1.0.manifest.json")
+    listed = in_process("list", name, "--json", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    kind = {"file": "a symbolic link", "folder": "a symbolic link", "fifo": "a FIFO"}[kind]
+    (warning,) = listed.stderr.splitlines()  # said once, though the store is listed twice
+    assert f"_v1.1.0{'.pkl' if name == 'model' else ''} on the store: it is {kind}" in warning
+    assert [v["version"] for v in json.loads(listed.stdout)["artifacts"][0]["versions"]] == [
+        "1.0.0"
+    ]
+    info = in_process("info", name, "1.1.0", cwd=project)
+    assert (info.returncode, info.stdout) == (1, ""), info.stdout
+    assert "no version 1.1.0" in info.stderr and "Traceback" not in info.stderr
+    pulled = in_process("pull", name, "LATEST", cwd=project)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "1.0.0" in pulled.stdout and "1.1.0" not in pulled.stdout
