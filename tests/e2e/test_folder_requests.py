@@ -10,9 +10,11 @@ delete of a file the push wrote) shows here.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -34,14 +36,17 @@ def config(repo: ArtifactoryRepo) -> str:
 
 def asked(records: list[RequestRecord], repo: ArtifactoryRepo) -> list[str]:
     """Each request as ``METHOD what``, paths relative to the store's folder: its listing
-    is ``list``, a storage-API look at a path ``info PATH``, a claim's random token
+    is ``list``, a storage-API look at a path ``info PATH`` (``.`` the folder itself), a
+    claim's random token
     ``TOKEN``; the requests for the folder's files, one after another, are one line."""
     lines: list[str] = []
     storage, files = f"/artifactory/api/storage/{repo.name}/team", f"/artifactory/{repo.name}/team"
     for record in records:
         target = unquote(record.path)
-        if target.startswith(storage):
-            path, word = target[len(storage) :].lstrip("/"), "info "
+        if target == storage.rpartition("/")[0]:
+            path, word = "(the repository)", "info "
+        elif target.startswith(storage):
+            path, word = target[len(storage) :].lstrip("/") or ".", "info "
         elif target.startswith(files):
             path, word = target[len(files) :].lstrip("/"), ""
         else:
@@ -58,6 +63,15 @@ def asked(records: list[RequestRecord], repo: ArtifactoryRepo) -> list[str]:
     return lines
 
 
+def producer(repo: ArtifactoryRepo, tmp_path: Path) -> Path:
+    project = write_project(tmp_path / "project", config(repo), "1.0.0")
+    for name in FILES:
+        path = project / "data" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(2_000))
+    return project
+
+
 def test_a_folder_push_and_pull_make_only_the_requests_they_need(
     artifactory_repo: ArtifactoryRepo, tmp_path: Path
 ) -> None:
@@ -66,11 +80,7 @@ def test_a_folder_push_and_pull_make_only_the_requests_they_need(
     ArtifactoryFileSystem(url=artifactory_repo.url, skip_instance_cache=True).pipe_file(
         f"{artifactory_repo.name}/team/README", b"artifacts"
     )
-    project = write_project(tmp_path / "project", config(artifactory_repo), "1.0.0")
-    for name in FILES:
-        path = project / "data" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(2_000))
+    project = producer(artifactory_repo, tmp_path)
     env = {"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")}
 
     server.clear_requests()
@@ -106,3 +116,38 @@ def test_a_folder_push_and_pull_make_only_the_requests_they_need(
     ]
     assert len([r for r in pull if r.method == "GET" and "/data_v1.0.0/" in r.path]) == 5
     assert tree_digest(consumer / "data") == tree_digest(project / "data")
+
+
+def test_a_push_into_a_folder_not_there_yet_asks_for_it_and_its_repository_at_once(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """An empty listing is either an empty folder, a folder that is not there (which the
+    push creates) or a repository that is not there (which it cannot): the two questions
+    that tell them apart go out together, one round trip."""
+    server = artifactory_repo.server
+    project = producer(artifactory_repo, tmp_path)
+    # The two questions after the listing are held until both have arrived (or for 10 s):
+    # asked one after the other, the first is answered before the second is sent.
+    both = threading.Barrier(2, timeout=10)
+    storage_requests = itertools.count()
+    met: list[bool] = []  # for each of the two: whether the other arrived while it was held
+
+    def hold() -> None:
+        if next(storage_requests) > 0:  # the first is the listing
+            try:
+                both.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+
+    server.faults.before_next(hold, count=3, path_contains=f"/api/storage/{artifactory_repo.name}")
+    server.clear_requests()
+    pushed = in_process("--json", "push", "data", "-j", "4", cwd=project,
+                        env={"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    push = server.requests
+    lines = asked(push, artifactory_repo)
+    assert lines[0] == "GET list", lines  # 404: no such folder, or no such repository
+    assert sorted(lines[1:3]) == ["GET info (the repository)", "GET info ."], lines
+    assert lines[3:5] == ["PUT .data_v1.0.0.fsartifacts-claim-TOKEN", "GET list"], lines
+    assert met == [True, True], lines

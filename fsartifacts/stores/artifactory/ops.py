@@ -100,15 +100,20 @@ class ArtifactoryOps(StoreOps):
             entries = super().listing(path)
             if not entries:
                 repo, _, folder = path.partition("/")
-                try:
-                    self.fs.info(repo, refresh=True)
-                except FileNotFoundError:
+                # Both asked at once, one round trip: the repository, and the folder in it.
+                asked = [repo, path] if folder.strip("/") else [repo]
+                found = self.fs.batch_pool.run(lambda p: self.fs.exists(p, refresh=True), asked)
+                if isinstance(found[0], Exception):
+                    raise found[0]
+                if not found[0]:
                     raise StoreNotFoundError(
                         f"nothing at {self.fs.url}/{path}: the repository {repo!r} does not "
                         f"exist on {self.fs.url} (or these credentials may not see it); check "
                         "`repo` and `url` in repository.artifactory"
-                    ) from None
-                if folder.strip("/") and not self.fs.exists(path, refresh=True):
+                    )
+                if len(found) > 1 and isinstance(found[1], Exception):
+                    raise found[1]
+                if len(found) > 1 and not found[1]:
                     raise StoreNotFoundError(
                         f"nothing at {self.fs.url}/{path}: the folder {folder!r} does not exist "
                         f"in the repository {repo!r}; check `path` in repository.artifactory "
