@@ -64,6 +64,12 @@ class ConfigError(FsArtifactsError):
     exit_code = EXIT_USAGE
 
 
+class NotPushable(ConfigError):
+    """An artifact's file, or an entry of its folder, is neither a regular file nor a
+    folder (a FIFO, a socket, a device, a link inside a folder): the project holds
+    something that cannot be pushed, which only changing the project gets past."""
+
+
 class NotFoundError(FsArtifactsError):
     """An artifact, a version or a remote copy does not exist."""
 

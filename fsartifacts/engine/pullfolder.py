@@ -36,7 +36,7 @@ from fsartifacts.engine.results import version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.transfers import in_flight_of
 from fsartifacts.engine.verify import checked, verify
-from fsartifacts.errors import LocalError
+from fsartifacts.errors import LocalError, NotPushable
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.retry import with_retries
 
@@ -50,7 +50,7 @@ def folder_is_current(
         return False
     try:
         local = local_manifest(ctx.hashes, artifact, remote.version, dest, selection)
-    except LocalError:
+    except (LocalError, NotPushable):
         return False  # a link or a special file in it: not the store's copy, pulled again
     return local.same_content(remote)
 

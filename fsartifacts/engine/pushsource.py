@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.errors import ConfigError, LocalError, NotFoundError
+from fsartifacts.errors import LocalError, NotFoundError, NotPushable
 from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import DigestsOnUse, FileDigests, ReadFile
 from fsartifacts.localfiles import file_kind
@@ -46,22 +46,32 @@ def artifact_source(artifact: Artifact, root: Path) -> tuple[Path, bool]:
         ) from None
     except OSError as exc:
         raise LocalError(f"{artifact.name}: cannot read {local}: {exc.strerror}") from None
-    if stat.S_ISDIR(mode):
-        return local, True
-    if not stat.S_ISREG(mode):
-        raise ConfigError(
-            f"{artifact.name}: {artifact.file} is {file_kind(mode)}, not a file or a folder; "
-            "only regular files and folders can be pushed: fix its `file:` in the config."
-        )
-    return local, False
+    check_pushable(artifact, artifact.file, mode, "fix its `file:` in the config")
+    return local, stat.S_ISDIR(mode)
+
+
+def check_pushable(
+    artifact: Artifact, shown: str, mode: int, way_out: str, link_to: str = ""
+) -> None:
+    """Refuse (:class:`NotPushable`, exit 2) what is neither a regular file nor a folder,
+    by its lstat ``mode`` (a stat's, for the artifact's own path, whose link is followed):
+    the one rule for an artifact's file and for every entry of its folder."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    if stat.S_ISLNK(mode):
+        what = f"a symbolic link (to {link_to}); links inside a folder artifact are never followed"
+    else:
+        what = f"{file_kind(mode)}, not a file or a folder; only those can be pushed"
+    raise NotPushable(f"{artifact.name}: {shown} is {what}: {way_out}.")
 
 
 def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_result]]:
     """Relative POSIX paths of the regular files below ``folder``, each with its lstat.
 
-    A link, a FIFO, a socket or a device anywhere below it fails the push (exit 1: the
-    configuration is right, the folder's content is what cannot be pushed), as does
-    a folder that cannot be read (it is not skipped, which would push a partial copy).
+    A link, a FIFO, a socket or a device anywhere below it fails the push as the same
+    thing given as the artifact's file does (:func:`check_pushable`: exit 2, the project
+    holds what cannot be pushed); a folder that cannot be read fails it too (exit 1; it
+    is not skipped, which would push a partial copy).
     """
 
     def unreadable(exc: OSError) -> NoReturn:
@@ -84,22 +94,17 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_
                 except OSError as exc:
                     unreadable(exc)
                 mode = walked.st_mode
-                if stat.S_ISLNK(mode):
-                    raise LocalError(
-                        f"{artifact.name}: {artifact.file}/{rel} is a symbolic link (to "
-                        f"{os.readlink(entry.path)}); links inside a folder artifact are never "
-                        "followed: replace it with the file itself, or remove it."
-                    )
                 if stat.S_ISREG(mode):
                     yield rel, walked
                 elif stat.S_ISDIR(mode):
                     pending.append(rel)
                 else:
-                    raise LocalError(
-                        f"{artifact.name}: {artifact.file}/{rel} is {file_kind(mode)}, not a "
-                        "regular file; a folder artifact may hold only files and folders: "
-                        "remove it."
-                    )
+                    shown = f"{artifact.file}/{rel}"
+                    if stat.S_ISLNK(mode):
+                        way_out = "replace it with the file itself, or remove it"
+                        check_pushable(artifact, shown, mode, way_out, os.readlink(entry.path))
+                    way_out = f"remove it, or move it out of {artifact.file}"
+                    check_pushable(artifact, shown, mode, way_out)
 
 
 def read_digests(

@@ -18,7 +18,7 @@ from fsartifacts.engine.runner import Engine
 from fsartifacts.errors import LocalError
 from fsartifacts.hashcache import HashCache
 from fsartifacts.hashing import FileDigests
-from tests.fixtures.cli import fsartifacts, write_project
+from tests.fixtures.cli import fsartifacts, in_process, write_project
 from tests.fixtures.remotes import Remote, yaml_config
 
 MODEL = "    - name: model\n      file: model.pkl\n"
@@ -124,7 +124,7 @@ def test_a_symlink_inside_a_folder_artifact_is_refused_never_followed(
     before = remote.digest()
 
     run = fsartifacts("push", "data", cwd=root)
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
     (line,) = run.stderr.splitlines()
     assert "data/innocent.txt is a symbolic link" in line, line
     assert "Traceback" not in run.stderr
@@ -134,7 +134,7 @@ def test_a_symlink_inside_a_folder_artifact_is_refused_never_followed(
     (root / "data" / "innocent.txt").unlink()
     (root / "data" / "deep").symlink_to(secret.parent, target_is_directory=True)
     run = fsartifacts("push", "data", cwd=root)
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "data/deep is a symbolic link" in run.stderr
     assert remote.digest() == before
 
@@ -173,13 +173,34 @@ def test_a_link_to_dev_zero_or_a_fifo_in_a_folder_is_refused_without_reading(
     (root / "data" / "a.csv").write_text("x\n")
     os.mkfifo(root / "data" / "pipe")
     run = fsartifacts("push", "data", cwd=root, timeout=60)
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "data/pipe is a FIFO (named pipe), not a regular file" in run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "data/pipe is a FIFO (named pipe), not a file or a folder" in run.stderr
     (root / "data" / "pipe").unlink()
     (root / "data" / "zero").symlink_to("/dev/zero")
     run = fsartifacts("push", "data", cwd=root, timeout=60)
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
     assert "data/zero is a symbolic link" in run.stderr
+    assert not (root / "store").exists() or list((root / "store").iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["file", "member", "deep member"])
+def test_a_fifo_is_refused_alike_as_the_artifact_file_or_inside_its_folder(
+    tmp_path: Path, where: str
+) -> None:
+    """The project holds something that cannot be pushed, wherever it is in the artifact:
+    a usage problem (exit 2), one line naming it and the way out; nothing is published."""
+    root = write_project(tmp_path / "p", FILE_STORE + "    - {name: data, file: data}\n")
+    shown = {"file": "data", "member": "data/pipe", "deep member": "data/deep/pipe"}[where]
+    if where != "file":
+        (root / "data" / "deep").mkdir(parents=True)
+        (root / "data" / "a.csv").write_text("x\n")
+    os.mkfifo(root / shown)
+    run = in_process("push", "data", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    way_out = "fix its `file:` in the config" if where == "file" else "move it out of data"
+    assert f"data: {shown} is a FIFO (named pipe), not a file or a folder" in line, line
+    assert line.endswith(f"{way_out}."), line
     assert not (root / "store").exists() or list((root / "store").iterdir()) == []
 
 
