@@ -39,7 +39,9 @@ class ArtifactoryClient:
     ``attempts`` is the total number of tries of one request, ``timeout`` the
     seconds without an answer. ``file_list_api`` and ``copy_api`` start True
     and turn False once the server says it lacks the Pro File List or
-    copy/move API (an OSS server), so it is not asked again.
+    copy/move API (an OSS server), so it is not asked again. ``deletes`` turns
+    False once the server refuses these credentials a delete (no Delete
+    permission), so no upload that needs one afterwards is sent.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class ArtifactoryClient:
         self.attempts = attempts
         self.file_list_api = True
         self.copy_api = True
+        self.deletes = True
         self._local = threading.local()
 
     @property

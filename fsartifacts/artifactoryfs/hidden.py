@@ -12,7 +12,11 @@ artifact's name pattern matches it, and the sweep of leftovers removes it once
 abandoned. The checksums of the server's answer must be those hashed on the way; only
 then a checksum deploy of them creates the path (no byte is sent again: the server
 links the content it holds), and the hidden copy is deleted. A failed delete is logged,
-not raised: the path holds the right bytes, and the sweep takes the copy later.
+not raised: the path holds the right bytes, and the sweep takes the copy later. A
+delete refused for want of the Delete permission (which deploying a new path does not
+need) is remembered on the client: the sweep could not remove the copy either, so a
+file that would be hashed as it is sent is hashed first from then on, and deployed with
+its checksums (a streamed write cannot be: it has no file to read twice).
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from collections.abc import Mapping
 import requests
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
-from fsartifacts.artifactoryfs.errors import ArtifactoryError, ArtifactoryIntegrityError
+from fsartifacts.artifactoryfs.errors import (
+    ArtifactoryError,
+    ArtifactoryIntegrityError,
+    ArtifactoryPermissionError,
+)
 from fsartifacts.artifactoryfs.listing import item_info
 from fsartifacts.artifactoryfs.upload import deploy_by_checksum
 from fsartifacts.atomic import temp_name
@@ -109,6 +117,15 @@ class HiddenCopy:
                 f"delete {self.name}",
                 ok=(200, 202, 204, 404),
             ).close()
+        except ArtifactoryPermissionError as error:
+            self.client.deletes = False
+            log.warning(
+                "could not delete the upload's hidden copy %s: %s; until these credentials "
+                "may delete, large files are hashed before they are sent instead, which "
+                "leaves no such copy (one who may delete removes this one: fsartifacts gc)",
+                self.name,
+                error,
+            )
         except ArtifactoryError as error:
             log.warning("could not delete the upload's hidden copy %s: %s", self.name, error)
 

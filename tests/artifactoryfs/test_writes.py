@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 from pathlib import Path
@@ -319,3 +320,33 @@ def test_put_file_hashing_asks_the_hidden_copy_for_checksums_an_answer_lacks(
     assert asked.path.endswith(sent.path.rpartition("/")[2]) and asked.started < published.started
     assert fs.cat_file(f"{repo}/b.bin") == data
     assert server.storage.children(repo, "") == [("b.bin", False)]
+
+
+def test_put_file_hashing_hashes_first_once_the_server_refuses_a_delete(
+    fs: ArtifactoryFileSystem,
+    repo: str,
+    server: ArtifactoryServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Credentials without the Delete permission cannot remove a hidden copy (nor can the
+    sweep with them): after the first one stays, files are hashed first and deployed with
+    their checksums, which the server checks itself, and no more copies are left."""
+    server.no_overwrite = True  # a user without the Delete permission
+    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
+    first.write_bytes(os.urandom(2 * SEND_BLOCK))
+    data = os.urandom(2 * SEND_BLOCK)
+    second.write_bytes(data)
+    with open(first, "rb") as src, caplog.at_level(logging.WARNING, logger="fsartifacts"):
+        fs.put_file_hashing(src, f"{repo}/a.bin")
+    assert "until these credentials may delete" in caplog.text
+    server.clear_requests()
+    with open(second, "rb") as src:
+        assert fs.put_file_hashing(src, f"{repo}/b.bin", mode="create") == digests_of(data)
+    puts = requests_to(server, "PUT", "b.bin")
+    assert all(r.path.endswith(f"/{repo}/b.bin") for r in puts)
+    assert (puts[-1].status, puts[-1].bytes_in) == (201, len(data))
+    assert header(puts[-1], "X-Checksum-Sha256") == hashlib.sha256(data).hexdigest()
+    left = [name for name, _ in server.storage.children(repo, "")]
+    assert [hidden_copy_of("a.bin").fullmatch(n) is not None for n in left] == [True, False, False]
+    assert fs.cat_file(f"{repo}/b.bin") == data
