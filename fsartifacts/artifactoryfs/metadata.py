@@ -213,16 +213,17 @@ class Metadata(AbstractFileSystem):
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget ``path``, everything below it and every ancestor (a deploy makes parents)."""
+        if path is not None:
+            path = self._strip_protocol(path)
         with self._cache_lock:
             if path is None:
                 self.dircache.clear()
-            else:
-                path = self._strip_protocol(path)
+            elif self.dircache:  # empty while a folder's files go up one after another
                 prefix = path + "/"
                 for key in [k for k in self.dircache if k == path or k.startswith(prefix)]:
                     self.dircache.pop(key, None)
                 ancestor = path
                 while ancestor:
-                    ancestor = self._parent(ancestor)
+                    ancestor = ancestor.rpartition("/")[0]  # a stripped path's parent
                     self.dircache.pop(ancestor, None)
         super().invalidate_cache(path)
