@@ -209,6 +209,7 @@ class _Run:
         transfers: Transfers,
         callback: Callback,
         recorded: Callable[[], None],
+        folder: InFlight,
     ) -> None:
         self.job = job
         self.received = received
@@ -220,13 +221,21 @@ class _Run:
         self.stop = threading.Event()
         self.hashed = InOrder(Digests(job.algorithms), self.stop)
         self.in_flight = InFlight()
+        # The stop of the folder the file belongs to (closed once another of its files
+        # failed for good). It reaches the runs of its files one after another: a slot
+        # that a run already stopped gives back meanwhile must not start a range of one
+        # not told yet, so a range is taken only while it is open too.
+        self.folder = folder
         self._lock = threading.Lock()
         self._callback = callback
         self.running = 0
 
+    def stopped(self) -> bool:
+        return self.stop.is_set() or self.folder.closed
+
     def take(self) -> Interval | None:
         with self._lock:
-            return self.todo.pop() if self.todo and not self.stop.is_set() else None
+            return self.todo.pop() if self.todo and not self.stopped() else None
 
     def progress(self, n: int) -> None:
         with self._lock:
@@ -247,7 +256,7 @@ class _Run:
             if spare:
                 while not self.transfers.spare_slot(SLOT_WAIT):
                     with self._lock:
-                        if not self.todo or self.stop.is_set():
+                        if not self.todo or self.stopped():
                             return
             try:
                 fd = os.open(self.job.path, os.O_WRONLY | os.O_CLOEXEC)
@@ -320,7 +329,10 @@ def download_ranges(
     The first failure of a range stops the others and is raised; what arrived stays
     in ``received``.
     """
-    run = _Run(job, received, transfers, callback, recorded)
+    # The folder's stop ends the ranges as a failed range does (``callback`` reports to
+    # that folder's transfers).
+    folder = in_flight_of(callback) or InFlight()
+    run = _Run(job, received, transfers, callback, recorded, folder)
     callback.relative_update(received.total())
     workers = [
         threading.Thread(target=run.worker, args=(i > 0,), name="fsartifacts-range", daemon=True)
@@ -328,9 +340,6 @@ def download_ranges(
     ]
     run.running = len(workers)
     digests = run.hashed.digests
-    # The folder's stop ends the ranges as a failed range does (``callback`` reports to
-    # that folder's transfers).
-    folder = in_flight_of(callback) or InFlight()
     try:
         with folder.reading(partial(run.fail, Stopped("stopped: the folder's transfers failed"))):
             run.journal.thread.start()

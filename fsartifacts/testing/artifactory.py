@@ -51,6 +51,7 @@ In-process::
     srv.faults.stall_after(nbytes, seconds=60.0, count=1, methods=("GET",),
                            path_contains=None)  # hang part way (until reset), then RST
     srv.faults.stalled()               # responses that began to hang since reset()
+    srv.faults.hanging()               # responses hanging now
     srv.faults.end_stalls(n=1)         # end the n oldest hanging now (RST)
     srv.faults.latency = 0.02          # seconds slept before each request
     srv.faults.throttle = 0.01         # seconds slept between the 256 KiB blocks a GET sends

@@ -42,8 +42,9 @@ requests (FIFO when several rules match), then disarms itself:
 * ``stall_after(nbytes, seconds=60.0, count=1)``: once ``nbytes`` of artifact content
   went out, hold the rest of the response for ``seconds`` (cut short by ``reset()``),
   then reset the connection: a server or network that hangs part way. ``stalled()``
-  counts the responses that began to hang since the last ``reset()``;
-  ``end_stalls(n=1)`` ends the ``n`` oldest of those hanging now.
+  counts the responses that began to hang since the last ``reset()``, ``hanging()``
+  those hanging now (a client that gave up on one does not end it: only its time,
+  ``end_stalls`` or ``reset()`` does); ``end_stalls(n=1)`` ends the ``n`` oldest of them.
 * ``latency``: seconds slept before handling each request.
 * ``throttle``: seconds slept between the blocks (256 KiB) of artifact content a GET sends:
   a slow link, so a download lasts long enough for something to happen while it runs.
@@ -214,6 +215,12 @@ class Faults:
         """How many responses began to hang (``stall_after``) since the last ``reset()``."""
         with self._lock:
             return self._stalled
+
+    def hanging(self) -> int:
+        """How many responses hang now (``stall_after``): those that began to and that
+        neither their time, ``end_stalls()`` nor ``reset()`` ended yet."""
+        with self._lock:
+            return len(self._stalls)
 
     def spend(self, rule: FaultRule, nbytes: int) -> int:
         """How many of ``nbytes`` the ``cut_after`` rule still lets out (taken from it)."""

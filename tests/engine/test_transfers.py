@@ -205,12 +205,17 @@ def test_a_folder_pull_downloads_its_files_at_once_within_jobs(
     engine = engine_on(artifactory_repo, project, jobs=3)
     assert engine.push(DATA, V1).action == "pushed"
     server.clear_requests()
-    server.faults.latency = 0.05  # each request takes a while: time enough to overlap
+    # The first two downloads are answered only once both have arrived: a client that
+    # waits for each answer before it asks for the next file never gets past them.
+    both = threading.Barrier(2, timeout=30)
+    folder = f"/artifactory/{artifactory_repo.name}/team/data_v1.0.0/"
+    server.faults.before_next(both.wait, count=2, methods=("GET",), path_contains=folder)
 
     # Another project: one holding the files would copy them, not download them.
     consumer = tmp_path / "consumer"
     result = engine_on(artifactory_repo, consumer, jobs=3).pull(DATA, "1.0.0", V1)
     assert result.action == "pulled", result.error
+    assert not both.broken
     assert tree_digest(consumer / "data_v1.0.0") == pushed
     downloads = file_downloads(server, artifactory_repo, "data_v1.0.0")
     assert len(downloads) == len(pushed)
@@ -243,16 +248,40 @@ def test_a_corrupted_file_fails_the_folder_and_leaves_the_destination_as_it_was(
 
 MiB = 1024 * 1024
 BIG = 6 * MiB  # 6 of the 1 MiB blocks a download hands on
+HANG_AFTER = MiB + 64 * 1024  # a large file's response hangs once its first block is out
+
+
+def when_both_hang(
+    server: ArtifactoryServer, repo: ArtifactoryRepo, names: set[str], held: threading.Event
+) -> Callable[[], None]:
+    """An action for the server's thread: wait (bounded) until each of ``names`` has a
+    download in flight and every one of them hangs, then set ``held``."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            gets = [r for r in file_downloads(server, repo, "data_v2.0.0") if "/big-" in r.path]
+            files = {r.path.rsplit("/", 1)[-1] for r in gets}
+            if files == names and server.faults.stalled() >= len(gets):
+                held.set()
+                return
+            time.sleep(0.01)
+
+    return wait
 
 
 @pytest.mark.parametrize("ranged", [False, True], ids=["in-one-stream", "in-ranges"])
 def test_a_file_that_fails_for_good_stops_the_files_in_flight_beside_it(
     ranged: bool, artifactory_repo: ArtifactoryRepo, server: ArtifactoryServer, tmp_path: Path
 ) -> None:
-    """One small file arrives corrupted on every try while two large ones stream over a
-    slow link (in one stream each, or in ranges of 2 MiB, two at a time): its last failure
-    stops them at their next block (their bytes sent stay far below their size), the pull
-    fails naming it, and nothing of it is left."""
+    """One small file arrives corrupted on every try while two large ones are in flight
+    (in one stream each, or in ranges of 2 MiB, two at a time): its last failure stops
+    them, the pull fails naming it, and nothing of it is left.
+
+    The order is the server's, not the machine's speed: every response of the large files
+    hangs once its first block is out, and the small file's first try is answered only
+    once both hang. So they are in flight when it fails, and only their stop can end the
+    pull: the server holds them until the test lets them go."""
     project = tmp_path / "project"
     in_ranges = {"ranged_from": MiB, "range_size": 2 * MiB, "ranges": 2} if ranged else {}
     # Two tries, with no wait between them.
@@ -268,22 +297,36 @@ def test_a_file_that_fails_for_good_stops_the_files_in_flight_beside_it(
     assert engine.pull(DATA, "1.0.0", V1, PullOptions(override=True)).action == "pulled"
     server.clear_requests()
 
-    server.faults.corrupt_next(count=100, offset=7, path_contains="data_v2.0.0/a-bad.bin")
-    server.faults.throttle = 0.1  # 256 KiB each 0.1 s: a large file streams for 2.4 s
-    with pytest.raises(IntegrityError, match=r"a-bad\.bin.*damaged") as raised:
-        engine.pull(DATA, "2.0.0", V2, PullOptions(override=True))
+    faults, held = server.faults, threading.Event()
+    folder = f"/artifactory/{artifactory_repo.name}/team/data_v2.0.0/"
+    faults.corrupt_next(count=100, offset=7, path_contains=f"{folder}a-bad.bin")
+    # Held far longer than the pull takes once it stops them; a pull that does not stop
+    # them waits this out on each try.
+    faults.stall_after(HANG_AFTER, seconds=60, count=None, path_contains=f"{folder}big-")
+    names = {"big-0.bin", "big-1.bin"}
+    hold = when_both_hang(server, artifactory_repo, names, held)
+    faults.before_next(hold, methods=("GET",), path_contains=f"{folder}a-bad.bin")
+    try:
+        with pytest.raises(IntegrityError, match=r"a-bad\.bin.*damaged") as raised:
+            engine.pull(DATA, "2.0.0", V2, PullOptions(override=True))
+        # The pull ended while the server still held every response of the large files
+        # that had begun to hang: the failure ended them, not the server.
+        stalled = faults.stalled()
+        hanging = faults.hanging()
+    finally:
+        faults.reset()  # the held responses end (RST)
+    assert held.is_set()  # both large files were in flight when the small one failed
+    assert hanging >= stalled >= 2
     assert raised.value.exit_code == EXIT_FAILED
     assert tree_digest(project / "data") == before
     assert sorted(p.name for p in project.iterdir()) == ["data"]  # no staged folder left
     assert server.wait_idle()  # each stopped response has ended: its bytes sent are final
     downloads = file_downloads(server, artifactory_repo, "data_v2.0.0")
     big = [r for r in downloads if "/big-" in r.path]
-    assert big  # they were in flight beside the failing file
+    assert {r.path.rsplit("/", 1)[-1] for r in big} == names
     assert {"Range" in r.headers for r in big} == {ranged}
-    sent = [r.bytes_out for r in big]
-    # Each stops at its next block: about 1 MiB sent of its 6 (all of them, unstopped),
-    # well under half of the two files' bytes.
-    assert sum(sent) < 2 * BIG // 2, sent
+    if not ranged:  # and neither was asked again: a stopped transfer is not retried
+        assert len(big) == 2, big
 
 
 def extra_requests_of_folders(

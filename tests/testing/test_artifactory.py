@@ -884,11 +884,12 @@ def test_stall_after_hangs_a_download_part_way_until_reset(
         deadline = time.monotonic() + 30
         while repo.server.faults.stalled() < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert repo.server.faults.stalled() == 1
+        assert repo.server.faults.stalled() == repo.server.faults.hanging() == 1
         assert not stalled.done()
         repo.server.faults.end_stalls(1)  # the connection is reset
         with pytest.raises(requests.exceptions.RequestException):
             stalled.result(timeout=30)
+    assert repo.server.faults.hanging() == 0
     assert repo.server.requests[-1].bytes_out == 100_000
     assert repo.server.faults.stalled() == 1
     repo.server.faults.reset()
