@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
+from fsartifacts.copyworker import Copy, Shares
 from fsartifacts.engine import reuse
 from fsartifacts.engine.compare import local_manifest
 from fsartifacts.engine.context import Context
@@ -23,6 +25,7 @@ from fsartifacts.engine.install import (
     carry_over,
     check_tree,
     contained,
+    contained_parts,
     member_target,
     staged_member,
     staging_dir,
@@ -36,8 +39,8 @@ from fsartifacts.engine.results import version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
 from fsartifacts.engine.transfers import in_flight_of
 from fsartifacts.engine.verify import checked, verify
-from fsartifacts.errors import LocalError, NotPushable
-from fsartifacts.hashing import HashingWriter
+from fsartifacts.errors import IntegrityError, LocalError, NotPushable
+from fsartifacts.hashing import CHUNK, HashingWriter
 from fsartifacts.retry import with_retries
 
 
@@ -101,13 +104,24 @@ def pull_folder(
             keeping.keep(contained(staging, entry.path), entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
+        if shares is not None and _copied(shares, entry, callback):
+            return
         with_retries(f"download of {url}{entry.path}", ctx.transfer.attempts,
                      partial(fetch, entry, callback))  # fmt: skip
 
+    def shareable(entry: ManifestEntry) -> bool:
+        """Whether a store's worker may copy ``entry``: the pull would download it whole."""
+        return (entry.sha256 not in local and not keeping.wants(entry.size)
+                and not is_large(ctx, entry.size))  # fmt: skip
+
+    shares: Shares | None = None
     try:
         # Files move jobs at a time, in the run's slots; the first that fails for good
-        # fails the artifact, and the staged tree goes with it.
-        with ctx.ops.reading_folder(copy.path):
+        # fails the artifact, and the staged tree goes with it. The store may copy many
+        # small ones beside them.
+        small = _small_copies(manifest, staging, shareable) if ctx.ops.on_this_machine else []
+        with ctx.ops.reading_folder(copy.path), ctx.ops.copied_beside(copy.path, small) as shares:
+            del small
             ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
         expected = {entry.path: entry for entry in manifest.files}
         if selection.partial:
@@ -141,3 +155,40 @@ def pull_folder(
 
 def _entry_size(entry: ManifestEntry) -> int:
     return entry.size
+
+
+def _small_copies(
+    manifest: Manifest, staging: Path, eligible: Callable[[ManifestEntry], bool]
+) -> list[tuple[str, Copy]]:
+    """The small files of ``manifest`` (one read each) that ``eligible`` takes, each as a
+    copy of its path in the folder version into its place in ``staging``, by its path;
+    their folders made in ``staging`` now. A name refused here is left to its download,
+    which refuses it as it refuses any."""
+    top = os.fspath(staging)
+    made: set[tuple[str, ...]] = set()
+    copies = []
+    for entry in manifest.files:
+        if not entry.sha256 or entry.size >= CHUNK or not eligible(entry):
+            continue
+        try:
+            parts = contained_parts(staging, entry.path)
+        except IntegrityError:
+            continue
+        if parts[:-1] not in made:
+            member_target(staging, entry.path)
+            made.add(parts[:-1])
+        copies.append((entry.path, Copy(entry.path, os.path.join(top, *parts), entry.size)))
+    return copies
+
+
+def _copied(shares: Shares, entry: ManifestEntry, callback: Callback) -> bool:
+    """Whether the store's worker copied ``entry`` with its size and sha256 (the digest
+    of the very bytes it wrote): then it is done. A copy that differs is downloaded
+    again, and verified, in place of it."""
+    copied = shares.take(entry.path)
+    if copied is None or copied.identity[0] != entry.size:
+        return False
+    if copied.digests["sha256"] != entry.sha256:
+        return False
+    callback.absolute_update(entry.size)
+    return True

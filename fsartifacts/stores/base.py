@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import IO, Any, ClassVar, Protocol
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol
 
 from fsspec.callbacks import Callback, NoOpCallback
 from fsspec.spec import AbstractFileSystem
@@ -29,6 +29,9 @@ from fsartifacts.stores.entries import strip_slash
 from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.removal import remove_exactly
+
+if TYPE_CHECKING:
+    from fsartifacts.copyworker import Copy, Shares
 
 SIDECAR_SUFFIX = ".sha256"
 SIDECAR_LIMIT = 4096  # bytes read of a sidecar at most: a digest and a name
@@ -349,6 +352,16 @@ class StoreOps(ConditionalOps):
         """The block in which many files of the folder version ``folder`` are downloaded
         (``within=folder``): a store may keep what it opens for them (the folder store, its
         folders' descriptors) until the block ends. Nothing, here."""
+        return contextlib.nullcontext()
+
+    def copied_beside(
+        self, folder: str, copies: Sequence[tuple[str, Copy]]
+    ) -> contextlib.AbstractContextManager[Shares | None]:
+        """The block in which the small files ``copies`` of the folder version ``folder``
+        ((relative path, the file to read below ``folder`` into a new local file)) are
+        downloaded: a store whose files are on this machine may copy some of them in
+        worker processes meanwhile (their :class:`Shares`, each by its relative path).
+        None here: every file is downloaded by the caller."""
         return contextlib.nullcontext()
 
     def revision(self, entry: dict[str, Any]) -> str | None:

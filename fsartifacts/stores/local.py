@@ -8,11 +8,12 @@ import logging
 import os
 import pathlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
+from fsartifacts.copyworker import Copy, Shares, shared
 from fsartifacts.errors import StoreNotFoundError
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.inflight import InFlight
@@ -101,6 +102,15 @@ class LocalOps(FolderWrites):
                     self._readers[folder] = (reader, blocks - 1)
                 else:
                     reader.close()
+
+    def copied_beside(
+        self, folder: str, copies: Sequence[tuple[str, Copy]]
+    ) -> contextlib.AbstractContextManager[Shares | None]:
+        """Workers copying the last of ``copies`` (see :func:`fsartifacts.copyworker.shared`),
+        each file read below ``folder`` without following a link, as :meth:`download` reads
+        it, into a new file (its folder made already) the caller verifies."""
+        return shared(copies, algorithms=("sha256",), keep_mode=False, exclusive=False,
+                      make_folders=False, within=folder)  # fmt: skip
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with open_regular(rpath) as src:

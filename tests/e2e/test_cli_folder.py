@@ -494,3 +494,48 @@ def test_a_user_without_a_home_folder_pushes_and_pulls_with_the_hash_cache_in_me
         producer / "data" / "embeddings"
     )
     assert not list(tmp_path.rglob("~"))
+
+
+def test_an_interrupted_pull_of_many_small_files_exits_130_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) while the store's
+    worker processes copy their share of a folder: the pull ends them, exits 130 and
+    leaves nothing beside the destination; the next pull installs the folder whole."""
+    root = write_project(tmp_path / "project", CONFIG.replace("data/embeddings", "data/many"))
+    many = root / "data" / "many"
+    for n in range(8_000):  # 1,000 a folder: the workers take the last ones
+        if n % 1000 == 0:
+            (many / f"part-{n // 1000:02d}").mkdir(parents=True)
+        (many / f"part-{n // 1000:02d}" / f"{n:05d}.bin").write_bytes(b"%d\n" % n * 3)
+    assert fsartifacts("push", "embeddings", cwd=root).returncode == 0
+    shutil.rmtree(many)  # nothing local to copy from: every file comes from the store
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
+    proc = subprocess.Popen(
+        [str(BIN), "pull", "embeddings", "1.0.0"],
+        cwd=root,
+        env={**env, "FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(root.glob(".embeddings_v1.0.0.fsartifacts-*/part-06/*")):
+            os.killpg(proc.pid, signal.SIGINT)
+            seen = True
+            break
+        time.sleep(0.002)
+    _, stderr = proc.communicate(timeout=60)
+    assert seen, "the pull finished before the test could interrupt it"
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert sorted(p.name for p in root.iterdir()) == ["VERSION", "data", "fsartifacts.yaml"]
+
+    again = fsartifacts("pull", "embeddings", "1.0.0", cwd=root)
+    assert again.returncode == 0, again.stderr
+    store = tmp_path / "store" / "embeddings_v1.0.0"
+    assert tree_digest(root / "embeddings_v1.0.0") == tree_digest(store)
