@@ -126,30 +126,37 @@ class HashCache:
         ``resolved``: the caller knows ``path`` is already its real path (no link on
         the way), which spares resolving each file of a large folder again. ``read``:
         the file's bytes and its stat after them, as a copy just read it: hashed on a
-        miss, and its stat taken as the file's (nothing read or stat'ed again).
+        miss, and its stat taken as the file's (nothing read or stat'ed again). Digests
+        ``read`` carries are those of its very bytes: taken instead of hashing them, and
+        over the cache's (a file rewritten within one tick of its clock keeps its stat).
         """
         real = os.fspath(path) if resolved else os.path.realpath(path)
         stat = os.stat(real) if read is None else read.stat
         key = self._key(stat)
         wanted = list(dict.fromkeys(("sha256", *algorithms)))
+        given = read.digests if read is not None and read.digests is not None else {}
         with self._lock:
             held = self._entry_digests(real, key)
             known = {name: held[name] for name in wanted if name in held}
-            if len(known) == len(wanted):
+            if len(known) == len(wanted) and all(given.get(n, v) == v for n, v in known.items()):
                 self.hits += 1
                 return FileDigests(known, stat)
             self.misses += 1
-        missing = [n for n in wanted if n not in known]
+        stale = any(given.get(n, v) != v for n, v in known.items())
+        if stale:
+            known = {}  # what the cache holds is of another content than these bytes
+        missing = [n for n in wanted if n not in known and n not in given]
         if read is None:
             computed = hash_file(real, missing, size=stat.st_size)
         else:
-            computed = hash_bytes(read.data, missing)
+            computed = {**given, **(hash_bytes(read.data, missing) if missing else {})}
         digests = {name: known.get(name) or computed[name] for name in wanted}
         # Stat again: a file that changed while being read must not be cached (the stat
         # of ``read`` was taken after its bytes were: a write they show shows in it).
         if read is not None or self._key(os.stat(real)) == key:
             with self._lock:
-                self._put(real, key, {**self._entry_digests(real, key), **digests})
+                held = {} if stale else self._entry_digests(real, key)
+                self._put(real, key, {**held, **digests})
         return FileDigests(digests, stat)
 
     def known(self, path: str | os.PathLike[str], algorithms: Iterable[str]) -> bool:

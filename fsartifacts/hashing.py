@@ -345,10 +345,13 @@ class FileDigests(Mapping[str, str]):
 
 class ReadFile(NamedTuple):
     """The whole of a small file as one read found it, and the file's fstat taken after
-    that read (so any write whose bytes the read could have seen shows in it)."""
+    that read (so any write whose bytes the read could have seen shows in it).
+    ``digests``: those of ``data`` by hashlib name, when the reader computed them already
+    (an upload that hashes the very bytes it sends): taken as they are, never again."""
 
     data: bytes
     stat: os.stat_result
+    digests: Mapping[str, str] | None = None
 
 
 def read_whole(path: str, size: int) -> ReadFile | None:

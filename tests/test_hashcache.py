@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts.hashcache import HashCache, default_cache_path
+from fsartifacts.hashing import ReadFile
 from fsartifacts.hashshards import shard_name
 
 
@@ -300,3 +301,23 @@ def test_a_shard_naming_a_path_with_a_nul_is_ignored_and_fails_nothing(
         planted.write_text(head.replace(str(x.parent), json.dumps(folder)[1:-1]) + entry + end)
         target.unlink()
     assert HashCache(tmp_path / "cache").holders({sha256(b"x")}, tmp_path) == {}
+
+
+def test_digests_a_read_carries_are_taken_and_replace_what_the_cache_held_of_other_bytes(
+    tmp_path: Path,
+) -> None:
+    """A reader that hashed the bytes it read (an upload, of what it sends) hands them
+    over: nothing is hashed again, and a cache entry of the same stat but other bytes (a
+    rewrite within one tick of the file's clock) gives way to them."""
+    (path,) = files(tmp_path / "project", "f.bin")
+    cache = HashCache(tmp_path / "cache")
+    assert cache.sha256(path) == sha256(b"f.bin")
+    data = path.read_bytes()
+    read = ReadFile(data, os.stat(path), {"sha256": "ab" * 32})  # not what hashlib says
+    # Taken as given (not hashed again), over the entry of the same stat.
+    assert cache.digests(path, read=read)["sha256"] == "ab" * 32
+    assert cache.sha256(path) == "ab" * 32
+    same = ReadFile(data, os.stat(path), {"sha256": "ab" * 32})
+    hits = cache.hits
+    assert cache.digests(path, read=same)["sha256"] == "ab" * 32
+    assert cache.hits == hits + 1  # agreeing with the cache: a hit

@@ -162,15 +162,15 @@ def _hashed_as_uploaded(
 ) -> int | None:
     """The file's size if the store is to hash it as it uploads it (``hashes_uploads``),
     sparing the push a read of the whole file first; None to hash it first. Only for a
-    file of ``hashes_uploads_from`` bytes or more, a new copy (none there to compare it
-    with), pushed for real, of a file the cache has no digests of and that no earlier
-    version of its size might hold (that takes its sha256 before the upload)."""
+    file of a size the store hashes so (``hashes_upload_of``), a new copy (none there to
+    compare it with), pushed for real, of a file the cache has no digests of and that no
+    earlier version of its size might hold (that takes its sha256 before the upload)."""
     ops = ctx.ops
     if not ops.hashes_uploads or entry is not None or options.dry_run:
         return None
     try:
         size = local.stat().st_size
-        if size < ops.hashes_uploads_from or ctx.hashes.known(local, ops.upload_digests):
+        if not ops.hashes_upload_of(size) or ctx.hashes.known(local, ops.upload_digests):
             return None
     except OSError:
         return None  # the read of its digests says what is wrong

@@ -100,7 +100,8 @@ class StoreOps(ConditionalOps):
     - ``hashes_uploads``: :meth:`upload_hashing` computes a file's sha256 from the
       bytes as it copies them (the folder store's kernel copy, hashed behind it), so
       the engine need not read a file it has no digest of once to hash it, then again
-      to upload it; for files of ``hashes_uploads_from`` bytes or more.
+      to upload it; for the sizes :meth:`hashes_upload_of` takes (by default, from
+      ``hashes_uploads_from`` bytes).
     - ``serves_ranges``: :meth:`read_range` streams part of an object, and
       :meth:`revision` tells its content from a replacement's, so a large file
       downloads as several ranges at once
@@ -183,6 +184,10 @@ class StoreOps(ConditionalOps):
             with contextlib.suppress(Exception):
                 self.fs.rm_file(staging)
             raise
+
+    def hashes_upload_of(self, size: int) -> bool:
+        """Whether :meth:`upload_hashing` hashes a file of ``size`` bytes as it sends it."""
+        return self.hashes_uploads and size >= self.hashes_uploads_from
 
     def upload_hashing(
         self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None

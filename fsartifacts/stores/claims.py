@@ -54,6 +54,8 @@ class ClaimStore(Protocol):
 
     def listing(self, path: str) -> list[dict[str, Any]]: ...
 
+    def lists_content(self, entry: dict[str, Any], data: bytes) -> bool: ...
+
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None: ...
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes: ...
@@ -191,7 +193,9 @@ def holder(
     """The claim object that holds ``rpath`` now (the earliest candidate), or None.
 
     ``own`` is the caller's claim: its election candidate (``rpath-TOKEN``, a name no other
-    push writes) says what the caller wrote, so it is not read back. A lone candidate is
+    push writes) says what the caller wrote, so it is not read back, nor is a claim object
+    whose listed entry shows the caller's claim byte for byte (``lists_content``: the
+    token is random, so no other claim has those bytes). A lone candidate is
     the earliest without the store's creation time of each (a request apiece on some
     stores). ``listing`` lists the claim's folder in place of the store's listing: a
     caller that needs that folder's entries too lists it once for both."""
@@ -206,7 +210,9 @@ def holder(
     mine = f"{base}-{own.token}" if own is not None else None
     for entry in candidates:
         path = entry["name"].rstrip("/")
-        if own is not None and path.rpartition("/")[2] == mine:
+        if own is not None and (
+            path.rpartition("/")[2] == mine or store.lists_content(entry, own.to_bytes())
+        ):
             return Holder(path, own, entry_modified(entry))
         try:
             data = store.read_bytes(path, limit=CLAIM_LIMIT)

@@ -37,6 +37,12 @@ class ConditionalOps:
 
         def remove_file(self, rpath: str) -> None: ...
 
+    def lists_content(self, entry: dict[str, Any], data: bytes) -> bool:
+        """Whether the listing's ``entry`` shows that its object holds exactly ``data``: a
+        proof, never a guess (False when the listing cannot tell), so a caller that knows
+        what it wrote there need not read it back. The generic way: it cannot tell."""
+        return False
+
     def claim(self, rpath: str, claim: Claim, *, listing: Listing | None = None) -> Holder | None:
         """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
 

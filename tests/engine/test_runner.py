@@ -82,7 +82,7 @@ def test_a_push_reads_the_file_once_for_the_digests_the_store_wants(
     # A store that hashes the bytes as it sends them (the folder store's copy, from the
     # size it does so): that one read is not the cache's.
     size = (project / "models" / "model.pkl").stat().st_size
-    misses = 0 if store.ops.hashes_uploads and size >= store.ops.hashes_uploads_from else 1
+    misses = 0 if store.ops.hashes_upload_of(size) else 1
     assert (cache.misses, cache.hits) == (misses, 0)
     cache.save()
     # These stores want the sha256 alone: no other digest is computed for them.

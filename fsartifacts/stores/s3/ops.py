@@ -135,7 +135,10 @@ class S3Ops(S3Writes):
         path = path.rstrip("/")
         with self._errors(path, "list"):
             try:
-                entries = self.fs.ls(path, detail=True, refresh=True)
+                # The folder's own listing: s3fs's ls lists the parent too when the folder
+                # is empty (to tell a file there), a second request of each push into a
+                # new folder, and a file at ``path`` is no folder of artifacts anyway.
+                entries = sync(self.fs.loop, self.fs._lsdir, path, refresh=True)
             except FileNotFoundError as exc:
                 if error_code(exc) == "NoSuchBucket":
                     raise

@@ -25,12 +25,12 @@ from fsartifacts.stores.s3.multipart import hashed_stat, upload_in_parts
 from fsartifacts.stores.s3.objects import (
     DOWNLOAD_BLOCK,
     MD5_ETAG,
-    S3Objects,
     SendBody,
     close_body,
     opaque_etag,
     read_block,
 )
+from fsartifacts.stores.s3.oneput import OnePutUploads
 from fsartifacts.stores.s3.parts import (
     PartsUpload,
     changed_while_pushed,
@@ -41,8 +41,8 @@ from fsartifacts.stores.s3.parts import (
 log = logging.getLogger("fsartifacts.stores.s3.ops")  # the ops' logger, as before the split
 
 
-class S3Writes(S3Objects):
-    """The writes of the S3 ops."""
+class S3Writes(OnePutUploads):
+    """The writes of the S3 ops (a file for one PutObject: :class:`OnePutUploads`)."""
 
     # -- writes -------------------------------------------------------------------
 
@@ -67,21 +67,19 @@ class S3Writes(S3Objects):
         part = part_size_for(size, self.transfer.part_size)
         metadata = self._metadata(sha256 if record else None)
         content_type = self._content_type(lpath)
+        if self._one_put(size):
+            with self._errors(rpath, "upload to"), open(lpath, "rb") as f:
+                data = f.read()
+            # Hash the very bytes about to be sent (in memory, under two parts). S3 never
+            # checks the sha256 we put in the metadata, and a size + mtime check would
+            # miss a rewrite of the same size within one mtime tick. (Read and hashed
+            # here again only when the caller hashed the file first: see upload_hashing.)
+            if hashlib.sha256(data).hexdigest() != sha256.lower():
+                raise changed_while_pushed(lpath, sha256)
+            self._send(rpath, lpath, data, sha256, exclusive=exclusive, record=record,
+                       callback=callback)  # fmt: skip
+            return
         with self._errors(rpath, "upload to"):
-            if size < 2 * part:  # s3fs's own rule for one PutObject
-                with open(lpath, "rb") as f:
-                    data = f.read()
-                # Hash the very bytes about to be sent (in memory, under two parts:
-                # no second read of the file). S3 never checks the sha256 we put
-                # in the metadata, and a size + mtime check would miss a rewrite
-                # of the same size within one mtime tick.
-                if hashlib.sha256(data).hexdigest() != sha256.lower():
-                    raise changed_while_pushed(lpath, sha256)
-                callback.set_size(len(data))
-                self._put_small(bucket, key, data, metadata, content_type, exclusive=exclusive)
-                callback.relative_update(len(data))
-                return
-
             # Parts sent with their CRC32 declare it: S3 then keeps the composite of the
             # parts' CRC32s as the object's checksum, where an undeclared upload has it
             # compute a CRC64NVME of the whole object at Complete, a second pass over
@@ -175,6 +173,13 @@ class S3Writes(S3Objects):
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         with self._errors(rpath, "upload to"):
             self._put_small(bucket, key, data, metadata, content_type, exclusive=exclusive)
+
+    def lists_content(self, entry: dict[str, Any], data: bytes) -> bool:
+        """A listed object's ETag is the MD5 of its bytes when sent in one PutObject; that
+        of another content, or an encrypted object's opaque ETag, is not the MD5 of
+        ``data``."""
+        etag = str(entry.get("ETag", "")).strip('"').lower()
+        return etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
 
     # -- conditional replacement ------------------------------------------------
 
