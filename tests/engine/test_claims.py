@@ -21,6 +21,7 @@ from fsartifacts import Project
 from fsartifacts.stores import claims
 from fsartifacts.stores.claims import Claim, is_claim_name
 from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
+from tests.fixtures.hold import Hold
 from tests.fixtures.remotes import Remote, yaml_config
 
 FOLDER = """\
@@ -92,19 +93,17 @@ def test_a_killed_push_leaves_a_claim_that_blocks_until_gc_removes_it(
     remote: Remote, tmp_path: Path
 ) -> None:
     root = folder_project(tmp_path / "job", remote, "2.0.0", "killed")
-    for i in range(40):  # a push long enough to be caught holding its claim
+    for i in range(4):
         (root / "data" / "features" / f"more{i:02d}.bin").write_bytes(os.urandom(16 * 1024))
-    proc = start("push", "features", cwd=root)
-    caught = False
-    while proc.poll() is None:
-        if claims_on(remote):
-            os.kill(proc.pid, signal.SIGKILL)
-            caught = True
-            break
-    proc.communicate(timeout=60)
-    assert caught, "the push ended before the test saw its claim"
+    # Held as it opens a file of the folder to send it, once it holds its claim.
+    hold = Hold(tmp_path, "more02.bin")
+    proc = start("push", "features", cwd=root, env=hold.env)
+    hold.wait(proc)
     left = claims_on(remote)
-    assert left, "the killed push left no claim"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert left, "the push held no claim while sending its files"
+    assert claims_on(remote) == left, "the killed push left no claim"
 
     again = fsartifacts("push", "features", cwd=root)
     assert again.returncode == 1, again.stderr
