@@ -5,6 +5,7 @@ behind (gc, and the sweep after a push, prune or rm that went well).
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ class RemoteRemovals(ProjectParts):
 
     def rm(self, name: str, version: str, *, prefix: str = "", dry_run: bool = False) -> Results:
         """Delete one remote version of one artifact (exact version; singular: its copy)."""
+        started = time.monotonic()
         (artifact,) = self.artifacts(name)
         engine = self.engine
         spec = VersionSpec.parse(version)
@@ -52,7 +54,7 @@ class RemoteRemovals(ProjectParts):
             lambda c: engine.remove(c, dry_run=dry_run), engine.with_folder_sizes([copy])
         )
         if results.ok and not dry_run:
-            self._sweep(name, prefix)
+            self._sweep(name, prefix, started)
         return results
 
     def prune_plan(self, which: str = ALL, *, keep: int, prefix: str = "") -> list[RemoteCopy]:
@@ -72,11 +74,12 @@ class RemoteRemovals(ProjectParts):
         self, which: str = ALL, *, keep: int, prefix: str = "", dry_run: bool = False
     ) -> Results:
         """Delete all but the newest ``keep`` versions of each major, per artifact."""
+        started = time.monotonic()
         engine = self.engine
         doomed = self.prune_plan(which, keep=keep, prefix=prefix)
         results = engine.run(lambda copy: engine.remove(copy, dry_run=dry_run), doomed)
         if results.ok and not dry_run:
-            self._sweep(which, prefix)
+            self._sweep(which, prefix, started)
         return results
 
     def gc(
@@ -99,9 +102,10 @@ class RemoteRemovals(ProjectParts):
             older_than=ABANDONED_AFTER if older_than is None else older_than, dry_run=dry_run,
         )  # fmt: skip
 
-    def _sweep(self, which: str, prefix: str) -> None:
-        """After a push, prune or rm that went well: remove the leftovers that are provably
-        abandoned. (After a failure the store may be unwell: no more requests.)"""
+    def _sweep(self, which: str, prefix: str, started: float) -> None:
+        """After a push, prune or rm that went well (begun at ``started``, by
+        ``time.monotonic()``): remove the leftovers that are provably abandoned. (After a
+        failure the store may be unwell: no more requests.)"""
         from fsartifacts.engine import leftovers
 
         leftovers.sweep(
@@ -109,4 +113,5 @@ class RemoteRemovals(ProjectParts):
             self.artifacts(which),
             prefix=naming.validate_prefix(prefix),
             journals=self.engine.context.journals,
+            seen=self.engine.index.take_first_listing(started),  # what the command found
         )

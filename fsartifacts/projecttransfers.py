@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
@@ -80,6 +81,8 @@ class Transfers(ProjectParts):
         an identical copy already there is up to date."""
         from fsartifacts.engine import provenance
 
+        started = time.monotonic()
+
         prefix = naming.validate_prefix(prefix)
         artifacts = self.artifacts(which)  # an unknown name fails before git is asked
         record = {} if dry_run else provenance.collect(
@@ -103,7 +106,7 @@ class Transfers(ProjectParts):
         finally:
             engine.hashes.save()
         if results.ok and not dry_run:
-            self._sweep(which, prefix)
+            self._sweep(which, prefix, started)
         return results.raise_for_status() if check else results
 
     def pull(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,9 @@ class RemoteIndex:
         # and the notes of each ask it several times of a listing of 10,000 versions.
         self._read_from: list[dict[str, Any]] | None = None
         self._read: dict[tuple[Artifact, str], list[RemoteCopy]] = {}
+        # The first listing since take_first_listing() and when it was taken, kept
+        # through invalidate(): what was on the store before a command's writes began.
+        self._first: tuple[float, list[dict[str, Any]]] | None = None
 
     def listing(self) -> list[dict[str, Any]]:
         """The entries of the store's root: listed once, again after :meth:`invalidate`.
@@ -55,6 +59,8 @@ class RemoteIndex:
             if self._listing is None:
                 try:
                     self._listing = self.store.ops.listing(self.store.root)
+                    if self._first is None:
+                        self._first = (time.monotonic(), self._listing)
                 except StoreNotFoundError as exc:
                     if not exc.creatable:
                         self._listing_error = exc
@@ -66,6 +72,14 @@ class RemoteIndex:
                     self._listing_error = self._translate(exc, f"listing {self.store.display}")
                     raise self._listing_error from exc
             return self._listing
+
+    def take_first_listing(self, since: float) -> list[dict[str, Any]] | None:
+        """The first listing of the store's root since this was last asked, if it was taken
+        at ``since`` (``time.monotonic()``) or later, else None; the next listing is then
+        the first."""
+        with self._lock:
+            first, self._first = self._first, None
+        return first[1] if first is not None and first[0] >= since else None
 
     def invalidate(self) -> None:
         """Forget the listing (after a write, or to see what another writer did): the

@@ -209,6 +209,37 @@ def collect(
     return results
 
 
+def may_hold_leftovers(
+    entries: list[dict[str, Any]], artifacts: list[Artifact], prefix: str, older_than: timedelta
+) -> bool:
+    """Whether the listing ``entries`` of the store's root shows anything :func:`find` could
+    take for a leftover older than ``older_than``, by names and times alone (no request):
+    a claim that old or without a time, a temporary, a folder version without its
+    manifest, a note that old (or without a time) of a version not there."""
+    cutoff = datetime.now(UTC) - older_than
+    names = {_base(e["name"]) for e in entries}
+    files = {_base(e["name"]) for e in entries if e.get("type") != "directory"}
+    for entry in entries:
+        base, is_dir = _base(entry["name"]), entry.get("type") == "directory"
+        modified = entry_modified(entry)
+        old = modified is None or modified <= cutoff
+        if claimed_folder(base) is not None:
+            if old:
+                return True
+        elif _TEMPORARY.fullmatch(base) is not None:
+            return True
+        elif is_dir:
+            if naming.manifest_name(base) not in names and any(
+                naming.is_folder_name(base, a, prefix) for a in artifacts
+            ):
+                return True
+        elif (note := listnotes.parse(base)) is not None:
+            noted_there = note[0] in files or naming.manifest_name(note[0]) in files
+            if old and not noted_there:
+                return True
+    return False
+
+
 def sweep(
     store: Store,
     artifacts: list[Artifact],
@@ -216,15 +247,26 @@ def sweep(
     prefix: str = "",
     older_than: timedelta = ABANDONED_AFTER,
     journals: UploadJournals | None = None,
+    seen: list[dict[str, Any]] | None = None,
 ) -> list[Leftover]:
     """Remove every leftover older than ``older_than``, but the uploads ``journals`` says
     a later push can continue (see :func:`find`); a failure is logged, never raised.
 
     For push, prune and rm, after their own work: a sweep that fails must not
-    fail them.
+    fail them. ``seen``: the listing of the store's root the command took moments
+    before its writes. What has not been written to for ``older_than`` now was there
+    then, so where it shows nothing that may be a leftover (nor are there unfinished
+    uploads) the root is not listed again; else what to remove is found, as always,
+    in a listing taken now.
     """
     removed: list[Leftover] = []
     try:
+        if (
+            seen is not None
+            and not may_hold_leftovers(seen, artifacts, prefix, older_than)
+            and not store.ops.pending_uploads(store.root, older_than)
+        ):
+            return removed
         found = find(store, artifacts, prefix=prefix, older_than=older_than, journals=journals)
         for leftover in found:
             if remove(store, leftover):

@@ -3,7 +3,7 @@
 At a store's latency every request a command makes beyond those it needs is a round trip
 it waits for. The requests a proxy in front of moto saw of ``push`` are compared with
 those each needs, in order, so one more (a read of the claim the listing just showed, a
-second listing of the same prefix) shows here; and the files this process opened tell
+second listing of the same prefix for the sweep) shows here; and the files this process opened tell
 a file read to hash it and again to send it from one read for both.
 """
 
@@ -120,8 +120,9 @@ def test_a_file_and_a_folder_push_make_only_the_requests_they_need_and_read_once
         "GET list",  # what is on the store: nothing yet
         "PUT model_v1.0.0.bin",  # created only if absent: the push rule, against a race too
         "PUT .model_v1.0.0.bin.fsartifacts-provenance.json",
-        "GET list",  # the sweep of what abandoned pushes left
-        "GET list uploads",  # and of their unfinished multipart uploads
+        # The sweep of what abandoned pushes left: the first listing showed none of their
+        # objects (no second listing), and this asks for their unfinished uploads.
+        "GET list uploads",
     ]
     # Hashed from the very bytes sent: one read, not one to hash it and one to send it.
     assert opened["model.bin"] == 1, opened
@@ -141,8 +142,7 @@ def test_a_file_and_a_folder_push_make_only_the_requests_they_need_and_read_once
         "PUT .data_v1.0.0.fsartifacts-listed.SIZE",  # its size, for listings
         "GET .data_v1.0.0.fsartifacts-claim",  # still ours, just before it is dropped
         "DELETE .data_v1.0.0.fsartifacts-claim",  # the claim dropped
-        "GET list",  # the sweep of what abandoned pushes left
-        "GET list uploads",
+        "GET list uploads",  # the sweep
     ]
     assert len([r for r in proxy.requests if r.method == "PUT" and "/data_v1.0.0/" in r.path]) == 3
     # Each file read once: hashed (for the manifest) from the bytes then sent.
