@@ -110,15 +110,21 @@ def test_in_lanes_the_first_failure_stops_both_and_is_raised(failing: int) -> No
     transfers = Transfers(2)
     items = iter([*range(10), 100, *range(1000, 3000)])
     started: list[int] = []
+    stop, waited = threading.Event(), threading.Event()
 
     def transfer(item: int) -> None:
         started.append(item)
         if item == failing:
             raise OSError("disk on fire")
-        time.sleep(0.001)  # the other lane's failure is seen at the next item
+        if item >= 1000 and not waited.is_set():
+            # The first small item after the large one ends once the other lane's failure
+            # is in (or after 30 s): it is then seen at the next item, whatever the pace
+            # of the threads. Only that one waits, so a failure not seen ends the test.
+            waited.set()
+            stop.wait(30)
 
     with pytest.raises(OSError, match="disk on fire"):
-        transfers.each(transfer, items, small=lambda item: item != 100)
+        transfers.each(transfer, items, stop, small=lambda item: item != 100)
     count = len(started)
     assert count < 500 and next(items, None) is not None  # the rest were never taken
     assert len(started) == count  # nothing runs once each() has returned
