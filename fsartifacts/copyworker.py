@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, Protocol
 
 # A worker is started for at least this many files: its start (tens of milliseconds)
 # costs what copying a few hundred small files does.
@@ -206,17 +206,32 @@ class Shares:
             worker.close()
 
 
+class Slots(Protocol):
+    """Where a worker gets its place among the caller's transfers in flight."""
+
+    def take(self, wanted: int) -> int:
+        """Up to ``wanted`` places, those free now: how many were taken (held by the
+        caller until its workers have ended)."""
+        ...
+
+
 @contextlib.contextmanager
-def shared(copies: Sequence[tuple[str, Copy]], **options: Any) -> Iterator[Shares | None]:
+def shared(
+    copies: Sequence[tuple[str, Copy]], slots: Slots, **options: Any
+) -> Iterator[Shares | None]:
     """Workers copying the last :data:`WORKERS_PART` of ``copies`` ((key, copy) in the
     order the caller takes them), one per core beyond the first, each with at least
-    :data:`SHARE_MIN` files; None when there are too few files, or one core (or where no
-    file can be opened without following a link). Every
-    worker has ended once the block is left, however it is left. ``options``: those of
-    :class:`Worker`."""
+    :data:`SHARE_MIN` files and a place taken from ``slots``; None when there are too few
+    files, one core or no free place (or where no file can be opened without following a
+    link). Every worker has ended once the block is left, however it is left.
+    ``options``: those of :class:`Worker`."""
     count = int(len(copies) * WORKERS_PART)
-    workers = min(cores() - 1, count // SHARE_MIN)
-    if workers < 1 or not _NOFOLLOW:  # (a system that cannot open a file but not a link)
+    wanted = min(cores() - 1, count // SHARE_MIN)
+    if wanted < 1 or not _NOFOLLOW:  # (a system that cannot open a file but not a link)
+        yield None
+        return
+    workers = slots.take(wanted)
+    if workers < 1:
         yield None
         return
     shares = Shares()

@@ -120,7 +120,11 @@ def pull_folder(
         # fails the artifact, and the staged tree goes with it. The store may copy many
         # small ones beside them.
         small = _small_copies(manifest, staging, shareable) if ctx.ops.on_this_machine else []
-        with ctx.ops.reading_folder(copy.path), ctx.ops.copied_beside(copy.path, small) as shares:
+        with (
+            ctx.ops.reading_folder(copy.path),
+            ctx.transfers.slots_beside() as slots,
+            ctx.ops.copied_beside(copy.path, small, slots) as shares,
+        ):
             del small
             ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
         expected = {entry.path: entry for entry in manifest.files}

@@ -4,9 +4,10 @@ Artifacts run ``jobs`` at a time (see :meth:`Engine.run`), and the files of a
 folder artifact run ``jobs`` at a time too; both draw on the same slots, so
 ``-j 8`` means at most 8 files moving at once in total, however artifacts and
 their files nest; the further ranges of a large file downloaded in ranges take
-spare slots too. A thread that waits for file transfers (an artifact's job)
-never holds a slot while it waits: only a transfer itself does, so nesting
-cannot deadlock.
+spare slots too, and so does each worker process a folder store copies small files in
+beside a folder's pull (:meth:`Transfers.slots_beside`): ``-j 1`` starts none.
+A thread that waits for file transfers (an artifact's job) never holds a slot while
+it waits: only a transfer itself does, so nesting cannot deadlock.
 
 On a store on this machine (the folder store) a small file's transfer is a few
 syscalls in the page cache with Python around each, so threads buy no overlap for it:
@@ -89,6 +90,30 @@ def in_flight_of(callback: Callback) -> InFlight | None:
     return callback.stop.in_flight if isinstance(callback, StopsBetweenBlocks) else None
 
 
+class SlotsBeside:
+    """Slots of the run held beside its transfers (:meth:`Transfers.slots_beside`), at most
+    ``limit`` of them: ``jobs - 1``, so that whatever waits for the transfers beside them
+    (the files of the folder they copy for) always has a slot to run in."""
+
+    def __init__(self, slots: threading.BoundedSemaphore, limit: int) -> None:
+        self._slots = slots
+        self._limit = limit
+        self.held = 0
+
+    def take(self, wanted: int) -> int:
+        """Up to ``wanted`` more slots, those free now: how many were taken."""
+        taken = 0
+        while taken < wanted and self.held < self._limit and self._slots.acquire(blocking=False):
+            taken += 1
+            self.held += 1
+        return taken
+
+    def give_back(self) -> None:
+        for _ in range(self.held):
+            self._slots.release()
+        self.held = 0
+
+
 class Transfers:
     """At most ``jobs`` transfers in flight at once, shared by every artifact of a run."""
 
@@ -111,6 +136,17 @@ class Transfers:
 
     def release_spare(self) -> None:
         self._slots.release()
+
+    @contextlib.contextmanager
+    def slots_beside(self) -> Iterator[SlotsBeside]:
+        """Slots for work beside the run's transfers (a store's worker processes, each a
+        transfer in flight for as long as it runs): each taken only if free, none waited
+        for, given back when the block ends."""
+        beside = SlotsBeside(self._slots, self.jobs - 1)
+        try:
+            yield beside
+        finally:
+            beside.give_back()
 
     def files(self, tally: Tally, size_of: Callable[[T], int] | None = None) -> FileRunner:
         """A runner for the files of the artifact whose progress is ``tally``. ``size_of``

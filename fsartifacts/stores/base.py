@@ -31,7 +31,7 @@ from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.removal import remove_exactly
 
 if TYPE_CHECKING:
-    from fsartifacts.copyworker import Copy, Shares
+    from fsartifacts.copyworker import Copy, Shares, Slots
 
 SIDECAR_SUFFIX = ".sha256"
 SIDECAR_LIMIT = 4096  # bytes read of a sidecar at most: a digest and a name
@@ -360,12 +360,13 @@ class StoreOps(ConditionalOps):
         return contextlib.nullcontext()
 
     def copied_beside(
-        self, folder: str, copies: Sequence[tuple[str, Copy]]
+        self, folder: str, copies: Sequence[tuple[str, Copy]], slots: Slots
     ) -> contextlib.AbstractContextManager[Shares | None]:
         """The block in which the small files ``copies`` of the folder version ``folder``
         ((relative path, the file to read below ``folder`` into a new local file)) are
         downloaded: a store whose files are on this machine may copy some of them in
-        worker processes meanwhile (their :class:`Shares`, each by its relative path).
+        worker processes meanwhile (their :class:`Shares`, each by its relative path),
+        each in a place taken from ``slots`` (the run's bound on transfers in flight).
         None here: every file is downloaded by the caller."""
         return contextlib.nullcontext()
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.copyworker import Copy, Shares, shared
+from fsartifacts.copyworker import Copy, Shares, Slots, shared
 from fsartifacts.errors import StoreNotFoundError
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.inflight import InFlight
@@ -104,12 +104,12 @@ class LocalOps(FolderWrites):
                     reader.close()
 
     def copied_beside(
-        self, folder: str, copies: Sequence[tuple[str, Copy]]
+        self, folder: str, copies: Sequence[tuple[str, Copy]], slots: Slots
     ) -> contextlib.AbstractContextManager[Shares | None]:
         """Workers copying the last of ``copies`` (see :func:`fsartifacts.copyworker.shared`),
         each file read below ``folder`` without following a link, as :meth:`download` reads
         it, into a new file (its folder made already) the caller verifies."""
-        return shared(copies, algorithms=("sha256",), keep_mode=False, exclusive=False,
+        return shared(copies, slots, algorithms=("sha256",), keep_mode=False, exclusive=False,
                       make_folders=False, within=folder)  # fmt: skip
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:

@@ -130,3 +130,26 @@ def test_where_no_worker_can_be_started_the_pull_downloads_every_file_itself(
     assert pulled.action == "pulled", pulled.error
     assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
     assert len(downloads) == COUNT
+
+
+@pytest.mark.parametrize(("jobs", "started"), [(1, 0), (2, 1), (3, 2), (8, 2)])
+def test_the_workers_beside_a_pull_are_within_its_jobs(
+    tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch, jobs: int, started: int
+) -> None:
+    """-j bounds every transfer in flight: each worker copies in a slot of the run that was
+    free, for as long as it runs (here up to two workers are wanted)."""
+    root, stored = _pushed(tmp_path)
+    downloads = _downloads(monkeypatch)
+    made: list[int] = []
+    real = copyworker.Worker.__init__
+
+    def counting(self: copyworker.Worker, *args: Any, **kwargs: Any) -> None:
+        made.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(copyworker.Worker, "__init__", counting)
+    (pulled,) = Project.load(start=root, environ={}, jobs=jobs).pull("data", "1.0.0")
+    assert pulled.action == "pulled", pulled.error
+    assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
+    assert len(made) == started
+    assert (len(downloads) == COUNT) == (started == 0)
