@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,15 @@ pytest_plugins: list[str] = [
     "tests.fixtures.sides",
     "tests.fixtures.dask",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C raises KeyboardInterrupt in the tests however the suite was started. A shell
+    without job control starts a background command (``tox &``, a CI step) with SIGINT
+    ignored, and Python then installs no handler for it: the tests of what Ctrl-C does
+    (``_thread.interrupt_main``, a SIGINT to this process) would see nothing happen."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
