@@ -13,16 +13,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from fsartifacts import Project
 from fsartifacts.cli.commands import main
 from fsartifacts.engine.manifest import Manifest, ManifestEntry
+from tests.fixtures.audited import watching
 from tests.fixtures.cli import write_project
 from tests.fixtures.sides import Side
 
@@ -34,25 +33,6 @@ ARTIFACTS = """\
       file: model.bin
 """
 
-# Paths this process opened or listed below a watched folder (the folder store's reads).
-_WATCHED: list[tuple[str, list[tuple[str, str]]]] = []
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if not _WATCHED or event not in ("open", "os.scandir", "os.listdir"):
-        return
-    path = args[0] if args else None
-    if isinstance(path, bytes):
-        path = path.decode(errors="replace")
-    if not isinstance(path, str):
-        return  # a file descriptor
-    for root, seen in _WATCHED:
-        if path == root or path.startswith(root + "/"):
-            seen.append(("list" if event != "open" else "read", path[len(root) :].lstrip("/")))
-
-
-sys.addaudithook(_audit)
-
 
 @pytest.fixture
 def side(side: Side) -> Iterator[Side]:
@@ -60,11 +40,8 @@ def side(side: Side) -> Iterator[Side]:
     if side.kind != "folder":
         yield side
         return
-    _WATCHED.append((side.base, side.local))
-    try:
+    with watching(side.base, side.local):
         yield side
-    finally:
-        _WATCHED.remove((side.base, side.local))
 
 
 def old_versions(side: Side, minors: range) -> None:

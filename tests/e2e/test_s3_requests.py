@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,29 +21,11 @@ from urllib.parse import unquote
 import pytest
 
 from fsartifacts.engine.manifest import Manifest
+from tests.fixtures.audited import watching
 from tests.fixtures.cli import in_process, write_project
 from tests.fixtures.fault_proxy import FaultProxy
 
 FILES = [f"part-{i % 2}/f{i}.bin" for i in range(3)]
-
-# The paths this process opened below a watched folder (the project's files).
-_WATCHED: list[tuple[str, Counter[str]]] = []
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if not _WATCHED or event != "open":
-        return
-    path = args[0] if args else None
-    if isinstance(path, bytes):
-        path = path.decode(errors="replace")
-    if not isinstance(path, str):
-        return  # a file descriptor
-    for root, seen in _WATCHED:
-        if path.startswith(root + "/"):
-            seen[path[len(root) + 1 :]] += 1
-
-
-sys.addaudithook(_audit)
 
 
 @pytest.fixture
@@ -96,15 +77,11 @@ def producer(root: Path, bucket: str, endpoint: str) -> Path:
 
 def pushed(project: Path, artifact: str, cache: Path) -> Counter[str]:
     """``push ARTIFACT`` run in this process; how often it opened each file of the project."""
-    opened: Counter[str] = Counter()
-    _WATCHED.append((str(project), opened))
-    try:
+    with watching(project) as seen:
         run = in_process("--json", "push", artifact, cwd=project,
                          env={"FSARTIFACTS_CACHE_DIR": str(cache)})  # fmt: skip
-    finally:
-        _WATCHED.remove((str(project), opened))
     assert run.returncode == 0, run.stdout + run.stderr
-    return opened
+    return Counter(path for kind, path in seen if kind == "read")
 
 
 def test_a_file_and_a_folder_push_make_only_the_requests_they_need_and_read_once(
