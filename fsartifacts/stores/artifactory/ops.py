@@ -33,7 +33,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping
 from typing import IO, Any
@@ -184,26 +183,28 @@ class ArtifactoryOps(StoreOps):
         record: bool = False,
         digests: Mapping[str, str] | None = None,
     ) -> bool:
-        """A checksum deploy with the content's sha256 and sha1 (one PUT, no body); with
-        no sha1 known, the server's own copy of ``source``, then its sha256 checked.
+        """A checksum deploy with the content's sha256 and sha1 (one PUT, no body), so the
+        new path holds that content by construction, whatever became of ``source`` since
+        it was listed. With no sha1 known, the one the server records for ``source``, once
+        it still records the sha256 expected there: False when it does not (replaced by a
+        forced push, or gone), and nothing is written to ``rpath``. (The server's copy of
+        ``source``, checked afterwards, would show another version's bytes at ``rpath``
+        until the check removed them, and for good had the pusher died in between.)
 
         Artifactory keeps the checksums itself, so ``record`` needs nothing more.
         """
-        sha1 = (digests or {}).get("sha1")
+        given = digests or {}
+        sha1 = given.get("sha1") if given.get("sha256", source.sha256) == source.sha256 else None
+        if not sha1:
+            try:
+                recorded = self.fs.info(source.path, refresh=True)
+            except FileNotFoundError:
+                return False
+            sha1 = str(recorded.get("sha1") or "").lower()
+            if str(recorded.get("sha256") or "").lower() != source.sha256 or not sha1:
+                return False
         mode = "create" if exclusive else "overwrite"
-        if sha1 and (digests or {}).get("sha256", source.sha256) == source.sha256:
-            return self.fs.deploy_by_checksum(rpath, source.sha256, sha1, mode=mode)
-        if exclusive and self.fs.exists(rpath, refresh=True):
-            raise FileExistsError(rpath)
-        try:
-            self.fs.cp_file(source.path, rpath)
-        except FileNotFoundError:
-            return False
-        if self.recorded_sha256(rpath) != source.sha256:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm_file(rpath)
-            return False
-        return True
+        return self.fs.deploy_by_checksum(rpath, source.sha256, sha1, mode=mode)
 
     def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
         try:

@@ -49,8 +49,9 @@ def test_a_copy_sends_no_bytes_with_or_without_the_sha1(
         ops.copy(source, f"{repo.name}/m_v1.0.2.bin", exclusive=True)
 
     assert bodies(repo) == 0
-    copy_api = [r.status for r in repo.server.requests if "/api/copy/" in unquote(r.path)]
-    assert copy_api == ([200] if pro else [400])  # OSS: "available only in Artifactory Pro"
+    # By checksum both times, the sha1 not given read from the source's record: the
+    # copy API (Pro only) is not needed.
+    assert not [r for r in repo.server.requests if "/api/copy/" in unquote(r.path)]
     for version in ("1.0.1", "1.0.2"):
         assert fs.cat_file(f"{repo.name}/m_v{version}.bin") == data
         assert ops.recorded_sha256(f"{repo.name}/m_v{version}.bin") == source.sha256
@@ -68,6 +69,28 @@ def test_content_the_server_no_longer_holds_is_not_copied(
     digests = {"sha256": source.sha256, "sha1": hashlib.sha1(data).hexdigest()}
     assert not ops.copy(source, f"{repo.name}/m_v1.0.1.bin", digests=digests)
     assert not ops.copy(source, f"{repo.name}/m_v1.0.1.bin")  # the copy API, checked
+    assert not fs.exists(f"{repo.name}/m_v1.0.1.bin", refresh=True)
+
+
+@pytest.mark.parametrize("pro", [True, False])
+def test_a_copy_from_a_source_replaced_since_it_was_listed_never_writes_the_new_path(
+    artifactory_repo: ArtifactoryRepo, pro: bool
+) -> None:
+    """The new path holds the content asked for or nothing, not even for a moment: a copy
+    of whatever the source holds now, checked afterwards, would show another version's
+    bytes there until the check removed them (and for good if the pusher died first)."""
+    repo = artifactory_repo
+    repo.server.pro = pro
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    ops = ArtifactoryOps(fs)
+    source = stored(fs, f"{repo.name}/m_v1.0.0.bin", os.urandom(3000))
+    fs.pipe_file(source.path, os.urandom(3000))  # a forced push replaced it since
+    repo.server.clear_requests()
+
+    assert not ops.copy(source, f"{repo.name}/m_v1.0.1.bin")  # no sha1 known
+    named = [f"{r.method} {unquote(r.path)}" for r in repo.server.requests
+             if "m_v1.0.1.bin" in unquote(r.path)]  # fmt: skip
+    assert [n for n in named if not n.startswith(("GET ", "HEAD "))] == [], named
     assert not fs.exists(f"{repo.name}/m_v1.0.1.bin", refresh=True)
 
 
