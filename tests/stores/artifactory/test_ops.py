@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -164,6 +166,11 @@ def test_a_claim_taken_checked_and_dropped_reads_no_claim_object_back(
 
     # Against another push's candidate, the holder is still read and ranked by creation.
     fs.pipe_file(f"{path}-{other.token}", other.to_bytes())
+    # The server stamps creation to the millisecond, and a tie is ranked by name (the
+    # random token): ours must be written in a later millisecond to rank second.
+    planted = fs.created(f"{path}-{other.token}")
+    while datetime.now(UTC) <= planted + timedelta(milliseconds=1):
+        time.sleep(0.001)
     assert ops.claim(path, claim) is not None
     held = ops.holder(path, own=claim)
     assert held is not None and held.claim == other
