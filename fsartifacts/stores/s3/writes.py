@@ -61,12 +61,8 @@ class S3Writes(OnePutUploads):
         """One PutObject under two parts, else a multipart upload that a later run
         continues where ``journals`` keeps its journal (see :mod:`.multipart`)."""
         callback = callback or NoOpCallback()
-        bucket, key = self._split(rpath)
         stat = hashed_stat(lpath, digests)
         size = stat.st_size
-        part = part_size_for(size, self.transfer.part_size)
-        metadata = self._metadata(sha256 if record else None)
-        content_type = self._content_type(lpath)
         if self._one_put(size):
             with self._errors(rpath, "upload to"), open(lpath, "rb") as f:
                 data = f.read()
@@ -79,6 +75,10 @@ class S3Writes(OnePutUploads):
             self._send(rpath, lpath, data, sha256, exclusive=exclusive, record=record,
                        callback=callback)  # fmt: skip
             return
+        bucket, key = self._split(rpath)
+        part = part_size_for(size, self.transfer.part_size)
+        metadata = self._metadata(sha256 if record else None)
+        content_type = self._content_type(lpath)
         with self._errors(rpath, "upload to"):
             # Parts sent with their CRC32 declare it: S3 then keeps the composite of the
             # parts' CRC32s as the object's checksum, where an undeclared upload has it
