@@ -98,13 +98,13 @@ def walk_files(artifact: Artifact, folder: Path) -> Iterator[tuple[str, os.stat_
                     yield rel, walked
                 elif stat.S_ISDIR(mode):
                     pending.append(rel)
+                elif stat.S_ISLNK(mode):
+                    way_out = "replace it with the file itself, or remove it"
+                    check_pushable(artifact, f"{artifact.file}/{rel}", mode, way_out,
+                                   os.readlink(entry.path))  # fmt: skip
                 else:
-                    shown = f"{artifact.file}/{rel}"
-                    if stat.S_ISLNK(mode):
-                        way_out = "replace it with the file itself, or remove it"
-                        check_pushable(artifact, shown, mode, way_out, os.readlink(entry.path))
                     way_out = f"remove it, or move it out of {artifact.file}"
-                    check_pushable(artifact, shown, mode, way_out)
+                    check_pushable(artifact, f"{artifact.file}/{rel}", mode, way_out)
 
 
 def read_digests(
