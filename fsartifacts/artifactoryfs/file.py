@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 from typing import Any
 
@@ -10,6 +11,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.download import download
+from fsartifacts.artifactoryfs.listing import item_exists
 from fsartifacts.artifactoryfs.streaming import StreamingUpload
 from fsartifacts.artifactoryfs.upload import deploy, size_and_digests
 
@@ -21,7 +23,10 @@ class ArtifactoryFile(AbstractBufferedFile):
     and with nothing on local disk, and published on commit once the server's
     checksums match (:mod:`fsartifacts.artifactoryfs.streaming`).
 
-    ``ab`` starts with the current content (Artifactory cannot append).
+    ``ab`` starts with the current content (Artifactory cannot append). ``xb`` is
+    refused (FileExistsError) when the path exists as the file is opened, and again
+    when it exists as it is published: Artifactory has no conditional deploy, so the
+    window left between that last check and the deploy is one round trip.
     A ``with`` block left by an exception discards the file: a half-written
     file is never deployed. (A handle never closed is still deployed when it
     is garbage-collected, as fsspec does: ``open(..., compression=...)``
@@ -85,12 +90,18 @@ class ArtifactoryFile(AbstractBufferedFile):
 
     def commit(self) -> None:
         whole, stream = self._whole, self._stream
+        # ``xb``: the path was absent when it was opened, but another writer may have
+        # created it since (while this one wrote, for as long as it liked): asked again
+        # just before the content is published, so that writer's file stays.
+        exclusive = self.mode == "xb"
         try:
             if whole is not None:
+                if exclusive and item_exists(self.client, self.path):
+                    raise FileExistsError(errno.EEXIST, "already exists", self.path)
                 size, sha1, sha256 = size_and_digests(io.BytesIO(whole))
                 deploy(self.client, self.path, lambda: io.BytesIO(whole), size, sha1, sha256)
             elif stream is not None:
-                stream.publish()
+                stream.publish(exclusive=exclusive)
         finally:
             self.fs.invalidate_cache(self.path)
             self.discard()

@@ -45,7 +45,9 @@ Errors are :class:`OSError` subclasses (404 a ``FileNotFoundError``, 401 and
 
 Exclusive writes (``open(..., "xb")``, ``mode="create"``) are a check then a
 PUT: Artifactory has no conditional deploy, so two writers racing between
-the check and the PUT can both succeed (the last one wins).
+the check and the PUT can both succeed (the last one wins). A file opened
+``xb`` is checked when opened and again just before it is published, so a
+writer that created the path while it was being written keeps it.
 
 Listings: ``ls``/``find`` use the File List API (Pro: sizes, sha1, sha256 and
 mtimes of a whole folder or tree in one request) and fall back to Folder Info
@@ -348,7 +350,7 @@ class ArtifactoryFileSystem(
         # Read ahead only while reading on: random and columnar reads move what they ask.
         kwargs.setdefault("cache_type", GrowingReadAhead.name)
         if "x" in mode and self._exists_on_server(path):
-            # A check, not a guarantee: Artifactory has no conditional deploy.
+            # Early, before anything is written; the file asks again as it is published.
             raise FileExistsError(errno.EEXIST, "already exists", path)
         return ArtifactoryFile(
             self,

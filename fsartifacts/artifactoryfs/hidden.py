@@ -33,7 +33,7 @@ from fsartifacts.artifactoryfs.errors import (
     ArtifactoryIntegrityError,
     ArtifactoryPermissionError,
 )
-from fsartifacts.artifactoryfs.listing import item_info
+from fsartifacts.artifactoryfs.listing import item_exists, item_info
 from fsartifacts.artifactoryfs.upload import deploy_by_checksum
 from fsartifacts.atomic import temp_name
 
@@ -95,7 +95,7 @@ class HiddenCopy:
         of the server just before (Artifactory has no conditional deploy: the window left
         is that one round trip, not the whole upload)."""
         try:
-            if exclusive and _exists(self.client, self.path):
+            if exclusive and item_exists(self.client, self.path):
                 raise FileExistsError(errno.EEXIST, "already exists", self.path)
             if not deploy_by_checksum(self.client, self.path, dict(checksums)):
                 raise ArtifactoryError(
@@ -128,11 +128,3 @@ class HiddenCopy:
             )
         except ArtifactoryError as error:
             log.warning("could not delete the upload's hidden copy %s: %s", self.name, error)
-
-
-def _exists(client: ArtifactoryClient, path: str) -> bool:
-    try:
-        item_info(client, path)
-    except FileNotFoundError:
-        return False
-    return True

@@ -36,6 +36,16 @@ def item_info(client: ArtifactoryClient, path: str) -> dict[str, Any]:
     return info_from_storage(path, json_body(response, action))
 
 
+def item_exists(client: ArtifactoryClient, path: str) -> bool:
+    """Whether the server holds ``path`` now (one ``GET /api/storage``, no cache): the
+    check before a write that must not replace anything."""
+    try:
+        item_info(client, path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def info_from_storage(path: str, body: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": path}
     if "children" in body or "size" not in body:

@@ -149,10 +149,11 @@ class StreamingUpload:
             answered = answered_checksums(response)
         self._checked = self.copy.check(self.writer.digests(), answered)
 
-    def publish(self) -> None:
-        """Deploy the checked content to ``path`` by checksum, then delete the hidden copy."""
+    def publish(self, *, exclusive: bool = False) -> None:
+        """Deploy the checked content to ``path`` by checksum, then delete the hidden copy.
+        ``exclusive``: FileExistsError, and ``path`` left as it is, when it exists by now."""
         assert self._checked is not None, "publish() comes after finish()"
-        self.copy.publish(self._checked)
+        self.copy.publish(self._checked, exclusive=exclusive)
 
     def abort(self) -> None:
         """Stop sending and leave nothing behind; ``path`` is untouched. Idempotent."""

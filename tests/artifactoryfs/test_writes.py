@@ -172,6 +172,27 @@ def test_exclusive_writes(fs: ArtifactoryFileSystem, repo: str, tmp_path: Path) 
     assert fs.cat_file(f"{repo}/y.txt") == b"new"
 
 
+@pytest.mark.parametrize("written", [5, 3 * SEND_BLOCK], ids=["whole", "streamed"])
+def test_an_exclusive_open_refuses_at_close_a_path_another_writer_created_meanwhile(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, written: int
+) -> None:
+    """``open(path, "xb")`` checks that the path is absent when it is opened, and again
+    when it is published: another writer (its own filesystem and connections) that
+    creates the path while the first one writes keeps it, and the first one's close is
+    refused. A small write is one deploy at close, a bigger one is streamed meanwhile."""
+    path = f"{repo}/raced.bin"
+    other = make_fs(server.url)
+    mine, theirs = os.urandom(written), os.urandom(written)
+    first = fs.open(path, "xb", block_size=SEND_BLOCK)
+    first.write(mine)
+    with other.open(path, "xb", block_size=SEND_BLOCK) as second:
+        second.write(theirs)
+    with pytest.raises(FileExistsError):
+        first.close()
+    assert fs.cat_file(path) == theirs
+    assert server.storage.children(repo, "") == [("raced.bin", False)]  # no hidden copy
+
+
 class CountingReads(io.BytesIO):
     reads = 0
 
