@@ -39,9 +39,10 @@ class ArtifactoryClient:
     ``attempts`` is the total number of tries of one request, ``timeout`` the
     seconds without an answer. ``file_list_api`` and ``copy_api`` start True
     and turn False once the server says it lacks the Pro File List or
-    copy/move API (an OSS server), so it is not asked again. ``deletes`` turns
-    False once the server refuses these credentials a delete (no Delete
-    permission), so no upload that needs one afterwards is sent.
+    copy/move API (an OSS server), so it is not asked again. ``deletes`` says
+    whether these credentials may delete (Artifactory's Delete permission):
+    None until known, False once the server refused one, so no upload that
+    needs one afterwards is sent.
     """
 
     def __init__(
@@ -62,7 +63,7 @@ class ArtifactoryClient:
         self.attempts = attempts
         self.file_list_api = True
         self.copy_api = True
-        self.deletes = True
+        self.deletes: bool | None = None
         self._local = threading.local()
 
     @property

@@ -12,11 +12,17 @@ artifact's name pattern matches it, and the sweep of leftovers removes it once
 abandoned. The checksums of the server's answer must be those hashed on the way; only
 then a checksum deploy of them creates the path (no byte is sent again: the server
 links the content it holds), and the hidden copy is deleted. A failed delete is logged,
-not raised: the path holds the right bytes, and the sweep takes the copy later. A
-delete refused for want of the Delete permission (which deploying a new path does not
-need) is remembered on the client: the sweep could not remove the copy either, so a
-file that would be hashed as it is sent is hashed first from then on, and deployed with
-its checksums (a streamed write cannot be: it has no file to read twice).
+not raised: the path holds the right bytes, and the sweep takes the copy later.
+
+Deleting needs Artifactory's Delete permission, which deploying a new path does not:
+credentials without it could remove the copy neither here nor in the sweep. So before
+the first hidden copy of a file that could be hashed first instead, the server is asked
+(:func:`may_delete`), by a delete of a hidden name nothing holds, which the server
+refuses before it looks the path up; refused, the file is hashed first and deployed
+with its checksums, and nothing is left. A delete refused later (a server that looks
+the path up first, a permission taken away meanwhile) leaves that one copy, says so in
+a warning, and is remembered on the client the same way. A streamed write has no file
+to read twice: without the permission it leaves its copy, with the warning.
 """
 
 from __future__ import annotations
@@ -57,6 +63,25 @@ def answered_checksums(response: requests.Response) -> dict[str, str]:
     if not isinstance(checksums, dict):
         return {}
     return {str(k): str(v).lower() for k, v in checksums.items() if isinstance(v, str) and v}
+
+
+def may_delete(client: ArtifactoryClient, path: str) -> bool:
+    """Whether these credentials may delete beside ``path``, asked of the server once per
+    client: a DELETE of a hidden name nothing holds (404 when allowed, 403 when not),
+    which leaves nothing whatever the answer. Another refusal (401) is raised."""
+    if client.deletes is None:
+        name = hidden_name(path)
+        try:
+            client.call(
+                "DELETE", client.file_url(name), f"delete {name}", ok=(200, 202, 204, 404)
+            ).close()
+        except ArtifactoryPermissionError as error:
+            if error.status != 403:
+                raise
+            client.deletes = False
+        else:
+            client.deletes = True
+    return client.deletes
 
 
 class HiddenCopy:
@@ -120,11 +145,12 @@ class HiddenCopy:
         except ArtifactoryPermissionError as error:
             self.client.deletes = False
             log.warning(
-                "could not delete the upload's hidden copy %s: %s; until these credentials "
-                "may delete, large files are hashed before they are sent instead, which "
-                "leaves no such copy (one who may delete removes this one: fsartifacts gc)",
+                "the upload's hidden copy %s stays on the server: these credentials may not "
+                "delete (HTTP %d, Artifactory's Delete permission); one who may removes it "
+                "with fsartifacts gc, and this run hashes large files before sending them, "
+                "which leaves no such copy",
                 self.name,
-                error,
+                error.status,
             )
         except ArtifactoryError as error:
             log.warning("could not delete the upload's hidden copy %s: %s", self.name, error)

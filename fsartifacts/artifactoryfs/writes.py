@@ -25,6 +25,7 @@ from fsspec.spec import AbstractFileSystem
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.hashingdeploy import deploy_hashing
+from fsartifacts.artifactoryfs.hidden import may_delete
 from fsartifacts.artifactoryfs.upload import Readable, Reopened, size_and_digests
 from fsartifacts.hashing import FileIdentity
 
@@ -106,15 +107,16 @@ class WriteOperations(AbstractFileSystem):
         ``mode="create"``: FileExistsError when ``rpath`` exists, before any byte is
         sent or by the time the bytes are checked.
 
-        Once the server has refused these credentials a delete, the file is hashed
-        first and deployed with its checksums instead: the hidden copy could not be
-        removed.
+        Credentials the server does not let delete (asked once, before the first such
+        deploy: :func:`~fsartifacts.artifactoryfs.hidden.may_delete`) have the file
+        hashed first and deployed with its checksums instead: the hidden copy could not
+        be removed.
         """
         rpath = self._strip_protocol(rpath)
         exclusive = mode == "create"
         if exclusive and self._exists_on_server(rpath):
             raise FileExistsError(errno.EEXIST, "already exists", rpath)
-        if not self.client.deletes:
+        if not may_delete(self.client, rpath):
             size, sha1, sha256 = size_and_digests(Reopened(src))
             self._deploy(rpath, lambda: Reopened(src), size, sha1, sha256, callback)
             return {"sha256": sha256, "sha1": sha1}

@@ -204,10 +204,8 @@ class ArtifactEndpoints(DownloadEndpoints):
     def _delete(self, target: Target, user: str) -> None:
         app = self.server.app
         repo, path = target.segments[0], "/".join(target.segments[1:])
-        if app.storage.stat(repo, path) is None:
-            raise ArtifactoryError(
-                404, f"Could not locate artifact '{repo}:{path}' (Nothing to delete)."
-            )
+        # The permission is asserted before the path is looked up: a user without Delete
+        # is refused a path nothing holds too.
         if app.no_overwrite:
             if not path:
                 raise ArtifactoryError(
@@ -216,6 +214,10 @@ class ArtifactEndpoints(DownloadEndpoints):
                     f"(user: '{user}' needs DELETE permission).",
                 )
             raise ArtifactoryError(403, overwrite_message(repo, path, user))
+        if app.storage.stat(repo, path) is None:
+            raise ArtifactoryError(
+                404, f"Could not locate artifact '{repo}:{path}' (Nothing to delete)."
+            )
         try:
             app.storage.delete(repo, path)
         except FileNotFoundError:

@@ -282,7 +282,8 @@ def test_put_file_hashing_never_shows_unchecked_bytes_at_the_path(
     assert f"nothing was written to {repo}/c.bin" in str(caught.value)
     # No request wrote to the path; the hidden copy is gone.
     assert not [r for r in server.requests if r.method == "PUT" and r.path.endswith("/c.bin")]
-    assert [r.status for r in requests_to(server, "DELETE", "c.bin")] == [204]
+    # Whether these credentials may delete (asked of a name nothing holds), then the delete.
+    assert [r.status for r in requests_to(server, "DELETE", "c.bin")] == [404, 204]
     assert server.storage.children(repo, "") == []
 
 
@@ -302,7 +303,8 @@ def test_put_file_hashing_publishes_the_checked_bytes_by_checksum(
     assert (published.status, published.bytes_in) == (201, 0)
     assert header(published, "X-Checksum-Deploy") == "true"
     assert header(published, "X-Checksum-Sha256") == hashlib.sha256(data).hexdigest()
-    (deleted,) = requests_to(server, "DELETE", "big.bin")
+    asked, deleted = requests_to(server, "DELETE", "big.bin")  # may these credentials delete?
+    assert asked.started < sent.started and asked.status == 404 and asked.path != sent.path
     assert (deleted.path, deleted.status) == (sent.path, 204)
     assert server.storage.children(repo, "") == [("big.bin", False)]
     assert fs.cat_file(f"{repo}/big.bin") == data
@@ -343,6 +345,38 @@ def test_put_file_hashing_asks_the_hidden_copy_for_checksums_an_answer_lacks(
     assert server.storage.children(repo, "") == [("b.bin", False)]
 
 
+def test_put_file_hashing_without_the_delete_permission_leaves_no_hidden_copy(
+    fs: ArtifactoryFileSystem,
+    repo: str,
+    server: ArtifactoryServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A hidden copy needs deleting once published, which credentials without the Delete
+    permission cannot do (nor can the sweep with them). The server is asked first, by a
+    delete of a name nothing holds: refused, the file is hashed before it is sent and
+    deployed with its checksums, which the server checks itself, and nothing else is
+    written. Asked once: the second file sends no such delete."""
+    server.no_overwrite = True  # a user without the Delete permission
+    files = {}
+    for name in ("a.bin", "b.bin"):
+        files[name] = os.urandom(2 * SEND_BLOCK)
+        (tmp_path / name).write_bytes(files[name])
+    with caplog.at_level(logging.WARNING, logger="fsartifacts"):
+        for name, data in files.items():
+            with open(tmp_path / name, "rb") as src:
+                assert fs.put_file_hashing(src, f"{repo}/{name}", mode="create") == digests_of(data)
+            puts = requests_to(server, "PUT", name)
+            assert all(r.path.endswith(f"/{repo}/{name}") for r in puts)
+            assert (puts[-1].status, puts[-1].bytes_in) == (201, len(data))
+            assert header(puts[-1], "X-Checksum-Sha256") == hashlib.sha256(data).hexdigest()
+            assert fs.cat_file(f"{repo}/{name}") == data
+    assert caplog.text == ""
+    assert server.storage.children(repo, "") == [("a.bin", False), ("b.bin", False)]
+    (asked,) = [r for r in server.requests if r.method == "DELETE"]
+    assert asked.status == 403 and hidden_copy_of("a.bin").search(asked.path)
+
+
 def test_put_file_hashing_hashes_first_once_the_server_refuses_a_delete(
     fs: ArtifactoryFileSystem,
     repo: str,
@@ -350,17 +384,20 @@ def test_put_file_hashing_hashes_first_once_the_server_refuses_a_delete(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Credentials without the Delete permission cannot remove a hidden copy (nor can the
-    sweep with them): after the first one stays, files are hashed first and deployed with
-    their checksums, which the server checks itself, and no more copies are left."""
-    server.no_overwrite = True  # a user without the Delete permission
+    """Credentials that lose the Delete permission between the question and the delete
+    of a hidden copy cannot remove it (nor can the sweep with them): it stays, a warning
+    says so, and from then on files are hashed first and deployed with their checksums,
+    which the server checks itself, and no more copies are left."""
+    refuse = lambda: setattr(server, "no_overwrite", True)  # noqa: E731
+    server.faults.before_next(refuse, methods=("PUT",), path_contains=".part")
     first, second = tmp_path / "a.bin", tmp_path / "b.bin"
     first.write_bytes(os.urandom(2 * SEND_BLOCK))
     data = os.urandom(2 * SEND_BLOCK)
     second.write_bytes(data)
     with open(first, "rb") as src, caplog.at_level(logging.WARNING, logger="fsartifacts"):
         fs.put_file_hashing(src, f"{repo}/a.bin")
-    assert "until these credentials may delete" in caplog.text
+    (warned,) = caplog.records
+    assert "stays on the server" in warned.getMessage() and "\n" not in warned.getMessage()
     server.clear_requests()
     with open(second, "rb") as src:
         assert fs.put_file_hashing(src, f"{repo}/b.bin", mode="create") == digests_of(data)

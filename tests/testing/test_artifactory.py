@@ -586,6 +586,12 @@ def test_no_overwrite_refuses_overwrite_delete_and_move(
     assert (overwrite.status_code, error_message(overwrite)) == (403, expected)
     delete = session.delete(f"{repo.repo_url}/f.bin")
     assert (delete.status_code, error_message(delete)) == (403, expected)
+    # The permission is asked before the path is looked up: a path nothing holds too.
+    missing = session.delete(f"{repo.repo_url}/none.bin")
+    assert (missing.status_code, error_message(missing)) == (
+        403,
+        expected.replace("f.bin", "none.bin"),
+    )
     move = session.post(f"{repo.url}/api/move/{repo.name}/f.bin?to=/{repo.name}/g.bin")
     assert move.status_code == 403
     # Declaring the existing checksum is not an overwrite, nor is a checksum deploy of it.
