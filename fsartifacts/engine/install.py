@@ -15,7 +15,7 @@ import io
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -274,15 +274,16 @@ def carry_over(dest: Path, staging: Path, paths: Iterable[str]) -> dict[str, int
     return carried
 
 
-def swap_dir(staging: Path, dest: Path) -> None:
+def swap_dir(staging: Path, dest: Path, durable: Collection[str] = frozenset()) -> None:
     """Put the folder ``staging`` in the place of ``dest`` (a folder, a file or nothing).
 
     Durable like a pulled file: the staged files and names reach the disk before the
-    rename (one ``syncfs`` where the system has it, not an fsync per file), and the
+    rename (one ``syncfs`` where the system has it, not an fsync per file; only the
+    folders when ``durable`` names every file, each fsynced once written), and the
     rename itself after, so a crash cannot leave empty files under the new name.
     """
     with local_writes(dest):
-        sync_tree(staging)
+        sync_tree(staging, durable)
         if not dest.exists() and not dest.is_symlink():
             os.rename(staging, dest)
         else:

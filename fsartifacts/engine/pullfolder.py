@@ -42,6 +42,7 @@ from fsartifacts.engine.verify import checked, verify
 from fsartifacts.errors import IntegrityError, LocalError, NotPushable
 from fsartifacts.hashing import CHUNK, HashingWriter
 from fsartifacts.retry import with_retries
+from fsartifacts.syncer import FileSyncer
 
 
 def folder_is_current(
@@ -79,6 +80,10 @@ def pull_folder(
     except BaseException:
         tally.close()
         raise
+    # From a remote store each file downloaded is made durable beside the transfers still
+    # waiting on it. From this machine's there is no wait to do it in: the tree is synced
+    # at once, before the swap.
+    syncer = None if ctx.ops.on_this_machine else FileSyncer()
 
     def fetch(entry: ManifestEntry, callback: Callback) -> None:
         callback.absolute_update(0)  # a retried download starts over
@@ -100,8 +105,11 @@ def pull_folder(
                                  within=copy.path, in_flight=in_flight_of(callback))  # fmt: skip
             verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                    entry.sha256, None)  # fmt: skip
+        staged = contained(staging, entry.path)
+        if syncer is not None:
+            syncer.add(staged)
         if keeping.wants(entry.size):
-            keeping.keep(contained(staging, entry.path), entry.path, entry.size)
+            keeping.keep(staged, entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
         if shares is not None and _copied(shares, entry, callback):
@@ -144,9 +152,12 @@ def pull_folder(
                 hashes.remember_stat(os.path.join(installed, relative), st, sha256)
 
         check_tree(staging, expected, dest, found)
+        durable = syncer.settle() if syncer is not None else frozenset[str]()
         with installing():
-            swap_dir(staging, dest)
+            swap_dir(staging, dest, durable)
     except BaseException as exc:
+        if syncer is not None:
+            syncer.close()
         keeping.give_up(exc)
         raise
     else:

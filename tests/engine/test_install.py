@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -92,9 +93,9 @@ def test_a_folder_is_made_durable_before_it_is_swapped_in(
     events: list[tuple[str, str]] = []
     real_sync_tree, real_fsync_dir = atomic.sync_tree, atomic.fsync_dir
 
-    def sync_tree(folder: str | os.PathLike[str]) -> None:
+    def sync_tree(folder: str | os.PathLike[str], durable: Collection[str] = ()) -> None:
         events.append(("sync_tree", str(folder)))
-        real_sync_tree(folder)
+        real_sync_tree(folder, durable)
 
     def fsync_dir(folder: str | os.PathLike[str]) -> None:
         events.append(("fsync_dir", str(folder)))
