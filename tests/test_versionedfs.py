@@ -14,6 +14,7 @@ import pytest
 
 from fsartifacts import Project
 from fsartifacts.versionedfs import VersionedFileSystem
+from tests.fixtures.dask import WORKERS_START
 from tests.fixtures.remotes import Remote, yaml_config
 
 if TYPE_CHECKING:
@@ -142,8 +143,10 @@ def test_dask_workers_read_the_version_the_client_resolved(
     frame = dd.read_parquet("fsartifacts://features@^1.0/", storage_options={"config": config})
     # A newer match is pushed after the job resolved, before any worker reads.
     Project.load(config, project_version="1.2.0").push("features")
+    # Both workers registered with the scheduler before the job runs: counted after it, a
+    # worker still registering on a loaded machine was not there yet.
+    dask_client.wait_for_workers(2, timeout=WORKERS_START)
     parts = dask_client.compute(frame).result()
-    assert len(dask_client.scheduler_info()["workers"]) == 2
     assert sorted(set(parts["v"])) == ["1.1.0"]
     assert sorted(parts["part"].tolist()) == [0, 1]
     assert (project / ".artifacts" / "features_v1.2.0.manifest.json").is_file()

@@ -1,9 +1,10 @@
 """Pulls of one destination at the same time, in real processes, one of them killed.
 
-A pull is slowed by the local Artifactory server's latency switch, so that a
-second pull starts while the first is half way. Whatever happens to the
-second (refused, killed), the destination ends as the old copy or the new
-complete one, never a mix, and a refused pull says so without blaming the store.
+A pull is held half way by the local Artifactory server (one of its GETs waits there
+until the test releases it), so that a second pull starts, or a signal lands, while
+the first is provably under way, however loaded the machine. Whatever happens to the
+second (refused, killed), the destination ends as the old copy or the new complete
+one, never a mix, and a refused pull says so without blaming the store.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
-from tests.fixtures.artifactory import ArtifactoryRepo
+from fsartifacts.engine.pulllock import KEPT_TAG
+from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
 from tests.fixtures.cli import fsartifacts, start, tree_digest, write_project
 
 FILES = 30
-LATENCY = 0.05  # per request: the folder's 30 GETs take a second and a half
+HELD = "/f17.bin"  # the GET of one file of the folder, held while the test acts
 BUSY = "another pull of"
 
 
@@ -53,6 +55,13 @@ def temporaries(consumer: Path, name: str) -> list[Path]:
     return sorted(consumer.glob(f".{name}.fsartifacts-*"))
 
 
+def staging_folders(consumer: Path, name: str) -> list[Path]:
+    """The folders a pull builds ``name`` in (not the one keeping its members for a later
+    run, beside them once the first member is in)."""
+    kept = f"{KEPT_TAG}.part"
+    return [p for p in temporaries(consumer, name) if p.is_dir() and not p.name.endswith(kept)]
+
+
 def wait_for(condition: object, what: str, deadline_s: float = 60) -> None:
     """Poll ``condition()`` until true; fail naming ``what`` if it never is."""
     assert callable(condition)
@@ -73,34 +82,36 @@ def test_a_second_pull_killed_while_the_first_is_under_way_loses_nothing(
 ) -> None:
     producer, consumer = projects(tmp_path, artifactory_repo)
     old = tree_digest(consumer / "data")
-    artifactory_repo.server.faults.latency = LATENCY
-    first = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+    with ServerHold(artifactory_repo.server, HELD) as hold:
+        first = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+        hold.wait(command=first)
 
-    def first_is_staging() -> bool:
-        staged = [p for p in temporaries(consumer, "data") if p.is_dir()]
-        return bool(staged) and any(staged[0].rglob("*.bin"))
+        def first_is_staging() -> bool:
+            staged = staging_folders(consumer, "data")
+            return bool(staged) and any(staged[0].rglob("*.bin"))
 
-    wait_for(first_is_staging, "the first pull's staging folder with files in it")
-    (staging,) = [p for p in temporaries(consumer, "data") if p.is_dir()]
-    staged_inode = staging.stat().st_ino
-    second = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+        # The other files land meanwhile; the pull cannot end while one is held.
+        wait_for(first_is_staging, "the first pull's staging folder with files in it")
+        (staging,) = staging_folders(consumer, "data")
+        staged_inode = staging.stat().st_ino
+        second = start("pull", "data", "1.0.0", "-o", cwd=consumer)
 
-    def second_ended_or_swept() -> bool:
-        if second.poll() is not None:
-            return True
-        try:
-            return staging.stat().st_ino != staged_inode
-        except FileNotFoundError:
-            return True
+        def second_ended_or_swept() -> bool:
+            if second.poll() is not None:
+                return True
+            try:
+                return staging.stat().st_ino != staged_inode
+            except FileNotFoundError:
+                return True
 
-    wait_for(second_ended_or_swept, "the second pull end or touch the first one's staging")
-    if second.poll() is None:
-        second.send_signal(signal.SIGKILL)
-    status, stderr = outcome(second)
-    assert status in (1, -signal.SIGKILL), stderr
-    if status == 1:
-        assert f"{BUSY} {consumer / 'data'} is under way" in stderr
-        assert "not found on" not in stderr and "Traceback" not in stderr
+        wait_for(second_ended_or_swept, "the second pull end or touch the first one's staging")
+        if second.poll() is None:
+            second.send_signal(signal.SIGKILL)
+        status, stderr = outcome(second)
+        assert status in (1, -signal.SIGKILL), stderr
+        if status == 1:
+            assert f"{BUSY} {consumer / 'data'} is under way" in stderr
+            assert "not found on" not in stderr and "Traceback" not in stderr
 
     status, stderr = outcome(first)
     after = tree_digest(consumer / "data")
@@ -116,9 +127,15 @@ def test_two_pulls_of_one_destination_at_once_both_succeed_or_one_is_refused(
 ) -> None:
     producer, consumer = projects(tmp_path, artifactory_repo)
     dest = consumer / ("model.bin" if name == "model" else "data")
-    artifactory_repo.server.faults.latency = LATENCY
-    runs = [start("pull", name, "1.0.0", "-o", cwd=consumer) for _ in range(2)]
-    results = [outcome(run) for run in runs]
+    # The second starts while the first waits for one of its files.
+    with ServerHold(
+        artifactory_repo.server, "model_v1.0.0.bin" if name == "model" else HELD
+    ) as hold:
+        runs = [start("pull", name, "1.0.0", "-o", cwd=consumer)]
+        hold.wait(command=runs[0])
+        runs.append(start("pull", name, "1.0.0", "-o", cwd=consumer))
+        second = outcome(runs[1])
+    results = [outcome(runs[0]), second]
     for status, stderr in results:
         assert status == 0 or (status == 1 and f"{BUSY} {dest} is under way" in stderr), stderr
         assert "Traceback" not in stderr
@@ -134,17 +151,19 @@ def test_a_killed_pull_releases_its_lock_and_the_next_sweeps_its_leftovers(
     tmp_path: Path, artifactory_repo: ArtifactoryRepo
 ) -> None:
     producer, consumer = projects(tmp_path, artifactory_repo)
-    artifactory_repo.server.faults.latency = LATENCY
-    killed = start("pull", "data", "1.0.0", "-o", cwd=consumer)
-    wait_for(
-        lambda: any(p.is_dir() and any(p.rglob("*.bin")) for p in temporaries(consumer, "data")),
-        "the pull's staging folder with files in it",
-    )
-    killed.send_signal(signal.SIGKILL)
-    assert outcome(killed)[0] == -signal.SIGKILL
+    with ServerHold(artifactory_repo.server, HELD) as hold:
+        killed = start("pull", "data", "1.0.0", "-o", cwd=consumer)
+        hold.wait(command=killed)
+        wait_for(
+            lambda: any(
+                p.is_dir() and any(p.rglob("*.bin")) for p in temporaries(consumer, "data")
+            ),
+            "the pull's staging folder with files in it",
+        )
+        killed.send_signal(signal.SIGKILL)
+        assert outcome(killed)[0] == -signal.SIGKILL
     assert temporaries(consumer, "data"), "the killed pull left its staging folder"
 
-    artifactory_repo.server.faults.latency = 0
     again = start("pull", "data", "1.0.0", "-o", cwd=consumer)
     status, stderr = outcome(again)
     assert status == 0, stderr
@@ -161,17 +180,18 @@ def test_ctrl_c_during_pull_all_records_what_was_installed_in_the_lock_file(
     tmp_path: Path, artifactory_repo: ArtifactoryRepo, jobs: str, how: signal.Signals
 ) -> None:
     _, consumer = projects(tmp_path, artifactory_repo)
-    artifactory_repo.server.faults.latency = LATENCY
-    run = start("pull", "ALL", "1.0.0", "-j", jobs, cwd=consumer)
-    wait_for(
-        lambda: (
-            (consumer / "model_v1.0.0.bin").exists()
-            and any(p.is_dir() for p in temporaries(consumer, "data_v1.0.0"))
-        ),
-        "model installed and the folder data on its way",
-    )
-    run.send_signal(how)  # a CI runner cancels a job with SIGTERM: the same cleanup
-    status, stderr = outcome(run)
+    with ServerHold(artifactory_repo.server, HELD) as hold:
+        run = start("pull", "ALL", "1.0.0", "-j", jobs, cwd=consumer)
+        hold.wait(command=run)  # the folder cannot be installed while one of its files waits
+        wait_for(
+            lambda: (
+                (consumer / "model_v1.0.0.bin").exists()
+                and any(p.is_dir() for p in temporaries(consumer, "data_v1.0.0"))
+            ),
+            "model installed and the folder data on its way",
+        )
+        run.send_signal(how)  # a CI runner cancels a job with SIGTERM: the same cleanup
+        status, stderr = outcome(run)
     assert status == 130, stderr
     assert "nothing half-written was installed" in stderr and "Traceback" not in stderr
     lock = (consumer / "fsartifacts.lock").read_text()

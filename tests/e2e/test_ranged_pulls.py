@@ -15,15 +15,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fsspec.callbacks import Callback
 
 from fsartifacts import Project
+from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.testing.faults import Faults
 from fsartifacts.testing.requestlog import peak_overlap
-from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
 from tests.fixtures.cli import fsartifacts
 from tests.fixtures.fault_proxy import FaultProxy
 
@@ -84,8 +86,19 @@ def test_a_large_file_arrives_in_ranges_in_flight_together(
     store = artifactory_config(artifactory_repo)
     pushed(tmp_path, store, data)
     artifactory_repo.server.clear_requests()
-    artifactory_repo.server.faults.latency = 0.05  # each range takes long enough to overlap
-    results = project(tmp_path / "consumer", store).pull("model", "1.0.0")
+    pulling = project(tmp_path / "consumer", store)
+    got: list[Any] = []
+    # The first two ranges asked are held by the server until both are there: in flight
+    # together, whatever the machine's load (one range at a time never gets there).
+    with ServerHold(artifactory_repo.server, "model_v1.0.0", count=2) as hold:
+        puller = threading.Thread(target=lambda: got.append(pulling.pull("model", "1.0.0")))
+        puller.start()
+        try:
+            hold.wait(2)
+        finally:
+            hold.release()
+            puller.join()
+    (results,) = got
     assert results.ok, results
     assert (tmp_path / "consumer" / "model_v1.0.0.bin").read_bytes() == data
     gets = content_gets(artifactory_repo)
@@ -106,8 +119,34 @@ def test_ranges_take_their_slots_from_jobs(
     store = artifactory_config(artifactory_repo)
     pushed(tmp_path, store, data)
     artifactory_repo.server.clear_requests()
-    artifactory_repo.server.faults.latency = 0.02
-    assert project(tmp_path / "consumer", store, jobs=1).pull("model", "1.0.0").ok
+    pulling = project(tmp_path / "consumer", store, jobs=1)
+    refused = threading.Event()
+    spare_slot = Transfers.spare_slot
+
+    def spare_slot_watched(self: Transfers, timeout: float) -> bool:
+        taken = spare_slot(self, timeout)
+        if not taken:
+            refused.set()
+        return taken
+
+    got: list[Any] = []
+    # The first range is held by the server until a further range of the file has asked
+    # for a slot beside it and been refused: with a slot free, that range would be in
+    # flight beside the held one, and overlap it in the server's log.
+    with (
+        ServerHold(artifactory_repo.server, "model_v1.0.0") as hold,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(Transfers, "spare_slot", spare_slot_watched)
+        puller = threading.Thread(target=lambda: got.append(pulling.pull("model", "1.0.0")))
+        puller.start()
+        try:
+            hold.wait()
+            assert refused.wait(60), "no further range asked for a slot"
+        finally:
+            hold.release()
+            puller.join()
+    assert got[0].ok
     gets = content_gets(artifactory_repo)
     assert len(gets) == 7
     assert peak_overlap(gets) == 1

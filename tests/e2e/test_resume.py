@@ -217,13 +217,22 @@ def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
     data = os.urandom(SIZE)
     push(tmp_path, store, data)
     root = consumer(tmp_path, store)
-    artifactory_repo.server.faults.latency = 0.3  # each range waits, so the kill lands mid-way
+    server = artifactory_repo.server
+    # The file's third request hangs once its first byte is out, so the signal lands
+    # mid-way: once the journal holds what came before, the rest still to come. (An
+    # interrupted pull closes the response it is reading.)
+    server.faults.before_next(lambda: None, count=2, methods=["GET"], path_contains=NAME)
+    server.faults.before_next(
+        lambda: server.faults.stall_after(1, seconds=300, path_contains=NAME),
+        methods=["GET"], path_contains=NAME,
+    )  # fmt: skip
     stopped_once(
         start("pull", "model", "1.0.0", "-j", "1", cwd=root, env=ENV),
-        lambda: journal(root).exists() and held(root) > 0,
+        lambda: journal(root).exists() and held(root) > 0 and server.faults.hanging() == 1,
         how,
     )
-    artifactory_repo.server.faults.latency = 0
+    server.faults.reset()  # the hanging response ends
+    assert server.wait_idle()
     kept = held(root)
     assert 0 < kept < SIZE
     artifactory_repo.server.clear_requests()
