@@ -15,6 +15,9 @@ write that failed) is answered as not done, and so is every file it never reache
 (killed, or crashed), for the caller to copy by its usual means, which report the
 failure. It ignores Ctrl-C: the caller ends it (and waits for it) before it removes
 what the copies were written into, so nothing is written there after that.
+
+The loop a worker runs is :func:`copy_files`, which a caller may run itself for its own
+share of the files, and read the answers of as it reads a worker's (:class:`Answers`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple, Protocol
 
 # A worker is started for at least this many files: its start (tens of milliseconds)
@@ -73,8 +76,10 @@ class Worker:
     replaced). ``make_folders``: a ``dst`` whose folder is missing has it made (else
     that copy is not done). ``within``: the folder the sources are below, each opened
     through its folders from there without following a link, as a folder store's
-    entries are read. Use it as a context manager: leaving the block ends the worker if
-    it still runs, and waits for it.
+    entries are read. ``until_taken``: stop at the first ``dst`` that exists already
+    (with ``exclusive``: another copier took that file, see :func:`copy_files`). Use it
+    as a context manager: leaving the block ends the worker if it still runs, and waits
+    for it.
     """
 
     def __init__(
@@ -86,13 +91,15 @@ class Worker:
         exclusive: bool,
         make_folders: bool = True,
         within: str | None = None,
+        until_taken: bool = False,
     ) -> None:
         self.algorithms = tuple(dict.fromkeys(algorithms))
         self._dsts = [copy.dst for copy in copies]
         self._sizes = [hashlib.new(name).digest_size for name in self.algorithms]
         self._answers: bytes | None = None
         header = {"algorithms": self.algorithms, "keep_mode": keep_mode, "exclusive": exclusive,
-                  "make_folders": make_folders, "within": within}  # fmt: skip
+                  "make_folders": make_folders, "within": within,
+                  "until_taken": until_taken}  # fmt: skip
         work = tempfile.TemporaryFile()  # noqa: SIM115 - the worker's stdin, closed below
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         try:
@@ -138,6 +145,12 @@ class Worker:
             at += length
         return Copied(digests, (identity[0], identity[1], identity[2], identity[3], identity[4]))
 
+    def answers(self) -> Answers:
+        """What the worker made of each of ``copies``; waits for it to end. Never called
+        after :meth:`close`."""
+        answers = self._answers if self._answers is not None else self._wait()
+        return Answers(answers, len(self._dsts), self.algorithms)
+
     def dst(self, index: int) -> str:
         """Where ``copies[index]`` was to be written."""
         return self._dsts[index]
@@ -159,6 +172,41 @@ class Worker:
                 process.kill()
             process.wait()
         self._out.close()
+
+
+class Outcome(NamedTuple):
+    """A copy done, as the loop over many files reads it (no dict made a file): the
+    file's identity after its read (size, mtime_ns, inode, device, ctime_ns), and its hex
+    digests in the order the algorithms were asked."""
+
+    identity: tuple[int, int, int, int, int]
+    digests: tuple[str, ...]
+
+
+class Answers:
+    """The answers to ``count`` copies as :func:`copy_files` makes them (the bytes only,
+    however many files: an :class:`Outcome` is made when one is asked for)."""
+
+    def __init__(self, answers: bytes | bytearray, count: int, algorithms: Sequence[str]) -> None:
+        self._answers = answers
+        self._sizes = [hashlib.new(name).digest_size for name in dict.fromkeys(algorithms)]
+        self._step = _ANSWER.size + sum(self._sizes)
+        self.count = count
+
+    def at(self, index: int) -> Outcome | None:
+        """The outcome of copy ``index``: None for one not done, and for each the answers
+        do not reach (a worker that was killed or crashed, a loop that stopped)."""
+        at = index * self._step
+        if at + self._step > len(self._answers):
+            return None
+        done, size, mtime, inode, device, ctime = _ANSWER.unpack_from(self._answers, at)
+        if not done:
+            return None
+        digests, at = [], at + _ANSWER.size
+        for length in self._sizes:
+            digests.append(self._answers[at : at + length].hex())
+            at += length
+        return Outcome((size, mtime, inode, device, ctime), tuple(digests))
 
 
 def cores() -> int:
@@ -252,6 +300,11 @@ class _Job(NamedTuple):
     keep_mode: bool
     make_folders: bool
     flags: int  # the new files' open flags
+    until_taken: bool
+
+
+class _Taken(Exception):
+    """A copy's ``dst`` exists already, and the job stops there (``until_taken``)."""
 
 
 class _Sources:
@@ -310,6 +363,10 @@ def _copy_one(sources: _Sources, src: bytes, dst: bytes, size: int, job: _Job) -
         return None
     try:
         out = os.open(dst, job.flags, 0o666)
+    except FileExistsError:
+        if job.until_taken:
+            raise _Taken from None
+        return None
     except FileNotFoundError:
         if not job.make_folders:
             return None
@@ -335,24 +392,62 @@ def _copy_one(sources: _Sources, src: bytes, dst: bytes, size: int, job: _Job) -
     return _ANSWER.pack(True, *identity) + digests
 
 
+def copy_files(
+    copies: Iterable[tuple[int, bytes, bytes]],
+    algorithms: Sequence[str],
+    *,
+    keep_mode: bool,
+    exclusive: bool,
+    make_folders: bool = True,
+    within: str | None = None,
+    until_taken: bool = False,
+) -> bytearray:
+    """Copy each (size, src, dst) as a :class:`Worker` does (the options are its), in this
+    process: the answers, in the layout :meth:`Worker.outcomes` reads. The loop a worker
+    runs, and the one a caller runs for its own share of the files beside its workers.
+
+    With ``exclusive`` and ``until_taken`` two copiers share one list of new files
+    without a word between them: one goes through it from its start, the other from its
+    end, and each stops at the first file whose ``dst`` the other created already (the
+    exclusive create is the claim of a file), so whichever is faster copies more; none
+    is answered for after that stop."""
+    flags = os.O_WRONLY | os.O_CREAT | _CLOEXEC
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
+    job = _Job(list(dict.fromkeys(algorithms)), keep_mode, make_folders, flags, until_taken)
+    sources = _Sources(within)
+    skipped = _ANSWER.pack(False, 0, 0, 0, 0, 0) + bytes(
+        sum(hashlib.new(name).digest_size for name in job.algorithms)
+    )
+    answers = bytearray()
+    try:
+        for size, src, dst in copies:
+            answer = _copy_one(sources, src, dst, size, job)
+            answers += skipped if answer is None else answer
+    except _Taken:
+        pass  # the rest are the other copier's
+    finally:
+        sources.close()
+    return answers
+
+
 def _main() -> None:
     # The caller ends this process when it must stop (Ctrl-C reaches both).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     work = sys.stdin.buffer
     header = json.loads(work.readline())
-    flags = os.O_WRONLY | os.O_CREAT | _CLOEXEC
-    flags |= os.O_EXCL if header["exclusive"] else os.O_TRUNC
-    job = _Job(list(header["algorithms"]), bool(header["keep_mode"]),
-               bool(header["make_folders"]), flags)  # fmt: skip
-    sources = _Sources(header["within"])
     fields = work.read().split(b"\0")
-    skipped = _ANSWER.pack(False, 0, 0, 0, 0, 0) + bytes(
-        sum(hashlib.new(name).digest_size for name in job.algorithms)
+    copies = ((int(fields[at]), fields[at + 1], fields[at + 2])
+              for at in range(0, len(fields) - 2, 3))  # fmt: skip
+    answers = copy_files(
+        copies,
+        header["algorithms"],
+        keep_mode=bool(header["keep_mode"]),
+        exclusive=bool(header["exclusive"]),
+        make_folders=bool(header["make_folders"]),
+        within=header["within"],
+        until_taken=bool(header["until_taken"]),
     )
-    answers = bytearray()
-    for at in range(0, len(fields) - 2, 3):
-        answer = _copy_one(sources, fields[at + 1], fields[at + 2], int(fields[at]), job)
-        answers += skipped if answer is None else answer
+
     sys.stdout.buffer.write(answers)
     sys.stdout.buffer.flush()
 

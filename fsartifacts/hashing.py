@@ -380,7 +380,7 @@ class DigestsOnUse(FileDigests):
     changed since is still told from it; ``size_found`` is its size then.
     """
 
-    __slots__ = ("_compute", "size_found")
+    __slots__ = ("_compute", "copied", "size_found")
 
     def __init__(
         self, found: os.stat_result, compute: Callable[[ReadFile | None], FileDigests]
@@ -389,6 +389,7 @@ class DigestsOnUse(FileDigests):
         self._identity = _IDENTITY.pack(*file_identity(found))
         self._compute: Callable[[ReadFile | None], FileDigests] | None = compute
         self.size_found = found.st_size
+        self.copied = False  # its digests were taken from a copy's (see copied_as)
 
     @property
     def pending(self) -> bool:
@@ -405,6 +406,28 @@ class DigestsOnUse(FileDigests):
             self._names, self._values, self._identity = done._names, done._values, done._identity
             self._compute = None
         return self
+
+    def copied_as(
+        self, names: tuple[str, ...], values: tuple[str, ...], identity: tuple[int, ...]
+    ) -> bool:
+        """Take the digests (``values``, by hashlib ``names``) that a copy of the file
+        computed from the very bytes it read and wrote, ``identity`` the file's
+        (:class:`FileIdentity` fields) after that read, in place of computing them: True.
+        False, still pending, when they are computed already or the file read is not the
+        one that was found (another inode or device: it was replaced since, and hashing
+        it says so). Nothing is remembered in a cache: :attr:`copied` tells whoever keeps
+        one which digests to record."""
+        if self._compute is None:
+            return False
+        found = _IDENTITY.unpack(self._identity)
+        if identity[2] != found[2] or identity[3] != found[3]:
+            return False
+        self._names = _NAMES.setdefault(names, names)
+        self._values = values
+        self._identity = _IDENTITY.pack(*identity)
+        self._compute = None
+        self.copied = True
+        return True
 
     @property
     def identity(self) -> FileIdentity:

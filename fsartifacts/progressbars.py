@@ -57,6 +57,16 @@ class Tally:
             if isinstance(self.bar, CountsFiles):
                 self.bar.file_done()
 
+    def files_moved(self, count: int, size: int) -> None:
+        """``count`` files of ``size`` bytes in all, moved outside any one file's transfer
+        (copied by a batch): one update of the bar for all of them."""
+        if not self.shown or not count:
+            return
+        with self._lock:
+            if isinstance(self.bar, CountsFiles):
+                self.bar.files_done += count
+            self.bar.relative_update(size)
+
     def undo(self, share: Callback) -> None:
         """Take back what a failed transfer of one file had counted."""
         if self.shown:

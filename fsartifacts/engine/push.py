@@ -301,6 +301,10 @@ def _push_folder(
                 ):  # fmt: skip
                     # Files move (and are hashed) jobs at a time, in the run's slots.
                     ops.upload_folder(files, rpath, ctx.files(tally, _file_size), sources)
+                    # The digests a store's copies computed, remembered in one batch.
+                    ctx.hashes.remember_found(os.path.realpath(local), (
+                        (rel, d) for rel, d in digests.items() if d.copied
+                    ))  # fmt: skip
             finally:
                 tally.close()
             listed = _check_still_held(ops, artifact, rpath, url, claim)

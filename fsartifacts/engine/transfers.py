@@ -348,6 +348,16 @@ class _Files:
         small = None if size_of is None else (lambda item: size_of(item) < LOCAL_SMALL)
         self.transfers.each(one, items, stop, small)
 
+    @contextlib.contextmanager
+    def beside(self) -> Iterator[SlotsBeside]:
+        # The caller's own copies are a transfer in flight: a slot, waited for as one is;
+        # the workers' places beside it only if free, so -j 1 starts none.
+        with self.transfers.slot(), self.transfers.slots_beside() as slots:
+            yield slots
+
+    def moved(self, files: int, size: int) -> None:
+        self.tally.files_moved(files, size)
+
 
 def _counted(
     tally: Tally,

@@ -46,8 +46,9 @@ from fsartifacts.stores.base import (
     StoredCopy,
     StoreOps,
 )
-from fsartifacts.stores.filerunner import FileRunner
+from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
+from fsartifacts.stores.smallfiles import copy_small_files
 from fsartifacts.stores.storewrites import store_writes
 
 Feed = Callable[[bytes], None]
@@ -136,14 +137,17 @@ class FolderWrites(StoreOps):
         Until the rename no one sees the staged folder, so its files are written in
         place, and the whole tree is made durable in one step before it is renamed
         (never a fsync per file). The rename fails when ``rpath`` already exists, so of
-        two racing pushes of one folder version only one gets its files in.
+        two racing pushes of one folder version only one gets its files in. Its small
+        files not hashed yet are copied in batches first (:mod:`.smallfiles`).
         """
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
+        run = run or OneAfterAnother()
         try:
             with store_writes(rpath):
                 os.makedirs(staging)
-                super().upload_folder(files, staging, run, sources)
+                rest = copy_small_files(files, staging, run, sources or {}, self.upload_digests)
+                super().upload_folder(rest, staging, run, sources)
                 sync_tree(staging)
             try:
                 os.rename(staging, rpath)

@@ -539,3 +539,47 @@ def test_an_interrupted_pull_of_many_small_files_exits_130_and_leaves_nothing(
     assert again.returncode == 0, again.stderr
     store = tmp_path / "store" / "embeddings_v1.0.0"
     assert tree_digest(root / "embeddings_v1.0.0") == tree_digest(store)
+
+
+def test_an_interrupted_push_of_many_small_files_exits_130_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) while the push and its
+    worker processes copy a folder's small files: the push ends them, exits 130 and
+    leaves nothing on the store (no folder, staged or not, no manifest, no claim); the
+    next push publishes the folder whole."""
+    root = write_project(tmp_path / "project", CONFIG.replace("data/embeddings", "data/many"))
+    many = root / "data" / "many"
+    for n in range(8_000):  # 1,000 a folder: the workers take the last ones
+        if n % 1000 == 0:
+            (many / f"part-{n // 1000:02d}").mkdir(parents=True)
+        (many / f"part-{n // 1000:02d}" / f"{n:05d}.bin").write_bytes(b"%d\n" % n * 3)
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSARTIFACTS_")}
+    proc = subprocess.Popen(
+        [str(BIN), "push", "embeddings"],
+        cwd=root,
+        env={**env, "FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(store.glob(".embeddings_v1.0.0.fsartifacts-*/part-0[0-6]/*")):
+            os.killpg(proc.pid, signal.SIGINT)
+            seen = True
+            break
+        time.sleep(0.002)
+    _, stderr = proc.communicate(timeout=60)
+    assert seen, "the push finished before the test could interrupt it"
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert sorted(p.name for p in store.iterdir()) == []
+
+    again = fsartifacts("push", "embeddings", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert tree_digest(store / "embeddings_v1.0.0") == tree_digest(many)

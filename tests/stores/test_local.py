@@ -144,8 +144,9 @@ def test_a_folder_makes_each_of_its_folders_once_and_keeps_each_files_mode(
 def test_a_small_file_not_hashed_yet_is_read_once_and_hashed_from_the_bytes_it_is_written_with(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One open of each small local file: what is hashed is what is written. A file at
-    CHUNK or above is hashed, then copied, as before."""
+    """One open of each small local file: what is hashed is what is written (by the loop
+    that copies the small files, which computes their digests from the bytes it read).
+    A file at CHUNK or above is hashed, then copied, as before."""
     sizes = {"small.bin": 1000, "empty.bin": 0, "chunk.bin": CHUNK}
     project = tmp_path / "project"
     project.mkdir()
@@ -166,7 +167,7 @@ def test_a_small_file_not_hashed_yet_is_read_once_and_hashed_from_the_bytes_it_i
     real_open = os.open
 
     def counting(path: str, *args: object, **kwargs: object) -> int:
-        opened.append(os.fspath(path))
+        opened.append(os.fsdecode(path))
         return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", counting)
@@ -178,8 +179,10 @@ def test_a_small_file_not_hashed_yet_is_read_once_and_hashed_from_the_bytes_it_i
         assert (store / name).read_bytes() == data
         assert digests["sha256"] == hashlib.sha256(data).hexdigest()
         assert stat.S_IMODE((store / name).stat().st_mode) == 0o640
-        small = sizes[name] < CHUNK
-        assert (reads[name] is not None) == small, name
+        if sizes[name] < CHUNK:
+            assert digests.copied and name not in reads, name  # hashed by its copy
+        else:
+            assert not digests.copied and reads[name] is None, name  # hashed, then copied
         assert opened.count(local) == 1, name  # hashed from the read, or only copied here
 
 
