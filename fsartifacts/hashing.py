@@ -39,11 +39,13 @@ QUEUED_CHUNKS = 4
 
 
 class _DigestThread:
-    """One hasher fed through a bounded queue by a thread of its own."""
+    """One hasher fed through a queue by a thread of its own; at most ``QUEUED_CHUNKS``
+    chunks wait in it (``room``), the memory bound."""
 
     def __init__(self, hasher: Any) -> None:
         self.hasher = hasher
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
+        self.chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.room = threading.Semaphore(QUEUED_CHUNKS)
         self.failure: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="fsartifacts-hash", daemon=True)
         self.thread.start()
@@ -52,10 +54,12 @@ class _DigestThread:
         try:
             while (chunk := self.chunks.get()) is not None:
                 self.hasher.update(chunk)
+                self.room.release()
         except BaseException as exc:  # handed back to the caller by finish()
             self.failure = exc
+            self.room.release()
             while self.chunks.get() is not None:  # let the feeder go on to its end
-                pass
+                self.room.release()
 
     def finish(self) -> None:
         self.chunks.put(None)
@@ -77,6 +81,9 @@ class Digests:
     thread of its own, so a large file's digests are computed side by side and beside
     the caller's transfer. Call :meth:`hexdigests` (or :meth:`close`) once fed: it
     waits for the threads.
+
+    A feeder that must not wait for the hashing (a download's writer, which can leave
+    its bytes to be read back from the disk later) gives them with :meth:`offer`.
     """
 
     def __init__(self, algorithms: Iterable[str] = ("sha256",)) -> None:
@@ -85,19 +92,44 @@ class Digests:
         self._threads: list[_DigestThread] | None = None
 
     def update(self, data: bytes) -> None:
+        """Hash ``data`` next, waiting while the digests' threads are full."""
+        self._feed(data, wait=True)
+
+    def offer(self, data: bytes) -> bool:
+        """Hash ``data`` next if every digest can take it now, without waiting; False
+        (nothing of it taken) when one of them is still busy with earlier chunks."""
+        return self._feed(data, wait=False)
+
+    def wait_for_room(self) -> None:
+        """Wait until every digest has room for one more chunk. Only a hint for a feeder
+        that then offers under a lock of its own: another may take the room first."""
+        for worker in self._threads or ():
+            worker.room.acquire()
+            worker.room.release()
+
+    def _feed(self, data: bytes, *, wait: bool) -> bool:
         if self._threads is None and self.bytes + len(data) > THREADED_MIN:
             self._threads = [_DigestThread(h) for h in self.hashers.values()]
             # A transfer abandoned half way (an error, a retry) never asks for its
             # digests: its threads end when it is dropped.
             weakref.finalize(self, _stop_threads, list(self._threads))
-        self.bytes += len(data)
         if self._threads is None:
+            self.bytes += len(data)
             for h in self.hashers.values():
                 h.update(data)
-            return
+            return True
+        taken: list[_DigestThread] = []
+        for worker in self._threads:
+            if not worker.room.acquire(blocking=wait):
+                for held in taken:
+                    held.room.release()
+                return False
+            taken.append(worker)
+        self.bytes += len(data)
         chunk = data if isinstance(data, bytes) else bytes(data)  # the caller may reuse its buffer
         for worker in self._threads:
             worker.chunks.put(chunk)
+        return True
 
     def close(self) -> None:
         """Stop the threads (after hashing what was fed); idempotent."""

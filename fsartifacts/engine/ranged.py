@@ -9,10 +9,11 @@ the slot the file's transfer holds; each further one takes a spare slot of the r
 
 The file is hashed in order as the run of written bytes from its start grows
 (:class:`InOrder`): a block written just where the digest has got to is hashed on its
-way to the disk, by its writer; bytes written ahead of it (by the other ranges), and
-those an earlier attempt wrote, are read back from the staged file by the calling
-thread once the bytes before them are in, so what a journal claims is never taken on
-trust. The file's digests are ready when its last range lands, without a second read
+way to the disk, by its writer, when the digests can take it at once (a writer never
+waits for them); bytes written ahead of it (by the other ranges, or while the digests
+were busy), and those an earlier attempt wrote, are read back from the staged file by
+the calling thread once the bytes before them are in, so what a journal claims is never
+taken on trust. The file's digests are ready when its last range lands, without a second read
 at the end. Memory stays at about one block per range in flight.
 
 What arrived is kept as byte intervals (:class:`Received`): an attempt that fails keeps
@@ -132,31 +133,38 @@ class RangedJob:
 class InOrder:
     """The file's digests, fed each byte once, in order, from whichever comes first: the
     writer of the block that starts where they have got to (:meth:`offer`), or the
-    staged file read back (:meth:`read_back`)."""
+    staged file read back (:meth:`read_back`).
+
+    A writer never waits for the digests: a block they cannot take at once (still busy
+    with earlier bytes) is left on the disk, to be read back. Held back to the pace of
+    the hash, the writer at the front of the file let the other ranges run ahead of it,
+    and the hash then started late on most of the file, alone, after the last range.
+    """
 
     def __init__(self, digests: Digests, stop: threading.Event) -> None:
         self.digests, self.stop = digests, stop
         self.at = 0  # bytes hashed, from the start of the file
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held by a feeder only while it feeds without waiting
 
     def offer(self, start: int, data: bytes) -> None:
-        """Bytes written at ``start``: hashed now when the digests have got just there."""
+        """Bytes written at ``start``: hashed now when the digests have got just there and
+        can take them without waiting."""
         with self.lock:
-            if start == self.at and not self.stop.is_set():
-                self.digests.update(data)
+            if start == self.at and not self.stop.is_set() and self.digests.offer(data):
                 self.at += len(data)
 
     def read_back(self, fd: int, ready: int, what: str) -> None:
         """Hash the staged file from where the digests are up to ``ready`` (written)."""
         while True:
+            self.digests.wait_for_room()  # outside the lock: an offer meanwhile never waits
             with self.lock:
                 if self.at >= ready:
                     return
                 data = os.pread(fd, min(CHUNK, ready - self.at), self.at)
                 if not data:
                     raise IntegrityError(f"{what}: the staged file was cut short")
-                self.digests.update(data)
-                self.at += len(data)
+                if self.digests.offer(data):  # else a writer's offer took the room first
+                    self.at += len(data)
 
 
 class _Journal:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fsspec.callbacks import NoOpCallback
 
+from fsartifacts import hashing
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.engine.ranged import RangedJob, Received, download_ranges, merged, missing, split
 from fsartifacts.engine.transfers import Transfers
@@ -106,3 +107,47 @@ def test_bytes_that_come_in_order_are_hashed_as_written_not_read_back(
         assert got == {"sha256": hashlib.sha256(data).hexdigest()}
         assert staged.read_bytes() == data
         assert sum(read_back) == earlier
+
+
+def test_the_writers_go_on_while_the_hash_is_behind(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hash that takes nothing until every byte has arrived: the writer at the front of
+    the file does not wait for it (its blocks are left to be read back), so every range
+    still arrives, and the digests, read back once they take bytes again, are right."""
+    repo, size, range_size = artifactory_repo, 16 * 64 * 1024, 64 * 1024
+    data = os.urandom(size)
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    fs.pipe_file(f"{repo.name}/big.bin", data)
+    staged = tmp_path / "big.bin.part"
+    staged.write_bytes(bytes(size))
+    received = Received()
+    released: list[bool] = []  # whether the hash was let go by the bytes, not the guard
+    new = hashlib.new
+
+    class Held:
+        """A sha256 whose first update waits until the whole file has arrived."""
+
+        def __init__(self, name: str) -> None:
+            self.real = new(name)
+
+        def update(self, chunk: bytes) -> None:
+            if not released:
+                with received.changed:
+                    released.append(
+                        received.changed.wait_for(lambda: received.total() == size, HANG)
+                    )
+            self.real.update(chunk)
+
+        def hexdigest(self) -> str:
+            return self.real.hexdigest()
+
+    monkeypatch.setattr(hashing, "THREADED_MIN", 0)  # each digest on its thread at once
+    monkeypatch.setattr(hashing.hashlib, "new", Held)
+    job = RangedJob(ArtifactoryOps(fs), f"{repo.name}/big.bin", str(staged), size, None, 2,
+                    range_size, ("sha256",), "big.bin")  # fmt: skip
+    got = download_ranges(job, received, Transfers(2), NoOpCallback(), lambda: None)
+
+    assert released == [True]
+    assert got == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert staged.read_bytes() == data
