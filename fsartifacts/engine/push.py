@@ -103,7 +103,7 @@ def _push_file(
         if hashed is None:
             with open_source(artifact, local) as src:
                 files[local.name] = ops.upload_hashing(
-                    src, rpath, exclusive=not force, callback=callback
+                    src, rpath, exclusive=not force, callback=callback, journals=journals
                 )
             return
         ops.upload(str(local), rpath, sha256=hashed["sha256"], digests=hashed,

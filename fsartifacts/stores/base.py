@@ -190,16 +190,22 @@ class StoreOps(ConditionalOps):
         return self.hashes_uploads and size >= self.hashes_uploads_from
 
     def upload_hashing(
-        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+        self,
+        src: IO[bytes],
+        rpath: str,
+        *,
+        exclusive: bool,
+        callback: Callback | None = None,
+        journals: UploadJournals | None = None,
     ) -> FileDigests:
         """:meth:`upload` of the local file open as ``src`` (its sha256 recorded), that
         sha256 computed on the way: the file's digests, with its identity as it was opened.
         Here, hashed first, then uploaded; a store with ``hashes_uploads`` hashes the very
-        bytes it copies."""
+        bytes it copies. ``journals`` as for :meth:`upload`."""
         opened = os.fstat(src.fileno())
         digests = FileDigests(hash_stream(src, self.upload_digests)[1], opened)
         self.upload(src.name, rpath, sha256=digests["sha256"], exclusive=exclusive,
-                    callback=callback, digests=digests)  # fmt: skip
+                    callback=callback, digests=digests, journals=journals)  # fmt: skip
         return digests
 
     def upload_folder(

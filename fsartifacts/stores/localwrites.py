@@ -98,12 +98,19 @@ class FolderWrites(StoreOps):
             self.write_sidecar(rpath, sha256)
 
     def upload_hashing(
-        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+        self,
+        src: IO[bytes],
+        rpath: str,
+        *,
+        exclusive: bool,
+        callback: Callback | None = None,
+        journals: UploadJournals | None = None,
     ) -> FileDigests:
         """As :meth:`upload`, the sha256 computed from the bytes as the kernel copies them
         (read back behind the copy from the page cache, hashed in a thread: see
         :mod:`fsartifacts.localcopy`): one pass over the file, not a hash pass then a copy.
-        A file changed while it is copied is the caller's to refuse, from its identity."""
+        A file changed while it is copied is the caller's to refuse, from its identity.
+        One copy: ``journals`` have nothing to keep."""
         callback = callback or NoOpCallback()
         os.makedirs(os.path.dirname(rpath), exist_ok=True)
         opened = os.fstat(src.fileno())

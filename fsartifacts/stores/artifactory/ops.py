@@ -158,10 +158,17 @@ class ArtifactoryOps(StoreOps):
             ) from exc
 
     def upload_hashing(
-        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+        self,
+        src: IO[bytes],
+        rpath: str,
+        *,
+        exclusive: bool,
+        callback: Callback | None = None,
+        journals: UploadJournals | None = None,
     ) -> FileDigests:
         """:meth:`upload` of the local file open as ``src``, hashed as it is sent (see the
-        module docstring); its sha1 the server's for those bytes."""
+        module docstring); its sha1 the server's for those bytes. A deploy is one request:
+        ``journals`` have nothing to keep."""
         opened = os.fstat(src.fileno())
         try:
             digests = self.fs.put_file_hashing(

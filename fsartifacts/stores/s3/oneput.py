@@ -12,6 +12,7 @@ from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.hashing import DigestsOnUse, FileDigests, hash_bytes, read_whole
 from fsartifacts.stores.base import FolderFile, StoredCopy
+from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.s3.filesystem import part_size_for
 from fsartifacts.stores.s3.objects import S3Objects
 
@@ -20,12 +21,14 @@ class OnePutUploads(S3Objects):
     """A file sent in one PutObject is read once, into memory, and its digests are those
     of the very bytes sent (``hashes_uploads``): hashed first and read again to be sent,
     it was read and hashed twice. A file sent in parts is hashed first, since its sha256
-    goes in the metadata its multipart upload begins with."""
+    goes in the metadata its multipart upload begins with, but by the upload, which takes
+    each part's CRC32 in that read to check the part by when it reads it again to send it
+    (:meth:`S3Writes.upload_hashing`): hashed by the push, the parts were hashed again."""
 
     hashes_uploads = True
 
     def hashes_upload_of(self, size: int) -> bool:
-        return self._one_put(size)
+        return True
 
     def _one_put(self, size: int) -> bool:
         return size < 2 * part_size_for(size, self.transfer.part_size)  # s3fs's own rule
@@ -34,7 +37,13 @@ class OnePutUploads(S3Objects):
         return tuple(dict.fromkeys(("sha256", *self.upload_digests)))
 
     def upload_hashing(
-        self, src: IO[bytes], rpath: str, *, exclusive: bool, callback: Callback | None = None
+        self,
+        src: IO[bytes],
+        rpath: str,
+        *,
+        exclusive: bool,
+        callback: Callback | None = None,
+        journals: UploadJournals | None = None,
     ) -> FileDigests:
         """A file for one PutObject read once, hashed from those bytes and sent; a larger
         one (or one whose size changes under the read) as the generic way does it."""
@@ -48,7 +57,8 @@ class OnePutUploads(S3Objects):
                            record=True, callback=callback)  # fmt: skip
                 return digests
             src.seek(0)
-        return super().upload_hashing(src, rpath, exclusive=exclusive, callback=callback)
+        return super().upload_hashing(src, rpath, exclusive=exclusive, callback=callback,
+                                      journals=journals)  # fmt: skip
 
     def upload_member(
         self,

@@ -22,6 +22,7 @@ from typing import IO, Any
 from fsspec.callbacks import Callback
 
 from fsartifacts.errors import IntegrityError
+from fsartifacts.hashing import CHUNK, Digests
 from fsartifacts.stores.journals import UploadJournal
 from fsartifacts.stores.s3.objects import MD5_ETAG, SendBody
 
@@ -32,7 +33,10 @@ STOP_WAIT = 30.0
 @dataclass(frozen=True)
 class PartsUpload:
     """One file to upload in parts: its path, size, mtime and sha256 (as hashed), the
-    target bucket and key, the part size, and the arguments of CreateMultipartUpload."""
+    target bucket and key, the part size, and the arguments of CreateMultipartUpload.
+    ``part_crc32s``: the CRC32 of each part, taken in the read that hashed the file just
+    before (:func:`hashed_in_parts`); each part read again to be sent is checked against
+    its own, in place of a second sha256 of every byte."""
 
     lpath: str
     bucket: str
@@ -42,6 +46,7 @@ class PartsUpload:
     sha256: str
     part_size: int
     create_args: Mapping[str, Any]
+    part_crc32s: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -130,8 +135,10 @@ async def _send_window(
     the others) and the MD5 of a held one happen on a worker thread."""
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(parts_in_flight)
-    # The parts are read one after another, in order: their sha256 is the file's as sent.
-    read = hashlib.sha256()
+    # The parts are read one after another, in order: their sha256 is the file's as sent,
+    # unless each part's CRC32 from the read that hashed the file is there to check it by.
+    checked = upload.part_crc32s
+    read = None if checked else hashlib.sha256()
     # An upload that declared CRC32 is completed with each part's (held ones too).
     declared = upload.create_args.get("ChecksumAlgorithm") == "CRC32"
     with_crc32 = declared or sends_crc32(fs)
@@ -169,14 +176,18 @@ async def _send_window(
                 if task.done() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             data, reused, crc32 = await loop.run_in_executor(
-                None, _local_part, fd, upload, number, held.get(number), read, with_crc32
-            )
+                None, _local_part, fd, upload, number, held.get(number), read,
+                with_crc32 or bool(checked),
+            )  # fmt: skip
+            if checked and crc32 != checked[number - 1]:
+                raise changed_while_pushed(upload.lpath, upload.sha256)
+            crc32 = crc32 if with_crc32 else None
             if reused is not None:
                 done.append(finished(number, reused, len(data), crc32))
                 continue
             sending.append(asyncio.ensure_future(send(number, data, crc32)))
             del data  # the task holds the part until it is answered
-        if read.hexdigest() != upload.sha256.lower():
+        if read is not None and read.hexdigest() != upload.sha256.lower():
             raise changed_while_pushed(upload.lpath, upload.sha256)
         done.extend(await asyncio.gather(*sending))
     except BaseException:
@@ -197,7 +208,7 @@ def _local_part(
     read: Any,
     with_crc32: bool,
 ) -> tuple[bytes, str | None, str | None]:
-    """Part ``number`` of the local file (added to the hash ``read``), the ETag S3 holds
+    """Part ``number`` of the local file (added to the hash ``read``, if any), the ETag S3 holds
     for it when that part is the same bytes (size, and an ETag that is their MD5), else
     None: send it; and, ``with_crc32``, its CRC32 as UploadPart (and, for an upload that
     declared it, CompleteMultipartUpload) takes it."""
@@ -212,7 +223,8 @@ def _local_part(
         chunks.append(chunk)
         got += len(chunk)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    read.update(data)
+    if read is not None:
+        read.update(data)
     crc32 = crc32_checksum(data) if with_crc32 else None
     if held is not None:
         etag, size = held
@@ -233,7 +245,47 @@ def sends_crc32(fs: Any) -> bool:
 
 def crc32_checksum(data: bytes) -> str:
     """The CRC32 of ``data`` as S3's ``x-amz-checksum-crc32`` gives it (base64, big-endian)."""
-    return base64.b64encode((zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")).decode()
+    return _crc32_text(zlib.crc32(data))
+
+
+def _crc32_text(value: int) -> str:
+    return base64.b64encode((value & 0xFFFFFFFF).to_bytes(4, "big")).decode()
+
+
+def hashed_in_parts(
+    src: IO[bytes], size: int, part_size: int, algorithms: tuple[str, ...]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The digests of the open file ``src`` read from its start, and the CRC32 of each of
+    its parts of ``part_size`` bytes (as :func:`crc32_checksum` gives it), in one read.
+    IntegrityError when it does not hold ``size`` bytes (it changed since it was opened).
+
+    A CRC32 costs about half a sha256 here, and the part's CRC32 is computed anyway where
+    the part is sent: checking each part against its own costs the upload no second
+    sha256 of the file."""
+    src.seek(0)
+    digests = Digests(algorithms)
+    crcs: list[str] = []
+    crc = in_part = 0
+    try:
+        while chunk := src.read(CHUNK):
+            digests.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                take = min(len(view), part_size - in_part)
+                crc = zlib.crc32(view[:take], crc)
+                in_part += take
+                view = view[take:]
+                if in_part == part_size:
+                    crcs.append(_crc32_text(crc))
+                    crc = in_part = 0
+    finally:
+        digests.close()
+    if in_part:
+        crcs.append(_crc32_text(crc))
+    hexdigests = digests.hexdigests()
+    if digests.bytes != size:
+        raise changed_while_pushed(getattr(src, "name", "the file"), hexdigests["sha256"])
+    return hexdigests, tuple(crcs)
 
 
 def _md5_etag(etag: str) -> str | None:

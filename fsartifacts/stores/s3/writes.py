@@ -8,13 +8,15 @@ import errno
 import hashlib
 import logging
 import mimetypes
+import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from fsspec.asyn import sync
 from fsspec.callbacks import Callback, NoOpCallback
 
 from fsartifacts.errors import IntegrityError
+from fsartifacts.hashing import FileDigests
 from fsartifacts.stores.base import StoredCopy
 from fsartifacts.stores.conditional import ChangedMeanwhile
 from fsartifacts.stores.journals import UploadJournals
@@ -35,6 +37,7 @@ from fsartifacts.stores.s3.parts import (
     PartsUpload,
     changed_while_pushed,
     crc32_checksum,
+    hashed_in_parts,
     sends_crc32,
 )
 
@@ -75,6 +78,51 @@ class S3Writes(OnePutUploads):
             self._send(rpath, lpath, data, sha256, exclusive=exclusive, record=record,
                        callback=callback)  # fmt: skip
             return
+        self._upload_parts(lpath, rpath, size, stat.st_mtime_ns, sha256, exclusive=exclusive,
+                           record=record, callback=callback, journals=journals)  # fmt: skip
+
+    def upload_hashing(
+        self,
+        src: IO[bytes],
+        rpath: str,
+        *,
+        exclusive: bool,
+        callback: Callback | None = None,
+        journals: UploadJournals | None = None,
+    ) -> FileDigests:
+        """A file for one PutObject read once (see OnePutUploads); a larger one read once
+        for its digests, which its multipart upload begins with, and each part's CRC32,
+        then once more to be sent, each part checked against its CRC32."""
+        opened = os.fstat(src.fileno())
+        if self._one_put(opened.st_size):
+            return super().upload_hashing(src, rpath, exclusive=exclusive, callback=callback,
+                                          journals=journals)  # fmt: skip
+        part = part_size_for(opened.st_size, self.transfer.part_size)
+        with self._errors(rpath, "upload to"):
+            hexdigests, crcs = hashed_in_parts(src, opened.st_size, part, self._wanted())
+        digests = FileDigests(hexdigests, opened)
+        self._upload_parts(src.name, rpath, opened.st_size, opened.st_mtime_ns,
+                           digests["sha256"], exclusive=exclusive, record=True,
+                           callback=callback or NoOpCallback(), journals=journals,
+                           part_crc32s=crcs)  # fmt: skip
+        return digests
+
+    def _upload_parts(
+        self,
+        lpath: str,
+        rpath: str,
+        size: int,
+        mtime_ns: int,
+        sha256: str,
+        *,
+        exclusive: bool,
+        record: bool,
+        callback: Callback,
+        journals: UploadJournals | None,
+        part_crc32s: tuple[str, ...] = (),
+    ) -> None:
+        """A multipart upload that a later run continues where ``journals`` keeps its
+        journal (see :mod:`.multipart`); ``part_crc32s`` as :class:`PartsUpload` has it."""
         bucket, key = self._split(rpath)
         part = part_size_for(size, self.transfer.part_size)
         metadata = self._metadata(sha256 if record else None)
@@ -86,9 +134,10 @@ class S3Writes(OnePutUploads):
             # every byte that the push waits for.
             declared = {"ChecksumAlgorithm": "CRC32"} if sends_crc32(self.fs) else {}
             upload = PartsUpload(
-                lpath, bucket, key, size, stat.st_mtime_ns, sha256, part,
+                lpath, bucket, key, size, mtime_ns, sha256, part,
                 {"ContentType": content_type, **({"Metadata": metadata} if metadata else {}),
                  **declared},
+                part_crc32s,
             )  # fmt: skip
 
             def put(conditional: bool) -> None:

@@ -198,6 +198,67 @@ def test_a_file_rewritten_during_its_upload_is_never_completed_with_mixed_conten
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_a_file_not_hashed_yet_rewritten_during_its_upload_is_never_completed(
+    moto_server: str, s3_client: Any, bucket: str, local: Path
+) -> None:
+    """Hashed on its way up (each part's CRC32 taken as its sha256 is): a part read again
+    to be sent that is not what was hashed stops the upload, nothing is published."""
+    proxy = RewritingProxy(moto_server, local, 4 * PART + 10)
+    try:
+        store = store_at(proxy.url, bucket)
+        with open(local, "rb") as src, pytest.raises(IntegrityError, match="changed while"):
+            store.ops.upload_hashing(src, f"{bucket}/big.bin", exclusive=True)
+    finally:
+        proxy.close()
+    assert s3_client.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+class CountedHash:
+    """A hash object that adds the bytes it is fed to ``fed``."""
+
+    def __init__(self, inner: Any, fed: list[int]) -> None:
+        self.inner, self.fed = inner, fed
+
+    def update(self, data: bytes) -> None:
+        self.fed[0] += len(data)
+        self.inner.update(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_file_in_parts_not_hashed_yet_is_hashed_with_sha256_once(
+    moto_server: str,
+    s3_client: Any,
+    bucket: str,
+    local: Path,
+    data: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A push with no digests of the file hands it to the store to hash as it uploads it:
+    its sha256 goes in the metadata the upload begins with, so it is read once for it, and
+    once more to be sent, each part checked against the CRC32 taken in the first read;
+    never a second sha256 of every byte (about 1 s per GiB here)."""
+    fed = [0]
+    new, sha256 = hashlib.new, hashlib.sha256
+
+    def counted_new(name: str, *args: Any, **kwargs: Any) -> Any:
+        made = new(name, *args, **kwargs)
+        return CountedHash(made, fed) if name == "sha256" else made
+
+    monkeypatch.setattr(hashlib, "new", counted_new)
+    monkeypatch.setattr(hashlib, "sha256", lambda *a, **k: CountedHash(sha256(*a, **k), fed))
+    store = store_at(moto_server, bucket)
+    assert store.ops.hashes_upload_of(len(data))  # a push leaves it to upload_hashing
+    with open(local, "rb") as src:
+        digests = store.ops.upload_hashing(src, f"{bucket}/big.bin", exclusive=True)
+    expected = sha256(data).hexdigest()
+    assert digests["sha256"] == expected
+    assert published(s3_client, bucket) == (data, {"sha256": expected})
+    assert fed[0] == len(data)
+
+
 def handles_of(path: Path) -> int:
     """How many descriptors this process holds open of ``path``."""
     held = 0
