@@ -101,6 +101,10 @@ def sweep_stale(dest: Path) -> None:
             os.rename(leftover, dest)
         else:
             _remove_entry(leftover)
+    # The journal is replaced whole, through a temporary of its own name: one a pull killed
+    # during that write left matches no name above.
+    for torn in dest.parent.glob(f".{escape(journal.name)}{TEMP_MARKER}*.part"):
+        _remove_entry(torn)
 
 
 def resumable_leftover(partial: Path, journal: Path) -> bool:

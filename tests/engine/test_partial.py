@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fsartifacts import Project
+from fsartifacts.atomic import temp_name
 from fsartifacts.engine.partial import KEEP_LOCAL_MIN, CopyIdentity, KeptMembers, Partial
 from fsartifacts.engine.pulllock import kept_members_path, partial_paths, sweep_stale
 from tests.fixtures.artifactory import ArtifactoryRepo
@@ -39,6 +40,20 @@ def test_a_partial_left_by_an_earlier_run_is_resumed(tmp_path: Path) -> None:
     dest = tmp_path / "model_v1.0.0.bin"
     left_by_an_earlier_run(dest)
     sweep_stale(dest)
+    assert Partial.open(dest, IDENTITY, resume=True).received.total() == SIZE // 2
+
+
+def test_the_journal_write_a_killed_pull_left_half_done_is_swept(tmp_path: Path) -> None:
+    """A pull killed while it rewrites its journal leaves the temporary of that write
+    beside it (the journal is replaced whole, by a rename): the next pull removes it and
+    still resumes from the journal as it was."""
+    dest = tmp_path / "model_v1.0.0.bin"
+    left_by_an_earlier_run(dest)
+    staged, journal = partial_paths(dest)
+    torn = journal.parent / temp_name(journal.name)
+    torn.write_text('{"done": [[0,')
+    sweep_stale(dest)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([staged.name, journal.name])
     assert Partial.open(dest, IDENTITY, resume=True).received.total() == SIZE // 2
 
 
