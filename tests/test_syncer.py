@@ -4,7 +4,9 @@ only the folders."""
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,30 @@ def test_a_tree_with_one_file_not_durable_yet_is_synced_whole(
         assert synced == []  # one syncfs of the filesystem, no fsync of a file or folder
     else:
         assert synced.count("file") == 6  # each one, where there is no syncfs
+
+
+def test_the_folders_of_a_durable_tree_are_synced_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each folder's fsync waits for a journal commit: one after another, a commit each;
+    at once, they share one. Each is held here until all three have arrived (or 10 s)."""
+    top = tmp_path / "staged"
+    paths = _tree(top, 6)
+    all_three = threading.Barrier(3, timeout=10)
+    met: list[bool] = []
+    real_fsync = os.fsync
+
+    def meeting(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and os.readlink(f"/proc/self/fd/{fd}").startswith(
+            str(top)
+        ):
+            try:
+                all_three.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", meeting)
+    sync_tree(top, set(paths))
+    assert met == [True, True, True]
