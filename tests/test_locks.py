@@ -8,9 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from fsartifacts import locks
+
 SCRIPT = """
 import sys
 from pathlib import Path
+
+import pytest
 from fsartifacts import locks
 path = Path(sys.argv[1])
 fd = locks.take(path)
@@ -30,3 +36,29 @@ def test_the_holder_of_a_lock_whose_file_is_a_fifo_is_named_without_waiting(
                          text=True, timeout=30)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["True", "another", "process"]
+
+
+def test_the_holder_writes_its_pid_over_an_older_one_without_emptying_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file truncated to nothing and written again is written out to the disk at its
+    close by ext4 (its guard for files replaced by truncation), which each release of a
+    lock then waited for: the pid goes over the old content, cut to its own length."""
+    path = tmp_path / ".data.fsartifacts-lock"
+    path.write_text("4194304999\n")  # a longer pid, left by a holder before
+    sizes: list[int] = []
+    real_ftruncate = os.ftruncate
+
+    def recording(fd: int, length: int) -> None:
+        sizes.append(length)
+        real_ftruncate(fd, length)
+
+    monkeypatch.setattr(os, "ftruncate", recording)
+    fd = locks.take(path)
+    assert fd is not None
+    try:
+        assert path.read_text() == f"{os.getpid()}\n"
+        assert 0 not in sizes
+    finally:
+        locks.release(path, fd)
+    assert not path.exists()
