@@ -84,7 +84,7 @@ class Worker:
 
     def __init__(
         self,
-        copies: Sequence[Copy],
+        copies: Iterable[Copy],
         algorithms: Sequence[str],
         *,
         keep_mode: bool,
@@ -94,7 +94,7 @@ class Worker:
         until_taken: bool = False,
     ) -> None:
         self.algorithms = tuple(dict.fromkeys(algorithms))
-        self._dsts = [copy.dst for copy in copies]
+        self.count = 0  # of copies handed to it
         self._sizes = [hashlib.new(name).digest_size for name in self.algorithms]
         self._answers: bytes | None = None
         header = {"algorithms": self.algorithms, "keep_mode": keep_mode, "exclusive": exclusive,
@@ -104,10 +104,18 @@ class Worker:
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         try:
             work.write(json.dumps(header).encode() + b"\n")
-            work.write(b"".join(
-                b"%d\0%s\0%s\0" % (c.size, os.fsencode(c.src), os.fsencode(c.dst))
-                for c in copies
-            ))  # fmt: skip
+            # Written as they come, a thousand at a time: the work of 100,000 files is
+            # never all in memory at once.
+            batch: list[bytes] = []
+            for copy in copies:
+                batch.append(b"%d\0%s\0%s\0" % (copy.size, os.fsencode(copy.src),
+                                                os.fsencode(copy.dst)))  # fmt: skip
+                if len(batch) == 1000:
+                    work.write(b"".join(batch))
+                    self.count += len(batch)
+                    batch.clear()
+            work.write(b"".join(batch))
+            self.count += len(batch)
             work.seek(0)
             self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-I", "-S", os.path.abspath(__file__)],
@@ -149,11 +157,7 @@ class Worker:
         """What the worker made of each of ``copies``; waits for it to end. Never called
         after :meth:`close`."""
         answers = self._answers if self._answers is not None else self._wait()
-        return Answers(answers, len(self._dsts), self.algorithms)
-
-    def dst(self, index: int) -> str:
-        """Where ``copies[index]`` was to be written."""
-        return self._dsts[index]
+        return Answers(answers, self.count, self.algorithms)
 
     def _wait(self) -> bytes:
         if self._process is not None:
@@ -222,7 +226,8 @@ class Shares:
     :meth:`take` what became of each, in the caller's turn."""
 
     def __init__(self) -> None:
-        self._taken: dict[str, tuple[Worker, int]] = {}  # key: its worker, index there
+        # key: its worker, its index there, where the worker was to write it
+        self._taken: dict[str, tuple[Worker, int, str]] = {}
         self.workers: list[Worker] = []
 
     def take(self, key: str) -> Copied | None:
@@ -232,11 +237,11 @@ class Shares:
         taken = self._taken.pop(key, None)
         if taken is None:
             return None
-        worker, index = taken
+        worker, index, dst = taken
         copied = worker.result(index)
         if copied is None:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(worker.dst(index))
+                os.unlink(dst)
         return copied
 
     def start(self, copies: Sequence[tuple[str, Copy]], workers: int, **options: Any) -> None:
@@ -247,7 +252,7 @@ class Shares:
             share = copies[start : start + per]
             worker = Worker([copy for _, copy in share], **options)
             self.workers.append(worker)
-            self._taken.update((key, (worker, n)) for n, (key, _) in enumerate(share))
+            self._taken.update((key, (worker, n, c.dst)) for n, (key, c) in enumerate(share))
 
     def close(self) -> None:
         for worker in self.workers:

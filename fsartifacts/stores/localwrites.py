@@ -48,7 +48,7 @@ from fsartifacts.stores.base import (
 )
 from fsartifacts.stores.filerunner import FileRunner, OneAfterAnother
 from fsartifacts.stores.journals import UploadJournals
-from fsartifacts.stores.smallfiles import copy_small_files
+from fsartifacts.stores.smallfiles import batches, copy_small_files
 from fsartifacts.stores.storewrites import store_writes
 
 Feed = Callable[[bytes], None]
@@ -145,7 +145,8 @@ class FolderWrites(StoreOps):
         place, and the whole tree is made durable in one step before it is renamed
         (never a fsync per file). The rename fails when ``rpath`` already exists, so of
         two racing pushes of one folder version only one gets its files in. Its small
-        files not hashed yet are copied in batches first (:mod:`.smallfiles`).
+        files not hashed yet are copied in batches (:mod:`.smallfiles`), each batch's
+        other files uploaded after them.
         """
         parent, base = os.path.split(rpath)
         staging = os.path.join(parent, temp_name(base))
@@ -153,8 +154,10 @@ class FolderWrites(StoreOps):
         try:
             with store_writes(rpath):
                 os.makedirs(staging)
-                rest = copy_small_files(files, staging, run, sources or {}, self.upload_digests)
-                super().upload_folder(rest, staging, run, sources)
+                for batch in batches(files):
+                    rest = copy_small_files(batch, staging, run, sources or {},
+                                            self.upload_digests)  # fmt: skip
+                    super().upload_folder(rest, staging, run, sources)
                 sync_tree(staging)
             try:
                 os.rename(staging, rpath)

@@ -18,6 +18,7 @@ to the store's usual upload, which reports what is wrong with it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -26,6 +27,18 @@ from fsartifacts.copyworker import Answers, Copy, Outcome, Worker, copy_files
 from fsartifacts.hashing import CHUNK, DigestsOnUse
 from fsartifacts.stores.base import FolderFile, StoredCopy
 from fsartifacts.stores.filerunner import FileRunner
+
+# The files taken at a time: what is kept of each while its batch is copied (its
+# paths, the answers about it) is then bounded for a folder of any size, at the cost
+# of a worker's start (tens of milliseconds, beside this process's copies) a batch.
+BATCH = 20_000
+
+
+def batches(files: Iterable[FolderFile]) -> Iterator[list[FolderFile]]:
+    """``files`` in lists of :data:`BATCH`, in their order."""
+    it = iter(files)
+    while batch := list(itertools.islice(it, BATCH)):
+        yield batch
 
 
 def copy_small_files(
@@ -72,7 +85,7 @@ def copy_small_files(
         theirs: list[Worker | None] = []
         for share in shares:
             try:
-                worker = Worker(list(_copies(share, staging)), names, keep_mode=True,
+                worker = Worker(_copies(share, staging), names, keep_mode=True,
                                 exclusive=True, until_taken=True)  # fmt: skip
             except OSError:  # no process to be had (a limit on them, on open files)
                 worker = None

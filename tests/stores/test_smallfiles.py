@@ -20,6 +20,7 @@ from fsartifacts import Project, copyworker
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine.runner import Engine
 from fsartifacts.hashcache import HashCache
+from fsartifacts.stores import smallfiles
 from fsartifacts.stores.local import LocalOps
 from tests.fixtures.cli import tree_digest, write_project
 
@@ -62,7 +63,7 @@ def _started(monkeypatch: pytest.MonkeyPatch) -> list[list[copyworker.Copy]]:
 
     def recording(self: copyworker.Worker, copies: Any, *args: Any, **kwargs: Any) -> None:
         made.append(list(copies))
-        real(self, copies, *args, **kwargs)
+        real(self, made[-1], *args, **kwargs)
 
     monkeypatch.setattr(copyworker.Worker, "__init__", recording)
     return made
@@ -85,17 +86,41 @@ def _store(tmp_path: Path) -> Path:
     return tmp_path / "store"
 
 
+def _each_worker_ends_first(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each worker started from now on is waited for before this process copies anything
+    of its share (which it then finds taken); the answers this process's own copies
+    make, by their length."""
+    real_worker = copyworker.Worker.__init__
+    real_copies = smallfiles.copy_files
+    made: list[int] = []
+
+    def ended(self: copyworker.Worker, *args: Any, **kwargs: Any) -> None:
+        real_worker(self, *args, **kwargs)
+        self.answers()  # waits for the process to end
+
+    def counted(*args: Any, **kwargs: Any) -> bytearray:
+        answers = real_copies(*args, **kwargs)
+        made.append(len(answers))
+        return answers
+
+    monkeypatch.setattr(copyworker.Worker, "__init__", ended)
+    monkeypatch.setattr(smallfiles, "copy_files", counted)
+    return made
+
+
 def test_the_files_copied_by_workers_are_published_hashed_and_remembered(
     tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, files = _project(tmp_path)
+    here = _each_worker_ends_first(monkeypatch)
     started = _started(monkeypatch)
     one_by_one = _uploaded_one_by_one(monkeypatch)
     cache = tmp_path / "cache"
     (pushed,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).push("data")
     assert pushed.action == "pushed", pushed.error
-    assert len(started) == 2 and all(started)  # the last two thirds, a share each
-    assert one_by_one == []  # every file copied by a batch: this process's or a worker's
+    assert [len(copies) for copies in started] == [20, 20]  # a share each
+    assert here == [0, 0]  # each share copied by its worker: none left to take from its end
+    assert one_by_one == []  # every file copied by a worker
     stored = _store(tmp_path) / "data_v1.0.0"
     assert tree_digest(stored) == tree_digest(root / "data")
     for path in files:  # each mode kept
@@ -150,6 +175,7 @@ def test_a_worker_killed_mid_push_leaves_its_files_to_the_push(
     seen: list[int] = []
 
     def killed_once_it_copies(self: copyworker.Worker, copies: Any, *args: Any, **kw: Any) -> None:
+        copies = list(copies)
         real_worker(self, copies, *args, **kw)
         first = copies[0].dst
         while not os.path.exists(first) and processes[-1].poll() is None:
@@ -215,3 +241,24 @@ def test_a_file_changed_after_a_worker_copied_it_fails_the_push(
     assert pushed.error is not None and "changed while it was being pushed" in pushed.error
     assert changed.name in pushed.error
     assert not _store(tmp_path).exists() or list(_store(tmp_path).iterdir()) == []
+
+
+def test_a_large_folder_is_copied_a_batch_at_a_time(
+    tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is kept of each file while it is copied is bounded by a batch, whatever the
+    folder's size: each batch has workers of its own, with a share of it."""
+    monkeypatch.setattr(smallfiles, "BATCH", 16)
+    root, _ = _project(tmp_path)
+    started = _started(monkeypatch)
+    one_by_one = _uploaded_one_by_one(monkeypatch)
+    cache = tmp_path / "cache"
+    (pushed,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).push("data")
+    assert pushed.action == "pushed", pushed.error
+    assert [len(copies) for copies in started] == [8, 8, 8, 8, 4, 4]  # 16, 16 and 8 files
+    assert one_by_one == []
+    assert tree_digest(_store(tmp_path) / "data_v1.0.0") == tree_digest(root / "data")
+    hashes = HashCache(cache / "hashes")
+    for path in (root / "data").rglob("*.bin"):
+        hashes.sha256(path)
+    assert (hashes.hits, hashes.misses) == (COUNT, 0)
