@@ -275,7 +275,7 @@ class Aliases:
         if not ops.atomic_replace:
             log.info(
                 "%s: this store has no conditional write, so a move of the alias is guarded "
-                "by an election among claim objects (the earliest wins), not atomically",
+                "by an election among claim objects (a claimer wins only alone), not atomically",
                 url,
             )
         current, revision = self._read(artifact, name, prefix)

@@ -37,7 +37,7 @@ class HeldClaims:
         if not ops.atomic_create:
             log.info(
                 "%s: this store has no create-if-absent write, so the version is taken by an "
-                "election among claim objects (the earliest wins), not atomically",
+                "election among claim objects (a claimer wins only alone), not atomically",
                 url,
             )
         holder = self.take(path, claim, listing)

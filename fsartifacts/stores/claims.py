@@ -10,7 +10,8 @@ touching the folder.
 
 How a store takes a claim is a :class:`~fsartifacts.stores.base.StoreOps`
 matter: a create-if-absent write where the store has one, else an election
-among uniquely named claim objects (the earliest one wins).
+among uniquely named claim objects, which a candidate wins only by finding
+itself alone.
 
 A claim, temporary or upload left by a killed push is abandoned once it is
 older than :data:`ABANDONED_AFTER`; pushes, prune, rm and ``gc`` sweep it.
@@ -21,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +41,13 @@ ABANDONED_AFTER_TEXT = "1 hour"
 CLAIM_LIMIT = 64 * 1024
 # The holder rewrites its claim this often, so that only a dead push's claim grows old.
 RENEW_EVERY = ABANDONED_AFTER / 12
+# An election: how many times a claimer that found contenders of the same moment tries
+# again, the pause before its first try again (doubled each time, at random from half
+# of it to all of it), and how much older than its own (by the store's times) another
+# candidate is to be a holder rather than a contender.
+ELECTION_ROUNDS = 5
+ELECTION_PAUSE = 0.05
+CONTENDER_WINDOW = timedelta(seconds=2)
 
 # How a claim's folder is listed: the store's listing, unless the caller lists it for more
 # than the claim (what else the folder holds once the claim is taken) and lends that here.
@@ -165,11 +175,19 @@ def take(
     """Take the claim object ``rpath`` for ``claim``: None once taken, else who holds it.
 
     Where the store creates atomically this is one create-if-absent write.
-    Elsewhere it is an election: each claimer writes ``rpath-TOKEN``, lists
-    the candidates, and the earliest by the store's creation time (ties by
-    name) wins; the others delete theirs. An election is not atomic: a
-    claimer whose write shows up only after another has listed can win too.
-    ``listing``: how the election lists the candidates (see :func:`holder`).
+    Elsewhere it is an election: the claimer writes its candidate ``rpath-TOKEN``,
+    then lists the candidates, and wins only if its own is the only one. Two claimers
+    cannot both find themselves alone, whatever times the store stamps: each writes
+    before it lists, so the one that lists last sees the other's candidate unless it
+    was withdrawn. (Ranking by the store's creation times instead let two win: a tie
+    in the same millisecond, or a candidate stamped before it became visible.) A
+    claimer that finds others withdraws its own; if they are contenders of the same
+    moment (none of them older than :data:`CONTENDER_WINDOW` before its own, by the
+    store's times) it tries again after a random pause, up to :data:`ELECTION_ROUNDS`
+    times, so that two claimers who saw each other do not both give up; an older
+    candidate is a holder, reported at once. ``listing``: how the election lists the
+    candidates (see :func:`holder`); the store's listing must show what was written
+    before it.
     """
     if store.atomic_create:
         try:
@@ -178,42 +196,75 @@ def take(
         except FileExistsError:
             return holder(store, rpath) or Holder(rpath, None, None)
     mine = f"{rpath}-{claim.token}"
-    store.write_bytes(mine, claim.to_bytes(), exclusive=False)
-    winner = holder(store, rpath, own=claim, listing=listing)
-    if winner is None or winner.path == mine:
-        return None
-    with contextlib.suppress(FileNotFoundError):
-        store.remove_file(mine)
-    return winner
+    own_name = mine.rpartition("/")[2]
+    pause = random.Random()
+    for round_ in range(1, ELECTION_ROUNDS + 1):
+        store.write_bytes(mine, claim.to_bytes(), exclusive=False)
+        found = _candidates(store, rpath, listing)
+        own = [e for e in found if _basename(e) == own_name]
+        others = [e for e in found if _basename(e) != own_name]
+        if own and not others:
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            store.remove_file(mine)
+        if others and (round_ == ELECTION_ROUNDS or _older(others, own)):
+            return holder(store, rpath, listing=listing) or Holder(rpath, None, None)
+        # Contenders of the same moment (or a listing that did not show this claimer's own
+        # write yet): both withdrew; each tries again after a pause of its own.
+        time.sleep(pause.uniform(0.5, 1.0) * ELECTION_PAUSE * 2 ** (round_ - 1))
+    return Holder(rpath, None, None)
+
+
+def _basename(entry: dict[str, Any]) -> str:
+    return str(entry["name"]).rstrip("/").rpartition("/")[2]
+
+
+def _candidates(store: ClaimStore, rpath: str, listing: Listing | None) -> list[dict[str, Any]]:
+    """The entries of the claim object ``rpath`` and of every election candidate for it."""
+    parent, _, base = rpath.rpartition("/")
+    return [
+        entry
+        for entry in (listing or store.listing)(parent)
+        if (name := _basename(entry)) == base or name.startswith(base + "-")
+    ]
+
+
+def _older(others: list[dict[str, Any]], own: list[dict[str, Any]]) -> bool:
+    """Whether a candidate of ``others`` was there well before this claimer's own (by the
+    store's times, as listed): a holder, not a contender of the same moment."""
+    mine = entry_modified(own[0]) if own else None
+    if mine is None:
+        return False
+    return any(
+        when is not None and when < mine - CONTENDER_WINDOW for when in map(entry_modified, others)
+    )
 
 
 def holder(
     store: ClaimStore, rpath: str, *, own: Claim | None = None, listing: Listing | None = None
 ) -> Holder | None:
-    """The claim object that holds ``rpath`` now (the earliest candidate), or None.
+    """The claim object that holds ``rpath`` now, or None.
 
-    ``own`` is the caller's claim: its election candidate (``rpath-TOKEN``, a name no other
-    push writes) says what the caller wrote, so it is not read back, nor is a claim object
-    whose listed entry shows the caller's claim byte for byte (``lists_content``: the
-    token is random, so no other claim has those bytes). A lone candidate is
-    the earliest without the store's creation time of each (a request apiece on some
-    stores). ``listing`` lists the claim's folder in place of the store's listing: a
-    caller that needs that folder's entries too lists it once for both."""
-    parent, _, base = rpath.rpartition("/")
-    candidates = []
-    for entry in (listing or store.listing)(parent):
-        name = entry["name"].rstrip("/").rpartition("/")[2]
-        if name == base or name.startswith(base + "-"):
-            candidates.append(entry)
+    ``own`` is the caller's claim. Its election candidate (``rpath-TOKEN``, a name no
+    other push writes) still there means the caller holds the version: it won alone,
+    and every later claimer has seen it and withdrawn; so it is neither read back nor
+    ranked. So is a claim object whose listed entry shows the caller's claim byte for
+    byte (``lists_content``: the token is random, so no other claim has those bytes).
+    Otherwise the holder shown is the earliest candidate by the store's creation time
+    (ties by name; a lone candidate without a request for its time, which costs one
+    apiece on some stores). ``listing`` lists the claim's folder in place of the
+    store's listing: a caller that needs that folder's entries too lists it once for
+    both."""
+    candidates = _candidates(store, rpath, listing)
+    if own is not None:
+        mine = f"{rpath.rpartition('/')[2]}-{own.token}"
+        for entry in candidates:
+            if _basename(entry) == mine or store.lists_content(entry, own.to_bytes()):
+                return Holder(entry["name"].rstrip("/"), own, entry_modified(entry))
     if len(candidates) > 1:
         candidates.sort(key=lambda e: (_created(store, e), e["name"]))
-    mine = f"{base}-{own.token}" if own is not None else None
     for entry in candidates:
         path = entry["name"].rstrip("/")
-        if own is not None and (
-            path.rpartition("/")[2] == mine or store.lists_content(entry, own.to_bytes())
-        ):
-            return Holder(path, own, entry_modified(entry))
         try:
             data = store.read_bytes(path, limit=CLAIM_LIMIT)
         except FileNotFoundError:

@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -271,6 +272,93 @@ def test_an_election_has_one_winner_whoever_counts_the_votes() -> None:
     first.write_bytes(f"{path}-{c.token}", c.to_bytes(), exclusive=False)
     winner, also = first.holder(path), second.holder(path)
     assert winner is not None and also is not None and winner.claim == also.claim == b
+
+
+def memory_store() -> Any:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    fs = MemoryFileSystem(global_store=False, skip_instance_cache=True)
+    fs.mkdir("/store")
+    return fs
+
+
+ELECTION_PATH = "/store/.features_v1.0.0.fsartifacts-claim"
+
+
+@pytest.mark.parametrize("stamp", ["same millisecond", "stamped before it was visible"])
+def test_a_claimer_that_finds_another_candidate_never_wins_whatever_the_store_s_times(
+    stamp: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsartifacts.stores.base import StoreOps
+
+    monkeypatch.setattr(claims, "ELECTION_PAUSE", 0.001)
+    fs = memory_store()
+    first = StoreOps(fs)
+    a = Claim.new()
+    assert first.claim(ELECTION_PATH, a) is None  # alone: the version is a's
+    won_at = fs.store[f"{ELECTION_PATH}-{a.token}"].created
+
+    class Late(StoreOps):
+        """The second claimer's candidate, written after the first one had listed, carries
+        a creation time that ranks it first: in the same millisecond with a name that sorts
+        first, or stamped earlier than it became visible (a deploy under way)."""
+
+        def write_bytes(self, rpath: str, data: bytes, *, exclusive: bool) -> None:
+            super().write_bytes(rpath, data, exclusive=exclusive)
+            early = timedelta(0) if stamp == "same millisecond" else timedelta(milliseconds=5)
+            fs.store[rpath].created = won_at - early
+
+    b = Claim("0" * 32, "host", 1, datetime.now(UTC))  # its candidate's name sorts first
+    found = Late(fs).claim(ELECTION_PATH, b)
+    assert found is not None and found.claim == a  # a holds it: b lost
+    assert fs.ls("/store", detail=False) == [f"{ELECTION_PATH}-{a.token}"]  # b withdrew
+    still = first.holder(ELECTION_PATH, own=a)
+    assert still is not None and still.claim == a  # a may go on and publish
+
+
+def test_claimers_that_saw_each_other_withdraw_and_one_wins_on_its_next_try(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fsartifacts.stores.base import StoreOps
+
+    monkeypatch.setattr(claims, "ELECTION_PAUSE", 0.001)
+    fs = memory_store()
+    other = Claim.new()
+    other_path = f"{ELECTION_PATH}-{other.token}"
+    listings: list[list[str]] = []
+
+    class Contended(StoreOps):
+        """Another claimer wrote its candidate at the same moment, saw this one's and
+        withdrew: the first listing shows it, the next ones do not."""
+
+        def listing(self, path: str) -> list[dict[str, Any]]:
+            if not listings:
+                fs.pipe(other_path, other.to_bytes())
+            entries = super().listing(path)
+            listings.append([e["name"] for e in entries])
+            if fs.exists(other_path):
+                fs.rm(other_path)
+            return entries
+
+    mine = Claim.new()
+    assert Contended(fs).claim(ELECTION_PATH, mine) is None  # won on its second try
+    assert len(listings) == 2 and other_path in listings[0], listings
+    assert fs.ls("/store", detail=False) == [f"{ELECTION_PATH}-{mine.token}"]
+
+
+def test_a_candidate_older_than_a_contender_is_a_holder_found_in_one_listing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fsartifacts.stores.base import StoreOps
+
+    monkeypatch.setattr(claims, "ELECTION_PAUSE", 60)  # a second try would hang the test
+    fs = memory_store()
+    held = Claim.new()
+    fs.pipe(f"{ELECTION_PATH}-{held.token}", held.to_bytes())
+    fs.store[f"{ELECTION_PATH}-{held.token}"].created = datetime.now(UTC) - timedelta(minutes=1)
+    found = StoreOps(fs).claim(ELECTION_PATH, Claim.new())
+    assert found is not None and found.claim == held
+    assert fs.ls("/store", detail=False) == [f"{ELECTION_PATH}-{held.token}"]
 
 
 TWO_FOLDERS = """\
