@@ -65,17 +65,16 @@ class TransferSettings:
     # A file larger than ``ranged_from`` bytes, on a store that serves ranges, is
     # downloaded ``ranges`` ranges of ``range_size`` at a time (1: one stream).
     # Artifactory too: it serves each range from its filestore at disk or network speed
-    # (JFrog's own CLI splits a download of 5 MiB or more into 3 ranges). The local test
-    # server answers each range with sendfile, about 0.6 s of its CPU per GiB in one
-    # stream or in four alike, so there the client bounds a 1 GiB pull (its sha256, about
-    # 0.9 s of CPU per GiB, and its writes into the page cache), not the ranges: 4 ranges
-    # and 1 stream cost the client the same 3.7-4.3 s of CPU per GiB (3 alternated runs
-    # each, on a loaded machine), their walls apart by less than the machine's noise.
-    # One stream hashes every block as it is written; 4 ranges read back from the page
-    # cache the bytes that arrive ahead of the digest (about 90% of them: 927 of 1026
-    # 1 MiB preads for 1 GiB), a few tenths of a second of CPU per GiB that they buy back
-    # only where one connection is slower than the link, as it is to a remote server.
-    ranges: int = 4
+    # (JFrog's own CLI splits a download of 5 MiB or more into 3 ranges). Two at once:
+    # with writers that never wait for the in-order hash, two connections already bring
+    # the bytes faster than the sha256 takes them (about 0.6 s of CPU per GiB, on one
+    # thread), and each further one only adds CPU: its writer thread, its bytes written
+    # ahead and read back for the hash, four writers' page-cache writes into one file
+    # contending for it. A 1 GiB pull from the local server, 4 alternated runs each, 2 cores:
+    # 2 ranges 1.49 s (1.74 s of CPU) against 4 ranges 1.55 s (1.76 s) at load 2.3, and
+    # 2.95 s (1.87 s) against 6.41 s (3.56 s) at load 5-8. Where one connection is much
+    # slower than the link (a remote server far away), more ranges pay: raise it there.
+    ranges: int = 2
     # Large ranges: each GET has its cost on the server (moto reads the whole object for
     # every ranged GET: a 256 MiB pull in 16 MiB ranges took 1.6-2.2x as long as in 64 MiB
     # ones, measured alternately). Memory is bounded by the blocks in flight, not by the
