@@ -26,7 +26,9 @@ at once: each writer checks the stop between blocks (and raises
 the responses in flight are closed (:class:`~fsartifacts.inflight.InFlight`), so a read
 blocked on a stalled server returns too. The stop of the folder a file belongs to (another
 of its files failed for good) stops its ranges the same way. The download returns or
-raises only once every writer has ended and closed its handle of the staged file.
+raises only once every writer has ended and closed its handle of the staged file; but
+an interrupt (Ctrl-C) leaves a writer that is still waiting for the server's first answer
+after a short grace: it is stopped, so it writes nothing more, and the command ends.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import bisect
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +53,9 @@ from fsartifacts.inflight import InFlight, Stopped
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
+# Seconds an interrupted download waits for its writers: enough for a block being written
+# to land, far less than a request waiting for a stalled server's answer (its timeout).
+INTERRUPT_GRACE = 1.0
 
 Interval = tuple[int, int]  # [start, end) in bytes
 
@@ -348,6 +354,7 @@ def download_ranges(
     ]
     run.running = len(workers)
     digests = run.hashed.digests
+    interrupted = False
     try:
         with folder.reading(partial(run.fail, Stopped("stopped: the folder's transfers failed"))):
             run.journal.thread.start()
@@ -355,15 +362,21 @@ def download_ranges(
                 thread.start()
             _hash_behind(run)
     except BaseException as exc:
+        interrupted = not isinstance(exc, Exception)  # Ctrl-C, or a signal taken as one
         run.fail(exc)
         digests.close()
         raise
     finally:
         # Stopped or done, each writer ends soon (a read blocked on the network was
-        # closed under it): nothing of this download writes after it returns.
+        # closed under it): nothing of this download writes after it returns. Only a
+        # request still waiting for the server's answer has nothing to close yet: on an
+        # interrupt it is not waited for past INTERRUPT_GRACE (the run is ending, and
+        # such a writer writes nothing, its stop being checked before each block), so
+        # Ctrl-C ends the command at once, not at the transfer's timeout.
+        deadline = time.monotonic() + INTERRUPT_GRACE
         for thread in workers:
             if thread.ident is not None:  # started
-                thread.join()
+                thread.join(max(0.0, deadline - time.monotonic()) if interrupted else None)
         run.journal.finish()
     if run.failures:  # the journal's last write failed, once every byte was in
         digests.close()

@@ -22,7 +22,7 @@ import pytest
 
 from fsartifacts import Project
 from tests.e2e.test_ranged_pulls import SIZE, artifactory_config, project
-from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
 from tests.fixtures.cli import fsartifacts, start
 
 NAME = "model_v1.0.0.bin"
@@ -235,6 +235,37 @@ def test_a_killed_or_interrupted_pull_leaves_a_partial_the_next_run_resumes(
     assert server.wait_idle()
     kept = held(root)
     assert 0 < kept < SIZE
+    artifactory_repo.server.clear_requests()
+    pulled(root)
+    assert served(artifactory_repo) == SIZE - kept
+    assert (root / NAME).read_bytes() == data
+
+
+def test_ctrl_c_while_a_range_waits_for_its_answer_ends_the_pull_at_once(
+    tmp_path: Path, store: str, artifactory_repo: ArtifactoryRepo
+) -> None:
+    data = os.urandom(SIZE)
+    push(tmp_path, store, data)
+    root = consumer(tmp_path, store)
+    # The file's third request is held before the server answers it: no response exists
+    # yet to close under the range, which waits for its headers. The transfer timeout is
+    # far longer than the test waits for the exit, so only a pull that does not wait for
+    # that range ends in time.
+    with ServerHold(artifactory_repo.server, NAME, after=2) as hold:
+        proc = start("pull", "model", "1.0.0", "-j", "1", cwd=root,
+                     env={**ENV, "FSARTIFACTS_TIMEOUT": "600"})  # fmt: skip
+        try:
+            hold.wait(command=proc)
+            os.kill(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        assert not (root / NAME).exists()
+    kept = held(root)
+    assert 0 < kept < SIZE  # what came before the held range is kept for the next run
     artifactory_repo.server.clear_requests()
     pulled(root)
     assert served(artifactory_repo) == SIZE - kept
