@@ -30,8 +30,8 @@ from typing import Any
 
 from fsartifacts.atomic import flush_to_disk, write_atomic
 from fsartifacts.engine.install import contained_parts, local_writes, put_in_place
+from fsartifacts.engine.intervals import Interval, Received, merged
 from fsartifacts.engine.pulllock import kept_members_leftover, kept_members_path, partial_paths
-from fsartifacts.engine.ranged import Interval, Received, merged
 from fsartifacts.errors import FsArtifactsError, TransferError
 from fsartifacts.localfiles import read_small_file
 from fsartifacts.retry import is_transient

@@ -5,7 +5,7 @@ them are in flight at once, each one ranged GET pinned to the object's revision
 (:meth:`~fsartifacts.stores.base.StoreOps.read_range`), written where it belongs in the
 staged file through a file handle of its own (``os.pwrite``). The first range runs in
 the slot the file's transfer holds; each further one takes a spare slot of the run, so
-``-j`` still bounds every request in flight.
+``-j`` still bounds the requests in flight (a stopped download's, below, aside).
 
 The file is hashed in order as the run of written bytes from its start grows
 (:class:`InOrder`): a block written just where the digest has got to is hashed on its
@@ -16,29 +16,42 @@ the calling thread once the bytes before them are in, so what a journal claims i
 taken on trust. The file's digests are ready when its last range lands, without a second read
 at the end. Memory stays at about one block per range in flight.
 
-What arrived is kept as byte intervals (:class:`Received`): an attempt that fails keeps
+What arrived is kept as byte intervals
+(:class:`~fsartifacts.engine.intervals.Received`): an attempt that fails keeps
 them, so the next attempt (a retry, or a later run through the journal of
 :mod:`fsartifacts.engine.partial`) asks only for the rest.
 
 The first failure of a range (or an interrupt of the calling thread) stops the others
-at once: each writer checks the stop between blocks (and raises
+at once: each writer checks the stop before each block (and raises
 :class:`~fsartifacts.inflight.Stopped`, as any transfer told to stop does), and
 the responses in flight are closed (:class:`~fsartifacts.inflight.InFlight`), so a read
 blocked on a stalled server returns too. The stop of the folder a file belongs to (another
-of its files failed for good) stops its ranges the same way. The download returns or
-raises only once every writer has ended and closed its handle of the staged file; but
-an interrupt (Ctrl-C) leaves a writer that is still waiting for the server's first answer
-after a short grace: it is stopped, so it writes nothing more, and the command ends.
+of its files failed for good) stops its ranges the same way. A download that completes
+returns once every writer has ended and closed its handle of the staged file.
+
+A stopped download waits for its writers only a short grace (:data:`STOP_GRACE`): a
+request still waiting for the server's first answer has no response yet to close under
+it, and would hold the failure (or Ctrl-C) back until the transfer's timeout. A writer
+left so writes nothing more, ever: the stop and the blocks being written exclude each
+other (:meth:`_Run.settle`), so once the download has returned, nothing of it reaches the
+staged file, its intervals, its digests or the progress, whichever attempt or later pull
+uses that file next (it only keeps its handle open until its request ends). It keeps the
+spare slot of the run it took, if any, until then too, so ``-j`` still counts its request
+in flight; a retry of the file is not held back by it, as its first range runs in the
+slot the file's transfer holds, as every first range does, and its further ranges take
+spare slots as they come free. The one request ``-j`` does not count so is a left first
+range's, which has no slot of its own: it runs beside the file's next try, or the next
+transfer, until its answer or its timeout, since waiting for it is the very wait this
+spares.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -46,6 +59,7 @@ from pathlib import Path
 from fsspec.callbacks import Callback
 
 from fsartifacts.engine.install import local_writes
+from fsartifacts.engine.intervals import Interval, Received, missing, split
 from fsartifacts.engine.transfers import Transfers, in_flight_of
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
@@ -53,71 +67,10 @@ from fsartifacts.inflight import InFlight, Stopped
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
-# Seconds an interrupted download waits for its writers: enough for a block being written
-# to land, far less than a request waiting for a stalled server's answer (its timeout).
-INTERRUPT_GRACE = 1.0
-
-Interval = tuple[int, int]  # [start, end) in bytes
-
-
-def merged(intervals: Iterable[Interval]) -> list[Interval]:
-    """``intervals`` sorted, with those that touch or overlap joined."""
-    out: list[Interval] = []
-    for start, end in sorted(intervals):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        elif end > start:
-            out.append((start, end))
-    return out
-
-
-def missing(done: Iterable[Interval], size: int) -> list[Interval]:
-    """The parts of ``[0, size)`` outside ``done``."""
-    gaps, at = [], 0
-    for start, end in merged(done):
-        if start > at:
-            gaps.append((at, min(start, size)))
-        at = max(at, end)
-    if at < size:
-        gaps.append((at, size))
-    return [(s, e) for s, e in gaps if e > s]
-
-
-def split(intervals: Iterable[Interval], size_each: int) -> list[Interval]:
-    """``intervals`` cut into pieces of at most ``size_each`` bytes, in order."""
-    pieces = []
-    for start, end in intervals:
-        pieces += [(at, min(at + size_each, end)) for at in range(start, end, size_each)]
-    return pieces
-
-
-class Received:
-    """The intervals of the staged file that hold their bytes, shared by the writers,
-    the hasher and whoever records them (thread-safe)."""
-
-    def __init__(self, done: Iterable[Interval] = ()) -> None:
-        self.changed = threading.Condition()
-        self._done = merged(done)
-
-    def add(self, start: int, end: int) -> None:
-        with self.changed:
-            at = bisect.bisect_left(self._done, (start, end))
-            self._done.insert(at, (start, end))
-            self._done = merged(self._done)
-            self.changed.notify_all()
-
-    def snapshot(self) -> list[Interval]:
-        with self.changed:
-            return list(self._done)
-
-    def prefix(self) -> int:
-        """How many bytes from the start of the file are all written."""
-        with self.changed:
-            return self._done[0][1] if self._done and self._done[0][0] == 0 else 0
-
-    def total(self) -> int:
-        with self.changed:
-            return sum(end - start for start, end in self._done)
+# Seconds a stopped download (a range failed, Ctrl-C) waits for its writers to end: enough
+# for one whose response was closed under it, far less than a request waiting for a
+# stalled server's answer (its timeout).
+STOP_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -243,6 +196,10 @@ class _Run:
         self._lock = threading.Lock()
         self._callback = callback
         self.running = 0
+        # The blocks being written now (see settle): a writer counts itself in only
+        # while the stop is not set, both under this lock.
+        self.writes = threading.Condition()
+        self.writing = 0
 
     def stopped(self) -> bool:
         return self.stop.is_set() or self.folder.closed
@@ -264,6 +221,13 @@ class _Run:
             self.stop.set()
             self.received.changed.notify_all()
         self.in_flight.close_all()
+
+    def settle(self) -> None:
+        """Once stopped, wait for the blocks being written to land: after it, no writer
+        of this run writes anything (each counts itself in under the stop's check)."""
+        assert self.stop.is_set()
+        with self.writes:
+            self.writes.wait_for(lambda: not self.writing)
 
     def worker(self, spare: bool) -> None:
         try:
@@ -308,23 +272,31 @@ class _RangeWriter:
         self.run, self.fd, self.at, self.end = run, fd, start, end
 
     def write(self, data: bytes) -> int:
-        if self.run.stop.is_set():
-            raise Stopped("stopped: another range of the file failed")
+        run = self.run
         if self.at + len(data) > self.end:
             raise IntegrityError(
-                f"{self.run.job.what}: the store sent more than the bytes "
+                f"{run.job.what}: the store sent more than the bytes "
                 f"{self.at}-{self.end - 1} asked for; the download was stopped",
                 transient=False,
             )
-        view, at = memoryview(data), self.at
-        with local_writes(Path(self.run.job.path)):  # a full disk names the file, not errno
-            while view:
-                written = os.pwrite(self.fd, view, at)
-                view, at = view[written:], at + written
-        self.run.hashed.offer(self.at, data)
-        self.run.received.add(self.at, at)
-        self.at = at
-        self.run.progress(len(data))
+        with run.writes:
+            if run.stop.is_set():
+                raise Stopped("stopped: another range of the file failed")
+            run.writing += 1
+        try:
+            view, at = memoryview(data), self.at
+            with local_writes(Path(run.job.path)):  # a full disk names the file, not errno
+                while view:
+                    written = os.pwrite(self.fd, view, at)
+                    view, at = view[written:], at + written
+            run.hashed.offer(self.at, data)
+            run.received.add(self.at, at)
+            self.at = at
+            run.progress(len(data))
+        finally:
+            with run.writes:
+                run.writing -= 1
+                run.writes.notify_all()
         return len(data)
 
 
@@ -354,7 +326,6 @@ def download_ranges(
     ]
     run.running = len(workers)
     digests = run.hashed.digests
-    interrupted = False
     try:
         with folder.reading(partial(run.fail, Stopped("stopped: the folder's transfers failed"))):
             run.journal.thread.start()
@@ -362,21 +333,21 @@ def download_ranges(
                 thread.start()
             _hash_behind(run)
     except BaseException as exc:
-        interrupted = not isinstance(exc, Exception)  # Ctrl-C, or a signal taken as one
         run.fail(exc)
         digests.close()
         raise
     finally:
-        # Stopped or done, each writer ends soon (a read blocked on the network was
-        # closed under it): nothing of this download writes after it returns. Only a
-        # request still waiting for the server's answer has nothing to close yet: on an
-        # interrupt it is not waited for past INTERRUPT_GRACE (the run is ending, and
-        # such a writer writes nothing, its stop being checked before each block), so
-        # Ctrl-C ends the command at once, not at the transfer's timeout.
-        deadline = time.monotonic() + INTERRUPT_GRACE
+        # Done, every writer is ending. Stopped, each ends soon (a read blocked on the
+        # network was closed under it), but one whose request still waits for the
+        # server's answer has nothing to close yet: it is not waited for past
+        # STOP_GRACE, and settle() makes sure it writes nothing after this returns.
+        stopped = run.stop.is_set()
+        deadline = time.monotonic() + STOP_GRACE
         for thread in workers:
             if thread.ident is not None:  # started
-                thread.join(max(0.0, deadline - time.monotonic()) if interrupted else None)
+                thread.join(max(0.0, deadline - time.monotonic()) if stopped else None)
+        if stopped:
+            run.settle()
         run.journal.finish()
     if run.failures:  # the journal's last write failed, once every byte was in
         digests.close()

@@ -13,10 +13,12 @@ from fsspec.callbacks import NoOpCallback
 
 from fsartifacts import hashing
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
-from fsartifacts.engine.ranged import RangedJob, Received, download_ranges, merged, missing, split
+from fsartifacts.engine.intervals import Received, merged, missing, split
+from fsartifacts.engine.ranged import RangedJob, download_ranges
 from fsartifacts.engine.transfers import Transfers
+from fsartifacts.inflight import Stopped
 from fsartifacts.stores.artifactory.ops import ArtifactoryOps
-from tests.fixtures.artifactory import ArtifactoryRepo
+from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
 
 HANG = 30  # seconds: only a writer that waits for the journal reaches it
 
@@ -154,3 +156,46 @@ def test_the_writers_go_on_while_the_hash_is_behind(
     assert released == [True]
     assert got == {"sha256": hashlib.sha256(data).hexdigest()}
     assert staged.read_bytes() == data
+
+
+def test_a_writer_left_waiting_for_its_answer_writes_nothing_and_gives_its_slot_back(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """A range refused for good fails the download while another range's request waits
+    for the server's first answer (held by the server, nothing to close under it): the
+    download raises without waiting for that answer, and the writer it left behind,
+    answered later, writes nothing into the staged file nor its intervals, then gives
+    the spare slot it took back to the run."""
+    repo, size, range_size = artifactory_repo, 4 * 64 * 1024, 64 * 1024
+    fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True)
+    fs.pipe_file(f"{repo.name}/big.bin", os.urandom(size))
+    staged = tmp_path / "big.bin.part"
+    staged.write_bytes(bytes(size))
+    received, transfers, raised = Received(), Transfers(2), []
+    job = RangedJob(ArtifactoryOps(fs), f"{repo.name}/big.bin", str(staged), size, None, 2,
+                    range_size, ("sha256",), "big.bin")  # fmt: skip
+
+    def download() -> None:
+        try:
+            download_ranges(job, received, transfers, NoOpCallback(), lambda: None)
+        except Exception as exc:
+            raised.append(exc)
+
+    # The first range asked is held before its answer; the next one is refused.
+    repo.server.faults.fail_next(status=403, methods=("GET",), path_contains="big.bin")
+    with ServerHold(repo.server, "big.bin") as hold:
+        downloading = threading.Thread(target=download)
+        downloading.start()
+        hold.wait()
+        downloading.join(HANG)  # the hold lasts longer
+        assert not downloading.is_alive(), "the download waited for the held range's answer"
+        (left,) = [t for t in threading.enumerate() if t.name == "fsartifacts-range"]
+        kept, done = staged.read_bytes(), received.snapshot()
+        hold.release()  # the held range is answered now, its bytes on their way
+        left.join(HANG)
+        assert not left.is_alive()
+    (error,) = raised
+    assert "403" in str(error) and not isinstance(error, Stopped), error
+    assert staged.read_bytes() == kept
+    assert received.snapshot() == done
+    assert transfers.spare_slot(0) and transfers.spare_slot(0)  # both of -j 2 free again
