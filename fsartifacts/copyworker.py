@@ -17,7 +17,9 @@ failure. It ignores Ctrl-C: the caller ends it (and waits for it) before it remo
 what the copies were written into, so nothing is written there after that.
 
 The loop a worker runs is :func:`copy_files`, which a caller may run itself for its own
-share of the files, and read the answers of as it reads a worker's (:class:`Answers`).
+share of the files, and read the answers of as it reads a worker's (:class:`Answers`):
+:mod:`fsartifacts.copyshares` shares a list of files out so between this process and
+its workers.
 """
 
 from __future__ import annotations
@@ -32,19 +34,16 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any, NamedTuple, Protocol
+from collections.abc import Iterable, Sequence
+from typing import IO, NamedTuple, Protocol
 
 # A worker is started for at least this many files: its start (tens of milliseconds)
 # costs what copying a few hundred small files does.
 SHARE_MIN = 2000
-# The part of the files that the workers take together: the caller's own thread has
-# more to do for each file than a worker (its bookkeeping of every file, the workers'
-# included), so it keeps the smaller part.
-WORKERS_PART = 0.6
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# Where a file can be opened only if its last name is not a link (0: nowhere here).
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # Each answer: done or not, then the file's size, mtime, inode, device and ctime after
 # its read, then its digests' bytes in the order asked.
 _ANSWER = struct.Struct("<?QqQQq")
@@ -221,44 +220,6 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-class Shares:
-    """The workers copying the last part of a caller's files, each file named by a key:
-    :meth:`take` what became of each, in the caller's turn."""
-
-    def __init__(self) -> None:
-        # key: its worker, its index there, where the worker was to write it
-        self._taken: dict[str, tuple[Worker, int, str]] = {}
-        self.workers: list[Worker] = []
-
-    def take(self, key: str) -> Copied | None:
-        """What a worker made of the file ``key``: None when no worker had it, or when it
-        did not copy it (what it may have left at its ``dst`` is then removed, for the
-        caller's own copy)."""
-        taken = self._taken.pop(key, None)
-        if taken is None:
-            return None
-        worker, index, dst = taken
-        copied = worker.result(index)
-        if copied is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(dst)
-        return copied
-
-    def start(self, copies: Sequence[tuple[str, Copy]], workers: int, **options: Any) -> None:
-        """Start ``workers`` workers (``options``: a :class:`Worker`'s), each copying its
-        part of ``copies``."""
-        per = -(-len(copies) // workers)
-        for start in range(0, len(copies), per):
-            share = copies[start : start + per]
-            worker = Worker([copy for _, copy in share], **options)
-            self.workers.append(worker)
-            self._taken.update((key, (worker, n, c.dst)) for n, (key, c) in enumerate(share))
-
-    def close(self) -> None:
-        for worker in self.workers:
-            worker.close()
-
-
 class Slots(Protocol):
     """Where a worker gets its place among the caller's transfers in flight."""
 
@@ -266,38 +227,6 @@ class Slots(Protocol):
         """Up to ``wanted`` places, those free now: how many were taken (held by the
         caller until its workers have ended)."""
         ...
-
-
-@contextlib.contextmanager
-def shared(
-    copies: Sequence[tuple[str, Copy]], slots: Slots, **options: Any
-) -> Iterator[Shares | None]:
-    """Workers copying the last :data:`WORKERS_PART` of ``copies`` ((key, copy) in the
-    order the caller takes them), one per core beyond the first, each with at least
-    :data:`SHARE_MIN` files and a place taken from ``slots``; None when there are too few
-    files, one core or no free place (or where no file can be opened without following a
-    link). Every worker has ended once the block is left, however it is left.
-    ``options``: those of :class:`Worker`."""
-    count = int(len(copies) * WORKERS_PART)
-    wanted = min(cores() - 1, count // SHARE_MIN)
-    if wanted < 1 or not _NOFOLLOW:  # (a system that cannot open a file but not a link)
-        yield None
-        return
-    workers = slots.take(wanted)
-    if workers < 1:
-        yield None
-        return
-    shares = Shares()
-    try:
-        try:
-            shares.start(copies[len(copies) - count :], workers, **options)
-        except OSError:  # no process to be had (a limit on them, on open files)
-            shares.close()
-            yield None
-            return
-        yield shares
-    finally:
-        shares.close()
 
 
 class _Job(NamedTuple):
@@ -322,7 +251,7 @@ class _Sources:
         self.folder: tuple[bytes, int] | None = None  # relative folder, its descriptor
 
     def open(self, src: bytes) -> int:
-        leaf = os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC
+        leaf = os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | _CLOEXEC
         if self.within is None:
             return os.open(src, leaf)
         folder, _, name = src.rpartition(b"/")
@@ -332,7 +261,7 @@ class _Sources:
         if self.folder is not None and self.folder[0] == folder:
             return self.folder[1]
         self.close()
-        flags = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC
+        flags = os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW | _CLOEXEC
         fd = os.open(self.within or ".", flags)
         for name in folder.split(b"/") if folder else []:
             try:

@@ -7,16 +7,17 @@ the version, for a sync pull.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
 from fsspec.callbacks import Callback
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.copyworker import Copy, Shares
+from fsartifacts.copyworker import Copy
 from fsartifacts.engine import reuse
 from fsartifacts.engine.compare import local_manifest
 from fsartifacts.engine.context import Context
@@ -42,6 +43,7 @@ from fsartifacts.engine.verify import checked, verify
 from fsartifacts.errors import IntegrityError, LocalError, NotPushable
 from fsartifacts.hashing import CHUNK, HashingWriter
 from fsartifacts.retry import with_retries
+from fsartifacts.stores.filerunner import FileRunner
 from fsartifacts.syncer import FileSyncer
 
 
@@ -112,29 +114,24 @@ def pull_folder(
             keeping.keep(staged, entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
-        if shares is not None and _copied(shares, entry, callback):
-            return
         with_retries(f"download of {url}{entry.path}", ctx.transfer.attempts,
                      partial(fetch, entry, callback))  # fmt: skip
 
     def shareable(entry: ManifestEntry) -> bool:
-        """Whether a store's worker may copy ``entry``: the pull would download it whole."""
+        """Whether the store may copy ``entry`` at once: the pull would download it whole."""
         return (entry.sha256 not in local and not keeping.wants(entry.size)
                 and not is_large(ctx, entry.size))  # fmt: skip
 
-    shares: Shares | None = None
     try:
-        # Files move jobs at a time, in the run's slots; the first that fails for good
-        # fails the artifact, and the staged tree goes with it. The store may copy many
-        # small ones beside them.
-        small = _small_copies(manifest, staging, shareable) if ctx.ops.on_this_machine else []
-        with (
-            ctx.ops.reading_folder(copy.path),
-            ctx.transfers.slots_beside() as slots,
-            ctx.ops.copied_beside(copy.path, small, slots) as shares,
-        ):
-            del small
-            ctx.files(tally, _entry_size).each(fetch_retrying, manifest.files)
+        runner = ctx.files(tally, _entry_size)
+        with ctx.ops.reading_folder(copy.path):
+            # A store on this machine may copy the small files at once first (see
+            # _copied_at_once); the others move jobs at a time, in the run's slots; the
+            # first that fails for good fails the artifact, and the staged tree goes with it.
+            files: Iterable[ManifestEntry] = manifest.files
+            if ctx.ops.on_this_machine:
+                files = _copied_at_once(ctx, copy.path, manifest, staging, shareable, runner)
+            runner.each(fetch_retrying, files)
         expected = {entry.path: entry for entry in manifest.files}
         if selection.partial:
             # The local files outside the selection stay: into the new tree with the rest.
@@ -172,13 +169,49 @@ def _entry_size(entry: ManifestEntry) -> int:
     return entry.size
 
 
+def _copied_at_once(
+    ctx: Context,
+    folder: str,
+    manifest: Manifest,
+    staging: Path,
+    eligible: Callable[[ManifestEntry], bool],
+    runner: FileRunner,
+) -> Sequence[ManifestEntry]:
+    """Have the store copy the small files of ``manifest`` that ``eligible`` takes in one
+    go (one loop over them, no transfer of its own for each, worker processes beside it:
+    :meth:`~fsartifacts.stores.base.StoreOps.copy_members`), each taken with the size and
+    sha256 of the very bytes it wrote, all of them counted on ``runner`` at once; the
+    files left to download: the others, and each copy that was not made or differs
+    (removed first, and then downloaded and verified as any file)."""
+    small = _small_copies(manifest, staging, eligible)
+    if not small:
+        return manifest.files
+    with runner.beside() as slots:
+        found = ctx.ops.copy_members(folder, [c for _, c in small], slots)
+    if found is None:
+        return manifest.files
+    copied: set[str] = set()
+    size = 0
+    for (entry, target), outcome in zip(small, found, strict=True):
+        if outcome is not None and (outcome.identity[0], outcome.digests[0]) == (
+            entry.size, entry.sha256,
+        ):  # fmt: skip
+            copied.add(entry.path)
+            size += entry.size
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target.dst)
+    runner.moved(len(copied), size)
+    return [entry for entry in manifest.files if entry.path not in copied]
+
+
 def _small_copies(
     manifest: Manifest, staging: Path, eligible: Callable[[ManifestEntry], bool]
-) -> list[tuple[str, Copy]]:
-    """The small files of ``manifest`` (one read each) that ``eligible`` takes, each as a
-    copy of its path in the folder version into its place in ``staging``, by its path;
-    their folders made in ``staging`` now. A name refused here is left to its download,
-    which refuses it as it refuses any."""
+) -> list[tuple[ManifestEntry, Copy]]:
+    """The small files of ``manifest`` (one read each) that ``eligible`` takes, each with a
+    copy of its path in the folder version into its place in ``staging``; their folders
+    made in ``staging`` now. A name refused here is left to its download, which refuses
+    it as it refuses any."""
     top = os.fspath(staging)
     made: set[tuple[str, ...]] = set()
     copies = []
@@ -192,18 +225,5 @@ def _small_copies(
         if parts[:-1] not in made:
             member_target(staging, entry.path)
             made.add(parts[:-1])
-        copies.append((entry.path, Copy(entry.path, os.path.join(top, *parts), entry.size)))
+        copies.append((entry, Copy(entry.path, os.path.join(top, *parts), entry.size)))
     return copies
-
-
-def _copied(shares: Shares, entry: ManifestEntry, callback: Callback) -> bool:
-    """Whether the store's worker copied ``entry`` with its size and sha256 (the digest
-    of the very bytes it wrote): then it is done. A copy that differs is downloaded
-    again, and verified, in place of it."""
-    copied = shares.take(entry.path)
-    if copied is None or copied.identity[0] != entry.size:
-        return False
-    if copied.digests["sha256"] != entry.sha256:
-        return False
-    callback.absolute_update(entry.size)
-    return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,7 +31,7 @@ from fsartifacts.stores.journals import UploadJournals
 from fsartifacts.stores.removal import remove_exactly
 
 if TYPE_CHECKING:
-    from fsartifacts.copyworker import Copy, Shares, Slots
+    from fsartifacts.copyworker import Copy, Outcome, Slots
 
 SIDECAR_SUFFIX = ".sha256"
 SIDECAR_LIMIT = 4096  # bytes read of a sidecar at most: a digest and a name
@@ -365,16 +365,16 @@ class StoreOps(ConditionalOps):
         folders' descriptors) until the block ends. Nothing, here."""
         return contextlib.nullcontext()
 
-    def copied_beside(
-        self, folder: str, copies: Sequence[tuple[str, Copy]], slots: Slots
-    ) -> contextlib.AbstractContextManager[Shares | None]:
-        """The block in which the small files ``copies`` of the folder version ``folder``
-        ((relative path, the file to read below ``folder`` into a new local file)) are
-        downloaded: a store whose files are on this machine may copy some of them in
-        worker processes meanwhile (their :class:`Shares`, each by its relative path),
-        each in a place taken from ``slots`` (the run's bound on transfers in flight).
-        None here: every file is downloaded by the caller."""
-        return contextlib.nullcontext()
+    def copy_members(
+        self, folder: str, copies: Sequence[Copy], slots: Slots
+    ) -> Iterator[Outcome | None] | None:
+        """Copy the small files ``copies`` of the folder version ``folder`` (each a file to
+        read below ``folder`` into a new local file, its folder made already) at once, if
+        this store's files are on this machine: the outcome of each, in order (None for one
+        not copied, which the caller removes and downloads), with worker processes beside
+        the caller each in a place taken from ``slots`` (the run's bound on transfers in
+        flight). None here: every file is downloaded by the caller."""
+        return None
 
     def revision(self, entry: dict[str, Any]) -> str | None:
         """What tells this content of the listed object from any other (an ETag), or None."""

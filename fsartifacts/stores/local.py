@@ -13,7 +13,8 @@ from typing import IO, Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from fsartifacts.copyworker import Copy, Shares, Slots, shared
+from fsartifacts.copyshares import copy_together
+from fsartifacts.copyworker import Copy, Outcome, Slots
 from fsartifacts.errors import StoreNotFoundError
 from fsartifacts.hashing import HashingWriter
 from fsartifacts.inflight import InFlight
@@ -103,14 +104,15 @@ class LocalOps(FolderWrites):
                 else:
                     reader.close()
 
-    def copied_beside(
-        self, folder: str, copies: Sequence[tuple[str, Copy]], slots: Slots
-    ) -> contextlib.AbstractContextManager[Shares | None]:
-        """Workers copying the last of ``copies`` (see :func:`fsartifacts.copyworker.shared`),
-        each file read below ``folder`` without following a link, as :meth:`download` reads
-        it, into a new file (its folder made already) the caller verifies."""
-        return shared(copies, slots, algorithms=("sha256",), keep_mode=False, exclusive=False,
-                      make_folders=False, within=folder)  # fmt: skip
+    def copy_members(
+        self, folder: str, copies: Sequence[Copy], slots: Slots
+    ) -> Iterator[Outcome | None]:
+        """Each file read below ``folder`` without following a link, as :meth:`download`
+        reads it, by this thread and workers beside it (see
+        :func:`fsartifacts.copyshares.copy_together`), into a new file the caller
+        verifies."""
+        return copy_together(copies, slots, ("sha256",), keep_mode=False, make_folders=False,
+                             within=folder)  # fmt: skip
 
     def read_bytes(self, rpath: str, *, limit: int | None = None) -> bytes:
         with open_regular(rpath) as src:

@@ -1,11 +1,15 @@
-"""The pull of a folder of many small files from a folder store, a share of them copied
-by the store's worker processes: verified, installed and refused as every file is."""
+"""The pull of a folder of many small files from a folder store, copied at once by the
+pull and the store's worker processes beside it: verified, installed and refused as
+every file is, and whatever a copy did not make downloaded as any file."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +39,14 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(copyworker, "SHARE_MIN", 4)
 
 
-def _pushed(tmp_path: Path) -> tuple[Path, Path]:
-    """A project whose folder ``data`` of :data:`COUNT` files is pushed as 1.0.0 (and then
+def _pushed(tmp_path: Path, count: int = COUNT) -> tuple[Path, Path]:
+    """A project whose folder ``data`` of ``count`` files is pushed as 1.0.0 (and then
     removed locally), and the pushed copy on the store."""
     root = write_project(tmp_path / "project", CONFIG, "1.0.0")
-    for n in range(COUNT):
-        path = root / "data" / f"part-{n % 4}" / f"{n:03d}.bin"
+    for n in range(count):
+        path = root / "data" / f"part-{n % 4}" / f"{n:04d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(n * 41))
+        path.write_bytes(os.urandom(n % 50 * 41))
     (pushed,) = Project.load(start=root, environ={}).push("data")
     assert pushed.action == "pushed", pushed.error
     shutil.rmtree(root / "data")  # nothing local to copy a file from: each one is fetched
@@ -62,24 +66,87 @@ def _downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return done
 
 
-def test_the_files_copied_by_workers_are_installed_verified_and_remembered(
+def _started(monkeypatch: pytest.MonkeyPatch) -> list[list[copyworker.Copy]]:
+    """The copies handed to each worker started from now on."""
+    made: list[list[copyworker.Copy]] = []
+    real = copyworker.Worker.__init__
+
+    def recording(self: copyworker.Worker, copies: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(list(copies))
+        real(self, made[-1], *args, **kwargs)
+
+    monkeypatch.setattr(copyworker.Worker, "__init__", recording)
+    return made
+
+
+def test_the_small_files_are_copied_at_once_installed_verified_and_remembered(
     tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every file is copied by the one loop the pull runs beside its workers, none
+    downloaded one by one (a transfer of its own for each, which cost a folder of 20,000
+    small files more than the copies did)."""
     root, stored = _pushed(tmp_path)
     downloads = _downloads(monkeypatch)
+    started = _started(monkeypatch)
     cache = tmp_path / "cache"
     (pulled,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).pull(
         "data", "1.0.0"
     )
     assert pulled.action == "pulled", pulled.error
     assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
-    assert 0 < len(downloads) < COUNT  # the workers copied the others
+    assert [len(copies) for copies in started] == [20, 20]  # a share each
+    assert downloads == []  # each share copied by its worker and this process
     assert not [p.name for p in root.iterdir() if p.name.startswith(".")]
     # Every installed file is remembered under its new name: nothing is read again.
     hashes = HashCache(cache / "hashes")
     for path in (root / "data_v1.0.0").rglob("*.bin"):
         hashes.sha256(path)
     assert (hashes.hits, hashes.misses) == (COUNT, 0)
+
+
+def test_a_worker_killed_mid_pull_leaves_its_files_to_the_pull(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed once it has written some of its files: what it wrote is not taken
+    (it handed back nothing), the pull copies the rest of its share from the end, up to
+    the first file the worker wrote, downloads each of those, and the folder installed is
+    the store's, byte for byte."""
+    monkeypatch.setattr(copyworker, "cores", lambda: 2)  # one worker, the first half
+    monkeypatch.setattr(copyworker, "SHARE_MIN", 4)
+    root, stored = _pushed(tmp_path, 3000)
+    processes: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    class Recorded(real_popen):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            processes.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    real_worker = copyworker.Worker.__init__
+    seen: list[int] = []
+
+    def killed_once_it_copies(self: copyworker.Worker, copies: Any, *args: Any, **kw: Any) -> None:
+        copies = list(copies)
+        real_worker(self, copies, *args, **kw)
+        first = copies[0].dst
+        while not os.path.exists(first) and processes[-1].poll() is None:
+            time.sleep(0.001)
+        processes[-1].send_signal(signal.SIGKILL)
+        processes[-1].wait()
+        seen.append(sum(os.path.exists(c.dst) for c in copies))
+        seen.append(len(copies))
+
+    monkeypatch.setattr(copyworker.Worker, "__init__", killed_once_it_copies)
+    downloads = _downloads(monkeypatch)
+    (pulled,) = Project.load(start=root, environ={}).pull("data", "1.0.0")
+    assert pulled.action == "pulled", pulled.error
+    assert processes[-1].returncode == -signal.SIGKILL
+    written, share = seen
+    assert 0 < written < share, "the worker ended before the test could kill it"
+    assert len(downloads) == written  # what it wrote, downloaded again one by one
+    assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
+    assert not [p.name for p in root.iterdir() if p.name.startswith(".")]
 
 
 def test_a_damaged_file_in_a_workers_share_fails_the_pull_and_installs_nothing(
@@ -122,7 +189,7 @@ def test_a_link_in_a_workers_share_is_refused_as_any_link_on_the_store(
     assert not [p.name for p in root.iterdir() if p.name.startswith(".")]
 
 
-def test_where_no_worker_can_be_started_the_pull_downloads_every_file_itself(
+def test_where_no_worker_can_be_started_the_pull_copies_every_file_itself(
     tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, stored = _pushed(tmp_path)
@@ -131,7 +198,7 @@ def test_where_no_worker_can_be_started_the_pull_downloads_every_file_itself(
     (pulled,) = Project.load(start=root, environ={}).pull("data", "1.0.0")
     assert pulled.action == "pulled", pulled.error
     assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
-    assert len(downloads) == COUNT
+    assert downloads == []
 
 
 @pytest.mark.parametrize(("jobs", "started"), [(1, 0), (2, 1), (3, 2), (8, 2)])
@@ -154,7 +221,7 @@ def test_the_workers_beside_a_pull_are_within_its_jobs(
     assert pulled.action == "pulled", pulled.error
     assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
     assert len(made) == started
-    assert (len(downloads) == COUNT) == (started == 0)
+    assert downloads == []  # -j 1 too: the pull's own loop copies every file
 
 
 def test_a_folder_downloaded_is_made_durable_file_by_file_and_only_its_folders_after(

@@ -135,7 +135,7 @@ def test_a_folder_on_the_folder_store_copies_its_small_files_on_the_artifacts_th
 ) -> None:
     """Threads buy nothing for a small file copied on this machine: its pull and push
     run on the artifact's thread; a large file beside them still moves on another."""
-    from fsartifacts.stores import smallfiles
+    from fsartifacts import copyshares
     from fsartifacts.stores.local import LocalOps
     from fsartifacts.stores.url import open_url_store
 
@@ -147,34 +147,36 @@ def test_a_folder_on_the_folder_store_copies_its_small_files_on_the_artifacts_th
     (folder / "large.bin").write_bytes(os.urandom(1024 * 1024 + 1))
     threads: dict[str, set[str]] = {}
     real_download, real_member = LocalOps.download, LocalOps.upload_member
-    real_batch = smallfiles.copy_files
+    real_batch = copyshares.copy_files
+    doing = ["push"]
 
-    def seen(kind: str, path: str) -> None:
+    def seen(path: str) -> None:
         name = "large" if path.endswith("large.bin") else "small"
-        threads.setdefault(f"{kind} {name}", set()).add(threading.current_thread().name)
+        threads.setdefault(f"{doing[0]} {name}", set()).add(threading.current_thread().name)
 
     def download(self: LocalOps, rpath: str, *args: Any, **kwargs: Any) -> None:
-        seen("pull", rpath)
+        seen(rpath)
         real_download(self, rpath, *args, **kwargs)
 
     def upload_member(self: LocalOps, folder: str, file: Any, *args: Any, **kw: Any) -> None:
-        seen("push", file[1])
+        seen(file[1])
         real_member(self, folder, file, *args, **kw)
 
     def copy_files(copies: Any, *args: Any, **kwargs: Any) -> bytearray:
-        listed = list(copies)  # the small files not hashed yet, copied in one loop
+        listed = list(copies)  # the small files, copied in one loop
         for _, src, _ in listed:
-            seen("push", os.fsdecode(src))
+            seen(os.fsdecode(src))
         return real_batch(listed, *args, **kwargs)
 
     monkeypatch.setattr(LocalOps, "download", download)
     monkeypatch.setattr(LocalOps, "upload_member", upload_member)
-    monkeypatch.setattr(smallfiles, "copy_files", copy_files)
+    monkeypatch.setattr(copyshares, "copy_files", copy_files)
     transfer = TransferSettings(jobs=4)
     store = open_url_store("file://./store", {}, tmp_path, transfer)
     caller = threading.current_thread().name
     assert Engine(store, project, jobs=4, transfer=transfer).push(DATA, V1).action == "pushed"
     consumer = tmp_path / "consumer"
+    doing[0] = "pull"
     result = Engine(store, consumer, jobs=4, transfer=transfer).pull(DATA, "1.0.0", V1)
     assert result.action == "pulled", result.error
     assert tree_digest(consumer / "data_v1.0.0") == tree_digest(folder)

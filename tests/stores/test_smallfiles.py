@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import semver
 
-from fsartifacts import Project, copyworker
+from fsartifacts import Project, copyshares, copyworker
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine.runner import Engine
 from fsartifacts.hashcache import HashCache
@@ -91,7 +91,7 @@ def _each_worker_ends_first(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     of its share (which it then finds taken); the answers this process's own copies
     make, by their length."""
     real_worker = copyworker.Worker.__init__
-    real_copies = smallfiles.copy_files
+    real_copies = copyshares.copy_files
     made: list[int] = []
 
     def ended(self: copyworker.Worker, *args: Any, **kwargs: Any) -> None:
@@ -104,7 +104,7 @@ def _each_worker_ends_first(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return answers
 
     monkeypatch.setattr(copyworker.Worker, "__init__", ended)
-    monkeypatch.setattr(smallfiles, "copy_files", counted)
+    monkeypatch.setattr(copyshares, "copy_files", counted)
     return made
 
 
