@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -128,13 +128,61 @@ def sync_tree(folder: str | os.PathLike[str], durable: Collection[str] = frozens
         fsync_dir(top)
 
 
-def _syncfs(folder: str | os.PathLike[str]) -> bool:
-    """``syncfs(2)`` of the filesystem holding ``folder``; False where there is none."""
+# The pause between two syncfs of :func:`written_behind`: short beside the seconds a large
+# folder takes to copy, long beside a syncfs that has little to write.
+WRITE_BEHIND_PAUSE = 0.05
+
+
+@contextlib.contextmanager
+def written_behind(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """The block writes many new files below ``folder``, which :func:`sync_tree` makes
+    durable once it is done: meanwhile a thread has the filesystem write what is dirty
+    on it to the disk, one ``syncfs`` after another (a short pause between), so that the
+    disk works while the block is busy with the copies, and the sync after it finds
+    little left to write. Only the timing of what the system writes anyway changes:
+    nothing is durable until that sync returns. Where there is no syncfs, nothing."""
+    syncfs = _syncfs_call()
+    if syncfs is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.wait(WRITE_BEHIND_PAUSE):
+                syncfs(fd)
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=run, name="fsartifacts-write-behind", daemon=True)
+    try:
+        thread.start()
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        yield
+    except BaseException:
+        stop.set()  # not waited for: the block failed, nothing of it is to be kept
+        raise
+    stop.set()
+    thread.join()  # its syncfs under way, which the sync after the block would wait for
+
+
+def _syncfs_call() -> Callable[[int], int] | None:
+    """The system's ``syncfs(2)`` (the interpreter lock released while it waits), or None."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     import ctypes  # only here: most commands never write a folder to a folder store
 
-    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    syncfs: Callable[[int], int] | None = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    return syncfs
+
+
+def _syncfs(folder: str | os.PathLike[str]) -> bool:
+    """``syncfs(2)`` of the filesystem holding ``folder``; False where there is none."""
+    syncfs = _syncfs_call()
     if syncfs is None:
         return False
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fsspec.callbacks import Callback
 
+from fsartifacts.atomic import written_behind
 from fsartifacts.config.model import Artifact
 from fsartifacts.copyworker import Copy
 from fsartifacts.engine import reuse
@@ -124,7 +125,10 @@ def pull_folder(
 
     try:
         runner = ctx.files(tally, _entry_size)
-        with ctx.ops.reading_folder(copy.path):
+        # The files each fsynced beside the downloads, or else the disk kept busy with them
+        # while they are copied, for the sync before the swap.
+        behind = written_behind(staging) if syncer is None else contextlib.nullcontext()
+        with behind, ctx.ops.reading_folder(copy.path):
             # A store on this machine may copy the small files at once first (see
             # _copied_at_once); the others move jobs at a time, in the run's slots; the
             # first that fails for good fails the artifact, and the staged tree goes with it.

@@ -27,6 +27,7 @@ from fsartifacts.atomic import (
     temp_name,
     write_all,
     write_atomic,
+    written_behind,
 )
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import (
@@ -154,10 +155,11 @@ class FolderWrites(StoreOps):
         try:
             with store_writes(rpath):
                 os.makedirs(staging)
-                for batch in batches(files):
-                    rest = copy_small_files(batch, staging, run, sources or {},
-                                            self.upload_digests)  # fmt: skip
-                    super().upload_folder(rest, staging, run, sources)
+                with written_behind(staging):
+                    for batch in batches(files):
+                        rest = copy_small_files(batch, staging, run, sources or {},
+                                                self.upload_digests)  # fmt: skip
+                        super().upload_folder(rest, staging, run, sources)
                 sync_tree(staging)
             try:
                 os.rename(staging, rpath)

@@ -4,6 +4,7 @@ every file is, and whatever a copy did not make downloaded as any file."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -15,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from fsartifacts import Project, copyworker
+from fsartifacts import Project, copyshares, copyworker
+from fsartifacts.atomic import TEMP_MARKER
 from fsartifacts.hashcache import HashCache
 from fsartifacts.stores.local import LocalOps
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import in_process, tree_digest, write_project
-from tests.fixtures.syscalls import fsyncs_below
+from tests.fixtures.syscalls import WRITE_BEHIND, fsyncs_below, syncfs_calls
 
 CONFIG = """\
 repository:
@@ -252,3 +254,31 @@ def test_a_folder_downloaded_is_made_durable_file_by_file_and_only_its_folders_a
     # Each file once, then the staged folder and its 4 folders, then the consumer's folder
     # once the rename is done; then the lock file, and its folder.
     assert synced == ["file"] * COUNT + ["folder"] * 5 + ["folder"] + ["file", "folder"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
+def test_a_folder_copied_to_or_from_the_folder_store_is_written_to_the_disk_behind_its_copies(
+    tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a push or a pull copies its files the filesystem writes them to the disk (the
+    copies here wait for that each time), and the staged folder is synced once more
+    after its last copy, before it is renamed into place: nothing is published or
+    installed before that sync returns."""
+    calls, behind = syncfs_calls(monkeypatch)
+    real = copyshares.copy_files
+
+    def behind_first(*args: Any, **kwargs: Any) -> bytearray:
+        assert behind.wait(60), "no syncfs behind the copies"
+        behind.clear()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(copyshares, "copy_files", behind_first)
+    root, stored = _pushed(tmp_path)
+    (pulled,) = Project.load(start=root, environ={}).pull("data", "1.0.0")
+    assert pulled.action == "pulled", pulled.error
+    assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)
+    who = [name == WRITE_BEHIND for name, _ in calls]
+    assert [behind for behind, _ in itertools.groupby(who)] == [True, False, True, False]
+    push_sync, pull_sync = (where for (_, where), b in zip(calls, who, strict=True) if not b)
+    assert TEMP_MARKER in push_sync and push_sync.startswith(str(tmp_path / "store"))
+    assert TEMP_MARKER in pull_sync and pull_sync.startswith(str(root))
