@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import semver
 from fsspec.callbacks import Callback
 
+from fsartifacts.beside import Beside
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import listnotes, naming, provenance, reuse
 from fsartifacts.engine.compare import manifest_of, remote_file_matches
@@ -268,8 +271,10 @@ def _push_folder(
         return ctx.index.relist(folder)
 
     # Nothing under name_vX/ is touched before this push holds the version: another
-    # push may be writing there.
-    with ctx.claims.claimed(artifact.name, rpath, url, listing=listing) as claim:
+    # push may be writing there. What ``after_release`` holds is waited for once the claim
+    # is dropped.
+    after_release = contextlib.ExitStack()
+    with after_release, ctx.claims.claimed(artifact.name, rpath, url, listing=listing) as claim:
         try:
             # What the claim's holder sees, not what the first listing said: listed again
             # unless the election just did.
@@ -316,7 +321,11 @@ def _push_folder(
                     raise FileExistsError(manifest_path)
                 exclusive = False
             ops.write_bytes(manifest_path, manifest().to_bytes(), exclusive=exclusive)
-            listnotes.write(ops, rpath, manifest().size, manifest().provenance)
+            # Published: its listing note (written after the manifest, so no older than the
+            # version) needs no claim, and goes beside the claim's release.
+            note = partial(listnotes.write, ops, rpath, manifest().size, manifest().provenance)
+            after_release.callback(ctx.index.invalidate)
+            after_release.callback(Beside(note, "fsartifacts-note").result)
         except FileExistsError:
             # A push that takes no claim (an older fsartifacts) got there first.
             ctx.index.invalidate()

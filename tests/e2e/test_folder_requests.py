@@ -89,16 +89,20 @@ def test_a_folder_push_and_pull_make_only_the_requests_they_need(
     push = server.requests
     # Nothing asked for is missing: a 404 is a check another request already answered.
     assert [r.status for r in push if r.status >= 400] == [], asked(push, artifactory_repo)
-    assert asked(push, artifactory_repo) == [
+    assert asked(push, artifactory_repo)[:-2] == [
         "GET list",  # what is on the store: this version is not
         "PUT .data_v1.0.0.fsartifacts-claim-TOKEN",  # the claim's candidate
         "GET list",  # the election, and what the claim's holder finds on the store
         "PUT each file of data_v1.0.0/",
         "GET list",  # the claim still held, and no manifest of this version yet
         "PUT data_v1.0.0.manifest.json",  # published
-        "PUT .data_v1.0.0.fsartifacts-listed.s10000",  # its size, for listings
-        "DELETE .data_v1.0.0.fsartifacts-claim-TOKEN",  # the claim dropped
-        # No sweep of what abandoned pushes left: the first listing showed none of it.
+    ]
+    # Then side by side (either may arrive first): the claim dropped, and the version's
+    # size for listings. No sweep of what abandoned pushes left: the first listing showed
+    # none of it.
+    assert sorted(asked(push, artifactory_repo)[-2:]) == [
+        "DELETE .data_v1.0.0.fsartifacts-claim-TOKEN",
+        "PUT .data_v1.0.0.fsartifacts-listed.s10000",
     ]
     assert len([r for r in push if r.method == "PUT" and "/data_v1.0.0/" in r.path]) == 5
 
@@ -151,3 +155,42 @@ def test_a_push_into_a_folder_not_there_yet_asks_for_it_and_its_repository_at_on
     assert sorted(lines[1:3]) == ["GET info (the repository)", "GET info ."], lines
     assert lines[3:5] == ["PUT .data_v1.0.0.fsartifacts-claim-TOKEN", "GET list"], lines
     assert met == [True, True], lines
+
+
+def test_a_folder_push_drops_its_claim_while_it_writes_the_listing_note(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """Once the manifest is written the version is published: its listing note needs no
+    claim, so the note's PUT and the claim's DELETE go out together, one round trip."""
+    server = artifactory_repo.server
+    project = producer(artifactory_repo, tmp_path)
+    # Both are held until both have arrived (or for 10 s): sent one after the other, the
+    # first is answered before the second is sent.
+    both = threading.Barrier(2, timeout=10)
+    met: list[bool] = []  # for each of the two: whether the other arrived while it was held
+
+    def hold() -> None:
+        try:
+            both.wait()
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+
+    server.faults.before_next(hold, methods=("PUT",), path_contains=".fsartifacts-listed.")
+    server.faults.before_next(hold, methods=("DELETE",), path_contains=".fsartifacts-claim-")
+    server.clear_requests()
+    pushed = in_process("--json", "push", "data", "-j", "4", cwd=project,
+                        env={"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    lines = asked(server.requests, artifactory_repo)
+    assert lines[-3] == "PUT data_v1.0.0.manifest.json", lines
+    assert sorted(lines[-2:]) == [
+        "DELETE .data_v1.0.0.fsartifacts-claim-TOKEN",
+        "PUT .data_v1.0.0.fsartifacts-listed.s10000",
+    ], lines
+    assert met == [True, True], lines
+    listed = in_process("--json", "list", "data", cwd=project,
+                        env={"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    (version,) = json.loads(listed.stdout)["artifacts"][0]["versions"]
+    assert version["size"] == 10_000  # the note is the version's, not an older copy's
