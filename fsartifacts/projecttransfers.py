@@ -85,6 +85,10 @@ class Transfers(ProjectParts):
 
         prefix = naming.validate_prefix(prefix)
         artifacts = self.artifacts(which)  # an unknown name fails before git is asked
+        engine = self.engine
+        # Every push asks first what is on the store: that listing is on its way while git
+        # is asked, the files are walked and the push's modules load.
+        engine.index.prefetch()
         record = {} if dry_run else provenance.collect(
             self.root, message=message, environ=self._environ
         )  # fmt: skip
@@ -96,7 +100,6 @@ class Transfers(ProjectParts):
             resume=resume,
             provenance=record,
         )
-        engine = self.engine
         try:
             results = engine.run(
                 lambda a: engine.push(a, self.artifact_version(a), options),

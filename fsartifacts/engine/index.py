@@ -7,6 +7,7 @@ invalidates it, and the next question lists again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import semver
 
+from fsartifacts.beside import Beside
 from fsartifacts.config.model import Artifact
 from fsartifacts.engine import naming
 from fsartifacts.engine.listnotes import Listed, Note
@@ -45,6 +47,29 @@ class RemoteIndex:
         # The first listing since take_first_listing() and when it was taken, kept
         # through invalidate(): what was on the store before a command's writes began.
         self._first: tuple[float, list[dict[str, Any]]] | None = None
+        # Counts the listings taken and forgotten: a listing asked ahead of its first
+        # question is taken only while none was since it was asked.
+        self._epoch = 0
+
+    def prefetch(self) -> None:
+        """List the store's root from now on, on a thread of its own, for the first
+        question to find: what the caller does until then (git asked for a push's
+        provenance, the artifacts' folders walked, the modules of the transfer loaded)
+        goes on beside the round trip instead of before it. A failure is kept for that
+        question to raise, as its own listing would; a listing taken or forgotten in the
+        meantime leaves nothing for this one to do."""
+        with self._lock:
+            if self._listing is not None or self._listing_error is not None:
+                return
+            asked = self._epoch
+
+        def ahead() -> None:
+            with self._lock:
+                if self._epoch == asked:
+                    with contextlib.suppress(Exception):  # kept as _listing_error, or asked again
+                        self._list()
+
+        Beside(ahead, "fsartifacts-listing")
 
     def listing(self) -> list[dict[str, Any]]:
         """The entries of the store's root: listed once, again after :meth:`invalidate`.
@@ -53,25 +78,30 @@ class RemoteIndex:
         as empty here, for writers; :meth:`copies`, what readers use, refuses it.
         """
         with self._lock:
-            if self._listing_error is not None:
-                # One refused or failed listing is enough: ALL does not ask again per artifact.
-                raise self._listing_error
-            if self._listing is None:
-                try:
-                    self._listing = self.store.ops.listing(self.store.root)
-                    if self._first is None:
-                        self._first = (time.monotonic(), self._listing)
-                except StoreNotFoundError as exc:
-                    if not exc.creatable:
-                        self._listing_error = exc
-                        raise
-                    self._store_missing = exc
-                    self._listing = []
-                except (OSError, FsArtifactsError) as exc:
-                    # Callers outside a run (list, rm, prune, find) get a typed error too.
-                    self._listing_error = self._translate(exc, f"listing {self.store.display}")
-                    raise self._listing_error from exc
-            return self._listing
+            return self._list()
+
+    def _list(self) -> list[dict[str, Any]]:
+        """:meth:`listing`, with the lock held."""
+        if self._listing_error is not None:
+            # One refused or failed listing is enough: ALL does not ask again per artifact.
+            raise self._listing_error
+        if self._listing is None:
+            self._epoch += 1
+            try:
+                self._listing = self.store.ops.listing(self.store.root)
+                if self._first is None:
+                    self._first = (time.monotonic(), self._listing)
+            except StoreNotFoundError as exc:
+                if not exc.creatable:
+                    self._listing_error = exc
+                    raise
+                self._store_missing = exc
+                self._listing = []
+            except (OSError, FsArtifactsError) as exc:
+                # Callers outside a run (list, rm, prune, find) get a typed error too.
+                self._listing_error = self._translate(exc, f"listing {self.store.display}")
+                raise self._listing_error from exc
+        return self._listing
 
     def take_first_listing(self, since: float) -> list[dict[str, Any]] | None:
         """The first listing of the store's root since this was last asked, if it was taken
@@ -85,6 +115,7 @@ class RemoteIndex:
         """Forget the listing (after a write, or to see what another writer did): the
         next question lists the store again."""
         with self._lock:
+            self._epoch += 1
             self._listing = None
             self._listing_error = None
             self._store_missing = None

@@ -15,11 +15,13 @@ import json
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
 from fsartifacts.testing.requestlog import RequestRecord
+from tests.engine.test_provenance import git_repo
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import in_process, tree_digest, write_project
 
@@ -194,3 +196,46 @@ def test_a_folder_push_drops_its_claim_while_it_writes_the_listing_note(
     assert listed.returncode == 0, listed.stdout + listed.stderr
     (version,) = json.loads(listed.stdout)["artifacts"][0]["versions"]
     assert version["size"] == 10_000  # the note is the version's, not an older copy's
+
+
+def test_a_push_lists_the_store_while_git_is_asked_for_its_provenance(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """The listing every push begins with is on its way while the push asks git what it
+    is pushed from (and walks its files, and loads its modules), not after that."""
+    server = artifactory_repo.server
+    git_repo(tmp_path / "project")
+    project = producer(artifactory_repo, tmp_path)
+    # git writes its trace into a pipe that nobody reads until the server has answered
+    # the push's listing (or 10 s have gone by): until then each git command the push
+    # runs waits for a reader, and so does the push if it asks git before it lists.
+    trace = tmp_path / "git-trace"
+    os.mkfifo(trace)
+    listed_first: list[bool] = []
+
+    def read_trace_once_listed() -> None:
+        deadline = time.monotonic() + 10
+        while not any("?list" in r.path for r in server.requests):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        listed_first.append(any("?list" in r.path for r in server.requests))
+        # Read and written: open whether or not git is there, and never at its end.
+        reader.append(os.open(trace, os.O_RDWR | os.O_NONBLOCK))
+
+    reader: list[int] = []
+    waiting = threading.Thread(target=read_trace_once_listed)
+    server.clear_requests()
+    waiting.start()
+    try:
+        env = {"FSARTIFACTS_CACHE_DIR": str(tmp_path / "cache"), "GIT_TRACE": str(trace)}
+        pushed = in_process("--json", "push", "data", "-j", "4", cwd=project, env=env)
+    finally:
+        waiting.join()
+        for fd in reader:
+            os.close(fd)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert listed_first == [True], asked(server.requests, artifactory_repo)
+    lines = asked(server.requests, artifactory_repo)
+    before_claim = lines[: lines.index("PUT .data_v1.0.0.fsartifacts-claim-TOKEN")]
+    assert before_claim.count("GET list") == 1, lines  # the push's questions found it listed
