@@ -7,6 +7,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from fsartifacts.errors import ConflictError
 from fsartifacts.stores import claims
@@ -55,6 +56,30 @@ class HeldClaims:
             yield claim
         finally:
             self.drop(path, claim)
+
+    def still_held(
+        self, what: str, rpath: str, url: str, claim: Claim
+    ) -> list[dict[str, Any]] | None:
+        """Before publishing the folder version at ``rpath``: ``claim`` must still be this
+        run's (an election can be lost late, to a sweep of claims it took for abandoned),
+        else ConflictError. Returns the entries of the folder the version is in, listed for
+        the check (what else is there beside it, such as its manifest), or None if the store
+        listed another."""
+        folder = rpath.rpartition("/")[0]
+        seen: dict[str, list[dict[str, Any]]] = {}
+
+        def listing(where: str) -> list[dict[str, Any]]:
+            seen[where] = self.ops.listing(where)
+            return seen[where]
+
+        holder = self.ops.holder(claim_path(rpath), own=claim, listing=listing)
+        if holder is None or holder.claim is None or holder.claim.token != claim.token:
+            raise ConflictError(
+                f"{what}: another push took {url} while this one was uploading "
+                f"({holder.describe() if holder else 'its claim was removed'}); nothing was "
+                "published. Run this push again once the other is done."
+            )
+        return seen.get(folder)
 
     def take(self, path: str, claim: Claim, listing: Listing | None = None) -> Holder | None:
         """Take ``claim`` on ``path`` for this run (see StoreOps.claim): None once taken.

@@ -32,7 +32,6 @@ from fsartifacts.engine.results import Result, planned, up_to_date, version_text
 from fsartifacts.errors import ConflictError, NotFoundError, option
 from fsartifacts.hashing import DigestsOnUse, FileDigests
 from fsartifacts.stores.base import StoreOps
-from fsartifacts.stores.claims import Claim, claim_path
 
 log = logging.getLogger("fsartifacts")
 
@@ -306,13 +305,23 @@ def _push_folder(
                 ):  # fmt: skip
                     # Files move (and are hashed) jobs at a time, in the run's slots.
                     ops.upload_folder(files, rpath, ctx.files(tally, _file_size), sources)
+                    # Whether the claim is still this push's (an election can be lost
+                    # late), asked beside the rest: the files checked unchanged, the hash
+                    # cache written, the manifest built.
+                    check = partial(ctx.claims.still_held, artifact.name, rpath, url, claim)
+                    held = Beside(check, "fsartifacts-claim-check")
                     # The digests a store's copies computed, remembered in one batch.
                     ctx.hashes.remember_found(os.path.realpath(local), (
                         (rel, d) for rel, d in digests.items() if d.copied
                     ))  # fmt: skip
             finally:
                 tally.close()
-            listed = _check_still_held(ops, artifact, rpath, url, claim)
+            body = manifest().to_bytes()
+            # What this push hashed, written while the version is published (once the
+            # manifest is built: both are the interpreter's work, which one thread does at
+            # a time).
+            after_release.callback(Beside(ctx.hashes.save, "fsartifacts-hash-cache").result)
+            listed = held.result()
             exclusive = not force
             if exclusive and not ops.atomic_create and listed is not None:
                 # Checked absent in the listing that showed the claim still held (a write
@@ -320,7 +329,7 @@ def _push_folder(
                 if any(e["name"].rstrip("/") == manifest_path for e in listed):
                     raise FileExistsError(manifest_path)
                 exclusive = False
-            ops.write_bytes(manifest_path, manifest().to_bytes(), exclusive=exclusive)
+            ops.write_bytes(manifest_path, body, exclusive=exclusive)
             # Published: its listing note (written after the manifest, so no older than the
             # version) needs no claim, and goes beside the claim's release.
             note = partial(listnotes.write, ops, rpath, manifest().size, manifest().provenance)
@@ -371,26 +380,3 @@ def _existing_version(
     if not options.force:
         raise _conflict(artifact, version, url, False, options.sync)
     return None
-
-
-def _check_still_held(
-    ops: StoreOps, artifact: Artifact, rpath: str, url: str, claim: Claim
-) -> list[dict[str, Any]] | None:
-    """Before publishing: the claim must still be ours (an election can be lost late).
-    Returns the entries of the folder version's own folder, listed for the check (what
-    else is there beside it, such as its manifest), or None if it listed another."""
-    folder = rpath.rpartition("/")[0]
-    seen: dict[str, list[dict[str, Any]]] = {}
-
-    def listing(where: str) -> list[dict[str, Any]]:
-        seen[where] = ops.listing(where)
-        return seen[where]
-
-    holder = ops.holder(claim_path(rpath), own=claim, listing=listing)
-    if holder is None or holder.claim is None or holder.claim.token != claim.token:
-        raise ConflictError(
-            f"{artifact.name}: another push took {url} while this one was uploading "
-            f"({holder.describe() if holder else 'its claim was removed'}); nothing was "
-            "published. Run this push again once the other is done."
-        )
-    return seen.get(folder)

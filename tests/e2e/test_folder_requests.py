@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.hashshards import shard_name
 from fsartifacts.testing.requestlog import RequestRecord
 from tests.engine.test_provenance import git_repo
 from tests.fixtures.artifactory import ArtifactoryRepo
@@ -239,3 +240,33 @@ def test_a_push_lists_the_store_while_git_is_asked_for_its_provenance(
     lines = asked(server.requests, artifactory_repo)
     before_claim = lines[: lines.index("PUT .data_v1.0.0.fsartifacts-claim-TOKEN")]
     assert before_claim.count("GET list") == 1, lines  # the push's questions found it listed
+
+
+def test_a_folder_push_checks_its_claim_while_it_writes_the_hash_cache(
+    artifactory_repo: ArtifactoryRepo, tmp_path: Path
+) -> None:
+    """Once the files are sent, the listing that shows the claim still held goes out at
+    once, beside the push's own work before the manifest (the files checked unchanged,
+    the digests written to the hash cache, the manifest built), not after it."""
+    server = artifactory_repo.server
+    project = producer(artifactory_repo, tmp_path)
+    cache = tmp_path / "cache"
+    shard = cache / "hashes" / shard_name(os.path.realpath(project / "data" / "part-0"))
+    listings = itertools.count()
+    written_while_held: list[bool] = []
+
+    def hold() -> None:
+        if next(listings) == 2:  # the first is what is on the store, the second the election
+            deadline = time.monotonic() + 10
+            while not shard.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            written_while_held.append(shard.exists())
+
+    server.faults.before_next(hold, count=3, path_contains="?list")
+    server.clear_requests()
+    pushed = in_process("--json", "push", "data", "-j", "4", cwd=project,
+                        env={"FSARTIFACTS_CACHE_DIR": str(cache)})  # fmt: skip
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    lines = asked(server.requests, artifactory_repo)
+    assert lines[-4:-2] == ["GET list", "PUT data_v1.0.0.manifest.json"], lines
+    assert written_while_held == [True], lines
