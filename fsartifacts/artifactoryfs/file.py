@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 from typing import Any
 
@@ -11,7 +10,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.download import download
-from fsartifacts.artifactoryfs.listing import item_exists
+from fsartifacts.artifactoryfs.hidden import deploy_new
 from fsartifacts.artifactoryfs.streaming import StreamingUpload
 from fsartifacts.artifactoryfs.upload import deploy, size_and_digests
 
@@ -96,10 +95,12 @@ class ArtifactoryFile(AbstractBufferedFile):
         exclusive = self.mode == "xb"
         try:
             if whole is not None:
-                if exclusive and item_exists(self.client, self.path):
-                    raise FileExistsError(errno.EEXIST, "already exists", self.path)
                 size, sha1, sha256 = size_and_digests(io.BytesIO(whole))
-                deploy(self.client, self.path, lambda: io.BytesIO(whole), size, sha1, sha256)
+                if exclusive:
+                    deploy_new(self.client, self.path, lambda: io.BytesIO(whole), size, sha1,
+                               sha256)  # fmt: skip
+                else:
+                    deploy(self.client, self.path, lambda: io.BytesIO(whole), size, sha1, sha256)
             elif stream is not None:
                 stream.publish(exclusive=exclusive)
         finally:

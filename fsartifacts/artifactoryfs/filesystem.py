@@ -43,11 +43,13 @@ Errors are :class:`OSError` subclasses (404 a ``FileNotFoundError``, 401 and
 403 a ``PermissionError``, ...): the table of which answer becomes which is in
 :mod:`fsartifacts.artifactoryfs.errors`.
 
-Exclusive writes (``open(..., "xb")``, ``mode="create"``) are a check then a
-PUT: Artifactory has no conditional deploy, so two writers racing between
-the check and the PUT can both succeed (the last one wins). A file opened
-``xb`` is checked when opened and again just before it is published, so a
-writer that created the path while it was being written keeps it.
+Exclusive writes (``open(..., "xb")``, ``mode="create"``) ask whether the path
+exists just before their content is published there: Artifactory has no
+conditional deploy, so two writers racing within that one round trip can both
+succeed (the last one wins), but a writer that created the path while another's
+file was written or uploaded keeps it (a long upload goes to a hidden copy first:
+:func:`~fsartifacts.artifactoryfs.hidden.deploy_new`). A file opened ``xb`` is
+also refused when it is opened.
 
 Listings: ``ls``/``find`` use the File List API (Pro: sizes, sha1, sha256 and
 mtimes of a whole folder or tree in one request) and fall back to Folder Info

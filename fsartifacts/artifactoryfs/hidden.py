@@ -23,24 +23,36 @@ with its checksums, and nothing is left. A delete refused later (a server that l
 the path up first, a permission taken away meanwhile) leaves that one copy, says so in
 a warning, and is remembered on the client the same way. A streamed write has no file
 to read twice: without the permission it leaves its copy, with the warning.
+
+A create (``mode="create"``, ``open(..., "xb")``) must not replace a path another writer
+created meanwhile, and Artifactory has no conditional deploy: :func:`deploy_new` asks
+whether the path exists just before the content is published there, which for a long
+upload means after it, through a hidden copy (:meth:`HiddenCopy.publish`).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import requests
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
+from fsartifacts.artifactoryfs.download import ProgressOnce
 from fsartifacts.artifactoryfs.errors import (
     ArtifactoryError,
     ArtifactoryIntegrityError,
     ArtifactoryPermissionError,
 )
 from fsartifacts.artifactoryfs.listing import item_exists, item_info
-from fsartifacts.artifactoryfs.upload import deploy_by_checksum
+from fsartifacts.artifactoryfs.upload import (
+    CHECKSUM_DEPLOY_MIN,
+    Readable,
+    deploy,
+    deploy_by_checksum,
+)
 from fsartifacts.atomic import temp_name
 
 log = logging.getLogger("fsartifacts")
@@ -82,6 +94,49 @@ def may_delete(client: ArtifactoryClient, path: str) -> bool:
         else:
             client.deletes = True
     return client.deletes
+
+
+def deploy_new(
+    client: ArtifactoryClient,
+    path: str,
+    open_body: Callable[[], Readable],
+    size: int,
+    sha1: str,
+    sha256: str,
+    callback: Callback = DEFAULT_CALLBACK,
+) -> None:
+    """Create ``path`` with the ``size`` bytes of ``open_body()`` (their sha1 and sha256
+    known, so the server refuses them corrupted): FileExistsError, and ``path`` left as it
+    is, when it exists just before the content is published there.
+
+    A body below ``CHECKSUM_DEPLOY_MIN`` is one short PUT to ``path``, sent right after the
+    check: the window between them is about the round trip a second check would leave.
+    A longer one goes to a hidden copy, and the path is asked again once it is there,
+    just before a checksum deploy publishes it; another writer that created the path
+    while the bytes were on their way keeps it (the window left is one round trip, not
+    the upload). The server may hold the content already: then the checksum deploy
+    right after the check is the whole create. Credentials that may not delete
+    (:func:`may_delete`) could not remove the hidden copy: their upload goes to ``path``
+    itself, checked only before it.
+    """
+    if item_exists(client, path):
+        raise FileExistsError(errno.EEXIST, "already exists", path)
+    if size < CHECKSUM_DEPLOY_MIN or not may_delete(client, path):
+        deploy(client, path, open_body, size, sha1, sha256, callback)
+        return
+    checksums = {"sha256": sha256, "sha1": sha1}
+    callback.set_size(size)
+    if deploy_by_checksum(client, path, checksums):
+        ProgressOnce(callback).advance_to(size)
+        return
+    copy = HiddenCopy(client, path)
+    try:
+        copy.stored = True  # from the first try on, whatever its outcome seems to be
+        deploy(client, copy.name, open_body, size, sha1, sha256, callback, offered=True)
+        copy.publish(checksums, exclusive=True)
+    except BaseException:
+        copy.delete()
+        raise
 
 
 class HiddenCopy:

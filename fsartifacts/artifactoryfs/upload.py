@@ -138,8 +138,12 @@ def deploy(
     sha1: str,
     sha256: str,
     callback: Callback = DEFAULT_CALLBACK,
+    *,
+    offered: bool = False,
 ) -> None:
     """PUT a whole file (checksum deploy first when worth it), retrying by reopening.
+    ``offered``: the caller asked for a checksum deploy of the content already (the server
+    does not hold it), so none is tried here.
 
     The caller forgets what it cached of ``path``: a deploy, even a failed one, may
     have changed it.
@@ -151,7 +155,7 @@ def deploy(
     headers = {"X-Checksum-Sha1": sha1, "X-Checksum-Sha256": sha256}
     url = client.file_url(path)
     action = f"upload {path}"
-    if size >= CHECKSUM_DEPLOY_MIN:
+    if size >= CHECKSUM_DEPLOY_MIN and not offered:
         deployed = put_with_retries(
             client,
             url,
@@ -304,18 +308,17 @@ def server_side(client: ArtifactoryClient, operation: str, path1: str, path2: st
     return True
 
 
-def deploy_file(
-    client: ArtifactoryClient,
+def file_to_deploy(
     rpath: str,
     lpath: str,
     sha256: str | None,
     sha1: str | None,
     hashed_stat: os.stat_result | FileIdentity | None,
-    callback: Callback,
     *,
     now: os.stat_result | None = None,
-) -> None:
-    """Deploy local file ``lpath`` (``now``: its stat the caller has just taken); see
+) -> tuple[int, str, str, Callable[[], Readable]]:
+    """What a deploy of local file ``lpath`` to ``rpath`` sends (``now``: its stat the
+    caller has just taken): its size, sha1 and sha256, and the opener of its bytes; see
     :meth:`ArtifactoryFileSystem.put_file`."""
     if sha256 is not None and sha1 is not None:
         now = now or os.stat(lpath)
@@ -339,7 +342,7 @@ def deploy_file(
         # whether it is a terminal and where it stands (two system calls) for nothing.
         return open(lpath, "rb", buffering=0)  # closed by deploy or put_with_retries
 
-    deploy(client, rpath, reopen, size, sha1, actual_sha256, callback=callback)
+    return size, sha1, actual_sha256, reopen
 
 
 def deploy_by_checksum(client: ArtifactoryClient, path: str, source: dict[str, Any]) -> bool:

@@ -5,9 +5,11 @@ A mixin of :class:`~fsartifacts.artifactoryfs.filesystem.ArtifactoryFileSystem`,
 which gives it ``client``. Every deploy carries the content's sha1 and sha256, so
 the server refuses a corrupted upload and stores nothing; a large file is offered
 by checksum first (:mod:`fsartifacts.artifactoryfs.upload`), unless it is hashed as it
-is sent (``put_file_hashing``: to a hidden name, published once checked). ``mode="create"`` is
-a check then a PUT: Artifactory has no conditional deploy. Files being written
-while open are :class:`~fsartifacts.artifactoryfs.file.ArtifactoryFile`.
+is sent (``put_file_hashing``: to a hidden name, published once checked). ``mode="create"``
+asks whether the path exists just before the content is published there (Artifactory has
+no conditional deploy): after a long upload, through a hidden copy
+(:func:`~fsartifacts.artifactoryfs.hidden.deploy_new`). Files being written while open
+are :class:`~fsartifacts.artifactoryfs.file.ArtifactoryFile`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from fsspec.spec import AbstractFileSystem
 from fsartifacts.artifactoryfs import upload as uploads
 from fsartifacts.artifactoryfs.client import ArtifactoryClient
 from fsartifacts.artifactoryfs.hashingdeploy import deploy_hashing
-from fsartifacts.artifactoryfs.hidden import may_delete
+from fsartifacts.artifactoryfs.hidden import deploy_new, may_delete
 from fsartifacts.artifactoryfs.upload import Readable, Reopened, size_and_digests
 from fsartifacts.hashing import FileIdentity
 
@@ -42,10 +44,8 @@ class WriteOperations(AbstractFileSystem):
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
         data = bytes(value)
-        if mode == "create" and self._exists_on_server(path):
-            raise FileExistsError(errno.EEXIST, "already exists", path)
         size, sha1, sha256 = size_and_digests(io.BytesIO(data))
-        self._deploy(path, lambda: io.BytesIO(data), size, sha1, sha256)
+        self._deploy(path, lambda: io.BytesIO(data), size, sha1, sha256, create=mode == "create")
 
     def put_file(
         self,
@@ -72,21 +72,23 @@ class WriteOperations(AbstractFileSystem):
         file's ``os.stat`` (or its :class:`FileIdentity`) when it was hashed,
         refuses before any byte is sent a file whose size, mtime or inode
         changed since.
+
+        ``mode="create"``: FileExistsError, and ``rpath`` left as it is, when it exists
+        just before the file is published there, after its upload
+        (:func:`~fsartifacts.artifactoryfs.hidden.deploy_new`).
         """
         rpath = self._strip_protocol(rpath)
         lpath = os.fspath(lpath)
-        if mode == "create" and self._exists_on_server(rpath):
-            raise FileExistsError(errno.EEXIST, "already exists", rpath)
         now = os.stat(lpath)  # one stat: a folder here, and the file's identity as sent
         if stat.S_ISDIR(now.st_mode):
+            if mode == "create" and self._exists_on_server(rpath):
+                raise FileExistsError(errno.EEXIST, "already exists", rpath)
             self.makedirs(rpath, exist_ok=True)
             return
-        try:
-            uploads.deploy_file(
-                self.client, rpath, lpath, sha256, sha1, hashed_stat, callback, now=now
-            )
-        finally:
-            self.invalidate_cache(rpath)
+        size, sha1, sha256, reopen = uploads.file_to_deploy(
+            rpath, lpath, sha256, sha1, hashed_stat, now=now
+        )
+        self._deploy(rpath, reopen, size, sha1, sha256, callback, create=mode == "create")
 
     def put_file_hashing(
         self,
@@ -118,7 +120,9 @@ class WriteOperations(AbstractFileSystem):
             raise FileExistsError(errno.EEXIST, "already exists", rpath)
         if not may_delete(self.client, rpath):
             size, sha1, sha256 = size_and_digests(Reopened(src))
-            self._deploy(rpath, lambda: Reopened(src), size, sha1, sha256, callback)
+            self._deploy(
+                rpath, lambda: Reopened(src), size, sha1, sha256, callback, create=exclusive
+            )
             return {"sha256": sha256, "sha1": sha1}
         size = os.fstat(src.fileno()).st_size
         try:
@@ -154,9 +158,15 @@ class WriteOperations(AbstractFileSystem):
         sha1: str,
         sha256: str,
         callback: Callback = DEFAULT_CALLBACK,
+        *,
+        create: bool = False,
     ) -> None:
-        """PUT a whole file (checksum deploy first when worth it), retrying by reopening."""
+        """PUT a whole file (checksum deploy first when worth it), retrying by reopening.
+        ``create``: never over a path that exists by the time it is published."""
         try:
-            uploads.deploy(self.client, path, open_body, size, sha1, sha256, callback)
+            if create:
+                deploy_new(self.client, path, open_body, size, sha1, sha256, callback)
+            else:
+                uploads.deploy(self.client, path, open_body, size, sha1, sha256, callback)
         finally:
             self.invalidate_cache(path)

@@ -9,6 +9,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -408,3 +409,38 @@ def test_put_file_hashing_hashes_first_once_the_server_refuses_a_delete(
     left = [name for name, _ in server.storage.children(repo, "")]
     assert [hidden_copy_of("a.bin").fullmatch(n) is not None for n in left] == [True, False, False]
     assert fs.cat_file(f"{repo}/b.bin") == data
+
+
+class CreatesOnTheFirstBlock(Callback):
+    """The progress of an upload: at its first block sent, ``create()`` runs (another
+    writer creating the path while the upload is under way)."""
+
+    def __init__(self, create: Callable[[], None]) -> None:
+        super().__init__()
+        self.create, self.created = create, False
+
+    def relative_update(self, inc: int = 1) -> None:
+        if not self.created:
+            self.created = True
+            self.create()
+        super().relative_update(inc)
+
+
+def test_put_file_create_refuses_a_path_another_writer_created_while_it_was_uploaded(
+    fs: ArtifactoryFileSystem, repo: str, server: ArtifactoryServer, tmp_path: Path
+) -> None:
+    """``mode="create"`` checks that the path is absent just before its content is
+    published there, not only before the upload: another writer (its own filesystem and
+    connections) that creates the path while a large file is on its way keeps it, the
+    create is refused, and no hidden copy is left."""
+    path = f"{repo}/raced.bin"
+    other = make_fs(server.url)
+    mine, theirs = os.urandom(2 * BIG), os.urandom(100)
+    progress = CreatesOnTheFirstBlock(lambda: other.pipe_file(path, theirs, mode="create"))
+    local = tmp_path / "mine.bin"
+    local.write_bytes(mine)
+    with pytest.raises(FileExistsError):
+        fs.put_file(str(local), path, callback=progress, mode="create")
+    assert progress.created
+    assert fs.cat_file(path) == theirs
+    assert server.storage.children(repo, "") == [("raced.bin", False)]  # no hidden copy
