@@ -18,6 +18,7 @@ import pytest
 
 from fsartifacts.artifactoryfs.errors import ArtifactoryIntegrityError
 from fsartifacts.artifactoryfs.filesystem import ArtifactoryFileSystem
+from fsartifacts.testing.artifactory import ArtifactoryServer
 from tests.fixtures.artifactory import ArtifactoryRepo
 
 BLOCK = 1024 * 1024
@@ -74,17 +75,33 @@ def test_a_write_of_16_blocks_is_sent_while_written_without_a_spool(
     assert fs.ls(f"{artifactory_repo.name}/big", detail=False, refresh=True) == [path]
 
 
+def ended(server: ArtifactoryServer, method: str, suffix: str, timeout: float = 30) -> None:
+    """Until the server has ended a ``method`` request to a path ending in ``suffix`` (its
+    record is logged as it ends); fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not any(r.method == method and r.path.endswith(suffix) for r in server.requests):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not end a {method} of *{suffix} in {timeout:.0f} s")
+        time.sleep(0.01)
+
+
 def test_a_failed_streamed_write_leaves_the_path_as_it_was(
     fs: ArtifactoryFileSystem, artifactory_repo: ArtifactoryRepo, no_spool: Path
 ) -> None:
     path = f"{artifactory_repo.name}/keep.bin"
+    server = artifactory_repo.server
     fs.pipe_file(path, b"the old content")
+    server.clear_requests()
     with pytest.raises(RuntimeError, match="stop"), fs.open(path, "wb", block_size=BLOCK) as f:
         for piece in pieces(3 * BLOCK):
             f.write(piece)
         raise RuntimeError("stop")
     assert fs.cat_file(path) == b"the old content"
-    artifactory_repo.server.faults.corrupt_next(methods=["PUT"], offset=5 * BLOCK)
+    # The abandoned upload's request may still be on the server's side (a loaded machine
+    # takes it up late): it must have ended before the next upload's fault is armed, or
+    # it takes that fault itself, and the next upload arrives whole.
+    ended(server, "PUT", ".part")
+    server.faults.corrupt_next(methods=["PUT"], offset=5 * BLOCK)
     with pytest.raises(ArtifactoryIntegrityError, match="nothing was written"):  # noqa: SIM117
         with fs.open(path, "wb", block_size=BLOCK) as f:
             for piece in pieces(8 * BLOCK):
