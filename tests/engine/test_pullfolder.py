@@ -8,9 +8,7 @@ import itertools
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from fsartifacts.stores.local import LocalOps
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import in_process, tree_digest, write_project
 from tests.fixtures.syscalls import WRITE_BEHIND, fsyncs_below, syncfs_calls
+from tests.fixtures.workers import kill_each_worker_once_it_copies
 
 CONFIG = """\
 repository:
@@ -116,35 +115,12 @@ def test_a_worker_killed_mid_pull_leaves_its_files_to_the_pull(
     monkeypatch.setattr(copyworker, "cores", lambda: 2)  # one worker, the first half
     monkeypatch.setattr(copyworker, "SHARE_MIN", 4)
     root, stored = _pushed(tmp_path, 3000)
-    processes: list[subprocess.Popen[bytes]] = []
-    real_popen = subprocess.Popen
-
-    class Recorded(real_popen):  # type: ignore[valid-type,misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            processes.append(self)
-
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
-    real_worker = copyworker.Worker.__init__
-    seen: list[int] = []
-
-    def killed_once_it_copies(self: copyworker.Worker, copies: Any, *args: Any, **kw: Any) -> None:
-        copies = list(copies)
-        real_worker(self, copies, *args, **kw)
-        first = copies[0].dst
-        while not os.path.exists(first) and processes[-1].poll() is None:
-            time.sleep(0.001)
-        processes[-1].send_signal(signal.SIGKILL)
-        processes[-1].wait()
-        seen.append(sum(os.path.exists(c.dst) for c in copies))
-        seen.append(len(copies))
-
-    monkeypatch.setattr(copyworker.Worker, "__init__", killed_once_it_copies)
+    killed = kill_each_worker_once_it_copies(monkeypatch)
     downloads = _downloads(monkeypatch)
     (pulled,) = Project.load(start=root, environ={}).pull("data", "1.0.0")
     assert pulled.action == "pulled", pulled.error
-    assert processes[-1].returncode == -signal.SIGKILL
-    written, share = seen
+    assert killed.process.returncode == -signal.SIGKILL
+    written, share = killed.written, killed.share
     assert 0 < written < share, "the worker ended before the test could kill it"
     assert len(downloads) == written  # what it wrote, downloaded again one by one
     assert tree_digest(root / "data_v1.0.0") == tree_digest(stored)

@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from fsartifacts.hashcache import HashCache
 from fsartifacts.stores import smallfiles
 from fsartifacts.stores.local import LocalOps
 from tests.fixtures.cli import tree_digest, write_project
+from tests.fixtures.workers import kill_each_worker_once_it_copies
 
 CONFIG = """\
 repository:
@@ -162,35 +161,12 @@ def test_a_worker_killed_mid_push_leaves_its_files_to_the_push(
     monkeypatch.setattr(copyworker, "cores", lambda: 2)  # one worker, the second half
     monkeypatch.setattr(copyworker, "SHARE_MIN", 4)
     root, _ = _project(tmp_path, 6000)
-    processes: list[subprocess.Popen[bytes]] = []
-    real_popen = subprocess.Popen
-
-    class Recorded(real_popen):  # type: ignore[valid-type,misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            processes.append(self)
-
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
-    real_worker = copyworker.Worker.__init__
-    seen: list[int] = []
-
-    def killed_once_it_copies(self: copyworker.Worker, copies: Any, *args: Any, **kw: Any) -> None:
-        copies = list(copies)
-        real_worker(self, copies, *args, **kw)
-        first = copies[0].dst
-        while not os.path.exists(first) and processes[-1].poll() is None:
-            time.sleep(0.001)
-        processes[-1].send_signal(signal.SIGKILL)
-        processes[-1].wait()
-        seen.append(sum(os.path.exists(c.dst) for c in copies))
-        seen.append(len(copies))
-
-    monkeypatch.setattr(copyworker.Worker, "__init__", killed_once_it_copies)
+    killed = kill_each_worker_once_it_copies(monkeypatch)
     one_by_one = _uploaded_one_by_one(monkeypatch)
     (pushed,) = Project.load(start=root, environ={}).push("data")
     assert pushed.action == "pushed", pushed.error
-    assert processes[-1].returncode == -signal.SIGKILL
-    written, share = seen
+    assert killed.process.returncode == -signal.SIGKILL
+    written, share = killed.written, killed.share
     assert 0 < written < share, "the worker ended before the test could kill it"
     assert len(one_by_one) == written  # what it wrote, copied again one by one
     assert tree_digest(_store(tmp_path) / "data_v1.0.0") == tree_digest(root / "data")
