@@ -21,7 +21,7 @@ from fsartifacts.stores.local import LocalOps
 from tests.fixtures.artifactory import ArtifactoryRepo
 from tests.fixtures.cli import in_process, tree_digest, write_project
 from tests.fixtures.syscalls import WRITE_BEHIND, fsyncs_below, syncfs_calls
-from tests.fixtures.workers import kill_each_worker_once_it_copies
+from tests.fixtures.workers import kill_each_worker_once_it_copies, workers_started
 
 CONFIG = """\
 repository:
@@ -67,19 +67,6 @@ def _downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return done
 
 
-def _started(monkeypatch: pytest.MonkeyPatch) -> list[list[copyworker.Copy]]:
-    """The copies handed to each worker started from now on."""
-    made: list[list[copyworker.Copy]] = []
-    real = copyworker.Worker.__init__
-
-    def recording(self: copyworker.Worker, copies: Any, *args: Any, **kwargs: Any) -> None:
-        made.append(list(copies))
-        real(self, made[-1], *args, **kwargs)
-
-    monkeypatch.setattr(copyworker.Worker, "__init__", recording)
-    return made
-
-
 def test_the_small_files_are_copied_at_once_installed_verified_and_remembered(
     tmp_path: Path, workers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,7 +75,7 @@ def test_the_small_files_are_copied_at_once_installed_verified_and_remembered(
     small files more than the copies did)."""
     root, stored = _pushed(tmp_path)
     downloads = _downloads(monkeypatch)
-    started = _started(monkeypatch)
+    started = workers_started(monkeypatch)
     cache = tmp_path / "cache"
     (pulled,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).pull(
         "data", "1.0.0"

@@ -21,7 +21,7 @@ from fsartifacts.hashcache import HashCache
 from fsartifacts.stores import smallfiles
 from fsartifacts.stores.local import LocalOps
 from tests.fixtures.cli import tree_digest, write_project
-from tests.fixtures.workers import kill_each_worker_once_it_copies
+from tests.fixtures.workers import kill_each_worker_once_it_copies, workers_started
 
 CONFIG = """\
 repository:
@@ -53,19 +53,6 @@ def _project(tmp_path: Path, count: int = COUNT) -> tuple[Path, list[Path]]:
         os.chmod(path, 0o640 if n % 3 else 0o600)
         files.append(path)
     return root, sorted(files)
-
-
-def _started(monkeypatch: pytest.MonkeyPatch) -> list[list[copyworker.Copy]]:
-    """The copies handed to each worker started from now on."""
-    made: list[list[copyworker.Copy]] = []
-    real = copyworker.Worker.__init__
-
-    def recording(self: copyworker.Worker, copies: Any, *args: Any, **kwargs: Any) -> None:
-        made.append(list(copies))
-        real(self, made[-1], *args, **kwargs)
-
-    monkeypatch.setattr(copyworker.Worker, "__init__", recording)
-    return made
 
 
 def _uploaded_one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -112,7 +99,7 @@ def test_the_files_copied_by_workers_are_published_hashed_and_remembered(
 ) -> None:
     root, files = _project(tmp_path)
     here = _each_worker_ends_first(monkeypatch)
-    started = _started(monkeypatch)
+    started = workers_started(monkeypatch)
     one_by_one = _uploaded_one_by_one(monkeypatch)
     cache = tmp_path / "cache"
     (pushed,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).push("data")
@@ -144,7 +131,7 @@ def test_the_workers_beside_a_push_are_within_its_jobs(
     """-j bounds every transfer in flight: the push's own batch holds a slot of the run,
     and each worker one that was free, for as long as it runs (up to two are wanted)."""
     root, _ = _project(tmp_path)
-    made = _started(monkeypatch)
+    made = workers_started(monkeypatch)
     (pushed,) = Project.load(start=root, environ={}, jobs=jobs).push("data")
     assert pushed.action == "pushed", pushed.error
     assert tree_digest(_store(tmp_path) / "data_v1.0.0") == tree_digest(root / "data")
@@ -226,7 +213,7 @@ def test_a_large_folder_is_copied_a_batch_at_a_time(
     folder's size: each batch has workers of its own, with a share of it."""
     monkeypatch.setattr(smallfiles, "BATCH", 16)
     root, _ = _project(tmp_path)
-    started = _started(monkeypatch)
+    started = workers_started(monkeypatch)
     one_by_one = _uploaded_one_by_one(monkeypatch)
     cache = tmp_path / "cache"
     (pushed,) = Project.load(start=root, environ={"FSARTIFACTS_CACHE_DIR": str(cache)}).push("data")
