@@ -228,7 +228,8 @@ def download(
     says ``out`` may be rewound and truncated. ``verify=False`` skips the
     checksum (the size is still checked), for a caller that hashes what it
     receives and checks it itself. The body is read within ``in_flight``: another
-    thread may end it (the read then raises :class:`~fsartifacts.inflight.Stopped`).
+    thread may end it (the read then raises :class:`~fsartifacts.inflight.Stopped`),
+    and each chunk is written (and reported) within ``in_flight.writing``.
     """
     progress = ProgressOnce(callback)
     action = f"download {rpath}"
@@ -281,11 +282,13 @@ def _download_once(
         try:
             with in_flight.reading(partial(_shut, response)):
                 for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                    out.write(chunk)
-                    if hasher:
-                        hasher.update(chunk)
-                    received += len(chunk)
-                    progress.advance_to(received)
+                    # A chunk that came once the transfer was stopped goes nowhere.
+                    with in_flight.writing():
+                        out.write(chunk)
+                        if hasher:
+                            hasher.update(chunk)
+                        received += len(chunk)
+                        progress.advance_to(received)
         except requests.RequestException as exc:
             raise InterruptedTransfer(transport_error(exc, action)) from None
         finally:

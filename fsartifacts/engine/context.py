@@ -60,8 +60,12 @@ class Context:
             return Tally(self.progress(label, size))
         return Tally(self.progress(label, size, files))
 
-    def files(self, tally: Tally, size_of: Callable[[Any], int]) -> FileRunner:
+    def files(
+        self, tally: Tally, size_of: Callable[[Any], int], *, leave: bool = False
+    ) -> FileRunner:
         """The runner of one folder's files, reporting to ``tally``: on a store on this
         machine the small ones (by ``size_of``) on the calling thread (see
-        :mod:`fsartifacts.engine.transfers`)."""
-        return self.transfers.files(tally, size_of if self.ops.on_this_machine else None)
+        :mod:`fsartifacts.engine.transfers`). ``leave``: once stopped, the files of a
+        remote store's still in flight may be left after a short grace."""
+        local = self.ops.on_this_machine
+        return self.transfers.files(tally, size_of if local else None, leave=leave and not local)

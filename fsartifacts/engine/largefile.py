@@ -23,11 +23,13 @@ from pathlib import Path
 from fsspec.callbacks import Callback
 
 from fsartifacts.engine.context import Context
+from fsartifacts.engine.folderstop import in_flight_of
 from fsartifacts.engine.install import Installing
 from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import CopyIdentity, Partial
 from fsartifacts.engine.ranged import RangedJob, download_ranges
 from fsartifacts.errors import IntegrityError, RangesNotServed
+from fsartifacts.inflight import Stopped
 from fsartifacts.progressbars import Tally
 from fsartifacts.retry import with_retries
 
@@ -82,7 +84,11 @@ def fetch_member_in_ranges(
     Its staged file lives in that folder, which a failed pull removes: nothing resumes
     across runs, and a try that fails leaves nothing of its own.
     """
-    partial = Partial.open(target, CopyIdentity(rpath, size, None, sha256), resume=False)
+    # Its staged file made, and installed, within the folder's gate: a try once the folder
+    # failed makes nothing (see the pull of a folder).
+    gate = in_flight_of(callback)
+    with gate.writing():
+        partial = Partial.open(target, CopyIdentity(rpath, size, None, sha256), resume=False)
     try:
         job = RangedJob(ctx.ops, rpath, str(partial.path), size, None, ctx.transfer.ranges,
                         ctx.transfer.range_size, ("sha256",), url)  # fmt: skip
@@ -94,7 +100,12 @@ def fetch_member_in_ranges(
     except BaseException:
         partial.discard()
         raise
-    partial.install()
+    try:
+        with gate.writing():
+            partial.install()
+    except Stopped:
+        partial.discard()
+        raise
     return True
 
 

@@ -22,6 +22,7 @@ from fsartifacts.copyworker import Copy
 from fsartifacts.engine import reuse
 from fsartifacts.engine.compare import local_manifest
 from fsartifacts.engine.context import Context
+from fsartifacts.engine.folderstop import in_flight_of
 from fsartifacts.engine.install import (
     Installing,
     carry_over,
@@ -39,7 +40,6 @@ from fsartifacts.engine.naming import RemoteCopy
 from fsartifacts.engine.partial import KeptMembers
 from fsartifacts.engine.results import version_text
 from fsartifacts.engine.selection import EVERY_FILE, Selection
-from fsartifacts.engine.transfers import in_flight_of
 from fsartifacts.engine.verify import checked, verify
 from fsartifacts.errors import IntegrityError, LocalError, NotPushable
 from fsartifacts.hashing import CHUNK, HashingWriter
@@ -90,10 +90,16 @@ def pull_folder(
 
     def fetch(entry: ManifestEntry, callback: Callback) -> None:
         callback.absolute_update(0)  # a retried download starts over
+        # What the file changes here (the staged tree, what is kept, the progress) is
+        # changed within the folder's gate: a file left waiting for its answer once the
+        # folder failed (a try after a pause, one answered late) changes nothing of it.
+        gate = in_flight_of(callback)
         source = local.get(entry.sha256)
-        if source is not None and reuse.copy_member(source, staging, entry, dest):
-            callback.absolute_update(entry.size)
-            return
+        if source is not None:
+            with gate.writing():
+                if reuse.copy_member(source, staging, entry, dest):
+                    callback.absolute_update(entry.size)
+                    return
         if not (is_large(ctx, entry.size) and fetch_member_in_ranges(
             ctx, f"{copy.path}/{entry.path}", member_target(staging, entry.path), entry.size,
             entry.sha256,
@@ -102,17 +108,20 @@ def pull_folder(
                           entry.size),
         )):  # fmt: skip
             callback.absolute_update(0)  # what a ranged try counted before it fell back
-            with staged_member(staging, entry.path, dest) as out:
+            with contextlib.ExitStack() as member:
+                with gate.writing():
+                    out = member.enter_context(staged_member(staging, entry.path, dest))
                 writer = HashingWriter(out, limit=entry.size, what=f"{url}{entry.path}")
                 ctx.ops.download(f"{copy.path}/{entry.path}", writer, callback=callback,
-                                 within=copy.path, in_flight=in_flight_of(callback))  # fmt: skip
+                                 within=copy.path, in_flight=gate)  # fmt: skip
             verify(f"{url}{entry.path}", dest, writer.bytes, writer.digests(), entry.size,
                    entry.sha256, None)  # fmt: skip
         staged = contained(staging, entry.path)
-        if syncer is not None:
-            syncer.add(staged)
-        if keeping.wants(entry.size):
-            keeping.keep(staged, entry.path, entry.size)
+        with gate.writing():
+            if syncer is not None:
+                syncer.add(staged)
+            if keeping.wants(entry.size):
+                keeping.keep(staged, entry.path, entry.size)
 
     def fetch_retrying(entry: ManifestEntry, callback: Callback) -> None:
         with_retries(f"download of {url}{entry.path}", ctx.transfer.attempts,
@@ -124,7 +133,7 @@ def pull_folder(
                 and not is_large(ctx, entry.size))  # fmt: skip
 
     try:
-        runner = ctx.files(tally, _entry_size)
+        runner = ctx.files(tally, _entry_size, leave=True)
         # The files each fsynced beside the downloads, or else the disk kept busy with them
         # while they are copied, for the sync before the swap.
         behind = written_behind(staging) if syncer is None else contextlib.nullcontext()

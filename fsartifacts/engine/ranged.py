@@ -29,13 +29,15 @@ blocked on a stalled server returns too. The stop of the folder a file belongs t
 of its files failed for good) stops its ranges the same way. A download that completes
 returns once every writer has ended and closed its handle of the staged file.
 
-A stopped download waits for its writers only a short grace (:data:`STOP_GRACE`): a
-request still waiting for the server's first answer has no response yet to close under
-it, and would hold the failure (or Ctrl-C) back until the transfer's timeout. A writer
-left so writes nothing more, ever: the stop and the blocks being written exclude each
-other (:meth:`_Run.settle`), so once the download has returned, nothing of it reaches the
-staged file, its intervals, its digests or the progress, whichever attempt or later pull
-uses that file next (it only keeps its handle open until its request ends). It keeps the
+A stopped download waits for its writers only a short grace
+(:data:`~fsartifacts.inflight.STOP_GRACE`): a request still waiting for the server's first
+answer has no response yet to close under it, and would hold the failure (or Ctrl-C)
+back until the transfer's timeout. A writer left so writes nothing more, ever: each block
+is written within the run's :meth:`~fsartifacts.inflight.InFlight.writing`, which the stop
+and its settle exclude (:func:`~fsartifacts.inflight.leave_stopped`), so once the download
+has returned, nothing of it reaches the staged file, its intervals, its digests or the
+progress, whichever attempt or later pull uses that file next (it only keeps its handle
+open until its request ends). It keeps the
 spare slot of the run it took, if any, until then too, so ``-j`` still counts its request
 in flight; a retry of the file is not held back by it, as its first range runs in the
 slot the file's transfer holds, as every first range does, and its further ranges take
@@ -50,7 +52,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -58,19 +59,16 @@ from pathlib import Path
 
 from fsspec.callbacks import Callback
 
+from fsartifacts.engine.folderstop import in_flight_of
 from fsartifacts.engine.install import local_writes
 from fsartifacts.engine.intervals import Interval, Received, missing, split
-from fsartifacts.engine.transfers import Transfers, in_flight_of
+from fsartifacts.engine.transfers import Transfers
 from fsartifacts.errors import IntegrityError
 from fsartifacts.hashing import CHUNK, Digests
-from fsartifacts.inflight import InFlight, Stopped
+from fsartifacts.inflight import InFlight, Stopped, leave_stopped
 from fsartifacts.stores.base import StoreOps
 
 SLOT_WAIT = 0.2  # seconds between looks for a spare slot or for more bytes to hash
-# Seconds a stopped download (a range failed, Ctrl-C) waits for its writers to end: enough
-# for one whose response was closed under it, far less than a request waiting for a
-# stalled server's answer (its timeout).
-STOP_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -196,10 +194,6 @@ class _Run:
         self._lock = threading.Lock()
         self._callback = callback
         self.running = 0
-        # The blocks being written now (see settle): a writer counts itself in only
-        # while the stop is not set, both under this lock.
-        self.writes = threading.Condition()
-        self.writing = 0
 
     def stopped(self) -> bool:
         return self.stop.is_set() or self.folder.closed
@@ -221,13 +215,6 @@ class _Run:
             self.stop.set()
             self.received.changed.notify_all()
         self.in_flight.close_all()
-
-    def settle(self) -> None:
-        """Once stopped, wait for the blocks being written to land: after it, no writer
-        of this run writes anything (each counts itself in under the stop's check)."""
-        assert self.stop.is_set()
-        with self.writes:
-            self.writes.wait_for(lambda: not self.writing)
 
     def worker(self, spare: bool) -> None:
         try:
@@ -279,11 +266,8 @@ class _RangeWriter:
                 f"{self.at}-{self.end - 1} asked for; the download was stopped",
                 transient=False,
             )
-        with run.writes:
-            if run.stop.is_set():
-                raise Stopped("stopped: another range of the file failed")
-            run.writing += 1
-        try:
+        # Refused once the run is stopped; a stop's settle waits for the one under way.
+        with run.in_flight.writing():
             view, at = memoryview(data), self.at
             with local_writes(Path(run.job.path)):  # a full disk names the file, not errno
                 while view:
@@ -293,10 +277,6 @@ class _RangeWriter:
             run.received.add(self.at, at)
             self.at = at
             run.progress(len(data))
-        finally:
-            with run.writes:
-                run.writing -= 1
-                run.writes.notify_all()
         return len(data)
 
 
@@ -317,7 +297,7 @@ def download_ranges(
     """
     # The folder's stop ends the ranges as a failed range does (``callback`` reports to
     # that folder's transfers).
-    folder = in_flight_of(callback) or InFlight()
+    folder = in_flight_of(callback)
     run = _Run(job, received, transfers, callback, recorded, folder)
     callback.relative_update(received.total())
     workers = [
@@ -339,15 +319,14 @@ def download_ranges(
     finally:
         # Done, every writer is ending. Stopped, each ends soon (a read blocked on the
         # network was closed under it), but one whose request still waits for the
-        # server's answer has nothing to close yet: it is not waited for past
-        # STOP_GRACE, and settle() makes sure it writes nothing after this returns.
-        stopped = run.stop.is_set()
-        deadline = time.monotonic() + STOP_GRACE
-        for thread in workers:
-            if thread.ident is not None:  # started
-                thread.join(max(0.0, deadline - time.monotonic()) if stopped else None)
-        if stopped:
-            run.settle()
+        # server's answer has nothing to close yet: it is not waited for past the
+        # grace, and writes nothing after this returns.
+        if run.stop.is_set():
+            leave_stopped(workers, run.in_flight)
+        else:
+            for thread in workers:
+                if thread.ident is not None:  # started
+                    thread.join()
         run.journal.finish()
     if run.failures:  # the journal's last write failed, once every byte was in
         digests.close()

@@ -17,12 +17,9 @@ of a folder run one after another on the artifact's own thread, and only its lar
 files (whose copies and hashing run outside the interpreter's lock) on the other
 ``jobs - 1`` threads beside it: :meth:`Transfers.files` with ``size_of``.
 
-The first file of a folder that fails for good (its tries spent) fails the folder, so
-the files in flight beside it are of no use any more: each is stopped at its next block
-(:class:`Stopped`, raised by the callback every store's transfer reports its blocks
-to), and a download waiting for a block that does not come (a stalled server) has its
-response closed under it (:class:`Stop`, through :func:`in_flight_of`), so the folder's
-failure is raised once they have ended, not at their read timeout.
+The first file of a folder that fails for good (its tries spent) fails the folder: the
+others in flight are stopped (:mod:`fsartifacts.engine.folderstop`), and those of a pull
+from a remote store waited for only a short grace (:meth:`Transfers.each` with ``leave``).
 """
 
 from __future__ import annotations
@@ -35,7 +32,8 @@ from typing import Any, Generic, TypeVar
 
 from fsspec.callbacks import Callback
 
-from fsartifacts.inflight import InFlight, Stopped
+from fsartifacts.engine.folderstop import Stop, StopsBetweenBlocks
+from fsartifacts.inflight import leave_stopped
 from fsartifacts.progressbars import Tally
 from fsartifacts.sizes import MiB
 from fsartifacts.stores.filerunner import FileRunner
@@ -44,50 +42,6 @@ T = TypeVar("T")
 
 # A file below this size on a store on this machine is copied by the artifact's thread.
 LOCAL_SMALL = 1 * MiB
-
-
-class Stop(threading.Event):
-    """The stop of one folder's transfers: once set, each stops at its next block, and
-    the responses they read meanwhile (registered in ``in_flight`` by the stores that can
-    end a read from another thread) are closed, so a read blocked on a stalled server
-    returns too."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_flight = InFlight()
-
-    def set(self) -> None:
-        super().set()
-        self.in_flight.close_all()
-
-
-class StopsBetweenBlocks(Callback):
-    """The callback of one file's transfer, which forwards to ``inner`` (its progress) and
-    raises :class:`Stopped` at the next block once ``stop`` is set. Every store reports
-    each block it moves (``relative_update``); the start over of a retried transfer
-    (``absolute_update``) and its size are never refused, so a transfer's cleanup that
-    resets its progress does not raise."""
-
-    def __init__(self, inner: Callback, stop: Stop) -> None:
-        super().__init__()
-        self.inner, self.stop = inner, stop
-
-    def set_size(self, size: int | None) -> None:
-        self.inner.set_size(size)
-
-    def absolute_update(self, value: int) -> None:
-        self.inner.absolute_update(value)
-
-    def relative_update(self, inc: int = 1) -> None:
-        if self.stop.is_set():
-            raise Stopped("stopped: the transfers it ran beside have failed")
-        self.inner.relative_update(inc)
-
-
-def in_flight_of(callback: Callback) -> InFlight | None:
-    """Where a transfer reporting to ``callback`` registers the responses it reads, for
-    the stop of its folder to close them; None outside a folder's transfers."""
-    return callback.stop.in_flight if isinstance(callback, StopsBetweenBlocks) else None
 
 
 class SlotsBeside:
@@ -148,11 +102,14 @@ class Transfers:
         finally:
             beside.give_back()
 
-    def files(self, tally: Tally, size_of: Callable[[T], int] | None = None) -> FileRunner:
+    def files(
+        self, tally: Tally, size_of: Callable[[T], int] | None = None, *, leave: bool = False
+    ) -> FileRunner:
         """A runner for the files of the artifact whose progress is ``tally``. ``size_of``
         (given for a store on this machine): the files it sizes below :data:`LOCAL_SMALL`
-        run on the calling thread, one after another, the others beside them."""
-        return _Files(self, tally, size_of)
+        run on the calling thread, one after another, the others beside them. ``leave``:
+        once stopped, the files still in flight may be left (see :meth:`each`)."""
+        return _Files(self, tally, size_of, leave)
 
     def one(self, tally: Tally, action: Callable[[Callback], None]) -> None:
         """One file's transfer, holding a slot, reporting to ``tally``."""
@@ -175,8 +132,9 @@ class Transfers:
         self,
         action: Callable[[T], None],
         items: Iterable[T],
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
         small: Callable[[T], bool] | None = None,
+        leave: bool = False,
     ) -> None:
         """``action(item)`` for every item, each holding a slot while it runs.
 
@@ -185,10 +143,20 @@ class Transfers:
         The first failure stops the starting of more and sets ``stop`` (which the
         actions running watch, to end early); those running are waited for (so
         nothing writes once this returns), then the failure is raised.
-        ``small``: the items this thread runs itself (see :class:`_Lanes`).
+
+        With ``leave`` (the files of a folder pulled from a remote store), those still
+        running are waited for only :data:`~fsartifacts.inflight.STOP_GRACE`: one whose
+        request waits for the server's first answer would hold the failure until its
+        timeout. Those left write only within ``stop.in_flight.writing``, settled before
+        the failure is raised, and hold their slots until their requests end. A folder's
+        uploads are waited for: one left would land in the version after its push has
+        dropped the claim, where the next push of that version could publish it among its
+        own files. So are the lanes of a store on this machine (``small``, the items this
+        thread runs itself, see :class:`_Lanes`): their reads do not wait on a server.
         """
+        stop = stop or Stop()
         if small is not None and self.jobs > 1:
-            _Lanes(self._slots, action, stop or threading.Event(), self.jobs - 1).run(items, small)
+            _Lanes(self._slots, action, stop, self.jobs - 1).run(items, small)
             return
         if self.jobs == 1:
             for item in items:
@@ -197,16 +165,22 @@ class Transfers:
             return
         # ``jobs`` threads each take the next item as they finish one: no future, queue
         # or wake-up of this thread per item, which a folder of 20,000 files paid for each.
-        work = _Work(self._slots, action, iter(items), stop or threading.Event())
+        work = _Work(self._slots, action, iter(items), stop, self.jobs)
+        # Daemons: a thread left once stopped does not hold the process's exit.
         workers = [
-            threading.Thread(target=work.run, name=f"fsartifacts-file-{n}")
+            threading.Thread(target=work.run, name=f"fsartifacts-file-{n}", daemon=True)
             for n in range(self.jobs)
         ]
         for worker in workers:
             worker.start()
         try:
-            for worker in workers:
-                worker.join()
+            if leave:
+                work.wait_ended_or_stopped()
+            if stop.is_set() and leave:
+                leave_stopped(workers, stop.in_flight)
+            else:
+                for worker in workers:
+                    worker.join()
         except BaseException:
             # An interrupt: start nothing more, and do not wait for what runs.
             work.stop()
@@ -224,16 +198,34 @@ class _Work(Generic[T]):
         action: Callable[[T], None],
         items: Iterator[T],
         stopped: threading.Event,
+        threads: int,
     ) -> None:
         self.slots, self.action, self.items = slots, action, items
         self.taking = threading.Lock()  # a generator cannot be advanced by two threads
         self.failures: list[BaseException] = []
         self.stopped = stopped
+        self.changed = threading.Condition()  # a thread ended, or the stop was set
+        self.running = threads
 
     def stop(self) -> None:
         self.stopped.set()
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_ended_or_stopped(self) -> None:
+        """Until every thread has ended, or the first failure has set the stop."""
+        with self.changed:
+            self.changed.wait_for(lambda: not self.running or self.stopped.is_set())
 
     def run(self) -> None:
+        try:
+            self._take_and_run()
+        finally:
+            with self.changed:
+                self.running -= 1
+                self.changed.notify_all()
+
+    def _take_and_run(self) -> None:
         while not self.stopped.is_set():
             with self.slots:  # held from taking an item to its end: never more in flight
                 if self.stopped.is_set():
@@ -249,7 +241,7 @@ class _Work(Generic[T]):
                     # Recorded before the others are told to stop: what they raise once
                     # stopped comes after it, and the first failure is the one raised.
                     self.failures.append(exc)
-                    self.stopped.set()
+                    self.stop()
 
 
 class _Lanes(Generic[T]):
@@ -330,11 +322,16 @@ class _Lanes(Generic[T]):
 
 class _Files:
     def __init__(
-        self, transfers: Transfers, tally: Tally, size_of: Callable[[Any], int] | None = None
+        self,
+        transfers: Transfers,
+        tally: Tally,
+        size_of: Callable[[Any], int] | None = None,
+        leave: bool = False,
     ) -> None:
         self.transfers = transfers
         self.tally = tally
         self.size_of = size_of
+        self.leave = leave
 
     def each(self, action: Callable[[T, Callback], None], items: Iterable[T]) -> None:
         tally, stop = self.tally, Stop()
@@ -346,7 +343,7 @@ class _Files:
 
         size_of = self.size_of
         small = None if size_of is None else (lambda item: size_of(item) < LOCAL_SMALL)
-        self.transfers.each(one, items, stop, small)
+        self.transfers.each(one, items, stop, small, self.leave)
 
     @contextlib.contextmanager
     def beside(self) -> Iterator[SlotsBeside]:

@@ -351,13 +351,16 @@ class StoreOps(ConditionalOps):
         ``in_flight``: where a store whose reads can be ended from another thread
         registers its response (as :meth:`read_range` does), so that stopping the
         transfers it runs beside ends a read blocked on a stalled server; elsewhere the
-        callback's stop between blocks is the only one.
+        callback's stop between blocks is the only one. Each block is written (and its
+        progress reported) within ``in_flight.writing``: none once they are stopped.
         """
         callback = callback or NoOpCallback()
+        gate = in_flight or InFlight()
         with self.fs.open(rpath, "rb", block_size=self.transfer.part_size, cache_type="none") as f:
             while chunk := f.read(COPY_CHUNK):
-                out.write(chunk)
-                callback.relative_update(len(chunk))
+                with gate.writing():
+                    out.write(chunk)
+                    callback.relative_update(len(chunk))
 
     def reading_folder(self, folder: str) -> contextlib.AbstractContextManager[None]:
         """The block in which many files of the folder version ``folder`` are downloaded

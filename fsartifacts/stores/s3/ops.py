@@ -211,12 +211,14 @@ class S3Ops(S3Writes):
 
         A dropped connection resumes with a ranged GET pinned to the ETag, so
         the bytes cannot come from two versions of the object. The body being read is
-        ``in_flight``'s to end (and then none is resumed).
+        ``in_flight``'s to end (and then none is resumed); each block is written (and
+        reported) within ``in_flight.writing``.
         """
         callback = callback or NoOpCallback()
         bucket, key = self._split(rpath)
         current = Current(partial(end_body, self.fs.loop))
-        with self._errors(rpath, "download"), (in_flight or InFlight()).reading(current.end):
+        gate = in_flight or InFlight()
+        with self._errors(rpath, "download"), gate.reading(current.end):
             # The request and its first block in one crossing to the event loop (and,
             # when that block is the whole object, the goodbye too): s3fs runs every
             # request on one loop thread, and a folder of small files spent three more
@@ -268,9 +270,10 @@ class S3Ops(S3Writes):
                         continue
                     if not block:
                         break
-                    out.write(block)
-                    done += len(block)
-                    callback.relative_update(len(block))
+                    with gate.writing():  # a block read once stopped goes nowhere
+                        out.write(block)
+                        done += len(block)
+                        callback.relative_update(len(block))
             finally:
                 if reader is not None:
                     reader.stop()
