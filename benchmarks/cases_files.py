@@ -107,7 +107,9 @@ def _files_case(bench: Bench, root: Path, count: int, memory_only: bool) -> list
         write_project(project, folder_store(root / f"store-{run}"), [("data", "data")], "1.0.0")
         env = child_env({"FSARTIFACTS_CACHE_DIR": str(root / f"cache-{run}-{args[0]}")})
         argv = [*fsartifacts_command(), *args, "--json"]
-        sample = run_measured(argv, cwd=project, env=env)
+        # What it reads, cached first as for every command (see into_page_cache).
+        reads = [data] if args[0] == PUSH else [root / f"store-{run}" / "data_v1.0.0"]
+        sample = run_measured(argv, cwd=project, env=env, reads=reads)
         expect_actions(sample, "pushed" if args[0] == PUSH else "pulled")
         samples.setdefault((FA, args[0]), []).append(sample)
 
@@ -115,7 +117,7 @@ def _files_case(bench: Bench, root: Path, count: int, memory_only: bool) -> list
         for kind, argv in ((BARE, copier.argv), (DURABLE, copier.durable)):
             dst = copies / f"{what}-{kind}-{run}" / src.name
             dst.parent.mkdir()
-            samples.setdefault((kind, what), []).append(run_measured(argv(src, dst)))
+            samples.setdefault((kind, what), []).append(run_measured(argv(src, dst), reads=[src]))
 
     for run in range(bench.runs):
         fsartifacts(run, PUSH, "data")

@@ -8,7 +8,7 @@ the atomic install, for fsartifacts and for the baseline alike.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import Bench
@@ -52,11 +52,17 @@ class _Project:
             cache = self.root.parent / f"{self.root.name}-cache-{self.caches}"
         return child_env({**self.remote.spec.env, "FSARTIFACTS_CACHE_DIR": str(cache)})
 
-    def fsartifacts(self, *args: str, cache: Path | None = None) -> Sample:
-        return run_measured([*fsartifacts_command(), *args], cwd=self.root, env=self.env(cache))
+    def fsartifacts(
+        self, *args: str, cache: Path | None = None, reads: Sequence[Path] = ()
+    ) -> Sample:
+        return run_measured([*fsartifacts_command(), *args], cwd=self.root, env=self.env(cache),
+                            reads=reads)  # fmt: skip
 
-    def baseline(self, argv: list[str], extra: dict[str, str] | None = None) -> Sample:
-        return run_measured(argv, cwd=self.root, env={**self.env(), **(extra or {})})
+    def baseline(
+        self, argv: list[str], extra: dict[str, str] | None = None, reads: Sequence[Path] = ()
+    ) -> Sample:
+        return run_measured(argv, cwd=self.root, env={**self.env(), **(extra or {})},
+                            reads=reads)  # fmt: skip
 
     def push_once(self) -> None:
         self.remote.remove(REMOTE_NAME)
@@ -100,31 +106,36 @@ def _large_on(bench: Bench, kind: str, project: _Project) -> list[Row]:
     copy_name = "baseline-copy.bin"
     baseline_dest = project.root / "baseline-download.bin"
 
+    # What each side reads locally, cached before each of its runs (see into_page_cache):
+    # the file pushed, and on a folder store the copy pulled.
+    pushed = [project.local]
+    pulled = [remote.stored(REMOTE_NAME)] if kind == FOLDER else []
+
     def push() -> Sample:
         remote.remove(REMOTE_NAME)
-        return project.fsartifacts("push", "big")
+        return project.fsartifacts("push", "big", reads=pushed)
 
     def pull() -> Sample:
         drop_file(project.pulled)
-        return project.fsartifacts("pull", "big", VERSION)
+        return project.fsartifacts("pull", "big", VERSION, reads=pulled)
 
-    def measured(baseline: Baseline) -> Callable[[], Sample]:
+    def measured(baseline: Baseline, reads: list[Path]) -> Callable[[], Sample]:
         def run() -> Sample:
             remote.remove(copy_name)
             drop_file(baseline_dest)
-            return project.baseline(baseline.argv or [], baseline.env)
+            return project.baseline(baseline.argv or [], baseline.env, reads=reads)
 
         return run
 
     rows: list[Row] = []
-    for direction, fsartifacts, local, name in (
-        (PUSH, push, project.local, copy_name),
-        (PULL, pull, baseline_dest, REMOTE_NAME),
+    for direction, fsartifacts, local, name, reads in (
+        (PUSH, push, project.local, copy_name, pushed),
+        (PULL, pull, baseline_dest, REMOTE_NAME, pulled),
     ):
         case = f"{direction} {mib(size)} file"
         baselines = remote.baselines(direction, local, name)
         ran = [b for b in baselines if b.argv is not None]
-        fa, *summaries = _in_turns(bench.runs, fsartifacts, *(measured(b) for b in ran))
+        fa, *summaries = _in_turns(bench.runs, fsartifacts, *(measured(b, reads) for b in ran))
         results = dict(zip((b.label for b in ran), summaries, strict=True))
         for baseline in baselines:
             base = results.get(baseline.label)

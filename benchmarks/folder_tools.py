@@ -79,7 +79,11 @@ class FolderTool(ABC):
         """Each of STEPS: its command, or why it cannot run here."""
 
     def run(self, argv: list[str], cwd: Path | None = None, **extra: str) -> Sample:
-        return run_measured(argv, cwd=cwd or self.home, env=self.place.env(extra))
+        # Every step starts with the producer's folder cached (see into_page_cache): rclone
+        # drops what it has pushed from the cache, and the tool after it would read it
+        # from the disk.
+        return run_measured(argv, cwd=cwd or self.home, env=self.place.env(extra),
+                            reads=[self.place.data])  # fmt: skip
 
 
 class Fsartifacts(FolderTool):

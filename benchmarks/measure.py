@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +44,12 @@ def run_measured(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 1800,
+    reads: Iterable[Path] = (),
 ) -> Sample:
     """Run ``argv`` to its end through :mod:`spawn`; raise :class:`CommandFailed` unless
-    it exits 0."""
+    it exits 0. ``reads``: the local files and folders the command reads, put in the page
+    cache first (:func:`into_page_cache`, untimed)."""
+    into_page_cache(reads)
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
@@ -74,6 +77,23 @@ def run_measured(
     if int(code) != 0:
         raise CommandFailed(f"{' '.join(argv)} exited {code}:\n{stderr.strip()[-2000:]}")
     return Sample(float(wall), int(maxrss_kib) * 1024, float(cpu), stdout, float(system))
+
+
+def into_page_cache(paths: Iterable[Path]) -> None:
+    """Read every file of ``paths`` (files, or folders read through), so that the command
+    measured next finds them in the page cache whichever command ran before it. Some
+    tools drop what they have read from the cache (rclone's local backend advises the
+    kernel so as it reads, POSIX_FADV_DONTNEED): the command after such a tool read its
+    input from the disk (20,000 files of 1 KiB: 2.1 s here, against 0.3 s cached), and
+    the one after a tool that keeps the cache did not, which made the order of the turns
+    decide the figures. Every measured command that reads local files starts so alike."""
+    block = bytearray(MiB)
+    for top in paths:
+        files = [top] if top.is_file() else (p for p in top.rglob("*") if p.is_file())
+        for path in files:
+            with open(path, "rb", buffering=0) as f:
+                while f.readinto(block):
+                    pass
 
 
 @dataclass(frozen=True)
