@@ -48,8 +48,14 @@ def run_measured(
 ) -> Sample:
     """Run ``argv`` to its end through :mod:`spawn`; raise :class:`CommandFailed` unless
     it exits 0. ``reads``: the local files and folders the command reads, put in the page
-    cache first (:func:`into_page_cache`, untimed)."""
+    cache first (:func:`into_page_cache`, untimed).
+
+    What the commands before it wrote is synced first too (untimed): a tool that does not
+    sync (``curl -o``, ``rclone``, ``cp``) leaves its writes dirty in the page cache, and
+    the kernel would write them out while the next command runs, on its disk time and,
+    for a command that syncs the filesystem, in its own sync."""
     into_page_cache(reads)
+    os.sync()
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
