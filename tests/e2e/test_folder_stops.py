@@ -18,8 +18,8 @@ import pytest
 
 from tests.e2e.test_ranged_pulls import artifactory_config, pushed_folder
 from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
-from tests.fixtures.cli import start
 from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.stops import refuse_next_get, run_while_held
 
 ENV = {"FSARTIFACTS_TIMEOUT": "600"}
 S3 = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
@@ -60,23 +60,11 @@ def test_a_member_refused_for_good_ends_the_folder_pull_while_another_waits_for_
     before = sorted(p.name for p in root.iterdir())
     # held.bin is held before the server answers it; refused.bin is refused (403: another
     # try cannot help), so the folder fails for good at once.
-    if isinstance(hold.faults, FaultProxy):
-        hold.faults.fail_next(status=403, code="AccessDenied", methods=("GET",),
-                              path_contains="refused.bin")  # fmt: skip
-    else:
-        hold.faults.fail_next(status=403, methods=("GET",), path_contains="refused.bin")
-    with hold:
-        proc = start("pull", "weights", "1.0.0", cwd=root, env=ENV)
-        try:
-            hold.wait(command=proc)
-            out, err = proc.communicate(timeout=60)  # the hold lasts longer, the timeout too
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        assert proc.returncode == 1, out + err
-        assert "refused.bin" in err and ("403" in err or "denied" in err.lower()), err
-        assert "Traceback" not in err
+    refuse_next_get(hold, "refused.bin")
+    code, out, err = run_while_held(hold, "pull", "weights", "1.0.0", cwd=root, env=ENV)
+    assert code == 1, out + err
+    assert "refused.bin" in err and ("403" in err or "denied" in err.lower()), err
+    assert "Traceback" not in err
     # The old copy as it was, and nothing staged left beside it.
     assert sorted(p.name for p in (root / "weights").iterdir()) == ["old.txt"]
     assert (root / "weights" / "old.txt").read_bytes() == b"the copy that was there"

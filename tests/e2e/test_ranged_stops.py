@@ -19,6 +19,7 @@ from tests.e2e.test_ranged_pulls import SIZE, artifactory_config, project, pushe
 from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
 from tests.fixtures.cli import start
 from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.stops import refuse_next_get, run_while_held
 
 NAME = "model_v1.0.0.bin"
 ENV = {"FSARTIFACTS_TIMEOUT": "600"}
@@ -58,23 +59,11 @@ def test_a_range_refused_for_good_ends_the_pull_while_another_waits_for_its_answ
     dest.write_bytes(b"the copy that was there")
     # The first range asked is held before the server answers it; the next one is
     # refused (403: another try cannot help), so the file fails for good at once.
-    if isinstance(hold.faults, FaultProxy):
-        hold.faults.fail_next(status=403, code="AccessDenied", methods=("GET",),
-                              path_contains=NAME)  # fmt: skip
-    else:
-        hold.faults.fail_next(status=403, methods=("GET",), path_contains=NAME)
-    with hold:
-        proc = start("pull", "model", "1.0.0", cwd=root, env=ENV)
-        try:
-            hold.wait(command=proc)
-            out, err = proc.communicate(timeout=60)  # the hold lasts longer, the timeout too
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        assert proc.returncode == 1, out + err
-        assert "403" in err or "denied" in err.lower(), err
-        assert "Traceback" not in err
+    refuse_next_get(hold, NAME)
+    code, out, err = run_while_held(hold, "pull", "model", "1.0.0", cwd=root, env=ENV)
+    assert code == 1, out + err
+    assert "403" in err or "denied" in err.lower(), err
+    assert "Traceback" not in err
     assert dest.read_bytes() == b"the copy that was there"
 
 
