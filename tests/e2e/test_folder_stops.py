@@ -11,7 +11,6 @@ timeout is longer still, so only a pull that does not wait for it ends while it 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ S3 = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_ur
 FILES = {"held.bin": os.urandom(5000), "refused.bin": os.urandom(5000), "other.bin": b"x" * 300}
 
 
-@pytest.fixture
-def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(moto_server)
-    yield proxy
-    proxy.close()
-
-
 def consumer_of(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> ServerHold:
     """FILES pushed as the folder ``weights`` and tmp_path/consumer set up to pull it (from
     the proxy before moto, for S3); a hold of the GET of held.bin (not entered yet), on
@@ -42,7 +34,7 @@ def consumer_of(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> Se
         pushed_folder(tmp_path, artifactory_config(repo), FILES, jobs=4)
         return ServerHold(repo.server, "held.bin")
     moto, bucket = request.getfixturevalue("moto_server"), request.getfixturevalue("bucket")
-    proxy: FaultProxy = request.getfixturevalue("s3_proxy")
+    proxy: FaultProxy = request.getfixturevalue("proxy")
     pushed_folder(tmp_path, S3.format(bucket=bucket, url=moto), FILES, jobs=4)
     consumer = tmp_path / "consumer" / "fsartifacts.yaml"
     consumer.write_text(consumer.read_text().replace(moto, proxy.url))

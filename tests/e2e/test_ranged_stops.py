@@ -10,27 +10,18 @@ still, so only a pull that does not wait for it ends while it is held.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_ranged_pulls import SIZE, artifactory_config, project, pushed
 from tests.fixtures.artifactory import ArtifactoryRepo, ServerHold
-from tests.fixtures.cli import start
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.stops import refuse_next_get, run_while_held
 
 NAME = "model_v1.0.0.bin"
 ENV = {"FSARTIFACTS_TIMEOUT": "600"}
 S3 = "  s3:\n    bucket: {bucket}/models\n    region: us-east-1\n    endpoint_url: {url}\n"
-
-
-@pytest.fixture
-def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(moto_server)
-    yield proxy
-    proxy.close()
 
 
 def consumer_of(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> ServerHold:
@@ -43,7 +34,7 @@ def consumer_of(tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> Se
         project(tmp_path / "consumer", store)
         return ServerHold(repo.server, NAME)
     moto, bucket = request.getfixturevalue("moto_server"), request.getfixturevalue("bucket")
-    proxy: FaultProxy = request.getfixturevalue("s3_proxy")
+    proxy: FaultProxy = request.getfixturevalue("proxy")
     pushed(tmp_path, S3.format(bucket=bucket, url=moto), os.urandom(SIZE))
     project(tmp_path / "consumer", S3.format(bucket=bucket, url=proxy.url))
     return ServerHold(proxy, NAME)
@@ -77,15 +68,7 @@ def test_a_retry_of_the_file_does_not_wait_for_a_range_its_first_try_left_waitin
     # mend: the file is tried again, its ranges taking their slots of -j 2 while the
     # first try's held range is still in flight.
     hold.faults.truncate_next(1000, path_contains=NAME)
-    with hold:
-        proc = start("pull", "model", "1.0.0", "-j", "2", cwd=root, env=ENV)
-        try:
-            hold.wait(command=proc)
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        assert proc.returncode == 0, out + err
+    code, out, err = run_while_held(hold, "pull", "model", "1.0.0", "-j", "2", cwd=root, env=ENV)
+    assert code == 0, out + err
     assert (root / NAME).read_bytes() == data
     assert sorted(p.name for p in root.iterdir()) == ["fsartifacts.lock", "fsartifacts.yaml", NAME]

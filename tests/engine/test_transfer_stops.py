@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,13 +50,6 @@ class Sink:
         return len(data)
 
 
-@pytest.fixture
-def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(moto_server)
-    yield proxy
-    proxy.close()
-
-
 def store_of(kind: str, request: pytest.FixtureRequest) -> tuple[StoreOps, str, ServerHold]:
     """FILES on the store, the folder they are in, and a hold of the GET of held.bin
     (not entered yet) on the server that answers it (the proxy before moto, for S3); the
@@ -70,7 +62,7 @@ def store_of(kind: str, request: pytest.FixtureRequest) -> tuple[StoreOps, str, 
         repo.server.faults.fail_next(status=403, methods=("GET",), path_contains="refused.bin")
         return ArtifactoryOps(fs), f"{repo.name}/folder", ServerHold(repo.server, "held.bin")
     bucket, client = request.getfixturevalue("bucket"), request.getfixturevalue("s3_client")
-    proxy: FaultProxy = request.getfixturevalue("s3_proxy")
+    proxy: FaultProxy = request.getfixturevalue("proxy")
     for name, data in FILES.items():
         client.put_object(Bucket=bucket, Key=f"folder/{name}", Body=data)
     settings = S3Settings(bucket=bucket, endpoint_url=proxy.url, region="us-east-1")
