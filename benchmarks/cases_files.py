@@ -102,13 +102,16 @@ def _files_case(bench: Bench, root: Path, count: int, memory_only: bool) -> list
     copier = _copier(bench)
     samples: dict[tuple[str, str], list[Sample]] = {}
 
-    def fsartifacts(run: int, *args: str) -> None:
+    def store(run: int) -> Path:
         # A store of its own per run, so no push creates files where one deleted them.
-        write_project(project, folder_store(root / f"store-{run}"), [("data", "data")], "1.0.0")
+        return root / f"store-{run}"
+
+    def fsartifacts(run: int, *args: str) -> None:
+        write_project(project, folder_store(store(run)), [("data", "data")], "1.0.0")
         env = child_env({"FSARTIFACTS_CACHE_DIR": str(root / f"cache-{run}-{args[0]}")})
         argv = [*fsartifacts_command(), *args, "--json"]
         # What it reads, cached first as for every command (see into_page_cache).
-        reads = [data] if args[0] == PUSH else [root / f"store-{run}" / "data_v1.0.0"]
+        reads = [data] if args[0] == PUSH else [store(run) / "data_v1.0.0"]
         sample = run_measured(argv, cwd=project, env=env, reads=reads)
         expect_actions(sample, "pushed" if args[0] == PUSH else "pulled")
         samples.setdefault((FA, args[0]), []).append(sample)
@@ -125,7 +128,7 @@ def _files_case(bench: Bench, root: Path, count: int, memory_only: bool) -> list
         fsartifacts(run, PULL, "data", "1.0.0")
         (project / "data_v1.0.0").rename(aside / f"pulled-{run}")
         (project / "fsartifacts.lock").unlink(missing_ok=True)
-        baselines(run, PULL, root / f"store-{run}" / "data_v1.0.0")
+        baselines(run, PULL, store(run) / "data_v1.0.0")
     return _rows(bench, count, memory_only, copier, samples)
 
 
