@@ -23,6 +23,7 @@ from fsartifacts.stores.s3.ops import open_s3_store
 from fsartifacts.stores.s3.settings import S3Settings
 from tests.fixtures.artifactory import ServerHold
 from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.stops import refuse_next_get
 
 HANG = 30  # seconds: only a folder that waits for the held answer reaches it
 FILES = {"held.bin": os.urandom(3000), "refused.bin": os.urandom(3000)}
@@ -59,17 +60,18 @@ def store_of(kind: str, request: pytest.FixtureRequest) -> tuple[StoreOps, str, 
         fs = ArtifactoryFileSystem(url=repo.url, skip_instance_cache=True, timeout=600)
         for name, data in FILES.items():
             fs.pipe_file(f"{repo.name}/folder/{name}", data)
-        repo.server.faults.fail_next(status=403, methods=("GET",), path_contains="refused.bin")
-        return ArtifactoryOps(fs), f"{repo.name}/folder", ServerHold(repo.server, "held.bin")
+        hold = ServerHold(repo.server, "held.bin")
+        refuse_next_get(hold, "refused.bin")
+        return ArtifactoryOps(fs), f"{repo.name}/folder", hold
     bucket, client = request.getfixturevalue("bucket"), request.getfixturevalue("s3_client")
     proxy: FaultProxy = request.getfixturevalue("proxy")
     for name, data in FILES.items():
         client.put_object(Bucket=bucket, Key=f"folder/{name}", Body=data)
     settings = S3Settings(bucket=bucket, endpoint_url=proxy.url, region="us-east-1")
     store = open_s3_store(settings, TransferSettings(timeout=600, attempts=1))
-    proxy.fail_next(status=403, code="AccessDenied", methods=("GET",),
-                    path_contains="refused.bin")  # fmt: skip
-    return store.ops, f"{bucket}/folder", ServerHold(proxy, "held.bin")
+    hold = ServerHold(proxy, "held.bin")
+    refuse_next_get(hold, "refused.bin")
+    return store.ops, f"{bucket}/folder", hold
 
 
 @pytest.mark.parametrize("kind", ["artifactory", "s3"])
