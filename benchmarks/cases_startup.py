@@ -44,6 +44,10 @@ def startup(bench: Bench) -> list[Row]:
     for kind in () if bench.quick else bench.on(ARTIFACTORY, S3):
         spec = large_remote(bench, kind, "startup").spec
         on = write_project(root / f"project-{kind}", spec, [("model", "model.pkl")], "1.0.0")
+        # One version on the store (pushed untimed): a listing of a store folder that does
+        # not exist is an error, not an empty store.
+        (on / "model.pkl").write_bytes(b"model")
+        run_measured([*fsartifacts, "push", "model"], cwd=on, env={**env, **spec.env})
         commands[f"fsartifacts list ({kind})"] = ([*fsartifacts, "list"], on, {**env, **spec.env})
     runs = 3 if bench.quick else max(10, bench.runs)
     samples: dict[str, list[Sample]] = {name: [] for name in commands}

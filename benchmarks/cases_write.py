@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import Bench
 from measure import MiB, Sample, Summary, run_measured, write_random_file
 from projects import ARTIFACTORY
-from remotes import ArtifactoryRemote, large_remote
+from remotes import PUSH, ArtifactoryRemote, large_remote
 from servers import child_env
 from table import Row, mib, rate, seconds, times, verdict
 
@@ -45,15 +45,19 @@ def stream_write(bench: Bench) -> list[Row]:
         remote.remove("written.bin")
         return run_measured(argv, env=env)
 
+    # curl -T of the same size, or why it cannot run here.
+    curl = remote.baselines(PUSH, local, "copy.bin")[0]
+
     def baseline() -> Sample:
+        assert curl.argv is not None
         remote.remove("copy.bin")
-        return run_measured(remote.baseline_push(local, "copy.bin"), env=env)
+        return run_measured(curl.argv, env=env, reads=[local])
 
     runs = bench.runs
     samples: list[list[Sample]] = [[], []]
     for _ in range(runs):
         samples[0].append(write())
-        if remote.missing is None:
+        if curl.argv is not None:
             samples[1].append(baseline())
     fa = Summary.of(samples[0])
     leftovers = sorted(p.name for p in tmp.iterdir())
@@ -74,7 +78,7 @@ def stream_write(bench: Bench) -> list[Row]:
         base_rss = f"curl -T: {mib(base.peak_rss)}"
     else:
         rows.append(Row(case, ARTIFACTORY, "throughput", f"{rate(size, fa.wall):.0f} MiB/s",
-                        f"curl -T: not run ({remote.missing})"))  # fmt: skip
+                        f"curl -T: not run ({curl.why_not})"))  # fmt: skip
         base_rss = "n/a"
     rows.append(Row(case, ARTIFACTORY, "peak RSS", f"{rss:.0f} MiB", base_rss, "",
                     f"<= {RSS_LIMIT} MiB", verdict(rss <= RSS_LIMIT)))  # fmt: skip
