@@ -3,15 +3,22 @@
 Every question about what is on the store (which copies of an artifact, which
 one LATEST means, whether a name is taken) is answered from one listing. A write
 invalidates it, and the next question lists again.
+
+The listing is read back once for all the questions asked of it: its entries by
+path and by basename (sorted, so an artifact's names, which all start with its
+stem, are one range of them), and its listing notes. ``ALL`` of many artifacts then
+costs one pass over the listing, not one per artifact.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +47,9 @@ class RemoteIndex:
         self._listing_error: FsArtifactsError | None = None
         self._store_missing: StoreNotFoundError | None = None  # one a push would create
         self._lock = threading.Lock()
-        # What the current listing was read back as, per (artifact, prefix): list, find,
-        # and the notes of each ask it several times of a listing of 10,000 versions.
-        self._read_from: list[dict[str, Any]] | None = None
+        # What the current listing was read back as, and per (artifact, prefix) its copies:
+        # list, find, and the notes of each ask them several times of one listing.
+        self._read_back: _ReadBack | None = None
         self._read: dict[tuple[Artifact, str], list[RemoteCopy]] = {}
         # The first listing since take_first_listing() and when it was taken, kept
         # through invalidate(): what was on the store before a command's writes began.
@@ -119,7 +126,7 @@ class RemoteIndex:
             self._listing = None
             self._listing_error = None
             self._store_missing = None
-            self._read_from, self._read = None, {}
+            self._read_back, self._read = None, {}
 
     def relist(self, path: str) -> list[dict[str, Any]]:
         """The entries of ``path`` (a folder of the store), listed now. The root's become
@@ -130,27 +137,44 @@ class RemoteIndex:
         self.invalidate()
         return self.listing()
 
-    def copies(self, artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
+    def copies(
+        self, artifact: Artifact, prefix: str = "", *, creating: bool = False
+    ) -> list[RemoteCopy]:
         """Every copy of ``artifact`` on the store, newest version first, each with what
-        its listing note says: a folder's size (None without a note) and the commit."""
-        entries = self.listing()
-        if self._store_missing is not None:
+        its listing note says: a folder's size (None without a note) and the commit.
+
+        A store that is not there is refused, but for a push (``creating``), which
+        creates it: there it has no copies."""
+        read_back = self._read_back_of(self.listing())
+        if self._store_missing is not None and not creating:
             raise self._store_missing  # reading a store that is not there is no empty answer
         with self._lock:
-            if self._read_from is not entries:
-                self._read_from, self._read = entries, {}
-            found = self._read.get((artifact, prefix))
+            found = self._read.get((artifact, prefix)) if self._read_back is read_back else None
         if found is None:
-            found = _read_back(entries, artifact, prefix)
+            found = _copies_in(read_back, artifact, prefix)
             with self._lock:
-                if self._read_from is entries:
+                if self._read_back is read_back:
                     self._read[(artifact, prefix)] = found
         return list(found)
 
+    def notes(self) -> Listed:
+        """The listing notes the store holds now (see ``engine.listnotes``)."""
+        return self._read_back_of(self.listing()).listed
+
     def entry(self, name: str) -> dict[str, Any] | None:
         """The listing's entry for ``name`` (relative to the root), if there is one."""
-        wanted = self.store.path(name)
-        return next((e for e in self.listing() if e["name"].rstrip("/") == wanted), None)
+        return self._read_back_of(self.listing()).by_path.get(self.store.path(name))
+
+    def _read_back_of(self, entries: list[dict[str, Any]]) -> _ReadBack:
+        """``entries`` (the current listing) read back, once for as long as it is current."""
+        with self._lock:
+            if self._read_back is not None and self._read_back.entries is entries:
+                return self._read_back
+        read_back = _ReadBack.of(entries)
+        with self._lock:
+            if self._listing is entries:
+                self._read_back, self._read = read_back, {}
+        return read_back
 
     def find(
         self,
@@ -186,18 +210,53 @@ class RemoteIndex:
         )
 
 
-def _read_back(entries: list[dict[str, Any]], artifact: Artifact, prefix: str) -> list[RemoteCopy]:
-    """The copies of ``artifact`` in ``entries``, with their listing notes."""
-    listed = Listed.of(entries)
-    copies = naming.scan(entries, artifact, prefix)
-    folders = any(c.kind == "folder" for c in copies)
-    published = _manifest_times(entries) if folders else {}
-    read_back = []
+@dataclass(frozen=True)
+class _ReadBack:
+    """One listing, read back once for every question asked of it."""
+
+    entries: list[dict[str, Any]]
+    by_path: dict[str, dict[str, Any]]  # the first entry of each path, trailing "/" dropped
+    names: frozenset[str]  # every basename
+    basenames: list[str]  # sorted, with ``by_basename`` in the same order
+    by_basename: list[dict[str, Any]]
+    listed: Listed
+    published: dict[str, datetime]  # see _manifest_times
+
+    @classmethod
+    def of(cls, entries: list[dict[str, Any]]) -> _ReadBack:
+        by_path: dict[str, dict[str, Any]] = {}
+        named: list[tuple[str, int, dict[str, Any]]] = []
+        for entry in entries:
+            path = entry["name"].rstrip("/")
+            by_path.setdefault(path, entry)
+            named.append((path.rpartition("/")[2], len(named), entry))
+        named.sort(key=lambda n: (n[0], n[1]))  # the listing's order among equal names
+        basenames = [base for base, _, _ in named]
+        return cls(
+            entries, by_path, frozenset(basenames), basenames, [e for _, _, e in named],
+            Listed.of(entries), _manifest_times(entries),
+        )  # fmt: skip
+
+    def starting_with(self, stem: str) -> list[dict[str, Any]]:
+        """The entries whose basename starts with ``stem``, in basename order."""
+        start = bisect.bisect_left(self.basenames, stem)
+        end = start
+        while end < len(self.basenames) and self.basenames[end].startswith(stem):
+            end += 1
+        return self.by_basename[start:end]
+
+
+def _copies_in(read_back: _ReadBack, artifact: Artifact, prefix: str) -> list[RemoteCopy]:
+    """The copies of ``artifact`` in one listing, with their listing notes."""
+    candidates = read_back.starting_with(naming.stem(artifact, prefix))
+    copies = naming.scan(candidates, artifact, prefix, names=read_back.names)
+    published, listed = read_back.published, read_back.listed
+    read_back_copies = []
     for copy in copies:
         # A folder was published by its manifest (an object store lists it without a date).
         when = published.get(copy.name) if copy.kind == "folder" else copy.modified
         note = listed.note(copy.name, when)
-        read_back.append(
+        read_back_copies.append(
             dataclasses.replace(
                 copy,
                 note=note,
@@ -206,7 +265,7 @@ def _read_back(entries: list[dict[str, Any]], artifact: Artifact, prefix: str) -
                 modified=copy.modified or published.get(copy.name),
             )
         )
-    return read_back
+    return read_back_copies
 
 
 def _size(copy: RemoteCopy, note: Note | None) -> int | None:

@@ -16,6 +16,7 @@ for an artifact.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -82,8 +83,8 @@ def file_name(artifact: Artifact, version: semver.Version | None, prefix: str = 
 def folder_name(artifact: Artifact, version: semver.Version | None, prefix: str = "") -> str:
     """The remote basename of a folder artifact (``version`` None for singular ones)."""
     if artifact.singular or version is None:
-        return f"{prefix}{artifact.name}"
-    return f"{prefix}{artifact.name}_v{version}"
+        return stem(artifact, prefix)
+    return f"{stem(artifact, prefix)}_v{version}"
 
 
 def manifest_name(folder: str) -> str:
@@ -121,32 +122,57 @@ def _basename(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]
 
 
-def _patterns(artifact: Artifact, prefix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The file and folder patterns of an artifact's names, for ``fullmatch`` only."""
-    stem = re.escape(f"{prefix}{artifact.name}")
+def _patterns(artifact: Artifact) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The patterns of what follows the stem (:func:`stem`) in the artifact's file and
+    folder names, for ``fullmatch`` from the stem's end only. They depend on the extension
+    alone, so the artifacts of one listing share a few compiled patterns."""
     ext = re.escape(remote_ext(artifact))
     if artifact.singular:
-        return re.compile(f"{stem}{ext}", re.ASCII), re.compile(stem, re.ASCII)
+        return re.compile(ext, re.ASCII), re.compile("", re.ASCII)
     version = f"_v(?P<version>{SEMVER_PATTERN})"
-    return re.compile(f"{stem}{version}{ext}", re.ASCII), re.compile(f"{stem}{version}", re.ASCII)
+    return re.compile(f"{version}{ext}", re.ASCII), re.compile(version, re.ASCII)
+
+
+def _match(pattern: re.Pattern[str], start: str, basename: str) -> re.Match[str] | None:
+    """``pattern`` matched with the whole of ``basename`` after ``start``, which it must
+    begin with."""
+    if not basename.startswith(start):
+        return None
+    return pattern.fullmatch(basename, len(start))
 
 
 def is_folder_name(basename: str, artifact: Artifact, prefix: str = "") -> bool:
     """Whether ``basename`` names a folder version of ``artifact``, complete or not."""
-    return _patterns(artifact, prefix)[1].fullmatch(basename) is not None
+    return _match(_patterns(artifact)[1], stem(artifact, prefix), basename) is not None
 
 
-def scan(entries: list[dict[str, Any]], artifact: Artifact, prefix: str = "") -> list[RemoteCopy]:
-    """The copies of ``artifact`` among the entries of one listing, newest version first."""
-    file_re, folder_re = _patterns(artifact, prefix)
-    names = {_basename(e["name"]) for e in entries}
+def stem(artifact: Artifact, prefix: str = "") -> str:
+    """What every remote name of ``artifact`` starts with: its files, folders, manifests."""
+    return f"{prefix}{artifact.name}"
+
+
+def scan(
+    entries: list[dict[str, Any]],
+    artifact: Artifact,
+    prefix: str = "",
+    *,
+    names: Collection[str] | None = None,
+) -> list[RemoteCopy]:
+    """The copies of ``artifact`` among the entries of one listing, newest version first.
+
+    ``names``: every basename of that listing, where ``entries`` are only some of it
+    (a folder counts only beside its manifest)."""
+    file_re, folder_re = _patterns(artifact)
+    start = stem(artifact, prefix)
+    if names is None:
+        names = {_basename(e["name"]) for e in entries}
     copies: list[RemoteCopy] = []
     for entry in entries:
         base = _basename(entry["name"])
         is_dir = entry.get("type") == "directory"
         if has_control_characters(base):
             continue
-        match = (folder_re if is_dir else file_re).fullmatch(base)
+        match = _match(folder_re if is_dir else file_re, start, base)
         if match is None or (is_dir and manifest_name(base) not in names):
             continue
         version = None

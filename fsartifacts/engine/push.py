@@ -67,7 +67,7 @@ def _push_file(
     name = naming.file_name(artifact, version, prefix)
     rpath, url = store.path(name), store.url(name)
     entry = ctx.index.entry(name)
-    stale_notes = listnotes.Listed.of(ctx.index.listing()).paths_of(name)
+    stale_notes = ctx.index.notes().paths_of(name)
     copies = _copies(ctx, artifact, prefix)
     hashed: FileDigests | None = None
     size = _hashed_as_uploaded(ctx, local, entry, options, copies, rpath)
@@ -288,7 +288,7 @@ def _push_folder(
             if ctx.index.entry(name) is not None:
                 ops.remove(rpath, recursive=True)  # left by an abandoned push, or replaced
             # While the version is invisible: a note of what it was must not outlive it.
-            listnotes.remove(ops, listnotes.Listed.of(ctx.index.listing()).paths_of(name))
+            listnotes.remove(ops, ctx.index.notes().paths_of(name))
             top = str(local)
             files = ((os.path.join(top, rel), rel, d) for rel, d in digests.items())
             # Files an earlier version holds with the same sha256 are copied on the store.
@@ -355,7 +355,7 @@ def _file_size(file: tuple[str, str, DigestsOnUse]) -> int:
 
 def _copies(ctx: Context, artifact: Artifact, prefix: str) -> list[RemoteCopy]:
     """The versions of ``artifact`` on the store now, newest first (none on a new store)."""
-    return naming.scan(ctx.index.listing(), artifact, prefix)
+    return ctx.index.copies(artifact, prefix, creating=True)
 
 
 def _existing_version(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import semver
 
@@ -88,3 +89,47 @@ def test_a_note_older_than_its_version_describes_an_earlier_copy_and_is_not_show
     old.rename(store)
     (copy,) = Project.load(start=root, environ={}).copies("data")
     assert copy.size in (None, 300)
+
+
+class _CountedEntry(dict[str, Any]):
+    """A listing entry that counts how often its name is read."""
+
+    reads = 0
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "name":
+            _CountedEntry.reads += 1
+        return super().__getitem__(key)
+
+
+def test_the_copies_of_many_artifacts_read_the_listing_back_once_not_once_per_artifact(
+    tmp_path: Path,
+) -> None:
+    """``ALL`` of 50 artifacts x 20 versions: asking each artifact's copies reads each
+    entry of the one listing a bounded number of times in all. Read back per artifact, a
+    pull of ALL cost artifacts x entries (50 x 1,000 names parsed, most of a second of
+    the interpreter's time at 20 ms latency)."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from fsartifacts.engine.index import RemoteIndex
+    from fsartifacts.stores.local import LocalOps
+    from fsartifacts.stores.store import Store
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    artifacts = [Artifact(f"a{i:02d}", f"a{i:02d}.bin") for i in range(50)]
+    for artifact in artifacts:
+        for minor in range(20):
+            (folder / f"{artifact.name}_v1.{minor}.0.bin").write_bytes(b"x")
+    ops = LocalOps(LocalFileSystem())
+    real_listing = ops.listing
+    ops.listing = lambda path: [_CountedEntry(e) for e in real_listing(path)]  # type: ignore[method-assign]
+    index = RemoteIndex(Store(ops.fs, str(folder), ops, str(folder)), lambda exc, what: exc)  # type: ignore[arg-type,return-value]
+    entries = len(index.listing())
+    _CountedEntry.reads = 0
+
+    for artifact in artifacts:
+        copies = index.copies(artifact)
+        assert [str(c.version) for c in copies[:2]] == ["1.19.0", "1.18.0"]
+        assert index.entry(copies[0].name) is not None
+    assert _CountedEntry.reads <= 10 * entries, _CountedEntry.reads
