@@ -7,6 +7,7 @@ diff and merges without surprises. Written atomically.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -203,20 +204,38 @@ class LockFile:
 
     def write(self) -> bytes:
         """Write the lock file; return the bytes written."""
-        from fsartifacts import yamlio
 
-        doc = {
-            "format": FORMAT,
-            "store": self.store,
-            "artifacts": {
-                name: entry.to_dict() for name, entry in sorted((self.artifacts or {}).items())
-            },
-        }
-        text = HEADER + yamlio.dump(doc, sort_keys=True, default_flow_style=False)
+        artifacts = sorted((self.artifacts or {}).items())
+        rest = {"format": FORMAT, "store": self.store}
+        if artifacts:
+            # The dump of the whole document, one artifact's block at a time: "artifacts"
+            # sorts first, and each block depends on its own entry alone.
+            blocks = "".join(_artifact_block(name, entry) for name, entry in artifacts)
+            text = f"{HEADER}{ARTIFACTS_KEY}:\n{blocks}{_dump(rest)}"
+        else:
+            text = HEADER + _dump({ARTIFACTS_KEY: {}, **rest})
         with _writing(self.path):
             data = text.encode("utf-8")
             write_atomic(self.path, data)
         return data
+
+
+ARTIFACTS_KEY = "artifacts"
+
+
+def _dump(doc: Mapping[str, Any]) -> str:
+    from fsartifacts import yamlio
+
+    return yamlio.dump(dict(doc), sort_keys=True, default_flow_style=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_block(name: str, entry: LockEntry) -> str:
+    """The lines of ``name``'s entry under ``artifacts:``, as a dump of the whole lock file
+    writes them. Kept: a pull writes the file once per install, and dumping every entry
+    each time cost a pull of many artifacts the square of their number."""
+    text = _dump({ARTIFACTS_KEY: {name: entry.to_dict()}})
+    return text.removeprefix(f"{ARTIFACTS_KEY}:\n")
 
 
 def _bytes_of(path: Path) -> bytes | None:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,6 +198,7 @@ def test_an_install_whose_lock_file_write_fails_leaves_its_entry_for_the_end_of_
 HOLD_THE_WRITE_LOCK = """\
 import os, signal, sys
 from pathlib import Path
+from typing import Any
 from fsartifacts import locks
 fd = locks.take(Path(sys.argv[1]))
 print("held", flush=True)
@@ -254,3 +256,62 @@ def test_ctrl_c_ends_the_wait_for_a_stopped_writer_of_the_lock_file(
     _, err = pull.communicate(timeout=60)  # far below the 600 s it would wait
     assert pull.returncode == 130, err
     assert "Traceback" not in err
+
+
+def _entries() -> dict[str, LockEntry]:
+    """Lock entries of every shape: singular, partial, names and patterns that YAML must
+    quote, fold or write as a complex key."""
+    digest = "ab" * 32
+    return {
+        "model": LockEntry("1.4.0", "model_v1.4.0.pkl", "file", digest, 12, "LATEST"),
+        "labels": LockEntry(None, "labels.json", "file", digest, 0),
+        "features": LockEntry("2.0.0-rc.1+b7", "features_v2.0.0-rc.1+b7", "folder", digest,
+                              10**12, "^2.0", ("*.parquet", "!keep/ #x"), ("tmp/**",)),
+        "yes": LockEntry("1.0.0", "yes_v1.0.0", "file", digest, 1, "@prod"),
+        "n" * 130: LockEntry("1.0.0", "n_v1.0.0", "file", digest, 1, "1.0.0"),
+        "données": LockEntry("1.0.0", "d_v1.0.0", "file", digest, 1, "x" * 200 + " é"),
+    }  # fmt: skip
+
+
+def test_the_lock_file_is_written_as_one_dump_of_the_whole_document(tmp_path: Path) -> None:
+    """Written block by block, the lock file holds the very bytes of a dump of the whole
+    document, whichever entries it holds (none too)."""
+    from fsartifacts import yamlio
+    from fsartifacts.engine.lockfile import FORMAT, HEADER, LockFile
+
+    entries = _entries()
+    for chosen in ({}, {"model": entries["model"]}, entries):
+        lock = LockFile(tmp_path / "fsartifacts.lock", "https://example.com/a: b", dict(chosen))
+        whole = {
+            "format": FORMAT,
+            "store": lock.store,
+            "artifacts": {name: entry.to_dict() for name, entry in sorted(chosen.items())},
+        }
+        expected = HEADER + yamlio.dump(whole, sort_keys=True, default_flow_style=False)
+        assert lock.write() == expected.encode("utf-8")
+        assert LockFile.read(tmp_path).artifacts == chosen
+
+
+def test_recording_installs_one_at_a_time_dumps_each_entry_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull writes the lock file once per install: 50 installs dump 50 entries, where
+    dumping the whole file each time dumped 1 + 2 + ... + 50 = 1,275 of them."""
+    from fsartifacts import yamlio
+    from fsartifacts.engine.lockfile import LockFile
+
+    dumped = []
+    real_dump = yamlio.dump
+
+    def counting(data: Any, **options: Any) -> str:
+        dumped.append(len(data.get("artifacts") or {}))
+        return real_dump(data, **options)
+
+    monkeypatch.setattr(yamlio, "dump", counting)
+    lock = LockFile.read(tmp_path)
+    digest = "cd" * 32
+    for i in range(50):
+        entry = LockEntry("1.0.0", f"a{i:02d}_v1.0.0.bin", "file", digest, i, "LATEST")
+        lock.add("store", {f"a{i:02d}": entry})
+    assert len(LockFile.read(tmp_path).artifacts or {}) == 50
+    assert sum(dumped) <= 50, sum(dumped)
