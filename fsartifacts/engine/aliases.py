@@ -26,7 +26,7 @@ from typing import Any
 import semver
 
 from fsartifacts.config.model import Artifact
-from fsartifacts.engine import provenance
+from fsartifacts.engine import naming, provenance
 from fsartifacts.engine.index import RemoteIndex
 from fsartifacts.engine.manifest import Manifest
 from fsartifacts.engine.naming import RemoteCopy
@@ -217,9 +217,9 @@ class Aliases:
 
     def list(self, artifact: Artifact, prefix: str = "", *, removed: bool = False) -> list[Alias]:
         """The aliases of ``artifact`` (with ``removed``, those removed too), by name."""
-        stem = f"{prefix}{artifact.name}"
+        stem = naming.stem(artifact, prefix)
         names = []
-        for entry in self.index.listing():
+        for entry in self.index.starting_with(f".{stem}{MARKER}"):
             base = strip_slash(entry["name"]).rpartition("/")[2]
             if entry.get("type") == "directory" or has_control_characters(base):
                 continue

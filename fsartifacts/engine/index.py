@@ -157,6 +157,11 @@ class RemoteIndex:
                     self._read[(artifact, prefix)] = found
         return list(found)
 
+    def starting_with(self, start: str) -> list[dict[str, Any]]:
+        """The listing's entries whose basename starts with ``start``, by basename: one
+        range of the read-back, not a pass over the listing."""
+        return self._read_back_of(self.listing()).starting_with(start)
+
     def notes(self) -> Listed:
         """The listing notes the store holds now (see ``engine.listnotes``)."""
         return self._read_back_of(self.listing()).listed

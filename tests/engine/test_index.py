@@ -105,12 +105,13 @@ class _CountedEntry(dict[str, Any]):
 def test_the_copies_of_many_artifacts_read_the_listing_back_once_not_once_per_artifact(
     tmp_path: Path,
 ) -> None:
-    """``ALL`` of 50 artifacts x 20 versions: asking each artifact's copies reads each
-    entry of the one listing a bounded number of times in all. Read back per artifact, a
-    pull of ALL cost artifacts x entries (50 x 1,000 names parsed, most of a second of
-    the interpreter's time at 20 ms latency)."""
+    """``ALL`` of 50 artifacts x 20 versions: asking each artifact's copies (or its
+    aliases) reads each entry of the one listing a bounded number of times in all. Read
+    back per artifact, a pull of ALL cost artifacts x entries (50 x 1,000 names parsed,
+    most of a second of the interpreter's time at 20 ms latency)."""
     from fsspec.implementations.local import LocalFileSystem
 
+    from fsartifacts.engine.aliases import Aliases
     from fsartifacts.engine.index import RemoteIndex
     from fsartifacts.stores.local import LocalOps
     from fsartifacts.stores.store import Store
@@ -132,4 +133,14 @@ def test_the_copies_of_many_artifacts_read_the_listing_back_once_not_once_per_ar
         copies = index.copies(artifact)
         assert [str(c.version) for c in copies[:2]] == ["1.19.0", "1.18.0"]
         assert index.entry(copies[0].name) is not None
+    assert _CountedEntry.reads <= 10 * entries, _CountedEntry.reads
+
+    # The aliases of every artifact (alias list ALL, prune ALL): the same.
+    aliases = Aliases(index.store, index)
+    aliases.set(artifacts[7], index.copies(artifacts[7])[1], "prod")
+    index.invalidate()
+    entries = len(index.listing())
+    _CountedEntry.reads = 0
+    found = {a.name: [(x.name, str(x.version)) for x in aliases.list(a)] for a in artifacts}
+    assert found == {a.name: [("prod", "1.18.0")] if a is artifacts[7] else [] for a in artifacts}
     assert _CountedEntry.reads <= 10 * entries, _CountedEntry.reads
