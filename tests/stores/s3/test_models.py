@@ -19,9 +19,19 @@ from fsartifacts.stores.s3.session import new_session
 
 @pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1", "paginators-1"])
 def test_s3s_models_are_the_data_botocore_reads(type_name: str) -> None:
-    assert ServiceLoader().load_service_model("s3", type_name) == Loader().load_service_model(
-        "s3", type_name
-    )
+    ours = ServiceLoader().load_service_model("s3", type_name)
+    theirs = Loader().load_service_model("s3", type_name)
+    assert ours == theirs
+    # In the same order at every level too (== between a dict and an OrderedDict ignores it).
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+@pytest.mark.parametrize("name", ["endpoints", "partitions", "sdk-default-configuration"])
+def test_the_data_files_the_client_reads_are_botocores(name: str) -> None:
+    """The files beside the models (endpoints.json, read by every client), as well."""
+    ours, theirs = ServiceLoader().load_data(name), Loader().load_data(name)
+    assert ours == theirs
+    assert json.dumps(ours) == json.dumps(theirs)
 
 
 def test_loading_s3s_model_lists_no_other_services_folder(
