@@ -267,7 +267,7 @@ def _copies_in(read_back: _ReadBack, artifact: Artifact, prefix: str) -> list[Re
                 note=note,
                 notes=listed.paths_of(copy.name),
                 size=_size(copy, note),
-                modified=copy.modified or published.get(copy.name),
+                modified=copy.modified or when,
             )
         )
     return read_back_copies

@@ -26,9 +26,12 @@ def entry_modified(entry: dict[str, Any]) -> datetime | None:
             return datetime.fromtimestamp(value).astimezone()
         if isinstance(value, str):
             try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 continue
+            # With no offset: local time, as a naive datetime above (a naive one compared
+            # with an aware one is a TypeError, raised by every question of the listing).
+            return parsed if parsed.tzinfo else parsed.astimezone()
     return None
 
 

@@ -144,3 +144,25 @@ def test_the_copies_of_many_artifacts_read_the_listing_back_once_not_once_per_ar
     found = {a.name: [(x.name, str(x.version)) for x in aliases.list(a)] for a in artifacts}
     assert found == {a.name: [("prod", "1.18.0")] if a is artifacts[7] else [] for a in artifacts}
     assert _CountedEntry.reads <= 10 * entries, _CountedEntry.reads
+
+
+def test_a_file_copy_listed_without_a_date_takes_none_from_a_manifest_of_its_name(
+    tmp_path: Path,
+) -> None:
+    """Only a folder is dated by its manifest: a file of the same name keeps the date its
+    own entry gives (none here)."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from fsartifacts.engine.index import RemoteIndex
+    from fsartifacts.stores.local import LocalOps
+    from fsartifacts.stores.store import Store
+
+    listing = [
+        {"name": "r/tool_v1.0.0", "type": "file", "size": 1},
+        {"name": "r/tool_v1.0.0.manifest.json", "type": "file", "size": 2, "mtime": 1.7e9},
+    ]
+    ops = LocalOps(LocalFileSystem())
+    ops.listing = lambda path: listing  # type: ignore[method-assign]
+    index = RemoteIndex(Store(ops.fs, "r", ops, "r"), lambda exc, what: exc)  # type: ignore[arg-type,return-value]
+    (copy,) = index.copies(Artifact("tool", "bin/tool"))
+    assert (copy.kind, copy.modified) == ("file", None)
